@@ -1,0 +1,205 @@
+//! A small typed model of the Slack Block Kit subset deploybot sends (sections, context,
+//! actions with buttons, headers, dividers). See docs/adr/0003-block-kit-models.md for why
+//! this is ours rather than a Slack SDK's.
+
+use serde::{Deserialize, Serialize};
+
+/// A message: fallback `text` (notifications, screen readers) plus blocks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocks: Vec<Block>,
+}
+
+impl Message {
+    /// A message with text only (rendered as one mrkdwn section).
+    pub fn text(text: impl Into<String>) -> Self {
+        let text = text.into();
+        Self {
+            blocks: vec![Block::section(text.clone())],
+            text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Block {
+    Header {
+        text: Text,
+    },
+    Section {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        text: Option<Text>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        fields: Vec<Text>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        accessory: Option<Element>,
+    },
+    Context {
+        elements: Vec<Text>,
+    },
+    Actions {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        block_id: Option<String>,
+        elements: Vec<Element>,
+    },
+    Divider,
+}
+
+impl Block {
+    pub fn section(mrkdwn: impl Into<String>) -> Self {
+        Block::Section {
+            text: Some(Text::mrkdwn(mrkdwn)),
+            fields: Vec::new(),
+            accessory: None,
+        }
+    }
+
+    pub fn header(plain: impl Into<String>) -> Self {
+        Block::Header {
+            text: Text::plain(plain),
+        }
+    }
+
+    pub fn context(mrkdwn: impl Into<String>) -> Self {
+        Block::Context {
+            elements: vec![Text::mrkdwn(mrkdwn)],
+        }
+    }
+
+    pub fn actions(elements: Vec<Element>) -> Self {
+        Block::Actions {
+            block_id: None,
+            elements,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Text {
+    #[serde(rename = "mrkdwn")]
+    Mrkdwn { text: String },
+    #[serde(rename = "plain_text")]
+    Plain {
+        text: String,
+        #[serde(default)]
+        emoji: bool,
+    },
+}
+
+impl Text {
+    pub fn mrkdwn(text: impl Into<String>) -> Self {
+        Text::Mrkdwn { text: text.into() }
+    }
+    pub fn plain(text: impl Into<String>) -> Self {
+        Text::Plain {
+            text: text.into(),
+            emoji: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ButtonStyle {
+    Primary,
+    Danger,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Element {
+    Button {
+        text: Text,
+        action_id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        value: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        style: Option<ButtonStyle>,
+    },
+}
+
+impl Element {
+    /// A button that sends `action_id` and `value` back to the interactivity endpoint.
+    pub fn button(
+        label: impl Into<String>,
+        action_id: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        Element::Button {
+            text: Text::plain(label),
+            action_id: action_id.into(),
+            value: Some(value.into()),
+            url: None,
+            style: None,
+        }
+    }
+
+    /// A button that opens a link.
+    pub fn link(
+        label: impl Into<String>,
+        action_id: impl Into<String>,
+        url: impl Into<String>,
+    ) -> Self {
+        Element::Button {
+            text: Text::plain(label),
+            action_id: action_id.into(),
+            value: None,
+            url: Some(url.into()),
+            style: None,
+        }
+    }
+
+    pub fn with_style(mut self, s: ButtonStyle) -> Self {
+        let Element::Button { style, .. } = &mut self;
+        *style = Some(s);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn serialises_as_block_kit() {
+        let msg = Message {
+            text: "fallback".into(),
+            blocks: vec![
+                Block::header("Deploying"),
+                Block::section("*bold*"),
+                Block::context("ctx"),
+                Block::actions(vec![
+                    Element::button("Retry", "retry", "abc").with_style(ButtonStyle::Primary),
+                    Element::link("Build", "open_build", "https://ci.example/1"),
+                ]),
+                Block::Divider,
+            ],
+        };
+        let value = serde_json::to_value(&msg).expect("serialises");
+        assert_eq!(
+            value,
+            json!({
+                "text": "fallback",
+                "blocks": [
+                    {"type": "header", "text": {"type": "plain_text", "text": "Deploying", "emoji": true}},
+                    {"type": "section", "text": {"type": "mrkdwn", "text": "*bold*"}},
+                    {"type": "context", "elements": [{"type": "mrkdwn", "text": "ctx"}]},
+                    {"type": "actions", "elements": [
+                        {"type": "button", "text": {"type": "plain_text", "text": "Retry", "emoji": true}, "action_id": "retry", "value": "abc", "style": "primary"},
+                        {"type": "button", "text": {"type": "plain_text", "text": "Build", "emoji": true}, "action_id": "open_build", "url": "https://ci.example/1"}
+                    ]},
+                    {"type": "divider"}
+                ]
+            })
+        );
+        let back: Message = serde_json::from_value(value).expect("deserialises");
+        assert_eq!(back, msg);
+    }
+}

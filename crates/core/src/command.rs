@@ -1,0 +1,616 @@
+//! The slash-command grammar (SPEC section 3): text → a typed [`Command`] or a
+//! [`UsageError`] that tells the person how to do it right. Pure and total: any input gives
+//! one or the other.
+
+use crate::ids::clip;
+use crate::urls::{parse_host, validate_url_pattern, validate_url_separator};
+use crate::{Environment, GitRef, Repository};
+use std::fmt;
+
+/// Longest command text the grammar looks at; longer text is refused with an explanation.
+pub const MAX_COMMAND_LEN: usize = 1000;
+
+/// A parsed slash command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Help,
+    Setup {
+        repository: Repository,
+    },
+    Reset,
+    /// `set` with no arguments: explain the settings.
+    SetHelp,
+    Set(SettingValue),
+    Unset {
+        setting: SettingName,
+        environment: Option<Environment>,
+    },
+    /// `get` / `config`.
+    Config,
+    Hello,
+    /// `goodbye` / `bye`.
+    Goodbye,
+    Deploy {
+        git_ref: Option<GitRef>,
+        environment: Environment,
+    },
+    List {
+        environment: Option<Environment>,
+    },
+}
+
+/// The names of the settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SettingName {
+    BaseDomain,
+    Url,
+    UrlPattern,
+    UrlSeparator,
+}
+
+impl SettingName {
+    pub const ALL: [SettingName; 4] = [
+        Self::BaseDomain,
+        Self::Url,
+        Self::UrlPattern,
+        Self::UrlSeparator,
+    ];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "basedomain" | "base_domain" | "base-domain" => Some(Self::BaseDomain),
+            "url" => Some(Self::Url),
+            "urlpattern" | "url_pattern" | "url-pattern" => Some(Self::UrlPattern),
+            "urlseparator" | "url_separator" | "url-separator" => Some(Self::UrlSeparator),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BaseDomain => "basedomain",
+            Self::Url => "url",
+            Self::UrlPattern => "urlpattern",
+            Self::UrlSeparator => "urlseparator",
+        }
+    }
+}
+
+impl fmt::Display for SettingName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A validated setting value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettingValue {
+    BaseDomain(String),
+    Url(Environment, String),
+    UrlPattern(String),
+    UrlSeparator(String),
+}
+
+/// A person's mistake, with the answer to give them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct UsageError {
+    pub message: String,
+}
+
+/// The grammar for one configured command name (default `/cimon`).
+#[derive(Debug, Clone)]
+pub struct Grammar {
+    command: String,
+}
+
+impl Default for Grammar {
+    fn default() -> Self {
+        Self::new("/cimon")
+    }
+}
+
+impl Grammar {
+    pub fn new(command: &str) -> Self {
+        let command = command.trim();
+        let command = if command.starts_with('/') {
+            command.to_owned()
+        } else {
+            format!("/{command}")
+        };
+        Self { command }
+    }
+
+    /// The configured command, e.g. `/cimon`.
+    pub fn command(&self) -> &str {
+        &self.command
+    }
+
+    /// Parses the `text` Slack sent for the slash command `invoked` (`/cimon` or the
+    /// `/deploy` alias, which means `/cimon deploy <text>`).
+    pub fn parse(&self, invoked: &str, text: &str) -> Result<Command, UsageError> {
+        if text.chars().count() > MAX_COMMAND_LEN {
+            return Err(self.usage(format!(
+                "That command is too long ({} characters; at most {MAX_COMMAND_LEN}).",
+                text.chars().count()
+            )));
+        }
+        let words: Vec<String> = text.split_whitespace().map(unwrap_slack_link).collect();
+        if invoked.trim().eq_ignore_ascii_case("/deploy") && invoked.trim() != self.command {
+            return self.parse_deploy(&words);
+        }
+        let Some((first, rest)) = words.split_first() else {
+            return Ok(Command::Help);
+        };
+        let sub = first.to_ascii_lowercase();
+        match sub.as_str() {
+            "help" | "?" => Ok(Command::Help),
+            "setup" => self.parse_setup(rest),
+            "reset" => self.no_args(rest, "reset", Command::Reset),
+            "set" => self.parse_set(rest),
+            "unset" => self.parse_unset(rest),
+            "get" | "config" => self.no_args(rest, &sub, Command::Config),
+            "hello" => self.no_args(rest, "hello", Command::Hello),
+            "goodbye" | "bye" => self.no_args(rest, &sub, Command::Goodbye),
+            "deploy" => self.parse_deploy(rest),
+            "list" => match rest {
+                [] => Ok(Command::List { environment: None }),
+                [env] => Ok(Command::List {
+                    environment: Some(self.environment(env)?),
+                }),
+                _ => Err(self.usage(format!(
+                    "`list` takes at most one environment: `{} list` or `{} list staging`.",
+                    self.command, self.command
+                ))),
+            },
+            _ => Err(self.usage(format!(
+                "I don't know the command `{}`. Try `{} help` to see what I can do.",
+                clip(first),
+                self.command
+            ))),
+        }
+    }
+
+    fn usage(&self, message: String) -> UsageError {
+        UsageError { message }
+    }
+
+    fn no_args(&self, rest: &[String], name: &str, cmd: Command) -> Result<Command, UsageError> {
+        if rest.is_empty() {
+            Ok(cmd)
+        } else {
+            Err(self.usage(format!(
+                "`{name}` takes no arguments: just `{} {name}`.",
+                self.command
+            )))
+        }
+    }
+
+    fn environment(&self, word: &str) -> Result<Environment, UsageError> {
+        Environment::parse(word).map_err(|e| self.usage(format!("{e}.")))
+    }
+
+    fn parse_setup(&self, rest: &[String]) -> Result<Command, UsageError> {
+        let example = format!("`{} setup acme/web`", self.command);
+        match rest {
+            [repo] => {
+                let text = repo
+                    .trim_start_matches("https://")
+                    .trim_start_matches("http://")
+                    .trim_start_matches("github.com/")
+                    .trim_end_matches('/');
+                Repository::parse(text)
+                    .map(|repository| Command::Setup { repository })
+                    .map_err(|e| self.usage(format!("{e}. Example: {example}.")))
+            }
+            [] => Err(self.usage(format!(
+                "Tell me which GitHub repository this channel is for: {example}."
+            ))),
+            _ => Err(self.usage(format!(
+                "`setup` takes one repository, written `owner/name`: {example}."
+            ))),
+        }
+    }
+
+    fn parse_set(&self, rest: &[String]) -> Result<Command, UsageError> {
+        let Some((name, args)) = rest.split_first() else {
+            return Ok(Command::SetHelp);
+        };
+        let Some(setting) = SettingName::parse(name) else {
+            return Err(self.unknown_setting(name));
+        };
+        let value = match (setting, args) {
+            (SettingName::BaseDomain, [domain]) => SettingValue::BaseDomain(
+                parse_host(domain).map_err(|e| self.usage(format!("{e}.")))?,
+            ),
+            (SettingName::Url, [env, host]) => {
+                let env = self.environment(env)?;
+                let host = parse_host(host).map_err(|e| self.usage(format!("{e}.")))?;
+                SettingValue::Url(env, host)
+            }
+            (SettingName::UrlPattern, [pattern]) => {
+                validate_url_pattern(pattern).map_err(|e| self.usage(format!("{e}.")))?;
+                SettingValue::UrlPattern(pattern.clone())
+            }
+            (SettingName::UrlSeparator, [sep]) => {
+                validate_url_separator(sep).map_err(|e| self.usage(format!("{e}.")))?;
+                SettingValue::UrlSeparator(sep.clone())
+            }
+            (setting, _) => {
+                return Err(self.usage(format!(
+                    "Usage: `{} set {}`.",
+                    self.command,
+                    setting_usage(setting)
+                )));
+            }
+        };
+        Ok(Command::Set(value))
+    }
+
+    fn parse_unset(&self, rest: &[String]) -> Result<Command, UsageError> {
+        let Some((name, args)) = rest.split_first() else {
+            return Err(self.usage(format!(
+                "Say which setting to remove: `{} unset <setting>` where the setting is one of basedomain, url, urlpattern, urlseparator (for url, add the environment).",
+                self.command
+            )));
+        };
+        let Some(setting) = SettingName::parse(name) else {
+            return Err(self.unknown_setting(name));
+        };
+        match (setting, args) {
+            (SettingName::Url, [env]) => Ok(Command::Unset {
+                setting,
+                environment: Some(self.environment(env)?),
+            }),
+            (SettingName::Url, _) => Err(self.usage(format!(
+                "Say which environment's URL to remove: `{} unset url staging`.",
+                self.command
+            ))),
+            (_, []) => Ok(Command::Unset {
+                setting,
+                environment: None,
+            }),
+            (_, _) => Err(self.usage(format!(
+                "`unset {setting}` takes no more arguments: `{} unset {setting}`.",
+                self.command
+            ))),
+        }
+    }
+
+    fn unknown_setting(&self, name: &str) -> UsageError {
+        self.usage(format!(
+            "There is no setting called `{}`. The settings are basedomain, url, urlpattern and urlseparator; `{} set` explains them.",
+            clip(name),
+            self.command
+        ))
+    }
+
+    fn parse_deploy(&self, rest: &[String]) -> Result<Command, UsageError> {
+        let usage = || {
+            self.usage(format!(
+                "Usage: `{c} deploy <ref> to <environment>` (for example `{c} deploy v1.4 to production`) or `{c} deploy <environment>`.",
+                c = self.command
+            ))
+        };
+        match rest {
+            [env] => Ok(Command::Deploy {
+                git_ref: None,
+                environment: self.environment(env)?,
+            }),
+            [git_ref, to, env] if to.eq_ignore_ascii_case("to") => {
+                let environment = self.environment(env)?;
+                let git_ref = GitRef::parse(git_ref).map_err(|e| self.usage(format!("{e}.")))?;
+                Ok(Command::Deploy {
+                    git_ref: Some(git_ref),
+                    environment,
+                })
+            }
+            _ => Err(usage()),
+        }
+    }
+
+    /// The answer to `help` (and to an empty command).
+    pub fn help_text(&self) -> String {
+        let c = &self.command;
+        format!(
+            "*deploybot* ties this channel to a GitHub repository and deploys it through GitHub Deployments and CircleCI.\n\
+             • `{c} setup <owner>/<repo>` — bind this channel to a repository\n\
+             • `{c} reset` — forget this channel's repository and settings\n\
+             • `{c} config` (or `get`) — show the repository and settings\n\
+             • `{c} set` — explain the settings; `{c} set <setting> <value>`, `{c} unset <setting>`\n\
+             • `{c} hello` — link your Slack user to your GitHub login; `{c} goodbye` undoes it\n\
+             • `{c} deploy <ref> to <environment>` — deploy a branch, tag or commit\n\
+             • `{c} deploy <environment>` — deploy its default source (`preview`: the default branch; `staging`: the latest successful test)\n\
+             • `{c} list [environment]` — recent deployments\n\
+             Environments: `preview`, `test`, `staging`, `production`, and `pr<number>` for pull requests."
+        )
+    }
+
+    /// The answer to `set` with no arguments.
+    pub fn settings_help(&self) -> String {
+        let c = &self.command;
+        let lines: Vec<String> = SettingName::ALL
+            .iter()
+            .map(|s| format!("• `{c} set {}` — {}", setting_usage(*s), setting_help(*s)))
+            .collect();
+        format!(
+            "Settings decide the URL each environment is reached at:\n{}\nRemove one with `{c} unset <setting>`.",
+            lines.join("\n")
+        )
+    }
+}
+
+fn setting_usage(s: SettingName) -> &'static str {
+    match s {
+        SettingName::BaseDomain => "basedomain <domain>",
+        SettingName::Url => "url <environment> <host>",
+        SettingName::UrlPattern => "urlpattern <pattern>",
+        SettingName::UrlSeparator => "urlseparator <separator>",
+    }
+}
+
+fn setting_help(s: SettingName) -> &'static str {
+    match s {
+        SettingName::BaseDomain => "the domain environments live under, e.g. `example.com`",
+        SettingName::Url => "a fixed host for one environment, overriding the pattern",
+        SettingName::UrlPattern => {
+            "how URLs are built; must contain `{environment}`, `{urlseparator}` and `{basedomain}` (default `https://{environment}{urlseparator}{basedomain}/`)"
+        }
+        SettingName::UrlSeparator => "what joins environment and domain (default `.`)",
+    }
+}
+
+/// Slack turns links a person typed into `<https://x|label>` or `<https://x>`: keep the label
+/// (or the URL when there is none).
+fn unwrap_slack_link(word: &str) -> String {
+    if let Some(inner) = word.strip_prefix('<').and_then(|w| w.strip_suffix('>')) {
+        match inner.split_once('|') {
+            Some((_, label)) => label.to_owned(),
+            None => inner.to_owned(),
+        }
+    } else {
+        word.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse(text: &str) -> Result<Command, UsageError> {
+        Grammar::default().parse("/cimon", text)
+    }
+
+    fn repo(s: &str) -> Repository {
+        Repository::parse(s).expect("valid")
+    }
+
+    #[test]
+    fn every_form() {
+        let r = |s: &str| GitRef::parse(s).expect("valid");
+        let cases: Vec<(&str, Command)> = vec![
+            ("", Command::Help),
+            ("   ", Command::Help),
+            ("help", Command::Help),
+            ("HELP", Command::Help),
+            (
+                "setup acme/web",
+                Command::Setup {
+                    repository: repo("acme/web"),
+                },
+            ),
+            (
+                "  Setup   Acme/Web  ",
+                Command::Setup {
+                    repository: repo("acme/web"),
+                },
+            ),
+            (
+                "setup <https://github.com/acme/web|github.com/acme/web>",
+                Command::Setup {
+                    repository: repo("acme/web"),
+                },
+            ),
+            (
+                "setup https://github.com/acme/web",
+                Command::Setup {
+                    repository: repo("acme/web"),
+                },
+            ),
+            ("reset", Command::Reset),
+            ("set", Command::SetHelp),
+            (
+                "set basedomain example.com",
+                Command::Set(SettingValue::BaseDomain("example.com".into())),
+            ),
+            (
+                "set basedomain <http://example.com|example.com>",
+                Command::Set(SettingValue::BaseDomain("example.com".into())),
+            ),
+            (
+                "set url production www.example.com",
+                Command::Set(SettingValue::Url(
+                    Environment::Production,
+                    "www.example.com".into(),
+                )),
+            ),
+            (
+                "set urlpattern https://{environment}{urlseparator}{basedomain}/",
+                Command::Set(SettingValue::UrlPattern(
+                    "https://{environment}{urlseparator}{basedomain}/".into(),
+                )),
+            ),
+            (
+                "set urlseparator -",
+                Command::Set(SettingValue::UrlSeparator("-".into())),
+            ),
+            (
+                "unset basedomain",
+                Command::Unset {
+                    setting: SettingName::BaseDomain,
+                    environment: None,
+                },
+            ),
+            (
+                "unset url staging",
+                Command::Unset {
+                    setting: SettingName::Url,
+                    environment: Some(Environment::Staging),
+                },
+            ),
+            ("get", Command::Config),
+            ("config", Command::Config),
+            ("hello", Command::Hello),
+            ("goodbye", Command::Goodbye),
+            ("bye", Command::Goodbye),
+            (
+                "deploy v1.4 to production",
+                Command::Deploy {
+                    git_ref: Some(r("v1.4")),
+                    environment: Environment::Production,
+                },
+            ),
+            (
+                "Deploy abc1234 TO Staging",
+                Command::Deploy {
+                    git_ref: Some(r("abc1234")),
+                    environment: Environment::Staging,
+                },
+            ),
+            (
+                "deploy staging",
+                Command::Deploy {
+                    git_ref: None,
+                    environment: Environment::Staging,
+                },
+            ),
+            ("list", Command::List { environment: None }),
+            (
+                "list test",
+                Command::List {
+                    environment: Some(Environment::Test),
+                },
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse(text), Ok(want), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn deploy_alias() {
+        let g = Grammar::default();
+        assert_eq!(
+            g.parse("/deploy", "main to preview"),
+            Ok(Command::Deploy {
+                git_ref: Some(GitRef::Name("main".into())),
+                environment: Environment::Preview
+            })
+        );
+        assert_eq!(
+            g.parse("/deploy", "staging"),
+            Ok(Command::Deploy {
+                git_ref: None,
+                environment: Environment::Staging
+            })
+        );
+        assert!(g.parse("/deploy", "").is_err());
+        // A bot configured as /deploy itself parses subcommands normally.
+        assert_eq!(
+            Grammar::new("/deploy").parse("/deploy", "help"),
+            Ok(Command::Help)
+        );
+    }
+
+    #[test]
+    fn mistakes_get_specific_answers() {
+        let cases: Vec<(&str, &[&str])> = vec![
+            (
+                "frobnicate",
+                &["don't know the command `frobnicate`", "/cimon help"],
+            ),
+            (
+                "setup",
+                &["which GitHub repository", "/cimon setup acme/web"],
+            ),
+            ("setup acme", &["owner/name", "/cimon setup acme/web"]),
+            ("setup acme/web extra", &["one repository"]),
+            ("setup -bad/web", &["owner"]),
+            (
+                "set colour blue",
+                &["no setting called `colour`", "/cimon set"],
+            ),
+            (
+                "set basedomain",
+                &["Usage: `/cimon set basedomain <domain>`"],
+            ),
+            ("set basedomain not_a_host", &["not a host name"]),
+            ("set url qa x.example.com", &["not an environment"]),
+            (
+                "set urlpattern https://{environment}.x.com",
+                &["{urlseparator}", "{basedomain}"],
+            ),
+            ("set urlseparator /", &["separator"]),
+            ("unset", &["which setting"]),
+            ("unset url", &["which environment"]),
+            ("unset colour", &["no setting called"]),
+            ("unset basedomain now", &["no more arguments"]),
+            ("deploy", &["Usage", "deploy <ref> to <environment>"]),
+            ("deploy main staging", &["Usage"]),
+            (
+                "deploy main to qa",
+                &["`qa` is not an environment", "staging"],
+            ),
+            ("deploy a..b to test", &["not a valid git ref"]),
+            ("deploy prod", &["not an environment"]),
+            ("list a b", &["at most one environment"]),
+            ("list qa", &["not an environment"]),
+            ("reset now", &["takes no arguments"]),
+        ];
+        for (text, needles) in cases {
+            let msg = parse(text).expect_err(text).message;
+            for needle in needles {
+                assert!(
+                    msg.contains(needle),
+                    "{text:?}: {msg:?} should contain {needle:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn long_text_is_refused_politely() {
+        let msg = parse(&"x".repeat(10_000)).expect_err("too long").message;
+        assert!(msg.contains("too long"), "{msg}");
+    }
+
+    #[test]
+    fn help_uses_the_configured_command() {
+        let g = Grammar::new("ship");
+        assert_eq!(g.command(), "/ship");
+        assert!(g.help_text().contains("`/ship setup <owner>/<repo>`"));
+        assert!(g.settings_help().contains("/ship set basedomain <domain>"));
+        assert!(
+            g.parse("/ship", "nope")
+                .expect_err("unknown")
+                .message
+                .contains("/ship help")
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn grammar_is_total(text in "\\PC{0,400}") {
+            let _ = parse(&text);
+            let _ = Grammar::default().parse("/deploy", &text);
+        }
+
+        #[test]
+        fn deploy_forms_parse(r in "[a-z][a-z0-9._/-]{0,20}[a-z0-9]", env in prop::sample::select(vec!["preview", "test", "staging", "production"])) {
+            prop_assume!(GitRef::parse(&r).is_ok());
+            let cmd = parse(&format!("deploy {r} to {env}"));
+            prop_assert!(matches!(cmd, Ok(Command::Deploy { git_ref: Some(_), .. })), "{:?}", cmd);
+        }
+    }
+}

@@ -1,0 +1,735 @@
+//! Validated identifiers: every value that crosses a trust boundary (a webhook, a slash
+//! command, a store record) becomes one of these through `parse()` before it is used.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::str::FromStr;
+
+/// Why a piece of text is not a valid identifier. The message is written for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+fn err(msg: impl Into<String>) -> ParseError {
+    ParseError(msg.into())
+}
+
+macro_rules! string_newtype_serde {
+    ($t:ty) => {
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                <$t>::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+        impl FromStr for $t {
+            type Err = ParseError;
+            fn from_str(s: &str) -> Result<Self, ParseError> {
+                <$t>::parse(s)
+            }
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Repository
+
+/// A GitHub repository `owner/name`, normalised to lower case (GitHub treats both parts
+/// case-insensitively, and the same repository must map to one key whoever typed it).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Repository {
+    full: String,
+    slash: usize,
+}
+
+impl Repository {
+    /// Parses `owner/name` by GitHub's rules: the owner is 1–39 letters, digits or hyphens and
+    /// does not start or end with a hyphen; the name is 1–100 letters, digits, `.`, `-` or `_`
+    /// and is not `.` or `..`. A trailing `.git` and surrounding whitespace are tolerated.
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let text = input.trim();
+        let text = text.strip_suffix(".git").unwrap_or(text);
+        let hint = "a repository is written `owner/name`, for example `acme/web`";
+        let Some((owner, name)) = text.split_once('/') else {
+            return Err(err(format!("`{}` is not a repository: {hint}", clip(text))));
+        };
+        if owner.is_empty() || owner.len() > 39 {
+            return Err(err(format!(
+                "`{}` is not a repository: the owner must be 1 to 39 characters; {hint}",
+                clip(text)
+            )));
+        }
+        if !owner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            || owner.starts_with('-')
+            || owner.ends_with('-')
+        {
+            return Err(err(format!(
+                "`{}` is not a repository: the owner may only hold letters, digits and inner hyphens; {hint}",
+                clip(text)
+            )));
+        }
+        if name.is_empty()
+            || name.len() > 100
+            || name == "."
+            || name == ".."
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        {
+            return Err(err(format!(
+                "`{}` is not a repository: the name may only hold letters, digits, `.`, `-` and `_`; {hint}",
+                clip(text)
+            )));
+        }
+        Ok(Self {
+            full: format!("{owner}/{name}").to_ascii_lowercase(),
+            slash: owner.len(),
+        })
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.full[..self.slash]
+    }
+
+    pub fn name(&self) -> &str {
+        &self.full[self.slash + 1..]
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.full
+    }
+}
+
+impl fmt::Display for Repository {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.full)
+    }
+}
+string_newtype_serde!(Repository);
+
+/// Shortens user text quoted back in an error message.
+pub(crate) fn clip(text: &str) -> String {
+    const MAX: usize = 60;
+    if text.chars().count() <= MAX {
+        text.to_owned()
+    } else {
+        let mut s: String = text.chars().take(MAX).collect();
+        s.push('…');
+        s
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment
+
+/// A deployment environment: a pull request's own `pr<N>`, or one of the fixed ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Environment {
+    PullRequest(u64),
+    Preview,
+    Test,
+    Staging,
+    Production,
+}
+
+impl Environment {
+    /// The fixed environments, in the order a change travels through them.
+    pub const FIXED: [Environment; 4] = [
+        Environment::Preview,
+        Environment::Test,
+        Environment::Staging,
+        Environment::Production,
+    ];
+
+    /// Case-insensitive: `preview`, `test`, `staging`, `production`, `pr<N>` with N ≥ 1.
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let text = input.trim().to_ascii_lowercase();
+        match text.as_str() {
+            "preview" => return Ok(Self::Preview),
+            "test" => return Ok(Self::Test),
+            "staging" => return Ok(Self::Staging),
+            "production" => return Ok(Self::Production),
+            _ => {}
+        }
+        if let Some(n) = text
+            .strip_prefix("pr")
+            .filter(|d| !d.is_empty() && d.len() <= 12 && d.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|d| d.parse::<u64>().ok())
+            .filter(|n| *n > 0)
+        {
+            return Ok(Self::PullRequest(n));
+        }
+        Err(err(format!(
+            "`{}` is not an environment: use one of `preview`, `test`, `staging`, `production` (pull requests get `pr<number>` on their own)",
+            clip(input.trim())
+        )))
+    }
+
+    /// Environments that exist only while their pull request is open.
+    pub fn is_transient(self) -> bool {
+        matches!(self, Self::PullRequest(_))
+    }
+
+    pub fn is_production(self) -> bool {
+        matches!(self, Self::Production)
+    }
+
+    pub fn pull_request(self) -> Option<u64> {
+        match self {
+            Self::PullRequest(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::PullRequest(n) => write!(f, "pr{n}"),
+            Self::Preview => f.write_str("preview"),
+            Self::Test => f.write_str("test"),
+            Self::Staging => f.write_str("staging"),
+            Self::Production => f.write_str("production"),
+        }
+    }
+}
+string_newtype_serde!(Environment);
+
+// ---------------------------------------------------------------------------------------------
+// Git references
+
+/// A git reference: a branch, a tag, or a name as a person typed it (which GitHub resolves
+/// to a branch, a tag or a commit).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GitRef {
+    Branch(String),
+    Tag(String),
+    Name(String),
+}
+
+impl GitRef {
+    /// `refs/heads/<b>` → branch, `refs/tags/<t>` → tag, anything else → a name. Names follow
+    /// `git check-ref-format`: no spaces or control characters, none of `~^:?*[\`, no `..`,
+    /// no `@{`, no leading `-` or `/`, no trailing `/`, `.` or `.lock`, at most 255 bytes.
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let text = input.trim();
+        if let Some(rest) = text.strip_prefix("refs/heads/") {
+            check_ref_name(rest)?;
+            return Ok(Self::Branch(rest.to_owned()));
+        }
+        if let Some(rest) = text.strip_prefix("refs/tags/") {
+            check_ref_name(rest)?;
+            return Ok(Self::Tag(rest.to_owned()));
+        }
+        if text.starts_with("refs/") {
+            return Err(err(format!(
+                "`{}` is not a branch or a tag: only `refs/heads/...` and `refs/tags/...` can be deployed",
+                clip(text)
+            )));
+        }
+        check_ref_name(text)?;
+        Ok(Self::Name(text.to_owned()))
+    }
+
+    pub fn branch(name: &str) -> Result<Self, ParseError> {
+        check_ref_name(name)?;
+        Ok(Self::Branch(name.to_owned()))
+    }
+
+    pub fn tag(name: &str) -> Result<Self, ParseError> {
+        check_ref_name(name)?;
+        Ok(Self::Tag(name.to_owned()))
+    }
+
+    /// The short name: `main`, `v1.4`, or the typed name.
+    pub fn short_name(&self) -> &str {
+        match self {
+            Self::Branch(s) | Self::Tag(s) | Self::Name(s) => s,
+        }
+    }
+
+    /// The fully qualified ref when the kind is known (`refs/heads/main`), else the name.
+    pub fn full_name(&self) -> String {
+        match self {
+            Self::Branch(s) => format!("refs/heads/{s}"),
+            Self::Tag(s) => format!("refs/tags/{s}"),
+            Self::Name(s) => s.clone(),
+        }
+    }
+
+    pub fn is_tag(&self) -> bool {
+        matches!(self, Self::Tag(_))
+    }
+}
+
+fn check_ref_name(name: &str) -> Result<(), ParseError> {
+    let bad = |why: &str| {
+        Err(err(format!(
+            "`{}` is not a valid git ref: {why}",
+            clip(name)
+        )))
+    };
+    if name.is_empty() {
+        return bad("it is empty");
+    }
+    if name.len() > 255 {
+        return bad("it is longer than 255 characters");
+    }
+    if name
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c))
+    {
+        return bad("it holds a space or one of ~ ^ : ? * [ \\");
+    }
+    if name.contains("..") || name.contains("@{") || name.contains("//") || name == "@" {
+        return bad("it holds `..`, `//` or `@{`");
+    }
+    if name.starts_with('-') || name.starts_with('/') || name.starts_with('.') {
+        return bad("it starts with `-`, `/` or `.`");
+    }
+    if name.ends_with('/') || name.ends_with('.') || name.ends_with(".lock") {
+        return bad("it ends with `/`, `.` or `.lock`");
+    }
+    if name.split('/').any(|part| part.starts_with('.')) {
+        return bad("a part of it starts with `.`");
+    }
+    Ok(())
+}
+
+impl fmt::Display for GitRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.short_name())
+    }
+}
+
+impl Serialize for GitRef {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.full_name())
+    }
+}
+
+impl<'de> Deserialize<'de> for GitRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        GitRef::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl FromStr for GitRef {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        GitRef::parse(s)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commit SHA
+
+/// A full 40-character commit SHA, lower case.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Sha(String);
+
+impl Sha {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let text = input.trim();
+        if text.len() == 40 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(Self(text.to_ascii_lowercase()))
+        } else {
+            Err(err(format!(
+                "`{}` is not a commit SHA (40 hexadecimal characters)",
+                clip(text)
+            )))
+        }
+    }
+
+    /// True when `text` could be an abbreviated or full SHA (7 to 40 hex characters).
+    pub fn looks_like_sha(text: &str) -> bool {
+        (7..=40).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_hexdigit())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first 7 characters, as GitHub shows them.
+    pub fn short(&self) -> &str {
+        &self.0[..7]
+    }
+
+    /// The first `n` characters (at most 40).
+    pub fn prefix(&self, n: usize) -> &str {
+        &self.0[..n.min(40)]
+    }
+}
+
+impl fmt::Display for Sha {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+string_newtype_serde!(Sha);
+
+// ---------------------------------------------------------------------------------------------
+// Slack and GitHub identities
+
+fn slack_id(input: &str, first: &[char], what: &str) -> Result<String, ParseError> {
+    let text = input.trim();
+    let ok = (2..=32).contains(&text.len())
+        && text.starts_with(first)
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if ok {
+        Ok(text.to_owned())
+    } else {
+        Err(err(format!("`{}` is not a Slack {what} id", clip(text))))
+    }
+}
+
+/// A Slack channel id (`C…`, `G…` for private, `D…` for direct messages).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SlackChannelId(String);
+
+impl SlackChannelId {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        slack_id(input, &['C', 'G', 'D'], "channel").map(Self)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SlackChannelId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+string_newtype_serde!(SlackChannelId);
+
+/// A Slack user id (`U…` or `W…` for Enterprise Grid).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SlackUserId(String);
+
+impl SlackUserId {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        slack_id(input, &['U', 'W', 'B'], "user").map(Self)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// `<@U123>`: how Slack renders a mention.
+    pub fn mention(&self) -> String {
+        format!("<@{}>", self.0)
+    }
+}
+
+impl fmt::Display for SlackUserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+string_newtype_serde!(SlackUserId);
+
+/// A Slack workspace (team) id (`T…`, or `E…` for an Enterprise Grid organisation).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SlackTeamId(String);
+
+impl SlackTeamId {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        slack_id(input, &['T', 'E'], "team").map(Self)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SlackTeamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+string_newtype_serde!(SlackTeamId);
+
+/// A GitHub login, lower case (GitHub logins are case-insensitive). Letters, digits and
+/// hyphens, 1–39 characters, not starting with a hyphen; apps appear as `name[bot]`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GithubLogin(String);
+
+impl GithubLogin {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let text = input.trim();
+        let base = text.strip_suffix("[bot]").unwrap_or(text);
+        let ok = !base.is_empty()
+            && base.len() <= 39
+            && !base.starts_with('-')
+            && base.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if ok {
+            Ok(Self(text.to_ascii_lowercase()))
+        } else {
+            Err(err(format!("`{}` is not a GitHub login", clip(text))))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for GithubLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+string_newtype_serde!(GithubLogin);
+
+// ---------------------------------------------------------------------------------------------
+// Deployment id
+
+/// A deployment's id: 24 lower-case hex characters, the first 16 encoding
+/// `u64::MAX - created_millis` and the last 8 some entropy. Ids therefore sort **newest
+/// first** in plain key order, so "the latest deployments" is the first page of a key-ordered
+/// query in every store.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DeploymentId(String);
+
+impl DeploymentId {
+    pub fn new(created: crate::Timestamp, entropy: u32) -> Self {
+        let millis = u64::try_from(created.millis()).unwrap_or(0);
+        Self(format!("{:016x}{:08x}", u64::MAX - millis, entropy))
+    }
+
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let text = input.trim();
+        if text.len() == 24
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(err(format!("`{}` is not a deployment id", clip(text))))
+        }
+    }
+
+    /// When the deployment was created, recovered from the id.
+    pub fn created(&self) -> crate::Timestamp {
+        let inverted = u64::from_str_radix(&self.0[..16], 16).unwrap_or(u64::MAX);
+        crate::Timestamp::from_millis(i64::try_from(u64::MAX - inverted).unwrap_or(0))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DeploymentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+string_newtype_serde!(DeploymentId);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Timestamp;
+    use proptest::prelude::*;
+
+    #[test]
+    fn repositories_follow_github_rules() {
+        let good = [
+            ("acme/web", "acme/web"),
+            ("  Acme/Web  ", "acme/web"),
+            ("a/b", "a/b"),
+            ("my-org/my.repo_name", "my-org/my.repo_name"),
+            ("acme/web.git", "acme/web"),
+            ("a1-b2/.github", "a1-b2/.github"),
+        ];
+        for (input, want) in good {
+            let repo = Repository::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(repo.as_str(), want);
+        }
+        let r = Repository::parse("Acme/Web").expect("valid");
+        assert_eq!((r.owner(), r.name()), ("acme", "web"));
+        let bad = [
+            "",
+            "acme",
+            "/web",
+            "acme/",
+            "acme/web/extra",
+            "-acme/web",
+            "acme-/web",
+            "ac me/web",
+            "acme/we b",
+            "acme/..",
+            "acme/.",
+            "https://github.com/acme/web",
+            "acme/<script>",
+            &format!("{}/web", "a".repeat(40)),
+            &format!("acme/{}", "w".repeat(101)),
+        ];
+        for input in bad {
+            assert!(
+                Repository::parse(input).is_err(),
+                "{input:?} should be refused"
+            );
+        }
+        let msg = Repository::parse("acme").expect_err("refused").to_string();
+        assert!(msg.contains("owner/name"), "{msg}");
+    }
+
+    #[test]
+    fn environments_parse_case_insensitively() {
+        let cases = [
+            ("preview", Environment::Preview),
+            ("TEST", Environment::Test),
+            (" Staging ", Environment::Staging),
+            ("production", Environment::Production),
+            ("pr42", Environment::PullRequest(42)),
+            ("PR7", Environment::PullRequest(7)),
+        ];
+        for (input, want) in cases {
+            assert_eq!(Environment::parse(input), Ok(want), "{input}");
+            assert_eq!(want.to_string(), input.trim().to_ascii_lowercase());
+        }
+        for bad in [
+            "",
+            "prod",
+            "pr",
+            "pr0",
+            "pr-1",
+            "pr1x",
+            "qa",
+            "pr99999999999999",
+        ] {
+            assert!(Environment::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Environment::PullRequest(3).is_transient());
+        assert!(!Environment::Staging.is_transient());
+    }
+
+    #[test]
+    fn git_refs_classify_and_validate() {
+        assert_eq!(
+            GitRef::parse("refs/heads/main"),
+            Ok(GitRef::Branch("main".into()))
+        );
+        assert_eq!(
+            GitRef::parse("refs/tags/v1.4"),
+            Ok(GitRef::Tag("v1.4".into()))
+        );
+        assert_eq!(
+            GitRef::parse("feature/x"),
+            Ok(GitRef::Name("feature/x".into()))
+        );
+        assert_eq!(GitRef::Branch("main".into()).full_name(), "refs/heads/main");
+        assert_eq!(GitRef::Tag("v1".into()).short_name(), "v1");
+        for bad in [
+            "",
+            "a b",
+            "a..b",
+            "a~1",
+            "a^",
+            "a:b",
+            "a?",
+            "a*",
+            "a[",
+            "a\\b",
+            "-x",
+            "/x",
+            "x/",
+            "x.",
+            "x.lock",
+            "a@{b",
+            "refs/pull/1/head",
+            "refs/heads/",
+            ".hidden",
+            "a/.b",
+            "a//b",
+        ] {
+            assert!(GitRef::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+        let json = serde_json::to_string(&GitRef::Tag("v2".into())).expect("serialises");
+        assert_eq!(json, "\"refs/tags/v2\"");
+        assert_eq!(
+            serde_json::from_str::<GitRef>(&json).ok(),
+            Some(GitRef::Tag("v2".into()))
+        );
+    }
+
+    #[test]
+    fn shas_are_full_and_lowercase() {
+        let sha = Sha::parse(&"AB".repeat(20)).expect("valid");
+        assert_eq!(sha.as_str(), "ab".repeat(20));
+        assert_eq!(sha.short(), "abababa");
+        assert!(Sha::parse("abc1234").is_err());
+        assert!(Sha::parse(&"g".repeat(40)).is_err());
+        assert!(Sha::looks_like_sha("abc1234"));
+        assert!(!Sha::looks_like_sha("v1.4"));
+    }
+
+    #[test]
+    fn slack_and_github_ids() {
+        assert!(SlackChannelId::parse("C024BE91L").is_ok());
+        assert!(SlackChannelId::parse("G0PRIVATE").is_ok());
+        assert!(SlackChannelId::parse("U024BE7LH").is_err());
+        assert!(SlackChannelId::parse("c024be91l").is_err());
+        assert!(SlackUserId::parse("U024BE7LH").is_ok());
+        assert_eq!(
+            SlackUserId::parse("W1").ok().map(|u| u.mention()),
+            Some("<@W1>".into())
+        );
+        assert!(SlackTeamId::parse("T0001").is_ok());
+        assert_eq!(
+            GithubLogin::parse("Octocat").ok().map(|l| l.to_string()),
+            Some("octocat".into())
+        );
+        assert!(GithubLogin::parse("dependabot[bot]").is_ok());
+        assert!(GithubLogin::parse("-x").is_err());
+        assert!(GithubLogin::parse("a b").is_err());
+        assert!(GithubLogin::parse(&"a".repeat(40)).is_err());
+    }
+
+    #[test]
+    fn deployment_ids_sort_newest_first_and_keep_their_time() {
+        let older = DeploymentId::new(Timestamp::from_millis(1_700_000_000_000), 0xffff_ffff);
+        let newer = DeploymentId::new(Timestamp::from_millis(1_700_000_000_001), 0);
+        assert!(newer < older, "newer ids sort first");
+        assert_eq!(older.created(), Timestamp::from_millis(1_700_000_000_000));
+        assert_eq!(DeploymentId::parse(newer.as_str()), Ok(newer.clone()));
+        assert!(DeploymentId::parse("xyz").is_err());
+        assert!(DeploymentId::parse(&"A".repeat(24)).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(s in "\\PC{0,300}") {
+            let _ = Repository::parse(&s);
+            let _ = Environment::parse(&s);
+            let _ = GitRef::parse(&s);
+            let _ = Sha::parse(&s);
+            let _ = SlackChannelId::parse(&s);
+            let _ = GithubLogin::parse(&s);
+            let _ = DeploymentId::parse(&s);
+        }
+
+        #[test]
+        fn valid_repositories_round_trip(owner in "[a-zA-Z0-9]{1,20}", name in "[a-zA-Z0-9_-]{1,30}") {
+            let repo = Repository::parse(&format!("{owner}/{name}")).expect("valid by construction");
+            prop_assert_eq!(Repository::parse(repo.as_str()).ok(), Some(repo.clone()));
+            prop_assert_eq!(repo.owner(), owner.to_ascii_lowercase());
+        }
+
+        #[test]
+        fn deployment_ids_order_by_time(a in 0i64..4_000_000_000_000, b in 0i64..4_000_000_000_000, e1: u32, e2: u32) {
+            let ia = DeploymentId::new(Timestamp::from_millis(a), e1);
+            let ib = DeploymentId::new(Timestamp::from_millis(b), e2);
+            if a < b { prop_assert!(ib < ia); }
+            prop_assert_eq!(ia.created(), Timestamp::from_millis(a));
+        }
+    }
+}

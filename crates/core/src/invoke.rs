@@ -1,0 +1,337 @@
+//! The functions of SPEC section 2 and the typed request/response of every
+//! function-to-function invoke, serialised as JSON.
+
+use crate::blocks::Message;
+use crate::ports::{InvokeError, InvokeMode, Invoker, ResponseMessage};
+use crate::{
+    DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Repository, Sha,
+    SlackChannelId, SlackUserId, Trigger,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The ten functions, one Lambda each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FunctionName {
+    SlackCommand,
+    SlackInteractive,
+    SlackEvent,
+    SlackMessage,
+    GithubWebhook,
+    GithubCollaborators,
+    GithubDeploymentCreate,
+    GithubDeploymentStatus,
+    CircleciTrigger,
+    CircleciWebhook,
+}
+
+impl FunctionName {
+    pub const ALL: [FunctionName; 10] = [
+        Self::SlackCommand,
+        Self::SlackInteractive,
+        Self::SlackEvent,
+        Self::SlackMessage,
+        Self::GithubWebhook,
+        Self::GithubCollaborators,
+        Self::GithubDeploymentCreate,
+        Self::GithubDeploymentStatus,
+        Self::CircleciTrigger,
+        Self::CircleciWebhook,
+    ];
+
+    /// `slack-message`, as in `functions/slack-message`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SlackCommand => "slack-command",
+            Self::SlackInteractive => "slack-interactive",
+            Self::SlackEvent => "slack-event",
+            Self::SlackMessage => "slack-message",
+            Self::GithubWebhook => "github-webhook",
+            Self::GithubCollaborators => "github-collaborators",
+            Self::GithubDeploymentCreate => "github-deployment-create",
+            Self::GithubDeploymentStatus => "github-deployment-status",
+            Self::CircleciTrigger => "circleci-trigger",
+            Self::CircleciWebhook => "circleci-webhook",
+        }
+    }
+
+    /// The environment variable that holds the deployed function's name or ARN
+    /// (`FUNCTION_SLACK_MESSAGE`).
+    pub fn env_var(self) -> String {
+        format!(
+            "FUNCTION_{}",
+            self.as_str().replace('-', "_").to_ascii_uppercase()
+        )
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+impl fmt::Display for FunctionName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A request to an invoked function: which function takes it and what it answers.
+pub trait InvokeRequest: Serialize + DeserializeOwned + Send + Sync {
+    const FUNCTION: FunctionName;
+    type Response: Serialize + DeserializeOwned + Send;
+}
+
+/// Invokes and waits for the typed answer (`RequestResponse`).
+pub async fn call<R: InvokeRequest>(
+    invoker: &dyn Invoker,
+    request: &R,
+) -> Result<R::Response, InvokeError> {
+    let function = R::FUNCTION;
+    let payload = serde_json::to_value(request).map_err(|e| InvokeError::Payload {
+        function,
+        message: e.to_string(),
+    })?;
+    let answer = invoker
+        .invoke(function, InvokeMode::RequestResponse, payload)
+        .await?;
+    serde_json::from_value(answer).map_err(|e| InvokeError::Payload {
+        function,
+        message: e.to_string(),
+    })
+}
+
+/// Invokes without waiting for the function to finish (`Event`).
+pub async fn send<R: InvokeRequest>(invoker: &dyn Invoker, request: &R) -> Result<(), InvokeError> {
+    let function = R::FUNCTION;
+    let payload = serde_json::to_value(request).map_err(|e| InvokeError::Payload {
+        function,
+        message: e.to_string(),
+    })?;
+    invoker
+        .invoke(function, InvokeMode::Event, payload)
+        .await
+        .map(|_| ())
+}
+
+// ---- slack-message ------------------------------------------------------------------------
+
+/// What `slack-message` should post or edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SlackMessageRequest {
+    /// Post the deployment's one message, or edit it in place when it exists, from the
+    /// stored record; stores the message `ts` on the record.
+    Deployment {
+        repository: Repository,
+        deployment_id: DeploymentId,
+    },
+    /// A message to a channel that is not about one deployment.
+    Channel {
+        channel: SlackChannelId,
+        message: Message,
+    },
+    /// `chat.postEphemeral`.
+    Ephemeral {
+        channel: SlackChannelId,
+        user: SlackUserId,
+        message: Message,
+    },
+    /// A reply through a `response_url`.
+    Respond {
+        response_url: String,
+        response: ResponseMessage,
+    },
+    /// Lists the repository's collaborators (through `github-collaborators`) and offers the
+    /// ones not yet linked as "claim your GitHub login" buttons, replying through
+    /// `response_url` (ephemeral) or, without one, to the user ephemerally in the channel.
+    ClaimOffer {
+        repository: Repository,
+        channel: SlackChannelId,
+        user: SlackUserId,
+        response_url: Option<String>,
+        /// Text to put above the buttons (e.g. "This channel now follows acme/web.").
+        intro: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlackMessageResponse {
+    /// The `ts` of the message posted or edited, when there is one.
+    pub ts: Option<String>,
+}
+
+impl InvokeRequest for SlackMessageRequest {
+    const FUNCTION: FunctionName = FunctionName::SlackMessage;
+    type Response = SlackMessageResponse;
+}
+
+// ---- github-collaborators -----------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollaboratorsRequest {
+    pub repository: Repository,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollaboratorsResponse {
+    pub logins: Vec<GithubLogin>,
+}
+
+impl InvokeRequest for CollaboratorsRequest {
+    const FUNCTION: FunctionName = FunctionName::GithubCollaborators;
+    type Response = CollaboratorsResponse;
+}
+
+// ---- github-deployment-create -------------------------------------------------------------
+
+/// A deployment the workflow decided on (an event) with everything already known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewDeploymentRequest {
+    pub repository: Repository,
+    /// Chosen by the caller so that a retried invoke finds the same record.
+    pub deployment_id: DeploymentId,
+    pub environment: Environment,
+    pub git_ref: GitRef,
+    pub sha: Sha,
+    pub trigger: Trigger,
+    pub commit_author: Option<GithubLogin>,
+    pub pr_url: Option<String>,
+    pub channel: SlackChannelId,
+}
+
+/// A deployment a person asked for in Slack; the ref still has to be resolved and the
+/// policy's requirements checked, so refusals go back through `response_url`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManualDeploymentRequest {
+    pub repository: Repository,
+    pub deployment_id: DeploymentId,
+    pub environment: Environment,
+    /// `None`: the environment's default source.
+    pub git_ref: Option<GitRef>,
+    pub trigger: Trigger,
+    pub channel: SlackChannelId,
+    pub response_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DeploymentCreateRequest {
+    New(NewDeploymentRequest),
+    Manual(ManualDeploymentRequest),
+    /// The checks of a parked deployment's commit changed: look again and resume or fail it.
+    Recheck {
+        repository: Repository,
+        deployment_id: DeploymentId,
+    },
+    /// Fail deployments parked for longer than the configured time.
+    ExpireWaiting,
+    /// Mark every deployment of an environment inactive (pull request closed).
+    Deactivate {
+        repository: Repository,
+        environment: Environment,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentCreateResponse {
+    /// The deployment the request concerned, when there was one.
+    pub deployment_id: Option<DeploymentId>,
+    pub state: Option<DeploymentState>,
+    /// Why nothing was created, in words for people.
+    pub refused: Option<String>,
+}
+
+impl InvokeRequest for DeploymentCreateRequest {
+    const FUNCTION: FunctionName = FunctionName::GithubDeploymentCreate;
+    type Response = DeploymentCreateResponse;
+}
+
+// ---- github-deployment-status -------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentStatusRequest {
+    pub repository: Repository,
+    pub deployment_id: DeploymentId,
+    pub state: DeploymentState,
+    pub log_url: Option<String>,
+    pub environment_url: Option<String>,
+    pub description: Option<String>,
+    /// The status was already written to GitHub by someone else (a `deployment_status`
+    /// event): only the record and Slack follow.
+    #[serde(default)]
+    pub from_github: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentStatusResponse {
+    pub state: DeploymentState,
+    /// False when the record already had that state or the transition was not allowed.
+    pub changed: bool,
+}
+
+impl InvokeRequest for DeploymentStatusRequest {
+    const FUNCTION: FunctionName = FunctionName::GithubDeploymentStatus;
+    type Response = DeploymentStatusResponse;
+}
+
+// ---- circleci-trigger ---------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CircleciTriggerRequest {
+    pub repository: Repository,
+    pub deployment_id: DeploymentId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CircleciTriggerResponse {
+    pub pipeline_id: Option<String>,
+    pub state: DeploymentState,
+}
+
+impl InvokeRequest for CircleciTriggerRequest {
+    const FUNCTION: FunctionName = FunctionName::CircleciTrigger;
+    type Response = CircleciTriggerResponse;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_names() {
+        for f in FunctionName::ALL {
+            assert_eq!(FunctionName::parse(f.as_str()), Some(f));
+            assert_eq!(
+                serde_json::to_value(f).ok(),
+                Some(serde_json::json!(f.as_str()))
+            );
+        }
+        assert_eq!(
+            FunctionName::GithubDeploymentCreate.env_var(),
+            "FUNCTION_GITHUB_DEPLOYMENT_CREATE"
+        );
+    }
+
+    #[test]
+    fn requests_round_trip_as_json() {
+        let repo = Repository::parse("acme/web").expect("valid");
+        let id = DeploymentId::parse("000000000000000100000002").expect("valid");
+        let req = DeploymentCreateRequest::Recheck {
+            repository: repo.clone(),
+            deployment_id: id.clone(),
+        };
+        let json = serde_json::to_value(&req).expect("serialises");
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "recheck", "repository": "acme/web", "deployment_id": "000000000000000100000002"})
+        );
+        assert_eq!(
+            serde_json::from_value::<DeploymentCreateRequest>(json).ok(),
+            Some(req)
+        );
+        let bad = serde_json::json!({"kind": "recheck", "repository": "not a repo", "deployment_id": "x"});
+        assert!(serde_json::from_value::<DeploymentCreateRequest>(bad).is_err());
+    }
+}

@@ -1,0 +1,25 @@
+//! deploybot-core: the pure domain of deploybot — identifiers, records, the workflow policy,
+//! the slash-command grammar, the deployment state machine, webhook signature checks, the
+//! typed payloads functions send each other, and the ports adapters implement.
+//!
+//! Nothing in here performs I/O or depends on an async runtime, an HTTP client or the AWS SDK.
+
+pub mod blocks;
+pub mod command;
+pub mod ids;
+pub mod invoke;
+pub mod model;
+pub mod policy;
+pub mod ports;
+pub mod signature;
+pub mod state;
+pub mod time;
+pub mod urls;
+
+pub use ids::{
+    DeploymentId, Environment, GitRef, GithubLogin, ParseError, Repository, Sha, SlackChannelId,
+    SlackTeamId, SlackUserId,
+};
+pub use model::{Deployment, Project, ProjectSettings, Trigger, UserLink};
+pub use state::DeploymentState;
+pub use time::Timestamp;

@@ -1,0 +1,165 @@
+//! The records deploybot keeps (SPEC section 6): projects, user links and deployments.
+
+use crate::{
+    DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Repository, Sha,
+    SlackChannelId, SlackTeamId, SlackUserId, Timestamp,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One channel bound to one repository, with the channel's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    pub repository: Repository,
+    pub channel: SlackChannelId,
+    /// The channel's name as Slack last told us (kept current by `channel_rename`).
+    #[serde(default)]
+    pub channel_name: Option<String>,
+    #[serde(default)]
+    pub team: Option<SlackTeamId>,
+    #[serde(default)]
+    pub settings: ProjectSettings,
+    /// Who ran `setup`.
+    #[serde(default)]
+    pub created_by: Option<SlackUserId>,
+    pub created_at: Timestamp,
+}
+
+/// Per-channel settings (`/cimon set ...`). `None` means "use the default".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_pattern: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_separator: Option<String>,
+    /// Fixed host names per environment (`set url <environment> <fqdn>`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub urls: BTreeMap<Environment, String>,
+}
+
+/// A GitHub login claimed by a Slack user. One login ↔ one Slack user, both ways.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserLink {
+    pub github_login: GithubLogin,
+    pub slack_user: SlackUserId,
+    #[serde(default)]
+    pub slack_name: Option<String>,
+    pub linked_at: Timestamp,
+}
+
+/// What started a deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Trigger {
+    /// A pull request was opened, reopened or synchronised.
+    PullRequest { number: u64, url: Option<String> },
+    /// A push to a branch.
+    Push { pusher: Option<GithubLogin> },
+    /// A tag was pushed.
+    Tag { pusher: Option<GithubLogin> },
+    /// Someone asked in Slack (`deploy ...`, or a "Deploy to staging" button).
+    Manual { slack_user: SlackUserId },
+    /// The "Retry" button on a failed deployment.
+    Retry {
+        slack_user: SlackUserId,
+        of: DeploymentId,
+    },
+}
+
+impl Trigger {
+    /// Who or what to credit in a message: a Slack mention or a GitHub login.
+    pub fn actor(&self) -> Option<String> {
+        match self {
+            Trigger::PullRequest { .. } => None,
+            Trigger::Push { pusher } | Trigger::Tag { pusher } => {
+                pusher.as_ref().map(|p| p.to_string())
+            }
+            Trigger::Manual { slack_user } | Trigger::Retry { slack_user, .. } => {
+                Some(slack_user.mention())
+            }
+        }
+    }
+}
+
+/// Everything known about one deployment (SPEC section 5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    pub repository: Repository,
+    pub id: DeploymentId,
+    pub environment: Environment,
+    pub git_ref: GitRef,
+    pub sha: Sha,
+    pub state: DeploymentState,
+    /// Optimistic-concurrency counter: bumped by every successful save.
+    pub version: u64,
+    pub trigger: Trigger,
+    /// The commit's author on GitHub, @-mentioned when linked to a Slack user.
+    #[serde(default)]
+    pub commit_author: Option<GithubLogin>,
+    #[serde(default)]
+    pub pr_number: Option<u64>,
+    #[serde(default)]
+    pub github_deployment_id: Option<u64>,
+    #[serde(default)]
+    pub pipeline_id: Option<String>,
+    #[serde(default)]
+    pub pipeline_number: Option<u64>,
+    #[serde(default)]
+    pub build_url: Option<String>,
+    #[serde(default)]
+    pub environment_url: Option<String>,
+    pub slack_channel: SlackChannelId,
+    /// The `ts` of the deployment's one Slack message, once posted.
+    #[serde(default)]
+    pub slack_ts: Option<String>,
+    /// Required contexts that were not green when GitHub refused the deployment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waiting_for: Vec<String>,
+    /// A short explanation of the current state (why it failed, what superseded it).
+    #[serde(default)]
+    pub description: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Deployment {
+    /// A new record in `state`, version 0 (not yet saved).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        repository: Repository,
+        id: DeploymentId,
+        environment: Environment,
+        git_ref: GitRef,
+        sha: Sha,
+        trigger: Trigger,
+        slack_channel: SlackChannelId,
+        now: Timestamp,
+    ) -> Self {
+        let pr_number = environment.pull_request();
+        Self {
+            repository,
+            id,
+            environment,
+            git_ref,
+            sha,
+            state: DeploymentState::Created,
+            version: 0,
+            trigger,
+            commit_author: None,
+            pr_number,
+            github_deployment_id: None,
+            pipeline_id: None,
+            pipeline_number: None,
+            build_url: None,
+            environment_url: None,
+            slack_channel,
+            slack_ts: None,
+            waiting_for: Vec::new(),
+            description: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}

@@ -1,0 +1,586 @@
+//! Ports: one trait per outside capability (store, invoker, Slack, GitHub, CI backend,
+//! clock). `app` handlers depend only on these; `aws`, `integrations`, `local` and `testkit`
+//! implement them.
+
+use crate::blocks::Message;
+use crate::invoke::FunctionName;
+use crate::{
+    Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Project,
+    Repository, Sha, SlackChannelId, SlackTeamId, SlackUserId, Timestamp, UserLink,
+};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+// =============================================================================================
+// Store
+
+/// A store failure that is not a domain outcome (those are typed results).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The backend failed (I/O, network, throttling after retries).
+    #[error("store backend: {0}")]
+    Backend(String),
+    /// A stored record could not be read back.
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+}
+
+/// The result of [`Store::bind_project`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindOutcome {
+    /// The channel and repository are now bound to each other.
+    Bound,
+    /// This exact binding already existed (setup run twice): nothing changed.
+    AlreadyBound,
+    /// The repository is bound to another channel: nothing changed.
+    RepositoryTaken { channel: SlackChannelId },
+    /// This channel is bound to another repository: nothing changed.
+    ChannelTaken { repository: Repository },
+}
+
+/// The result of [`Store::link_user`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkOutcome {
+    Linked,
+    /// This exact link already existed: nothing changed.
+    AlreadyLinked,
+    /// The GitHub login is claimed by another Slack user: nothing changed.
+    LoginTaken {
+        slack_user: SlackUserId,
+    },
+    /// The Slack user already claimed another login: nothing changed.
+    SlackUserTaken {
+        github_login: GithubLogin,
+    },
+}
+
+/// The result of [`Store::insert_deployment`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InsertOutcome {
+    Inserted,
+    /// A deployment with this repository and id exists already (a retried invoke): nothing
+    /// changed; the stored record is returned.
+    AlreadyExists(Box<Deployment>),
+}
+
+/// The result of [`Store::update_deployment`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    /// Saved; the record as stored (its `version` one higher than the one passed in).
+    Updated(Box<Deployment>),
+    /// The stored version differs from the one passed in: someone else saved first. Nothing
+    /// changed; the current record is returned so the caller can decide again.
+    Conflict(Box<Deployment>),
+    NotFound,
+}
+
+/// Everything handlers keep. Every method is a key or index lookup: none scans, so the cost
+/// of a call does not grow with the number of projects, users or deployments.
+///
+/// Implementations must give exactly these semantics (the contract suite in
+/// `deploybot-testkit` checks them for every implementation).
+#[async_trait]
+pub trait Store: Send + Sync {
+    // ---- projects ---------------------------------------------------------------------------
+
+    /// Binds `project.channel` ↔ `project.repository` **atomically**: one channel has at most
+    /// one repository and one repository at most one channel. Of two concurrent calls that
+    /// would break this, exactly one returns `Bound`.
+    async fn bind_project(&self, project: &Project) -> Result<BindOutcome, StoreError>;
+
+    /// The project bound to a channel (index lookup).
+    async fn project_by_channel(
+        &self,
+        channel: &SlackChannelId,
+    ) -> Result<Option<Project>, StoreError>;
+
+    /// The project bound to a repository (key lookup).
+    async fn project_by_repository(
+        &self,
+        repository: &Repository,
+    ) -> Result<Option<Project>, StoreError>;
+
+    /// Replaces the stored project's `channel_name`, `team` and `settings` when the binding
+    /// `repository` ↔ `channel` still exists. Returns false (and changes nothing) otherwise.
+    async fn update_project(&self, project: &Project) -> Result<bool, StoreError>;
+
+    /// Removes the channel's binding and settings; returns what was removed. User links stay.
+    async fn unbind_project(&self, channel: &SlackChannelId)
+    -> Result<Option<Project>, StoreError>;
+
+    // ---- Slack workspaces -------------------------------------------------------------------
+
+    /// Marks a Slack workspace as uninstalled / tokens revoked (true) or active again.
+    async fn set_team_revoked(&self, team: &SlackTeamId, revoked: bool) -> Result<(), StoreError>;
+
+    /// Whether the workspace's tokens were revoked (no more posting).
+    async fn is_team_revoked(&self, team: &SlackTeamId) -> Result<bool, StoreError>;
+
+    // ---- users ------------------------------------------------------------------------------
+
+    /// Links a GitHub login to a Slack user **atomically**, one ↔ one both ways.
+    async fn link_user(&self, link: &UserLink) -> Result<LinkOutcome, StoreError>;
+
+    async fn user_by_login(&self, login: &GithubLogin) -> Result<Option<UserLink>, StoreError>;
+
+    /// The link of a Slack user (index lookup).
+    async fn user_by_slack(&self, user: &SlackUserId) -> Result<Option<UserLink>, StoreError>;
+
+    /// The links that exist for these logins (key lookups, batched), in any order.
+    async fn users_by_logins(&self, logins: &[GithubLogin]) -> Result<Vec<UserLink>, StoreError>;
+
+    /// Removes the Slack user's link; returns what was removed.
+    async fn unlink_user(&self, user: &SlackUserId) -> Result<Option<UserLink>, StoreError>;
+
+    // ---- deployments ------------------------------------------------------------------------
+
+    /// Stores a new deployment (its `version` is stored as given, normally 0). Conditional on
+    /// no record with the same repository and id existing.
+    async fn insert_deployment(&self, deployment: &Deployment)
+    -> Result<InsertOutcome, StoreError>;
+
+    async fn get_deployment(
+        &self,
+        repository: &Repository,
+        id: &DeploymentId,
+    ) -> Result<Option<Deployment>, StoreError>;
+
+    /// Saves `deployment` when the stored record's `version` equals `deployment.version`
+    /// (optimistic concurrency); the stored copy gets `version + 1`.
+    async fn update_deployment(&self, deployment: &Deployment)
+    -> Result<UpdateOutcome, StoreError>;
+
+    /// By GitHub deployment id (index lookup).
+    async fn deployment_by_github_id(
+        &self,
+        github_deployment_id: u64,
+    ) -> Result<Option<Deployment>, StoreError>;
+
+    /// By CI pipeline id (index lookup).
+    async fn deployment_by_pipeline(
+        &self,
+        pipeline_id: &str,
+    ) -> Result<Option<Deployment>, StoreError>;
+
+    /// The repository's deployments of one commit, newest first, at most `limit` (index).
+    async fn deployments_by_sha(
+        &self,
+        repository: &Repository,
+        sha: &Sha,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError>;
+
+    /// The repository's deployments, newest first, at most `limit`; only `environment`'s
+    /// when given (key-ordered query on the table or the environment index).
+    async fn list_deployments(
+        &self,
+        repository: &Repository,
+        environment: Option<Environment>,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError>;
+
+    /// Deployments in `waiting_for_checks` created before `before`, oldest first, at most
+    /// `limit`, across repositories (a sparse index holding only waiting deployments).
+    async fn waiting_deployments(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError>;
+
+    // ---- deliveries (idempotency) -----------------------------------------------------------
+
+    /// Records an idempotency key until `expires_at`. True when the key is new (or its earlier
+    /// record has expired): the caller goes ahead. False when seen before: the caller does
+    /// nothing. Of concurrent calls with one key, exactly one gets true.
+    async fn record_delivery(
+        &self,
+        key: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Forgets a key, so that a retry after a failed attempt is processed again.
+    async fn forget_delivery(&self, key: &str) -> Result<(), StoreError>;
+}
+
+// =============================================================================================
+// Invoker
+
+/// How a function is invoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InvokeMode {
+    /// Wait for the answer.
+    RequestResponse,
+    /// Fire and forget (Lambda retries failures and sends what still fails to a queue).
+    Event,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvokeError {
+    /// The function ran and failed.
+    #[error("{function} failed: {message}")]
+    Function {
+        function: FunctionName,
+        message: String,
+    },
+    /// The function could not be reached.
+    #[error("invoking {function}: {message}")]
+    Transport {
+        function: FunctionName,
+        message: String,
+    },
+    /// The request or answer did not (de)serialise.
+    #[error("payload for {function}: {message}")]
+    Payload {
+        function: FunctionName,
+        message: String,
+    },
+}
+
+/// Calls another function. See [`crate::invoke::call`] and [`crate::invoke::send`] for the
+/// typed front doors.
+#[async_trait]
+pub trait Invoker: Send + Sync {
+    /// Invokes `function` with a JSON payload. `RequestResponse` returns the function's JSON
+    /// answer; `Event` returns `Null` once the invocation is accepted.
+    async fn invoke(
+        &self,
+        function: FunctionName,
+        mode: InvokeMode,
+        payload: serde_json::Value,
+    ) -> Result<serde_json::Value, InvokeError>;
+}
+
+// =============================================================================================
+// Slack
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SlackError {
+    /// Slack answered `"ok": false` with this error code (`channel_not_found`, ...).
+    #[error("Slack API error: {0}")]
+    Api(String),
+    /// Still rate limited after honouring `Retry-After`.
+    #[error("Slack rate limit; retry after {retry_after_secs}s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("Slack unreachable: {0}")]
+    Transport(String),
+    #[error("unexpected answer from Slack: {0}")]
+    InvalidResponse(String),
+}
+
+/// A reply through a slash command's or button's `response_url`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseMessage {
+    pub message: Message,
+    /// Only the person who asked sees it.
+    pub ephemeral: bool,
+    /// Replace the message the button was on.
+    pub replace_original: bool,
+}
+
+#[async_trait]
+pub trait Slack: Send + Sync {
+    /// `chat.postMessage`; returns the message `ts`.
+    async fn post_message(
+        &self,
+        channel: &SlackChannelId,
+        message: &Message,
+    ) -> Result<String, SlackError>;
+
+    /// `chat.update` of the message at `ts`.
+    async fn update_message(
+        &self,
+        channel: &SlackChannelId,
+        ts: &str,
+        message: &Message,
+    ) -> Result<(), SlackError>;
+
+    /// `chat.postEphemeral`.
+    async fn post_ephemeral(
+        &self,
+        channel: &SlackChannelId,
+        user: &SlackUserId,
+        message: &Message,
+    ) -> Result<(), SlackError>;
+
+    /// POST to a `response_url`.
+    async fn respond(
+        &self,
+        response_url: &str,
+        response: &ResponseMessage,
+    ) -> Result<(), SlackError>;
+
+    /// `users.info`: the user's display name, if Slack knows one.
+    async fn user_name(&self, user: &SlackUserId) -> Result<Option<String>, SlackError>;
+}
+
+// =============================================================================================
+// GitHub
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GitHubError {
+    #[error("not found on GitHub: {0}")]
+    NotFound(String),
+    /// GitHub merged the default branch into the ref instead of deploying (HTTP 202).
+    #[error("GitHub merged the default branch into the ref instead of creating a deployment")]
+    AutoMerged,
+    /// HTTP 422 with GitHub's message.
+    #[error("GitHub refused: {0}")]
+    Validation(String),
+    #[error("GitHub credentials were refused: {0}")]
+    Unauthorized(String),
+    #[error("GitHub rate limit; retry after {retry_after_secs}s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("GitHub answered HTTP {status}")]
+    Server { status: u16 },
+    #[error("GitHub unreachable: {0}")]
+    Transport(String),
+    #[error("unexpected answer from GitHub: {0}")]
+    InvalidResponse(String),
+    #[error("GitHub App configuration: {0}")]
+    Config(String),
+}
+
+/// A deployment to create on GitHub.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewGithubDeployment {
+    pub repository: Repository,
+    /// The ref GitHub records (branch, tag or SHA).
+    pub git_ref: String,
+    pub environment: Environment,
+    pub description: String,
+    /// Carried on the GitHub deployment (our deployment id, PR number and URL).
+    pub payload: serde_json::Value,
+    pub transient_environment: bool,
+    pub production_environment: bool,
+}
+
+/// What GitHub did with a deployment request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateDeploymentOutcome {
+    Created {
+        id: u64,
+    },
+    /// HTTP 409: required status checks are failing or pending.
+    ChecksNotGreen {
+        contexts: Vec<String>,
+    },
+}
+
+/// A deployment status to write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewDeploymentStatus {
+    pub state: DeploymentState,
+    pub log_url: Option<String>,
+    pub environment_url: Option<String>,
+    /// At most 140 characters (adapters truncate).
+    pub description: Option<String>,
+}
+
+/// A ref resolved to its commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedRef {
+    pub sha: Sha,
+    /// The commit's GitHub author, when it maps to a GitHub account.
+    pub author: Option<GithubLogin>,
+}
+
+/// The combined verdict of a commit's statuses and check suites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChecksState {
+    Green,
+    Pending,
+    Red,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChecksSummary {
+    pub state: ChecksState,
+    /// Names of failing contexts / check suites.
+    pub failing: Vec<String>,
+    /// Names of pending ones.
+    pub pending: Vec<String>,
+}
+
+#[async_trait]
+pub trait GitHub: Send + Sync {
+    /// Every login with access to the repository (all pages).
+    async fn collaborators(&self, repository: &Repository)
+    -> Result<Vec<GithubLogin>, GitHubError>;
+
+    /// A branch, tag or (abbreviated) SHA → the commit.
+    async fn resolve_ref(
+        &self,
+        repository: &Repository,
+        git_ref: &GitRef,
+    ) -> Result<ResolvedRef, GitHubError>;
+
+    async fn default_branch(&self, repository: &Repository) -> Result<String, GitHubError>;
+
+    /// Creates a deployment with `auto_merge: false` and GitHub's default required contexts.
+    async fn create_deployment(
+        &self,
+        deployment: &NewGithubDeployment,
+    ) -> Result<CreateDeploymentOutcome, GitHubError>;
+
+    async fn create_deployment_status(
+        &self,
+        repository: &Repository,
+        github_deployment_id: u64,
+        status: &NewDeploymentStatus,
+    ) -> Result<(), GitHubError>;
+
+    /// Combined commit status and check suites of a commit.
+    async fn commit_checks(
+        &self,
+        repository: &Repository,
+        sha: &Sha,
+    ) -> Result<ChecksSummary, GitHubError>;
+
+    /// Creates the pull request's comment holding `marker` (a hidden HTML comment), or edits
+    /// it when it exists; returns the comment id.
+    async fn upsert_pr_comment(
+        &self,
+        repository: &Repository,
+        pr_number: u64,
+        marker: &str,
+        body: &str,
+    ) -> Result<u64, GitHubError>;
+}
+
+// =============================================================================================
+// CI backend
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CiError {
+    /// The token was refused (HTTP 401/403).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The project is unknown or not followed (HTTP 404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request was refused (HTTP 400), e.g. a parameter not declared in the config.
+    #[error("{0}")]
+    Rejected(String),
+    #[error("CI rate limit; retry after {retry_after_secs}s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("CI answered HTTP {status}")]
+    Server { status: u16 },
+    #[error("CI unreachable: {0}")]
+    Transport(String),
+    #[error("unexpected answer from CI: {0}")]
+    InvalidResponse(String),
+}
+
+/// The parameters every deployment pipeline receives (SPEC section 4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipelineParameters {
+    pub environment: Environment,
+    pub version: String,
+    pub subdomain: Option<String>,
+    pub url: Option<String>,
+    pub sha: Sha,
+    pub deployment_id: DeploymentId,
+}
+
+/// Start a pipeline on a branch or tag (CI systems take those, not SHAs; the SHA travels as
+/// a parameter).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipelineRequest {
+    pub repository: Repository,
+    pub git_ref: GitRef,
+    pub parameters: PipelineParameters,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipelineStarted {
+    pub id: String,
+    pub number: u64,
+    /// A link people can open.
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowInfo {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub url: String,
+}
+
+/// A CI system that runs deployment pipelines.
+#[async_trait]
+pub trait CiBackend: Send + Sync {
+    /// Starts the deployment pipeline for a deployment.
+    async fn start_pipeline(&self, request: &PipelineRequest) -> Result<PipelineStarted, CiError>;
+
+    /// The pipeline's workflows and their links (for `log_url`).
+    async fn pipeline_workflows(&self, pipeline_id: &str) -> Result<Vec<WorkflowInfo>, CiError>;
+}
+
+/// Maps a CI outcome to a deployment state (SPEC section 4): `success` → success; failed,
+/// canceled, timed out, infrastructure failure → failure; anything else → error.
+pub fn ci_outcome_state(outcome: &str) -> DeploymentState {
+    match outcome.to_ascii_lowercase().as_str() {
+        "success" | "succeeded" | "fixed" => DeploymentState::Success,
+        "failed"
+        | "failure"
+        | "canceled"
+        | "cancelled"
+        | "timedout"
+        | "timed_out"
+        | "infrastructure_fail"
+        | "infrastructure_failure" => DeploymentState::Failure,
+        _ => DeploymentState::Error,
+    }
+}
+
+// =============================================================================================
+// Clock
+
+/// The time, injectable so tests control it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        Timestamp::from_millis(millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ci_outcomes_map_per_spec() {
+        let cases = [
+            ("success", DeploymentState::Success),
+            ("failed", DeploymentState::Failure),
+            ("canceled", DeploymentState::Failure),
+            ("timedout", DeploymentState::Failure),
+            ("infrastructure_fail", DeploymentState::Failure),
+            ("error", DeploymentState::Error),
+            ("not_run", DeploymentState::Error),
+            ("", DeploymentState::Error),
+        ];
+        for (outcome, want) in cases {
+            assert_eq!(ci_outcome_state(outcome), want, "{outcome}");
+        }
+    }
+
+    #[test]
+    fn system_clock_is_after_2020() {
+        assert!(SystemClock.now() > Timestamp::from_secs(1_577_836_800));
+    }
+}
