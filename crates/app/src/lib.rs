@@ -1,1 +1,16 @@
-//! deploybot-app.
+//! deploybot-app: the handlers of deploybot's ten functions, one module per function and
+//! named like it (`app::http::slack_command` ↔ `functions/slack-command`), plus the Slack
+//! message rendering they share. Handlers see the outside world only through the ports of
+//! `deploybot-core`, held in [`AppState`].
+
+pub mod config;
+pub mod dispatch;
+pub mod error;
+pub mod http;
+pub mod invoked;
+pub mod render;
+pub mod state;
+
+pub use config::AppConfig;
+pub use error::AppError;
+pub use state::AppState;

@@ -1,0 +1,8 @@
+//! `slack-command`: not built yet.
+
+use crate::AppState;
+use axum::Router;
+
+pub fn router(_state: AppState) -> Router {
+    Router::new()
+}

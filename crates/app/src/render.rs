@@ -1,0 +1,1 @@
+//! Slack messages (Block Kit) for deployments, lists, offers and replies.
