@@ -4,9 +4,13 @@
 
 use crate::{AppError, AppState, invoked};
 use deploybot_core::invoke::FunctionName;
+use deploybot_core::ports::{InvokeError, InvokeMode, Invoker};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::Notify;
 
 fn parse<T: DeserializeOwned>(function: FunctionName, payload: Value) -> Result<T, AppError> {
     serde_json::from_value(payload)
@@ -46,5 +50,126 @@ pub async fn dispatch(
         | FunctionName::CircleciWebhook => Err(AppError::bad_request(format!(
             "{function} is an HTTP function and cannot be invoked"
         ))),
+    }
+}
+
+/// An [`Invoker`] that runs the target function's handler in this process: the local server
+/// and tests use it so that what runs on a laptop is the code that runs on Lambda.
+/// `RequestResponse` waits for the answer; `Event` runs in the background (a failure is
+/// logged and kept in [`InProcessInvoker::failures`], as Lambda's on-failure queue would
+/// keep it).
+#[derive(Clone, Default)]
+pub struct InProcessInvoker {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    state: OnceLock<AppState>,
+    in_flight: AtomicUsize,
+    idle: Notify,
+    failures: Mutex<Vec<FailedInvocation>>,
+}
+
+/// An `Event` invocation that failed (what would land in the on-failure queue).
+#[derive(Debug, Clone)]
+pub struct FailedInvocation {
+    pub function: FunctionName,
+    pub payload: Value,
+    pub error: String,
+}
+
+impl std::fmt::Debug for InProcessInvoker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InProcessInvoker")
+            .field("in_flight", &self.inner.in_flight.load(Ordering::SeqCst))
+            .finish_non_exhaustive()
+    }
+}
+
+impl InProcessInvoker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Connects the invoker to the state whose handlers it runs. The state normally holds
+    /// this invoker too, so this is called once, after the state is built.
+    pub fn attach(&self, state: AppState) {
+        // A second attach is ignored: the first state stays in charge.
+        let _ = self.inner.state.set(state);
+    }
+
+    /// Waits until no `Event` invocation is running (tests and the demo use it to let the
+    /// background work settle).
+    pub async fn wait_idle(&self) {
+        loop {
+            let notified = self.inner.idle.notified();
+            if self.inner.in_flight.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// `Event` invocations that failed so far.
+    pub fn failures(&self) -> Vec<FailedInvocation> {
+        self.inner
+            .failures
+            .lock()
+            .map(|f| f.clone())
+            .unwrap_or_default()
+    }
+
+    fn state(&self, function: FunctionName) -> Result<AppState, InvokeError> {
+        self.inner
+            .state
+            .get()
+            .cloned()
+            .ok_or_else(|| InvokeError::Transport {
+                function,
+                message: "the in-process invoker is not attached to a state".into(),
+            })
+    }
+}
+
+#[async_trait::async_trait]
+impl Invoker for InProcessInvoker {
+    async fn invoke(
+        &self,
+        function: FunctionName,
+        mode: InvokeMode,
+        payload: Value,
+    ) -> Result<Value, InvokeError> {
+        let state = self.state(function)?;
+        match mode {
+            InvokeMode::RequestResponse => {
+                dispatch(&state, function, payload)
+                    .await
+                    .map_err(|e| InvokeError::Function {
+                        function,
+                        message: e.to_string(),
+                    })
+            }
+            InvokeMode::Event => {
+                let inner = Arc::clone(&self.inner);
+                inner.in_flight.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    if let Err(e) = dispatch(&state, function, payload.clone()).await {
+                        tracing::error!(%function, error = %e, "event invocation failed");
+                        if let Ok(mut failures) = inner.failures.lock() {
+                            failures.push(FailedInvocation {
+                                function,
+                                payload,
+                                error: e.to_string(),
+                            });
+                        }
+                    }
+                    if inner.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+                        inner.idle.notify_waiters();
+                    }
+                });
+                Ok(Value::Null)
+            }
+        }
     }
 }

@@ -1,1 +1,4 @@
-//! deploybot-local.
+//! deploybot-local: deploybot on one machine — the embedded on-disk store, the local server
+//! that mounts every HTTP function, and the demo.
+
+pub mod store;

@@ -1,1 +1,0 @@
-//! Slack messages (Block Kit) for deployments, lists, offers and replies.

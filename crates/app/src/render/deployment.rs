@@ -1,0 +1,1 @@
+//! The one Slack message of a deployment, and the pull-request comment.

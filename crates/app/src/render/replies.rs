@@ -1,0 +1,1 @@
+//! Replies to slash commands and buttons: help, config, list, claim offers, refusals.

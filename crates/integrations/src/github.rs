@@ -1,0 +1,1 @@
+//! GitHub REST adapter, authenticated as a GitHub App (implements `GitHub`).

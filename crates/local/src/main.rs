@@ -1,0 +1,3 @@
+//! `deploybot-local`: not built yet.
+
+fn main() {}

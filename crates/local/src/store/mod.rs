@@ -1,0 +1,3 @@
+//! Embedded store implementations.
+
+pub mod redb_store;
