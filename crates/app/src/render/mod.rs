@@ -3,3 +3,10 @@
 
 pub mod deployment;
 pub mod replies;
+
+/// `action_id` of a "claim this GitHub login" button; its value is the GitHub login.
+pub const ACTION_CLAIM_LOGIN: &str = "claim_login";
+/// `action_id` of "Deploy to staging" on a successful test deployment; value: deployment id.
+pub const ACTION_PROMOTE: &str = "promote_deployment";
+/// `action_id` of "Retry" on a failed deployment; value: deployment id.
+pub const ACTION_RETRY: &str = "retry_deployment";
