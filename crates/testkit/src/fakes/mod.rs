@@ -4,4 +4,5 @@
 
 pub mod circleci;
 pub mod github;
+pub mod server;
 pub mod slack;
