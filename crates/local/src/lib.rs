@@ -1,4 +1,6 @@
 //! deploybot-local: deploybot on one machine — the embedded on-disk store, the local server
 //! that mounts every HTTP function, and the demo.
 
+pub mod config;
+pub mod server;
 pub mod store;
