@@ -1,0 +1,3 @@
+//! The `circleci-trigger` Lambda function.
+
+fn main() {}

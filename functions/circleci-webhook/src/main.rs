@@ -1,0 +1,3 @@
+//! The `circleci-webhook` Lambda function.
+
+fn main() {}

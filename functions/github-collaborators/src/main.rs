@@ -1,0 +1,3 @@
+//! The `github-collaborators` Lambda function.
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! The `github-deployment-create` Lambda function.
+
+fn main() {}

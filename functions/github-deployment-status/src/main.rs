@@ -1,0 +1,3 @@
+//! The `github-deployment-status` Lambda function.
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! The `github-webhook` Lambda function.
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! The `slack-command` Lambda function.
+
+fn main() {}

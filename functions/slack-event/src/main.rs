@@ -1,0 +1,3 @@
+//! The `slack-event` Lambda function.
+
+fn main() {}

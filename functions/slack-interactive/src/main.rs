@@ -1,0 +1,3 @@
+//! The `slack-interactive` Lambda function.
+
+fn main() {}

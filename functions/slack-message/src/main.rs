@@ -1,0 +1,3 @@
+//! The `slack-message` Lambda function.
+
+fn main() {}
