@@ -10,3 +10,5 @@ pub mod memory_store;
 pub mod signing;
 pub mod store_contract;
 
+pub use counting_store::CountingStore;
+pub use memory_store::MemoryStore;

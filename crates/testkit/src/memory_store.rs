@@ -1,1 +1,457 @@
-//! memory_store
+//! The in-memory store: the store port kept in `Mutex`-protected maps, with one index per
+//! access pattern mirroring the DynamoDB tables, so every call is a key lookup or an ordered
+//! range and none iterates over all records. For handler tests and `DEPLOYBOT_STORE=memory`.
+
+use async_trait::async_trait;
+use deploybot_core::ports::{
+    BindOutcome, InsertOutcome, LinkOutcome, Store, StoreError, UpdateOutcome,
+};
+use deploybot_core::{
+    Deployment, DeploymentId, DeploymentState, Environment, GithubLogin, Project, Repository, Sha,
+    SlackChannelId, SlackTeamId, SlackUserId, Timestamp, UserLink,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+
+/// The key of a deployment record: its repository (partition) and id (sort key).
+type DeploymentKey = (Repository, DeploymentId);
+
+/// Every table and index, behind one lock so each operation is atomic.
+#[derive(Debug, Default)]
+struct Tables {
+    /// project table, keyed by repository.
+    projects: HashMap<Repository, Project>,
+    /// channel index of the project table.
+    project_by_channel: HashMap<SlackChannelId, Repository>,
+    /// Slack workspaces whose tokens were revoked.
+    revoked_teams: HashSet<SlackTeamId>,
+    /// user table, keyed by GitHub login.
+    users: HashMap<GithubLogin, UserLink>,
+    /// Slack user index of the user table.
+    user_by_slack: HashMap<SlackUserId, GithubLogin>,
+    /// deployment table: one partition per repository, ids in key order (newest first).
+    deployments: HashMap<Repository, BTreeMap<DeploymentId, Deployment>>,
+    /// GitHub deployment id index.
+    by_github_id: HashMap<u64, DeploymentKey>,
+    /// pipeline id index.
+    by_pipeline: HashMap<String, DeploymentKey>,
+    /// (repository, sha) index, ids newest first.
+    by_sha: HashMap<(Repository, Sha), BTreeSet<DeploymentId>>,
+    /// (repository, environment) index, ids newest first.
+    by_environment: HashMap<(Repository, Environment), BTreeSet<DeploymentId>>,
+    /// Sparse index of deployments in `waiting_for_checks`, oldest first.
+    waiting: BTreeSet<(Timestamp, Repository, DeploymentId)>,
+    /// delivery table: idempotency key → when it expires.
+    deliveries: HashMap<String, Timestamp>,
+    /// Expiry order of the delivery table, so expired keys are dropped without a scan (what
+    /// DynamoDB's TTL does in the background).
+    delivery_expiry: BTreeSet<(Timestamp, String)>,
+}
+
+/// The store port in memory. Cheap to create; every instance is empty and independent.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    tables: Mutex<Tables>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Tables>, StoreError> {
+        self.tables
+            .lock()
+            .map_err(|_| StoreError::Backend("memory store lock poisoned".to_owned()))
+    }
+}
+
+impl Tables {
+    fn deployment(&self, key: &DeploymentKey) -> Option<&Deployment> {
+        self.deployments.get(&key.0)?.get(&key.1)
+    }
+
+    /// Adds `deployment` to every index its attributes put it in.
+    fn index(&mut self, deployment: &Deployment) {
+        let key = (deployment.repository.clone(), deployment.id.clone());
+        if let Some(github_id) = deployment.github_deployment_id {
+            self.by_github_id.insert(github_id, key.clone());
+        }
+        if let Some(pipeline) = &deployment.pipeline_id {
+            self.by_pipeline.insert(pipeline.clone(), key.clone());
+        }
+        self.by_sha
+            .entry((deployment.repository.clone(), deployment.sha.clone()))
+            .or_default()
+            .insert(deployment.id.clone());
+        self.by_environment
+            .entry((deployment.repository.clone(), deployment.environment))
+            .or_default()
+            .insert(deployment.id.clone());
+        if deployment.state == DeploymentState::WaitingForChecks {
+            self.waiting.insert((deployment.created_at, key.0, key.1));
+        }
+    }
+
+    /// Removes `deployment` (as it was stored) from every index.
+    fn unindex(&mut self, deployment: &Deployment) {
+        let key = (deployment.repository.clone(), deployment.id.clone());
+        if let Some(github_id) = deployment.github_deployment_id
+            && self.by_github_id.get(&github_id) == Some(&key)
+        {
+            self.by_github_id.remove(&github_id);
+        }
+        if let Some(pipeline) = &deployment.pipeline_id
+            && self.by_pipeline.get(pipeline) == Some(&key)
+        {
+            self.by_pipeline.remove(pipeline);
+        }
+        let sha_key = (deployment.repository.clone(), deployment.sha.clone());
+        if let Some(ids) = self.by_sha.get_mut(&sha_key) {
+            ids.remove(&deployment.id);
+            if ids.is_empty() {
+                self.by_sha.remove(&sha_key);
+            }
+        }
+        let environment_key = (deployment.repository.clone(), deployment.environment);
+        if let Some(ids) = self.by_environment.get_mut(&environment_key) {
+            ids.remove(&deployment.id);
+            if ids.is_empty() {
+                self.by_environment.remove(&environment_key);
+            }
+        }
+        self.waiting.remove(&(deployment.created_at, key.0, key.1));
+    }
+
+    /// Drops deliveries that expired at or before `now`.
+    fn expire_deliveries(&mut self, now: Timestamp) {
+        while let Some((expires_at, key)) = self.delivery_expiry.first().cloned() {
+            if expires_at > now {
+                break;
+            }
+            self.delivery_expiry.pop_first();
+            if self.deliveries.get(&key) == Some(&expires_at) {
+                self.deliveries.remove(&key);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn bind_project(&self, project: &Project) -> Result<BindOutcome, StoreError> {
+        let mut tables = self.lock()?;
+        if let Some(existing) = tables.projects.get(&project.repository) {
+            return Ok(if existing.channel == project.channel {
+                BindOutcome::AlreadyBound
+            } else {
+                BindOutcome::RepositoryTaken {
+                    channel: existing.channel.clone(),
+                }
+            });
+        }
+        if let Some(repository) = tables.project_by_channel.get(&project.channel) {
+            return Ok(BindOutcome::ChannelTaken {
+                repository: repository.clone(),
+            });
+        }
+        tables
+            .project_by_channel
+            .insert(project.channel.clone(), project.repository.clone());
+        tables
+            .projects
+            .insert(project.repository.clone(), project.clone());
+        Ok(BindOutcome::Bound)
+    }
+
+    async fn project_by_channel(
+        &self,
+        channel: &SlackChannelId,
+    ) -> Result<Option<Project>, StoreError> {
+        let tables = self.lock()?;
+        Ok(tables
+            .project_by_channel
+            .get(channel)
+            .and_then(|repository| tables.projects.get(repository))
+            .cloned())
+    }
+
+    async fn project_by_repository(
+        &self,
+        repository: &Repository,
+    ) -> Result<Option<Project>, StoreError> {
+        Ok(self.lock()?.projects.get(repository).cloned())
+    }
+
+    async fn update_project(&self, project: &Project) -> Result<bool, StoreError> {
+        let mut tables = self.lock()?;
+        match tables.projects.get_mut(&project.repository) {
+            Some(stored) if stored.channel == project.channel => {
+                stored.channel_name = project.channel_name.clone();
+                stored.team = project.team.clone();
+                stored.settings = project.settings.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn unbind_project(
+        &self,
+        channel: &SlackChannelId,
+    ) -> Result<Option<Project>, StoreError> {
+        let mut tables = self.lock()?;
+        let Some(repository) = tables.project_by_channel.remove(channel) else {
+            return Ok(None);
+        };
+        Ok(tables.projects.remove(&repository))
+    }
+
+    async fn set_team_revoked(&self, team: &SlackTeamId, revoked: bool) -> Result<(), StoreError> {
+        let mut tables = self.lock()?;
+        if revoked {
+            tables.revoked_teams.insert(team.clone());
+        } else {
+            tables.revoked_teams.remove(team);
+        }
+        Ok(())
+    }
+
+    async fn is_team_revoked(&self, team: &SlackTeamId) -> Result<bool, StoreError> {
+        Ok(self.lock()?.revoked_teams.contains(team))
+    }
+
+    async fn link_user(&self, link: &UserLink) -> Result<LinkOutcome, StoreError> {
+        let mut tables = self.lock()?;
+        if let Some(existing) = tables.users.get(&link.github_login) {
+            return Ok(if existing.slack_user == link.slack_user {
+                LinkOutcome::AlreadyLinked
+            } else {
+                LinkOutcome::LoginTaken {
+                    slack_user: existing.slack_user.clone(),
+                }
+            });
+        }
+        if let Some(login) = tables.user_by_slack.get(&link.slack_user) {
+            return Ok(LinkOutcome::SlackUserTaken {
+                github_login: login.clone(),
+            });
+        }
+        tables
+            .user_by_slack
+            .insert(link.slack_user.clone(), link.github_login.clone());
+        tables.users.insert(link.github_login.clone(), link.clone());
+        Ok(LinkOutcome::Linked)
+    }
+
+    async fn user_by_login(&self, login: &GithubLogin) -> Result<Option<UserLink>, StoreError> {
+        Ok(self.lock()?.users.get(login).cloned())
+    }
+
+    async fn user_by_slack(&self, user: &SlackUserId) -> Result<Option<UserLink>, StoreError> {
+        let tables = self.lock()?;
+        Ok(tables
+            .user_by_slack
+            .get(user)
+            .and_then(|login| tables.users.get(login))
+            .cloned())
+    }
+
+    async fn users_by_logins(&self, logins: &[GithubLogin]) -> Result<Vec<UserLink>, StoreError> {
+        let tables = self.lock()?;
+        let unique: BTreeSet<&GithubLogin> = logins.iter().collect();
+        Ok(unique
+            .into_iter()
+            .filter_map(|login| tables.users.get(login).cloned())
+            .collect())
+    }
+
+    async fn unlink_user(&self, user: &SlackUserId) -> Result<Option<UserLink>, StoreError> {
+        let mut tables = self.lock()?;
+        let Some(login) = tables.user_by_slack.remove(user) else {
+            return Ok(None);
+        };
+        Ok(tables.users.remove(&login))
+    }
+
+    async fn insert_deployment(
+        &self,
+        deployment: &Deployment,
+    ) -> Result<InsertOutcome, StoreError> {
+        let mut tables = self.lock()?;
+        let partition = tables
+            .deployments
+            .entry(deployment.repository.clone())
+            .or_default();
+        if let Some(existing) = partition.get(&deployment.id) {
+            return Ok(InsertOutcome::AlreadyExists(Box::new(existing.clone())));
+        }
+        partition.insert(deployment.id.clone(), deployment.clone());
+        tables.index(deployment);
+        Ok(InsertOutcome::Inserted)
+    }
+
+    async fn get_deployment(
+        &self,
+        repository: &Repository,
+        id: &DeploymentId,
+    ) -> Result<Option<Deployment>, StoreError> {
+        Ok(self
+            .lock()?
+            .deployment(&(repository.clone(), id.clone()))
+            .cloned())
+    }
+
+    async fn update_deployment(
+        &self,
+        deployment: &Deployment,
+    ) -> Result<UpdateOutcome, StoreError> {
+        let mut tables = self.lock()?;
+        let key = (deployment.repository.clone(), deployment.id.clone());
+        let Some(stored) = tables.deployment(&key).cloned() else {
+            return Ok(UpdateOutcome::NotFound);
+        };
+        if stored.version != deployment.version {
+            return Ok(UpdateOutcome::Conflict(Box::new(stored)));
+        }
+        let mut saved = deployment.clone();
+        saved.version = stored.version.checked_add(1).ok_or_else(|| {
+            StoreError::Corrupt(format!("deployment {} version overflow", deployment.id))
+        })?;
+        tables.unindex(&stored);
+        tables
+            .deployments
+            .entry(key.0)
+            .or_default()
+            .insert(key.1, saved.clone());
+        tables.index(&saved);
+        Ok(UpdateOutcome::Updated(Box::new(saved)))
+    }
+
+    async fn deployment_by_github_id(
+        &self,
+        github_deployment_id: u64,
+    ) -> Result<Option<Deployment>, StoreError> {
+        let tables = self.lock()?;
+        Ok(tables
+            .by_github_id
+            .get(&github_deployment_id)
+            .and_then(|key| tables.deployment(key))
+            .cloned())
+    }
+
+    async fn deployment_by_pipeline(
+        &self,
+        pipeline_id: &str,
+    ) -> Result<Option<Deployment>, StoreError> {
+        let tables = self.lock()?;
+        Ok(tables
+            .by_pipeline
+            .get(pipeline_id)
+            .and_then(|key| tables.deployment(key))
+            .cloned())
+    }
+
+    async fn deployments_by_sha(
+        &self,
+        repository: &Repository,
+        sha: &Sha,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        let tables = self.lock()?;
+        let Some(ids) = tables.by_sha.get(&(repository.clone(), sha.clone())) else {
+            return Ok(Vec::new());
+        };
+        Ok(ids
+            .iter()
+            .take(limit)
+            .filter_map(|id| {
+                tables
+                    .deployment(&(repository.clone(), id.clone()))
+                    .cloned()
+            })
+            .collect())
+    }
+
+    async fn list_deployments(
+        &self,
+        repository: &Repository,
+        environment: Option<Environment>,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        let tables = self.lock()?;
+        match environment {
+            None => Ok(tables
+                .deployments
+                .get(repository)
+                .map(|partition| partition.values().take(limit).cloned().collect())
+                .unwrap_or_default()),
+            Some(environment) => {
+                let Some(ids) = tables
+                    .by_environment
+                    .get(&(repository.clone(), environment))
+                else {
+                    return Ok(Vec::new());
+                };
+                Ok(ids
+                    .iter()
+                    .take(limit)
+                    .filter_map(|id| {
+                        tables
+                            .deployment(&(repository.clone(), id.clone()))
+                            .cloned()
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    async fn waiting_deployments(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        let tables = self.lock()?;
+        Ok(tables
+            .waiting
+            .iter()
+            .take_while(|(created_at, _, _)| *created_at < before)
+            .take(limit)
+            .filter_map(|(_, repository, id)| {
+                tables
+                    .deployment(&(repository.clone(), id.clone()))
+                    .cloned()
+            })
+            .collect())
+    }
+
+    async fn record_delivery(
+        &self,
+        key: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.lock()?;
+        tables.expire_deliveries(now);
+        if tables
+            .deliveries
+            .get(key)
+            .is_some_and(|expires_at| *expires_at > now)
+        {
+            return Ok(false);
+        }
+        if let Some(previous) = tables.deliveries.insert(key.to_owned(), expires_at) {
+            tables.delivery_expiry.remove(&(previous, key.to_owned()));
+        }
+        tables.delivery_expiry.insert((expires_at, key.to_owned()));
+        Ok(true)
+    }
+
+    async fn forget_delivery(&self, key: &str) -> Result<(), StoreError> {
+        let mut tables = self.lock()?;
+        if let Some(expires_at) = tables.deliveries.remove(key) {
+            tables.delivery_expiry.remove(&(expires_at, key.to_owned()));
+        }
+        Ok(())
+    }
+}
