@@ -108,8 +108,17 @@ _deploybot_install_node() {
   echo "tools.sh: installing npm tools into $DEPLOYBOT_NODE_PREFIX" >&2
   mkdir -p "$DEPLOYBOT_NODE_PREFIX"
   rm -f "$stamp"
+  # npm's `cafile` setting alone does not reach node's TLS here; NODE_EXTRA_CA_CERTS does.
+  local npm_env=()
+  if [[ -z "${NODE_EXTRA_CA_CERTS:-}" ]]; then
+    local cafile
+    cafile="$(npm config get cafile 2>/dev/null || true)"
+    if [[ -n "$cafile" && "$cafile" != null && -f "$cafile" ]]; then
+      npm_env=("NODE_EXTRA_CA_CERTS=$cafile")
+    fi
+  fi
   _deploybot_quiet "npm install ${DEPLOYBOT_NPM_PACKAGES[*]}" \
-    npm install --prefix "$DEPLOYBOT_NODE_PREFIX" --no-audit --no-fund --loglevel=error \
+    env "${npm_env[@]}" npm install --prefix "$DEPLOYBOT_NODE_PREFIX" --no-audit --no-fund --loglevel=error \
     "${DEPLOYBOT_NPM_PACKAGES[@]}" || return 1
   printf '%s\n' "$want" >"$stamp"
 }
