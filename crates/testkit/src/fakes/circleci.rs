@@ -1,1 +1,928 @@
-//! fake circleci
+//! A fake CircleCI (API v2): keeps pipelines (uuid-like id, number counting up per project,
+//! branch or tag, parameters) and their workflows, and can be told to complete a pipeline by
+//! sending a signed `workflow-completed` webhook. It implements the `CiBackend` port directly
+//! and serves the same state over HTTP on 127.0.0.1, with scripted failures on both paths.
+
+use super::server::{FakeServer, Faults, SeenRequest, uuid_like};
+use crate::signing::{SignedRequest, circleci_request_bytes};
+use async_trait::async_trait;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use deploybot_core::ports::{
+    CiBackend, CiError, Clock, PipelineRequest, PipelineStarted, SystemClock, WorkflowInfo,
+};
+use deploybot_core::signature::SigningSecret;
+use deploybot_core::{GitRef, Timestamp};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+/// Where people open pipelines by default.
+pub const DEFAULT_APP_URL: &str = "https://app.circleci.com";
+
+/// Call names as recorded by [`FakeCircleCi::calls`].
+pub mod call {
+    pub const START_PIPELINE: &str = "start_pipeline";
+    pub const PIPELINE_WORKFLOWS: &str = "pipeline_workflows";
+}
+
+/// A failure scripted with [`FakeCircleCi::fail_next_with`]. A direct call returns the typed
+/// error the adapter maps the HTTP answer to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CircleCiFailure {
+    /// This HTTP status (a direct call: `CiError::Server { status }`).
+    Status(u16),
+    /// 429 with `Retry-After`.
+    RateLimited { retry_after_secs: u64 },
+    /// 401 `{"message": "Invalid token provided."}`.
+    Unauthorized,
+    /// 404 `{"message": "Project not found"}` (or `Pipeline not found`).
+    NotFound,
+    /// 400 with this `message`, e.g. `Unexpected argument(s): environment`.
+    Rejected(String),
+}
+
+impl CircleCiFailure {
+    /// The 400 CircleCI answers when a pipeline parameter is not declared in the config.
+    pub fn parameter_not_declared(name: &str) -> Self {
+        Self::Rejected(format!("Unexpected argument(s): {name}"))
+    }
+}
+
+/// What a pipeline was started on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PipelineTarget {
+    Branch(String),
+    Tag(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeWorkflow {
+    pub id: String,
+    pub name: String,
+    /// `running` until completed, then what [`FakeCircleCi::complete`] was given.
+    pub status: String,
+    pub created_at: Timestamp,
+    pub stopped_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakePipeline {
+    pub id: String,
+    pub number: u64,
+    /// `gh/<owner>/<repo>`.
+    pub project_slug: String,
+    pub target: PipelineTarget,
+    /// The pipeline parameters exactly as received.
+    pub parameters: serde_json::Map<String, Value>,
+    pub created_at: Timestamp,
+    pub workflows: Vec<FakeWorkflow>,
+}
+
+impl FakePipeline {
+    /// A parameter as text (strings as is, other JSON values printed).
+    pub fn parameter(&self, name: &str) -> Option<String> {
+        self.parameters.get(name).map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    }
+}
+
+/// Why a webhook could not be built or sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    #[error("the fake CircleCI has no pipeline {0}")]
+    UnknownPipeline(String),
+    #[error("sending the webhook: {0}")]
+    Transport(String),
+}
+
+#[derive(Debug)]
+struct CircleCiState {
+    pipelines: Vec<FakePipeline>,
+    next_number: HashMap<String, u64>,
+    stable_ids: HashMap<String, String>,
+    next_job_number: u64,
+    workflow_name: String,
+    app_url: String,
+    webhook_id: String,
+    calls: Vec<String>,
+    requests: Vec<SeenRequest>,
+    faults: Faults<CircleCiFailure>,
+    required_token: Option<String>,
+}
+
+impl Default for CircleCiState {
+    fn default() -> Self {
+        Self {
+            pipelines: Vec::new(),
+            next_number: HashMap::new(),
+            stable_ids: HashMap::new(),
+            next_job_number: 0,
+            workflow_name: "deploy".into(),
+            app_url: DEFAULT_APP_URL.into(),
+            webhook_id: uuid_like(),
+            calls: Vec::new(),
+            requests: Vec::new(),
+            faults: Faults::default(),
+            required_token: None,
+        }
+    }
+}
+
+/// The fake CircleCI. Clones share one state.
+#[derive(Debug, Clone, Default)]
+pub struct FakeCircleCi {
+    state: Arc<Mutex<CircleCiState>>,
+}
+
+/// What a call is about, for error messages.
+enum Target<'a> {
+    Project(&'a str),
+    Pipeline(&'a str),
+}
+
+// The texts below mirror deploybot_integrations::circleci; the adapter tests check that the
+// fake's direct answers and its HTTP answers (through the adapter) are equal.
+const UNAUTHORIZED: &str = "CircleCI refused the token: check CIRCLECI_TOKEN";
+
+fn not_found(target: &Target<'_>) -> CiError {
+    CiError::NotFound(match target {
+        Target::Project(slug) => {
+            format!("project {slug} is not followed on CircleCI, or the token cannot see it")
+        }
+        Target::Pipeline(id) => {
+            format!("pipeline {id} is not known to CircleCI, or the token cannot see it")
+        }
+    })
+}
+
+fn rejected(target: &Target<'_>, message: &str) -> CiError {
+    let what = match target {
+        Target::Project(slug) => format!("CircleCI refused to start a pipeline for {slug}"),
+        Target::Pipeline(id) => format!("CircleCI refused the request for pipeline {id}"),
+    };
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("argument") || lower.contains("parameter") {
+        CiError::Rejected(format!(
+            "{what}: {message}. Every pipeline parameter deploybot sends (environment, version, \
+             subdomain, url, sha, deployment_id) must be declared under `parameters:` in \
+             .circleci/config.yml"
+        ))
+    } else {
+        CiError::Rejected(format!("{what}: {message}"))
+    }
+}
+
+impl CircleCiFailure {
+    fn to_error(&self, target: &Target<'_>) -> CiError {
+        match self {
+            Self::Status(status) => CiError::Server { status: *status },
+            Self::RateLimited { retry_after_secs } => CiError::RateLimited {
+                retry_after_secs: *retry_after_secs,
+            },
+            Self::Unauthorized => CiError::Unauthorized(UNAUTHORIZED.into()),
+            Self::NotFound => not_found(target),
+            Self::Rejected(message) => rejected(target, message),
+        }
+    }
+}
+
+impl FakeCircleCi {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, CircleCiState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    // ---- setup ------------------------------------------------------------------------------
+
+    /// The web app base for the links the fake returns (default [`DEFAULT_APP_URL`]).
+    pub fn set_app_url(&self, url: &str) {
+        self.state().app_url = url.trim_end_matches('/').to_owned();
+    }
+
+    /// The name of the one workflow each new pipeline gets (default `deploy`).
+    pub fn set_workflow_name(&self, name: &str) {
+        self.state().workflow_name = name.to_owned();
+    }
+
+    /// Over HTTP, only this `Circle-Token` is accepted (others answer 401). By default any
+    /// non-empty token is.
+    pub fn require_token(&self, token: &str) {
+        self.state().required_token = Some(token.to_owned());
+    }
+
+    // ---- scripted failures ------------------------------------------------------------------
+
+    /// The next `times` calls answer HTTP `status`.
+    pub fn fail_next(&self, times: usize, status: u16) {
+        self.fail_next_with(times, CircleCiFailure::Status(status));
+    }
+
+    /// The next `times` calls answer 429 with `Retry-After: retry_after_secs`.
+    pub fn rate_limit_next(&self, times: usize, retry_after_secs: u64) {
+        self.fail_next_with(times, CircleCiFailure::RateLimited { retry_after_secs });
+    }
+
+    pub fn fail_next_with(&self, times: usize, failure: CircleCiFailure) {
+        self.state().faults.push(times, failure);
+    }
+
+    /// Every answer (direct or HTTP) waits this long first; `None` answers at once.
+    pub fn set_delay(&self, delay: Option<Duration>) {
+        self.state().faults.delay = delay;
+    }
+
+    // ---- what happened ----------------------------------------------------------------------
+
+    /// Every pipeline, in the order started.
+    pub fn pipelines(&self) -> Vec<FakePipeline> {
+        self.state().pipelines.clone()
+    }
+
+    pub fn pipeline(&self, id: &str) -> Option<FakePipeline> {
+        self.state().pipelines.iter().find(|p| p.id == id).cloned()
+    }
+
+    /// Call names in order, including failed calls (see [`call`]).
+    pub fn calls(&self) -> Vec<String> {
+        self.state().calls.clone()
+    }
+
+    /// The HTTP requests the fake received, in order.
+    pub fn requests(&self) -> Vec<SeenRequest> {
+        self.state().requests.clone()
+    }
+
+    // ---- completion -------------------------------------------------------------------------
+
+    /// Finishes the pipeline's workflow with `status` (`success`, `failed`, `error`,
+    /// `canceled`, `unauthorized`) and POSTs the signed `workflow-completed` webhook to
+    /// `webhook_url`. Returns the HTTP status the receiver answered.
+    pub async fn complete(
+        &self,
+        pipeline_id: &str,
+        status: &str,
+        webhook_url: &str,
+        secret: &SigningSecret,
+    ) -> Result<u16, WebhookError> {
+        let request = self.completion_payload(pipeline_id, status, secret)?;
+        let client = reqwest::Client::new();
+        let mut builder = client.post(webhook_url).body(request.body);
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| WebhookError::Transport(e.to_string()))?;
+        Ok(response.status().as_u16())
+    }
+
+    /// Like [`FakeCircleCi::complete`] (the workflow is finished with `status`), but returns
+    /// the signed webhook instead of sending it, for in-process router tests.
+    pub fn completion_payload(
+        &self,
+        pipeline_id: &str,
+        status: &str,
+        secret: &SigningSecret,
+    ) -> Result<SignedRequest, WebhookError> {
+        let body = self.finish(pipeline_id, status, |state, pipeline, workflow| {
+            workflow_completed(state, pipeline, workflow)
+        })?;
+        Ok(circleci_request_bytes(
+            secret,
+            "workflow-completed",
+            body.to_string().into_bytes(),
+        ))
+    }
+
+    /// Finishes the pipeline's workflow with `outcome` and returns the legacy per-job
+    /// `notify` body (`{"payload": {build_num, build_url, outcome, status, vcs_revision,
+    /// reponame, username, branch, ...}}`), which CircleCI sent unsigned.
+    pub fn legacy_notify_payload(
+        &self,
+        pipeline_id: &str,
+        outcome: &str,
+    ) -> Result<Value, WebhookError> {
+        self.finish(pipeline_id, outcome, |state, pipeline, workflow| {
+            legacy_notify(state, pipeline, workflow, outcome)
+        })
+    }
+
+    fn finish(
+        &self,
+        pipeline_id: &str,
+        status: &str,
+        render: impl FnOnce(&mut CircleCiState, &FakePipeline, &FakeWorkflow) -> Value,
+    ) -> Result<Value, WebhookError> {
+        let now = SystemClock.now();
+        let mut state = self.state();
+        let pipeline = state
+            .pipelines
+            .iter_mut()
+            .find(|p| p.id == pipeline_id)
+            .ok_or_else(|| WebhookError::UnknownPipeline(pipeline_id.to_owned()))?;
+        let workflow = pipeline
+            .workflows
+            .first_mut()
+            .ok_or_else(|| WebhookError::UnknownPipeline(pipeline_id.to_owned()))?;
+        workflow.status = status.to_owned();
+        workflow.stopped_at = Some(now);
+        let workflow = workflow.clone();
+        let pipeline = pipeline.clone();
+        Ok(render(&mut state, &pipeline, &workflow))
+    }
+
+    // ---- HTTP -------------------------------------------------------------------------------
+
+    /// Serves this fake's state on 127.0.0.1 until the returned server is dropped (point
+    /// `CIRCLECI_API_URL` at `base_url`): `POST /project/{vcs}/{org}/{repo}/pipeline` and
+    /// `GET /pipeline/{id}/workflow`.
+    pub async fn try_serve(&self) -> std::io::Result<FakeServer> {
+        let router = Router::new()
+            .route("/project/{vcs}/{org}/{repo}/pipeline", post(http_start))
+            .route("/pipeline/{id}/workflow", get(http_workflows))
+            .with_state(self.clone());
+        FakeServer::start(router).await
+    }
+
+    /// [`FakeCircleCi::try_serve`] for tests.
+    ///
+    /// # Panics
+    /// When 127.0.0.1 cannot be bound.
+    pub async fn serve(&self) -> FakeServer {
+        self.try_serve()
+            .await
+            .expect("binding 127.0.0.1:0 for the fake CircleCI")
+    }
+
+    // ---- the shared behaviour of both paths -------------------------------------------------
+
+    async fn gate(&self, call: &str) -> Result<(), CircleCiFailure> {
+        let (failure, delay) = {
+            let mut state = self.state();
+            state.calls.push(call.to_owned());
+            (state.faults.next(), state.faults.delay)
+        };
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    async fn do_start(
+        &self,
+        project_slug: &str,
+        target: PipelineTarget,
+        parameters: serde_json::Map<String, Value>,
+    ) -> Result<FakePipeline, CircleCiFailure> {
+        self.gate(call::START_PIPELINE).await?;
+        let now = SystemClock.now();
+        let mut state = self.state();
+        let number = state
+            .next_number
+            .entry(project_slug.to_owned())
+            .and_modify(|n| *n += 1)
+            .or_insert(1);
+        let number = *number;
+        let workflow = FakeWorkflow {
+            id: uuid_like(),
+            name: state.workflow_name.clone(),
+            status: "running".into(),
+            created_at: now,
+            stopped_at: None,
+        };
+        let pipeline = FakePipeline {
+            id: uuid_like(),
+            number,
+            project_slug: project_slug.to_owned(),
+            target,
+            parameters,
+            created_at: now,
+            workflows: vec![workflow],
+        };
+        state.pipelines.push(pipeline.clone());
+        Ok(pipeline)
+    }
+
+    async fn do_workflows(&self, pipeline_id: &str) -> Result<FakePipeline, CircleCiFailure> {
+        self.gate(call::PIPELINE_WORKFLOWS).await?;
+        self.pipeline(pipeline_id).ok_or(CircleCiFailure::NotFound)
+    }
+
+    fn app_url(&self) -> String {
+        self.state().app_url.clone()
+    }
+}
+
+fn pipeline_url(app_url: &str, pipeline: &FakePipeline) -> String {
+    format!(
+        "{app_url}/pipelines/{}/{}",
+        pipeline.project_slug, pipeline.number
+    )
+}
+
+fn workflow_url(app_url: &str, pipeline: &FakePipeline, workflow: &FakeWorkflow) -> String {
+    format!(
+        "{}/workflows/{}",
+        pipeline_url(app_url, pipeline),
+        workflow.id
+    )
+}
+
+/// The parameters as the adapter sends them: strings, `subdomain` and `url` only when set.
+fn parameters_of(request: &PipelineRequest) -> serde_json::Map<String, Value> {
+    let p = &request.parameters;
+    let mut map = serde_json::Map::new();
+    map.insert("environment".into(), p.environment.to_string().into());
+    map.insert("version".into(), p.version.clone().into());
+    if let Some(subdomain) = &p.subdomain {
+        map.insert("subdomain".into(), subdomain.clone().into());
+    }
+    if let Some(url) = &p.url {
+        map.insert("url".into(), url.clone().into());
+    }
+    map.insert("sha".into(), p.sha.to_string().into());
+    map.insert("deployment_id".into(), p.deployment_id.to_string().into());
+    map
+}
+
+#[async_trait]
+impl CiBackend for FakeCircleCi {
+    async fn start_pipeline(&self, request: &PipelineRequest) -> Result<PipelineStarted, CiError> {
+        let slug = format!(
+            "gh/{}/{}",
+            request.repository.owner(),
+            request.repository.name()
+        );
+        let target = match &request.git_ref {
+            GitRef::Tag(tag) => PipelineTarget::Tag(tag.clone()),
+            GitRef::Branch(name) | GitRef::Name(name) => PipelineTarget::Branch(name.clone()),
+        };
+        let pipeline = self
+            .do_start(&slug, target, parameters_of(request))
+            .await
+            .map_err(|f| f.to_error(&Target::Project(&slug)))?;
+        Ok(PipelineStarted {
+            url: Some(pipeline_url(&self.app_url(), &pipeline)),
+            id: pipeline.id,
+            number: pipeline.number,
+        })
+    }
+
+    async fn pipeline_workflows(&self, pipeline_id: &str) -> Result<Vec<WorkflowInfo>, CiError> {
+        let pipeline = self
+            .do_workflows(pipeline_id)
+            .await
+            .map_err(|f| f.to_error(&Target::Pipeline(pipeline_id)))?;
+        let app_url = self.app_url();
+        Ok(pipeline
+            .workflows
+            .iter()
+            .map(|w| WorkflowInfo {
+                id: w.id.clone(),
+                name: w.name.clone(),
+                status: w.status.clone(),
+                url: workflow_url(&app_url, &pipeline, w),
+            })
+            .collect())
+    }
+}
+
+// =============================================================================================
+// Webhook bodies
+
+/// RFC 3339 in UTC with milliseconds, as CircleCI writes times.
+pub fn rfc3339(time: Timestamp) -> String {
+    let millis = time.millis();
+    let secs = millis.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60,
+        millis.rem_euclid(1000)
+    )
+}
+
+fn slug_parts(slug: &str) -> (&str, &str) {
+    let mut parts = slug.splitn(3, '/').skip(1);
+    (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    )
+}
+
+/// A stable uuid-like id per project slug or organisation name.
+fn stable_id(state: &mut CircleCiState, key: &str) -> String {
+    state
+        .stable_ids
+        .entry(key.to_owned())
+        .or_insert_with(uuid_like)
+        .clone()
+}
+
+fn workflow_completed(
+    state: &mut CircleCiState,
+    pipeline: &FakePipeline,
+    workflow: &FakeWorkflow,
+) -> Value {
+    let (org, repo) = slug_parts(&pipeline.project_slug);
+    let repository_url = format!("https://github.com/{org}/{repo}");
+    let mut vcs = json!({
+        "provider_name": "github",
+        "origin_repository_url": repository_url,
+        "target_repository_url": repository_url,
+        "revision": pipeline.parameter("sha").unwrap_or_default(),
+        "commit": {
+            "subject": "Deploy",
+            "body": "",
+            "author": {"name": "Ada Lovelace", "email": "ada@example.com"},
+            "authored_at": rfc3339(pipeline.created_at),
+            "committer": {"name": "Ada Lovelace", "email": "ada@example.com"},
+            "committed_at": rfc3339(pipeline.created_at),
+        },
+    });
+    match &pipeline.target {
+        PipelineTarget::Branch(branch) => vcs["branch"] = json!(branch),
+        PipelineTarget::Tag(tag) => vcs["tag"] = json!(tag),
+    }
+    let project_id = stable_id(state, &pipeline.project_slug);
+    let organization_id = stable_id(state, &format!("org:{org}"));
+    json!({
+        "type": "workflow-completed",
+        "id": uuid_like(),
+        "happened_at": rfc3339(workflow.stopped_at.unwrap_or(workflow.created_at)),
+        "webhook": {"id": state.webhook_id, "name": "deploybot"},
+        "workflow": {
+            "id": workflow.id,
+            "name": workflow.name,
+            "created_at": rfc3339(workflow.created_at),
+            "stopped_at": workflow.stopped_at.map(rfc3339),
+            "url": workflow_url(&state.app_url, pipeline, workflow),
+            "status": workflow.status,
+        },
+        "pipeline": {
+            "id": pipeline.id,
+            "number": pipeline.number,
+            "created_at": rfc3339(pipeline.created_at),
+            "trigger": {"type": "api"},
+            "vcs": vcs,
+        },
+        "project": {"id": project_id, "name": repo, "slug": pipeline.project_slug},
+        "organization": {"id": organization_id, "name": org},
+    })
+}
+
+fn legacy_notify(
+    state: &mut CircleCiState,
+    pipeline: &FakePipeline,
+    workflow: &FakeWorkflow,
+    outcome: &str,
+) -> Value {
+    let (org, repo) = slug_parts(&pipeline.project_slug);
+    state.next_job_number += 1;
+    let build_num = state.next_job_number;
+    let (branch, tag) = match &pipeline.target {
+        PipelineTarget::Branch(b) => (Some(b.clone()), None),
+        PipelineTarget::Tag(t) => (None, Some(t.clone())),
+    };
+    let stop = workflow.stopped_at.unwrap_or(workflow.created_at);
+    json!({
+        "payload": {
+            "vcs_url": format!("https://github.com/{org}/{repo}"),
+            "build_url": format!("https://circleci.com/gh/{org}/{repo}/{build_num}"),
+            "build_num": build_num,
+            "branch": branch,
+            "vcs_tag": tag,
+            "vcs_revision": pipeline.parameter("sha").unwrap_or_default(),
+            "committer_name": "Ada Lovelace",
+            "committer_email": "ada@example.com",
+            "subject": "Deploy",
+            "body": "",
+            "why": "api",
+            "reponame": repo,
+            "username": org,
+            "lifecycle": "finished",
+            "outcome": outcome,
+            "status": outcome,
+            "queued_at": rfc3339(workflow.created_at),
+            "start_time": rfc3339(workflow.created_at),
+            "stop_time": rfc3339(stop),
+            "build_time_millis": stop.millis().saturating_sub(workflow.created_at.millis()),
+            "workflows": {
+                "workflow_id": workflow.id,
+                "workflow_name": workflow.name,
+                "job_name": workflow.name,
+            },
+        }
+    })
+}
+
+// =============================================================================================
+// HTTP
+
+fn message(status: StatusCode, text: &str) -> Response {
+    (status, axum::Json(json!({"message": text}))).into_response()
+}
+
+fn failure_response(failure: &CircleCiFailure, not_found_text: &str) -> Response {
+    match failure {
+        CircleCiFailure::Status(status) => message(
+            StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            "Internal server error",
+        ),
+        CircleCiFailure::RateLimited { retry_after_secs } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", retry_after_secs.to_string())],
+            axum::Json(json!({"message": "Rate limit exceeded"})),
+        )
+            .into_response(),
+        CircleCiFailure::Unauthorized => {
+            message(StatusCode::UNAUTHORIZED, "Invalid token provided.")
+        }
+        CircleCiFailure::NotFound => message(StatusCode::NOT_FOUND, not_found_text),
+        CircleCiFailure::Rejected(text) => message(StatusCode::BAD_REQUEST, text),
+    }
+}
+
+impl FakeCircleCi {
+    fn record(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) {
+        self.state()
+            .requests
+            .push(SeenRequest::from_parts(method, uri, headers, body));
+    }
+
+    /// 401 for a missing token, or one other than the required token.
+    fn token_refused(&self, headers: &HeaderMap) -> bool {
+        let token = headers
+            .get("circle-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        match (token, &self.state().required_token) {
+            (None, _) => true,
+            (Some(given), Some(required)) => given != required,
+            (Some(_), None) => false,
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct StartBody {
+    branch: Option<String>,
+    tag: Option<String>,
+    #[serde(default)]
+    parameters: serde_json::Map<String, Value>,
+}
+
+async fn http_start(
+    State(fake): State<FakeCircleCi>,
+    Path((vcs, org, repo)): Path<(String, String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    fake.record(&method, &uri, &headers, &body);
+    if fake.token_refused(&headers) {
+        fake.state().calls.push(call::START_PIPELINE.to_owned());
+        return failure_response(&CircleCiFailure::Unauthorized, "");
+    }
+    let vcs = match vcs.as_str() {
+        "gh" | "github" => "gh",
+        _ => {
+            fake.state().calls.push(call::START_PIPELINE.to_owned());
+            return message(StatusCode::NOT_FOUND, "Project not found");
+        }
+    };
+    let start: StartBody = match serde_json::from_slice(&body) {
+        Ok(start) => start,
+        Err(_) => {
+            fake.state().calls.push(call::START_PIPELINE.to_owned());
+            return message(StatusCode::BAD_REQUEST, "Invalid JSON body.");
+        }
+    };
+    let target = match (start.branch, start.tag) {
+        (Some(_), Some(_)) => {
+            fake.state().calls.push(call::START_PIPELINE.to_owned());
+            return message(
+                StatusCode::BAD_REQUEST,
+                "You cannot specify both a branch and a tag.",
+            );
+        }
+        (_, Some(tag)) => PipelineTarget::Tag(tag),
+        (Some(branch), None) => PipelineTarget::Branch(branch),
+        (None, None) => PipelineTarget::Branch("main".into()),
+    };
+    let slug = format!("{vcs}/{org}/{repo}").to_ascii_lowercase();
+    match fake.do_start(&slug, target, start.parameters).await {
+        Ok(pipeline) => (
+            StatusCode::CREATED,
+            axum::Json(json!({
+                "id": pipeline.id,
+                "state": "created",
+                "number": pipeline.number,
+                "created_at": rfc3339(pipeline.created_at),
+            })),
+        )
+            .into_response(),
+        Err(failure) => failure_response(&failure, "Project not found"),
+    }
+}
+
+async fn http_workflows(
+    State(fake): State<FakeCircleCi>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    fake.record(&method, &uri, &headers, &[]);
+    if fake.token_refused(&headers) {
+        fake.state().calls.push(call::PIPELINE_WORKFLOWS.to_owned());
+        return failure_response(&CircleCiFailure::Unauthorized, "");
+    }
+    match fake.do_workflows(&id).await {
+        Ok(pipeline) => {
+            let items: Vec<Value> = pipeline
+                .workflows
+                .iter()
+                .map(|w| {
+                    json!({
+                        "pipeline_id": pipeline.id,
+                        "id": w.id,
+                        "name": w.name,
+                        "project_slug": pipeline.project_slug,
+                        "status": w.status,
+                        "started_by": "5e8a2f8c-1234-4c3b-9d6e-000000000000",
+                        "pipeline_number": pipeline.number,
+                        "created_at": rfc3339(w.created_at),
+                        "stopped_at": w.stopped_at.map(rfc3339),
+                    })
+                })
+                .collect();
+            axum::Json(json!({"items": items, "next_page_token": null})).into_response()
+        }
+        Err(failure) => failure_response(&failure, "Pipeline not found"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deploybot_core::ports::PipelineParameters;
+    use deploybot_core::signature::verify_circleci;
+    use deploybot_core::{DeploymentId, Environment, Repository, Sha};
+
+    fn request(git_ref: GitRef, environment: Environment) -> PipelineRequest {
+        PipelineRequest {
+            repository: Repository::parse("acme/web").expect("repository"),
+            git_ref,
+            parameters: PipelineParameters {
+                environment,
+                version: "test-0123456789".into(),
+                subdomain: (!environment.is_production()).then(|| environment.to_string()),
+                url: None,
+                sha: Sha::parse("0123456789abcdef0123456789abcdef01234567").expect("sha"),
+                deployment_id: DeploymentId::new(Timestamp::from_secs(1_700_000_000), 7),
+            },
+        }
+    }
+
+    #[test]
+    fn rfc3339_matches_known_dates() {
+        assert_eq!(
+            rfc3339(Timestamp::from_millis(0)),
+            "1970-01-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            rfc3339(Timestamp::from_millis(1_630_536_574_317)),
+            "2021-09-01T22:49:34.317Z"
+        );
+        assert_eq!(
+            rfc3339(Timestamp::from_secs(951_782_400)),
+            "2000-02-29T00:00:00.000Z"
+        );
+    }
+
+    #[tokio::test]
+    async fn numbers_pipelines_per_project_and_completes_them() {
+        let ci = FakeCircleCi::new();
+        let first = ci
+            .start_pipeline(&request(
+                GitRef::branch("release-1").expect("branch"),
+                Environment::Test,
+            ))
+            .await
+            .expect("started");
+        let second = ci
+            .start_pipeline(&request(
+                GitRef::tag("v1.0").expect("tag"),
+                Environment::Production,
+            ))
+            .await
+            .expect("started");
+        assert_eq!((first.number, second.number), (1, 2));
+        assert_eq!(
+            first.url.as_deref(),
+            Some("https://app.circleci.com/pipelines/gh/acme/web/1")
+        );
+        let stored = ci.pipeline(&second.id).expect("stored");
+        assert_eq!(stored.target, PipelineTarget::Tag("v1.0".into()));
+        assert_eq!(stored.parameter("subdomain"), None);
+        assert_eq!(
+            ci.pipeline(&first.id)
+                .expect("stored")
+                .parameter("subdomain"),
+            Some("test".into())
+        );
+
+        let secret = SigningSecret::new("hook");
+        let signed = ci
+            .completion_payload(&first.id, "success", &secret)
+            .expect("known pipeline");
+        assert_eq!(
+            verify_circleci(&secret, signed.header("circleci-signature"), &signed.body),
+            Ok(())
+        );
+        let body: Value = serde_json::from_slice(&signed.body).expect("json");
+        assert_eq!(body["type"], "workflow-completed");
+        assert_eq!(body["pipeline"]["id"], json!(first.id));
+        assert_eq!(body["pipeline"]["vcs"]["branch"], "release-1");
+        assert_eq!(body["workflow"]["status"], "success");
+        let workflows = ci.pipeline_workflows(&first.id).await.expect("workflows");
+        assert_eq!(workflows[0].status, "success");
+        assert!(
+            workflows[0]
+                .url
+                .starts_with("https://app.circleci.com/pipelines/gh/acme/web/1/workflows/")
+        );
+
+        let legacy = ci
+            .legacy_notify_payload(&second.id, "failed")
+            .expect("known pipeline");
+        assert_eq!(legacy["payload"]["outcome"], "failed");
+        assert_eq!(legacy["payload"]["vcs_tag"], "v1.0");
+        assert_eq!(
+            ci.completion_payload("nope", "success", &secret),
+            Err(WebhookError::UnknownPipeline("nope".into()))
+        );
+    }
+
+    #[tokio::test]
+    async fn scripted_failures_map_to_typed_errors() {
+        let ci = FakeCircleCi::new();
+        ci.fail_next_with(1, CircleCiFailure::parameter_not_declared("environment"));
+        ci.fail_next_with(1, CircleCiFailure::NotFound);
+        ci.fail_next_with(1, CircleCiFailure::Unauthorized);
+        let req = request(
+            GitRef::branch("main").expect("branch"),
+            Environment::Preview,
+        );
+        let Err(CiError::Rejected(text)) = ci.start_pipeline(&req).await else {
+            panic!("expected Rejected");
+        };
+        assert!(
+            text.contains("Unexpected argument(s): environment"),
+            "{text}"
+        );
+        assert!(text.contains(".circleci/config.yml"), "{text}");
+        assert_eq!(
+            ci.start_pipeline(&req).await,
+            Err(CiError::NotFound(
+                "project gh/acme/web is not followed on CircleCI, or the token cannot see it"
+                    .into()
+            ))
+        );
+        assert_eq!(
+            ci.start_pipeline(&req).await,
+            Err(CiError::Unauthorized(UNAUTHORIZED.into()))
+        );
+        assert!(ci.start_pipeline(&req).await.is_ok());
+        assert_eq!(ci.pipelines().len(), 1);
+        assert_eq!(ci.calls().len(), 4);
+    }
+}

@@ -118,8 +118,7 @@ impl<F> Default for Faults<F> {
 
 impl<F: Clone> Faults<F> {
     pub(crate) fn push(&mut self, times: usize, failure: F) {
-        self.queue
-            .extend(std::iter::repeat_n(failure, times));
+        self.queue.extend(std::iter::repeat_n(failure, times));
     }
 
     pub(crate) fn next(&mut self) -> Option<F> {
