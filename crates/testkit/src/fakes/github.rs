@@ -8,7 +8,7 @@
 //! Every call — direct or over HTTP — is recorded (see [`FakeGitHub::calls`]) as the REST
 //! request line it stands for, e.g. `POST /repos/acme/web/deployments`.
 
-use crate::fakes::server::Faults;
+use crate::fakes::server::{Faults, SeenRequest};
 use async_trait::async_trait;
 use deploybot_core::ports::{
     ChecksState, ChecksSummary, Clock, CreateDeploymentOutcome, GitHub, GitHubError,
@@ -18,6 +18,8 @@ use deploybot_core::{DeploymentState, GitRef, GithubLogin, Repository, Sha, Time
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+
+mod http;
 
 pub use crate::fakes::server::FakeServer;
 
@@ -135,7 +137,6 @@ struct CommitChecks {
 }
 
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // read by the HTTP server, which lands next
 struct RepoState {
     id: u64,
     installation_id: u64,
@@ -150,7 +151,6 @@ struct RepoState {
 }
 
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // read by the HTTP server, which lands next
 struct IssuedToken {
     installation_id: u64,
     expires_at: Timestamp,
@@ -168,6 +168,7 @@ struct State {
     faults: Faults<Scripted>,
     merge_202_next: bool,
     calls: Vec<String>,
+    requests: Vec<SeenRequest>,
 }
 
 impl State {
@@ -579,9 +580,14 @@ impl FakeGitHub {
 
     /// Records the call, then applies the scripted delay and failure.
     async fn enter(&self, call: String) -> Result<(), Failure> {
+        self.lock().calls.push(call);
+        self.apply_faults().await
+    }
+
+    /// Waits the scripted delay, then answers the next scripted failure, if any.
+    async fn apply_faults(&self) -> Result<(), Failure> {
         let (delay, scripted) = {
             let mut state = self.lock();
-            state.calls.push(call);
             (state.faults.delay, state.faults.next())
         };
         if let Some(delay) = delay {
@@ -612,11 +618,6 @@ impl FakeGitHub {
                 Err(failure)
             }
         }
-    }
-
-    #[allow(dead_code)] // used by the HTTP server, which lands next
-    fn record_call(&self, call: String) {
-        self.lock().calls.push(call);
     }
 
     fn repo_read<T>(
@@ -896,7 +897,6 @@ pub fn github_state_name(state: DeploymentState) -> &'static str {
 
 /// The combined state GitHub computes from a commit's statuses: `failure` when any is
 /// `error` or `failure`, `pending` when there are none or any is pending, else `success`.
-#[allow(dead_code)] // used by the HTTP server, which lands next
 fn combined_state(statuses: &BTreeMap<String, String>) -> &'static str {
     if statuses.values().any(|s| s == "failure" || s == "error") {
         "failure"
