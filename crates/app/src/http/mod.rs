@@ -6,6 +6,7 @@ pub mod github_webhook;
 pub mod slack_command;
 pub mod slack_event;
 pub mod slack_interactive;
+pub mod slack_request;
 
 use crate::{AppError, AppState};
 use axum::Router;

@@ -1,8 +1,457 @@
-//! `slack-command`: not built yet.
+//! `slack-command` (`POST /slack/command`): the slash command of SPEC section 3 (`/cimon ...`
+//! and the `/deploy` alias).
+//!
+//! Latency budget: Slack wants the answer within 3 seconds. This handler only reads and
+//! writes the store and makes `Event` invokes; nothing here calls GitHub. Work that needs
+//! GitHub (collaborator lists, deployments) is acknowledged at once and finished by another
+//! function, which answers through `response_url` or the channel.
+//!
+//! Idempotency: Slack does not retry slash commands. Repeating a command is harmless by the
+//! store's semantics (`setup` twice is "already set up", `goodbye` twice "not linked"),
+//! except `deploy`, where each request is a new deployment, as a person repeating it expects.
+//!
+//! Answers: a person's mistake is a friendly ephemeral reply saying how to do it right; an
+//! internal failure is logged and answered with a short apology. Both with HTTP 200, because
+//! Slack shows any other status as an ugly failure. Only an unsigned (401), oversized (413) or
+//! malformed (400) request gets another status.
 
-use crate::AppState;
+use crate::http::slack_request::{self, SlashReply};
+use crate::render::replies;
+use crate::{AppError, AppState};
 use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use deploybot_core::command::{Command, SettingName, SettingValue};
+use deploybot_core::invoke::{
+    DeploymentCreateRequest, ManualDeploymentRequest, SlackMessageRequest, send,
+};
+use deploybot_core::ports::BindOutcome;
+use deploybot_core::{
+    Deployment, Environment, GitRef, Project, Repository, SlackChannelId, SlackTeamId, SlackUserId,
+    Trigger,
+};
+use serde::Deserialize;
+use tracing::Instrument;
 
-pub fn router(_state: AppState) -> Router {
+pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/slack/command", post(handle))
+        .with_state(state)
+}
+
+/// The form fields of a slash command that deploybot reads.
+#[derive(Debug, Default, Deserialize)]
+struct RawForm {
+    command: Option<String>,
+    text: Option<String>,
+    channel_id: Option<String>,
+    channel_name: Option<String>,
+    user_id: Option<String>,
+    team_id: Option<String>,
+    response_url: Option<String>,
+}
+
+/// A validated slash command request.
+#[derive(Debug, Clone)]
+struct SlashCommand {
+    command: String,
+    text: String,
+    channel: SlackChannelId,
+    channel_name: Option<String>,
+    user: SlackUserId,
+    team: Option<SlackTeamId>,
+    response_url: Option<String>,
+}
+
+impl SlashCommand {
+    /// Parses the form body; missing or malformed fields are a 400 that names them.
+    fn parse(body: &[u8]) -> Result<Self, AppError> {
+        let raw: RawForm = serde_urlencoded::from_bytes(body)
+            .map_err(|e| AppError::bad_request(format!("slash command form: {e}")))?;
+        let missing: Vec<&str> = [
+            ("command", raw.command.is_none()),
+            ("channel_id", raw.channel_id.is_none()),
+            ("user_id", raw.user_id.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(name, absent)| absent.then_some(name))
+        .collect();
+        let (Some(command), Some(channel_id), Some(user_id)) =
+            (raw.command, raw.channel_id, raw.user_id)
+        else {
+            return Err(AppError::bad_request(format!(
+                "missing form fields: {}",
+                missing.join(", ")
+            )));
+        };
+        let channel = SlackChannelId::parse(&channel_id)
+            .map_err(|e| AppError::bad_request(format!("channel_id: {e}")))?;
+        let user = SlackUserId::parse(&user_id)
+            .map_err(|e| AppError::bad_request(format!("user_id: {e}")))?;
+        let team = match raw.team_id.as_deref().filter(|t| !t.is_empty()) {
+            Some(t) => Some(
+                SlackTeamId::parse(t)
+                    .map_err(|e| AppError::bad_request(format!("team_id: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            command,
+            text: raw.text.unwrap_or_default(),
+            channel,
+            channel_name: raw.channel_name.filter(|n| !n.is_empty()),
+            user,
+            team,
+            response_url: raw.response_url.filter(|u| !u.is_empty()),
+        })
+    }
+}
+
+async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(error) = slack_request::verify(&state, &headers, &body) {
+        return error.into_response();
+    }
+    let request = match SlashCommand::parse(&body) {
+        Ok(request) => request,
+        Err(error) => return error.into_response(),
+    };
+    let span = tracing::info_span!(
+        "slack-command",
+        command = %request.command,
+        channel = %request.channel,
+        user = %request.user,
+    );
+    match run(&state, &request).instrument(span.clone()).await {
+        Ok(reply) => reply.into_response(),
+        Err(error) => {
+            span.in_scope(|| {
+                tracing::error!(%error, text = %request.text, "slash command failed");
+            });
+            SlashReply::ephemeral(replies::internal_error()).into_response()
+        }
+    }
+}
+
+/// Runs one command. `Ok` holds every answer meant for the person, mistakes included; `Err`
+/// is an internal failure.
+async fn run(state: &AppState, request: &SlashCommand) -> Result<SlashReply, AppError> {
+    let grammar = &state.config.grammar;
+    let command = match grammar.parse(&request.command, &request.text) {
+        Ok(command) => command,
+        Err(mistake) => return Ok(SlashReply::ephemeral(replies::usage(&mistake.message))),
+    };
+    match command {
+        Command::Help => Ok(SlashReply::ephemeral(replies::help(grammar))),
+        Command::SetHelp => Ok(SlashReply::ephemeral(replies::settings_help(grammar))),
+        Command::Setup { repository } => setup(state, request, repository).await,
+        Command::Reset => reset(state, request).await,
+        Command::Set(value) => set(state, request, value).await,
+        Command::Unset {
+            setting,
+            environment,
+        } => unset(state, request, setting, environment).await,
+        Command::Config => {
+            let reply = match state.store.project_by_channel(&request.channel).await? {
+                Some(project) => replies::config_view(grammar, &project),
+                None => replies::not_set_up(grammar),
+            };
+            Ok(SlashReply::ephemeral(reply))
+        }
+        Command::Hello => hello(state, request).await,
+        Command::Goodbye => {
+            let reply = match state.store.unlink_user(&request.user).await? {
+                Some(link) => replies::goodbye_done(grammar, &link.github_login),
+                None => replies::goodbye_not_linked(grammar),
+            };
+            Ok(SlashReply::ephemeral(reply))
+        }
+        Command::Deploy {
+            git_ref,
+            environment,
+        } => deploy(state, request, git_ref, environment).await,
+        Command::List { environment } => list(state, request, environment).await,
+    }
+}
+
+async fn setup(
+    state: &AppState,
+    request: &SlashCommand,
+    repository: Repository,
+) -> Result<SlashReply, AppError> {
+    let grammar = &state.config.grammar;
+    let project = Project {
+        repository: repository.clone(),
+        channel: request.channel.clone(),
+        channel_name: request.channel_name.clone(),
+        team: request.team.clone(),
+        settings: Default::default(),
+        created_by: Some(request.user.clone()),
+        created_at: state.clock.now(),
+    };
+    match state.store.bind_project(&project).await? {
+        BindOutcome::Bound => {
+            let offer = SlackMessageRequest::ClaimOffer {
+                repository: repository.clone(),
+                channel: request.channel.clone(),
+                user: request.user.clone(),
+                response_url: request.response_url.clone(),
+                intro: Some(replies::setup_claim_intro(&repository)),
+            };
+            send(state.invoker()?, &offer).await?;
+            Ok(SlashReply::in_channel(replies::setup_done(
+                grammar,
+                &repository,
+                &request.user,
+            )))
+        }
+        BindOutcome::AlreadyBound => Ok(SlashReply::ephemeral(replies::setup_already(
+            grammar,
+            &repository,
+        ))),
+        BindOutcome::RepositoryTaken { channel } => Ok(SlashReply::ephemeral(
+            replies::setup_repository_taken(grammar, &repository, &channel),
+        )),
+        BindOutcome::ChannelTaken {
+            repository: current,
+        } => Ok(SlashReply::ephemeral(replies::setup_channel_taken(
+            grammar,
+            &current,
+            &repository,
+        ))),
+    }
+}
+
+async fn reset(state: &AppState, request: &SlashCommand) -> Result<SlashReply, AppError> {
+    let grammar = &state.config.grammar;
+    Ok(match state.store.unbind_project(&request.channel).await? {
+        Some(project) => SlashReply::in_channel(replies::reset_done(
+            grammar,
+            &project.repository,
+            &request.user,
+        )),
+        None => SlashReply::ephemeral(replies::reset_nothing(grammar)),
+    })
+}
+
+/// Saves `project` (changed settings). The binding can vanish between the read and the
+/// write (a concurrent `reset`): then the channel is not set up any more.
+async fn save_settings(
+    state: &AppState,
+    project: &Project,
+    done: impl FnOnce() -> String,
+) -> Result<SlashReply, AppError> {
+    let grammar = &state.config.grammar;
+    if state.store.update_project(project).await? {
+        Ok(SlashReply::ephemeral(replies::setting_saved(
+            grammar,
+            &done(),
+            project,
+        )))
+    } else {
+        Ok(SlashReply::ephemeral(replies::not_set_up(grammar)))
+    }
+}
+
+async fn set(
+    state: &AppState,
+    request: &SlashCommand,
+    value: SettingValue,
+) -> Result<SlashReply, AppError> {
+    let Some(mut project) = state.store.project_by_channel(&request.channel).await? else {
+        return Ok(SlashReply::ephemeral(replies::not_set_up(
+            &state.config.grammar,
+        )));
+    };
+    let settings = &mut project.settings;
+    let description = match value {
+        SettingValue::BaseDomain(domain) => {
+            let text = format!("`basedomain` is now `{}`.", replies::escape(&domain));
+            settings.base_domain = Some(domain);
+            text
+        }
+        SettingValue::Url(environment, host) => {
+            let text = format!(
+                "The `url` of {environment} is now `{}`.",
+                replies::escape(&host)
+            );
+            settings.urls.insert(environment, host);
+            text
+        }
+        SettingValue::UrlPattern(pattern) => {
+            let text = format!("`urlpattern` is now `{}`.", replies::escape(&pattern));
+            settings.url_pattern = Some(pattern);
+            text
+        }
+        SettingValue::UrlSeparator(separator) => {
+            let text = format!("`urlseparator` is now `{}`.", replies::escape(&separator));
+            settings.url_separator = Some(separator);
+            text
+        }
+    };
+    save_settings(state, &project, || description).await
+}
+
+async fn unset(
+    state: &AppState,
+    request: &SlashCommand,
+    setting: SettingName,
+    environment: Option<Environment>,
+) -> Result<SlashReply, AppError> {
+    let grammar = &state.config.grammar;
+    let Some(mut project) = state.store.project_by_channel(&request.channel).await? else {
+        return Ok(SlashReply::ephemeral(replies::not_set_up(grammar)));
+    };
+    let settings = &mut project.settings;
+    let removed = match (setting, environment) {
+        (SettingName::BaseDomain, _) => settings.base_domain.take().is_some(),
+        (SettingName::UrlPattern, _) => settings.url_pattern.take().is_some(),
+        (SettingName::UrlSeparator, _) => settings.url_separator.take().is_some(),
+        (SettingName::Url, Some(env)) => settings.urls.remove(&env).is_some(),
+        // The grammar always names the environment for `url`; without one there is nothing
+        // to remove.
+        (SettingName::Url, None) => false,
+    };
+    let label = replies::setting_label(setting, environment);
+    if !removed {
+        return Ok(SlashReply::ephemeral(replies::setting_was_not_set(
+            grammar, &label,
+        )));
+    }
+    save_settings(state, &project, || {
+        format!("{label} is removed; the default applies again.")
+    })
+    .await
+}
+
+async fn hello(state: &AppState, request: &SlashCommand) -> Result<SlashReply, AppError> {
+    let grammar = &state.config.grammar;
+    let Some(project) = state.store.project_by_channel(&request.channel).await? else {
+        return Ok(SlashReply::ephemeral(replies::not_set_up(grammar)));
+    };
+    if let Some(link) = state.store.user_by_slack(&request.user).await? {
+        return Ok(SlashReply::ephemeral(replies::hello_already_linked(
+            grammar,
+            &link.github_login,
+        )));
+    }
+    let offer = SlackMessageRequest::ClaimOffer {
+        repository: project.repository.clone(),
+        channel: request.channel.clone(),
+        user: request.user.clone(),
+        response_url: request.response_url.clone(),
+        intro: None,
+    };
+    send(state.invoker()?, &offer).await?;
+    Ok(SlashReply::ephemeral(replies::hello_ack(
+        &project.repository,
+    )))
+}
+
+async fn deploy(
+    state: &AppState,
+    request: &SlashCommand,
+    git_ref: Option<GitRef>,
+    environment: Environment,
+) -> Result<SlashReply, AppError> {
+    let grammar = &state.config.grammar;
+    let Some(project) = state.store.project_by_channel(&request.channel).await? else {
+        return Ok(SlashReply::ephemeral(replies::not_set_up(grammar)));
+    };
+    if let Err(refusal) = state.policy.plan_manual(environment, git_ref.as_ref()) {
+        return Ok(SlashReply::ephemeral(replies::deploy_refused(&refusal)));
+    }
+    let create = DeploymentCreateRequest::Manual(ManualDeploymentRequest {
+        repository: project.repository,
+        deployment_id: state.new_deployment_id(),
+        environment,
+        git_ref: git_ref.clone(),
+        trigger: Trigger::Manual {
+            slack_user: request.user.clone(),
+        },
+        channel: request.channel.clone(),
+        response_url: request.response_url.clone(),
+    });
+    send(state.invoker()?, &create).await?;
+    Ok(SlashReply::ephemeral(replies::deploy_ack(
+        git_ref.as_ref(),
+        environment,
+    )))
+}
+
+/// How many deployments of one environment are read to find its current one.
+const CURRENT_SCAN_LIMIT: usize = 10;
+
+async fn list(
+    state: &AppState,
+    request: &SlashCommand,
+    environment: Option<Environment>,
+) -> Result<SlashReply, AppError> {
+    let grammar = &state.config.grammar;
+    let Some(project) = state.store.project_by_channel(&request.channel).await? else {
+        return Ok(SlashReply::ephemeral(replies::not_set_up(grammar)));
+    };
+    let repository = &project.repository;
+    let recent = state
+        .store
+        .list_deployments(repository, environment, replies::LIST_LIMIT)
+        .await?;
+    let environments: Vec<Environment> = match environment {
+        Some(env) => vec![env],
+        None => Environment::FIXED.to_vec(),
+    };
+    let mut current = Vec::new();
+    for env in environments {
+        if let Some(deployment) = current_deployment(state, repository, env).await? {
+            current.push(deployment);
+        }
+    }
+    Ok(SlashReply::ephemeral(replies::list_view(
+        grammar,
+        repository,
+        environment,
+        &current,
+        &recent,
+        state.clock.now(),
+    )))
+}
+
+/// What an environment runs now: its newest deployment that succeeded or is on its way
+/// (an index query over the environment's newest few).
+async fn current_deployment(
+    state: &AppState,
+    repository: &Repository,
+    environment: Environment,
+) -> Result<Option<Deployment>, AppError> {
+    let newest = state
+        .store
+        .list_deployments(repository, Some(environment), CURRENT_SCAN_LIMIT)
+        .await?;
+    Ok(newest
+        .into_iter()
+        .find(|d| d.state == deploybot_core::DeploymentState::Success || d.state.is_in_flight()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_fields_are_named_when_missing() {
+        let error = SlashCommand::parse(b"text=help&user_id=U1").expect_err("missing");
+        let text = error.to_string();
+        assert!(
+            text.contains("command") && text.contains("channel_id"),
+            "{text}"
+        );
+        assert!(!text.contains("user_id"), "{text}");
+        let error = SlashCommand::parse(b"command=%2Fcimon&channel_id=nope&user_id=U1")
+            .expect_err("bad channel");
+        assert!(error.to_string().contains("channel_id"));
+        let ok = SlashCommand::parse(b"command=%2Fcimon&channel_id=C1&user_id=U1&team_id=")
+            .expect("valid");
+        assert_eq!((ok.text.as_str(), ok.team.is_none()), ("", true));
+    }
 }

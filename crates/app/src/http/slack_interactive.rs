@@ -1,8 +1,325 @@
-//! `slack-interactive`: not built yet.
+//! `slack-interactive` (`POST /slack/interactive`): Block Kit button presses — claim a GitHub
+//! login, "Deploy to staging" on a successful test deployment, "Retry" on a failed one.
+//! Button values are ids resolved here on the server, never state parsed back out of text.
+//!
+//! Latency budget: Slack wants HTTP 200 within 3 seconds. The handler reads and writes the
+//! store and makes `Event` invokes; answers to the presser go through `response_url` by
+//! `slack-message`, deployments are created by `github-deployment-create`.
+//!
+//! Idempotency key: `slack-action:<trigger_id>` (unique per press), so a redelivered press
+//! has one effect. Pressing a button twice is two presses: claiming is idempotent in the
+//! store, a second promotion or retry is a second deployment, as with the slash command.
 
-use crate::AppState;
+use crate::http::slack_request;
+use crate::render::{ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY, replies};
+use crate::{AppError, AppState};
 use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use deploybot_core::blocks::Message;
+use deploybot_core::invoke::{
+    DeploymentCreateRequest, ManualDeploymentRequest, SlackMessageRequest, send,
+};
+use deploybot_core::ports::{LinkOutcome, ResponseMessage};
+use deploybot_core::{
+    DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, SlackChannelId, SlackUserId,
+    Trigger, UserLink,
+};
+use serde::Deserialize;
+use tracing::Instrument;
 
-pub fn router(_state: AppState) -> Router {
+pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/slack/interactive", post(handle))
+        .with_state(state)
+}
+
+/// The form Slack posts: one field, `payload`, holding JSON.
+#[derive(Debug, Deserialize)]
+struct Form {
+    payload: Option<String>,
+}
+
+/// The parts of an interaction payload deploybot reads.
+#[derive(Debug, Deserialize)]
+struct Payload {
+    #[serde(rename = "type")]
+    kind: String,
+    user: Option<IdAndName>,
+    channel: Option<IdAndName>,
+    response_url: Option<String>,
+    trigger_id: Option<String>,
+    #[serde(default)]
+    actions: Vec<Action>,
+}
+
+#[derive(Debug, Deserialize)]
+struct IdAndName {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Action {
+    action_id: String,
+    #[serde(default)]
+    value: Option<String>,
+}
+
+/// A validated button press.
+#[derive(Debug)]
+struct Press {
+    user: SlackUserId,
+    user_name: Option<String>,
+    channel: Option<SlackChannelId>,
+    response_url: Option<String>,
+    action_id: String,
+    value: String,
+}
+
+/// The payload, and the press when it is a `block_actions` with an action.
+fn parse(body: &[u8]) -> Result<(Payload, Option<Press>), AppError> {
+    let form: Form = serde_urlencoded::from_bytes(body)
+        .map_err(|e| AppError::bad_request(format!("interaction form: {e}")))?;
+    let payload = form
+        .payload
+        .ok_or_else(|| AppError::bad_request("missing form field: payload"))?;
+    let payload: Payload = serde_json::from_str(&payload)
+        .map_err(|e| AppError::bad_request(format!("interaction payload: {e}")))?;
+    if payload.kind != "block_actions" {
+        return Ok((payload, None));
+    }
+    let Some(action) = payload.actions.first() else {
+        return Ok((payload, None));
+    };
+    let user = payload
+        .user
+        .as_ref()
+        .ok_or_else(|| AppError::bad_request("block_actions payload without a user"))?;
+    let user_id =
+        SlackUserId::parse(&user.id).map_err(|e| AppError::bad_request(format!("user.id: {e}")))?;
+    let channel = match &payload.channel {
+        Some(c) => Some(
+            SlackChannelId::parse(&c.id)
+                .map_err(|e| AppError::bad_request(format!("channel.id: {e}")))?,
+        ),
+        None => None,
+    };
+    let press = Press {
+        user: user_id,
+        user_name: user.name.clone().or_else(|| user.username.clone()),
+        channel,
+        response_url: payload.response_url.clone().filter(|u| !u.is_empty()),
+        action_id: action.action_id.clone(),
+        value: action.value.clone().unwrap_or_default(),
+    };
+    Ok((payload, Some(press)))
+}
+
+async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(error) = slack_request::verify(&state, &headers, &body) {
+        return error.into_response();
+    }
+    let (payload, press) = match parse(&body) {
+        Ok(parsed) => parsed,
+        Err(error) => return error.into_response(),
+    };
+    let Some(press) = press else {
+        tracing::debug!(kind = %payload.kind, "interaction ignored");
+        return StatusCode::OK.into_response();
+    };
+    if ![ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY].contains(&press.action_id.as_str()) {
+        tracing::debug!(action = %press.action_id, "unknown action ignored");
+        return StatusCode::OK.into_response();
+    }
+    let key = payload
+        .trigger_id
+        .as_ref()
+        .map(|t| format!("slack-action:{t}"));
+    let span = tracing::info_span!(
+        "slack-interactive",
+        action = %press.action_id,
+        user = %press.user,
+        trigger = payload.trigger_id.as_deref().unwrap_or(""),
+    );
+    match run_once(&state, key.as_deref(), &press)
+        .instrument(span.clone())
+        .await
+    {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(error) => {
+            span.in_scope(|| tracing::error!(%error, value = %press.value, "button press failed"));
+            // Tell the presser, if possible; Slack shows nothing for a button's HTTP answer.
+            if let Err(error) = reply(&state, &press, replies::internal_error(), false).await {
+                span.in_scope(|| tracing::error!(%error, "could not apologise either"));
+            }
+            StatusCode::OK.into_response()
+        }
+    }
+}
+
+/// Runs the press unless its idempotency key was seen; forgets the key when the press fails,
+/// so a redelivery tries again.
+async fn run_once(state: &AppState, key: Option<&str>, press: &Press) -> Result<(), AppError> {
+    if let Some(key) = key {
+        let now = state.clock.now();
+        let expires = now.plus_secs(state.config.delivery_ttl_secs);
+        if !state.store.record_delivery(key, now, expires).await? {
+            tracing::info!(key, "button press already handled");
+            return Ok(());
+        }
+    }
+    let result = run(state, press).await;
+    if let (Err(_), Some(key)) = (&result, key)
+        && let Err(error) = state.store.forget_delivery(key).await
+    {
+        tracing::warn!(%error, key, "could not forget the idempotency key");
+    }
+    result
+}
+
+async fn run(state: &AppState, press: &Press) -> Result<(), AppError> {
+    match press.action_id.as_str() {
+        ACTION_CLAIM_LOGIN => claim(state, press).await,
+        ACTION_PROMOTE => redeploy(state, press, Redeploy::Promote).await,
+        ACTION_RETRY => redeploy(state, press, Redeploy::Retry).await,
+        _ => Ok(()),
+    }
+}
+
+/// Answers the presser through `response_url` (by `slack-message`). `replace` replaces the
+/// message the button was on (the claim offer); otherwise the answer is a new ephemeral
+/// message, so a deployment's channel message is never overwritten.
+async fn reply(
+    state: &AppState,
+    press: &Press,
+    message: Message,
+    replace: bool,
+) -> Result<(), AppError> {
+    let request = match (&press.response_url, &press.channel) {
+        (Some(url), _) => SlackMessageRequest::Respond {
+            response_url: url.clone(),
+            response: ResponseMessage {
+                message,
+                ephemeral: true,
+                replace_original: replace,
+            },
+        },
+        (None, Some(channel)) => SlackMessageRequest::Ephemeral {
+            channel: channel.clone(),
+            user: press.user.clone(),
+            message,
+        },
+        (None, None) => {
+            tracing::warn!("button press with neither response_url nor channel: no answer");
+            return Ok(());
+        }
+    };
+    send(state.invoker()?, &request).await?;
+    Ok(())
+}
+
+async fn claim(state: &AppState, press: &Press) -> Result<(), AppError> {
+    let grammar = &state.config.grammar;
+    let login = match GithubLogin::parse(&press.value) {
+        Ok(login) => login,
+        Err(e) => return reply(state, press, replies::usage(&format!("{e}.")), false).await,
+    };
+    let link = UserLink {
+        github_login: login.clone(),
+        slack_user: press.user.clone(),
+        slack_name: press.user_name.clone(),
+        linked_at: state.clock.now(),
+    };
+    let (message, replace) = match state.store.link_user(&link).await? {
+        LinkOutcome::Linked | LinkOutcome::AlreadyLinked => {
+            (replies::claim_linked(&login, &press.user), true)
+        }
+        LinkOutcome::LoginTaken { slack_user } => (
+            replies::claim_login_taken(grammar, &login, &slack_user),
+            false,
+        ),
+        LinkOutcome::SlackUserTaken { github_login } => {
+            (replies::claim_already_linked(grammar, &github_login), false)
+        }
+    };
+    reply(state, press, message, replace).await
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Redeploy {
+    /// "Deploy to staging": the commit of a successful test deployment goes to staging.
+    Promote,
+    /// "Retry": a failed deployment's environment and ref, again.
+    Retry,
+}
+
+async fn redeploy(state: &AppState, press: &Press, kind: Redeploy) -> Result<(), AppError> {
+    let grammar = &state.config.grammar;
+    let Some(channel) = press.channel.clone() else {
+        return reply(state, press, replies::deployment_not_found(grammar), false).await;
+    };
+    let Some(project) = state.store.project_by_channel(&channel).await? else {
+        return reply(state, press, replies::not_set_up(grammar), false).await;
+    };
+    let found = match DeploymentId::parse(&press.value) {
+        Ok(id) => state.store.get_deployment(&project.repository, &id).await?,
+        Err(_) => None,
+    };
+    let Some(deployment) = found else {
+        return reply(state, press, replies::deployment_not_found(grammar), false).await;
+    };
+    let (environment, git_ref, trigger, ack) = match kind {
+        Redeploy::Promote => {
+            if deployment.environment != Environment::Test
+                || deployment.state != DeploymentState::Success
+            {
+                let refusal = replies::promote_not_eligible(grammar, &deployment);
+                return reply(state, press, refusal, false).await;
+            }
+            (
+                Environment::Staging,
+                GitRef::Name(deployment.sha.as_str().to_owned()),
+                Trigger::Manual {
+                    slack_user: press.user.clone(),
+                },
+                replies::promote_ack(&deployment),
+            )
+        }
+        Redeploy::Retry => {
+            if !matches!(
+                deployment.state,
+                DeploymentState::Failure | DeploymentState::Error
+            ) {
+                let refusal = replies::retry_not_eligible(grammar, &deployment);
+                return reply(state, press, refusal, false).await;
+            }
+            (
+                deployment.environment,
+                deployment.git_ref.clone(),
+                Trigger::Retry {
+                    slack_user: press.user.clone(),
+                    of: deployment.id.clone(),
+                },
+                replies::retry_ack(&deployment),
+            )
+        }
+    };
+    let create = DeploymentCreateRequest::Manual(ManualDeploymentRequest {
+        repository: project.repository,
+        deployment_id: state.new_deployment_id(),
+        environment,
+        git_ref: Some(git_ref),
+        trigger,
+        channel,
+        response_url: press.response_url.clone(),
+    });
+    send(state.invoker()?, &create).await?;
+    reply(state, press, ack, false).await
 }

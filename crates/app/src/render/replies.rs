@@ -1,1 +1,904 @@
-//! Replies to slash commands and buttons: help, config, list, claim offers, refusals.
+//! Replies to slash commands and buttons: help, settings, config, list, claim offers,
+//! confirmations and refusals. Every text a person reads in answer to something they did is
+//! written here, so a wording change is reviewed as a snapshot diff.
+
+use crate::render::ACTION_CLAIM_LOGIN;
+use deploybot_core::blocks::{Block, Element, Message, Text};
+use deploybot_core::command::{Grammar, SettingName};
+use deploybot_core::policy::Refusal;
+use deploybot_core::urls::{DEFAULT_URL_PATTERN, DEFAULT_URL_SEPARATOR, environment_url};
+use deploybot_core::{
+    Deployment, DeploymentState, Environment, GitRef, GithubLogin, Project, Repository,
+    SlackChannelId, SlackUserId, Timestamp, Trigger,
+};
+
+/// Slack allows at most 25 elements in one actions block.
+pub const BUTTONS_PER_BLOCK: usize = 25;
+/// At most this many claim buttons in one offer (four actions blocks): enough for a team,
+/// far below Slack's 50-block limit.
+pub const MAX_CLAIM_BUTTONS: usize = 100;
+
+/// Escapes the three characters Slack mrkdwn treats as markup (`&`, `<`, `>`), for text that
+/// came from people or GitHub (refs, logins, channel names).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// `` `text` `` with the text escaped; backticks inside are replaced so the span stays one.
+fn code(text: &str) -> String {
+    format!("`{}`", escape(&text.replace('`', "'")))
+}
+
+/// A Slack link `<url|label>`; the URL's `|` and `>` would end the link early, so such URLs
+/// are shown as plain labels.
+fn link(url: &str, label: &str) -> String {
+    if url.contains(['|', '>', '<', ' ']) {
+        escape(label)
+    } else {
+        format!("<{url}|{}>", escape(label))
+    }
+}
+
+// ---- general ----------------------------------------------------------------------------
+
+/// `help` and the empty command.
+pub fn help(grammar: &Grammar) -> Message {
+    Message::text(grammar.help_text())
+}
+
+/// `set` with no arguments.
+pub fn settings_help(grammar: &Grammar) -> Message {
+    Message::text(grammar.settings_help())
+}
+
+/// A person's mistake the grammar or an id parser described (the text says how to fix it).
+pub fn usage(message: &str) -> Message {
+    Message::text(format!(":thinking_face: {message}"))
+}
+
+/// Something failed on our side; the details are in the logs, not in Slack.
+pub fn internal_error() -> Message {
+    Message::text(
+        ":face_with_head_bandage: Sorry, something went wrong on my side and I could not do that. Please try again in a minute; if it keeps failing, tell whoever runs deploybot.",
+    )
+}
+
+/// The channel has no repository yet.
+pub fn not_set_up(grammar: &Grammar) -> Message {
+    let c = grammar.command();
+    Message::text(format!(
+        "This channel is not set up yet. Tie it to a GitHub repository first: `{c} setup <owner>/<repo>` (for example `{c} setup acme/web`)."
+    ))
+}
+
+// ---- setup / reset ----------------------------------------------------------------------
+
+/// `setup` bound the channel (announced to the channel).
+pub fn setup_done(grammar: &Grammar, repository: &Repository, by: &SlackUserId) -> Message {
+    let c = grammar.command();
+    Message::text(format!(
+        ":link: {} tied this channel to *{}*: its deployments are reported here. Run `{c} hello` to link your GitHub login so deployments can mention you, and `{c} set` to choose environment URLs.",
+        by.mention(),
+        escape(repository.as_str())
+    ))
+}
+
+/// The text above the claim buttons offered right after `setup`.
+pub fn setup_claim_intro(repository: &Repository) -> String {
+    format!(
+        "*{}* is set up. Which GitHub login is yours? Press it to link it to your Slack user.",
+        escape(repository.as_str())
+    )
+}
+
+/// `setup` of the repository this channel already follows.
+pub fn setup_already(grammar: &Grammar, repository: &Repository) -> Message {
+    let c = grammar.command();
+    Message::text(format!(
+        "This channel already follows *{}*; nothing changed. `{c} config` shows its settings, `{c} hello` links your GitHub login.",
+        escape(repository.as_str())
+    ))
+}
+
+/// `setup` of a repository another channel follows.
+pub fn setup_repository_taken(
+    grammar: &Grammar,
+    repository: &Repository,
+    channel: &SlackChannelId,
+) -> Message {
+    let c = grammar.command();
+    Message::text(format!(
+        "*{}* is already followed by <#{}>, and a repository reports to one channel only. To move it here, run `{c} reset` in <#{}> first, then `{c} setup {}` here again.",
+        escape(repository.as_str()),
+        channel.as_str(),
+        channel.as_str(),
+        escape(repository.as_str())
+    ))
+}
+
+/// `setup` in a channel that follows another repository.
+pub fn setup_channel_taken(
+    grammar: &Grammar,
+    current: &Repository,
+    wanted: &Repository,
+) -> Message {
+    let c = grammar.command();
+    Message::text(format!(
+        "This channel already follows *{}*, and a channel follows one repository only. To switch, run `{c} reset` (it forgets this channel's repository and settings; user links stay), then `{c} setup {}`.",
+        escape(current.as_str()),
+        escape(wanted.as_str())
+    ))
+}
+
+/// `reset` removed the binding (announced to the channel).
+pub fn reset_done(grammar: &Grammar, repository: &Repository, by: &SlackUserId) -> Message {
+    let c = grammar.command();
+    Message::text(format!(
+        ":broken_chain: {} untied this channel from *{}*: its settings are forgotten and its deployments are no longer reported here. Linked GitHub logins stay. `{c} setup <owner>/<repo>` ties it again.",
+        by.mention(),
+        escape(repository.as_str())
+    ))
+}
+
+/// `reset` in a channel that was not set up.
+pub fn reset_nothing(grammar: &Grammar) -> Message {
+    Message::text(format!(
+        "This channel is not set up, so there is nothing to reset. `{} setup <owner>/<repo>` ties it to a repository.",
+        grammar.command()
+    ))
+}
+
+// ---- settings ---------------------------------------------------------------------------
+
+/// `set <setting> ...` saved; shows where each environment is now reached.
+pub fn setting_saved(grammar: &Grammar, description: &str, project: &Project) -> Message {
+    let text = format!(
+        ":white_check_mark: {description}\n{}\n`{} config` shows every setting.",
+        url_lines(project),
+        grammar.command()
+    );
+    Message::text(text)
+}
+
+/// `unset` of a setting that was not set: nothing changed.
+pub fn setting_was_not_set(grammar: &Grammar, description: &str) -> Message {
+    Message::text(format!(
+        "{description} was not set, so nothing changed. `{} config` shows every setting.",
+        grammar.command()
+    ))
+}
+
+/// The words for a setting in confirmations: `basedomain`, `the url of staging`.
+pub fn setting_label(setting: SettingName, environment: Option<Environment>) -> String {
+    match (setting, environment) {
+        (SettingName::Url, Some(env)) => format!("The `url` of {env}"),
+        (other, _) => format!("`{other}`"),
+    }
+}
+
+fn url_lines(project: &Project) -> String {
+    let lines: Vec<String> = Environment::FIXED
+        .iter()
+        .map(|env| match environment_url(&project.settings, *env) {
+            Some(url) => format!("• {env}: {}", escape(&url)),
+            None => format!("• {env}: _no URL_"),
+        })
+        .collect();
+    format!("Environment URLs now:\n{}", lines.join("\n"))
+}
+
+/// `get` / `config`: the repository, every setting (defaults marked) and the resulting URLs.
+pub fn config_view(grammar: &Grammar, project: &Project) -> Message {
+    let c = grammar.command();
+    let s = &project.settings;
+    let value = |v: &Option<String>, default: &str| match v {
+        Some(v) => code(v),
+        None => format!("{} (default)", code(default)),
+    };
+    let base_domain = match &s.base_domain {
+        Some(d) => code(d),
+        None => "_not set_ (default)".to_owned(),
+    };
+    let urls = if s.urls.is_empty() {
+        "_none_ (default)".to_owned()
+    } else {
+        s.urls
+            .iter()
+            .map(|(env, host)| format!("{env} → {}", code(host)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let settings = format!(
+        "*Settings*\n• basedomain: {base_domain}\n• urlpattern: {}\n• urlseparator: {}\n• url: {urls}",
+        value(&s.url_pattern, DEFAULT_URL_PATTERN),
+        value(&s.url_separator, DEFAULT_URL_SEPARATOR),
+    );
+    let envs: Vec<String> = Environment::FIXED
+        .iter()
+        .map(|env| match environment_url(s, *env) {
+            Some(url) => format!("• {env}: {}", escape(&url)),
+            None => format!("• {env}: _no URL_"),
+        })
+        .collect();
+    let mut env_text = format!("*Environment URLs*\n{}", envs.join("\n"));
+    if s.base_domain.is_none() {
+        env_text.push_str(&format!(
+            "\nPull requests get `pr<number>` environments. With `{c} set basedomain <domain>`, each environment gets a URL from the pattern."
+        ));
+    } else {
+        env_text
+            .push_str("\nPull requests get `pr<number>` environments with URLs from the pattern.");
+    }
+    let head = format!(
+        "This channel follows *{}*.",
+        escape(project.repository.as_str())
+    );
+    Message {
+        text: format!("{head}\n{settings}\n{env_text}"),
+        blocks: vec![
+            Block::section(head),
+            Block::section(settings),
+            Block::section(env_text),
+            Block::context(format!(
+                "Change with `{c} set <setting> <value>`, remove with `{c} unset <setting>`; `{c} set` explains them."
+            )),
+        ],
+    }
+}
+
+// ---- users ------------------------------------------------------------------------------
+
+/// `hello` acknowledged: the buttons follow once GitHub has answered.
+pub fn hello_ack(repository: &Repository) -> Message {
+    Message::text(format!(
+        ":mag: Looking up who works on *{}*; your GitHub login buttons follow in a moment.",
+        escape(repository.as_str())
+    ))
+}
+
+/// `hello` from someone who is already linked.
+pub fn hello_already_linked(grammar: &Grammar, login: &GithubLogin) -> Message {
+    Message::text(format!(
+        "You are already linked to the GitHub login {}. To claim another one, run `{} goodbye` first.",
+        code(login.as_str()),
+        grammar.command()
+    ))
+}
+
+/// `goodbye` removed the caller's link.
+pub fn goodbye_done(grammar: &Grammar, login: &GithubLogin) -> Message {
+    Message::text(format!(
+        ":wave: You are no longer linked to the GitHub login {}. `{} hello` links you again.",
+        code(login.as_str()),
+        grammar.command()
+    ))
+}
+
+/// `goodbye` from someone who was not linked.
+pub fn goodbye_not_linked(grammar: &Grammar) -> Message {
+    Message::text(format!(
+        "You were not linked to a GitHub login, so there is nothing to undo. `{} hello` offers the logins you can claim.",
+        grammar.command()
+    ))
+}
+
+/// The claim offer: one button per GitHub login not yet linked, at most
+/// [`BUTTONS_PER_BLOCK`] per actions block and [`MAX_CLAIM_BUTTONS`] in all.
+pub fn claim_offer(
+    grammar: &Grammar,
+    repository: &Repository,
+    intro: Option<&str>,
+    unclaimed: &[GithubLogin],
+    requester: Option<&GithubLogin>,
+) -> Message {
+    let c = grammar.command();
+    let repo = escape(repository.as_str());
+    let mut blocks = Vec::new();
+    if let Some(intro) = intro {
+        blocks.push(Block::section(intro));
+    }
+    if let Some(login) = requester {
+        let text = format!(
+            "You are already linked to the GitHub login {}. To claim another one, run `{c} goodbye` first.",
+            code(login.as_str())
+        );
+        blocks.push(Block::section(text.clone()));
+        return Message {
+            text: intro.map_or(text.clone(), |i| format!("{i}\n{text}")),
+            blocks,
+        };
+    }
+    if unclaimed.is_empty() {
+        let text = format!(
+            "Every GitHub login with access to *{repo}* is already linked to a Slack user, so there is nothing to claim. If one of them is yours by mistake, its owner can run `{c} goodbye`."
+        );
+        blocks.push(Block::section(text.clone()));
+        return Message {
+            text: intro.map_or(text.clone(), |i| format!("{i}\n{text}")),
+            blocks,
+        };
+    }
+    let prompt = format!(
+        "These GitHub logins with access to *{repo}* are not linked to anyone yet. Press yours to link it to your Slack user, so deployments can mention you:"
+    );
+    blocks.push(Block::section(prompt.clone()));
+    let shown = &unclaimed[..unclaimed.len().min(MAX_CLAIM_BUTTONS)];
+    for chunk in shown.chunks(BUTTONS_PER_BLOCK) {
+        let buttons = chunk
+            .iter()
+            .map(|login| Element::button(login.as_str(), ACTION_CLAIM_LOGIN, login.as_str()))
+            .collect();
+        blocks.push(Block::actions(buttons));
+    }
+    let hidden = unclaimed.len() - shown.len();
+    if hidden > 0 {
+        blocks.push(Block::context(format!(
+            "…and {hidden} more not shown (alphabetical order). If yours is missing, ask a linked teammate to run `{c} goodbye` on a login that is not theirs, or contact whoever runs deploybot."
+        )));
+    }
+    let fallback = format!(
+        "{} GitHub logins of {repo} can be claimed: {}",
+        unclaimed.len(),
+        shown
+            .iter()
+            .map(GithubLogin::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Message {
+        text: intro.map_or(fallback.clone(), |i| format!("{i}\n{fallback}")),
+        blocks,
+    }
+}
+
+/// GitHub could not list the collaborators.
+pub fn collaborators_unavailable(grammar: &Grammar, repository: &Repository) -> Message {
+    Message::text(format!(
+        ":warning: I could not get the list of people with access to *{}* from GitHub. Check that the deploybot GitHub App is installed on that repository, then run `{} hello` again.",
+        escape(repository.as_str()),
+        grammar.command()
+    ))
+}
+
+/// A claim button linked the presser (replaces the offer).
+pub fn claim_linked(login: &GithubLogin, user: &SlackUserId) -> Message {
+    Message::text(format!(
+        ":handshake: {} is now linked to the GitHub login {}: deployments of their commits will mention them.",
+        user.mention(),
+        code(login.as_str())
+    ))
+}
+
+/// A claim button for a login someone else has.
+pub fn claim_login_taken(grammar: &Grammar, login: &GithubLogin, owner: &SlackUserId) -> Message {
+    Message::text(format!(
+        "The GitHub login {} is already claimed by {}. If it is not theirs, they can run `{} goodbye` to release it.",
+        code(login.as_str()),
+        owner.mention(),
+        grammar.command()
+    ))
+}
+
+/// A claim button pressed by someone already linked to another login.
+pub fn claim_already_linked(grammar: &Grammar, current: &GithubLogin) -> Message {
+    Message::text(format!(
+        "You are already linked to the GitHub login {}. Run `{} goodbye` first, then press the other login.",
+        code(current.as_str()),
+        grammar.command()
+    ))
+}
+
+/// A member joined a channel that follows a repository.
+pub fn join_invitation(grammar: &Grammar, repository: &Repository) -> Message {
+    Message::text(format!(
+        ":wave: Welcome! This channel follows the deployments of *{}*. Run `{} hello` to link your GitHub login, so deployments of your commits mention you.",
+        escape(repository.as_str()),
+        grammar.command()
+    ))
+}
+
+// ---- deployments ------------------------------------------------------------------------
+
+/// `deploy` that the policy refuses outright.
+pub fn deploy_refused(refusal: &Refusal) -> Message {
+    Message::text(format!(":no_entry: {refusal}"))
+}
+
+/// `deploy` accepted: the deployment's own message follows in the channel.
+pub fn deploy_ack(git_ref: Option<&GitRef>, environment: Environment) -> Message {
+    let what = match git_ref {
+        Some(r) => format!("{} to *{environment}*", code(r.short_name())),
+        None => format!("*{environment}* from its default source"),
+    };
+    Message::text(format!(
+        ":rocket: On it: deploying {what}. The deployment's progress will be posted in this channel; if it cannot go ahead, I will tell you why."
+    ))
+}
+
+/// "Deploy to staging" accepted.
+pub fn promote_ack(deployment: &Deployment) -> Message {
+    Message::text(format!(
+        ":rocket: On it: promoting {} from {} to *staging*. Its progress will be posted in this channel.",
+        code(deployment.sha.short()),
+        deployment.environment
+    ))
+}
+
+/// "Retry" accepted.
+pub fn retry_ack(deployment: &Deployment) -> Message {
+    Message::text(format!(
+        ":repeat: On it: deploying {} to *{}* again. Its progress will be posted in this channel.",
+        code(deployment.git_ref.short_name()),
+        deployment.environment
+    ))
+}
+
+/// A button named a deployment that is not (or no longer) in this channel's repository.
+pub fn deployment_not_found(grammar: &Grammar) -> Message {
+    Message::text(format!(
+        "I cannot find that deployment in this channel's repository any more (was the channel reset?). `{} list` shows the recent ones.",
+        grammar.command()
+    ))
+}
+
+/// "Deploy to staging" on a deployment that is not a successful test deployment.
+pub fn promote_not_eligible(grammar: &Grammar, deployment: &Deployment) -> Message {
+    Message::text(format!(
+        "Only a successful *test* deployment can be promoted to staging; this one is a {} deployment that {}. Use `{} deploy <ref> to staging` with a commit that passed test.",
+        deployment.environment,
+        deployment.state.label(),
+        grammar.command()
+    ))
+}
+
+/// "Retry" on a deployment that did not fail.
+pub fn retry_not_eligible(grammar: &Grammar, deployment: &Deployment) -> Message {
+    Message::text(format!(
+        "Only a failed deployment can be retried; this one {}. To deploy again anyway, run `{} deploy {} to {}`.",
+        deployment.state.label(),
+        grammar.command(),
+        escape(deployment.git_ref.short_name()),
+        deployment.environment
+    ))
+}
+
+/// How many recent deployments `list` shows.
+pub const LIST_LIMIT: usize = 10;
+
+/// `list [environment]`: the current deployment of each environment, then the newest ones.
+pub fn list_view(
+    grammar: &Grammar,
+    repository: &Repository,
+    filter: Option<Environment>,
+    current: &[Deployment],
+    recent: &[Deployment],
+    now: Timestamp,
+) -> Message {
+    let repo = escape(repository.as_str());
+    let scope = match filter {
+        Some(env) => format!("{env} deployments of {repo}"),
+        None => format!("deployments of {repo}"),
+    };
+    if recent.is_empty() {
+        let c = grammar.command();
+        return Message::text(format!(
+            "There are no {scope} yet. They appear when GitHub events or `{c} deploy <ref> to <environment>` start some."
+        ));
+    }
+    let mut blocks = Vec::new();
+    let mut text = Vec::new();
+    if !current.is_empty() {
+        let lines: Vec<String> = current
+            .iter()
+            .map(|d| format!("*{}* {}", d.environment, deployment_line(d, now, false)))
+            .collect();
+        let section = format!(
+            ":round_pushpin: *Now in each environment*\n{}",
+            lines.join("\n")
+        );
+        text.push(section.clone());
+        blocks.push(Block::section(section));
+        blocks.push(Block::Divider);
+    }
+    let head = format!(":scroll: *Newest {scope}*");
+    text.push(head.clone());
+    blocks.push(Block::section(head));
+    for d in recent {
+        let marker = if current.iter().any(|c| c.id == d.id) {
+            " :round_pushpin:"
+        } else {
+            ""
+        };
+        let line = format!(
+            "*{}*{marker} {}",
+            d.environment,
+            deployment_line(d, now, true)
+        );
+        text.push(line.clone());
+        blocks.push(Block::Section {
+            text: Some(Text::mrkdwn(line)),
+            fields: Vec::new(),
+            accessory: None,
+        });
+    }
+    blocks.push(Block::context(
+        ":round_pushpin: marks what each environment runs now (its newest successful or in-flight deployment).",
+    ));
+    Message {
+        text: text.join("\n"),
+        blocks,
+    }
+}
+
+/// `` `v1.4` `abc1234` :white_check_mark: succeeded · <@U1> · 5 min ago · build · open ``
+fn deployment_line(d: &Deployment, now: Timestamp, with_state_label: bool) -> String {
+    let mut parts = Vec::new();
+    let state = if with_state_label {
+        format!("{} {}", d.state.emoji(), d.state.label())
+    } else {
+        d.state.emoji().to_owned()
+    };
+    parts.push(format!(
+        "{} {} {state}",
+        code(d.git_ref.short_name()),
+        code(d.sha.short())
+    ));
+    if let Some(who) = who(d) {
+        parts.push(who);
+    }
+    parts.push(d.created_at.ago(now));
+    if let Some(url) = &d.build_url {
+        let label = d
+            .pipeline_number
+            .map_or_else(|| "build".to_owned(), |n| format!("build #{n}"));
+        parts.push(link(url, &label));
+    }
+    if let Some(url) = &d.environment_url
+        && d.state != DeploymentState::Inactive
+    {
+        parts.push(link(url, "open"));
+    }
+    parts.join(" · ")
+}
+
+/// Who started a deployment, for people: a Slack mention, a GitHub login or the pull request.
+fn who(d: &Deployment) -> Option<String> {
+    match &d.trigger {
+        Trigger::PullRequest { number, url } => Some(match url {
+            Some(url) => link(url, &format!("PR #{number}")),
+            None => format!("PR #{number}"),
+        }),
+        Trigger::Manual { slack_user } => Some(slack_user.mention()),
+        Trigger::Retry { slack_user, .. } => Some(format!("{} (retry)", slack_user.mention())),
+        Trigger::Push { pusher } | Trigger::Tag { pusher } => pusher
+            .as_ref()
+            .or(d.commit_author.as_ref())
+            .map(|login| escape(login.as_str())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deploybot_core::{DeploymentId, ProjectSettings, Sha};
+    use std::collections::BTreeMap;
+
+    fn snapshot(name: &str, message: &Message) {
+        let mut settings = insta::Settings::clone_current();
+        settings.set_prepend_module_to_snapshot(false);
+        settings.bind(|| insta::assert_json_snapshot!(format!("replies__{name}"), message));
+    }
+
+    fn grammar() -> Grammar {
+        Grammar::default()
+    }
+
+    fn repo() -> Repository {
+        Repository::parse("acme/web").expect("valid")
+    }
+
+    fn user(id: &str) -> SlackUserId {
+        SlackUserId::parse(id).expect("valid")
+    }
+
+    fn login(l: &str) -> GithubLogin {
+        GithubLogin::parse(l).expect("valid")
+    }
+
+    fn project(settings: ProjectSettings) -> Project {
+        Project {
+            repository: repo(),
+            channel: SlackChannelId::parse("C1").expect("valid"),
+            channel_name: Some("web".into()),
+            team: None,
+            settings,
+            created_by: None,
+            created_at: Timestamp::from_secs(0),
+        }
+    }
+
+    const NOW: Timestamp = Timestamp::from_secs(1_700_000_000);
+
+    fn deployment(
+        n: u32,
+        env: Environment,
+        git_ref: GitRef,
+        state: DeploymentState,
+        trigger: Trigger,
+        minutes_ago: i64,
+    ) -> Deployment {
+        let created = NOW.plus_secs(-60 * minutes_ago);
+        let mut d = Deployment::new(
+            repo(),
+            DeploymentId::new(created, n),
+            env,
+            git_ref,
+            Sha::parse(&format!("{n:x}").repeat(40)[..40]).expect("valid"),
+            trigger,
+            SlackChannelId::parse("C1").expect("valid"),
+            created,
+        );
+        d.state = state;
+        d
+    }
+
+    #[test]
+    fn escaping() {
+        assert_eq!(escape("a<b>&c"), "a&lt;b&gt;&amp;c");
+        assert_eq!(code("x`y"), "`x'y`");
+        assert_eq!(link("https://x.y/1", "b<1>"), "<https://x.y/1|b&lt;1&gt;>");
+        assert_eq!(link("https://x.y/a|b", "lbl"), "lbl");
+    }
+
+    #[test]
+    fn snapshots_of_general_replies() {
+        let g = grammar();
+        snapshot("help", &help(&g));
+        snapshot("settings_help", &settings_help(&g));
+        snapshot("internal_error", &internal_error());
+        snapshot("not_set_up", &not_set_up(&g));
+        snapshot(
+            "usage",
+            &usage("I don't know the command `x`. Try `/cimon help` to see what I can do."),
+        );
+    }
+
+    #[test]
+    fn snapshots_of_setup_and_reset() {
+        let g = grammar();
+        let other = SlackChannelId::parse("C999").expect("valid");
+        snapshot("setup_done", &setup_done(&g, &repo(), &user("U1")));
+        snapshot("setup_already", &setup_already(&g, &repo()));
+        snapshot(
+            "setup_repository_taken",
+            &setup_repository_taken(&g, &repo(), &other),
+        );
+        snapshot(
+            "setup_channel_taken",
+            &setup_channel_taken(&g, &Repository::parse("acme/api").expect("valid"), &repo()),
+        );
+        snapshot("reset_done", &reset_done(&g, &repo(), &user("U1")));
+        snapshot("reset_nothing", &reset_nothing(&g));
+    }
+
+    #[test]
+    fn snapshots_of_settings() {
+        let g = grammar();
+        snapshot(
+            "config_defaults",
+            &config_view(&g, &project(Default::default())),
+        );
+        let mut urls = BTreeMap::new();
+        urls.insert(Environment::Production, "www.example.com".to_owned());
+        let custom = ProjectSettings {
+            base_domain: Some("example.com".into()),
+            url_pattern: Some(
+                "https://{environment}{urlseparator}app{urlseparator}{basedomain}/".into(),
+            ),
+            url_separator: Some("-".into()),
+            urls,
+        };
+        snapshot("config_custom", &config_view(&g, &project(custom.clone())));
+        snapshot(
+            "setting_saved",
+            &setting_saved(
+                &g,
+                "`basedomain` is now `example.com`.",
+                &project(ProjectSettings {
+                    base_domain: Some("example.com".into()),
+                    ..Default::default()
+                }),
+            ),
+        );
+        snapshot(
+            "setting_was_not_set",
+            &setting_was_not_set(
+                &g,
+                &setting_label(SettingName::Url, Some(Environment::Staging)),
+            ),
+        );
+    }
+
+    #[test]
+    fn snapshots_of_users() {
+        let g = grammar();
+        snapshot("hello_ack", &hello_ack(&repo()));
+        snapshot(
+            "hello_already_linked",
+            &hello_already_linked(&g, &login("octocat")),
+        );
+        snapshot("goodbye_done", &goodbye_done(&g, &login("octocat")));
+        snapshot("goodbye_not_linked", &goodbye_not_linked(&g));
+        snapshot(
+            "claim_linked",
+            &claim_linked(&login("octocat"), &user("U1")),
+        );
+        snapshot(
+            "claim_login_taken",
+            &claim_login_taken(&g, &login("octocat"), &user("U2")),
+        );
+        snapshot(
+            "claim_already_linked",
+            &claim_already_linked(&g, &login("octocat")),
+        );
+        snapshot("join_invitation", &join_invitation(&g, &repo()));
+        snapshot(
+            "collaborators_unavailable",
+            &collaborators_unavailable(&g, &repo()),
+        );
+    }
+
+    #[test]
+    fn snapshots_of_claim_offers() {
+        let g = grammar();
+        let logins = [login("alice"), login("bob"), login("carol")];
+        let intro = setup_claim_intro(&repo());
+        snapshot(
+            "claim_offer",
+            &claim_offer(&g, &repo(), Some(&intro), &logins, None),
+        );
+        snapshot(
+            "claim_offer_nobody_left",
+            &claim_offer(&g, &repo(), None, &[], None),
+        );
+        snapshot(
+            "claim_offer_requester_linked",
+            &claim_offer(&g, &repo(), None, &logins, Some(&login("dave"))),
+        );
+    }
+
+    #[test]
+    fn claim_offers_respect_slack_limits() {
+        let g = grammar();
+        let many: Vec<GithubLogin> = (0..130).map(|i| login(&format!("user{i:03}"))).collect();
+        let offer = claim_offer(&g, &repo(), None, &many, None);
+        let action_blocks: Vec<usize> = offer
+            .blocks
+            .iter()
+            .filter_map(|b| match b {
+                Block::Actions { elements, .. } => Some(elements.len()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(action_blocks, vec![25, 25, 25, 25]);
+        assert!(offer.blocks.len() <= 50);
+        let last = serde_json::to_string(offer.blocks.last().expect("blocks")).expect("json");
+        assert!(last.contains("30 more"), "{last}");
+        // Exactly 25 logins fit one block; 26 need two.
+        let blocks_for = |n: usize| {
+            claim_offer(&g, &repo(), None, &many[..n], None)
+                .blocks
+                .iter()
+                .filter(|b| matches!(b, Block::Actions { .. }))
+                .count()
+        };
+        assert_eq!((blocks_for(25), blocks_for(26)), (1, 2));
+    }
+
+    #[test]
+    fn snapshots_of_deployments() {
+        let g = grammar();
+        let manual = Trigger::Manual {
+            slack_user: user("U1"),
+        };
+        let mut ok_test = deployment(
+            1,
+            Environment::Test,
+            GitRef::Branch("release/1.4".into()),
+            DeploymentState::Success,
+            Trigger::Push {
+                pusher: Some(login("alice")),
+            },
+            90,
+        );
+        ok_test.build_url = Some("https://ci.example/pipelines/7".into());
+        ok_test.pipeline_number = Some(7);
+        ok_test.environment_url = Some("https://test.example.com/".into());
+        let failed = deployment(
+            2,
+            Environment::Preview,
+            GitRef::Branch("main".into()),
+            DeploymentState::Failure,
+            manual.clone(),
+            5,
+        );
+        snapshot(
+            "deploy_refused",
+            &deploy_refused(&Refusal::NeedsRef {
+                environment: Environment::Test,
+                hint: "any branch, tag or commit".into(),
+            }),
+        );
+        snapshot(
+            "deploy_ack",
+            &deploy_ack(Some(&GitRef::Name("v1.4".into())), Environment::Production),
+        );
+        snapshot(
+            "deploy_ack_default",
+            &deploy_ack(None, Environment::Staging),
+        );
+        snapshot("promote_ack", &promote_ack(&ok_test));
+        snapshot("retry_ack", &retry_ack(&failed));
+        snapshot("deployment_not_found", &deployment_not_found(&g));
+        snapshot("promote_not_eligible", &promote_not_eligible(&g, &failed));
+        snapshot("retry_not_eligible", &retry_not_eligible(&g, &ok_test));
+    }
+
+    #[test]
+    fn snapshots_of_lists() {
+        let g = grammar();
+        let mut prod = deployment(
+            3,
+            Environment::Production,
+            GitRef::Tag("v1.4.0".into()),
+            DeploymentState::Success,
+            Trigger::Tag {
+                pusher: Some(login("alice")),
+            },
+            3 * 24 * 60,
+        );
+        prod.environment_url = Some("https://www.example.com".into());
+        prod.build_url = Some("https://ci.example/pipelines/3".into());
+        prod.pipeline_number = Some(3);
+        let running = deployment(
+            4,
+            Environment::Staging,
+            GitRef::Name("abc1234".into()),
+            DeploymentState::InProgress,
+            Trigger::Manual {
+                slack_user: user("U1"),
+            },
+            2,
+        );
+        let pr = deployment(
+            5,
+            Environment::PullRequest(12),
+            GitRef::Branch("feature/<x>".into()),
+            DeploymentState::Inactive,
+            Trigger::PullRequest {
+                number: 12,
+                url: Some("https://github.com/acme/web/pull/12".into()),
+            },
+            30,
+        );
+        let recent = vec![running.clone(), pr, prod.clone()];
+        let current = vec![running, prod];
+        snapshot(
+            "list",
+            &list_view(&g, &repo(), None, &current, &recent, NOW),
+        );
+        snapshot(
+            "list_empty",
+            &list_view(&g, &repo(), Some(Environment::Staging), &[], &[], NOW),
+        );
+    }
+}
