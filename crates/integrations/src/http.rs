@@ -79,6 +79,138 @@ pub fn is_transient(error: &reqwest::Error) -> bool {
         || error.status().is_some_and(|s| s.is_server_error())
 }
 
+/// Whether a call may be sent again after a failure whose effect is unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotency {
+    /// Sending it twice has the effect of sending it once (reads, edits to a given state):
+    /// retried after timeouts, connection errors, 5xx answers and 429.
+    Idempotent,
+    /// Sending it twice may do it twice (posting a message, starting a pipeline): retried only
+    /// when it surely had no effect — the connection was never established, or a 429 said
+    /// "not now".
+    NotIdempotent,
+}
+
+/// Waits between attempts; injectable so tests can record the waits instead of sleeping.
+#[async_trait::async_trait]
+pub trait Sleeper: Send + Sync + std::fmt::Debug {
+    async fn sleep(&self, duration: Duration);
+}
+
+/// The real wait.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioSleeper;
+
+#[async_trait::async_trait]
+impl Sleeper for TokioSleeper {
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
+
+/// A sleeper that returns at once and remembers each wait (for tests: assert that a retry
+/// waited `Retry-After` without spending the time).
+#[derive(Debug, Default)]
+pub struct RecordingSleeper {
+    waits: std::sync::Mutex<Vec<Duration>>,
+}
+
+impl RecordingSleeper {
+    /// The waits asked for, in order.
+    pub fn waits(&self) -> Vec<Duration> {
+        self.waits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl Sleeper for RecordingSleeper {
+    async fn sleep(&self, duration: Duration) {
+        self.waits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(duration);
+    }
+}
+
+/// Sends the request `build` makes, up to `policy.attempts` times:
+///
+/// - a transport error is retried (after `backoff_for(attempt)`) when [`is_transient`] and
+///   the call is idempotent, or when the connection was never made;
+/// - a 5xx answer is retried when the call is idempotent;
+/// - a 429 is retried after its `Retry-After` (or the backoff when absent) when that wait is
+///   at most `policy.max_retry_after`.
+///
+/// Whatever is not retried (or the last attempt's answer) is returned for the caller to map:
+/// a 429 or 5xx `Response` means the retries were used up or the wait was too long.
+pub async fn send_with_retries(
+    policy: &HttpPolicy,
+    idempotency: Idempotency,
+    sleeper: &dyn Sleeper,
+    build: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<reqwest::Response, reqwest::Error> {
+    let attempts = policy.attempts.max(1);
+    let mut attempt = 1;
+    loop {
+        let last = attempt >= attempts;
+        match build().send().await {
+            Err(error) => {
+                let retry = match idempotency {
+                    Idempotency::Idempotent => is_transient(&error),
+                    Idempotency::NotIdempotent => error.is_connect(),
+                };
+                if last || !retry {
+                    return Err(error);
+                }
+                tracing::debug!(attempt, error = %error.without_url(), "retrying after a transport error");
+                sleeper.sleep(policy.backoff_for(attempt)).await;
+            }
+            Ok(response) => {
+                let status = response.status();
+                let wait = if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                    let wait = retry_after(response.headers())
+                        .map(Duration::from_secs)
+                        .unwrap_or_else(|| policy.backoff_for(attempt));
+                    (wait <= policy.max_retry_after).then_some(wait)
+                } else if status.is_server_error() && idempotency == Idempotency::Idempotent {
+                    Some(policy.backoff_for(attempt))
+                } else {
+                    None
+                };
+                match wait {
+                    Some(wait) if !last => {
+                        tracing::debug!(attempt, %status, ?wait, "retrying");
+                        sleeper.sleep(wait).await;
+                    }
+                    _ => return Ok(response),
+                }
+            }
+        }
+        attempt += 1;
+    }
+}
+
+/// A header value that `Debug` output and logs never show (tokens).
+pub fn secret_header(value: &str) -> Option<reqwest::header::HeaderValue> {
+    let mut header = reqwest::header::HeaderValue::from_str(value).ok()?;
+    header.set_sensitive(true);
+    Some(header)
+}
+
+/// An error and its causes on one line ("error sending request: connection refused").
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
