@@ -8,8 +8,10 @@ pub mod dispatch;
 pub mod error;
 pub mod http;
 pub mod invoked;
+pub mod lifecycle;
 pub mod render;
 pub mod state;
+pub mod webhook_payloads;
 
 pub use config::AppConfig;
 pub use error::AppError;

@@ -1,8 +1,237 @@
-//! `circleci-webhook`: not built yet.
+//! `circleci-webhook` (`POST /circleci/webhook`): CircleCI completion → deployment status.
+//! The signed `workflow-completed` webhook (`circleci-signature: v1=...`) finds the deployment
+//! by pipeline id and maps the outcome (SPEC section 4); other webhook types are acknowledged
+//! and ignored. The legacy per-job `notify` payload is accepted only with the shared
+//! `CIRCLECI_NOTIFY_TOKEN` as the `token` query parameter.
+//!
+//! Latency budget: a few hundred milliseconds — the signature check, one index lookup, at
+//! most one CircleCI API call (are the pipeline's other workflows done?) and an `Event`
+//! invoke. Idempotency keys: `circleci:<event id>`; legacy `circleci-notify:<repository>:<build_num>`.
 
-use crate::AppState;
+use crate::http::{check_body_size, header};
+use crate::webhook_payloads::circleci::{LegacyNotify, WebhookEnvelope, WorkflowCompleted};
+use crate::webhook_payloads::parse_json;
+use crate::{AppError, AppState};
 use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use bytes::Bytes;
+use deploybot_core::invoke::{self, DeploymentStatusRequest};
+use deploybot_core::ports::ci_outcome_state;
+use deploybot_core::signature::{SignatureError, verify_circleci};
+use deploybot_core::{Deployment, DeploymentState};
+use secrecy::ExposeSecret;
+use subtle::ConstantTimeEq;
+use tracing::Instrument;
 
-pub fn router(_state: AppState) -> Router {
+/// Workflow statuses of a pipeline that is still going.
+const STILL_RUNNING: [&str; 3] = ["running", "on_hold", "failing"];
+
+pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/circleci/webhook", post(receive))
+        .with_state(state)
+}
+
+fn ignored(text: impl std::fmt::Display) -> Response {
+    (StatusCode::OK, format!("ignored: {text}")).into_response()
+}
+
+fn accepted(text: impl Into<String>) -> Response {
+    (StatusCode::ACCEPTED, text.into()).into_response()
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct NotifyQuery {
+    #[serde(default)]
+    token: Option<String>,
+}
+
+async fn receive(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    check_body_size(&state, &body)?;
+    if let Some(signature) = header(&headers, "circleci-signature") {
+        let secret = state
+            .config
+            .circleci_webhook_secret
+            .as_ref()
+            .ok_or(AppError::NotConfigured("CIRCLECI_WEBHOOK_SECRET"))?;
+        verify_circleci(secret, Some(signature), &body)?;
+        return signed(&state, &body).await;
+    }
+    let token = query
+        .as_deref()
+        .and_then(|q| serde_urlencoded::from_str::<NotifyQuery>(q).ok())
+        .and_then(|q| q.token);
+    match token {
+        Some(token) => {
+            check_notify_token(&state, &token)?;
+            legacy(&state, &body).await
+        }
+        None => Err(AppError::Unauthorized(SignatureError::Missing)),
+    }
+}
+
+/// The legacy token, compared in constant time. Not configured: nothing is accepted.
+fn check_notify_token(state: &AppState, token: &str) -> Result<(), AppError> {
+    let Some(expected) = &state.config.circleci_notify_token else {
+        return Err(AppError::Unauthorized(SignatureError::Mismatch));
+    };
+    let expected = expected.expose_secret().as_bytes();
+    if expected.is_empty() || !bool::from(expected.ct_eq(token.as_bytes())) {
+        return Err(AppError::Unauthorized(SignatureError::Mismatch));
+    }
+    Ok(())
+}
+
+/// Records the idempotency key and runs `work`; a failure forgets the key again so that a
+/// redelivery is processed.
+async fn once<F>(state: &AppState, key: &str, work: F) -> Result<Response, AppError>
+where
+    F: std::future::Future<Output = Result<Response, AppError>>,
+{
+    let now = state.clock.now();
+    let fresh = state
+        .store
+        .record_delivery(key, now, now.plus_secs(state.config.delivery_ttl_secs))
+        .await?;
+    if !fresh {
+        return Ok(ignored("event already handled"));
+    }
+    match work.await {
+        Ok(response) => Ok(response),
+        Err(error) => {
+            if let Err(forget) = state.store.forget_delivery(key).await {
+                tracing::error!(%forget, key, "could not forget the event after a failure");
+            }
+            Err(error)
+        }
+    }
+}
+
+async fn signed(state: &AppState, body: &[u8]) -> Result<Response, AppError> {
+    let envelope: WebhookEnvelope = parse_json("webhook", body)?;
+    if envelope.kind != "workflow-completed" {
+        return Ok(ignored(format!("{} events are not used", envelope.kind)));
+    }
+    let event: WorkflowCompleted = parse_json("workflow-completed", body)?;
+    let span =
+        tracing::info_span!("circleci_webhook", event = %event.id, pipeline = %event.pipeline.id);
+    async move {
+        let Some(record) = state
+            .store
+            .deployment_by_pipeline(&event.pipeline.id)
+            .await?
+        else {
+            return Ok(ignored(format!(
+                "pipeline {} was not started by deploybot",
+                event.pipeline.id
+            )));
+        };
+        let key = format!("circleci:{}", event.id);
+        once(state, &key, workflow_completed(state, record, &event)).await
+    }
+    .instrument(span)
+    .await
+}
+
+async fn workflow_completed(
+    state: &AppState,
+    record: Deployment,
+    event: &WorkflowCompleted,
+) -> Result<Response, AppError> {
+    let workflow = &event.workflow;
+    let mut to = ci_outcome_state(&workflow.status);
+    if to == DeploymentState::Success && others_still_running(state, event).await {
+        // One workflow of several finished: the deployment is under way, not done.
+        to = DeploymentState::InProgress;
+    }
+    let log_url = (to != DeploymentState::InProgress).then(|| workflow.url.clone());
+    let request = DeploymentStatusRequest {
+        repository: record.repository.clone(),
+        deployment_id: record.id.clone(),
+        state: to,
+        log_url,
+        environment_url: record.environment_url.clone(),
+        description: Some(format!("workflow {} {}", workflow.name, workflow.status)),
+        from_github: false,
+    };
+    invoke::send(state.invoker()?, &request).await?;
+    Ok(accepted(format!("deployment {} → {to}", record.id)))
+}
+
+/// Whether another workflow of the same pipeline is still running (then this one's success
+/// does not finish the deployment). Without a CI client or when CircleCI cannot answer, the
+/// completed workflow decides.
+async fn others_still_running(state: &AppState, event: &WorkflowCompleted) -> bool {
+    let Ok(ci) = state.ci() else {
+        return false;
+    };
+    match ci.pipeline_workflows(&event.pipeline.id).await {
+        Ok(workflows) => workflows
+            .iter()
+            .any(|w| w.id != event.workflow.id && STILL_RUNNING.contains(&w.status.as_str())),
+        Err(error) => {
+            tracing::warn!(%error, "could not list the pipeline's workflows; the completed one decides");
+            false
+        }
+    }
+}
+
+/// The legacy per-job `notify` payload.
+async fn legacy(state: &AppState, body: &[u8]) -> Result<Response, AppError> {
+    let notify: LegacyNotify = parse_json("notify", body)?;
+    let build = notify.payload;
+    let Some(repository) = build.repository() else {
+        return Err(AppError::bad_request(
+            "notify payload: missing field `username` or `reponame`",
+        ));
+    };
+    let record = match build.deployment_id() {
+        Some(id) => state.store.get_deployment(&repository, &id).await?,
+        None => match build.sha() {
+            Some(sha) => state
+                .store
+                .deployments_by_sha(&repository, &sha, 20)
+                .await?
+                .into_iter()
+                .find(|d| {
+                    matches!(
+                        d.state,
+                        DeploymentState::Created
+                            | DeploymentState::Queued
+                            | DeploymentState::InProgress
+                    )
+                }),
+            None => None,
+        },
+    };
+    let Some(record) = record else {
+        return Ok(ignored(format!(
+            "build {} belongs to no deployment in flight",
+            build.build_num
+        )));
+    };
+    let key = format!("circleci-notify:{repository}:{}", build.build_num);
+    let work = async {
+        let to = ci_outcome_state(build.outcome());
+        let request = DeploymentStatusRequest {
+            repository: record.repository.clone(),
+            deployment_id: record.id.clone(),
+            state: to,
+            log_url: build.build_url.clone(),
+            environment_url: record.environment_url.clone(),
+            description: Some(format!("job #{} {}", build.build_num, build.outcome())),
+            from_github: false,
+        };
+        invoke::send(state.invoker()?, &request).await?;
+        Ok(accepted(format!("deployment {} → {to}", record.id)))
+    };
+    once(state, &key, work).await
 }

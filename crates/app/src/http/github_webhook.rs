@@ -1,8 +1,434 @@
-//! `github-webhook`: not built yet.
+//! `github-webhook` (`POST /github/webhook`): GitHub events → workflow decisions (SPEC
+//! section 4). Verifies `X-Hub-Signature-256` over the raw body before anything else, parses
+//! the event into typed structs, asks the policy, and hands slow work to other functions by
+//! `Event` invoke.
+//!
+//! Latency budget: GitHub gives up after 10 s; this answers after the signature check, at
+//! most a few key/index lookups and one or more `Event` invokes — well under a second.
+//! Idempotency key: `github:<X-GitHub-Delivery>` (forgotten again when handling fails
+//! internally, so GitHub's redelivery is processed).
 
-use crate::AppState;
+use crate::http::{check_body_size, header};
+use crate::lifecycle;
+use crate::webhook_payloads::github::{
+    CheckSuiteEvent, DeploymentEvent, DeploymentStatusEvent, GithubDeployment, PullRequestEvent,
+    PushEvent, RepositoryInfo, StatusEvent,
+};
+use crate::webhook_payloads::parse_json;
+use crate::{AppError, AppState};
 use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use bytes::Bytes;
+use deploybot_core::blocks::Message;
+use deploybot_core::invoke::{
+    self, CircleciTriggerRequest, DeploymentCreateRequest, DeploymentStatusRequest,
+    NewDeploymentRequest, SlackMessageRequest,
+};
+use deploybot_core::policy::{Decision, PullRequestAction, WorkflowEvent};
+use deploybot_core::signature::verify_github;
+use deploybot_core::{Deployment, DeploymentState, GitRef, Project, Repository, Sha, Trigger};
+use tracing::Instrument;
 
-pub fn router(_state: AppState) -> Router {
+/// The events this function acts on; anything else is acknowledged and ignored.
+const HANDLED: [&str; 6] = [
+    "pull_request",
+    "push",
+    "status",
+    "check_suite",
+    "deployment",
+    "deployment_status",
+];
+
+/// How many deployments of one commit are looked at for parked ones.
+const PARKED_LOOKUP: usize = 20;
+
+pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/github/webhook", post(receive))
+        .with_state(state)
+}
+
+/// What the handler did, as the short text GitHub shows in the delivery log.
+#[derive(Debug)]
+enum Handled {
+    /// Work was handed on.
+    Accepted(String),
+    /// Nothing to do.
+    Ignored(String),
+}
+
+impl IntoResponse for Handled {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Accepted(text) => (StatusCode::ACCEPTED, text).into_response(),
+            Self::Ignored(text) => (StatusCode::OK, format!("ignored: {text}")).into_response(),
+        }
+    }
+}
+
+/// One parsed event.
+#[derive(Debug)]
+enum Event {
+    PullRequest(PullRequestEvent),
+    Push(PushEvent),
+    Status(StatusEvent),
+    CheckSuite(CheckSuiteEvent),
+    Deployment(DeploymentEvent),
+    DeploymentStatus(DeploymentStatusEvent),
+}
+
+impl Event {
+    fn parse(name: &str, body: &[u8]) -> Result<Option<Self>, AppError> {
+        Ok(Some(match name {
+            "pull_request" => Self::PullRequest(parse_json(name, body)?),
+            "push" => Self::Push(parse_json(name, body)?),
+            "status" => Self::Status(parse_json(name, body)?),
+            "check_suite" => Self::CheckSuite(parse_json(name, body)?),
+            "deployment" => Self::Deployment(parse_json(name, body)?),
+            "deployment_status" => Self::DeploymentStatus(parse_json(name, body)?),
+            _ => return Ok(None),
+        }))
+    }
+
+    fn repository(&self) -> &RepositoryInfo {
+        match self {
+            Self::PullRequest(e) => &e.repository,
+            Self::Push(e) => &e.repository,
+            Self::Status(e) => &e.repository,
+            Self::CheckSuite(e) => &e.repository,
+            Self::Deployment(e) => &e.repository,
+            Self::DeploymentStatus(e) => &e.repository,
+        }
+    }
+}
+
+async fn receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    check_body_size(&state, &body)?;
+    let secret = state
+        .config
+        .github_webhook_secret
+        .as_ref()
+        .ok_or(AppError::NotConfigured("GITHUB_WEBHOOK_SECRET"))?;
+    verify_github(secret, header(&headers, "x-hub-signature-256"), &body)?;
+
+    let name = header(&headers, "x-github-event")
+        .ok_or_else(|| AppError::bad_request("missing X-GitHub-Event header"))?;
+    if name == "ping" {
+        return Ok((StatusCode::OK, "pong").into_response());
+    }
+    if !HANDLED.contains(&name) {
+        return Ok(Handled::Ignored(format!("{name} events are not used")).into_response());
+    }
+    let delivery = header(&headers, "x-github-delivery")
+        .map(str::trim)
+        .filter(|d| !d.is_empty() && d.len() <= 100)
+        .ok_or_else(|| AppError::bad_request("missing X-GitHub-Delivery header"))?;
+    let Some(event) = Event::parse(name, &body)? else {
+        return Ok(Handled::Ignored(format!("{name} events are not used")).into_response());
+    };
+    let repository = event.repository().repository()?;
+    let span = tracing::info_span!("github_webhook", %delivery, event = %name, %repository);
+    async move {
+        let Some(project) = state.store.project_by_repository(&repository).await? else {
+            return Ok(Handled::Ignored(format!("no channel follows {repository}")).into_response());
+        };
+        let key = format!("github:{delivery}");
+        let now = state.clock.now();
+        let fresh = state
+            .store
+            .record_delivery(&key, now, now.plus_secs(state.config.delivery_ttl_secs))
+            .await?;
+        if !fresh {
+            return Ok(Handled::Ignored("delivery already handled".into()).into_response());
+        }
+        match act(&state, &project, event).await {
+            Ok(handled) => {
+                tracing::info!(?handled, "handled");
+                Ok(handled.into_response())
+            }
+            Err(error) => {
+                if let Err(forget) = state.store.forget_delivery(&key).await {
+                    tracing::error!(%forget, "could not forget the delivery after a failure");
+                }
+                Err(error)
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn act(state: &AppState, project: &Project, event: Event) -> Result<Handled, AppError> {
+    match event {
+        Event::PullRequest(e) => pull_request(state, project, e).await,
+        Event::Push(e) => push(state, project, e).await,
+        Event::Status(e) => {
+            if e.state == "pending" {
+                return Ok(Handled::Ignored("pending statuses change nothing".into()));
+            }
+            let sha = parse_sha("sha", &e.sha)?;
+            recheck_parked(state, &project.repository, &sha).await
+        }
+        Event::CheckSuite(e) => {
+            if e.action != "completed" {
+                return Ok(Handled::Ignored(format!(
+                    "check_suite {} changes nothing",
+                    e.action
+                )));
+            }
+            let sha = parse_sha("check_suite.head_sha", &e.check_suite.head_sha)?;
+            recheck_parked(state, &project.repository, &sha).await
+        }
+        Event::Deployment(e) => deployment(state, &project.repository, e).await,
+        Event::DeploymentStatus(e) => deployment_status(state, &project.repository, e).await,
+    }
+}
+
+fn parse_sha(field: &str, value: &str) -> Result<Sha, AppError> {
+    Sha::parse(value).map_err(|e| AppError::bad_request(format!("{field}: {e}")))
+}
+
+/// Carries out a policy decision for the project.
+async fn decided(
+    state: &AppState,
+    project: &Project,
+    decision: Decision,
+    trigger: Trigger,
+    commit_author: Option<deploybot_core::GithubLogin>,
+    pr_url: Option<String>,
+) -> Result<Handled, AppError> {
+    let invoker = state.invoker()?;
+    match decision {
+        Decision::Deploy {
+            environment,
+            git_ref,
+            sha,
+        } => {
+            let deployment_id = state.new_deployment_id();
+            let request = DeploymentCreateRequest::New(NewDeploymentRequest {
+                repository: project.repository.clone(),
+                deployment_id: deployment_id.clone(),
+                environment,
+                git_ref: git_ref.clone(),
+                sha: sha.clone(),
+                trigger,
+                commit_author,
+                pr_url,
+                channel: project.channel.clone(),
+            });
+            invoke::send(invoker, &request).await?;
+            Ok(Handled::Accepted(format!(
+                "deploying {} ({}) to {environment} as {deployment_id}",
+                git_ref.short_name(),
+                sha.short()
+            )))
+        }
+        Decision::Deactivate { environment } => {
+            let request = DeploymentCreateRequest::Deactivate {
+                repository: project.repository.clone(),
+                environment,
+            };
+            invoke::send(invoker, &request).await?;
+            Ok(Handled::Accepted(format!("deactivating {environment}")))
+        }
+        Decision::Decline { reason } => {
+            let request = SlackMessageRequest::Channel {
+                channel: project.channel.clone(),
+                message: Message::text(format!(":no_entry: {reason}")),
+            };
+            invoke::send(invoker, &request).await?;
+            Ok(Handled::Accepted(
+                "declined; the channel was told why".into(),
+            ))
+        }
+        Decision::Ignore { reason } => Ok(Handled::Ignored(reason)),
+    }
+}
+
+async fn pull_request(
+    state: &AppState,
+    project: &Project,
+    e: PullRequestEvent,
+) -> Result<Handled, AppError> {
+    let event = WorkflowEvent::PullRequest {
+        action: PullRequestAction::parse(&e.action),
+        number: e.number,
+        head_branch: e.pull_request.head.branch.clone(),
+        head_sha: e.head_sha()?,
+        from_fork: e.from_fork(),
+    };
+    let decision = state.policy.decide(&event);
+    let url = e.pull_request.html_url.clone();
+    let trigger = Trigger::PullRequest {
+        number: e.number,
+        url: url.clone(),
+    };
+    // The pull request's author stands for the commits' author: the payload names no commit
+    // author, and this function makes no slow GitHub calls.
+    let author = e.pull_request.user.as_ref().and_then(|u| u.github_login());
+    decided(state, project, decision, trigger, author, url).await
+}
+
+async fn push(state: &AppState, project: &Project, e: PushEvent) -> Result<Handled, AppError> {
+    let git_ref =
+        GitRef::parse(&e.git_ref).map_err(|err| AppError::bad_request(format!("ref: {err}")))?;
+    let default_branch = e.repository.default_branch.clone().ok_or_else(|| {
+        AppError::bad_request("push payload: missing field `repository.default_branch`")
+    })?;
+    let event = WorkflowEvent::Push {
+        git_ref: git_ref.clone(),
+        after: e.after_sha()?,
+        deleted: e.deleted,
+        commit_count: e.commits.len(),
+        default_branch,
+    };
+    let decision = state.policy.decide(&event);
+    let pusher = e.sender.as_ref().and_then(|s| s.github_login());
+    let trigger = if git_ref.is_tag() {
+        Trigger::Tag { pusher }
+    } else {
+        Trigger::Push { pusher }
+    };
+    decided(state, project, decision, trigger, e.commit_author(), None).await
+}
+
+/// A commit's checks changed: every deployment parked on that commit looks again.
+async fn recheck_parked(
+    state: &AppState,
+    repository: &Repository,
+    sha: &Sha,
+) -> Result<Handled, AppError> {
+    let parked: Vec<Deployment> = state
+        .store
+        .deployments_by_sha(repository, sha, PARKED_LOOKUP)
+        .await?
+        .into_iter()
+        .filter(|d| d.state == DeploymentState::WaitingForChecks)
+        .collect();
+    if parked.is_empty() {
+        return Ok(Handled::Ignored(format!(
+            "no deployment waits for checks on {}",
+            sha.short()
+        )));
+    }
+    let invoker = state.invoker()?;
+    for d in &parked {
+        let request = DeploymentCreateRequest::Recheck {
+            repository: repository.clone(),
+            deployment_id: d.id.clone(),
+        };
+        invoke::send(invoker, &request).await?;
+    }
+    Ok(Handled::Accepted(format!(
+        "rechecking {} parked deployment(s)",
+        parked.len()
+    )))
+}
+
+/// Our record of a GitHub deployment: by the id in its payload, else by its GitHub id.
+async fn our_deployment(
+    state: &AppState,
+    repository: &Repository,
+    github: &GithubDeployment,
+) -> Result<Option<Deployment>, AppError> {
+    if let Some(id) = github.deployment_id()
+        && let Some(d) = state.store.get_deployment(repository, &id).await?
+    {
+        return Ok(Some(d));
+    }
+    let by_github_id = state.store.deployment_by_github_id(github.id).await?;
+    Ok(by_github_id.filter(|d| &d.repository == repository))
+}
+
+/// GitHub created one of our deployments: start its pipeline.
+async fn deployment(
+    state: &AppState,
+    repository: &Repository,
+    e: DeploymentEvent,
+) -> Result<Handled, AppError> {
+    if e.action.as_deref().is_some_and(|a| a != "created") {
+        return Ok(Handled::Ignored(
+            "only created deployments start pipelines".into(),
+        ));
+    }
+    let Some(record) = our_deployment(state, repository, &e.deployment).await? else {
+        return Ok(Handled::Ignored(format!(
+            "GitHub deployment {} was not created by deploybot",
+            e.deployment.id
+        )));
+    };
+    // The event can overtake github-deployment-create saving the GitHub id: save it here too.
+    let github_id = e.deployment.id;
+    let record = lifecycle::update_from(state, record, |d| {
+        if d.github_deployment_id.is_some() {
+            return false;
+        }
+        d.github_deployment_id = Some(github_id);
+        true
+    })
+    .await?
+    .into_deployment();
+    if record.state != DeploymentState::Created {
+        return Ok(Handled::Ignored(format!(
+            "deployment {} is {}; nothing to start",
+            record.id, record.state
+        )));
+    }
+    let request = CircleciTriggerRequest {
+        repository: repository.clone(),
+        deployment_id: record.id.clone(),
+    };
+    invoke::send(state.invoker()?, &request).await?;
+    Ok(Handled::Accepted(format!(
+        "starting the pipeline of {}",
+        record.id
+    )))
+}
+
+/// A status on one of our deployments: keep the record and Slack in step when someone else
+/// wrote it (our own statuses come back here too and change nothing).
+async fn deployment_status(
+    state: &AppState,
+    repository: &Repository,
+    e: DeploymentStatusEvent,
+) -> Result<Handled, AppError> {
+    let Some(to) = DeploymentState::parse(&e.deployment_status.state) else {
+        return Ok(Handled::Ignored(format!(
+            "unknown deployment status `{}`",
+            e.deployment_status.state
+        )));
+    };
+    let Some(record) = our_deployment(state, repository, &e.deployment).await? else {
+        return Ok(Handled::Ignored(format!(
+            "GitHub deployment {} was not created by deploybot",
+            e.deployment.id
+        )));
+    };
+    if !record.state.can_become(to) {
+        return Ok(Handled::Ignored(format!(
+            "deployment {} is {} already",
+            record.id, record.state
+        )));
+    }
+    let request = DeploymentStatusRequest {
+        repository: repository.clone(),
+        deployment_id: record.id.clone(),
+        state: to,
+        log_url: e.deployment_status.log_url(),
+        environment_url: e.deployment_status.environment_url(),
+        description: e.deployment_status.description(),
+        from_github: true,
+    };
+    invoke::send(state.invoker()?, &request).await?;
+    Ok(Handled::Accepted(format!(
+        "deployment {} follows GitHub to {to}",
+        record.id
+    )))
 }

@@ -1,13 +1,136 @@
-//! `circleci-trigger`: not built yet.
+//! `circleci-trigger`: starts the deployment's CircleCI pipeline on its branch or tag with the
+//! parameters of SPEC section 4, stores the pipeline id, number and link on the record, and
+//! moves the deployment to `queued` (log_url = pipeline link). A CircleCI refusal becomes an
+//! `error` status with a message a person can act on. A retried invoke starts at most one
+//! pipeline (idempotency key `circleci-trigger:<repository>:<deployment id>`).
 
+use crate::lifecycle::{self, Transition};
 use crate::{AppError, AppState};
 use deploybot_core::invoke::{CircleciTriggerRequest, CircleciTriggerResponse};
+use deploybot_core::ports::{CiError, PipelineParameters, PipelineRequest};
+use deploybot_core::urls::{pipeline_subdomain, pipeline_version};
+use deploybot_core::{Deployment, DeploymentState, GitRef, Sha};
+
+fn answer(d: &Deployment) -> CircleciTriggerResponse {
+    CircleciTriggerResponse {
+        pipeline_id: d.pipeline_id.clone(),
+        state: d.state,
+    }
+}
+
+/// Words for a person about why CircleCI did not start the pipeline.
+pub fn ci_error_message(error: &CiError) -> String {
+    let detail = match error {
+        CiError::Rejected(m) | CiError::NotFound(m) | CiError::Unauthorized(m) => m.clone(),
+        other => other.to_string(),
+    };
+    format!("CircleCI did not start the pipeline: {detail}")
+}
+
+/// The branch or tag the pipeline runs on. CircleCI takes a branch or a tag, never a SHA (the
+/// SHA travels as the `sha` parameter). A name typed in Slack that is not a SHA is taken as a
+/// branch. A bare SHA borrows the branch or tag of another deployment of the same commit,
+/// else the repository's default branch.
+async fn pipeline_ref(state: &AppState, d: &Deployment) -> Result<GitRef, AppError> {
+    match &d.git_ref {
+        GitRef::Branch(_) | GitRef::Tag(_) => Ok(d.git_ref.clone()),
+        GitRef::Name(name) if !Sha::looks_like_sha(name) => Ok(GitRef::Branch(name.clone())),
+        GitRef::Name(_) => {
+            let others = state
+                .store
+                .deployments_by_sha(&d.repository, &d.sha, 20)
+                .await?;
+            if let Some(known) = others
+                .into_iter()
+                .map(|o| o.git_ref)
+                .find(|r| matches!(r, GitRef::Branch(_) | GitRef::Tag(_)))
+            {
+                return Ok(known);
+            }
+            let default = state.github()?.default_branch(&d.repository).await?;
+            Ok(GitRef::Branch(default))
+        }
+    }
+}
 
 pub async fn handle(
-    _state: &AppState,
-    _request: CircleciTriggerRequest,
+    state: &AppState,
+    request: CircleciTriggerRequest,
 ) -> Result<CircleciTriggerResponse, AppError> {
-    Err(AppError::Internal(
-        "circleci-trigger is not built yet".into(),
-    ))
+    let current = lifecycle::load(state, &request.repository, &request.deployment_id).await?;
+    if current.pipeline_id.is_some() || current.state != DeploymentState::Created {
+        return Ok(answer(&current));
+    }
+    let key = format!(
+        "circleci-trigger:{}:{}",
+        request.repository, request.deployment_id
+    );
+    let now = state.clock.now();
+    let fresh = state
+        .store
+        .record_delivery(&key, now, now.plus_secs(state.config.delivery_ttl_secs))
+        .await?;
+    if !fresh {
+        return Ok(answer(&current));
+    }
+
+    let git_ref = match pipeline_ref(state, &current).await {
+        Ok(r) => r,
+        Err(AppError::GitHub(e)) => {
+            let t = Transition::to(DeploymentState::Error).description(format!(
+                "Could not find a branch to run the pipeline on: {e}"
+            ));
+            let saved = lifecycle::transition(state, current, &t).await?;
+            return Ok(answer(saved.deployment()));
+        }
+        Err(e) => {
+            state.store.forget_delivery(&key).await?;
+            return Err(e);
+        }
+    };
+    let pipeline = PipelineRequest {
+        repository: current.repository.clone(),
+        git_ref: git_ref.clone(),
+        parameters: PipelineParameters {
+            environment: current.environment,
+            version: pipeline_version(current.environment, &current.git_ref, &current.sha),
+            subdomain: pipeline_subdomain(current.environment),
+            url: current.environment_url.clone(),
+            sha: current.sha.clone(),
+            deployment_id: current.id.clone(),
+        },
+    };
+    let ci = match state.ci() {
+        Ok(ci) => ci,
+        Err(e) => {
+            state.store.forget_delivery(&key).await?;
+            return Err(e);
+        }
+    };
+    match ci.start_pipeline(&pipeline).await {
+        Ok(started) => {
+            // The pipeline runs now: from here on the key stays, whatever fails, so no
+            // retry starts a second one.
+            let with_pipeline = lifecycle::update_from(state, current, |d| {
+                d.pipeline_id = Some(started.id.clone());
+                d.pipeline_number = Some(started.number);
+                if started.url.is_some() {
+                    d.build_url = started.url.clone();
+                }
+                true
+            })
+            .await?
+            .into_deployment();
+            tracing::info!(deployment = %with_pipeline.id, pipeline = %started.id, git_ref = %git_ref, "pipeline started");
+            let t = Transition::to(DeploymentState::Queued).log_url(started.url.clone());
+            let saved = lifecycle::transition(state, with_pipeline, &t).await?;
+            Ok(answer(saved.deployment()))
+        }
+        Err(error) => {
+            tracing::warn!(deployment = %current.id, %error, "starting the pipeline failed");
+            let t = Transition::to(DeploymentState::Error).description(ci_error_message(&error));
+            let saved = lifecycle::transition(state, current, &t).await?;
+            Ok(answer(saved.deployment()))
+        }
+    }
 }

@@ -1,13 +1,15 @@
-//! `github-collaborators`: not built yet.
+//! `github-collaborators`: every login with access to a repository (all pages), for the
+//! claim-your-login offers.
 
 use crate::{AppError, AppState};
 use deploybot_core::invoke::{CollaboratorsRequest, CollaboratorsResponse};
 
 pub async fn handle(
-    _state: &AppState,
-    _request: CollaboratorsRequest,
+    state: &AppState,
+    request: CollaboratorsRequest,
 ) -> Result<CollaboratorsResponse, AppError> {
-    Err(AppError::Internal(
-        "github-collaborators is not built yet".into(),
-    ))
+    let mut logins = state.github()?.collaborators(&request.repository).await?;
+    logins.sort();
+    logins.dedup();
+    Ok(CollaboratorsResponse { logins })
 }

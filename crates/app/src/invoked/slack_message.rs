@@ -1,11 +1,159 @@
-//! `slack-message`: not built yet.
+//! `slack-message`: posts or edits the one message of a deployment (rendered from the stored
+//! record, its `ts` stored on the record), and delivers the other functions' channel
+//! messages, ephemeral replies, `response_url` follow-ups and claim offers. Nothing is posted
+//! to a workspace whose tokens were revoked.
 
+use crate::lifecycle::{self, Saved};
+use crate::render::deployment::deployment_message;
 use crate::{AppError, AppState};
 use deploybot_core::invoke::{SlackMessageRequest, SlackMessageResponse};
+use deploybot_core::{
+    Deployment, DeploymentId, GithubLogin, Project, Repository, SlackChannelId, Trigger, UserLink,
+};
+
+/// How often the deployment message is re-rendered when the record changed while it was being
+/// sent (two updates racing): the last render always shows the latest stored state.
+const MAX_RENDERS: usize = 4;
 
 pub async fn handle(
-    _state: &AppState,
-    _request: SlackMessageRequest,
+    state: &AppState,
+    request: SlackMessageRequest,
 ) -> Result<SlackMessageResponse, AppError> {
-    Err(AppError::Internal("slack-message is not built yet".into()))
+    match request {
+        SlackMessageRequest::Deployment {
+            repository,
+            deployment_id,
+        } => deployment(state, &repository, &deployment_id).await,
+        SlackMessageRequest::Channel { channel, message } => {
+            if channel_revoked(state, &channel).await? {
+                return Ok(SlackMessageResponse::default());
+            }
+            let ts = state.slack()?.post_message(&channel, &message).await?;
+            Ok(SlackMessageResponse { ts: Some(ts) })
+        }
+        SlackMessageRequest::Ephemeral {
+            channel,
+            user,
+            message,
+        } => {
+            if channel_revoked(state, &channel).await? {
+                return Ok(SlackMessageResponse::default());
+            }
+            state
+                .slack()?
+                .post_ephemeral(&channel, &user, &message)
+                .await?;
+            Ok(SlackMessageResponse::default())
+        }
+        SlackMessageRequest::Respond {
+            response_url,
+            response,
+        } => {
+            state.slack()?.respond(&response_url, &response).await?;
+            Ok(SlackMessageResponse::default())
+        }
+        SlackMessageRequest::ClaimOffer {
+            repository,
+            channel,
+            user,
+            response_url,
+            intro,
+        } => {
+            crate::invoked::claim_offer::handle(
+                state,
+                &repository,
+                &channel,
+                &user,
+                response_url.as_deref(),
+                intro.as_deref(),
+            )
+            .await
+        }
+    }
+}
+
+async fn team_revoked(state: &AppState, project: Option<Project>) -> Result<bool, AppError> {
+    match project.and_then(|p| p.team) {
+        Some(team) => Ok(state.store.is_team_revoked(&team).await?),
+        None => Ok(false),
+    }
+}
+
+async fn channel_revoked(state: &AppState, channel: &SlackChannelId) -> Result<bool, AppError> {
+    let project = state.store.project_by_channel(channel).await?;
+    team_revoked(state, project).await
+}
+
+/// The GitHub logins a deployment message names (commit author, pusher).
+fn named_logins(d: &Deployment) -> Vec<GithubLogin> {
+    let mut logins: Vec<GithubLogin> = d.commit_author.iter().cloned().collect();
+    if let Trigger::Push { pusher: Some(p) } | Trigger::Tag { pusher: Some(p) } = &d.trigger
+        && !logins.contains(p)
+    {
+        logins.push(p.clone());
+    }
+    logins
+}
+
+async fn deployment(
+    state: &AppState,
+    repository: &Repository,
+    id: &DeploymentId,
+) -> Result<SlackMessageResponse, AppError> {
+    let slack = state.slack()?;
+    let mut record = lifecycle::load(state, repository, id).await?;
+    let project = state.store.project_by_repository(repository).await?;
+    if team_revoked(state, project).await? {
+        tracing::info!(deployment = %id, "workspace tokens revoked: not posting");
+        return Ok(SlackMessageResponse::default());
+    }
+    let logins = named_logins(&record);
+    let links: Vec<UserLink> = if logins.is_empty() {
+        Vec::new()
+    } else {
+        state.store.users_by_logins(&logins).await?
+    };
+
+    for _ in 0..MAX_RENDERS {
+        let message = deployment_message(&record, &links);
+        let ts = match record.slack_ts.clone() {
+            Some(ts) => {
+                slack
+                    .update_message(&record.slack_channel, &ts, &message)
+                    .await?;
+                ts
+            }
+            None => {
+                let posted = slack.post_message(&record.slack_channel, &message).await?;
+                let saved = lifecycle::update_from(state, record.clone(), |d| {
+                    if d.slack_ts.is_some() {
+                        return false;
+                    }
+                    d.slack_ts = Some(posted.clone());
+                    true
+                })
+                .await?;
+                if let Saved::Unchanged(current) = &saved {
+                    tracing::warn!(
+                        deployment = %id,
+                        duplicate_ts = %posted,
+                        kept_ts = ?current.slack_ts,
+                        "another invocation posted this deployment's message first"
+                    );
+                }
+                saved.deployment().slack_ts.clone().unwrap_or(posted)
+            }
+        };
+        // Another transition may have been saved while this one was sent: if the latest
+        // record renders differently, send again so the last edit shows the latest state.
+        let latest = lifecycle::load(state, repository, id).await?;
+        let latest_message = deployment_message(&latest, &links);
+        if latest_message == message && latest.slack_ts.as_deref() == Some(ts.as_str()) {
+            return Ok(SlackMessageResponse { ts: Some(ts) });
+        }
+        record = latest;
+    }
+    Ok(SlackMessageResponse {
+        ts: record.slack_ts,
+    })
 }

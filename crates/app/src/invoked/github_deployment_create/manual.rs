@@ -1,0 +1,213 @@
+//! Manual deployments asked for in Slack (`deploy [<ref> to] <environment>`, the "Deploy to
+//! staging" and "Retry" buttons): plan with the policy, resolve the ref through GitHub, check
+//! the policy's requirement ("already deployed successfully to test"), then create like any
+//! other deployment. Refusals go back to the person through `response_url` (or ephemerally)
+//! with the policy's words.
+
+use super::{continue_existing, refused, start};
+use crate::lifecycle;
+use crate::{AppError, AppState};
+use deploybot_core::blocks::Message;
+use deploybot_core::invoke::{
+    self, DeploymentCreateResponse, ManualDeploymentRequest, SlackMessageRequest,
+};
+use deploybot_core::policy::{ManualPlan, Refusal};
+use deploybot_core::ports::{GitHubError, ResponseMessage};
+use deploybot_core::urls::environment_url;
+use deploybot_core::{Deployment, GitRef, GithubLogin, Sha, Trigger};
+
+/// How many deployments of a commit / an environment are looked at for the requirement and
+/// for promotion.
+const LOOKBACK: usize = 50;
+
+/// What a manual deployment deploys, once resolved.
+struct Source {
+    git_ref: GitRef,
+    sha: Sha,
+    author: Option<GithubLogin>,
+}
+
+pub(super) async fn handle(
+    state: &AppState,
+    request: ManualDeploymentRequest,
+) -> Result<DeploymentCreateResponse, AppError> {
+    if let Some(existing) = state
+        .store
+        .get_deployment(&request.repository, &request.deployment_id)
+        .await?
+    {
+        return continue_existing(state, existing).await;
+    }
+    let Some(project) = state
+        .store
+        .project_by_repository(&request.repository)
+        .await?
+    else {
+        let text = format!(
+            "This channel no longer follows {}. Run `setup {}` to follow it again.",
+            request.repository, request.repository
+        );
+        return refuse(state, &request, text).await;
+    };
+    let plan = match state
+        .policy
+        .plan_manual(request.environment, request.git_ref.as_ref())
+    {
+        Ok(plan) => plan,
+        Err(refusal) => return refuse(state, &request, refusal.to_string()).await,
+    };
+    let source = match resolve(state, &request, plan).await? {
+        Ok(source) => source,
+        Err(text) => return refuse(state, &request, text).await,
+    };
+    let mut record = Deployment::new(
+        request.repository.clone(),
+        request.deployment_id.clone(),
+        request.environment,
+        source.git_ref,
+        source.sha,
+        request.trigger.clone(),
+        request.channel.clone(),
+        state.clock.now(),
+    );
+    record.commit_author = source.author;
+    record.environment_url = environment_url(&project.settings, record.environment);
+    start(state, record).await
+}
+
+fn github_trouble(what: &str, error: &GitHubError) -> String {
+    format!(
+        "GitHub did not answer while {what} ({error}). Nothing was deployed; try again in a minute."
+    )
+}
+
+/// Resolves the plan to a commit; `Ok(Err(text))` is a refusal for the person.
+async fn resolve(
+    state: &AppState,
+    request: &ManualDeploymentRequest,
+    plan: ManualPlan,
+) -> Result<Result<Source, String>, AppError> {
+    let repository = &request.repository;
+    let environment = request.environment;
+    match plan {
+        ManualPlan::Ref {
+            git_ref,
+            requires_success_in,
+        } => {
+            let resolved = match state.github()?.resolve_ref(repository, &git_ref).await {
+                Ok(r) => r,
+                Err(GitHubError::NotFound(_)) => {
+                    return Ok(Err(format!(
+                        "I could not find `{}` in {repository}. Give a branch, a tag or a commit SHA that exists there.",
+                        git_ref.short_name()
+                    )));
+                }
+                Err(e) => {
+                    let what = format!("looking up `{}`", git_ref.short_name());
+                    return Ok(Err(github_trouble(&what, &e)));
+                }
+            };
+            if let Some(required) = requires_success_in {
+                let passed = state
+                    .store
+                    .deployments_by_sha(repository, &resolved.sha, LOOKBACK)
+                    .await?
+                    .iter()
+                    .any(|d| d.environment == required && lifecycle::has_succeeded(d));
+                if !passed {
+                    return Ok(Err(Refusal::NotPassed {
+                        environment,
+                        required,
+                        sha: resolved.sha,
+                    }
+                    .to_string()));
+                }
+            }
+            Ok(Ok(Source {
+                git_ref,
+                sha: resolved.sha,
+                author: resolved.author,
+            }))
+        }
+        ManualPlan::DefaultBranch => {
+            let github = state.github()?;
+            let branch = match github.default_branch(repository).await {
+                Ok(b) => b,
+                Err(e) => return Ok(Err(github_trouble("looking up the default branch", &e))),
+            };
+            let git_ref = match GitRef::branch(&branch) {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(e.to_string())),
+            };
+            match github.resolve_ref(repository, &git_ref).await {
+                Ok(resolved) => Ok(Ok(Source {
+                    git_ref,
+                    sha: resolved.sha,
+                    author: resolved.author,
+                })),
+                Err(e) => {
+                    let what = format!("looking up `{branch}`");
+                    Ok(Err(github_trouble(&what, &e)))
+                }
+            }
+        }
+        ManualPlan::PromoteLatest { from } => {
+            let latest = state
+                .store
+                .list_deployments(repository, Some(from), LOOKBACK)
+                .await?
+                .into_iter()
+                .find(lifecycle::has_succeeded);
+            match latest {
+                Some(d) => Ok(Ok(Source {
+                    git_ref: d.git_ref,
+                    sha: d.sha,
+                    author: d.commit_author,
+                })),
+                None => Ok(Err(
+                    Refusal::NothingToPromote { environment, from }.to_string()
+                )),
+            }
+        }
+    }
+}
+
+/// Tells the person why nothing was deployed: through `response_url`, else ephemerally in the
+/// channel, else (no person known) in the channel.
+async fn refuse(
+    state: &AppState,
+    request: &ManualDeploymentRequest,
+    text: String,
+) -> Result<DeploymentCreateResponse, AppError> {
+    tracing::info!(deployment = %request.deployment_id, reason = %text, "manual deployment refused");
+    let message = Message::text(text.clone());
+    let reply = match (&request.response_url, &request.trigger) {
+        (Some(url), _) => SlackMessageRequest::Respond {
+            response_url: url.clone(),
+            response: ResponseMessage {
+                message,
+                ephemeral: true,
+                replace_original: false,
+            },
+        },
+        (None, Trigger::Manual { slack_user } | Trigger::Retry { slack_user, .. }) => {
+            SlackMessageRequest::Ephemeral {
+                channel: request.channel.clone(),
+                user: slack_user.clone(),
+                message,
+            }
+        }
+        (None, _) => SlackMessageRequest::Channel {
+            channel: request.channel.clone(),
+            message,
+        },
+    };
+    let sent = match state.invoker() {
+        Ok(invoker) => invoke::send(invoker, &reply).await.map_err(AppError::from),
+        Err(e) => Err(e),
+    };
+    if let Err(error) = sent {
+        tracing::warn!(deployment = %request.deployment_id, %error, "sending the refusal failed");
+    }
+    Ok(refused(text))
+}

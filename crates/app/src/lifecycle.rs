@@ -1,0 +1,295 @@
+//! The deployment lifecycle shared by every function that moves a deployment (SPEC section 5):
+//! each transition is written to the record first (optimistic version guard, retried on
+//! conflict), then to GitHub as a deployment status, then `slack-message` is asked to edit the
+//! deployment's one message. A successful pull-request deployment also gets its PR comment.
+
+use crate::render::deployment::{PR_COMMENT_MARKER, pr_comment_body};
+use crate::{AppError, AppState};
+use deploybot_core::invoke::{self, SlackMessageRequest};
+use deploybot_core::ports::{NewDeploymentStatus, UpdateOutcome};
+use deploybot_core::{Deployment, DeploymentId, DeploymentState, Repository};
+
+/// How often a save is retried when someone else saved the record first.
+const MAX_SAVE_ATTEMPTS: usize = 8;
+
+/// How the description of a successful deployment that later became inactive starts, so
+/// that "this commit deployed successfully there" stays answerable (GitHub marks older
+/// successful deployments inactive when a newer one succeeds).
+pub const SUCCEEDED_EARLIER: &str = "Succeeded earlier";
+
+/// Whether the deployment succeeded: it is `success`, or it became inactive after succeeding.
+pub fn has_succeeded(d: &Deployment) -> bool {
+    d.state == DeploymentState::Success
+        || (d.state == DeploymentState::Inactive
+            && d.description
+                .as_deref()
+                .is_some_and(|t| t.starts_with(SUCCEEDED_EARLIER)))
+}
+
+/// What a guarded save did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Saved {
+    /// The change was saved; the record as stored now.
+    Changed(Deployment),
+    /// Nothing needed saving (already in that state, or not allowed); the current record.
+    Unchanged(Deployment),
+}
+
+impl Saved {
+    pub fn deployment(&self) -> &Deployment {
+        match self {
+            Self::Changed(d) | Self::Unchanged(d) => d,
+        }
+    }
+
+    pub fn into_deployment(self) -> Deployment {
+        match self {
+            Self::Changed(d) | Self::Unchanged(d) => d,
+        }
+    }
+
+    pub fn changed(&self) -> bool {
+        matches!(self, Self::Changed(_))
+    }
+}
+
+/// The error for an invoke that names a deployment deploybot does not have.
+pub fn unknown_deployment(repository: &Repository, id: &DeploymentId) -> AppError {
+    AppError::bad_request(format!("no deployment {id} in {repository}"))
+}
+
+/// Loads a deployment; a missing one is the caller's mistake (400).
+pub async fn load(
+    state: &AppState,
+    repository: &Repository,
+    id: &DeploymentId,
+) -> Result<Deployment, AppError> {
+    state
+        .store
+        .get_deployment(repository, id)
+        .await?
+        .ok_or_else(|| unknown_deployment(repository, id))
+}
+
+/// Applies `change` to `current` and saves it with the version guard. On a conflict the stored
+/// record is handed to `change` again, so the decision is always taken on the latest state.
+/// `change` returns false when there is nothing to save.
+pub async fn update_from<F>(
+    state: &AppState,
+    mut current: Deployment,
+    mut change: F,
+) -> Result<Saved, AppError>
+where
+    F: FnMut(&mut Deployment) -> bool + Send,
+{
+    for _ in 0..MAX_SAVE_ATTEMPTS {
+        let mut next = current.clone();
+        if !change(&mut next) {
+            return Ok(Saved::Unchanged(current));
+        }
+        next.updated_at = state.clock.now();
+        match state.store.update_deployment(&next).await? {
+            UpdateOutcome::Updated(saved) => return Ok(Saved::Changed(*saved)),
+            UpdateOutcome::Conflict(stored) => current = *stored,
+            UpdateOutcome::NotFound => {
+                return Err(unknown_deployment(&current.repository, &current.id));
+            }
+        }
+    }
+    Err(AppError::Internal(format!(
+        "deployment {} kept changing while being saved",
+        current.id
+    )))
+}
+
+/// [`update_from`] on the stored record.
+pub async fn update_record<F>(
+    state: &AppState,
+    repository: &Repository,
+    id: &DeploymentId,
+    change: F,
+) -> Result<Saved, AppError>
+where
+    F: FnMut(&mut Deployment) -> bool + Send,
+{
+    let current = load(state, repository, id).await?;
+    update_from(state, current, change).await
+}
+
+/// A state change and what comes with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub to: DeploymentState,
+    /// The build / workflow link (kept as the record's `build_url`).
+    pub log_url: Option<String>,
+    pub environment_url: Option<String>,
+    /// Why, in a few words; replaces the record's description (none clears it).
+    pub description: Option<String>,
+    /// GitHub already has this status (someone else wrote it): skip writing it again.
+    pub from_github: bool,
+}
+
+impl Transition {
+    pub fn to(to: DeploymentState) -> Self {
+        Self {
+            to,
+            log_url: None,
+            environment_url: None,
+            description: None,
+            from_github: false,
+        }
+    }
+
+    pub fn log_url(mut self, url: Option<String>) -> Self {
+        self.log_url = url;
+        self
+    }
+
+    pub fn environment_url(mut self, url: Option<String>) -> Self {
+        self.environment_url = url;
+        self
+    }
+
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = Some(text.into());
+        self
+    }
+
+    pub fn maybe_description(mut self, text: Option<String>) -> Self {
+        self.description = text;
+        self
+    }
+
+    pub fn from_github(mut self, from_github: bool) -> Self {
+        self.from_github = from_github;
+        self
+    }
+
+    /// Applies the transition to a record; false when the state machine says no or the record
+    /// is already there (moving to the same state is "already done").
+    fn apply(&self, d: &mut Deployment) -> bool {
+        if d.state == self.to || !d.state.can_become(self.to) {
+            return false;
+        }
+        let succeeded_before = d.state == DeploymentState::Success;
+        d.state = self.to;
+        if let Some(url) = &self.log_url {
+            d.build_url = Some(url.clone());
+        }
+        if let Some(url) = &self.environment_url {
+            d.environment_url = Some(url.clone());
+        }
+        d.description = match (&self.description, succeeded_before) {
+            (Some(why), true) => Some(format!("{SUCCEEDED_EARLIER}; {why}")),
+            (None, true) => Some(SUCCEEDED_EARLIER.to_owned()),
+            (why, false) => why.clone(),
+        };
+        if self.to != DeploymentState::WaitingForChecks {
+            d.waiting_for.clear();
+        }
+        true
+    }
+}
+
+/// Moves `current` (re-read on conflict) through `transition`: record, then GitHub status,
+/// then Slack. Does nothing beyond the record when the state did not change.
+pub async fn transition(
+    state: &AppState,
+    current: Deployment,
+    transition: &Transition,
+) -> Result<Saved, AppError> {
+    let saved = update_from(state, current, |d| transition.apply(d)).await?;
+    if let Saved::Changed(d) = &saved {
+        write_github_status(state, d, transition.from_github).await;
+        if d.state == DeploymentState::Success {
+            upsert_pr_comment(state, d).await;
+        }
+        notify_slack(state, d).await;
+    }
+    Ok(saved)
+}
+
+/// Writes the record's state to GitHub as a deployment status, when the record has a GitHub
+/// deployment and the state has a GitHub status. A GitHub failure is logged: the record is
+/// already saved and Slack still follows.
+async fn write_github_status(state: &AppState, d: &Deployment, from_github: bool) {
+    let (Some(github_id), Some(_)) = (d.github_deployment_id, d.state.github_status()) else {
+        return;
+    };
+    if from_github {
+        return;
+    }
+    let status = NewDeploymentStatus {
+        state: d.state,
+        log_url: d.build_url.clone(),
+        environment_url: d.environment_url.clone(),
+        description: Some(
+            d.description
+                .clone()
+                .unwrap_or_else(|| format!("{} {}", d.environment, d.state.label())),
+        ),
+    };
+    let result = match state.github() {
+        Ok(github) => github
+            .create_deployment_status(&d.repository, github_id, &status)
+            .await
+            .map_err(AppError::from),
+        Err(e) => Err(e),
+    };
+    if let Err(error) = result {
+        tracing::warn!(deployment = %d.id, state = %d.state, %error, "writing the GitHub deployment status failed");
+    }
+}
+
+/// The pull request's one comment with the environment link (edited, never repeated).
+async fn upsert_pr_comment(state: &AppState, d: &Deployment) {
+    let (Some(pr_number), Some(body)) = (d.pr_number, pr_comment_body(d)) else {
+        return;
+    };
+    let result = match state.github() {
+        Ok(github) => github
+            .upsert_pr_comment(&d.repository, pr_number, PR_COMMENT_MARKER, &body)
+            .await
+            .map(|_| ())
+            .map_err(AppError::from),
+        Err(e) => Err(e),
+    };
+    if let Err(error) = result {
+        tracing::warn!(deployment = %d.id, pr = pr_number, %error, "updating the pull request comment failed");
+    }
+}
+
+fn message_request(d: &Deployment) -> SlackMessageRequest {
+    SlackMessageRequest::Deployment {
+        repository: d.repository.clone(),
+        deployment_id: d.id.clone(),
+    }
+}
+
+/// Asks `slack-message` (without waiting) to post or edit the deployment's message.
+pub async fn notify_slack(state: &AppState, d: &Deployment) {
+    let result = match state.invoker() {
+        Ok(invoker) => invoke::send(invoker, &message_request(d))
+            .await
+            .map_err(AppError::from),
+        Err(e) => Err(e),
+    };
+    if let Err(error) = result {
+        tracing::warn!(deployment = %d.id, %error, "asking slack-message to update failed");
+    }
+}
+
+/// Asks `slack-message` to post the deployment's message and waits, so the message `ts` is on
+/// the record before any later transition edits it.
+pub async fn post_slack_now(state: &AppState, d: &Deployment) {
+    let result = match state.invoker() {
+        Ok(invoker) => invoke::call(invoker, &message_request(d))
+            .await
+            .map(|_| ())
+            .map_err(AppError::from),
+        Err(e) => Err(e),
+    };
+    if let Err(error) = result {
+        tracing::warn!(deployment = %d.id, %error, "posting the deployment message failed");
+    }
+}

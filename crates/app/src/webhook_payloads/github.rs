@@ -1,0 +1,298 @@
+//! The GitHub webhook payloads `github-webhook` acts on (`pull_request`, `push`, `status`,
+//! `check_suite`, `deployment`, `deployment_status`), reduced to the fields it reads.
+
+use super::non_empty;
+use crate::AppError;
+use deploybot_core::{DeploymentId, GithubLogin, Repository, Sha};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+/// The `repository` object every repository event carries.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RepositoryInfo {
+    pub full_name: String,
+    /// Present on `push` (and most other events).
+    #[serde(default)]
+    pub default_branch: Option<String>,
+}
+
+impl RepositoryInfo {
+    /// The repository as deploybot names it; a malformed name is a 400.
+    pub fn repository(&self) -> Result<Repository, AppError> {
+        Repository::parse(&self.full_name)
+            .map_err(|e| AppError::bad_request(format!("repository.full_name: {e}")))
+    }
+}
+
+/// Just enough to find the repository an event belongs to, before parsing the rest.
+#[derive(Debug, Deserialize)]
+pub struct AnyRepositoryEvent {
+    #[serde(default)]
+    pub repository: Option<RepositoryInfo>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Account {
+    pub login: String,
+}
+
+impl Account {
+    /// The login, when it is a valid GitHub login.
+    pub fn github_login(&self) -> Option<GithubLogin> {
+        GithubLogin::parse(&self.login).ok()
+    }
+}
+
+/// `pull_request`.
+#[derive(Debug, Deserialize)]
+pub struct PullRequestEvent {
+    pub action: String,
+    pub number: u64,
+    pub pull_request: PullRequest,
+    pub repository: RepositoryInfo,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PullRequest {
+    #[serde(default)]
+    pub html_url: Option<String>,
+    pub head: PullRequestHead,
+    #[serde(default)]
+    pub user: Option<Account>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PullRequestHead {
+    #[serde(rename = "ref")]
+    pub branch: String,
+    pub sha: String,
+    /// `null` when the fork the head lives in was deleted.
+    #[serde(default)]
+    pub repo: Option<RepositoryInfo>,
+}
+
+impl PullRequestEvent {
+    /// The head lives in another repository (or in a deleted fork).
+    pub fn from_fork(&self) -> bool {
+        match &self.pull_request.head.repo {
+            Some(head) => !head
+                .full_name
+                .eq_ignore_ascii_case(&self.repository.full_name),
+            None => true,
+        }
+    }
+
+    pub fn head_sha(&self) -> Result<Sha, AppError> {
+        parse_sha("pull_request.head.sha", &self.pull_request.head.sha)
+    }
+}
+
+/// `push`.
+#[derive(Debug, Deserialize)]
+pub struct PushEvent {
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub after: String,
+    #[serde(default)]
+    pub deleted: bool,
+    #[serde(default)]
+    pub commits: Vec<IgnoredAny>,
+    pub repository: RepositoryInfo,
+    #[serde(default)]
+    pub sender: Option<Account>,
+    #[serde(default)]
+    pub head_commit: Option<HeadCommit>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HeadCommit {
+    /// The commit SHA (for an annotated tag, the commit the tag points to, while `after` is
+    /// the tag object).
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub author: Option<CommitAuthor>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CommitAuthor {
+    /// The author's GitHub login, when the commit's e-mail maps to an account.
+    #[serde(default)]
+    pub username: Option<String>,
+}
+
+impl PushEvent {
+    /// The pushed commit; `None` for a deletion (GitHub sends forty zeros). The head
+    /// commit's id wins over `after`, which is the tag object for an annotated tag.
+    pub fn after_sha(&self) -> Result<Option<Sha>, AppError> {
+        if self.deleted || self.after.bytes().all(|b| b == b'0') {
+            return Ok(None);
+        }
+        if let Some(id) = self.head_commit.as_ref().and_then(|c| c.id.as_deref()) {
+            return parse_sha("head_commit.id", id).map(Some);
+        }
+        parse_sha("after", &self.after).map(Some)
+    }
+
+    pub fn commit_author(&self) -> Option<GithubLogin> {
+        self.head_commit
+            .as_ref()
+            .and_then(|c| c.author.as_ref())
+            .and_then(|a| a.username.as_deref())
+            .and_then(|u| GithubLogin::parse(u).ok())
+    }
+}
+
+/// `status` (a commit status changed).
+#[derive(Debug, Deserialize)]
+pub struct StatusEvent {
+    pub sha: String,
+    pub state: String,
+    #[serde(default)]
+    pub context: Option<String>,
+    pub repository: RepositoryInfo,
+}
+
+/// `check_suite`.
+#[derive(Debug, Deserialize)]
+pub struct CheckSuiteEvent {
+    pub action: String,
+    pub check_suite: CheckSuite,
+    pub repository: RepositoryInfo,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CheckSuite {
+    pub head_sha: String,
+    #[serde(default)]
+    pub conclusion: Option<String>,
+}
+
+/// The `deployment` object of `deployment` and `deployment_status` events.
+#[derive(Debug, Deserialize)]
+pub struct GithubDeployment {
+    pub id: u64,
+    /// What the deployment was created with; ours carry `deployment_id`.
+    #[serde(default)]
+    pub payload: serde_json::Value,
+}
+
+impl GithubDeployment {
+    /// Our deployment id, when the deployment was created by deploybot.
+    pub fn deployment_id(&self) -> Option<DeploymentId> {
+        self.payload
+            .get("deployment_id")
+            .and_then(|v| v.as_str())
+            .and_then(|s| DeploymentId::parse(s).ok())
+    }
+}
+
+/// `deployment`.
+#[derive(Debug, Deserialize)]
+pub struct DeploymentEvent {
+    #[serde(default)]
+    pub action: Option<String>,
+    pub deployment: GithubDeployment,
+    pub repository: RepositoryInfo,
+}
+
+/// `deployment_status`.
+#[derive(Debug, Deserialize)]
+pub struct DeploymentStatusEvent {
+    pub deployment_status: GithubDeploymentStatus,
+    pub deployment: GithubDeployment,
+    pub repository: RepositoryInfo,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GithubDeploymentStatus {
+    pub state: String,
+    #[serde(default)]
+    pub log_url: Option<String>,
+    #[serde(default)]
+    pub target_url: Option<String>,
+    #[serde(default)]
+    pub environment_url: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+impl GithubDeploymentStatus {
+    /// `log_url`, or the older `target_url`, when set.
+    pub fn log_url(&self) -> Option<String> {
+        non_empty(self.log_url.clone()).or_else(|| non_empty(self.target_url.clone()))
+    }
+
+    pub fn environment_url(&self) -> Option<String> {
+        non_empty(self.environment_url.clone())
+    }
+
+    pub fn description(&self) -> Option<String> {
+        non_empty(self.description.clone())
+    }
+}
+
+fn parse_sha(field: &str, value: &str) -> Result<Sha, AppError> {
+    Sha::parse(value).map_err(|e| AppError::bad_request(format!("{field}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webhook_payloads::parse_json;
+    use serde_json::json;
+
+    fn pr(head_repo: serde_json::Value) -> PullRequestEvent {
+        let body = json!({
+            "action": "opened",
+            "number": 3,
+            "pull_request": {
+                "html_url": "https://github.com/acme/web/pull/3",
+                "head": {"ref": "feature", "sha": "a".repeat(40), "repo": head_repo},
+                "user": {"login": "octocat"}
+            },
+            "repository": {"full_name": "Acme/Web"}
+        });
+        parse_json("pull_request", body.to_string().as_bytes()).expect("parses")
+    }
+
+    #[test]
+    fn forks_are_told_apart_by_the_head_repository() {
+        assert!(!pr(json!({"full_name": "acme/web"})).from_fork());
+        assert!(pr(json!({"full_name": "mallory/web"})).from_fork());
+        assert!(pr(serde_json::Value::Null).from_fork());
+    }
+
+    #[test]
+    fn deletions_have_no_after_commit() {
+        let push = |after: &str, deleted: bool| -> PushEvent {
+            let body = json!({
+                "ref": "refs/heads/main", "after": after, "deleted": deleted,
+                "repository": {"full_name": "acme/web", "default_branch": "main"}
+            });
+            parse_json("push", body.to_string().as_bytes()).expect("parses")
+        };
+        assert_eq!(push(&"0".repeat(40), true).after_sha().expect("ok"), None);
+        assert!(
+            push(&"b".repeat(40), false)
+                .after_sha()
+                .expect("ok")
+                .is_some()
+        );
+        assert!(push("nonsense", false).after_sha().is_err());
+    }
+
+    #[test]
+    fn our_deployment_id_comes_from_the_payload() {
+        let ours = GithubDeployment {
+            id: 1,
+            payload: json!({"deployment_id": "000000000000000100000002"}),
+        };
+        assert!(ours.deployment_id().is_some());
+        let theirs = GithubDeployment {
+            id: 2,
+            payload: json!(""),
+        };
+        assert_eq!(theirs.deployment_id(), None);
+    }
+}
