@@ -1,0 +1,247 @@
+//! `slack-event` through the router: the URL challenge, invitations on joining, renames,
+//! uninstalls, redelivered events and request verification.
+
+mod slack_support;
+
+use axum::http::StatusCode;
+use deploybot_core::invoke::SlackMessageRequest;
+use deploybot_core::ports::Store;
+use deploybot_core::{GithubLogin, SlackTeamId, Timestamp, UserLink};
+use serde_json::{Value, json};
+use slack_support::*;
+
+fn team() -> SlackTeamId {
+    SlackTeamId::parse(TEAM).expect("valid")
+}
+
+fn callback(event_id: &str, event: Value) -> Value {
+    json!({
+        "token": "deprecated",
+        "team_id": TEAM,
+        "api_app_id": "A0APP",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": NOW_SECS,
+        "authorizations": [{"team_id": TEAM, "user_id": "U0BOT", "is_bot": true}]
+    })
+}
+
+fn joined(user_id: &str, channel_id: &str) -> Value {
+    json!({
+        "type": "member_joined_channel",
+        "user": user_id,
+        "channel": channel_id,
+        "channel_type": "C",
+        "team": TEAM,
+        "event_ts": "1700000000.000100"
+    })
+}
+
+#[tokio::test]
+async fn the_url_challenge_is_answered_only_when_signed() {
+    let h = Harness::new();
+    let body = json!({"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"});
+    let reply = h.event(&body, None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.body,
+        json!({"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"})
+    );
+
+    let forged = deploybot_testkit::signing::slack_json_request(
+        &deploybot_core::signature::SigningSecret::new("wrong"),
+        NOW_SECS,
+        &body,
+    );
+    let reply = h.send(forged, "/slack/event").await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert!(!reply.raw.contains("3eZb"));
+}
+
+#[tokio::test]
+async fn unsigned_or_stale_events_are_401_with_no_effect() {
+    let h = Harness::new();
+    let body = callback("Ev1", json!({"type": "app_uninstalled"}));
+    let mut unsigned = deploybot_testkit::signing::slack_json_request(&h.secret, NOW_SECS, &body);
+    unsigned.headers.retain(|(n, _)| n != "x-slack-signature");
+    assert_eq!(
+        h.send(unsigned, "/slack/event").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let stale = deploybot_testkit::signing::slack_json_request(&h.secret, NOW_SECS - 3600, &body);
+    assert_eq!(
+        h.send(stale, "/slack/event").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert!(!h.store.is_team_revoked(&team()).await.expect("store"));
+    // Nothing was recorded either: the genuine delivery still takes effect.
+    assert_eq!(h.event(&body, None).await.status, StatusCode::OK);
+    assert!(h.store.is_team_revoked(&team()).await.expect("store"));
+}
+
+#[tokio::test]
+async fn malformed_events_are_400_and_unknown_ones_200() {
+    let h = Harness::new();
+    let secret = h.secret.clone();
+    let not_json = deploybot_testkit::signing::slack_request(
+        &secret,
+        NOW_SECS,
+        "application/json",
+        b"{not json".to_vec(),
+    );
+    assert_eq!(
+        h.send(not_json, "/slack/event").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let no_id = json!({"type": "event_callback", "event": {"type": "app_uninstalled"}});
+    assert_eq!(h.event(&no_id, None).await.status, StatusCode::BAD_REQUEST);
+    let bad_join = callback("Ev2", json!({"type": "member_joined_channel", "user": 7}));
+    assert_eq!(
+        h.event(&bad_join, None).await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    for body in [
+        json!({"type": "app_rate_limited", "team_id": TEAM, "minute_rate_limited": 1}),
+        callback("Ev3", json!({"type": "reaction_added", "user": USER})),
+        callback("Ev4", json!({"type": "message", "text": "hi"})),
+    ] {
+        let reply = h.event(&body, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{body}");
+    }
+    assert!(h.invocations().is_empty());
+}
+
+#[tokio::test]
+async fn joining_a_bound_channel_invites_to_hello() {
+    let h = Harness::new();
+    h.bind().await;
+    let reply = h
+        .event(&callback("Ev10", joined(OTHER_USER, CHANNEL)), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    h.settle().await;
+    let ephemerals = h.slack.ephemerals();
+    assert_eq!(ephemerals.len(), 1, "{ephemerals:?}");
+    assert_eq!(ephemerals[0].channel, channel(CHANNEL));
+    assert_eq!(ephemerals[0].user, user(OTHER_USER));
+    let text = message_json(&ephemerals[0].message);
+    assert!(
+        text.contains("/cimon hello") && text.contains("acme/web"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn joining_is_quiet_in_unbound_channels_and_for_linked_people() {
+    let h = Harness::new();
+    h.event(&callback("Ev11", joined(OTHER_USER, CHANNEL)), None)
+        .await;
+    h.bind().await;
+    let link = UserLink {
+        github_login: GithubLogin::parse("bob").expect("valid"),
+        slack_user: user(OTHER_USER),
+        slack_name: None,
+        linked_at: Timestamp::from_secs(NOW_SECS),
+    };
+    h.store.link_user(&link).await.expect("link");
+    h.event(&callback("Ev12", joined(OTHER_USER, CHANNEL)), None)
+        .await;
+    h.settle().await;
+    assert!(h.slack.ephemerals().is_empty());
+    assert!(h.message_requests().is_empty());
+}
+
+#[tokio::test]
+async fn retried_and_repeated_event_ids_have_one_effect() {
+    let h = Harness::new();
+    h.bind().await;
+    let body = callback("Ev20", joined(OTHER_USER, CHANNEL));
+    for retry in [None, Some(1), Some(2)] {
+        let reply = h.event(&body, retry).await;
+        assert_eq!(reply.status, StatusCode::OK, "retry {retry:?}");
+    }
+    // The same event_id without a retry header (a duplicate delivery) is also collapsed.
+    h.event(&body, None).await;
+    h.settle().await;
+    assert_eq!(h.slack.ephemerals().len(), 1);
+    let invites = h
+        .message_requests()
+        .into_iter()
+        .filter(|r| matches!(r, SlackMessageRequest::Ephemeral { .. }))
+        .count();
+    assert_eq!(invites, 1);
+
+    // A different event id for the same kind of event is a new event.
+    h.event(&callback("Ev21", joined(OTHER_USER, CHANNEL)), None)
+        .await;
+    h.settle().await;
+    assert_eq!(h.slack.ephemerals().len(), 2);
+}
+
+#[tokio::test]
+async fn a_renamed_channel_keeps_its_stored_name_current() {
+    let h = Harness::new();
+    h.bind().await;
+    let rename = |id: &str, name: &str| {
+        callback(
+            id,
+            json!({"type": "channel_rename", "channel": {"id": CHANNEL, "name": name, "created": 1_600_000_000}}),
+        )
+    };
+    assert_eq!(
+        h.event(&rename("Ev30", "web-deploys"), None).await.status,
+        StatusCode::OK
+    );
+    let project = h
+        .store
+        .project_by_channel(&channel(CHANNEL))
+        .await
+        .expect("store")
+        .expect("bound");
+    assert_eq!(project.channel_name.as_deref(), Some("web-deploys"));
+    assert_eq!(project.repository, repo(), "the binding is unchanged");
+
+    // A rename of a channel that follows nothing changes nothing.
+    let other = callback(
+        "Ev31",
+        json!({"type": "channel_rename", "channel": {"id": OTHER_CHANNEL, "name": "x", "created": 1}}),
+    );
+    assert_eq!(h.event(&other, None).await.status, StatusCode::OK);
+    assert!(
+        h.store
+            .project_by_channel(&channel(OTHER_CHANNEL))
+            .await
+            .expect("store")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn uninstalling_or_revoking_stops_posting_to_the_workspace() {
+    for event in [
+        json!({"type": "app_uninstalled"}),
+        json!({"type": "tokens_revoked", "tokens": {"bot": ["U0BOT"]}}),
+    ] {
+        let h = Harness::new();
+        h.bind().await;
+        let reply = h.event(&callback("Ev40", event.clone()), None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{event}");
+        assert!(
+            h.store.is_team_revoked(&team()).await.expect("store"),
+            "{event}"
+        );
+
+        // Invitations to the revoked workspace are not posted any more.
+        h.event(&callback("Ev41", joined(OTHER_USER, CHANNEL)), None)
+            .await;
+        h.settle().await;
+        assert!(h.slack.ephemerals().is_empty(), "{event}");
+    }
+    // Without a team there is no workspace to mark: a short 400.
+    let h = Harness::new();
+    let mut body = callback("Ev42", json!({"type": "app_uninstalled"}));
+    body.as_object_mut().expect("object").remove("team_id");
+    assert_eq!(h.event(&body, None).await.status, StatusCode::BAD_REQUEST);
+}

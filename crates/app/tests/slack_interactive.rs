@@ -1,0 +1,424 @@
+//! `slack-interactive` through the router: claim buttons, "Deploy to staging", "Retry",
+//! unknown actions, redelivered presses and request verification.
+
+mod slack_support;
+
+use axum::http::StatusCode;
+use deploybot_app::render::{ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY};
+use deploybot_core::invoke::{DeploymentCreateRequest, ManualDeploymentRequest};
+use deploybot_core::ports::{InvokeMode, LinkOutcome, Store};
+use deploybot_core::{
+    DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Timestamp, Trigger, UserLink,
+};
+use deploybot_testkit::fakes::slack::ResponsePost;
+use slack_support::*;
+
+fn login(l: &str) -> GithubLogin {
+    GithubLogin::parse(l).expect("valid")
+}
+
+/// The answers the presser got through response URLs, after the background work settled.
+async fn answers(h: &Harness) -> Vec<ResponsePost> {
+    h.settle().await;
+    h.slack.responses()
+}
+
+fn only_answer(answers: &[ResponsePost]) -> (String, &ResponsePost) {
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    (message_json(&answers[0].response.message), &answers[0])
+}
+
+fn manual_requests(h: &Harness) -> Vec<ManualDeploymentRequest> {
+    h.deployment_requests()
+        .into_iter()
+        .filter_map(|r| match r {
+            DeploymentCreateRequest::Manual(m) => Some(m),
+            _ => None,
+        })
+        .collect()
+}
+
+// ---- verification ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn unsigned_and_stale_presses_are_401_with_no_effect() {
+    let h = Harness::new();
+    let payload = h.press_payload(USER, CHANNEL, ACTION_CLAIM_LOGIN, "alice");
+    let request = deploybot_testkit::signing::slack_interactive_request(
+        &deploybot_core::signature::SigningSecret::new("wrong"),
+        NOW_SECS,
+        &payload,
+    );
+    let reply = h.send(request, "/slack/interactive").await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+
+    let stale =
+        deploybot_testkit::signing::slack_interactive_request(&h.secret, NOW_SECS - 301, &payload);
+    assert_eq!(
+        h.send(stale, "/slack/interactive").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert!(
+        h.store
+            .user_by_slack(&user(USER))
+            .await
+            .expect("store")
+            .is_none()
+    );
+    assert!(h.invocations().is_empty());
+}
+
+#[tokio::test]
+async fn malformed_payloads_are_400_and_other_interactions_200() {
+    let h = Harness::new();
+    let secret = h.secret.clone();
+    let no_payload =
+        deploybot_testkit::signing::slack_form_request(&secret, NOW_SECS, &[("x", "y")]);
+    let reply = h.send(no_payload, "/slack/interactive").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.raw.contains("payload"), "{}", reply.raw);
+    let not_json =
+        deploybot_testkit::signing::slack_form_request(&secret, NOW_SECS, &[("payload", "{")]);
+    assert_eq!(
+        h.send(not_json, "/slack/interactive").await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Other interaction types and unknown actions are fine and ignored.
+    let shortcut = serde_json::json!({"type": "shortcut", "callback_id": "x", "trigger_id": "t"});
+    assert_eq!(h.interact(&shortcut).await.status, StatusCode::OK);
+    let reply = h.press(USER, "open_build", "https://ci.example/1").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let no_actions =
+        serde_json::json!({"type": "block_actions", "user": {"id": USER}, "actions": []});
+    assert_eq!(h.interact(&no_actions).await.status, StatusCode::OK);
+    assert!(h.invocations().is_empty());
+}
+
+// ---- claiming ---------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn claiming_a_login_links_the_presser_and_replaces_the_offer() {
+    let h = Harness::new();
+    let reply = h.press(USER, ACTION_CLAIM_LOGIN, "Alice").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        reply.raw.is_empty(),
+        "block_actions answers with an empty 200"
+    );
+
+    let link = h
+        .store
+        .user_by_slack(&user(USER))
+        .await
+        .expect("store")
+        .expect("linked");
+    assert_eq!(link.github_login, login("alice"));
+    assert_eq!(link.slack_name.as_deref(), Some("alice"));
+    let answers = answers(&h).await;
+    let (text, answer) = only_answer(&answers);
+    assert!(answer.response.replace_original, "the offer is replaced");
+    assert!(
+        text.contains(&format!("<@{USER}> is now linked")) && text.contains("`alice`"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn claiming_a_taken_login_says_who_has_it_and_how_to_undo() {
+    let h = Harness::new();
+    let link = UserLink {
+        github_login: login("alice"),
+        slack_user: user(OTHER_USER),
+        slack_name: None,
+        linked_at: Timestamp::from_secs(NOW_SECS),
+    };
+    assert_eq!(
+        h.store.link_user(&link).await.expect("link"),
+        LinkOutcome::Linked
+    );
+
+    h.press(USER, ACTION_CLAIM_LOGIN, "alice").await;
+    let answers = answers(&h).await;
+    let (text, answer) = only_answer(&answers);
+    assert!(
+        !answer.response.replace_original,
+        "the offer stays for others"
+    );
+    assert!(
+        text.contains(&format!("already claimed by <@{OTHER_USER}>")),
+        "{text}"
+    );
+    assert!(text.contains("/cimon goodbye"), "{text}");
+    assert!(
+        h.store
+            .user_by_slack(&user(USER))
+            .await
+            .expect("store")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn claiming_a_second_login_says_to_say_goodbye_first() {
+    let h = Harness::new();
+    h.press(USER, ACTION_CLAIM_LOGIN, "alice").await;
+    h.settle().await;
+    h.press(USER, ACTION_CLAIM_LOGIN, "bob").await;
+    let answers = answers(&h).await;
+    assert_eq!(answers.len(), 2);
+    let text = message_json(&answers[1].response.message);
+    assert!(
+        text.contains("already linked to the GitHub login `alice`"),
+        "{text}"
+    );
+    assert!(text.contains("/cimon goodbye"), "{text}");
+    assert!(
+        h.store
+            .user_by_login(&login("bob"))
+            .await
+            .expect("store")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_redelivered_press_has_one_effect() {
+    let h = Harness::new();
+    h.bind().await;
+    let tested = h
+        .deployment(
+            1,
+            Environment::Test,
+            GitRef::Branch("release/1".into()),
+            DeploymentState::Success,
+            5,
+        )
+        .await;
+    let payload = h.press_payload(USER, CHANNEL, ACTION_PROMOTE, tested.id.as_str());
+    h.interact(&payload).await;
+    h.interact(&payload).await;
+    assert_eq!(manual_requests(&h).len(), 1);
+    h.settle().await;
+}
+
+#[tokio::test]
+async fn a_bad_login_value_gets_an_explanation() {
+    let h = Harness::new();
+    h.press(USER, ACTION_CLAIM_LOGIN, "not a login").await;
+    let answers = answers(&h).await;
+    let (text, _) = only_answer(&answers);
+    assert!(text.contains("is not a GitHub login"), "{text}");
+}
+
+// ---- promote ----------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn deploy_to_staging_promotes_the_tested_commit() {
+    let h = Harness::new();
+    h.bind().await;
+    let tested = h
+        .deployment(
+            3,
+            Environment::Test,
+            GitRef::Branch("release/1".into()),
+            DeploymentState::Success,
+            5,
+        )
+        .await;
+    let reply = h
+        .press(OTHER_USER, ACTION_PROMOTE, tested.id.as_str())
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+
+    let requests = manual_requests(&h);
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(request.repository, repo());
+    assert_eq!(request.environment, Environment::Staging);
+    assert_eq!(
+        request.git_ref,
+        Some(GitRef::Name(sha(3).as_str().to_owned()))
+    );
+    assert_eq!(
+        request.trigger,
+        Trigger::Manual {
+            slack_user: user(OTHER_USER)
+        }
+    );
+    assert_eq!(request.channel, channel(CHANNEL));
+    assert_ne!(request.deployment_id, tested.id);
+    let create_modes: Vec<InvokeMode> = h
+        .invocations()
+        .iter()
+        .filter(|i| i.function == deploybot_core::invoke::FunctionName::GithubDeploymentCreate)
+        .map(|i| i.mode)
+        .collect();
+    assert_eq!(create_modes, [InvokeMode::Event]);
+
+    let answers = answers(&h).await;
+    let ack = answers
+        .iter()
+        .find(|a| message_json(&a.response.message).contains("promoting `3333333`"))
+        .expect("an acknowledgment");
+    assert!(
+        !ack.response.replace_original,
+        "the deployment message is never replaced"
+    );
+    assert!(ack.response.ephemeral);
+}
+
+#[tokio::test]
+async fn deploy_to_staging_refuses_what_cannot_be_promoted() {
+    let h = Harness::new();
+    h.bind().await;
+    let failed_test = h
+        .deployment(
+            1,
+            Environment::Test,
+            GitRef::Branch("release/1".into()),
+            DeploymentState::Failure,
+            5,
+        )
+        .await;
+    let ok_preview = h
+        .deployment(
+            2,
+            Environment::Preview,
+            GitRef::Branch("main".into()),
+            DeploymentState::Success,
+            5,
+        )
+        .await;
+    h.press(USER, ACTION_PROMOTE, failed_test.id.as_str()).await;
+    h.press(USER, ACTION_PROMOTE, ok_preview.id.as_str()).await;
+    // An id that does not exist, and one that is not an id at all.
+    let missing = DeploymentId::new(Timestamp::from_secs(NOW_SECS), 9);
+    h.press(USER, ACTION_PROMOTE, missing.as_str()).await;
+    h.press(USER, ACTION_PROMOTE, "acme/web@main").await;
+
+    let answers = answers(&h).await;
+    let texts: Vec<String> = answers
+        .iter()
+        .map(|a| message_json(&a.response.message))
+        .collect();
+    assert_eq!(texts.len(), 4, "{texts:?}");
+    assert!(
+        texts[0].contains("Only a successful *test* deployment") && texts[0].contains("failed"),
+        "{}",
+        texts[0]
+    );
+    assert!(
+        texts[1].contains("this one is a preview deployment"),
+        "{}",
+        texts[1]
+    );
+    assert!(
+        texts[2].contains("cannot find that deployment"),
+        "{}",
+        texts[2]
+    );
+    assert!(
+        texts[3].contains("cannot find that deployment"),
+        "{}",
+        texts[3]
+    );
+    assert!(manual_requests(&h).is_empty());
+}
+
+#[tokio::test]
+async fn buttons_in_a_channel_that_was_reset_say_so() {
+    let h = Harness::new();
+    h.bind().await;
+    let tested = h
+        .deployment(
+            1,
+            Environment::Test,
+            GitRef::Branch("release/1".into()),
+            DeploymentState::Success,
+            5,
+        )
+        .await;
+    h.store
+        .unbind_project(&channel(CHANNEL))
+        .await
+        .expect("unbind");
+    h.press(USER, ACTION_PROMOTE, tested.id.as_str()).await;
+    let answers = answers(&h).await;
+    let (text, _) = only_answer(&answers);
+    assert!(text.contains("not set up"), "{text}");
+    assert!(manual_requests(&h).is_empty());
+}
+
+// ---- retry ------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn retry_redeploys_the_same_environment_and_ref() {
+    let h = Harness::new();
+    h.bind().await;
+    for (n, state) in [(1, DeploymentState::Failure), (2, DeploymentState::Error)] {
+        let failed = h
+            .deployment(
+                n,
+                Environment::Preview,
+                GitRef::Branch("main".into()),
+                state,
+                5,
+            )
+            .await;
+        h.press(OTHER_USER, ACTION_RETRY, failed.id.as_str()).await;
+        let request = manual_requests(&h).pop().expect("a manual request");
+        assert_eq!(request.environment, Environment::Preview);
+        assert_eq!(request.git_ref, Some(GitRef::Branch("main".into())));
+        assert_eq!(
+            request.trigger,
+            Trigger::Retry {
+                slack_user: user(OTHER_USER),
+                of: failed.id.clone()
+            }
+        );
+    }
+    let answers = answers(&h).await;
+    assert!(
+        answers
+            .iter()
+            .filter(|a| message_json(&a.response.message)
+                .contains("deploying `main` to *preview* again"))
+            .count()
+            >= 2,
+        "{answers:?}"
+    );
+}
+
+#[tokio::test]
+async fn retry_refuses_what_did_not_fail() {
+    let h = Harness::new();
+    h.bind().await;
+    for (n, state) in [
+        (1, DeploymentState::Success),
+        (2, DeploymentState::InProgress),
+        (3, DeploymentState::Inactive),
+    ] {
+        let d = h
+            .deployment(
+                n,
+                Environment::Test,
+                GitRef::Branch("release/1".into()),
+                state,
+                5,
+            )
+            .await;
+        h.press(USER, ACTION_RETRY, d.id.as_str()).await;
+    }
+    let answers = answers(&h).await;
+    assert_eq!(answers.len(), 3);
+    for answer in &answers {
+        let text = message_json(&answer.response.message);
+        assert!(
+            text.contains("Only a failed deployment can be retried"),
+            "{text}"
+        );
+        assert!(text.contains("/cimon deploy release/1 to test"), "{text}");
+    }
+    assert!(manual_requests(&h).is_empty());
+}
