@@ -1,5 +1,5 @@
 //! A small typed model of the Slack Block Kit subset deploybot sends (sections, context,
-//! actions with buttons, headers, dividers). See docs/adr/0003-block-kit-models.md for why
+//! actions with buttons, headers, dividers). See docs/adr/0004-block-kit-models.md for why
 //! this is ours rather than a Slack SDK's.
 
 use serde::{Deserialize, Serialize};

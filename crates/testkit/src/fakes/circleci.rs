@@ -124,7 +124,8 @@ impl Default for CircleCiState {
             pipelines: Vec::new(),
             next_number: HashMap::new(),
             stable_ids: HashMap::new(),
-            next_job_number: 0,
+            // Job numbers are not pipeline numbers: start elsewhere so nobody confuses them.
+            next_job_number: 4186,
             workflow_name: "deploy".into(),
             app_url: DEFAULT_APP_URL.into(),
             webhook_id: uuid_like(),
