@@ -104,11 +104,7 @@ async fn unsigned_tampered_and_stale_requests_are_401_with_no_effect() {
     h.settle().await;
 
     // Only the accepted request had an effect.
-    let project = h
-        .store
-        .project_by_channel(&channel(CHANNEL))
-        .await
-        .expect("store");
+    let project = h.project(CHANNEL).await;
     assert_eq!(project.map(|p| p.repository), Some(repo()));
     assert!(
         h.store
@@ -142,20 +138,9 @@ async fn a_refused_request_changes_nothing_even_for_mutating_commands() {
         let reply = h.send(request, "/slack/command").await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{text}");
     }
-    let project = h
-        .store
-        .project_by_channel(&channel(CHANNEL))
-        .await
-        .expect("store")
-        .expect("still bound");
+    let project = h.project(CHANNEL).await.expect("still bound");
     assert_eq!(project.settings, Default::default());
-    assert!(
-        h.store
-            .user_by_slack(&user(USER))
-            .await
-            .expect("store")
-            .is_some()
-    );
+    assert!(h.link_of(USER).await.is_some());
     assert!(h.invocations().is_empty());
 }
 
@@ -210,21 +195,21 @@ async fn help_empty_and_unknown_subcommands() {
             "/cimon deploy <ref> to <environment>",
         ]);
     }
-    h.slash("frobnicate")
-        .await
-        .assert_ephemeral(&["`frobnicate`", "/cimon help"]);
-    h.slash("setup")
-        .await
-        .assert_ephemeral(&["which GitHub repository", "/cimon setup acme/web"]);
-    h.slash("setup not-a-repo")
-        .await
-        .assert_ephemeral(&["owner/name", "/cimon setup acme/web"]);
-    h.slash("set colour blue")
-        .await
-        .assert_ephemeral(&["no setting called `colour`"]);
-    h.slash("deploy main to qa")
-        .await
-        .assert_ephemeral(&["`qa` is not an environment"]);
+    expect_answers(
+        &h,
+        &[
+            ("frobnicate", &["`frobnicate`", "/cimon help"]),
+            (
+                "setup",
+                &["which GitHub repository", "/cimon setup acme/web"],
+            ),
+            ("setup not-a-repo", &["owner/name", "/cimon setup acme/web"]),
+            ("set colour blue", &["no setting called `colour`"]),
+            ("deploy main to qa", &["`qa` is not an environment"]),
+            ("reset now", &["takes no arguments"]),
+        ],
+    )
+    .await;
     assert!(h.invocations().is_empty());
 }
 
@@ -254,12 +239,7 @@ async fn setup_binds_announces_and_offers_the_unclaimed_logins() {
     assert_eq!(reply.response_type(), "in_channel", "{}", reply.raw);
     assert!(reply.text().contains(&format!("<@{USER}>")) && reply.text().contains("acme/web"));
 
-    let project = h
-        .store
-        .project_by_channel(&channel(CHANNEL))
-        .await
-        .expect("store")
-        .expect("bound");
+    let project = h.project(CHANNEL).await.expect("bound");
     assert_eq!(project.repository, repo());
     assert_eq!(project.channel_name.as_deref(), Some("web"));
     assert_eq!(project.team, Some(SlackTeamId::parse(TEAM).expect("valid")));
@@ -308,13 +288,7 @@ async fn setup_refusals_say_what_to_do() {
     ]);
 
     assert_eq!(h.invocations().len(), before, "refusals invoke nothing");
-    assert!(
-        h.store
-            .project_by_channel(&channel(OTHER_CHANNEL))
-            .await
-            .expect("store")
-            .is_none()
-    );
+    assert!(h.project(OTHER_CHANNEL).await.is_none());
 }
 
 #[tokio::test]
@@ -352,32 +326,15 @@ async fn reset_forgets_the_binding_and_settings_but_not_user_links() {
     let reply = h.slash("reset").await;
     assert_eq!(reply.response_type(), "in_channel", "{}", reply.raw);
     assert!(reply.text().contains("acme/web"));
-    assert!(
-        h.store
-            .project_by_channel(&channel(CHANNEL))
-            .await
-            .expect("store")
-            .is_none()
-    );
-    assert!(
-        h.store
-            .user_by_slack(&user(USER))
-            .await
-            .expect("store")
-            .is_some()
-    );
+    assert!(h.project(CHANNEL).await.is_none());
+    assert!(h.link_of(USER).await.is_some());
 
     h.slash("reset")
         .await
         .assert_ephemeral(&["not set up", "nothing to reset"]);
     // A new setup starts with default settings.
     h.slash("setup acme/web").await;
-    let project = h
-        .store
-        .project_by_channel(&channel(CHANNEL))
-        .await
-        .expect("store")
-        .expect("bound again");
+    let project = h.project(CHANNEL).await.expect("bound again");
     assert_eq!(project.settings, Default::default());
 }
 
@@ -391,83 +348,82 @@ async fn set_and_unset_every_setting() {
         .assert_ephemeral(&["not set up"]);
     h.bind().await;
 
-    h.slash("set")
-        .await
-        .assert_ephemeral(&["/cimon set basedomain <domain>", "{environment}"]);
-
-    h.slash("set basedomain Example.com")
-        .await
-        .assert_ephemeral(&[
-            "`basedomain` is now `example.com`",
-            "https://staging.example.com/",
-        ]);
-    h.slash("set urlseparator -")
-        .await
-        .assert_ephemeral(&["`urlseparator` is now `-`", "https://staging-example.com/"]);
-    h.slash("set urlpattern https://{environment}{urlseparator}app{urlseparator}{basedomain}/")
-        .await
-        .assert_ephemeral(&["https://test-app-example.com/"]);
-    h.slash("set url production www.example.com")
-        .await
-        .assert_ephemeral(&[
-            "production is now `www.example.com`",
-            "production: https://www.example.com",
-        ]);
-    let settings = h
-        .store
-        .project_by_channel(&channel(CHANNEL))
-        .await
-        .expect("store")
-        .expect("bound")
-        .settings;
-    assert_eq!(settings.base_domain.as_deref(), Some("example.com"));
-    assert_eq!(settings.url_separator.as_deref(), Some("-"));
-    assert!(settings.url_pattern.is_some());
-    assert_eq!(
-        settings
-            .urls
-            .get(&Environment::Production)
-            .map(String::as_str),
-        Some("www.example.com")
-    );
+    expect_answers(
+        &h,
+        &[
+            ("set", &["/cimon set basedomain <domain>", "{environment}"]),
+            (
+                "set basedomain Example.com",
+                &[
+                    "`basedomain` is now `example.com`",
+                    "https://staging.example.com/",
+                ],
+            ),
+            (
+                "set urlseparator -",
+                &["`urlseparator` is now `-`", "https://staging-example.com/"],
+            ),
+            (
+                "set urlpattern https://{environment}{urlseparator}app{urlseparator}{basedomain}/",
+                &["https://test-app-example.com/"],
+            ),
+            (
+                "set url production www.example.com",
+                &[
+                    "production is now `www.example.com`",
+                    "production: https://www.example.com",
+                ],
+            ),
+        ],
+    )
+    .await;
+    let saved = h.project(CHANNEL).await.expect("bound").settings;
+    assert_eq!(saved.base_domain.as_deref(), Some("example.com"));
+    assert_eq!(saved.url_separator.as_deref(), Some("-"));
+    assert!(saved.url_pattern.is_some());
+    let production = saved.urls.get(&Environment::Production);
+    assert_eq!(production.map(String::as_str), Some("www.example.com"));
 
     // Invalid values are refused with the reason, and nothing is saved.
-    h.slash("set urlpattern https://{environment}.example.com")
-        .await
-        .assert_ephemeral(&["{urlseparator}", "{basedomain}"]);
-    h.slash("set basedomain not_a_host")
-        .await
-        .assert_ephemeral(&["not a host name"]);
+    expect_answers(
+        &h,
+        &[
+            (
+                "set urlpattern https://{environment}.example.com",
+                &["{urlseparator}", "{basedomain}"],
+            ),
+            ("set basedomain not_a_host", &["not a host name"]),
+            ("set urlseparator /", &["separator"]),
+        ],
+    )
+    .await;
+    assert_eq!(h.project(CHANNEL).await.expect("bound").settings, saved);
 
-    h.slash("unset url production")
-        .await
-        .assert_ephemeral(&["removed"]);
-    h.slash("unset url production")
-        .await
-        .assert_ephemeral(&["was not set", "nothing changed"]);
-    h.slash("unset url")
-        .await
-        .assert_ephemeral(&["which environment"]);
-    h.slash("unset urlpattern")
-        .await
-        .assert_ephemeral(&["removed", "https://staging-example.com/"]);
-    h.slash("unset urlseparator")
-        .await
-        .assert_ephemeral(&["https://staging.example.com/"]);
-    h.slash("unset basedomain")
-        .await
-        .assert_ephemeral(&["removed", "staging: _no URL_"]);
-    h.slash("unset basedomain")
-        .await
-        .assert_ephemeral(&["was not set"]);
-    let settings = h
-        .store
-        .project_by_channel(&channel(CHANNEL))
-        .await
-        .expect("store")
-        .expect("bound")
-        .settings;
+    expect_answers(
+        &h,
+        &[
+            ("unset url production", &["removed"]),
+            ("unset url production", &["was not set", "nothing changed"]),
+            ("unset url", &["which environment"]),
+            (
+                "unset urlpattern",
+                &["removed", "https://staging-example.com/"],
+            ),
+            ("unset urlseparator", &["https://staging.example.com/"]),
+            ("unset basedomain", &["removed", "staging: _no URL_"]),
+            ("unset basedomain", &["was not set"]),
+        ],
+    )
+    .await;
+    let settings = h.project(CHANNEL).await.expect("bound").settings;
     assert_eq!(settings, Default::default());
+}
+
+/// Runs each command in turn and checks its answer is a friendly ephemeral with the needles.
+async fn expect_answers(h: &Harness, cases: &[(&str, &[&str])]) {
+    for (text, needles) in cases {
+        h.slash(text).await.assert_ephemeral(needles);
+    }
 }
 
 #[tokio::test]
@@ -581,13 +537,7 @@ async fn goodbye_and_bye_remove_the_link() {
     h.slash("goodbye")
         .await
         .assert_ephemeral(&["no longer linked", "`alice`"]);
-    assert!(
-        h.store
-            .user_by_slack(&user(USER))
-            .await
-            .expect("store")
-            .is_none()
-    );
+    assert!(h.link_of(USER).await.is_none());
     h.slash("bye")
         .await
         .assert_ephemeral(&["not linked", "nothing to undo"]);

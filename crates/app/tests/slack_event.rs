@@ -194,12 +194,7 @@ async fn a_renamed_channel_keeps_its_stored_name_current() {
         h.event(&rename("Ev30", "web-deploys"), None).await.status,
         StatusCode::OK
     );
-    let project = h
-        .store
-        .project_by_channel(&channel(CHANNEL))
-        .await
-        .expect("store")
-        .expect("bound");
+    let project = h.project(CHANNEL).await.expect("bound");
     assert_eq!(project.channel_name.as_deref(), Some("web-deploys"));
     assert_eq!(project.repository, repo(), "the binding is unchanged");
 
@@ -209,13 +204,7 @@ async fn a_renamed_channel_keeps_its_stored_name_current() {
         json!({"type": "channel_rename", "channel": {"id": OTHER_CHANNEL, "name": "x", "created": 1}}),
     );
     assert_eq!(h.event(&other, None).await.status, StatusCode::OK);
-    assert!(
-        h.store
-            .project_by_channel(&channel(OTHER_CHANNEL))
-            .await
-            .expect("store")
-            .is_none()
-    );
+    assert!(h.project(OTHER_CHANNEL).await.is_none());
 }
 
 #[tokio::test]

@@ -58,13 +58,7 @@ async fn unsigned_and_stale_presses_are_401_with_no_effect() {
         h.send(stale, "/slack/interactive").await.status,
         StatusCode::UNAUTHORIZED
     );
-    assert!(
-        h.store
-            .user_by_slack(&user(USER))
-            .await
-            .expect("store")
-            .is_none()
-    );
+    assert!(h.link_of(USER).await.is_none());
     assert!(h.invocations().is_empty());
 }
 
@@ -107,12 +101,7 @@ async fn claiming_a_login_links_the_presser_and_replaces_the_offer() {
         "block_actions answers with an empty 200"
     );
 
-    let link = h
-        .store
-        .user_by_slack(&user(USER))
-        .await
-        .expect("store")
-        .expect("linked");
+    let link = h.link_of(USER).await.expect("linked");
     assert_eq!(link.github_login, login("alice"));
     assert_eq!(link.slack_name.as_deref(), Some("alice"));
     let answers = answers(&h).await;
@@ -150,13 +139,7 @@ async fn claiming_a_taken_login_says_who_has_it_and_how_to_undo() {
         "{text}"
     );
     assert!(text.contains("/cimon goodbye"), "{text}");
-    assert!(
-        h.store
-            .user_by_slack(&user(USER))
-            .await
-            .expect("store")
-            .is_none()
-    );
+    assert!(h.link_of(USER).await.is_none());
 }
 
 #[tokio::test]

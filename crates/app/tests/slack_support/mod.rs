@@ -15,7 +15,7 @@ use deploybot_core::ports::{Clock, InvokeError, InvokeMode, Invoker, Store};
 use deploybot_core::signature::SigningSecret;
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GitRef, Project, Repository, Sha,
-    SlackChannelId, SlackUserId, Timestamp, Trigger,
+    SlackChannelId, SlackUserId, Timestamp, Trigger, UserLink,
 };
 use deploybot_testkit::fakes::circleci::FakeCircleCi;
 use deploybot_testkit::fakes::github::FakeGitHub;
@@ -340,6 +340,22 @@ impl Harness {
         };
         self.store.bind_project(&project).await.expect("bind");
         project
+    }
+
+    /// The project bound to `channel_id`, if any.
+    pub async fn project(&self, channel_id: &str) -> Option<Project> {
+        self.store
+            .project_by_channel(&channel(channel_id))
+            .await
+            .expect("store answers")
+    }
+
+    /// The link of Slack user `user_id`, if any.
+    pub async fn link_of(&self, user_id: &str) -> Option<UserLink> {
+        self.store
+            .user_by_slack(&user(user_id))
+            .await
+            .expect("store answers")
     }
 
     /// Stores a deployment of [`REPO`] created `minutes_ago`.
