@@ -2,6 +2,7 @@
 //! queue of scripted failures, and a record of the requests a fake saw.
 
 use axum::Router;
+use deploybot_core::Timestamp;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -151,9 +152,51 @@ fn splitmix64(seed: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// RFC 3339 in UTC with milliseconds (`2021-09-01T22:49:34.317Z`), as the services write
+/// times.
+pub fn rfc3339(time: Timestamp) -> String {
+    let millis = time.millis();
+    let secs = millis.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60,
+        millis.rem_euclid(1000)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_matches_known_dates() {
+        assert_eq!(
+            rfc3339(Timestamp::from_millis(0)),
+            "1970-01-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            rfc3339(Timestamp::from_millis(1_630_536_574_317)),
+            "2021-09-01T22:49:34.317Z"
+        );
+        assert_eq!(
+            rfc3339(Timestamp::from_secs(951_782_400)),
+            "2000-02-29T00:00:00.000Z"
+        );
+    }
 
     #[test]
     fn uuid_like_ids_are_distinct_and_shaped() {
