@@ -184,7 +184,7 @@ async fn a_file_that_is_not_a_store_is_refused() {
 }
 
 #[tokio::test]
-async fn a_file_open_elsewhere_is_refused() {
+async fn a_file_already_open_is_refused() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("deploybot.redb");
     let _first = RedbStore::open(&path).await.expect("open");

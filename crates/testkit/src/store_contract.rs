@@ -49,18 +49,35 @@ impl<Guard: Send + 'static> StoreUnderTest for (Arc<dyn Store>, Guard) {
 /// The argument is an expression evaluated once per test whose value is awaited: an `async`
 /// block or a call of an `async fn`. It must produce a FRESH, EMPTY store, either as
 /// `Arc<dyn Store>` or as `(Arc<dyn Store>, guard)` where `guard` (any `Send + 'static`
-/// value, e.g. a `tempfile::TempDir`) is kept alive until the test ends. Optional outer
-/// attributes before the expression are put on every generated test:
+/// value, e.g. a `tempfile::TempDir`) is kept alive until the test ends. Outer attributes
+/// after the expression, each after a comma, are put on every generated test:
 ///
 /// ```ignore
-/// store_contract_tests!(#[ignore = "needs the DynamoDB emulator"] fresh_dynamo_store());
+/// store_contract_tests!(fresh_dynamo_store(), #[ignore = "needs the DynamoDB emulator"]);
 /// ```
 ///
 /// The calling crate needs `tokio` (features `macros`, `rt-multi-thread`) as a dependency:
 /// the tests are `#[tokio::test]`s, the concurrent ones on a 4-thread runtime.
 #[macro_export]
 macro_rules! store_contract_tests {
-    ($(#[$attribute:meta])* $factory:expr $(,)?) => {
+    // Internal: one test per property name, then the rest.
+    (@each $attributes:tt $runtime:tt $factory:expr; $property:ident, $($rest:ident,)*) => {
+        $crate::store_contract_tests!(@test $attributes $runtime $factory; $property);
+        $crate::store_contract_tests!(@each $attributes $runtime $factory; $($rest,)*);
+    };
+    (@each $attributes:tt $runtime:tt $factory:expr;) => {};
+    (@test [$($attribute:tt)*] [$($runtime:tt)*] $factory:expr; $property:ident) => {
+        $($attribute)*
+        $($runtime)*
+        async fn $property() {
+            let under_test = $factory.await;
+            let store = $crate::store_contract::StoreUnderTest::store(&under_test);
+            $crate::store_contract::$property(store).await;
+            drop(under_test);
+        }
+    };
+    // The public form.
+    ($factory:expr $(, #[$attribute:meta])* $(,)?) => {
         $crate::store_contract_tests!(@each [$(#[$attribute])*] [#[tokio::test]] $factory;
             bind_project_binds_both_sides,
             bind_project_outcomes,
@@ -90,21 +107,6 @@ macro_rules! store_contract_tests {
             concurrent_updates_of_one_version_have_one_winner,
             concurrent_record_delivery_has_one_winner,
         );
-    };
-    (@each $attributes:tt $runtime:tt $factory:expr; $property:ident, $($rest:ident,)*) => {
-        $crate::store_contract_tests!(@test $attributes $runtime $factory; $property);
-        $crate::store_contract_tests!(@each $attributes $runtime $factory; $($rest,)*);
-    };
-    (@each $attributes:tt $runtime:tt $factory:expr;) => {};
-    (@test [$($attribute:tt)*] [$($runtime:tt)*] $factory:expr; $property:ident) => {
-        $($attribute)*
-        $($runtime)*
-        async fn $property() {
-            let under_test = $factory.await;
-            let store = $crate::store_contract::StoreUnderTest::store(&under_test);
-            $crate::store_contract::$property(store).await;
-            drop(under_test);
-        }
     };
 }
 
