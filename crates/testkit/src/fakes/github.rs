@@ -479,6 +479,13 @@ impl FakeGitHub {
         });
     }
 
+    /// Adds a comment someone else wrote on a pull request; returns its id.
+    pub fn add_comment(&self, repository: &Repository, pr: u64, body: &str) -> u64 {
+        self.op_create_comment(repository, pr, body)
+            .map(|c| c.id)
+            .unwrap_or_else(|_| panic!("fake GitHub: add_repository({repository}) first"))
+    }
+
     // ---- scripting ----------------------------------------------------------------------
 
     /// The next `n` API calls (not the App authentication routes) answer HTTP `status`.
@@ -923,7 +930,10 @@ fn checks_summary(checks: &CommitChecks) -> ChecksSummary {
             ("completed", Some("success" | "neutral" | "skipped")) => {}
             (
                 "completed",
-                Some("failure" | "cancelled" | "timed_out" | "action_required" | "startup_failure"),
+                Some(
+                    "failure" | "cancelled" | "timed_out" | "action_required" | "startup_failure"
+                    | "stale",
+                ),
             ) => failing.push(suite.app.clone()),
             _ => pending.push(suite.app.clone()),
         }

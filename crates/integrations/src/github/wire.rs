@@ -1,0 +1,153 @@
+//! GitHub REST request and response bodies, only the fields deploybot reads or sends.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Installation {
+    pub(crate) id: u64,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AccessToken {
+    pub(crate) token: String,
+    pub(crate) expires_at: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RepositoryInfo {
+    pub(crate) default_branch: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Account {
+    pub(crate) login: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Commit {
+    pub(crate) sha: String,
+    /// The GitHub account the commit's author e-mail maps to; null when none does.
+    #[serde(default)]
+    pub(crate) author: Option<Account>,
+}
+
+/// `POST /repos/{owner}/{repo}/deployments`. `required_contexts` is deliberately absent:
+/// leaving it out makes GitHub verify every context (an empty list would skip the checks).
+#[derive(Debug, Serialize)]
+pub(crate) struct CreateDeployment<'a> {
+    #[serde(rename = "ref")]
+    pub(crate) git_ref: &'a str,
+    pub(crate) environment: String,
+    pub(crate) description: &'a str,
+    pub(crate) payload: &'a serde_json::Value,
+    pub(crate) auto_merge: bool,
+    pub(crate) transient_environment: bool,
+    pub(crate) production_environment: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CreatedDeployment {
+    pub(crate) id: u64,
+}
+
+/// GitHub's 409 body when required contexts are not green:
+/// `{"message": "Conflict: ...", "errors": [{"contexts": [{"context": .., "state": ..}], ...}]}`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ConflictBody {
+    #[serde(default)]
+    pub(crate) errors: Vec<ConflictError>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ConflictError {
+    #[serde(default)]
+    pub(crate) contexts: Vec<ContextState>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ContextState {
+    pub(crate) context: String,
+    #[serde(default)]
+    pub(crate) state: Option<String>,
+}
+
+/// `POST /repos/{owner}/{repo}/deployments/{id}/statuses`.
+#[derive(Debug, Serialize)]
+pub(crate) struct CreateDeploymentStatus<'a> {
+    pub(crate) state: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) log_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) environment_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) description: Option<String>,
+    /// GitHub's default (true) would mark earlier deployments inactive on its own; deploybot
+    /// decides that itself.
+    pub(crate) auto_inactive: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct CombinedStatus {
+    #[serde(default)]
+    pub(crate) statuses: Vec<StatusItem>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct StatusItem {
+    pub(crate) context: String,
+    pub(crate) state: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CheckSuitePage {
+    #[serde(default)]
+    pub(crate) check_suites: Vec<CheckSuite>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CheckSuite {
+    #[serde(default)]
+    pub(crate) status: Option<String>,
+    #[serde(default)]
+    pub(crate) conclusion: Option<String>,
+    #[serde(default)]
+    pub(crate) app: Option<CheckSuiteApp>,
+    #[serde(default)]
+    pub(crate) latest_check_runs_count: Option<u64>,
+}
+
+impl CheckSuite {
+    /// The app's name, for people.
+    pub(crate) fn name(&self) -> String {
+        self.app
+            .as_ref()
+            .and_then(|a| a.name.clone().or_else(|| a.slug.clone()))
+            .unwrap_or_else(|| "check suite".to_owned())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CheckSuiteApp {
+    #[serde(default)]
+    pub(crate) name: Option<String>,
+    #[serde(default)]
+    pub(crate) slug: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct IssueComment {
+    pub(crate) id: u64,
+    #[serde(default)]
+    pub(crate) body: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct CommentBody<'a> {
+    pub(crate) body: &'a str,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ErrorBody {
+    #[serde(default)]
+    pub(crate) message: Option<String>,
+}
