@@ -1,0 +1,399 @@
+//! The harness the workflow tests share: an `AppState` on the in-memory store with the fake
+//! GitHub, Slack and CircleCI used directly as ports, the in-process invoker, a settable
+//! clock, GitHub payloads built from the fixtures in `crates/testkit/fixtures/github/`, and
+//! signed requests sent through `deploybot_app::http::router` with `oneshot`. GitHub's side of
+//! the conversation (the `deployment` event after a deployment is created) is played by
+//! [`World::announce_deployments`].
+
+#![allow(dead_code)] // each test crate uses a different part of the harness
+
+use axum::Router;
+use axum::http::{Request, StatusCode};
+use deploybot_app::dispatch::InProcessInvoker;
+use deploybot_app::{AppConfig, AppState};
+use deploybot_core::blocks::Message;
+use deploybot_core::invoke::{self, InvokeRequest};
+use deploybot_core::ports::{Clock, Store};
+use deploybot_core::signature::SigningSecret;
+use deploybot_core::{
+    Deployment, Environment, GithubLogin, Project, ProjectSettings, Repository, Sha,
+    SlackChannelId, SlackTeamId, SlackUserId, Timestamp, UserLink,
+};
+use deploybot_testkit::fakes::circleci::FakeCircleCi;
+use deploybot_testkit::fakes::github::{FakeDeployment, FakeGitHub};
+use deploybot_testkit::fakes::slack::{FakeSlack, PostedMessage};
+use deploybot_testkit::memory_store::MemoryStore;
+use deploybot_testkit::signing::{SignedRequest, github_request};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tower::ServiceExt;
+
+pub const NOW_SECS: i64 = 1_715_677_200;
+pub const REPO: &str = "acme/web";
+pub const CHANNEL: &str = "C0WEB";
+pub const TEAM: &str = "T0ACME";
+pub const GITHUB_SECRET: &str = "github-webhook-secret-for-tests";
+pub const CIRCLECI_SECRET: &str = "circleci-webhook-secret-for-tests";
+pub const NOTIFY_TOKEN: &str = "legacy-notify-token-for-tests";
+/// The commit of the pull request fixture.
+pub const PR_SHA: &str = "4f3c2a1b9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b";
+/// The author of the fixtures' commits and pull request, and their Slack user once linked.
+pub const AUTHOR: &str = "ada-l";
+pub const AUTHOR_SLACK: &str = "U0ADA";
+
+/// A clock tests move by hand.
+#[derive(Debug)]
+pub struct TestClock(AtomicI64);
+
+impl TestClock {
+    pub fn advance_secs(&self, secs: i64) {
+        self.0.fetch_add(secs * 1000, Ordering::SeqCst);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_millis(self.0.load(Ordering::SeqCst))
+    }
+}
+
+pub fn repo() -> Repository {
+    Repository::parse(REPO).expect("valid repository")
+}
+
+pub fn channel() -> SlackChannelId {
+    SlackChannelId::parse(CHANNEL).expect("valid channel")
+}
+
+pub fn sha(hex_digit: char) -> Sha {
+    Sha::parse(&hex_digit.to_string().repeat(40)).expect("valid sha")
+}
+
+pub fn pr_sha() -> Sha {
+    Sha::parse(PR_SHA).expect("valid sha")
+}
+
+/// A GitHub payload fixture from `crates/testkit/fixtures/github/`.
+pub fn github_fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/../testkit/fixtures/github/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).expect("fixture exists");
+    serde_json::from_str(&text).expect("fixture is JSON")
+}
+
+/// `pull_request` with `action`, PR `number`, head `branch` and `sha`.
+pub fn pr_event(action: &str, number: u64, branch: &str, sha: &Sha) -> Value {
+    let mut e = github_fixture("pull_request.opened.json");
+    e["action"] = action.into();
+    e["number"] = number.into();
+    e["pull_request"]["number"] = number.into();
+    e["pull_request"]["html_url"] = format!("https://github.com/acme/web/pull/{number}").into();
+    e["pull_request"]["head"]["ref"] = branch.into();
+    e["pull_request"]["head"]["sha"] = sha.as_str().into();
+    if action == "closed" {
+        e["pull_request"]["state"] = "closed".into();
+        e["pull_request"]["closed_at"] = "2024-05-14T12:00:00Z".into();
+    }
+    e
+}
+
+/// `push` of `sha` to `git_ref` (`refs/heads/...`), authored by [`AUTHOR`].
+pub fn push_event(git_ref: &str, sha: &Sha) -> Value {
+    let mut e = github_fixture("push.json");
+    e["ref"] = git_ref.into();
+    e["after"] = sha.as_str().into();
+    e["head_commit"]["id"] = sha.as_str().into();
+    e["commits"][0]["id"] = sha.as_str().into();
+    e
+}
+
+/// `push` of an annotated tag pointing at `sha`.
+pub fn tag_event(tag: &str, sha: &Sha) -> Value {
+    let mut e = github_fixture("push.tag.json");
+    e["ref"] = format!("refs/tags/{tag}").into();
+    e["head_commit"]["id"] = sha.as_str().into();
+    e
+}
+
+/// `status` of one context on a commit.
+pub fn status_event(sha: &Sha, context: &str, state: &str) -> Value {
+    let mut e = github_fixture("status.json");
+    e["sha"] = sha.as_str().into();
+    e["commit"]["sha"] = sha.as_str().into();
+    e["context"] = context.into();
+    e["state"] = state.into();
+    e
+}
+
+/// `check_suite` `completed` on a commit.
+pub fn check_suite_event(sha: &Sha, conclusion: &str) -> Value {
+    let mut e = github_fixture("check_suite.completed.json");
+    e["check_suite"]["head_sha"] = sha.as_str().into();
+    e["check_suite"]["conclusion"] = conclusion.into();
+    e
+}
+
+/// The `deployment` event GitHub sends for a deployment the fake holds.
+pub fn deployment_event(d: &FakeDeployment) -> Value {
+    let mut e = github_fixture("deployment.json");
+    let dep = &mut e["deployment"];
+    dep["id"] = d.id.into();
+    dep["sha"] = d.sha.as_str().into();
+    dep["ref"] = d.git_ref.clone().into();
+    dep["environment"] = d.environment.clone().into();
+    dep["original_environment"] = d.environment.clone().into();
+    dep["payload"] = d.payload.clone();
+    dep["transient_environment"] = d.transient_environment.into();
+    dep["production_environment"] = d.production_environment.into();
+    e
+}
+
+/// A `deployment_status` event someone else caused on a deployment the fake holds.
+pub fn deployment_status_event(d: &FakeDeployment, state: &str) -> Value {
+    let mut e = github_fixture("deployment_status.json");
+    e["deployment"] = deployment_event(d)["deployment"].clone();
+    e["deployment_status"]["state"] = state.into();
+    e
+}
+
+/// Every text of a message (fallback and blocks), for `contains` checks.
+pub fn message_text(message: &Message) -> String {
+    serde_json::to_string(message).expect("serialises")
+}
+
+pub struct World {
+    pub state: AppState,
+    pub invoker: InProcessInvoker,
+    pub store: Arc<MemoryStore>,
+    pub github: FakeGitHub,
+    pub slack: FakeSlack,
+    pub ci: FakeCircleCi,
+    pub clock: Arc<TestClock>,
+    router: Router,
+    next_delivery: AtomicU64,
+    announced: Mutex<HashSet<u64>>,
+}
+
+impl World {
+    /// `acme/web` bound to `#web` (team `T0ACME`, base domain `example.com`), known to the fake
+    /// GitHub with default branch `main`.
+    pub async fn new() -> Self {
+        let store = Arc::new(MemoryStore::new());
+        let clock = Arc::new(TestClock(AtomicI64::new(NOW_SECS * 1000)));
+        let github = FakeGitHub::new();
+        let slack = FakeSlack::new();
+        let ci = FakeCircleCi::new();
+        let config = AppConfig {
+            github_webhook_secret: Some(SigningSecret::new(GITHUB_SECRET)),
+            circleci_webhook_secret: Some(SigningSecret::new(CIRCLECI_SECRET)),
+            circleci_notify_token: Some(NOTIFY_TOKEN.to_owned().into()),
+            ..AppConfig::default()
+        };
+        let invoker = InProcessInvoker::new();
+        let state = AppState::new(store.clone(), clock.clone(), config)
+            .with_invoker(Arc::new(invoker.clone()))
+            .with_github(Arc::new(github.clone()))
+            .with_slack(Arc::new(slack.clone()))
+            .with_ci(Arc::new(ci.clone()));
+        invoker.attach(state.clone());
+        github.add_repository(&repo(), "main");
+        let project = Project {
+            repository: repo(),
+            channel: channel(),
+            channel_name: Some("web".into()),
+            team: Some(SlackTeamId::parse(TEAM).expect("valid team")),
+            settings: ProjectSettings {
+                base_domain: Some("example.com".into()),
+                ..ProjectSettings::default()
+            },
+            created_by: None,
+            created_at: Timestamp::from_secs(NOW_SECS - 86_400),
+        };
+        store.bind_project(&project).await.expect("binds");
+        let router = deploybot_app::http::router(state.clone());
+        Self {
+            state,
+            invoker,
+            store,
+            github,
+            slack,
+            ci,
+            clock,
+            router,
+            next_delivery: AtomicU64::new(1),
+            announced: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Links [`AUTHOR`] to [`AUTHOR_SLACK`].
+    pub async fn link_author(&self) {
+        let link = UserLink {
+            github_login: GithubLogin::parse(AUTHOR).expect("valid login"),
+            slack_user: SlackUserId::parse(AUTHOR_SLACK).expect("valid user"),
+            slack_name: Some("Ada".into()),
+            linked_at: Timestamp::from_secs(NOW_SECS - 3600),
+        };
+        self.store.link_user(&link).await.expect("links");
+    }
+
+    /// Sends a request through the router; the status and body text.
+    pub async fn send(&self, request: Request<axum::body::Body>) -> (StatusCode, String) {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router answers");
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body reads")
+            .to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    pub async fn send_signed(&self, path: &str, request: SignedRequest) -> (StatusCode, String) {
+        self.send(request.into_http_request(path).expect("valid request"))
+            .await
+    }
+
+    /// A new delivery id, as GitHub gives each delivery.
+    pub fn delivery_id(&self) -> String {
+        format!(
+            "72d3162e-cc78-11e3-81ab-{:012}",
+            self.next_delivery.fetch_add(1, Ordering::SeqCst)
+        )
+    }
+
+    /// A GitHub webhook delivery with `delivery` as `X-GitHub-Delivery`.
+    pub async fn github_delivery(
+        &self,
+        event: &str,
+        delivery: &str,
+        body: &Value,
+    ) -> (StatusCode, String) {
+        let request = github_request(&SigningSecret::new(GITHUB_SECRET), event, delivery, body);
+        self.send_signed("/github/webhook", request).await
+    }
+
+    /// A GitHub webhook delivery (fresh delivery id), then lets the work it started settle.
+    pub async fn github_event(&self, event: &str, body: &Value) -> (StatusCode, String) {
+        let answer = self.github_delivery(event, &self.delivery_id(), body).await;
+        self.settle().await;
+        answer
+    }
+
+    /// Waits until no `Event` invocation runs.
+    pub async fn settle(&self) {
+        self.invoker.wait_idle().await;
+    }
+
+    /// Plays GitHub: sends the `deployment` event of every deployment created since the last
+    /// call, then lets the work settle. Returns how many were announced.
+    pub async fn announce_deployments(&self) -> usize {
+        let fresh: Vec<FakeDeployment> = {
+            let mut announced = self.announced.lock().expect("not poisoned");
+            self.github
+                .deployments(&repo())
+                .into_iter()
+                .filter(|d| announced.insert(d.id))
+                .collect()
+        };
+        for d in &fresh {
+            let (status, body) = self.github_event("deployment", &deployment_event(d)).await;
+            assert!(status.is_success(), "deployment event: {status} {body}");
+        }
+        fresh.len()
+    }
+
+    /// Finishes a pipeline's workflow with `status` and delivers CircleCI's signed
+    /// `workflow-completed` webhook, then lets the work settle.
+    pub async fn complete_pipeline(&self, pipeline_id: &str, status: &str) -> (StatusCode, String) {
+        let request = self
+            .ci
+            .completion_payload(pipeline_id, status, &SigningSecret::new(CIRCLECI_SECRET))
+            .expect("the fake CircleCI knows the pipeline");
+        let answer = self.send_signed("/circleci/webhook", request).await;
+        self.settle().await;
+        answer
+    }
+
+    /// Invokes a function the way another function would (`RequestResponse`).
+    pub async fn call<R: InvokeRequest>(&self, request: &R) -> R::Response {
+        let answer = invoke::call(&self.invoker, request)
+            .await
+            .expect("invoke answers");
+        self.settle().await;
+        answer
+    }
+
+    /// The repository's deployments, newest first.
+    pub async fn deployments(&self) -> Vec<Deployment> {
+        self.store
+            .list_deployments(&repo(), None, 100)
+            .await
+            .expect("lists")
+    }
+
+    /// The deployments of one environment, newest first.
+    pub async fn deployments_in(&self, environment: Environment) -> Vec<Deployment> {
+        self.store
+            .list_deployments(&repo(), Some(environment), 100)
+            .await
+            .expect("lists")
+    }
+
+    /// A deployment as stored now.
+    pub async fn store_get(&self, id: &deploybot_core::DeploymentId) -> Deployment {
+        self.store
+            .get_deployment(&repo(), id)
+            .await
+            .expect("reads")
+            .expect("exists")
+    }
+
+    /// The only deployment of an environment.
+    pub async fn only_deployment(&self, environment: Environment) -> Deployment {
+        let mut all = self.deployments_in(environment).await;
+        assert_eq!(all.len(), 1, "one deployment to {environment}: {all:#?}");
+        all.remove(0)
+    }
+
+    /// The channel's messages.
+    pub fn messages(&self) -> Vec<PostedMessage> {
+        self.slack.messages(&channel())
+    }
+
+    /// The fake GitHub deployment behind a record.
+    pub fn github_deployment(&self, d: &Deployment) -> FakeDeployment {
+        let id = d.github_deployment_id.expect("has a GitHub deployment");
+        self.github
+            .deployments(&repo())
+            .into_iter()
+            .find(|g| g.id == id)
+            .expect("GitHub has it")
+    }
+
+    /// The GitHub status names written for a record, in order.
+    pub fn github_states(&self, d: &Deployment) -> Vec<String> {
+        let id = d.github_deployment_id.expect("has a GitHub deployment");
+        self.github
+            .statuses(&repo(), id)
+            .into_iter()
+            .map(|s| s.state)
+            .collect()
+    }
+
+    /// No `Event` invocation failed (what Lambda would have sent to its failure queue).
+    pub fn assert_no_failures(&self) {
+        let failures = self.invoker.failures();
+        assert!(failures.is_empty(), "failed invocations: {failures:#?}");
+    }
+}
