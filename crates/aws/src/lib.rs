@@ -1,5 +1,8 @@
 //! deploybot-aws.
 
+pub mod dynamo;
+pub use dynamo::{DynamoStore, TableNames, create_tables};
+
 pub mod invoker;
 pub use invoker::{FunctionNames, LambdaInvoker};
 
