@@ -76,7 +76,10 @@ deploybot_moto_start() {
   if command -v setpriv >/dev/null 2>&1 && setpriv --pdeathsig TERM true 2>/dev/null; then
     launcher=(setpriv --pdeathsig TERM --)
   fi
-  "${launcher[@]}" moto_server -H 127.0.0.1 -p 0 >"$DEPLOYBOT_MOTO_LOG" 2>&1 </dev/null &
+  # moto_server through moto_serial_server.py: one request at a time, so transactions and
+  # conditional writes are atomic as on DynamoDB (see that file).
+  "${launcher[@]}" "$DEPLOYBOT_VENV/bin/python" "$_DEPLOYBOT_MOTO_SH_DIR/moto_serial_server.py" \
+    -H 127.0.0.1 -p 0 >"$DEPLOYBOT_MOTO_LOG" 2>&1 </dev/null &
   DEPLOYBOT_MOTO_PID=$!
 
   local url="" port="" deadline=$((SECONDS + timeout))
