@@ -15,6 +15,62 @@ pub const FIXTURES: &[(&str, &str)] = &[
         "circleci/legacy-notify.json",
         include_str!("../fixtures/circleci/legacy-notify.json"),
     ),
+    (
+        "github/ping.json",
+        include_str!("../fixtures/github/ping.json"),
+    ),
+    (
+        "github/push.json",
+        include_str!("../fixtures/github/push.json"),
+    ),
+    (
+        "github/push.tag.json",
+        include_str!("../fixtures/github/push.tag.json"),
+    ),
+    (
+        "github/push.release-branch.json",
+        include_str!("../fixtures/github/push.release-branch.json"),
+    ),
+    (
+        "github/push.branch-deleted.json",
+        include_str!("../fixtures/github/push.branch-deleted.json"),
+    ),
+    (
+        "github/pull_request.opened.json",
+        include_str!("../fixtures/github/pull_request.opened.json"),
+    ),
+    (
+        "github/pull_request.synchronize.json",
+        include_str!("../fixtures/github/pull_request.synchronize.json"),
+    ),
+    (
+        "github/pull_request.closed.json",
+        include_str!("../fixtures/github/pull_request.closed.json"),
+    ),
+    (
+        "github/pull_request.opened-from-fork.json",
+        include_str!("../fixtures/github/pull_request.opened-from-fork.json"),
+    ),
+    (
+        "github/status.json",
+        include_str!("../fixtures/github/status.json"),
+    ),
+    (
+        "github/status.failure.json",
+        include_str!("../fixtures/github/status.failure.json"),
+    ),
+    (
+        "github/check_suite.completed.json",
+        include_str!("../fixtures/github/check_suite.completed.json"),
+    ),
+    (
+        "github/deployment.json",
+        include_str!("../fixtures/github/deployment.json"),
+    ),
+    (
+        "github/deployment_status.json",
+        include_str!("../fixtures/github/deployment_status.json"),
+    ),
 ];
 
 /// The fixture at `path`, or `None` when there is no such fixture.
@@ -28,6 +84,13 @@ pub fn fixture(path: &str) -> Option<&'static str> {
 /// The fixture at `path` parsed as JSON.
 pub fn fixture_json(path: &str) -> Option<serde_json::Value> {
     fixture(path).and_then(|text| serde_json::from_str(text).ok())
+}
+
+/// A GitHub webhook payload fixture by name (`github_fixture("push.tag")` reads
+/// `github/push.tag.json`), parsed so tests can patch it (SHA, numbers) before signing. The
+/// name's first part is the `X-GitHub-Event` (`pull_request.closed` → `pull_request`).
+pub fn github_fixture(name: &str) -> Option<serde_json::Value> {
+    fixture_json(&format!("github/{name}.json"))
 }
 
 #[cfg(test)]

@@ -1146,3 +1146,186 @@ impl GitHub for FakeGitHub {
             .map_err(|f| f.into_port_error(&what, now))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::github_fixture;
+    use deploybot_core::Environment;
+
+    fn repo() -> Repository {
+        Repository::parse("acme/web").expect("repository")
+    }
+
+    fn sha(c: char) -> Sha {
+        Sha::parse(&c.to_string().repeat(40)).expect("sha")
+    }
+
+    fn fake() -> FakeGitHub {
+        let fake = FakeGitHub::new();
+        fake.add_repository(&repo(), "main");
+        fake.set_branch(&repo(), "main", &sha('a'), Some("alice"));
+        fake
+    }
+
+    fn deployment() -> NewGithubDeployment {
+        NewGithubDeployment {
+            repository: repo(),
+            git_ref: "main".to_owned(),
+            environment: Environment::Preview,
+            description: "preview".to_owned(),
+            payload: serde_json::json!({"deployment_id": "x"}),
+            transient_environment: false,
+            production_environment: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn direct_deployments_park_on_required_checks_and_record_statuses() {
+        let fake = fake();
+        fake.require_checks(&repo(), &sha('a'), &[("ci/circleci", "pending")]);
+        assert_eq!(
+            fake.create_deployment(&deployment()).await,
+            Ok(CreateDeploymentOutcome::ChecksNotGreen {
+                contexts: vec!["ci/circleci (pending)".to_owned()]
+            })
+        );
+        let summary = fake
+            .commit_checks(&repo(), &sha('a'))
+            .await
+            .expect("checks");
+        assert_eq!(summary.state, ChecksState::Pending);
+        fake.set_checks_green(&repo(), &sha('a'));
+        let Ok(CreateDeploymentOutcome::Created { id }) =
+            fake.create_deployment(&deployment()).await
+        else {
+            panic!("expected a deployment");
+        };
+        let status = NewDeploymentStatus {
+            state: DeploymentState::Queued,
+            log_url: None,
+            environment_url: None,
+            description: Some("x".repeat(200)),
+        };
+        fake.create_deployment_status(&repo(), id, &status)
+            .await
+            .expect("status");
+        let statuses = fake.statuses(&repo(), id);
+        assert_eq!(statuses.len(), 1);
+        assert_eq!(statuses[0].state, "queued");
+        assert_eq!(statuses[0].description.as_deref().map(str::len), Some(140));
+        let recorded = &fake.deployments(&repo())[0];
+        assert_eq!(
+            (recorded.auto_merge, recorded.sha.clone()),
+            (Some(false), sha('a'))
+        );
+        assert!(
+            fake.calls()
+                .contains(&"POST /repos/acme/web/deployments".to_owned())
+        );
+    }
+
+    #[tokio::test]
+    async fn direct_scripted_failures_map_like_the_adapter() {
+        let fake = fake();
+        fake.fail_next(1, 503);
+        assert_eq!(
+            fake.default_branch(&repo()).await,
+            Err(GitHubError::Server { status: 503 })
+        );
+        fake.rate_limit_next(9);
+        assert_eq!(
+            fake.default_branch(&repo()).await,
+            Err(GitHubError::RateLimited {
+                retry_after_secs: 9
+            })
+        );
+        fake.answer_merge_202_next();
+        assert_eq!(
+            fake.create_deployment(&deployment()).await,
+            Err(GitHubError::AutoMerged)
+        );
+        assert_eq!(fake.default_branch(&repo()).await.as_deref(), Ok("main"));
+        let unknown = Repository::parse("acme/nope").expect("repository");
+        assert!(matches!(
+            fake.collaborators(&unknown).await,
+            Err(GitHubError::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn direct_comment_upsert_edits_in_place() {
+        let fake = fake();
+        let first = fake
+            .upsert_pr_comment(&repo(), 3, "<!-- m -->", "<!-- m --> one")
+            .await
+            .expect("created");
+        let second = fake
+            .upsert_pr_comment(&repo(), 3, "<!-- m -->", "<!-- m --> two")
+            .await
+            .expect("edited");
+        assert_eq!(first, second);
+        let comments = fake.comments(&repo(), 3);
+        assert_eq!(comments.len(), 1);
+        assert_eq!(comments[0].body, "<!-- m --> two");
+        assert_eq!(
+            comments[0].previous_bodies,
+            vec!["<!-- m --> one".to_owned()]
+        );
+    }
+
+    #[test]
+    fn github_fixtures_carry_what_the_webhook_handler_reads() {
+        let zero = "0".repeat(40);
+        let release = github_fixture("push.release-branch").expect("fixture");
+        assert_eq!(release["ref"], "refs/heads/release-1.4");
+        assert_eq!(release["repository"]["full_name"], "acme/web");
+        assert!(release["head_commit"]["id"].is_string());
+        let deleted = github_fixture("push.branch-deleted").expect("fixture");
+        assert_eq!(
+            (deleted["deleted"].as_bool(), deleted["after"].as_str()),
+            (Some(true), Some(zero.as_str()))
+        );
+        assert!(deleted["head_commit"].is_null());
+        let synchronize = github_fixture("pull_request.synchronize").expect("fixture");
+        assert_eq!(synchronize["action"], "synchronize");
+        assert_eq!(
+            synchronize["after"],
+            synchronize["pull_request"]["head"]["sha"]
+        );
+        let closed = github_fixture("pull_request.closed").expect("fixture");
+        assert_eq!(
+            (
+                closed["action"].as_str(),
+                closed["pull_request"]["merged"].as_bool()
+            ),
+            (Some("closed"), Some(true))
+        );
+        let fork = github_fixture("pull_request.opened-from-fork").expect("fixture");
+        assert_eq!(
+            fork["pull_request"]["head"]["repo"]["full_name"],
+            "mallory/web"
+        );
+        assert_eq!(fork["pull_request"]["head"]["repo"]["fork"], true);
+        assert_eq!(
+            fork["pull_request"]["base"]["repo"]["full_name"],
+            "acme/web"
+        );
+        let failure = github_fixture("status.failure").expect("fixture");
+        assert_eq!(failure["state"], "failure");
+        assert!(Sha::parse(failure["sha"].as_str().unwrap_or("")).is_ok());
+        for name in [
+            "ping",
+            "push",
+            "push.tag",
+            "pull_request.opened",
+            "status",
+            "check_suite.completed",
+            "deployment",
+            "deployment_status",
+        ] {
+            assert!(github_fixture(name).is_some(), "{name}");
+        }
+        assert_eq!(github_fixture("push.nope"), None);
+    }
+}
