@@ -797,7 +797,13 @@ async fn commit_checks_verdicts() {
     let web = repo("acme/web");
     // (commit, setup, verdict, failing, pending)
     type Setup = fn(&FakeGitHub, &Repository, &Sha);
-    type Case = (char, Setup, ChecksState, Vec<&'static str>, Vec<&'static str>);
+    type Case = (
+        char,
+        Setup,
+        ChecksState,
+        Vec<&'static str>,
+        Vec<&'static str>,
+    );
     let cases: Vec<Case> = vec![
         ('1', |_, _, _| {}, ChecksState::Green, vec![], vec![]),
         (
@@ -1156,6 +1162,50 @@ mod wire {
         assert_eq!(
             err,
             GitHubError::Unauthorized("Resource not accessible by integration".to_owned())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_comment_post_looks_again_before_posting_again() {
+        let server = MockServer::start().await;
+        github_with_app(&server).await;
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/web/issues/7/comments"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/repos/acme/web/issues/7/comments"))
+            .respond_with(ResponseTemplate::new(502))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/repos/acme/web/issues/7/comments"))
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .set_body_json(serde_json::json!({"id": 99, "body": "x"})),
+            )
+            .mount(&server)
+            .await;
+        let id = client(&server)
+            .upsert_pr_comment(&repo("acme/web"), 7, "<!-- m -->", "<!-- m --> hello")
+            .await
+            .expect("posted on the second try");
+        assert_eq!(id, 99);
+        let seen = server.received_requests().await.expect("recording on");
+        let lists = seen
+            .iter()
+            .filter(|r| r.method.as_str() == "GET" && r.url.path().ends_with("/comments"))
+            .count();
+        let posts = seen
+            .iter()
+            .filter(|r| r.method.as_str() == "POST" && r.url.path().ends_with("/comments"))
+            .count();
+        assert_eq!(
+            (lists, posts),
+            (2, 2),
+            "each post is preceded by a fresh look-up"
         );
     }
 
