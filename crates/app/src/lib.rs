@@ -7,6 +7,7 @@ pub mod config;
 pub mod dispatch;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod invoked;
 pub mod lifecycle;
 pub mod render;

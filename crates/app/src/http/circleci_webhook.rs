@@ -11,7 +11,7 @@
 use crate::http::{check_body_size, header};
 use crate::webhook_payloads::circleci::{LegacyNotify, WebhookEnvelope, WorkflowCompleted};
 use crate::webhook_payloads::parse_json;
-use crate::{AppError, AppState};
+use crate::{AppError, AppState, idempotency};
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -96,23 +96,14 @@ async fn once<F>(state: &AppState, key: &str, work: F) -> Result<Response, AppEr
 where
     F: std::future::Future<Output = Result<Response, AppError>>,
 {
-    let now = state.clock.now();
-    let fresh = state
-        .store
-        .record_delivery(key, now, now.plus_secs(state.config.delivery_ttl_secs))
-        .await?;
-    if !fresh {
+    if !idempotency::claim(state, key).await? {
         return Ok(ignored("event already handled"));
     }
-    match work.await {
-        Ok(response) => Ok(response),
-        Err(error) => {
-            if let Err(forget) = state.store.forget_delivery(key).await {
-                tracing::error!(%forget, key, "could not forget the event after a failure");
-            }
-            Err(error)
-        }
+    let result = work.await;
+    if result.is_err() {
+        idempotency::release(state, key).await;
     }
+    result
 }
 
 async fn signed(state: &AppState, body: &[u8]) -> Result<Response, AppError> {

@@ -9,13 +9,13 @@
 //! internally, so GitHub's redelivery is processed).
 
 use crate::http::{check_body_size, header};
-use crate::lifecycle;
 use crate::webhook_payloads::github::{
     CheckSuiteEvent, DeploymentEvent, DeploymentStatusEvent, GithubDeployment, PullRequestEvent,
     PushEvent, RepositoryInfo, StatusEvent,
 };
 use crate::webhook_payloads::parse_json;
 use crate::{AppError, AppState};
+use crate::{idempotency, lifecycle};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -140,12 +140,7 @@ async fn receive(
             return Ok(Handled::Ignored(format!("no channel follows {repository}")).into_response());
         };
         let key = format!("github:{delivery}");
-        let now = state.clock.now();
-        let fresh = state
-            .store
-            .record_delivery(&key, now, now.plus_secs(state.config.delivery_ttl_secs))
-            .await?;
-        if !fresh {
+        if !idempotency::claim(&state, &key).await? {
             return Ok(Handled::Ignored("delivery already handled".into()).into_response());
         }
         match act(&state, &project, event).await {
@@ -154,9 +149,7 @@ async fn receive(
                 Ok(handled.into_response())
             }
             Err(error) => {
-                if let Err(forget) = state.store.forget_delivery(&key).await {
-                    tracing::error!(%forget, "could not forget the delivery after a failure");
-                }
+                idempotency::release(&state, &key).await;
                 Err(error)
             }
         }

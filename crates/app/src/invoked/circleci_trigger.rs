@@ -5,7 +5,7 @@
 //! pipeline (idempotency key `circleci-trigger:<repository>:<deployment id>`).
 
 use crate::lifecycle::{self, Transition};
-use crate::{AppError, AppState};
+use crate::{AppError, AppState, idempotency};
 use deploybot_core::invoke::{CircleciTriggerRequest, CircleciTriggerResponse};
 use deploybot_core::ports::{CiError, PipelineParameters, PipelineRequest};
 use deploybot_core::urls::{pipeline_subdomain, pipeline_version};
@@ -65,12 +65,7 @@ pub async fn handle(
         "circleci-trigger:{}:{}",
         request.repository, request.deployment_id
     );
-    let now = state.clock.now();
-    let fresh = state
-        .store
-        .record_delivery(&key, now, now.plus_secs(state.config.delivery_ttl_secs))
-        .await?;
-    if !fresh {
+    if !idempotency::claim(state, &key).await? {
         return Ok(answer(&current));
     }
 
@@ -84,7 +79,7 @@ pub async fn handle(
             return Ok(answer(saved.deployment()));
         }
         Err(e) => {
-            state.store.forget_delivery(&key).await?;
+            idempotency::release(state, &key).await;
             return Err(e);
         }
     };
@@ -103,7 +98,7 @@ pub async fn handle(
     let ci = match state.ci() {
         Ok(ci) => ci,
         Err(e) => {
-            state.store.forget_delivery(&key).await?;
+            idempotency::release(state, &key).await;
             return Err(e);
         }
     };

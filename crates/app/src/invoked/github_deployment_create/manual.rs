@@ -4,7 +4,7 @@
 //! other deployment. Refusals go back to the person through `response_url` (or ephemerally)
 //! with the policy's words.
 
-use super::{continue_existing, refused, start};
+use super::{Prelude, prelude, refused, start};
 use crate::lifecycle;
 use crate::{AppError, AppState};
 use deploybot_core::blocks::Message;
@@ -31,23 +31,16 @@ pub(super) async fn handle(
     state: &AppState,
     request: ManualDeploymentRequest,
 ) -> Result<DeploymentCreateResponse, AppError> {
-    if let Some(existing) = state
-        .store
-        .get_deployment(&request.repository, &request.deployment_id)
-        .await?
-    {
-        return continue_existing(state, existing).await;
-    }
-    let Some(project) = state
-        .store
-        .project_by_repository(&request.repository)
-        .await?
-    else {
-        let text = format!(
-            "This channel no longer follows {}. Run `setup {}` to follow it again.",
-            request.repository, request.repository
-        );
-        return refuse(state, &request, text).await;
+    let project = match prelude(state, &request.repository, &request.deployment_id).await? {
+        Prelude::Continued(answer) => return Ok(answer),
+        Prelude::Unbound => {
+            let text = format!(
+                "This channel no longer follows {}. Run `setup {}` to follow it again.",
+                request.repository, request.repository
+            );
+            return refuse(state, &request, text).await;
+        }
+        Prelude::Bound(project) => project,
     };
     let plan = match state
         .policy

@@ -13,14 +13,16 @@ mod checks;
 mod manual;
 
 use crate::lifecycle::{self, Transition};
-use crate::{AppError, AppState};
+use crate::{AppError, AppState, idempotency};
 use deploybot_core::invoke::{
     DeploymentCreateRequest, DeploymentCreateResponse, NewDeploymentRequest,
 };
 use deploybot_core::ports::InsertOutcome;
 use deploybot_core::ports::{CreateDeploymentOutcome, NewGithubDeployment};
 use deploybot_core::urls::environment_url;
-use deploybot_core::{Deployment, DeploymentState, Environment, Repository, Trigger};
+use deploybot_core::{
+    Deployment, DeploymentId, DeploymentState, Environment, Project, Repository, Trigger,
+};
 
 pub async fn handle(
     state: &AppState,
@@ -66,26 +68,45 @@ fn nothing() -> DeploymentCreateResponse {
     }
 }
 
+/// Where a create request stands before anything is decided.
+enum Prelude {
+    /// A retried invoke: the record exists and was continued; this is the answer.
+    Continued(DeploymentCreateResponse),
+    /// The repository is no longer bound to a channel.
+    Unbound,
+    Bound(Project),
+}
+
+/// Continues a retried invoke whose record exists, else looks up the bound project.
+async fn prelude(
+    state: &AppState,
+    repository: &Repository,
+    id: &DeploymentId,
+) -> Result<Prelude, AppError> {
+    if let Some(existing) = state.store.get_deployment(repository, id).await? {
+        return Ok(Prelude::Continued(
+            continue_existing(state, existing).await?,
+        ));
+    }
+    Ok(match state.store.project_by_repository(repository).await? {
+        Some(project) => Prelude::Bound(project),
+        None => Prelude::Unbound,
+    })
+}
+
 async fn new_deployment(
     state: &AppState,
     request: NewDeploymentRequest,
 ) -> Result<DeploymentCreateResponse, AppError> {
-    if let Some(existing) = state
-        .store
-        .get_deployment(&request.repository, &request.deployment_id)
-        .await?
-    {
-        return continue_existing(state, existing).await;
-    }
-    let Some(project) = state
-        .store
-        .project_by_repository(&request.repository)
-        .await?
-    else {
-        return Ok(refused(format!(
-            "no channel follows {} any more",
-            request.repository
-        )));
+    let project = match prelude(state, &request.repository, &request.deployment_id).await? {
+        Prelude::Continued(answer) => return Ok(answer),
+        Prelude::Unbound => {
+            return Ok(refused(format!(
+                "no channel follows {} any more",
+                request.repository
+            )));
+        }
+        Prelude::Bound(project) => project,
     };
     let mut record = Deployment::new(
         request.repository,
@@ -140,12 +161,7 @@ async fn create_once(
     record: Deployment,
 ) -> Result<DeploymentCreateResponse, AppError> {
     let key = format!("github-deployment:{}:{}", record.repository, record.id);
-    let now = state.clock.now();
-    let fresh = state
-        .store
-        .record_delivery(&key, now, now.plus_secs(state.config.delivery_ttl_secs))
-        .await?;
-    if !fresh {
+    if !idempotency::claim(state, &key).await? {
         tracing::info!(deployment = %record.id, "GitHub deployment already requested by an earlier attempt");
         let current = lifecycle::load(state, &record.repository, &record.id).await?;
         return Ok(about(&current));
