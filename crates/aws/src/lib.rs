@@ -6,5 +6,6 @@ pub use dynamo::{DynamoStore, TableNames, create_tables};
 pub mod invoker;
 pub use invoker::{FunctionNames, LambdaInvoker};
 
+pub mod bootstrap;
 pub mod secrets;
 pub use secrets::{SecretLoader, Secrets};

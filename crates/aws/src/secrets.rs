@@ -148,21 +148,21 @@ impl SecretLoader {
                     from_ssm.push((name.to_owned(), parameter));
                 }
                 Some(SecretSource::SecretsManager(secret)) => {
-                    let value = self.from_secrets_manager(name, &secret).await?;
+                    let value = self.read_secrets_manager(name, &secret).await?;
                     values.insert(name.to_owned(), value);
                 }
             }
         }
         // GetParameters takes at most ten names per call.
         for chunk in from_ssm.chunks(10) {
-            values.extend(self.from_ssm(chunk).await?);
+            values.extend(self.read_ssm(chunk).await?);
         }
         let sources = values.keys().cloned().collect::<Vec<_>>();
         tracing::debug!(secrets = ?sources, "secrets loaded");
         Ok(Secrets { values })
     }
 
-    async fn from_ssm(
+    async fn read_ssm(
         &self,
         wanted: &[(String, String)],
     ) -> Result<Vec<(String, SecretString)>, SecretError> {
@@ -204,7 +204,7 @@ impl SecretLoader {
             .collect()
     }
 
-    async fn from_secrets_manager(
+    async fn read_secrets_manager(
         &self,
         name: &str,
         secret: &str,

@@ -1,3 +1,18 @@
-//! The `slack-command` Lambda function.
+//! `slack-command` on Lambda: `POST /slack/command` from API Gateway (HTTP API v2 events), handled
+//! by `deploybot_app::http::slack_command`.
 
-fn main() {}
+use anyhow::Context;
+use deploybot_app::http::slack_command;
+use deploybot_aws::bootstrap;
+use deploybot_core::invoke::FunctionName;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    bootstrap::init_tracing();
+    let state = bootstrap::app_state(FunctionName::SlackCommand)
+        .await
+        .context("starting slack-command")?;
+    bootstrap::run_http(slack_command::router(state))
+        .await
+        .map_err(anyhow::Error::from_boxed)
+}

@@ -1,3 +1,18 @@
-//! The `slack-interactive` Lambda function.
+//! `slack-interactive` on Lambda: `POST /slack/interactive` from API Gateway (HTTP API v2 events), handled
+//! by `deploybot_app::http::slack_interactive`.
 
-fn main() {}
+use anyhow::Context;
+use deploybot_app::http::slack_interactive;
+use deploybot_aws::bootstrap;
+use deploybot_core::invoke::FunctionName;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    bootstrap::init_tracing();
+    let state = bootstrap::app_state(FunctionName::SlackInteractive)
+        .await
+        .context("starting slack-interactive")?;
+    bootstrap::run_http(slack_interactive::router(state))
+        .await
+        .map_err(anyhow::Error::from_boxed)
+}

@@ -1,0 +1,450 @@
+//! Lambda glue shared by the ten `functions/*` entry points: what each function needs
+//! ([`profile`]), building its [`AppState`] once per cold start ([`app_state`]), and running
+//! it as Lambda runs it ([`run_http`] for API Gateway HTTP API v2 events, [`run_invoked`]
+//! for function-to-function invokes).
+//!
+//! [`profile`] is the single list of the tables, secrets, outside clients and invoke targets
+//! of every function; `template.yaml` grants each function exactly that (a test checks it).
+
+use crate::dynamo::{DynamoStore, TableNames, TableNamesError, TableRole};
+use crate::invoker::LambdaInvoker;
+use crate::secrets::{self, SecretError, SecretLoader, Secrets};
+use deploybot_app::{AppConfig, AppState};
+use deploybot_core::command::Grammar;
+use deploybot_core::invoke::FunctionName;
+use deploybot_core::ports::SystemClock;
+use deploybot_core::signature::SigningSecret;
+use deploybot_integrations::circleci::{CircleCiClient, CircleCiConfig};
+use deploybot_integrations::github::{GitHubClient, GitHubConfig};
+use deploybot_integrations::slack::{SlackClient, SlackConfig};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// The outside services a function talks to (besides DynamoDB and other functions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Clients {
+    pub slack: bool,
+    pub github: bool,
+    pub ci: bool,
+}
+
+/// Everything one function is given: its route (HTTP functions), the tables it reads and
+/// writes, the secrets it loads, the outside clients it builds and the functions it invokes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FunctionProfile {
+    pub function: FunctionName,
+    /// `POST` route on the HTTP API, for the five HTTP functions.
+    pub route: Option<&'static str>,
+    pub tables: &'static [TableRole],
+    /// Secrets the function cannot start without.
+    pub secrets: &'static [&'static str],
+    /// Secrets used when configured.
+    pub optional_secrets: &'static [&'static str],
+    pub clients: Clients,
+    /// Functions it invokes (each gets a `FUNCTION_<NAME>` variable and invoke permission).
+    pub invokes: &'static [FunctionName],
+}
+
+impl FunctionProfile {
+    /// Every secret the function may load.
+    pub fn all_secrets(&self) -> impl Iterator<Item = &'static str> {
+        self.secrets.iter().chain(self.optional_secrets).copied()
+    }
+}
+
+use FunctionName as F;
+use TableRole as T;
+
+const ALL_TABLES: &[TableRole] = &[T::Project, T::User, T::Deployment, T::Delivery];
+const NO_CLIENTS: Clients = Clients {
+    slack: false,
+    github: false,
+    ci: false,
+};
+
+/// The ten functions' profiles, in [`FunctionName::ALL`] order.
+pub const PROFILES: [FunctionProfile; 10] = [
+    FunctionProfile {
+        function: F::SlackCommand,
+        route: Some("/slack/command"),
+        tables: &[T::Project, T::User, T::Deployment],
+        secrets: &[secrets::SLACK_SIGNING_SECRET],
+        optional_secrets: &[],
+        clients: NO_CLIENTS,
+        invokes: &[F::SlackMessage, F::GithubDeploymentCreate],
+    },
+    FunctionProfile {
+        function: F::SlackInteractive,
+        route: Some("/slack/interactive"),
+        tables: ALL_TABLES,
+        secrets: &[secrets::SLACK_SIGNING_SECRET],
+        optional_secrets: &[],
+        clients: NO_CLIENTS,
+        invokes: &[F::SlackMessage, F::GithubDeploymentCreate],
+    },
+    FunctionProfile {
+        function: F::SlackEvent,
+        route: Some("/slack/event"),
+        tables: &[T::Project, T::User, T::Delivery],
+        secrets: &[secrets::SLACK_SIGNING_SECRET],
+        optional_secrets: &[],
+        clients: NO_CLIENTS,
+        invokes: &[F::SlackMessage],
+    },
+    FunctionProfile {
+        function: F::SlackMessage,
+        route: None,
+        tables: ALL_TABLES,
+        secrets: &[secrets::SLACK_BOT_TOKEN],
+        optional_secrets: &[],
+        clients: Clients {
+            slack: true,
+            ..NO_CLIENTS
+        },
+        invokes: &[F::GithubCollaborators],
+    },
+    FunctionProfile {
+        function: F::GithubWebhook,
+        route: Some("/github/webhook"),
+        tables: &[T::Project, T::Deployment, T::Delivery],
+        secrets: &[secrets::GITHUB_WEBHOOK_SECRET],
+        optional_secrets: &[],
+        clients: NO_CLIENTS,
+        invokes: &[
+            F::SlackMessage,
+            F::GithubDeploymentCreate,
+            F::GithubDeploymentStatus,
+            F::CircleciTrigger,
+        ],
+    },
+    FunctionProfile {
+        function: F::GithubCollaborators,
+        route: None,
+        tables: &[],
+        secrets: &[secrets::GITHUB_APP_PRIVATE_KEY],
+        optional_secrets: &[],
+        clients: Clients {
+            github: true,
+            ..NO_CLIENTS
+        },
+        invokes: &[],
+    },
+    FunctionProfile {
+        function: F::GithubDeploymentCreate,
+        route: None,
+        tables: &[T::Project, T::Deployment, T::Delivery],
+        secrets: &[secrets::GITHUB_APP_PRIVATE_KEY],
+        optional_secrets: &[],
+        clients: Clients {
+            github: true,
+            ..NO_CLIENTS
+        },
+        invokes: &[F::SlackMessage, F::GithubDeploymentStatus],
+    },
+    FunctionProfile {
+        function: F::GithubDeploymentStatus,
+        route: None,
+        tables: &[T::Project, T::Deployment, T::Delivery],
+        secrets: &[secrets::GITHUB_APP_PRIVATE_KEY],
+        optional_secrets: &[],
+        clients: Clients {
+            github: true,
+            ..NO_CLIENTS
+        },
+        invokes: &[F::SlackMessage],
+    },
+    FunctionProfile {
+        function: F::CircleciTrigger,
+        route: None,
+        tables: &[T::Project, T::Deployment, T::Delivery],
+        secrets: &[secrets::CIRCLECI_TOKEN, secrets::GITHUB_APP_PRIVATE_KEY],
+        optional_secrets: &[],
+        clients: Clients {
+            slack: false,
+            github: true,
+            ci: true,
+        },
+        invokes: &[F::GithubDeploymentStatus, F::SlackMessage],
+    },
+    FunctionProfile {
+        function: F::CircleciWebhook,
+        route: Some("/circleci/webhook"),
+        tables: &[T::Project, T::Deployment, T::Delivery],
+        secrets: &[secrets::CIRCLECI_WEBHOOK_SECRET, secrets::CIRCLECI_TOKEN],
+        optional_secrets: &[secrets::CIRCLECI_NOTIFY_TOKEN],
+        clients: Clients {
+            ci: true,
+            ..NO_CLIENTS
+        },
+        invokes: &[F::GithubDeploymentStatus],
+    },
+];
+
+/// What `function` is given.
+pub fn profile(function: FunctionName) -> &'static FunctionProfile {
+    let index = FunctionName::ALL
+        .iter()
+        .position(|f| *f == function)
+        .unwrap_or_default();
+    &PROFILES[index]
+}
+
+/// Why a function could not start. Shown in the init error Lambda logs.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Tables(#[from] TableNamesError),
+    #[error("{variable} is invalid: {reason}")]
+    Invalid {
+        variable: &'static str,
+        reason: String,
+    },
+    #[error("{variable} is not set")]
+    Missing { variable: &'static str },
+    #[error("building the {client} client: {message}")]
+    Client {
+        client: &'static str,
+        message: String,
+    },
+}
+
+/// Logging as Lambda expects it: JSON lines when the function's log format is JSON
+/// (`AWS_LAMBDA_LOG_FORMAT`), level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`.
+pub fn init_tracing() {
+    lambda_runtime::tracing::init_default_subscriber();
+}
+
+/// Reads a plain (non-secret) variable; blank counts as unset.
+fn var(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The handler configuration from loaded secrets and plain variables (`COMMAND`,
+/// `DEPLOYBOT_CHECKS_TIMEOUT_SECS`).
+pub fn app_config(
+    secrets: &Secrets,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<AppConfig, BootstrapError> {
+    let signing = |name: &str| {
+        secrets
+            .get(name)
+            .and_then(|value| SigningSecret::from_config(value.expose_secret()))
+    };
+    let mut config = AppConfig {
+        grammar: Grammar::new(&var(lookup, "COMMAND").unwrap_or_else(|| "/cimon".to_owned())),
+        slack_signing_secret: signing(secrets::SLACK_SIGNING_SECRET),
+        github_webhook_secret: signing(secrets::GITHUB_WEBHOOK_SECRET),
+        circleci_webhook_secret: signing(secrets::CIRCLECI_WEBHOOK_SECRET),
+        circleci_notify_token: secrets.get(secrets::CIRCLECI_NOTIFY_TOKEN).cloned(),
+        ..AppConfig::default()
+    };
+    if let Some(text) = var(lookup, "DEPLOYBOT_CHECKS_TIMEOUT_SECS") {
+        config.checks_timeout_secs = text.parse().map_err(|_| BootstrapError::Invalid {
+            variable: "DEPLOYBOT_CHECKS_TIMEOUT_SECS",
+            reason: format!("`{text}` is not a number of seconds"),
+        })?;
+    }
+    Ok(config)
+}
+
+/// Builds `function`'s state once per cold start: the AWS configuration, its secrets (one
+/// round trip to SSM), the DynamoDB store, the Lambda invoker when it invokes anything and
+/// only the outside clients its [`profile`] lists.
+pub async fn app_state(function: FunctionName) -> Result<AppState, BootstrapError> {
+    let profile = profile(function);
+    let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let lookup = |name: &str| std::env::var(name).ok();
+
+    let names: Vec<&str> = profile.all_secrets().collect();
+    let secrets = SecretLoader::new(&sdk_config).load(&names).await?;
+    for name in profile.secrets {
+        secrets.require(name)?;
+    }
+    let config = app_config(&secrets, &lookup)?;
+
+    let store = DynamoStore::from_sdk_config(&sdk_config, TableNames::from_env()?);
+    let mut state = AppState::new(Arc::new(store), Arc::new(SystemClock), config);
+    if !profile.invokes.is_empty() {
+        state = state.with_invoker(Arc::new(LambdaInvoker::from_env(&sdk_config)));
+    }
+    state = attach_clients(state, profile.clients, &secrets, &lookup)?;
+    tracing::info!(%function, secrets = ?secrets, "function initialised");
+    Ok(state)
+}
+
+/// Adds the Slack, GitHub and CircleCI clients `clients` asks for, configured from
+/// `secrets` and the plain variables (`GITHUB_APP_ID`, `SLACK_API_URL`, `GITHUB_API_URL`,
+/// `CIRCLECI_API_URL`, `CIRCLECI_APP_URL`).
+fn attach_clients(
+    mut state: AppState,
+    clients: Clients,
+    secrets: &Secrets,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<AppState, BootstrapError> {
+    let failed = |client: &'static str, error: &dyn std::fmt::Display| BootstrapError::Client {
+        client,
+        message: error.to_string(),
+    };
+    if clients.slack {
+        let token = secrets.require(secrets::SLACK_BOT_TOKEN)?.clone();
+        let slack = SlackClient::new(SlackConfig::from_lookup(token, lookup))
+            .map_err(|e| failed("Slack", &e))?;
+        state = state.with_slack(Arc::new(slack));
+    }
+    if clients.github {
+        let key = secrets.require(secrets::GITHUB_APP_PRIVATE_KEY)?;
+        let config = GitHubConfig::from_lookup(|name| {
+            if name == secrets::GITHUB_APP_PRIVATE_KEY {
+                Some(key.expose_secret().to_owned())
+            } else {
+                lookup(name)
+            }
+        })
+        .map_err(|e| failed("GitHub", &e))?;
+        let github = GitHubClient::new(config, Arc::clone(&state.clock))
+            .map_err(|e| failed("GitHub", &e))?;
+        state = state.with_github(Arc::new(github));
+    }
+    if clients.ci {
+        let token = secrets.require(secrets::CIRCLECI_TOKEN)?.clone();
+        let ci = CircleCiClient::new(CircleCiConfig::from_lookup(token, lookup))
+            .map_err(|e| failed("CircleCI", &e))?;
+        state = state.with_ci(Arc::new(ci));
+    }
+    Ok(state)
+}
+
+/// The service the Lambda runtime runs for an HTTP function: an API Gateway event becomes an
+/// `http::Request` (a base64-encoded body decoded), goes through `router`, and the answer
+/// becomes an API Gateway response. This is exactly what `lambda_http::run` wraps around a
+/// router; tests push recorded events through it.
+pub fn http_entry(
+    router: axum::Router,
+) -> lambda_http::Adapter<'static, axum::response::Response, axum::Router> {
+    lambda_http::Adapter::from(router)
+}
+
+/// Runs an HTTP function: API Gateway HTTP API v2 events into `router`, its responses back.
+pub async fn run_http(router: axum::Router) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::run(http_entry(router)).await
+}
+
+/// Runs an invoked function: each event's payload goes to the app's handler for
+/// `function`; its answer is the invoke's JSON answer, its error a Lambda function error.
+pub async fn run_invoked(
+    state: AppState,
+    function: FunctionName,
+) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<Value>| {
+            let state = state.clone();
+            async move { handle_invocation(&state, function, event.payload).await }
+        },
+    ))
+    .await
+}
+
+/// One invocation of an invoked function (what [`run_invoked`] runs per event). A payload
+/// the handler refuses is an `InvalidPayload` error (retrying will not help); anything else
+/// is a `FunctionError`.
+pub async fn handle_invocation(
+    state: &AppState,
+    function: FunctionName,
+    payload: Value,
+) -> Result<Value, Diagnostic> {
+    deploybot_app::dispatch::dispatch(state, function, payload)
+        .await
+        .map_err(|error| {
+            let caller = error.is_caller_error();
+            if caller {
+                tracing::warn!(%function, %error, "invocation refused");
+            } else {
+                tracing::error!(%function, %error, "invocation failed");
+            }
+            Diagnostic {
+                error_type: if caller {
+                    "InvalidPayload"
+                } else {
+                    "FunctionError"
+                }
+                .to_owned(),
+                error_message: error.to_string(),
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{HashMap, HashSet};
+
+    #[test]
+    fn profiles_are_in_function_order_and_complete() {
+        for (index, function) in FunctionName::ALL.into_iter().enumerate() {
+            assert_eq!(PROFILES[index].function, function);
+            assert_eq!(profile(function).function, function);
+        }
+    }
+
+    #[test]
+    fn exactly_the_five_http_functions_have_routes() {
+        let routes: HashSet<_> = PROFILES.iter().filter_map(|p| p.route).collect();
+        assert_eq!(
+            routes,
+            HashSet::from([
+                "/slack/command",
+                "/slack/interactive",
+                "/slack/event",
+                "/github/webhook",
+                "/circleci/webhook",
+            ])
+        );
+    }
+
+    #[test]
+    fn only_invoked_functions_are_invoke_targets() {
+        for p in &PROFILES {
+            for target in p.invokes {
+                assert!(
+                    profile(*target).route.is_none(),
+                    "{} invokes the HTTP function {target}",
+                    p.function
+                );
+                assert_ne!(*target, p.function, "{} invokes itself", p.function);
+            }
+        }
+    }
+
+    fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<&str, &str> = pairs.iter().copied().collect();
+        move |name| map.get(name).map(|v| (*v).to_owned())
+    }
+
+    #[test]
+    fn app_config_takes_command_and_timeout() {
+        let config = app_config(
+            &Secrets::default(),
+            &lookup(&[
+                ("COMMAND", "/ship"),
+                ("DEPLOYBOT_CHECKS_TIMEOUT_SECS", "600"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(config.grammar.command(), "/ship");
+        assert_eq!(config.checks_timeout_secs, 600);
+        assert!(config.slack_signing_secret.is_none());
+
+        let bad = app_config(
+            &Secrets::default(),
+            &lookup(&[("DEPLOYBOT_CHECKS_TIMEOUT_SECS", "an hour")]),
+        )
+        .expect_err("not a number");
+        assert!(bad.to_string().contains("DEPLOYBOT_CHECKS_TIMEOUT_SECS"));
+    }
+}
