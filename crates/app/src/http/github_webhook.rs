@@ -81,7 +81,34 @@ enum Event {
 }
 
 impl Event {
+    /// Parses the payload and checks every value the handler will need, so that a malformed
+    /// event is refused (400) before anything is written.
     fn parse(name: &str, body: &[u8]) -> Result<Option<Self>, AppError> {
+        let event = match Self::parse_payload(name, body)? {
+            Some(event) => event,
+            None => return Ok(None),
+        };
+        event.validate()?;
+        Ok(Some(event))
+    }
+
+    fn validate(&self) -> Result<(), AppError> {
+        match self {
+            Self::PullRequest(e) => e.head_sha().map(drop),
+            Self::Push(e) => {
+                push_ref(e)?;
+                e.after_sha()?;
+                default_branch(e).map(drop)
+            }
+            Self::Status(e) => parse_sha("sha", &e.sha).map(drop),
+            Self::CheckSuite(e) => {
+                parse_sha("check_suite.head_sha", &e.check_suite.head_sha).map(drop)
+            }
+            Self::Deployment(_) | Self::DeploymentStatus(_) => Ok(()),
+        }
+    }
+
+    fn parse_payload(name: &str, body: &[u8]) -> Result<Option<Self>, AppError> {
         Ok(Some(match name {
             "pull_request" => Self::PullRequest(parse_json(name, body)?),
             "push" => Self::Push(parse_json(name, body)?),
@@ -188,6 +215,16 @@ fn parse_sha(field: &str, value: &str) -> Result<Sha, AppError> {
     Sha::parse(value).map_err(|e| AppError::bad_request(format!("{field}: {e}")))
 }
 
+fn push_ref(e: &PushEvent) -> Result<GitRef, AppError> {
+    GitRef::parse(&e.git_ref).map_err(|err| AppError::bad_request(format!("ref: {err}")))
+}
+
+fn default_branch(e: &PushEvent) -> Result<String, AppError> {
+    e.repository.default_branch.clone().ok_or_else(|| {
+        AppError::bad_request("push payload: missing field `repository.default_branch`")
+    })
+}
+
 /// Carries out a policy decision for the project.
 async fn decided(
     state: &AppState,
@@ -270,11 +307,8 @@ async fn pull_request(
 }
 
 async fn push(state: &AppState, project: &Project, e: PushEvent) -> Result<Handled, AppError> {
-    let git_ref =
-        GitRef::parse(&e.git_ref).map_err(|err| AppError::bad_request(format!("ref: {err}")))?;
-    let default_branch = e.repository.default_branch.clone().ok_or_else(|| {
-        AppError::bad_request("push payload: missing field `repository.default_branch`")
-    })?;
+    let git_ref = push_ref(&e)?;
+    let default_branch = default_branch(&e)?;
     let event = WorkflowEvent::Push {
         git_ref: git_ref.clone(),
         after: e.after_sha()?,

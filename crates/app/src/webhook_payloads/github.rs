@@ -128,10 +128,11 @@ impl PushEvent {
         if self.deleted || self.after.bytes().all(|b| b == b'0') {
             return Ok(None);
         }
-        if let Some(id) = self.head_commit.as_ref().and_then(|c| c.id.as_deref()) {
-            return parse_sha("head_commit.id", id).map(Some);
+        let after = parse_sha("after", &self.after)?;
+        match self.head_commit.as_ref().and_then(|c| c.id.as_deref()) {
+            Some(id) => parse_sha("head_commit.id", id).map(Some),
+            None => Ok(Some(after)),
         }
-        parse_sha("after", &self.after).map(Some)
     }
 
     pub fn commit_author(&self) -> Option<GithubLogin> {
@@ -280,6 +281,16 @@ mod tests {
                 .is_some()
         );
         assert!(push("nonsense", false).after_sha().is_err());
+        let mut tag = push(&"c".repeat(40), false);
+        tag.head_commit = Some(HeadCommit {
+            id: Some("d".repeat(40)),
+            author: None,
+        });
+        assert_eq!(
+            tag.after_sha().expect("ok").map(|s| s.to_string()),
+            Some("d".repeat(40)),
+            "an annotated tag deploys the commit it points at"
+        );
     }
 
     #[test]
