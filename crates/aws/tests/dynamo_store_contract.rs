@@ -21,7 +21,6 @@ use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Project,
     ProjectSettings, Repository, Sha, SlackChannelId, SlackUserId, Timestamp, Trigger, UserLink,
 };
-use deploybot_testkit::store_contract;
 use deploybot_testkit::store_contract_tests;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,21 +35,34 @@ fn endpoint() -> String {
         Ok(url) if !url.trim().is_empty() => url,
         _ => panic!(
             "DEPLOYBOT_DYNAMODB_URL is not set: these tests need a DynamoDB-compatible server. \
-             Run them through `scripts/test` (it starts moto_server on 127.0.0.1 and exports the \
-             variable), or start `moto_server -H 127.0.0.1 -p 5000` yourself and export \
-             DEPLOYBOT_DYNAMODB_URL=http://127.0.0.1:5000"
+             Run them through `scripts/test`, or alone with \
+             `scripts/moto.sh cargo test -p deploybot-aws --test dynamo_store_contract` \
+             (both start moto_server on 127.0.0.1 and export the variable)"
         ),
     }
 }
 
-/// Records the name of every DynamoDB operation the client sends and refuses `Scan`, so a
-/// store call that scans fails whichever test makes it.
+/// The only operations a store may send: key reads and writes, queries, batched key reads and
+/// transactions. Not `Scan`, and no table management.
+const STORE_OPERATIONS: [&str; 7] = [
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Query",
+    "BatchGetItem",
+    "TransactWriteItems",
+];
+
+/// On the store's client: records the name of every DynamoDB operation sent and refuses any
+/// outside [`STORE_OPERATIONS`] — a `Scan` above all — so a store call that scans fails
+/// whichever contract test makes it.
 #[derive(Debug, Clone, Default)]
-struct OperationLog {
+struct OperationGuard {
     operations: Arc<Mutex<Vec<String>>>,
 }
 
-impl OperationLog {
+impl OperationGuard {
     fn operations(&self) -> Vec<String> {
         self.operations
             .lock()
@@ -74,9 +86,9 @@ impl OperationLog {
     }
 }
 
-impl Intercept for OperationLog {
+impl Intercept for OperationGuard {
     fn name(&self) -> &'static str {
-        "OperationLog"
+        "OperationGuard"
     }
 
     fn read_before_transmit(
@@ -92,21 +104,27 @@ impl Intercept for OperationLog {
             .get("x-amz-target")
             .unwrap_or("unknown");
         let operation = target.rsplit('.').next().unwrap_or(target).to_owned();
-        let is_scan = operation == "Scan";
+        let allowed = STORE_OPERATIONS.contains(&operation.as_str());
         self.operations
             .lock()
             .map_err(|_| "operation log lock poisoned")?
-            .push(operation);
-        if is_scan {
-            return Err("DynamoStore must never Scan a table (SPEC section 6)".into());
+            .push(operation.clone());
+        if allowed {
+            Ok(())
+        } else {
+            Err(format!(
+                "DynamoStore sent {operation}: a store only reads and writes by key, queries and \
+                 runs transactions (never Scan, SPEC section 6)"
+            )
+            .into())
         }
-        Ok(())
     }
 }
 
-/// A client for the emulator (static test credentials, us-east-1) that logs operations.
-fn client(log: &OperationLog) -> Client {
-    let config = aws_sdk_dynamodb::Config::builder()
+/// A client for the emulator (static test credentials, us-east-1), guarded when `guard` is
+/// given.
+fn client(guard: Option<&OperationGuard>) -> Client {
+    let mut config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(
@@ -117,10 +135,11 @@ fn client(log: &OperationLog) -> Client {
             "deploybot-tests",
         ))
         .endpoint_url(endpoint())
-        .retry_config(retry_config())
-        .interceptor(log.clone())
-        .build();
-    Client::from_conf(config)
+        .retry_config(retry_config());
+    if let Some(guard) = guard {
+        config = config.interceptor(guard.clone());
+    }
+    Client::from_conf(config.build())
 }
 
 /// Table names no other test (in this process or any other run) uses.
@@ -137,27 +156,27 @@ fn unique_tables() -> TableNames {
     ))
 }
 
-/// A store on fresh tables, with its client and operation log.
+/// A store on fresh tables. The store's client is guarded; `admin` (unguarded) creates the
+/// tables and reads and writes raw items.
 struct Harness {
     store: DynamoStore,
-    client: Client,
+    admin: Client,
     tables: TableNames,
-    log: OperationLog,
+    guard: OperationGuard,
 }
 
 async fn harness() -> Harness {
-    let log = OperationLog::default();
-    let client = client(&log);
+    let admin = client(None);
     let tables = unique_tables();
-    create_tables(&client, &tables)
+    create_tables(&admin, &tables)
         .await
         .expect("creating the test tables on the emulator");
-    log.clear();
+    let guard = OperationGuard::default();
     Harness {
-        store: DynamoStore::new(client.clone(), tables.clone()),
-        client,
+        store: DynamoStore::new(client(Some(&guard)), tables.clone()),
+        admin,
         tables,
-        log,
+        guard,
     }
 }
 
@@ -266,7 +285,7 @@ async fn binding_writes_and_removes_both_claim_items() {
         (schema::project::PARTITION_KEY, s("acme/web")),
         (schema::project::SORT_KEY, s("C0WEB")),
     ];
-    let claim = raw_item(&h.client, table, &repository_claim)
+    let claim = raw_item(&h.admin, table, &repository_claim)
         .await
         .expect("repository claim exists");
     assert_eq!(claim.get(schema::CLAIMED_BY), Some(&s("C0WEB")));
@@ -274,11 +293,11 @@ async fn binding_writes_and_removes_both_claim_items() {
         !claim.contains_key(schema::project::CHANNEL_INDEX_KEY),
         "claims stay out of the channel index"
     );
-    let claim = raw_item(&h.client, table, &channel_claim)
+    let claim = raw_item(&h.admin, table, &channel_claim)
         .await
         .expect("channel claim exists");
     assert_eq!(claim.get(schema::CLAIMED_BY), Some(&s("acme/web")));
-    let item = raw_item(&h.client, table, &binding)
+    let item = raw_item(&h.admin, table, &binding)
         .await
         .expect("binding exists");
     assert_eq!(
@@ -291,7 +310,7 @@ async fn binding_writes_and_removes_both_claim_items() {
         Some(web.clone())
     );
     for key in [&repository_claim, &channel_claim, &binding] {
-        assert_eq!(raw_item(&h.client, table, key).await, None, "{key:?}");
+        assert_eq!(raw_item(&h.admin, table, key).await, None, "{key:?}");
     }
 }
 
@@ -302,7 +321,7 @@ async fn cancelled_bind_transactions_map_to_outcomes() {
     let h = harness().await;
     let web = project("acme/web", "C0WEB");
     h.store.bind_project(&web).await.expect("bind");
-    h.log.clear();
+    h.guard.clear();
 
     let outcome = h
         .store
@@ -315,7 +334,7 @@ async fn cancelled_bind_transactions_map_to_outcomes() {
             channel: channel("C0WEB")
         }
     );
-    let counts = h.log.counts();
+    let counts = h.guard.counts();
     assert_eq!(counts.get("TransactWriteItems"), Some(&1), "{counts:?}");
     assert!(
         counts.get("GetItem").is_some_and(|n| *n >= 1),
@@ -337,7 +356,7 @@ async fn cancelled_bind_transactions_map_to_outcomes() {
     );
     // The refused attempts left no claim behind.
     let stray = raw_item(
-        &h.client,
+        &h.admin,
         &h.tables.project,
         &[
             (schema::project::PARTITION_KEY, s("#channel#C0OTHER")),
@@ -436,7 +455,7 @@ async fn expired_delivery_still_in_the_table_counts_as_absent() {
             .expect("record")
     );
     let item = raw_item(
-        &h.client,
+        &h.admin,
         table,
         &[(schema::delivery::PARTITION_KEY, s("evt-1"))],
     )
@@ -457,7 +476,7 @@ async fn expired_delivery_still_in_the_table_counts_as_absent() {
     // The item is still stored (the emulator, like DynamoDB, has not deleted it)...
     assert!(
         raw_item(
-            &h.client,
+            &h.admin,
             table,
             &[(schema::delivery::PARTITION_KEY, s("evt-1"))]
         )
@@ -473,7 +492,7 @@ async fn expired_delivery_still_in_the_table_counts_as_absent() {
     );
 
     let ttl = h
-        .client
+        .admin
         .describe_time_to_live()
         .table_name(table)
         .send()
@@ -508,7 +527,7 @@ async fn index_attributes_disappear_when_fields_become_none() {
         (schema::deployment::PARTITION_KEY, s("acme/web")),
         (schema::deployment::SORT_KEY, s(record.id.as_str())),
     ];
-    let item = raw_item(&h.client, table, &key).await.expect("stored");
+    let item = raw_item(&h.admin, table, &key).await.expect("stored");
     for attribute in [
         schema::deployment::PIPELINE_INDEX_KEY,
         schema::deployment::GITHUB_DEPLOYMENT_INDEX_KEY,
@@ -540,7 +559,7 @@ async fn index_attributes_disappear_when_fields_become_none() {
         other => panic!("expected Updated, got {other:?}"),
     };
     assert_eq!(saved.version, 1);
-    let item = raw_item(&h.client, table, &key).await.expect("stored");
+    let item = raw_item(&h.admin, table, &key).await.expect("stored");
     for attribute in [
         schema::deployment::PIPELINE_INDEX_KEY,
         schema::deployment::GITHUB_DEPLOYMENT_INDEX_KEY,
@@ -581,12 +600,14 @@ async fn index_attributes_disappear_when_fields_become_none() {
 }
 
 /// `users_by_logins` reads in batches of at most 100 keys and answers each existing link
-/// once, whatever duplicates and unknown logins it is given.
+/// once, whatever duplicates and unknown logins it is given — including links whose claims
+/// fall in different batches.
 #[tokio::test]
 async fn users_by_logins_batches_large_requests() {
     let h = harness().await;
-    let linked = 130;
-    for i in 0..linked {
+    // Linked: dev0, dev20, ..., dev240 — some in each batch of 100 asked logins.
+    let linked: Vec<usize> = (0..250).step_by(20).collect();
+    for i in &linked {
         h.store
             .link_user(&user_link(&format!("dev{i}"), &format!("U0DEV{i}")))
             .await
@@ -596,127 +617,59 @@ async fn users_by_logins_batches_large_requests() {
         .map(|i| GithubLogin::parse(&format!("dev{i}")).expect("valid login"))
         .collect();
     asked.extend(asked.clone());
-    h.log.clear();
-    let mut found = h
+    h.guard.clear();
+    let mut found: Vec<(String, String)> = h
         .store
         .users_by_logins(&asked)
         .await
-        .expect("users_by_logins");
-    found.sort_by(|a, b| a.github_login.cmp(&b.github_login));
-    found.dedup();
-    assert_eq!(found.len(), linked);
-    assert!(
-        found
-            .iter()
-            .all(|link| link.slack_user.as_str()
-                == format!("U0DEV{}", &link.github_login.as_str()[3..])),
-        "each login comes with its own Slack user"
-    );
-    let counts = h.log.counts();
-    // 250 distinct logins: 3 claim batches (100 + 100 + 50), then 2 link batches (100 + 30).
-    assert_eq!(counts.get("BatchGetItem"), Some(&5), "{counts:?}");
+        .expect("users_by_logins")
+        .into_iter()
+        .map(|link| {
+            (
+                link.github_login.as_str().to_owned(),
+                link.slack_user.as_str().to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    let mut want: Vec<(String, String)> = linked
+        .iter()
+        .map(|i| (format!("dev{i}"), format!("U0DEV{i}")))
+        .collect();
+    want.sort();
+    assert_eq!(found, want, "each link once, with its own Slack user");
+    let counts = h.guard.counts();
+    // 250 distinct logins: 3 claim batches (100 + 100 + 50), then 1 batch of 13 links.
+    assert_eq!(counts.get("BatchGetItem"), Some(&4), "{counts:?}");
     assert_eq!(counts.len(), 1, "only BatchGetItem: {counts:?}");
 }
 
-/// Running every sequential property of the contract through one logging client: the store
-/// uses only key, query, conditional-write, batch and transaction operations — never `Scan`.
+/// The guard that makes every contract test fail on a `Scan` (or any operation a store has
+/// no business sending) really refuses them, and lets the store's own operations through.
 #[tokio::test]
-async fn store_operations_are_key_and_index_operations_only() {
-    type Property =
-        fn(Arc<dyn Store>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
-    let properties: Vec<(&str, Property)> = vec![
-        ("bind_project_binds_both_sides", |s| {
-            Box::pin(store_contract::bind_project_binds_both_sides(s))
-        }),
-        ("bind_project_outcomes", |s| {
-            Box::pin(store_contract::bind_project_outcomes(s))
-        }),
-        ("update_project_only_while_bound", |s| {
-            Box::pin(store_contract::update_project_only_while_bound(s))
-        }),
-        ("unbind_project_returns_record_and_frees_both_sides", |s| {
-            Box::pin(store_contract::unbind_project_returns_record_and_frees_both_sides(s))
-        }),
-        ("team_revoked_flag", |s| {
-            Box::pin(store_contract::team_revoked_flag(s))
-        }),
-        ("link_user_outcomes", |s| {
-            Box::pin(store_contract::link_user_outcomes(s))
-        }),
-        ("users_by_logins_returns_existing_links", |s| {
-            Box::pin(store_contract::users_by_logins_returns_existing_links(s))
-        }),
-        ("unlink_user_frees_both_sides", |s| {
-            Box::pin(store_contract::unlink_user_frees_both_sides(s))
-        }),
-        ("insert_deployment_is_conditional", |s| {
-            Box::pin(store_contract::insert_deployment_is_conditional(s))
-        }),
-        ("update_deployment_is_optimistic", |s| {
-            Box::pin(store_contract::update_deployment_is_optimistic(s))
-        }),
-        ("lookups_by_github_id_and_pipeline_follow_updates", |s| {
-            Box::pin(store_contract::lookups_by_github_id_and_pipeline_follow_updates(s))
-        }),
-        ("deployments_by_sha_newest_first", |s| {
-            Box::pin(store_contract::deployments_by_sha_newest_first(s))
-        }),
-        ("list_deployments_newest_first_per_repository", |s| {
-            Box::pin(store_contract::list_deployments_newest_first_per_repository(s))
-        }),
-        ("list_deployments_per_environment", |s| {
-            Box::pin(store_contract::list_deployments_per_environment(s))
-        }),
-        ("waiting_deployments_oldest_first_before_time", |s| {
-            Box::pin(store_contract::waiting_deployments_oldest_first_before_time(s))
-        }),
-        ("waiting_deployment_leaves_index_when_state_changes", |s| {
-            Box::pin(store_contract::waiting_deployment_leaves_index_when_state_changes(s))
-        }),
-        ("record_delivery_until_expiry", |s| {
-            Box::pin(store_contract::record_delivery_until_expiry(s))
-        }),
-        ("forget_delivery_allows_again", |s| {
-            Box::pin(store_contract::forget_delivery_allows_again(s))
-        }),
-    ];
-    let log = OperationLog::default();
-    let client = client(&log);
-    for (name, property) in properties {
-        let tables = unique_tables();
-        create_tables(&client, &tables)
-            .await
-            .expect("create tables");
-        log.clear();
-        property(Arc::new(DynamoStore::new(client.clone(), tables))).await;
-        let counts = log.counts();
-        assert!(!counts.is_empty(), "{name} sent no request");
-        let allowed = [
-            "GetItem",
-            "PutItem",
-            "UpdateItem",
-            "DeleteItem",
-            "Query",
-            "BatchGetItem",
-            "TransactWriteItems",
-        ];
-        for operation in counts.keys() {
-            assert!(
-                allowed.contains(&operation.as_str()),
-                "{name} used {operation}: {counts:?}"
-            );
-        }
-        assert_eq!(counts.get("Scan"), None, "{name}: {counts:?}");
-    }
-}
-
-/// The guard that makes the contract tests fail on a `Scan` really refuses one.
-#[tokio::test]
-async fn scan_guard_refuses_scans() {
+async fn guard_refuses_scans_and_table_management() {
     let h = harness().await;
-    let result = h.client.scan().table_name(&h.tables.project).send().await;
-    assert!(result.is_err(), "the interceptor must refuse Scan");
-    assert_eq!(h.log.operations(), vec!["Scan".to_owned()]);
+    let guarded = h.store.client();
+    let scan = guarded.scan().table_name(&h.tables.project).send().await;
+    assert!(scan.is_err(), "the guard must refuse Scan");
+    let describe = guarded
+        .describe_table()
+        .table_name(&h.tables.project)
+        .send()
+        .await;
+    assert!(describe.is_err(), "the guard must refuse DescribeTable");
+    h.store
+        .is_team_revoked(&deploybot_core::SlackTeamId::parse("T0001").expect("valid team"))
+        .await
+        .expect("a GetItem passes the guard");
+    assert_eq!(
+        h.guard.operations(),
+        vec![
+            "Scan".to_owned(),
+            "DescribeTable".to_owned(),
+            "GetItem".to_owned()
+        ]
+    );
 }
 
 /// No code path in the store can issue a `Scan`: the SDK's scan builder is never named.
@@ -754,12 +707,12 @@ fn store_source_never_names_a_scan() {
 #[tokio::test]
 async fn create_tables_is_idempotent_and_matches_the_schema() {
     let h = harness().await;
-    create_tables(&h.client, &h.tables)
+    create_tables(&h.admin, &h.tables)
         .await
         .expect("second create_tables is fine");
     for spec in &TABLE_SPECS {
         let described = h
-            .client
+            .admin
             .describe_table()
             .table_name(h.tables.name(spec.role))
             .send()
@@ -811,7 +764,7 @@ async fn corrupt_items_and_missing_tables_are_typed_errors() {
     let h = harness().await;
     let record = deployment("acme/web", 0);
     h.store.insert_deployment(&record).await.expect("insert");
-    h.client
+    h.admin
         .update_item()
         .table_name(&h.tables.deployment)
         .key(schema::deployment::PARTITION_KEY, s("acme/web"))
@@ -828,7 +781,10 @@ async fn corrupt_items_and_missing_tables_are_typed_errors() {
         other => panic!("expected Corrupt, got {other:?}"),
     }
 
-    let missing = DynamoStore::new(h.client.clone(), TableNames::with_prefix("dbt-missing"));
+    let missing = DynamoStore::new(
+        h.store.client().clone(),
+        TableNames::with_prefix("dbt-missing"),
+    );
     match missing.project_by_channel(&channel("C0WEB")).await {
         Err(StoreError::Backend(message)) => {
             assert!(message.contains("dbt-missing-project"), "{message}");
