@@ -96,7 +96,7 @@ pub const PROFILES: [FunctionProfile; 10] = [
     FunctionProfile {
         function: F::SlackMessage,
         route: None,
-        tables: ALL_TABLES,
+        tables: &[T::Project, T::User, T::Deployment],
         secrets: &[secrets::SLACK_BOT_TOKEN],
         optional_secrets: &[],
         clients: Clients {
@@ -141,12 +141,12 @@ pub const PROFILES: [FunctionProfile; 10] = [
             github: true,
             ..NO_CLIENTS
         },
-        invokes: &[F::SlackMessage, F::GithubDeploymentStatus],
+        invokes: &[F::SlackMessage],
     },
     FunctionProfile {
         function: F::GithubDeploymentStatus,
         route: None,
-        tables: &[T::Project, T::Deployment, T::Delivery],
+        tables: &[T::Deployment],
         secrets: &[secrets::GITHUB_APP_PRIVATE_KEY],
         optional_secrets: &[],
         clients: Clients {
@@ -158,7 +158,7 @@ pub const PROFILES: [FunctionProfile; 10] = [
     FunctionProfile {
         function: F::CircleciTrigger,
         route: None,
-        tables: &[T::Project, T::Deployment, T::Delivery],
+        tables: &[T::Deployment, T::Delivery],
         secrets: &[secrets::CIRCLECI_TOKEN, secrets::GITHUB_APP_PRIVATE_KEY],
         optional_secrets: &[],
         clients: Clients {
@@ -166,12 +166,12 @@ pub const PROFILES: [FunctionProfile; 10] = [
             github: true,
             ci: true,
         },
-        invokes: &[F::GithubDeploymentStatus, F::SlackMessage],
+        invokes: &[F::SlackMessage],
     },
     FunctionProfile {
         function: F::CircleciWebhook,
         route: Some("/circleci/webhook"),
-        tables: &[T::Project, T::Deployment, T::Delivery],
+        tables: &[T::Deployment, T::Delivery],
         secrets: &[secrets::CIRCLECI_WEBHOOK_SECRET, secrets::CIRCLECI_TOKEN],
         optional_secrets: &[secrets::CIRCLECI_NOTIFY_TOKEN],
         clients: Clients {
