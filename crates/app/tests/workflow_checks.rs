@@ -442,3 +442,48 @@ async fn nothing_is_posted_to_a_revoked_workspace() {
     assert!(world.messages().is_empty());
     world.assert_no_failures();
 }
+
+#[tokio::test]
+async fn a_deployment_github_refuses_is_an_error_with_github_s_reason() {
+    let world = World::new().await;
+    world
+        .github
+        .set_branch(&repo(), "feature/login", &pr_sha(), None);
+    world.github.answer_merge_202_next();
+    let (status, body) = world
+        .github_event(
+            "pull_request",
+            &pr_event("opened", PR, "feature/login", &pr_sha()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let d = world.only_deployment(ENV).await;
+    assert_eq!(d.state, DeploymentState::Error);
+    assert_eq!(d.github_deployment_id, None);
+    let why = d.description.expect("a reason");
+    assert!(why.contains("GitHub did not create the deployment"), "{why}");
+    assert!(why.contains("merged the default branch"), "{why}");
+    let text = message_text(world.messages()[0].latest().expect("a version"));
+    assert!(text.contains("errored") && text.contains("Retry"), "{text}");
+    world.assert_no_failures();
+}
+
+#[tokio::test]
+async fn a_deleted_deployment_message_is_posted_again() {
+    let (world, pipeline) = queued_world().await;
+    let d = world.only_deployment(ENV).await;
+    let mut gone = d.clone();
+    gone.slack_ts = Some("1715677200.999999".into());
+    world.store.update_deployment(&gone).await.expect("saves");
+    world.complete_pipeline(&pipeline, "success").await;
+    let messages = world.messages();
+    assert_eq!(messages.len(), 2, "the original plus the new post");
+    let d = world.only_deployment(ENV).await;
+    let reposted = messages
+        .iter()
+        .find(|m| Some(&m.ts) == d.slack_ts.as_ref())
+        .expect("the record points at the new message");
+    let text = message_text(reposted.latest().expect("a version"));
+    assert!(text.contains("succeeded"), "{text}");
+    world.assert_no_failures();
+}

@@ -1,12 +1,15 @@
 //! `slack-message`: posts or edits the one message of a deployment (rendered from the stored
 //! record, its `ts` stored on the record), and delivers the other functions' channel
 //! messages, ephemeral replies, `response_url` follow-ups and claim offers. Nothing is posted
-//! to a workspace whose tokens were revoked.
+//! to a workspace whose tokens were revoked. A deployment message someone deleted is posted
+//! again.
 
 use crate::lifecycle::{self, Saved};
 use crate::render::deployment::deployment_message;
 use crate::{AppError, AppState};
+use deploybot_core::blocks::Message;
 use deploybot_core::invoke::{SlackMessageRequest, SlackMessageResponse};
+use deploybot_core::ports::{Slack, SlackError};
 use deploybot_core::{
     Deployment, DeploymentId, GithubLogin, Project, Repository, SlackChannelId, Trigger, UserLink,
 };
@@ -95,6 +98,36 @@ fn named_logins(d: &Deployment) -> Vec<GithubLogin> {
     logins
 }
 
+/// Posts the deployment's message and stores its `ts` on the record, replacing `replacing`
+/// (the `ts` of a message that no longer exists) or nothing. When another invocation stored a
+/// message first, that one is kept (the duplicate is logged) and its `ts` returned.
+async fn post_and_store(
+    state: &AppState,
+    slack: &dyn Slack,
+    record: &Deployment,
+    message: &Message,
+    replacing: Option<&str>,
+) -> Result<String, AppError> {
+    let posted = slack.post_message(&record.slack_channel, message).await?;
+    let saved = lifecycle::update_from(state, record.clone(), |d| {
+        if d.slack_ts.as_deref() != replacing {
+            return false;
+        }
+        d.slack_ts = Some(posted.clone());
+        true
+    })
+    .await?;
+    if let Saved::Unchanged(current) = &saved {
+        tracing::warn!(
+            deployment = %record.id,
+            duplicate_ts = %posted,
+            kept_ts = ?current.slack_ts,
+            "another invocation posted this deployment's message first"
+        );
+    }
+    Ok(saved.deployment().slack_ts.clone().unwrap_or(posted))
+}
+
 async fn deployment(
     state: &AppState,
     repository: &Repository,
@@ -117,32 +150,18 @@ async fn deployment(
     for _ in 0..MAX_RENDERS {
         let message = deployment_message(&record, &links);
         let ts = match record.slack_ts.clone() {
-            Some(ts) => {
-                slack
-                    .update_message(&record.slack_channel, &ts, &message)
-                    .await?;
-                ts
-            }
-            None => {
-                let posted = slack.post_message(&record.slack_channel, &message).await?;
-                let saved = lifecycle::update_from(state, record.clone(), |d| {
-                    if d.slack_ts.is_some() {
-                        return false;
-                    }
-                    d.slack_ts = Some(posted.clone());
-                    true
-                })
-                .await?;
-                if let Saved::Unchanged(current) = &saved {
-                    tracing::warn!(
-                        deployment = %id,
-                        duplicate_ts = %posted,
-                        kept_ts = ?current.slack_ts,
-                        "another invocation posted this deployment's message first"
-                    );
+            Some(ts) => match slack
+                .update_message(&record.slack_channel, &ts, &message)
+                .await
+            {
+                Ok(()) => ts,
+                Err(SlackError::Api(code)) if code == "message_not_found" => {
+                    tracing::info!(deployment = %id, %ts, "the message was deleted: posting it again");
+                    post_and_store(state, slack, &record, &message, Some(&ts)).await?
                 }
-                saved.deployment().slack_ts.clone().unwrap_or(posted)
-            }
+                Err(e) => return Err(e.into()),
+            },
+            None => post_and_store(state, slack, &record, &message, None).await?,
         };
         // Another transition may have been saved while this one was sent: if the latest
         // record renders differently, send again so the last edit shows the latest state.
