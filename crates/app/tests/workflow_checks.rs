@@ -461,7 +461,10 @@ async fn a_deployment_github_refuses_is_an_error_with_github_s_reason() {
     assert_eq!(d.state, DeploymentState::Error);
     assert_eq!(d.github_deployment_id, None);
     let why = d.description.expect("a reason");
-    assert!(why.contains("GitHub did not create the deployment"), "{why}");
+    assert!(
+        why.contains("GitHub did not create the deployment"),
+        "{why}"
+    );
     assert!(why.contains("merged the default branch"), "{why}");
     let text = message_text(world.messages()[0].latest().expect("a version"));
     assert!(text.contains("errored") && text.contains("Retry"), "{text}");
