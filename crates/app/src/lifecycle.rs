@@ -7,23 +7,14 @@ use crate::render::deployment::{PR_COMMENT_MARKER, pr_comment_body};
 use crate::{AppError, AppState};
 use deploybot_core::invoke::{self, SlackMessageRequest};
 use deploybot_core::ports::{NewDeploymentStatus, UpdateOutcome};
-use deploybot_core::{Deployment, DeploymentId, DeploymentState, Repository};
+use deploybot_core::{Deployment, DeploymentId, DeploymentState, Repository, Timestamp};
 
 /// How often a save is retried when someone else saved the record first.
 const MAX_SAVE_ATTEMPTS: usize = 8;
 
-/// How the description of a successful deployment that later became inactive starts, so
-/// that "this commit deployed successfully there" stays answerable (GitHub marks older
-/// successful deployments inactive when a newer one succeeds).
-pub const SUCCEEDED_EARLIER: &str = "Succeeded earlier";
-
 /// Whether the deployment succeeded: it is `success`, or it became inactive after succeeding.
 pub fn has_succeeded(d: &Deployment) -> bool {
-    d.state == DeploymentState::Success
-        || (d.state == DeploymentState::Inactive
-            && d.description
-                .as_deref()
-                .is_some_and(|t| t.starts_with(SUCCEEDED_EARLIER)))
+    d.has_succeeded()
 }
 
 /// What a guarded save did.
@@ -167,23 +158,21 @@ impl Transition {
 
     /// Applies the transition to a record; false when the state machine says no or the record
     /// is already there (moving to the same state is "already done").
-    fn apply(&self, d: &mut Deployment) -> bool {
+    fn apply(&self, d: &mut Deployment, now: Timestamp) -> bool {
         if d.state == self.to || !d.state.can_become(self.to) {
             return false;
         }
-        let succeeded_before = d.state == DeploymentState::Success;
         d.state = self.to;
+        if self.to == DeploymentState::Success && d.succeeded_at.is_none() {
+            d.succeeded_at = Some(now);
+        }
         if let Some(url) = &self.log_url {
             d.build_url = Some(url.clone());
         }
         if let Some(url) = &self.environment_url {
             d.environment_url = Some(url.clone());
         }
-        d.description = match (&self.description, succeeded_before) {
-            (Some(why), true) => Some(format!("{SUCCEEDED_EARLIER}; {why}")),
-            (None, true) => Some(SUCCEEDED_EARLIER.to_owned()),
-            (why, false) => why.clone(),
-        };
+        d.description = self.description.clone();
         if self.to != DeploymentState::WaitingForChecks {
             d.waiting_for.clear();
         }
@@ -198,7 +187,8 @@ pub async fn transition(
     current: Deployment,
     transition: &Transition,
 ) -> Result<Saved, AppError> {
-    let saved = update_from(state, current, |d| transition.apply(d)).await?;
+    let now = state.clock.now();
+    let saved = update_from(state, current, |d| transition.apply(d, now)).await?;
     if let Saved::Changed(d) = &saved {
         write_github_status(state, d, transition.from_github).await;
         if d.state == DeploymentState::Success {

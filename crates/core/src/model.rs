@@ -120,11 +120,21 @@ pub struct Deployment {
     /// A short explanation of the current state (why it failed, what superseded it).
     #[serde(default)]
     pub description: Option<String>,
+    /// When the deployment reached `success`; kept when it later becomes `inactive`, so "this
+    /// commit deployed successfully there" stays answerable after it was superseded.
+    #[serde(default)]
+    pub succeeded_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
 
 impl Deployment {
+    /// Whether the deployment succeeded: it is `success`, or it became inactive after
+    /// succeeding.
+    pub fn has_succeeded(&self) -> bool {
+        self.state == DeploymentState::Success || self.succeeded_at.is_some()
+    }
+
     /// A new record in `state`, version 0 (not yet saved).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -158,6 +168,7 @@ impl Deployment {
             slack_ts: None,
             waiting_for: Vec::new(),
             description: None,
+            succeeded_at: None,
             created_at: now,
             updated_at: now,
         }
