@@ -21,7 +21,13 @@ _DISPATCH = DomainDispatcherApplication.__call__
 def _one_at_a_time(self, environ, start_response):
     with _LOCK:
         # Materialise the body inside the lock: WSGI bodies may be produced lazily.
-        return list(_DISPATCH(self, environ, start_response))
+        body = _DISPATCH(self, environ, start_response)
+        try:
+            return list(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
 
 
 DomainDispatcherApplication.__call__ = _one_at_a_time
