@@ -374,6 +374,47 @@ async fn retry_redeploys_the_same_environment_and_ref() {
 }
 
 #[tokio::test]
+async fn retry_of_a_pull_request_environment_redeploys_the_same_commit() {
+    let h = Harness::new();
+    h.bind().await;
+    let failed = h
+        .deployment(
+            7,
+            Environment::PullRequest(12),
+            GitRef::Branch("feature/login".into()),
+            DeploymentState::Failure,
+            5,
+        )
+        .await;
+    h.press(OTHER_USER, ACTION_RETRY, failed.id.as_str()).await;
+    assert!(
+        manual_requests(&h).is_empty(),
+        "a pr environment is not deployable by hand, so retry must not ask for it"
+    );
+    let new: Vec<_> = h
+        .deployment_requests()
+        .into_iter()
+        .filter_map(|r| match r {
+            DeploymentCreateRequest::New(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(new.len(), 1, "{new:?}");
+    let request = &new[0];
+    assert_eq!(request.environment, Environment::PullRequest(12));
+    assert_eq!(request.git_ref, GitRef::Branch("feature/login".into()));
+    assert_eq!(request.sha, failed.sha);
+    assert_ne!(request.deployment_id, failed.id);
+    assert_eq!(
+        request.trigger,
+        Trigger::Retry {
+            slack_user: user(OTHER_USER),
+            of: failed.id.clone()
+        }
+    );
+}
+
+#[tokio::test]
 async fn retry_refuses_what_did_not_fail() {
     let h = Harness::new();
     h.bind().await;

@@ -21,7 +21,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use deploybot_core::blocks::Message;
 use deploybot_core::invoke::{
-    DeploymentCreateRequest, ManualDeploymentRequest, SlackMessageRequest, send,
+    DeploymentCreateRequest, ManualDeploymentRequest, NewDeploymentRequest, SlackMessageRequest,
+    send,
 };
 use deploybot_core::ports::{LinkOutcome, ResponseMessage};
 use deploybot_core::{
@@ -275,7 +276,7 @@ async fn redeploy(state: &AppState, press: &Press, kind: Redeploy) -> Result<(),
     let Some(deployment) = found else {
         return reply(state, press, replies::deployment_not_found(grammar), false).await;
     };
-    let (environment, git_ref, trigger, ack) = match kind {
+    let (create, ack) = match kind {
         Redeploy::Promote => {
             if deployment.environment != Environment::Test
                 || deployment.state != DeploymentState::Success
@@ -283,14 +284,18 @@ async fn redeploy(state: &AppState, press: &Press, kind: Redeploy) -> Result<(),
                 let refusal = replies::promote_not_eligible(grammar, &deployment);
                 return reply(state, press, refusal, false).await;
             }
-            (
-                Environment::Staging,
-                GitRef::Name(deployment.sha.as_str().to_owned()),
-                Trigger::Manual {
+            let create = DeploymentCreateRequest::Manual(ManualDeploymentRequest {
+                repository: project.repository,
+                deployment_id: state.new_deployment_id(),
+                environment: Environment::Staging,
+                git_ref: Some(GitRef::Name(deployment.sha.as_str().to_owned())),
+                trigger: Trigger::Manual {
                     slack_user: press.user.clone(),
                 },
-                replies::promote_ack(&deployment),
-            )
+                channel,
+                response_url: press.response_url.clone(),
+            });
+            (create, replies::promote_ack(&deployment))
         }
         Redeploy::Retry => {
             if !matches!(
@@ -300,26 +305,42 @@ async fn redeploy(state: &AppState, press: &Press, kind: Redeploy) -> Result<(),
                 let refusal = replies::retry_not_eligible(grammar, &deployment);
                 return reply(state, press, refusal, false).await;
             }
-            (
-                deployment.environment,
-                deployment.git_ref.clone(),
-                Trigger::Retry {
-                    slack_user: press.user.clone(),
-                    of: deployment.id.clone(),
-                },
-                replies::retry_ack(&deployment),
-            )
+            let trigger = Trigger::Retry {
+                slack_user: press.user.clone(),
+                of: deployment.id.clone(),
+            };
+            let create = if deployment.environment.is_transient() {
+                // A pull request's environment is not deployable by hand: retry exactly the
+                // commit that failed, as the pull request event did.
+                let pr_url = match &deployment.trigger {
+                    Trigger::PullRequest { url, .. } => url.clone(),
+                    _ => None,
+                };
+                DeploymentCreateRequest::New(NewDeploymentRequest {
+                    repository: project.repository,
+                    deployment_id: state.new_deployment_id(),
+                    environment: deployment.environment,
+                    git_ref: deployment.git_ref.clone(),
+                    sha: deployment.sha.clone(),
+                    trigger,
+                    commit_author: deployment.commit_author.clone(),
+                    pr_url,
+                    channel,
+                })
+            } else {
+                DeploymentCreateRequest::Manual(ManualDeploymentRequest {
+                    repository: project.repository,
+                    deployment_id: state.new_deployment_id(),
+                    environment: deployment.environment,
+                    git_ref: Some(deployment.git_ref.clone()),
+                    trigger,
+                    channel,
+                    response_url: press.response_url.clone(),
+                })
+            };
+            (create, replies::retry_ack(&deployment))
         }
     };
-    let create = DeploymentCreateRequest::Manual(ManualDeploymentRequest {
-        repository: project.repository,
-        deployment_id: state.new_deployment_id(),
-        environment,
-        git_ref: Some(git_ref),
-        trigger,
-        channel,
-        response_url: press.response_url.clone(),
-    });
     send(state.invoker()?, &create).await?;
     reply(state, press, ack, false).await
 }
