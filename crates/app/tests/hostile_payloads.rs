@@ -8,6 +8,7 @@
 mod hostile_support;
 
 use axum::http::StatusCode;
+use deploybot_app::render::{ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY};
 use deploybot_testkit::fixtures::fixture_json;
 use deploybot_testkit::signing::{
     SignedRequest, circleci_request_bytes, github_request_bytes, slack_request,
@@ -216,10 +217,14 @@ fn slack_event(which: usize) -> Value {
 }
 
 fn slack_press(which: usize) -> Value {
+    // The stored deployment (see the harness), so promote and retry look it up for real.
+    let stored =
+        deploybot_core::DeploymentId::new(deploybot_core::Timestamp::from_secs(NOW_SECS - 600), 7)
+            .to_string();
     let (action, value) = match which % 3 {
-        0 => ("claim_login", "grace-h".to_owned()),
-        1 => ("promote", "fffffe7089ab817f03e60cf7".to_owned()),
-        _ => ("retry", "fffffe7089ab817f03e60cf7".to_owned()),
+        0 => (ACTION_CLAIM_LOGIN, "grace-h".to_owned()),
+        1 => (ACTION_PROMOTE, stored.clone()),
+        _ => (ACTION_RETRY, stored),
     };
     json!({
         "type": "block_actions",
