@@ -67,14 +67,20 @@ pub fn from_env(
     get: impl Fn(&str) -> Option<String>,
     fake_services: bool,
 ) -> Result<LocalConfig, ConfigError> {
-    let var = |name: &'static str| get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let var = |name: &'static str| {
+        get(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
     let required = |name: &'static str| var(name).ok_or(ConfigError::Missing(name));
     let secret = |name: &'static str| -> Result<Option<SigningSecret>, ConfigError> {
         match var(name) {
-            Some(v) => SigningSecret::from_config(&v).map(Some).ok_or(ConfigError::Invalid {
-                name,
-                reason: "empty secret".into(),
-            }),
+            Some(v) => SigningSecret::from_config(&v)
+                .map(Some)
+                .ok_or(ConfigError::Invalid {
+                    name,
+                    reason: "empty secret".into(),
+                }),
             None if fake_services => Ok(None),
             None => Err(ConfigError::Missing(name)),
         }
@@ -91,7 +97,10 @@ pub fn from_env(
         Some("dynamodb") => StoreChoice::DynamoDb,
         Some(path) => StoreChoice::File(PathBuf::from(path)),
     };
-    let create_tables = matches!(var("DEPLOYBOT_CREATE_TABLES").as_deref(), Some("1" | "true"));
+    let create_tables = matches!(
+        var("DEPLOYBOT_CREATE_TABLES").as_deref(),
+        Some("1" | "true")
+    );
 
     let mut app = AppConfig {
         grammar: Grammar::new(&var("COMMAND").unwrap_or_else(|| "/cimon".to_owned())),
@@ -166,11 +175,20 @@ mod tests {
     fn full_configuration() {
         let cfg = from_env(env(&FULL), false).expect("complete");
         assert_eq!(cfg.listen, "127.0.0.1:3000".parse().expect("addr"));
-        assert_eq!(cfg.store, StoreChoice::File(PathBuf::from(DEFAULT_STORE_PATH)));
+        assert_eq!(
+            cfg.store,
+            StoreChoice::File(PathBuf::from(DEFAULT_STORE_PATH))
+        );
         assert_eq!(cfg.app.grammar.command(), "/ship");
-        assert_eq!(cfg.credentials.as_ref().map(|c| c.github_app_id), Some(1234));
+        assert_eq!(
+            cfg.credentials.as_ref().map(|c| c.github_app_id),
+            Some(1234)
+        );
         assert!(cfg.app.slack_signing_secret.is_some());
-        assert!(!format!("{cfg:?}").contains("xoxb-1"), "secrets never in Debug output");
+        assert!(
+            !format!("{cfg:?}").contains("xoxb-1"),
+            "secrets never in Debug output"
+        );
     }
 
     #[test]
@@ -194,15 +212,34 @@ mod tests {
 
     #[test]
     fn invalid_values_are_explained() {
-        let bad_listen = from_env(env(&[("DEPLOYBOT_LISTEN", "localhost")]), true).expect_err("bad");
-        assert!(matches!(bad_listen, ConfigError::Invalid { name: "DEPLOYBOT_LISTEN", .. }));
+        let bad_listen =
+            from_env(env(&[("DEPLOYBOT_LISTEN", "localhost")]), true).expect_err("bad");
+        assert!(matches!(
+            bad_listen,
+            ConfigError::Invalid {
+                name: "DEPLOYBOT_LISTEN",
+                ..
+            }
+        ));
         let mut pairs = FULL.to_vec();
         pairs.retain(|(n, _)| *n != "GITHUB_APP_ID");
         pairs.push(("GITHUB_APP_ID", "abc"));
         let bad_id = from_env(env(&pairs), false).expect_err("bad id");
-        assert!(matches!(bad_id, ConfigError::Invalid { name: "GITHUB_APP_ID", .. }));
-        let dynamo = from_env(env(&[("DEPLOYBOT_STORE", "dynamodb"), ("DEPLOYBOT_CREATE_TABLES", "1")]), true)
-            .expect("valid");
+        assert!(matches!(
+            bad_id,
+            ConfigError::Invalid {
+                name: "GITHUB_APP_ID",
+                ..
+            }
+        ));
+        let dynamo = from_env(
+            env(&[
+                ("DEPLOYBOT_STORE", "dynamodb"),
+                ("DEPLOYBOT_CREATE_TABLES", "1"),
+            ]),
+            true,
+        )
+        .expect("valid");
         assert_eq!(dynamo.store, StoreChoice::DynamoDb);
         assert!(dynamo.create_tables);
     }

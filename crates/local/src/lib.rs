@@ -2,5 +2,11 @@
 //! that mounts every HTTP function, and the demo.
 
 pub mod config;
+pub mod demo;
+pub mod github_events;
+pub mod harness;
 pub mod server;
 pub mod store;
+pub mod transcript;
+pub mod wiring;
+pub mod world;

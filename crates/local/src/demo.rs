@@ -1,0 +1,1005 @@
+//! The demo scenario: a whole week of deploybot in a few seconds, through the local server's
+//! real HTTP routes with requests signed exactly as Slack, GitHub and CircleCI sign them, on the
+//! built-in fakes behind the real adapters. `/cimon setup`, a claimed login, a pull request
+//! deployed and commented on, main to preview, a release branch to test, a promotion to
+//! staging, a tag to production, a failed pipeline and its retry, the pull request closed, and
+//! `/cimon list`. Every step is checked against the fakes and the store; the transcript shows
+//! the channel as a person sees it and the calls made to GitHub and CircleCI.
+//!
+//! `deploybot-local demo` prints the transcript as it runs; the end-to-end tests run the same
+//! function and assert on its report, so the two cannot drift apart.
+
+use crate::github_events;
+use crate::harness::{Announced, HarnessError, LocalApp, Reply};
+use crate::transcript::{Observer, Transcript, message_lines};
+use crate::world::{self, ADA, GRACE, LINUS, Person};
+use deploybot_app::render::{ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY};
+use deploybot_core::blocks::{Block, Element, Message};
+use deploybot_core::{
+    Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Sha,
+    SlackChannelId, SlackUserId, Trigger,
+};
+use deploybot_testkit::fakes::circleci::{FakePipeline, PipelineTarget};
+use deploybot_testkit::fakes::github::github_state_name;
+use deploybot_testkit::fakes::slack::ResponsePost;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+/// One step of the scenario and the checks it passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepReport {
+    pub title: String,
+    pub checks: Vec<String>,
+    pub passed: bool,
+}
+
+/// What the scenario did.
+#[derive(Debug, Clone)]
+pub struct ScenarioReport {
+    pub steps: Vec<StepReport>,
+    /// Why the scenario stopped early, when it did.
+    pub failure: Option<String>,
+    pub transcript: String,
+    pub elapsed: Duration,
+}
+
+impl ScenarioReport {
+    /// Every step ran and every check held.
+    pub fn passed(&self) -> bool {
+        self.failure.is_none() && !self.steps.is_empty() && self.steps.iter().all(|s| s.passed)
+    }
+
+    pub fn checks(&self) -> usize {
+        self.steps.iter().map(|s| s.checks.len()).sum()
+    }
+}
+
+/// A check that did not hold, or a request that could not be made.
+#[derive(Debug)]
+struct Failed(String);
+
+impl From<HarnessError> for Failed {
+    fn from(error: HarnessError) -> Self {
+        Self(error.to_string())
+    }
+}
+
+type Step<T = ()> = Result<T, Failed>;
+
+/// Runs the whole scenario against `app` (fresh: nothing bound, nothing deployed). With
+/// `echo`, the transcript is printed as it is written.
+pub async fn run_scenario(app: &LocalApp, echo: bool) -> ScenarioReport {
+    let started = Instant::now();
+    let mut run = Run {
+        app,
+        out: Transcript::new(echo),
+        observer: Observer::new(),
+        steps: Vec::new(),
+        failures_seen: 0,
+    };
+    run.intro();
+    let result = run.scenario().await;
+    let failure = match result {
+        Ok(()) => None,
+        Err(Failed(why)) => {
+            if let Some(step) = run.steps.last_mut() {
+                step.passed = false;
+            }
+            run.diagnose(&why).await;
+            Some(why)
+        }
+    };
+    let elapsed = started.elapsed();
+    let checks: usize = run.steps.iter().map(|s| s.checks.len()).sum();
+    match &failure {
+        None => run.out.line(format!(
+            "\n✅ The demo worked: {} steps, {checks} checks, {:.1}s.",
+            run.steps.len(),
+            elapsed.as_secs_f64()
+        )),
+        Some(why) => run.out.line(format!(
+            "\n❌ The demo failed at step {} ({}): {why}",
+            run.steps.len(),
+            run.steps.last().map_or("", |s| s.title.as_str())
+        )),
+    }
+    ScenarioReport {
+        steps: run.steps,
+        failure,
+        transcript: run.out.text().to_owned(),
+        elapsed,
+    }
+}
+
+struct Run<'a> {
+    app: &'a LocalApp,
+    out: Transcript,
+    observer: Observer,
+    steps: Vec<StepReport>,
+    failures_seen: usize,
+}
+
+const INDENT: &str = "    ";
+
+fn who(person: Person) -> &'static str {
+    person.first_name()
+}
+
+/// The claim-login buttons of a message (their values: GitHub logins).
+fn buttons(message: &Message, action: &str) -> Vec<String> {
+    message
+        .blocks
+        .iter()
+        .flat_map(|b| match b {
+            Block::Actions { elements, .. } => elements.clone(),
+            Block::Section {
+                accessory: Some(e), ..
+            } => vec![e.clone()],
+            _ => Vec::new(),
+        })
+        .filter_map(|e| match e {
+            Element::Button {
+                action_id, value, ..
+            } if action_id == action => value,
+            _ => None,
+        })
+        .collect()
+}
+
+fn text(message: &Message) -> String {
+    message_lines(message).join("\n")
+}
+
+fn sha(text: &str) -> Step<Sha> {
+    world::sha(text).map_err(Failed)
+}
+
+impl Run<'_> {
+    // ---- transcript and checks -----------------------------------------------------------
+
+    fn intro(&mut self) {
+        let app = self.app;
+        self.out.line(format!(
+            "deploybot demo: #{} follows {} — Slack, GitHub and CircleCI are local fakes",
+            world::CHANNEL_NAME,
+            world::REPOSITORY
+        ));
+        self.out.line(format!("  server     {}", app.base_url()));
+        self.out
+            .line(format!("  store      {}", app.store_description));
+        self.out.line(format!(
+            "  fakes      Slack {} · GitHub {} · CircleCI {}",
+            app.fakes.slack_url(),
+            app.fakes.github_url(),
+            app.fakes.circleci_url()
+        ));
+        self.out.line(
+            "  Every request below is signed as the real service signs it and goes through the \
+             server's HTTP routes; deploybot answers through its real Slack, GitHub and \
+             CircleCI adapters.",
+        );
+    }
+
+    fn step(&mut self, title: &str) {
+        let n = self.steps.len() + 1;
+        self.out.line(String::new());
+        self.out.line(format!("━━ {n}. {title} ━━"));
+        self.steps.push(StepReport {
+            title: title.to_owned(),
+            checks: Vec::new(),
+            passed: true,
+        });
+    }
+
+    fn say(&mut self, line: impl AsRef<str>) {
+        self.out.line(format!("  {}", line.as_ref()));
+    }
+
+    /// Prints what changed in the fakes.
+    fn changes(&mut self) {
+        let lines = self.observer.changes(&self.app.fakes, INDENT);
+        self.out.lines(lines);
+    }
+
+    fn check(&mut self, ok: bool, what: impl Into<String>) -> Step {
+        let what = what.into();
+        if !ok {
+            self.out.line(format!("{INDENT}✗ {what}"));
+            return Err(Failed(what));
+        }
+        self.out.line(format!("{INDENT}✓ {what}"));
+        if let Some(step) = self.steps.last_mut() {
+            step.checks.push(what);
+        }
+        Ok(())
+    }
+
+    fn require<T>(&mut self, value: Option<T>, what: impl Into<String>) -> Step<T> {
+        let what = what.into();
+        match value {
+            Some(v) => {
+                self.check(true, what)?;
+                Ok(v)
+            }
+            None => {
+                self.check(false, what.clone())?;
+                Err(Failed(what))
+            }
+        }
+    }
+
+    /// Waits for the background work, prints what it did, and fails on a failed invocation.
+    async fn settle(&mut self) -> Step {
+        let settled = self.app.settle().await;
+        self.changes();
+        settled?;
+        let failures = self.app.failures();
+        if failures.len() > self.failures_seen {
+            let new: Vec<String> = failures[self.failures_seen..]
+                .iter()
+                .map(|f| format!("{}: {}", f.function, f.error))
+                .collect();
+            self.failures_seen = failures.len();
+            return Err(Failed(format!(
+                "background invocation failed: {}",
+                new.join("; ")
+            )));
+        }
+        Ok(())
+    }
+
+    fn reply_line(&mut self, reply: &Reply) {
+        let body = reply.body.trim();
+        let body = if body.starts_with('{') || body.is_empty() {
+            String::new()
+        } else {
+            format!(" {body}")
+        };
+        self.out
+            .line(format!("{INDENT}→ HTTP {}{body}", reply.status));
+    }
+
+    // ---- what people and services do -------------------------------------------------------
+
+    /// `who` runs `/cimon <text>`; prints the immediate answer and what followed.
+    async fn slash(&mut self, person: Person, text: &str) -> Step<Reply> {
+        let command = self.app.state.config.grammar.command().to_owned();
+        self.say(format!(
+            "{} in #{}: {command} {text}",
+            who(person),
+            world::CHANNEL_NAME
+        ));
+        let reply = self.app.slash(person, text).await?;
+        self.reply_line(&reply);
+        if let Some((message, in_channel)) = reply.slash_message() {
+            let audience = if in_channel {
+                "everyone sees".to_owned()
+            } else {
+                format!("only {} sees", who(person))
+            };
+            self.out.line(format!("{INDENT}({audience}) deploybot:"));
+            let lines: Vec<String> = message_lines(&message)
+                .into_iter()
+                .map(|l| format!("{INDENT}    {l}"))
+                .collect();
+            self.out.lines(lines);
+        }
+        self.check(
+            reply.status == 200,
+            format!("Slack gets HTTP 200 for `{text}`"),
+        )?;
+        self.settle().await?;
+        Ok(reply)
+    }
+
+    async fn press(&mut self, person: Person, label: &str, action: &str, value: &str) -> Step {
+        self.say(format!("{} presses [{label}]", who(person)));
+        let reply = self.app.press(person, action, value).await?;
+        self.reply_line(&reply);
+        self.check(reply.status == 200, "Slack gets HTTP 200 for the press")?;
+        self.settle().await
+    }
+
+    async fn github(&mut self, event: &str, body: &serde_json::Value, what: &str) -> Step<Reply> {
+        self.say(format!("GitHub → deploybot: {what}"));
+        let reply = self.app.github_event(event, body).await?;
+        self.reply_line(&reply);
+        self.settle().await?;
+        Ok(reply)
+    }
+
+    async fn announce(&mut self) -> Step<Vec<Announced>> {
+        let sent = self.app.announce_deployments().await?;
+        for a in &sent {
+            self.say(format!(
+                "GitHub → deploybot: deployment {} created ({} of {})",
+                a.deployment.id, a.deployment.environment, a.deployment.git_ref
+            ));
+            let reply = a.reply.clone();
+            self.reply_line(&reply);
+        }
+        self.settle().await?;
+        Ok(sent)
+    }
+
+    async fn complete(&mut self, pipeline: &FakePipeline, status: &str) -> Step {
+        self.say(format!(
+            "CircleCI → deploybot: pipeline #{} workflow `{}` {status}",
+            pipeline.number,
+            pipeline
+                .workflows
+                .first()
+                .map_or("deploy", |w| w.name.as_str())
+        ));
+        let answered = self.app.circleci_complete(&pipeline.id, status).await?;
+        self.out.line(format!("{INDENT}→ HTTP {answered}"));
+        self.check(
+            answered == 202,
+            "deploybot accepts the signed workflow-completed webhook",
+        )?;
+        self.settle().await
+    }
+
+    // ---- reading state -------------------------------------------------------------------
+
+    async fn deployment_ids(&self) -> Step<HashSet<DeploymentId>> {
+        Ok(self
+            .app
+            .deployments()
+            .await?
+            .into_iter()
+            .map(|d| d.id)
+            .collect())
+    }
+
+    async fn get(&self, id: &DeploymentId) -> Step<Deployment> {
+        self.app
+            .store
+            .get_deployment(&self.app.repository, id)
+            .await
+            .map_err(|e| Failed(format!("reading deployment {id}: {e}")))?
+            .ok_or_else(|| Failed(format!("deployment {id} is gone from the store")))
+    }
+
+    /// The one deployment of `environment` that is not in `before`.
+    async fn new_deployment(
+        &mut self,
+        environment: Environment,
+        before: &HashSet<DeploymentId>,
+    ) -> Step<Deployment> {
+        let fresh: Vec<Deployment> = self
+            .app
+            .deployments()
+            .await?
+            .into_iter()
+            .filter(|d| d.environment == environment && !before.contains(&d.id))
+            .collect();
+        self.check(
+            fresh.len() == 1,
+            format!(
+                "one new {environment} deployment is recorded (found {})",
+                fresh.len()
+            ),
+        )?;
+        fresh
+            .into_iter()
+            .next()
+            .ok_or_else(|| Failed(format!("no new {environment} deployment")))
+    }
+
+    fn latest_message(&self, d: &Deployment) -> Option<Message> {
+        let ts = d.slack_ts.as_deref()?;
+        self.app
+            .fakes
+            .slack
+            .message(&d.slack_channel, ts)
+            .and_then(|versions| versions.last().cloned())
+    }
+
+    fn github_states(&self, d: &Deployment) -> Vec<String> {
+        d.github_deployment_id
+            .map(|id| {
+                self.app
+                    .fakes
+                    .github
+                    .statuses(&self.app.repository, id)
+                    .into_iter()
+                    .map(|s| s.state)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn responses_since(&self, seen: usize) -> Vec<ResponsePost> {
+        self.app
+            .fakes
+            .slack
+            .responses()
+            .into_iter()
+            .skip(seen)
+            .collect()
+    }
+
+    /// Runs a freshly created deployment to its end: GitHub announces it, the pipeline starts,
+    /// CircleCI finishes it with `outcome`. Returns the record in its final state.
+    async fn run_pipeline(
+        &mut self,
+        created: Deployment,
+        outcome: &str,
+        expect: DeploymentState,
+        pipeline_ref: PipelineTarget,
+    ) -> Step<Deployment> {
+        let env = created.environment;
+        self.check(
+            created.state == DeploymentState::Created,
+            format!("the {env} deployment is `created`"),
+        )?;
+        let on_github = created.github_deployment_id.and_then(|id| {
+            self.app
+                .fakes
+                .github
+                .deployments(&self.app.repository)
+                .into_iter()
+                .find(|g| g.id == id)
+        });
+        let on_github = self.require(on_github, format!("GitHub has the {env} deployment"))?;
+        self.check(
+            on_github.auto_merge == Some(false) && on_github.required_contexts.is_none(),
+            "it was created with auto_merge false and GitHub's required checks",
+        )?;
+        let message = self.latest_message(&created);
+        let message = self.require(message, "its Slack message is posted in #web")?;
+        self.check(
+            message.text.contains(&format!("{env} created")),
+            format!("the message says `{env} created`"),
+        )?;
+
+        let pipelines_before = self.app.fakes.ci.pipelines().len();
+        let announced = self.announce().await?;
+        self.check(
+            announced.len() == 1 && announced.iter().all(|a| a.reply.status == 202),
+            "deploybot accepts GitHub's deployment event",
+        )?;
+        let pipelines = self.app.fakes.ci.pipelines();
+        self.check(
+            pipelines.len() == pipelines_before + 1,
+            "one CircleCI pipeline is started",
+        )?;
+        let pipeline = self.require(pipelines.last().cloned(), "the pipeline exists")?;
+        self.check(
+            pipeline.target == pipeline_ref,
+            format!("it runs on {:?}", pipeline.target),
+        )?;
+        self.check(
+            pipeline.parameter("environment").as_deref() == Some(env.to_string().as_str())
+                && pipeline.parameter("sha").as_deref() == Some(created.sha.as_str())
+                && pipeline.parameter("deployment_id").as_deref() == Some(created.id.as_str()),
+            format!(
+                "its parameters name {env}, the commit and the deployment (version {})",
+                pipeline.parameter("version").unwrap_or_default()
+            ),
+        )?;
+        let queued = self.get(&created.id).await?;
+        self.check(
+            queued.state == DeploymentState::Queued
+                && queued.pipeline_id.as_deref() == Some(pipeline.id.as_str()),
+            "the deployment is `queued` with the pipeline's id",
+        )?;
+
+        self.complete(&pipeline, outcome).await?;
+        let done = self.get(&created.id).await?;
+        self.check(
+            done.state == expect,
+            format!("the deployment is `{}`", done.state),
+        )?;
+        let states = self.github_states(&done);
+        self.check(
+            states.last().map(String::as_str) == Some(github_state_name(expect)),
+            format!("GitHub's deployment statuses: {}", states.join(" → ")),
+        )?;
+        let message = self.latest_message(&done);
+        let message = self.require(message, "the Slack message still exists")?;
+        self.check(
+            message.text.contains(&format!("{env} {}", expect.label())),
+            format!("the same Slack message now says `{env} {}`", expect.label()),
+        )?;
+        Ok(done)
+    }
+
+    // ---- the scenario -------------------------------------------------------------------------
+
+    async fn scenario(&mut self) -> Step {
+        let repository = self.app.repository.clone();
+        let channel = SlackChannelId::parse(world::CHANNEL)
+            .map_err(|e| Failed(format!("channel id: {e}")))?;
+
+        // 1 ------------------------------------------------------------------------------------
+        self.step("Grace binds #web to acme/web and claims her GitHub login");
+        let seen = self.app.fakes.slack.responses().len();
+        let reply = self
+            .slash(GRACE, &format!("setup {}", world::REPOSITORY))
+            .await?;
+        self.check(
+            reply.slash_message().is_some_and(|(_, everyone)| everyone),
+            "the channel is told it now follows acme/web",
+        )?;
+        let project = self
+            .app
+            .store
+            .project_by_channel(&channel)
+            .await
+            .map_err(|e| Failed(e.to_string()))?;
+        self.check(
+            project.is_some_and(|p| p.repository == repository),
+            "the store binds #web ↔ acme/web",
+        )?;
+        let offer = self.responses_since(seen);
+        let offered: Vec<String> = offer
+            .iter()
+            .flat_map(|r| buttons(&r.response.message, ACTION_CLAIM_LOGIN))
+            .collect();
+        self.check(
+            world::PEOPLE
+                .iter()
+                .all(|p| offered.iter().any(|o| o == p.github_login)),
+            format!(
+                "Grace is offered every collaborator's login: {}",
+                offered.join(", ")
+            ),
+        )?;
+        self.press(
+            GRACE,
+            GRACE.github_login,
+            ACTION_CLAIM_LOGIN,
+            GRACE.github_login,
+        )
+        .await?;
+        self.check_link(GRACE).await?;
+
+        // 2 ------------------------------------------------------------------------------------
+        self.step("Grace sets the base domain for environment URLs");
+        self.slash(GRACE, &format!("set basedomain {}", world::BASE_DOMAIN))
+            .await?;
+        let project = self
+            .app
+            .store
+            .project_by_channel(&channel)
+            .await
+            .map_err(|e| Failed(e.to_string()))?;
+        self.check(
+            project.and_then(|p| p.settings.base_domain).as_deref() == Some(world::BASE_DOMAIN),
+            "the store keeps basedomain example.com",
+        )?;
+
+        // 3 ------------------------------------------------------------------------------------
+        self.step("Ada says hello and claims her GitHub login");
+        let seen = self.app.fakes.slack.responses().len();
+        let reply = self.slash(ADA, "hello").await?;
+        self.check(
+            reply.slash_message().is_some_and(|(_, everyone)| !everyone),
+            "the answer is only for Ada",
+        )?;
+        let offered: Vec<String> = self
+            .responses_since(seen)
+            .iter()
+            .flat_map(|r| buttons(&r.response.message, ACTION_CLAIM_LOGIN))
+            .collect();
+        self.check(
+            offered.iter().any(|o| o == ADA.github_login)
+                && !offered.iter().any(|o| o == GRACE.github_login),
+            format!(
+                "the offer leaves out Grace's claimed login: {}",
+                offered.join(", ")
+            ),
+        )?;
+        self.press(ADA, ADA.github_login, ACTION_CLAIM_LOGIN, ADA.github_login)
+            .await?;
+        self.check_link(ADA).await?;
+
+        // 4 ------------------------------------------------------------------------------------
+        self.step("Ada opens pull request #42: a pr42 environment, its pipeline, a PR comment");
+        let before = self.deployment_ids().await?;
+        let opened = github_events::pull_request(
+            world::REPOSITORY,
+            "opened",
+            world::PR_NUMBER,
+            world::PR_BRANCH,
+            world::PR_SHA,
+            ADA.github_login,
+        );
+        let reply = self
+            .github(
+                "pull_request",
+                &opened,
+                &format!(
+                    "pull_request opened #{} ({})",
+                    world::PR_NUMBER,
+                    world::PR_BRANCH
+                ),
+            )
+            .await?;
+        self.check(
+            reply.status == 202,
+            "deploybot accepts the pull_request event",
+        )?;
+        let pr_env = Environment::PullRequest(world::PR_NUMBER);
+        let created = self.new_deployment(pr_env, &before).await?;
+        let pr = self
+            .run_pipeline(
+                created,
+                "success",
+                DeploymentState::Success,
+                PipelineTarget::Branch(world::PR_BRANCH.into()),
+            )
+            .await?;
+        let url = format!("https://pr{}.{}/", world::PR_NUMBER, world::BASE_DOMAIN);
+        self.check(
+            pr.environment_url.as_deref() == Some(url.as_str()),
+            format!("its environment URL is {url}"),
+        )?;
+        let message = self.latest_message(&pr).unwrap_or_default();
+        self.check(
+            text(&message).contains(&format!("@{}", ADA.name)),
+            "the message @-mentions Ada, the author, now that her login is linked",
+        )?;
+        let comments = self
+            .app
+            .fakes
+            .github
+            .comments(&repository, world::PR_NUMBER);
+        self.check(
+            comments.len() == 1 && comments[0].body.contains(&url),
+            "pull request #42 has one comment with the environment link",
+        )?;
+
+        // 5 ------------------------------------------------------------------------------------
+        self.step("Grace merges to main: preview");
+        let before = self.deployment_ids().await?;
+        let push = github_events::push(
+            world::REPOSITORY,
+            world::DEFAULT_BRANCH,
+            world::MAIN_SHA,
+            GRACE.github_login,
+        );
+        let reply = self.github("push", &push, "push to main").await?;
+        self.check(reply.status == 202, "deploybot accepts the push")?;
+        let created = self.new_deployment(Environment::Preview, &before).await?;
+        self.check(
+            created.sha == sha(world::MAIN_SHA)?,
+            "it deploys the pushed commit",
+        )?;
+        self.run_pipeline(
+            created,
+            "success",
+            DeploymentState::Success,
+            PipelineTarget::Branch(world::DEFAULT_BRANCH.into()),
+        )
+        .await?;
+
+        // 6 ------------------------------------------------------------------------------------
+        self.step("Ada pushes the release branch: test");
+        let before = self.deployment_ids().await?;
+        let push = github_events::push(
+            world::REPOSITORY,
+            world::RELEASE_BRANCH,
+            world::RELEASE_SHA,
+            ADA.github_login,
+        );
+        let reply = self
+            .github("push", &push, &format!("push to {}", world::RELEASE_BRANCH))
+            .await?;
+        self.check(reply.status == 202, "deploybot accepts the push")?;
+        let created = self.new_deployment(Environment::Test, &before).await?;
+        let test = self
+            .run_pipeline(
+                created,
+                "success",
+                DeploymentState::Success,
+                PipelineTarget::Branch(world::RELEASE_BRANCH.into()),
+            )
+            .await?;
+        let message = self.latest_message(&test).unwrap_or_default();
+        self.check(
+            buttons(&message, ACTION_PROMOTE) == [test.id.as_str()],
+            "the test message offers [Deploy to staging]",
+        )?;
+
+        // 7 ------------------------------------------------------------------------------------
+        self.step("Grace tries to put main on staging: refused, main never passed test");
+        let before = self.deployment_ids().await?;
+        let seen = self.app.fakes.slack.responses().len();
+        self.slash(GRACE, "deploy main to staging").await?;
+        let refusal: Vec<String> = self
+            .responses_since(seen)
+            .iter()
+            .map(|r| text(&r.response.message))
+            .collect();
+        self.check(
+            refusal.iter().any(|t| t.contains("test")),
+            "Grace is told why, privately",
+        )?;
+        let after = self.deployment_ids().await?;
+        self.check(after == before, "nothing is deployed")?;
+
+        // 8 ------------------------------------------------------------------------------------
+        self.step("Ada promotes the tested commit: deploy <sha> to staging");
+        let release = sha(world::RELEASE_SHA)?;
+        let before = self.deployment_ids().await?;
+        self.slash(ADA, &format!("deploy {} to staging", release.short()))
+            .await?;
+        let created = self.new_deployment(Environment::Staging, &before).await?;
+        self.check(
+            created.sha == release
+                && created.trigger
+                    == Trigger::Manual {
+                        slack_user: slack_user(ADA)?,
+                    },
+            "staging gets the tested commit, credited to Ada",
+        )?;
+        self.run_pipeline(
+            created,
+            "success",
+            DeploymentState::Success,
+            PipelineTarget::Branch(world::RELEASE_BRANCH.into()),
+        )
+        .await?;
+
+        // 9 ------------------------------------------------------------------------------------
+        self.step("Ada tags v1.4.0: production");
+        let before = self.deployment_ids().await?;
+        let tag = github_events::tag(
+            world::REPOSITORY,
+            world::TAG,
+            world::RELEASE_SHA,
+            ADA.github_login,
+        );
+        let reply = self
+            .github("push", &tag, &format!("tag {} pushed", world::TAG))
+            .await?;
+        self.check(reply.status == 202, "deploybot accepts the tag push")?;
+        let created = self
+            .new_deployment(Environment::Production, &before)
+            .await?;
+        self.check(
+            created.git_ref == GitRef::Tag(world::TAG.into()) && created.sha == release,
+            "production deploys the tag",
+        )?;
+        let production = self
+            .run_pipeline(
+                created,
+                "success",
+                DeploymentState::Success,
+                PipelineTarget::Tag(world::TAG.into()),
+            )
+            .await?;
+        let pipeline = self
+            .app
+            .fakes
+            .ci
+            .pipeline(production.pipeline_id.as_deref().unwrap_or_default());
+        self.check(
+            pipeline.and_then(|p| p.parameter("version")).as_deref() == Some(world::TAG),
+            "the production pipeline's version is the tag",
+        )?;
+
+        // 10 -----------------------------------------------------------------------------------
+        self.step("Linus pushes a hotfix to main; its pipeline fails");
+        self.app.fakes.github.set_branch(
+            &repository,
+            world::DEFAULT_BRANCH,
+            &sha(world::HOTFIX_SHA)?,
+            Some(LINUS.github_login),
+        );
+        let before = self.deployment_ids().await?;
+        let push = github_events::push(
+            world::REPOSITORY,
+            world::DEFAULT_BRANCH,
+            world::HOTFIX_SHA,
+            LINUS.github_login,
+        );
+        let reply = self.github("push", &push, "push to main").await?;
+        self.check(reply.status == 202, "deploybot accepts the push")?;
+        let created = self.new_deployment(Environment::Preview, &before).await?;
+        let failed = self
+            .run_pipeline(
+                created,
+                "failed",
+                DeploymentState::Failure,
+                PipelineTarget::Branch(world::DEFAULT_BRANCH.into()),
+            )
+            .await?;
+        let message = self.latest_message(&failed).unwrap_or_default();
+        self.check(
+            buttons(&message, ACTION_RETRY) == [failed.id.as_str()],
+            "the failed deployment's message offers [Retry]",
+        )?;
+        self.check(
+            text(&message).contains(LINUS.github_login),
+            "Linus, who has not linked Slack, is named by his GitHub login",
+        )?;
+
+        // 11 -----------------------------------------------------------------------------------
+        self.step("Grace presses Retry; this time the pipeline passes");
+        let before = self.deployment_ids().await?;
+        self.press(GRACE, "Retry", ACTION_RETRY, failed.id.as_str())
+            .await?;
+        let created = self.new_deployment(Environment::Preview, &before).await?;
+        self.check(
+            created.trigger
+                == Trigger::Retry {
+                    slack_user: slack_user(GRACE)?,
+                    of: failed.id.clone(),
+                }
+                && created.sha == failed.sha,
+            "a new preview deployment of the same commit, marked as Grace's retry",
+        )?;
+        self.run_pipeline(
+            created,
+            "success",
+            DeploymentState::Success,
+            PipelineTarget::Branch(world::DEFAULT_BRANCH.into()),
+        )
+        .await?;
+        let failed_now = self.get(&failed.id).await?;
+        self.check(
+            failed_now.state == DeploymentState::Failure,
+            "the failed attempt stays on record as failed",
+        )?;
+
+        // 12 -----------------------------------------------------------------------------------
+        self.step("Pull request #42 is merged and closed: pr42 goes inactive");
+        let closed = github_events::pull_request(
+            world::REPOSITORY,
+            "closed",
+            world::PR_NUMBER,
+            world::PR_BRANCH,
+            world::PR_SHA,
+            ADA.github_login,
+        );
+        let reply = self
+            .github(
+                "pull_request",
+                &closed,
+                &format!("pull_request closed #{}", world::PR_NUMBER),
+            )
+            .await?;
+        self.check(
+            reply.status == 202,
+            "deploybot accepts the pull_request event",
+        )?;
+        let pr_now = self.get(&pr.id).await?;
+        self.check(
+            pr_now.state == DeploymentState::Inactive,
+            "the pr42 deployment is `inactive`",
+        )?;
+        let states = self.github_states(&pr_now);
+        self.check(
+            states.last().map(String::as_str) == Some("inactive"),
+            "GitHub's last status for it is inactive",
+        )?;
+        let message = self.latest_message(&pr_now).unwrap_or_default();
+        self.check(
+            message.text.contains(&format!("{pr_env} inactive")),
+            "its Slack message says so",
+        )?;
+
+        // 13 -----------------------------------------------------------------------------------
+        self.step("Ada asks what runs where: /cimon list");
+        let reply = self.slash(ADA, "list").await?;
+        let listed = reply
+            .slash_message()
+            .map(|(m, _)| text(&m))
+            .unwrap_or_default();
+        self.check(
+            [
+                "production",
+                "staging",
+                "test",
+                "preview",
+                "pr42",
+                world::TAG,
+            ]
+            .iter()
+            .all(|word| listed.contains(word)),
+            "the list shows production, staging, test, preview and pr42",
+        )?;
+
+        // 14 -----------------------------------------------------------------------------------
+        self.step("Looking back");
+        self.say("Everything deploybot recorded, newest first:");
+        let all = self.app.deployments().await?;
+        for d in &all {
+            let line = format!(
+                "{INDENT}{:<10} {:<10} {:<16} {}  {}",
+                d.environment.to_string(),
+                d.state.to_string(),
+                d.git_ref.short_name(),
+                d.sha.short(),
+                d.id
+            );
+            self.out.line(line);
+        }
+        self.check(all.len() == 7, "seven deployments were made")?;
+        let messages = self.app.fakes.slack.messages(&channel);
+        let posted: HashSet<&str> = messages.iter().map(|m| m.ts.as_str()).collect();
+        self.check(
+            all.iter()
+                .all(|d| d.slack_ts.as_deref().is_some_and(|ts| posted.contains(ts)))
+                && messages.len() == all.len(),
+            "one Slack message per deployment, edited in place",
+        )?;
+        let edits: usize = messages.iter().map(|m| m.edits()).sum();
+        self.say(format!(
+            "#web holds {} messages, edited {edits} times in all.",
+            messages.len()
+        ));
+        let on_github = self.app.fakes.github.deployments(&repository);
+        self.check(
+            on_github.len() == all.len(),
+            "GitHub has one deployment for each",
+        )?;
+        self.check(
+            self.app.failures().is_empty(),
+            "no background invocation failed",
+        )?;
+        Ok(())
+    }
+
+    async fn check_link(&mut self, person: Person) -> Step {
+        let user = slack_user(person)?;
+        let link = self
+            .app
+            .store
+            .user_by_slack(&user)
+            .await
+            .map_err(|e| Failed(e.to_string()))?;
+        let login = GithubLogin::parse(person.github_login)
+            .map_err(|e| Failed(format!("{}: {e}", person.github_login)))?;
+        self.check(
+            link.is_some_and(|l| l.github_login == login),
+            format!(
+                "the store links {} ↔ {}",
+                person.github_login, person.slack_user
+            ),
+        )
+    }
+
+    /// After a failure: what the store and the background invocations say.
+    async fn diagnose(&mut self, why: &str) {
+        self.out.line(String::new());
+        self.out.line(format!("What went wrong: {why}"));
+        for failure in self.app.failures() {
+            self.out.line(format!(
+                "  failed invocation {}: {} (payload {})",
+                failure.function, failure.error, failure.payload
+            ));
+        }
+        match self.app.deployments().await {
+            Ok(all) => {
+                self.out.line("  deployments in the store, newest first:");
+                for d in all {
+                    self.out.line(format!(
+                        "    {} {} {} {} github={:?} pipeline={:?} ts={:?} {}",
+                        d.id,
+                        d.environment,
+                        d.state,
+                        d.git_ref.short_name(),
+                        d.github_deployment_id,
+                        d.pipeline_id,
+                        d.slack_ts,
+                        d.description.unwrap_or_default()
+                    ));
+                }
+            }
+            Err(e) => self
+                .out
+                .line(format!("  (could not list deployments: {e})")),
+        }
+    }
+}
+
+fn slack_user(person: Person) -> Step<SlackUserId> {
+    person
+        .slack_id()
+        .ok_or_else(|| Failed(format!("{} is not a Slack user id", person.slack_user)))
+}

@@ -1,0 +1,125 @@
+//! The whole workflow end to end, through the local server over real HTTP on 127.0.0.1 with
+//! the fakes of Slack, GitHub and CircleCI behind the real adapters: the demo's scenario
+//! (`deploybot_local::demo::run_scenario`, the code `deploybot-local demo` runs, so the two
+//! cannot drift), once on the embedded store and once on the DynamoDB-compatible server
+//! `scripts/test` starts. Without that server the DynamoDB test FAILS; it never skips.
+
+use deploybot_core::DeploymentState;
+use deploybot_local::demo::{ScenarioReport, run_scenario};
+use deploybot_local::harness::{AppOptions, LocalApp, StoreSetup, try_spawn_app};
+use deploybot_local::wiring::{DynamoSettings, random_hex};
+
+/// The titles of the scenario's steps, in order: what the demo promises to show.
+const STEPS: [&str; 14] = [
+    "Grace binds #web to acme/web and claims her GitHub login",
+    "Grace sets the base domain for environment URLs",
+    "Ada says hello and claims her GitHub login",
+    "Ada opens pull request #42: a pr42 environment, its pipeline, a PR comment",
+    "Grace merges to main: preview",
+    "Ada pushes the release branch: test",
+    "Grace tries to put main on staging: refused, main never passed test",
+    "Ada promotes the tested commit: deploy <sha> to staging",
+    "Ada tags v1.4.0: production",
+    "Linus pushes a hotfix to main; its pipeline fails",
+    "Grace presses Retry; this time the pipeline passes",
+    "Pull request #42 is merged and closed: pr42 goes inactive",
+    "Ada asks what runs where: /cimon list",
+    "Looking back",
+];
+
+async fn run(store: StoreSetup) -> (LocalApp, ScenarioReport) {
+    let app = try_spawn_app(AppOptions::with_store(store))
+        .await
+        .expect("the local server and the fakes start");
+    let report = run_scenario(&app, false).await;
+    assert!(
+        report.passed(),
+        "the scenario failed: {:?}\n\n{}",
+        report.failure,
+        report.transcript
+    );
+    (app, report)
+}
+
+/// What must hold after any store: every step ran and its facts are in the fakes and store.
+async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
+    let titles: Vec<&str> = report.steps.iter().map(|s| s.title.as_str()).collect();
+    assert_eq!(titles, STEPS);
+    assert!(report.steps.iter().all(|s| !s.checks.is_empty()));
+    assert!(report.checks() > 100, "{} checks", report.checks());
+
+    let deployments = app.deployments().await.expect("lists deployments");
+    let states: Vec<(String, DeploymentState)> = deployments
+        .iter()
+        .map(|d| (d.environment.to_string(), d.state))
+        .collect();
+    let pairs: Vec<(&str, DeploymentState)> =
+        states.iter().map(|(e, s)| (e.as_str(), *s)).collect();
+    assert_eq!(
+        pairs,
+        [
+            ("preview", DeploymentState::Success),
+            ("preview", DeploymentState::Failure),
+            ("production", DeploymentState::Success),
+            ("staging", DeploymentState::Success),
+            ("test", DeploymentState::Success),
+            ("preview", DeploymentState::Success),
+            ("pr42", DeploymentState::Inactive),
+        ],
+        "newest first"
+    );
+    assert_eq!(app.fakes.ci.pipelines().len(), 7);
+    assert!(app.failures().is_empty(), "{:#?}", app.failures());
+    // The transcript a person reads names what happened.
+    for expected in [
+        "Grace in #web: /cimon setup acme/web",
+        "Deployment to pr42 succeeded",
+        "[Deploy to staging]",
+        "[Retry]",
+        "Deployment to production succeeded",
+        "GitHub API   ← POST /repos/acme/web/deployments",
+        "CircleCI API ← POST /project/gh/acme/web/pipeline",
+        "The demo worked",
+    ] {
+        assert!(
+            report.transcript.contains(expected),
+            "the transcript lacks {expected:?}:\n{}",
+            report.transcript
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_whole_workflow_runs_on_the_embedded_store() {
+    let (app, report) = run(StoreSetup::TempFile).await;
+    assert!(app.store_description.starts_with("redb file"));
+    assert_outcome(&app, &report).await;
+    app.shutdown().await.expect("stops");
+}
+
+#[tokio::test]
+async fn the_whole_workflow_runs_on_dynamodb() {
+    let endpoint = match std::env::var("DEPLOYBOT_DYNAMODB_URL") {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => panic!(
+            "DEPLOYBOT_DYNAMODB_URL is not set: this test needs the DynamoDB-compatible server \
+             that `scripts/test` starts (moto_server on 127.0.0.1). Run it through \
+             `scripts/test`, or `scripts/moto.sh cargo test -p deploybot-e2e --test \
+             local_workflow`."
+        ),
+    };
+    // Tables of its own, so it runs beside every other test on the one server.
+    let prefix = format!("e2e-{}", random_hex(6));
+    let (app, report) = run(StoreSetup::DynamoDb(DynamoSettings::emulator(
+        &endpoint, &prefix,
+    )))
+    .await;
+    assert!(
+        app.store_description
+            .contains(&format!("{prefix}-deployment")),
+        "{}",
+        app.store_description
+    );
+    assert_outcome(&app, &report).await;
+    app.shutdown().await.expect("stops");
+}
