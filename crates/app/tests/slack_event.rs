@@ -228,6 +228,25 @@ async fn uninstalling_or_revoking_stops_posting_to_the_workspace() {
         h.settle().await;
         assert!(h.slack.ephemerals().is_empty(), "{event}");
     }
+
+    // Reinstalling: Slack only sends commands for an installed app, so the next command
+    // from the workspace resumes posting.
+    let h = Harness::new();
+    h.bind().await;
+    h.event(&callback("Ev43", json!({"type": "app_uninstalled"})), None)
+        .await;
+    assert!(h.store.is_team_revoked(&team()).await.expect("store"));
+    assert_eq!(h.slash("help").await.status, StatusCode::OK);
+    assert!(!h.store.is_team_revoked(&team()).await.expect("store"));
+    h.event(&callback("Ev44", joined(OTHER_USER, CHANNEL)), None)
+        .await;
+    h.settle().await;
+    assert_eq!(
+        h.slack.ephemerals().len(),
+        1,
+        "invitations are posted again"
+    );
+
     // Without a team there is no workspace to mark: a short 400.
     let h = Harness::new();
     let mut body = callback("Ev42", json!({"type": "app_uninstalled"}));

@@ -139,6 +139,9 @@ async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
 /// is an internal failure.
 async fn run(state: &AppState, request: &SlashCommand) -> Result<SlashReply, AppError> {
     let grammar = &state.config.grammar;
+    if let Some(team) = &request.team {
+        reinstate_team(state, team).await?;
+    }
     let command = match grammar.parse(&request.command, &request.text) {
         Ok(command) => command,
         Err(mistake) => return Ok(SlashReply::ephemeral(replies::usage(&mistake.message))),
@@ -174,6 +177,17 @@ async fn run(state: &AppState, request: &SlashCommand) -> Result<SlashReply, App
         } => deploy(state, request, git_ref, environment).await,
         Command::List { environment } => list(state, request, environment).await,
     }
+}
+
+/// Slack only sends slash commands for an installed app: a workspace marked revoked by
+/// `app_uninstalled` / `tokens_revoked` that sends one has reinstalled deploybot, so posting
+/// resumes.
+async fn reinstate_team(state: &AppState, team: &SlackTeamId) -> Result<(), AppError> {
+    if state.store.is_team_revoked(team).await? {
+        state.store.set_team_revoked(team, false).await?;
+        tracing::info!(%team, "workspace sent a command after being revoked: posting resumes");
+    }
+    Ok(())
 }
 
 async fn setup(
