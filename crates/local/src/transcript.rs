@@ -314,11 +314,20 @@ impl Observer {
                     out.push(format!(
                         "{indent}{channel}  message {number} edited → {headline}"
                     ));
-                    for line in lines.iter().skip(1).filter(|l| !before.contains(l)) {
+                    // New lines, marked `+`; lines that went away are shown (`-`) only when
+                    // nothing replaced them (a button removed), to keep edits short.
+                    let added: Vec<&String> = lines
+                        .iter()
+                        .skip(1)
+                        .filter(|l| !before.contains(l))
+                        .collect();
+                    for line in &added {
                         out.push(format!("{body}+ {line}"));
                     }
-                    for line in before.iter().skip(1).filter(|l| !lines.contains(l)) {
-                        out.push(format!("{body}- {line}"));
+                    if added.is_empty() {
+                        for line in before.iter().skip(1).filter(|l| !lines.contains(l)) {
+                            out.push(format!("{body}- {line}"));
+                        }
                     }
                 }
             }
@@ -420,6 +429,64 @@ mod tests {
             ]
         );
         assert_eq!(message_lines(&Message::default()), Vec::<String>::new());
+    }
+
+    #[tokio::test]
+    async fn the_observer_reports_each_change_once() {
+        use deploybot_core::ports::{ResponseMessage, Slack};
+        let fakes = FakeServices::start().await.expect("the fakes start");
+        let mut observer = Observer::new();
+        assert!(observer.changes(&fakes, "").is_empty());
+
+        let channel = deploybot_core::SlackChannelId::parse(crate::world::CHANNEL).expect("id");
+        let first = Message {
+            text: "queued".into(),
+            blocks: vec![
+                Block::section(":inbox_tray: queued"),
+                Block::actions(vec![Element::button("Retry", "retry", "1")]),
+            ],
+        };
+        let ts = fakes
+            .slack
+            .post_message(&channel, &first)
+            .await
+            .expect("posts");
+        fakes
+            .slack
+            .update_message(&channel, &ts, &first)
+            .await
+            .expect("updates");
+        let done = Message {
+            text: "done".into(),
+            blocks: vec![Block::section(":white_check_mark: done")],
+        };
+        fakes
+            .slack
+            .update_message(&channel, &ts, &done)
+            .await
+            .expect("updates");
+        let reply = ResponseMessage {
+            message: Message::text("only for <@U0ADA>"),
+            ephemeral: true,
+            replace_original: false,
+        };
+        let url = fakes.slack.response_url("cmd-U0ADA-1");
+        fakes.slack.respond(&url, &reply).await.expect("responds");
+
+        assert_eq!(
+            observer.changes(&fakes, ""),
+            [
+                "#web  deploybot (message 1):",
+                "    📥 queued",
+                "    [Retry]",
+                "#web  message 1 updated with the same content",
+                "#web  message 1 edited → ✅ done",
+                "    - [Retry]",
+                "(only Ada sees) deploybot:",
+                "    only for @Ada Lovelace",
+            ]
+        );
+        assert!(observer.changes(&fakes, "").is_empty(), "nothing twice");
     }
 
     #[test]

@@ -101,8 +101,7 @@ impl DynamoSettings {
             .iter()
             .any(|role| set(&format!("DYNAMODB_TABLE_{role}")).is_some());
         let tables = if named {
-            TableNames::from_lookup(set)
-                .map_err(|e| WiringError::Invalid(e.to_string()))?
+            TableNames::from_lookup(set).map_err(|e| WiringError::Invalid(e.to_string()))?
         } else {
             let prefix = set("DEPLOYBOT_TABLE_PREFIX")
                 .map(|p| p.trim().to_owned())
