@@ -66,6 +66,28 @@ impl From<HarnessError> for Failed {
 
 type Step<T = ()> = Result<T, Failed>;
 
+/// How a deployment's pipeline is expected to run and end.
+#[derive(Debug, Clone)]
+struct Expect {
+    environment: Environment,
+    /// The branch or tag CircleCI runs it on.
+    runs_on: PipelineTarget,
+    /// What the fake CircleCI reports (`success`, `failed`, ...).
+    outcome: &'static str,
+    ends: DeploymentState,
+}
+
+impl Expect {
+    fn success(environment: Environment, runs_on: PipelineTarget) -> Self {
+        Self {
+            environment,
+            runs_on,
+            outcome: "success",
+            ends: DeploymentState::Success,
+        }
+    }
+}
+
 /// Runs the whole scenario against `app` (fresh: nothing bound, nothing deployed). With
 /// `echo`, the transcript is printed as it is written.
 pub async fn run_scenario(app: &LocalApp, echo: bool) -> ScenarioReport {
@@ -422,14 +444,9 @@ impl Run<'_> {
 
     /// Runs a freshly created deployment to its end: GitHub announces it, the pipeline starts,
     /// CircleCI finishes it with `outcome`. Returns the record in its final state.
-    async fn run_pipeline(
-        &mut self,
-        created: Deployment,
-        outcome: &str,
-        expect: DeploymentState,
-        pipeline_ref: PipelineTarget,
-    ) -> Step<Deployment> {
+    async fn run_pipeline(&mut self, created: Deployment, expect: &Expect) -> Step<Deployment> {
         let env = created.environment;
+        let (outcome, ends) = (expect.outcome, expect.ends);
         self.check(
             created.state == DeploymentState::Created,
             format!("the {env} deployment is `created`"),
@@ -467,7 +484,7 @@ impl Run<'_> {
         )?;
         let pipeline = self.require(pipelines.last().cloned(), "the pipeline exists")?;
         self.check(
-            pipeline.target == pipeline_ref,
+            pipeline.target == expect.runs_on,
             format!("it runs on {:?}", pipeline.target),
         )?;
         self.check(
@@ -489,21 +506,39 @@ impl Run<'_> {
         self.complete(&pipeline, outcome).await?;
         let done = self.get(&created.id).await?;
         self.check(
-            done.state == expect,
+            done.state == ends,
             format!("the deployment is `{}`", done.state),
         )?;
         let states = self.github_states(&done);
         self.check(
-            states.last().map(String::as_str) == Some(github_state_name(expect)),
+            states.last().map(String::as_str) == Some(github_state_name(ends)),
             format!("GitHub's deployment statuses: {}", states.join(" → ")),
         )?;
         let message = self.latest_message(&done);
         let message = self.require(message, "the Slack message still exists")?;
         self.check(
-            message.text.contains(&format!("{env} {}", expect.label())),
-            format!("the same Slack message now says `{env} {}`", expect.label()),
+            message.text.contains(&format!("{env} {}", ends.label())),
+            format!("the same Slack message now says `{env} {}`", ends.label()),
         )?;
         Ok(done)
+    }
+
+    /// A GitHub event that must start one deployment, run to its end as `expect` says.
+    async fn event_deploys(
+        &mut self,
+        event: &str,
+        body: &serde_json::Value,
+        what: &str,
+        expect: &Expect,
+    ) -> Step<Deployment> {
+        let before = self.deployment_ids().await?;
+        let reply = self.github(event, body, what).await?;
+        self.check(
+            reply.status == 202,
+            format!("deploybot accepts the {event} event"),
+        )?;
+        let created = self.new_deployment(expect.environment, &before).await?;
+        self.run_pipeline(created, expect).await
     }
 
     // ---- the scenario -------------------------------------------------------------------------
@@ -598,7 +633,6 @@ impl Run<'_> {
 
         // 4 ------------------------------------------------------------------------------------
         self.step("Ada opens pull request #42: a pr42 environment, its pipeline, a PR comment");
-        let before = self.deployment_ids().await?;
         let opened = github_events::pull_request(
             world::REPOSITORY,
             "opened",
@@ -607,29 +641,18 @@ impl Run<'_> {
             world::PR_SHA,
             ADA.github_login,
         );
-        let reply = self
-            .github(
+        let pr_env = Environment::PullRequest(world::PR_NUMBER);
+        let what = format!(
+            "pull_request opened #{} ({})",
+            world::PR_NUMBER,
+            world::PR_BRANCH
+        );
+        let pr = self
+            .event_deploys(
                 "pull_request",
                 &opened,
-                &format!(
-                    "pull_request opened #{} ({})",
-                    world::PR_NUMBER,
-                    world::PR_BRANCH
-                ),
-            )
-            .await?;
-        self.check(
-            reply.status == 202,
-            "deploybot accepts the pull_request event",
-        )?;
-        let pr_env = Environment::PullRequest(world::PR_NUMBER);
-        let created = self.new_deployment(pr_env, &before).await?;
-        let pr = self
-            .run_pipeline(
-                created,
-                "success",
-                DeploymentState::Success,
-                PipelineTarget::Branch(world::PR_BRANCH.into()),
+                &what,
+                &Expect::success(pr_env, PipelineTarget::Branch(world::PR_BRANCH.into())),
             )
             .await?;
         let url = format!("https://pr{}.{}/", world::PR_NUMBER, world::BASE_DOMAIN);
@@ -654,48 +677,39 @@ impl Run<'_> {
 
         // 5 ------------------------------------------------------------------------------------
         self.step("Grace merges to main: preview");
-        let before = self.deployment_ids().await?;
         let push = github_events::push(
             world::REPOSITORY,
             world::DEFAULT_BRANCH,
             world::MAIN_SHA,
             GRACE.github_login,
         );
-        let reply = self.github("push", &push, "push to main").await?;
-        self.check(reply.status == 202, "deploybot accepts the push")?;
-        let created = self.new_deployment(Environment::Preview, &before).await?;
-        self.check(
-            created.sha == sha(world::MAIN_SHA)?,
-            "it deploys the pushed commit",
-        )?;
-        self.run_pipeline(
-            created,
-            "success",
-            DeploymentState::Success,
+        let main = Expect::success(
+            Environment::Preview,
             PipelineTarget::Branch(world::DEFAULT_BRANCH.into()),
-        )
-        .await?;
+        );
+        let preview = self
+            .event_deploys("push", &push, "push to main", &main)
+            .await?;
+        self.check(
+            preview.sha == sha(world::MAIN_SHA)?,
+            "it deployed the pushed commit",
+        )?;
 
         // 6 ------------------------------------------------------------------------------------
         self.step("Ada pushes the release branch: test");
-        let before = self.deployment_ids().await?;
         let push = github_events::push(
             world::REPOSITORY,
             world::RELEASE_BRANCH,
             world::RELEASE_SHA,
             ADA.github_login,
         );
-        let reply = self
-            .github("push", &push, &format!("push to {}", world::RELEASE_BRANCH))
-            .await?;
-        self.check(reply.status == 202, "deploybot accepts the push")?;
-        let created = self.new_deployment(Environment::Test, &before).await?;
+        let release_branch = PipelineTarget::Branch(world::RELEASE_BRANCH.into());
         let test = self
-            .run_pipeline(
-                created,
-                "success",
-                DeploymentState::Success,
-                PipelineTarget::Branch(world::RELEASE_BRANCH.into()),
+            .event_deploys(
+                "push",
+                &push,
+                &format!("push to {}", world::RELEASE_BRANCH),
+                &Expect::success(Environment::Test, release_branch.clone()),
             )
             .await?;
         let message = self.latest_message(&test).unwrap_or_default();
@@ -738,40 +752,33 @@ impl Run<'_> {
         )?;
         self.run_pipeline(
             created,
-            "success",
-            DeploymentState::Success,
-            PipelineTarget::Branch(world::RELEASE_BRANCH.into()),
+            &Expect::success(Environment::Staging, release_branch),
         )
         .await?;
 
         // 9 ------------------------------------------------------------------------------------
         self.step("Ada tags v1.4.0: production");
-        let before = self.deployment_ids().await?;
         let tag = github_events::tag(
             world::REPOSITORY,
             world::TAG,
             world::RELEASE_SHA,
             ADA.github_login,
         );
-        let reply = self
-            .github("push", &tag, &format!("tag {} pushed", world::TAG))
-            .await?;
-        self.check(reply.status == 202, "deploybot accepts the tag push")?;
-        let created = self
-            .new_deployment(Environment::Production, &before)
-            .await?;
-        self.check(
-            created.git_ref == GitRef::Tag(world::TAG.into()) && created.sha == release,
-            "production deploys the tag",
-        )?;
         let production = self
-            .run_pipeline(
-                created,
-                "success",
-                DeploymentState::Success,
-                PipelineTarget::Tag(world::TAG.into()),
+            .event_deploys(
+                "push",
+                &tag,
+                &format!("tag {} pushed", world::TAG),
+                &Expect::success(
+                    Environment::Production,
+                    PipelineTarget::Tag(world::TAG.into()),
+                ),
             )
             .await?;
+        self.check(
+            production.git_ref == GitRef::Tag(world::TAG.into()) && production.sha == release,
+            "production deployed the tag",
+        )?;
         let pipeline = self
             .app
             .fakes
@@ -790,23 +797,19 @@ impl Run<'_> {
             &sha(world::HOTFIX_SHA)?,
             Some(LINUS.github_login),
         );
-        let before = self.deployment_ids().await?;
         let push = github_events::push(
             world::REPOSITORY,
             world::DEFAULT_BRANCH,
             world::HOTFIX_SHA,
             LINUS.github_login,
         );
-        let reply = self.github("push", &push, "push to main").await?;
-        self.check(reply.status == 202, "deploybot accepts the push")?;
-        let created = self.new_deployment(Environment::Preview, &before).await?;
+        let fails = Expect {
+            outcome: "failed",
+            ends: DeploymentState::Failure,
+            ..main.clone()
+        };
         let failed = self
-            .run_pipeline(
-                created,
-                "failed",
-                DeploymentState::Failure,
-                PipelineTarget::Branch(world::DEFAULT_BRANCH.into()),
-            )
+            .event_deploys("push", &push, "push to main", &fails)
             .await?;
         let message = self.latest_message(&failed).unwrap_or_default();
         self.check(
@@ -833,13 +836,7 @@ impl Run<'_> {
                 && created.sha == failed.sha,
             "a new preview deployment of the same commit, marked as Grace's retry",
         )?;
-        self.run_pipeline(
-            created,
-            "success",
-            DeploymentState::Success,
-            PipelineTarget::Branch(world::DEFAULT_BRANCH.into()),
-        )
-        .await?;
+        self.run_pipeline(created, &main).await?;
         let failed_now = self.get(&failed.id).await?;
         self.check(
             failed_now.state == DeploymentState::Failure,

@@ -62,6 +62,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let server = wiring::start_server(config.listen, wired.state.clone()).await?;
     let _expiry = ExpiryTask::spawn(wired.invoker.clone(), EXPIRE_WAITING_EVERY);
     let url = server.base_url();
+    // The file exists before the first line is printed, so whoever waits for that line can
+    // poke right away.
+    if let (Some(fakes), Some(secrets)) = (&wired.fakes, &wired.secrets) {
+        write_env_file(&args.env_file, &url, fakes, secrets)?;
+    }
 
     println!("deploybot-local serving on {url}");
     println!("  store      {}", wired.store_description);
@@ -72,7 +77,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
     let stopped = match (&wired.fakes, &wired.secrets) {
         (Some(fakes), Some(secrets)) => {
-            write_env_file(&args.env_file, &url, fakes, secrets)?;
             print_fake_help(fakes, &args.env_file);
             let outcome = watch_fakes(fakes, secrets, &url).await;
             if let Err(error) = std::fs::remove_file(&args.env_file) {

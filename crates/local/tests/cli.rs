@@ -397,6 +397,38 @@ impl Server {
         }
     }
 
+    /// Reads on until a line containing each of `needles` was seen, in any order (the server
+    /// prints what happened in one look at the fakes in a fixed order, not in time order);
+    /// returns the first line matching each.
+    fn wait_for_all(&mut self, needles: &[&str]) -> Vec<String> {
+        let mut found: Vec<Option<String>> = vec![None; needles.len()];
+        let deadline = Instant::now() + PATIENCE;
+        while found.iter().any(Option::is_none) {
+            let line = match self.seen.pop_front() {
+                Some(line) => line,
+                None => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    match self.lines.recv_timeout(left) {
+                        Ok(line) => {
+                            self.log.push(line.clone());
+                            line
+                        }
+                        Err(_) => panic!(
+                            "serve never printed all of {needles:?}; its output:\n{}",
+                            self.log.join("\n")
+                        ),
+                    }
+                }
+            };
+            for (needle, slot) in needles.iter().zip(found.iter_mut()) {
+                if slot.is_none() && line.contains(needle) {
+                    *slot = Some(line.clone());
+                }
+            }
+        }
+        found.into_iter().flatten().collect()
+    }
+
     /// Sends SIGTERM and waits for a clean exit.
     fn stop(mut self) -> Vec<String> {
         let mut child = self.child.take().expect("running");
@@ -450,6 +482,18 @@ fn poke(line: &str, dir: &Path, pipeline: Option<&str>, expect: &[&str]) -> Stri
     stdout
 }
 
+/// The first documented poke, `/cimon setup acme/web`: answered at once, then the offer of
+/// the collaborators' logins reaches the fake Slack.
+fn set_up_by_poke(dir: &Path, server: &mut Server) {
+    poke(
+        POKE_BLOCK[0],
+        dir,
+        None,
+        &["← HTTP 200", "tied this channel to acme/web"],
+    );
+    server.wait_for("[ada-l] [grace-h] [linus-t]");
+}
+
 #[cfg(unix)]
 #[test]
 fn the_documented_pokes_drive_a_server_with_the_fakes() {
@@ -458,13 +502,7 @@ fn the_documented_pokes_drive_a_server_with_the_fakes() {
     let env_file = dir.path().join(".deploybot/fake-services.env");
     assert!(env_file.exists(), "serve wrote {}", env_file.display());
 
-    poke(
-        POKE_BLOCK[0],
-        dir.path(),
-        None,
-        &["← HTTP 200", "tied this channel to acme/web"],
-    );
-    server.wait_for("[ada-l] [grace-h] [linus-t]");
+    set_up_by_poke(dir.path(), &mut server);
     poke(POKE_BLOCK[1], dir.path(), None, &["← HTTP 200"]);
     server.wait_for("linked to the GitHub login `grace-h`");
     poke(
@@ -474,11 +512,13 @@ fn the_documented_pokes_drive_a_server_with_the_fakes() {
         &["← HTTP 200", "basedomain"],
     );
     poke(POKE_BLOCK[3], dir.path(), None, &["← HTTP 202", "to pr42"]);
-    server.wait_for("Deployment to pr42 created");
-    server.wait_for("GitHub → deploybot: deployment");
-    server.wait_for("CircleCI pipeline #1 started (pr42)");
-    let finish = server.wait_for("--pipeline ");
-    let pipeline = finish
+    let started = server.wait_for_all(&[
+        "Deployment to pr42 created",
+        "GitHub → deploybot: deployment",
+        "CircleCI pipeline #1 started (pr42)",
+        "--pipeline ",
+    ]);
+    let pipeline = started[3]
         .split("--pipeline ")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
@@ -490,8 +530,10 @@ fn the_documented_pokes_drive_a_server_with_the_fakes() {
         Some(&pipeline),
         &["← HTTP 202", "→ success"],
     );
-    server.wait_for("Deployment to pr42 succeeded");
-    server.wait_for("POST /repos/acme/web/issues/42/comments");
+    server.wait_for_all(&[
+        "Deployment to pr42 succeeded",
+        "POST /repos/acme/web/issues/42/comments",
+    ]);
     poke(POKE_BLOCK[5], dir.path(), None, &["← HTTP 200", "pr42"]);
     poke(POKE_BLOCK[6], dir.path(), None, &["← HTTP 202"]);
     server.wait_for("Deployment to pr42 inactive");
@@ -525,12 +567,6 @@ fn the_documented_dynamodb_commands_work_on_the_emulator() {
     let mut server = Server::start(command);
     let store = server.wait_for("store      DynamoDB at");
     assert!(store.contains(&format!("{prefix}-deployment")), "{store}");
-    poke(
-        POKE_BLOCK[0],
-        dir.path(),
-        None,
-        &["← HTTP 200", "tied this channel to acme/web"],
-    );
-    server.wait_for("[ada-l] [grace-h] [linus-t]");
+    set_up_by_poke(dir.path(), &mut server);
     server.stop();
 }
