@@ -168,3 +168,128 @@ async fn the_server_answers_health_checks_and_stops_gracefully() {
         "nothing listens after shutdown"
     );
 }
+
+/// `serve` with credentials (no `--fake-services`): the configured secrets, token, App key
+/// (pasted on one line with `\n` escapes) and API URLs reach the real adapters. The URLs point
+/// at fakes that accept only those credentials.
+#[tokio::test]
+async fn with_credentials_the_configured_services_and_secrets_are_used() {
+    use deploybot_local::config;
+    use deploybot_local::harness::{GitHubSide, Sender};
+    use deploybot_local::wiring::{self, DynamoSettings, FakeServices};
+    use deploybot_testkit::fakes::github::{FAKE_APP_ID, TEST_ONLY_APP_PRIVATE_KEY_PEM};
+    use std::collections::HashMap;
+
+    let services = FakeServices::start().await.expect("the fakes start");
+    services.slack.require_token("xoxb-configured");
+    services.ci.require_token("circle-configured");
+    let one_line_key = TEST_ONLY_APP_PRIVATE_KEY_PEM.trim().replace('\n', "\\n");
+    let vars: HashMap<&str, String> = [
+        ("SLACK_SIGNING_SECRET", "slack-configured".to_owned()),
+        ("SLACK_BOT_TOKEN", "xoxb-configured".to_owned()),
+        ("GITHUB_WEBHOOK_SECRET", "github-configured".to_owned()),
+        ("GITHUB_APP_ID", FAKE_APP_ID.to_owned()),
+        ("GITHUB_APP_PRIVATE_KEY", one_line_key),
+        ("CIRCLECI_TOKEN", "circle-configured".to_owned()),
+        ("CIRCLECI_WEBHOOK_SECRET", "circleci-configured".to_owned()),
+        ("SLACK_API_URL", services.slack_url().to_owned()),
+        ("GITHUB_API_URL", services.github_url().to_owned()),
+        ("CIRCLECI_API_URL", services.circleci_url().to_owned()),
+        ("DEPLOYBOT_LISTEN", "127.0.0.1:0".to_owned()),
+        ("DEPLOYBOT_STORE", "memory".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    let env = |name: &str| vars.get(name).cloned();
+    let config = config::from_env(env, false).expect("complete configuration");
+    let dynamo = DynamoSettings::from_env(env, false).expect("unused");
+    let store = wiring::open_store(&config.store, &dynamo)
+        .await
+        .expect("opens");
+    let wired = wiring::wire(&config, store, env).await.expect("wires");
+    assert!(wired.fakes.is_none() && wired.secrets.is_none());
+    let server = wiring::start_server(config.listen, wired.state.clone())
+        .await
+        .expect("listens");
+    let sender = Sender::new(&server.base_url()).expect("client");
+    let settle = || async {
+        tokio::time::timeout(Duration::from_secs(30), wired.invoker.wait_idle())
+            .await
+            .expect("settles");
+    };
+
+    let now = deploybot_core::ports::Clock::now(&deploybot_core::ports::SystemClock).secs();
+    let response_url = services.slack.response_url("cmd-U0GRACE-1");
+    let setup = slack_form_request(
+        &SigningSecret::new("slack-configured"),
+        now,
+        &[
+            ("command", "/cimon"),
+            ("text", "setup acme/web"),
+            ("channel_id", world::CHANNEL),
+            ("user_id", GRACE.slack_user),
+            ("response_url", &response_url),
+        ],
+    );
+    let reply = sender.post("/slack/command", setup).await.expect("answers");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    settle().await;
+    assert_eq!(
+        services.slack.responses().len(),
+        1,
+        "the claim offer arrived"
+    );
+    let jwts = services.github.accepted_app_jwts();
+    assert!(
+        !jwts.is_empty() && jwts.iter().all(|j| j.iss == FAKE_APP_ID),
+        "the App authenticated with the configured id and key: {jwts:?}"
+    );
+
+    let repository = deploybot_core::Repository::parse(world::REPOSITORY).expect("valid");
+    let github = GitHubSide::new(
+        services.github.clone(),
+        repository.clone(),
+        sender.clone(),
+        SigningSecret::new("github-configured"),
+    );
+    let push = github_events::push(
+        world::REPOSITORY,
+        world::DEFAULT_BRANCH,
+        world::MAIN_SHA,
+        GRACE.github_login,
+    );
+    let reply = github.deliver("push", &push).await.expect("answers");
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    settle().await;
+    let announced = github.announce_new().await.expect("announces");
+    assert_eq!(announced.len(), 1);
+    assert_eq!(
+        announced[0].reply.status, 202,
+        "{}",
+        announced[0].reply.body
+    );
+    settle().await;
+    let pipelines = services.ci.pipelines();
+    assert_eq!(pipelines.len(), 1, "CircleCI took the configured token");
+    let url = format!("{}/circleci/webhook", server.base_url());
+    let status = services
+        .ci
+        .complete(
+            &pipelines[0].id,
+            "success",
+            &url,
+            &SigningSecret::new("circleci-configured"),
+        )
+        .await
+        .expect("delivers");
+    assert_eq!(status, 202);
+    settle().await;
+    let messages = services
+        .slack
+        .messages(&deploybot_core::SlackChannelId::parse(world::CHANNEL).expect("id"));
+    assert_eq!(messages.len(), 1, "posted with the configured bot token");
+    let latest = messages[0].latest().expect("a version");
+    assert!(latest.text.contains("preview succeeded"), "{}", latest.text);
+    assert!(wired.invoker.failures().is_empty());
+    server.shutdown().await.expect("stops");
+}
