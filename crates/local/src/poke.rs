@@ -218,6 +218,21 @@ fn print_reply(method_and_url: &str, reply: &Reply) {
     }
 }
 
+/// Posts to the server; a connection failure says what to start.
+async fn send(
+    sender: &Sender,
+    path: &str,
+    request: deploybot_testkit::signing::SignedRequest,
+) -> anyhow::Result<Reply> {
+    sender.post(path, request).await.with_context(|| {
+        format!(
+            "no answer from {} (is `deploybot-local serve` running? --url or DEPLOYBOT_URL \
+             name another server)",
+            sender.base_url()
+        )
+    })
+}
+
 fn exit_code(reply: &Reply) -> ExitCode {
     if reply.is_success() {
         ExitCode::SUCCESS
@@ -286,7 +301,7 @@ async fn slash(vars: &Vars, sender: &Sender, text: &str, who: &Who) -> anyhow::R
             ("trigger_id", &trigger),
         ],
     );
-    let reply = sender.post("/slack/command", request).await?;
+    let reply = send(sender, "/slack/command", request).await?;
     print_reply(
         &format!("POST {}/slack/command  {command} {text}", sender.base_url()),
         &reply,
@@ -313,7 +328,7 @@ async fn press(
         "actions": [{"action_id": action_id, "value": value, "type": "button"}],
     });
     let request = slack_interactive_request(&secret, now_secs(), &payload);
-    let reply = sender.post("/slack/interactive", request).await?;
+    let reply = send(sender, "/slack/interactive", request).await?;
     print_reply(
         &format!(
             "POST {}/slack/interactive  {action_id}={value}",
@@ -412,7 +427,7 @@ async fn github_webhook(
     let (event, body) = github_payload(args)?;
     let delivery = random_uuid();
     let request = github_request(&secret, &event, &delivery, &body);
-    let reply = sender.post("/github/webhook", request).await?;
+    let reply = send(sender, "/github/webhook", request).await?;
     print_reply(
         &format!(
             "POST {}/github/webhook  {event} (delivery {delivery})",
@@ -499,7 +514,7 @@ async fn circleci(vars: &Vars, sender: &Sender, what: CircleciPoke) -> anyhow::R
         }
     };
     let request = circleci_request(&secret, &body);
-    let reply = sender.post("/circleci/webhook", request).await?;
+    let reply = send(sender, "/circleci/webhook", request).await?;
     let kind = body
         .get("type")
         .and_then(Value::as_str)
