@@ -92,6 +92,9 @@ async fn a_deployment_waits_for_checks_and_a_green_status_resumes_it_once() {
     assert_eq!(resumed.state, DeploymentState::Created);
     assert!(resumed.waiting_for.is_empty());
     assert!(resumed.github_deployment_id.is_some());
+    // The message no longer says it waits (the resumption is what changed on screen).
+    let text = message_text(world.messages()[0].latest().expect("a version"));
+    assert!(!text.contains("waiting for checks"), "{text}");
 
     // And it carries on as usual, still in its one Slack message.
     world.announce_deployments().await;

@@ -367,3 +367,40 @@ async fn retried_invokes_create_one_github_deployment_and_one_pipeline() {
     );
     world.assert_no_failures();
 }
+
+#[tokio::test]
+async fn a_deployment_message_is_edited_only_when_what_it_shows_changes() {
+    use deploybot_testkit::fakes::slack::method;
+    let world = World::new().await;
+    let main = sha('a');
+    world
+        .github
+        .set_branch(&repo(), "main", &main, Some(AUTHOR));
+
+    // created (posted) → GitHub deployment saved (nothing shown changes) → queued → success.
+    world
+        .github_event("push", &push_event("refs/heads/main", &main))
+        .await;
+    run_pipeline(&world, Environment::Preview, "success").await;
+
+    let calls = world.slack.calls();
+    let count = |name: &str| calls.iter().filter(|c| c.as_str() == name).count();
+    assert_eq!(count(method::POST_MESSAGE), 1, "{calls:?}");
+    assert_eq!(
+        count(method::UPDATE),
+        2,
+        "one edit for queued, one for success: {calls:?}"
+    );
+    let messages = world.messages();
+    assert_eq!(messages.len(), 1);
+    let versions = &messages[0].versions;
+    assert!(
+        versions.windows(2).all(|pair| pair[0] != pair[1]),
+        "no edit repeats the previous version: {versions:#?}"
+    );
+    assert_eq!(
+        world.only_deployment(Environment::Preview).await.state,
+        DeploymentState::Success
+    );
+    world.assert_no_failures();
+}

@@ -2,7 +2,7 @@
 //! `status` or `check_suite` event) and resume, fail or keep waiting; fail those that waited
 //! longer than the configured time.
 
-use super::{about, create_on_github, nothing};
+use super::{about, create_on_github, nothing, shown_message};
 use crate::lifecycle::{self, Saved, Transition};
 use crate::{AppError, AppState};
 use deploybot_core::invoke::DeploymentCreateResponse;
@@ -69,6 +69,8 @@ pub(super) async fn recheck(
             Ok(about(saved.deployment()))
         }
         ChecksState::Green => {
+            // The message shows the deployment waiting until the resumed one is announced.
+            let shown = shown_message(&current);
             let resumed = lifecycle::update_from(state, current, |d| {
                 if d.state != DeploymentState::WaitingForChecks {
                     return false;
@@ -82,7 +84,7 @@ pub(super) async fn recheck(
             match resumed {
                 Saved::Changed(d) => {
                     tracing::info!(deployment = %d.id, "checks are green: resuming");
-                    let d = create_on_github(state, d).await?;
+                    let d = create_on_github(state, d, shown.as_ref()).await?;
                     Ok(about(&d))
                 }
                 Saved::Unchanged(d) => Ok(about(&d)),

@@ -13,7 +13,9 @@ mod checks;
 mod manual;
 
 use crate::lifecycle::{self, Transition};
+use crate::render::deployment::deployment_message;
 use crate::{AppError, AppState, idempotency};
+use deploybot_core::blocks::Message;
 use deploybot_core::invoke::{
     DeploymentCreateRequest, DeploymentCreateResponse, NewDeploymentRequest,
 };
@@ -167,7 +169,8 @@ async fn create_once(
         return Ok(about(&current));
     }
     let record = lifecycle::load(state, &record.repository, &record.id).await?;
-    let d = create_on_github(state, record).await?;
+    let shown = shown_message(&record);
+    let d = create_on_github(state, record, shown.as_ref()).await?;
     Ok(about(&d))
 }
 
@@ -201,9 +204,12 @@ fn github_request(d: &Deployment) -> NewGithubDeployment {
 
 /// Asks GitHub for the deployment of a record in `created` without a GitHub deployment, and
 /// records the answer: the GitHub id, a parking spot while checks are not green, or an error.
+/// `shown` is the deployment's Slack message as last sent (see [`shown_message`]): the message
+/// is edited only when the saved record renders differently, or posted when there is none.
 pub(crate) async fn create_on_github(
     state: &AppState,
     record: Deployment,
+    shown: Option<&Message>,
 ) -> Result<Deployment, AppError> {
     let request = github_request(&record);
     let outcome = match state.github() {
@@ -226,7 +232,10 @@ pub(crate) async fn create_on_github(
             .await?
             .into_deployment();
             tracing::info!(deployment = %saved.id, github_deployment = id, "GitHub deployment created");
-            lifecycle::notify_slack(state, &saved).await;
+            // The GitHub id is not shown in the message: edit it only when something that is
+            // shown changed (a resumed deployment no longer waits; a retried invoke may find a
+            // record that moved on).
+            notify_slack_if_changed(state, &saved, shown).await;
             supersede_older(state, &saved).await;
             Ok(saved)
         }
@@ -245,7 +254,7 @@ pub(crate) async fn create_on_github(
             .await?
             .into_deployment();
             tracing::info!(deployment = %saved.id, contexts = ?saved.waiting_for, "parked until checks are green");
-            lifecycle::notify_slack(state, &saved).await;
+            notify_slack_if_changed(state, &saved, shown).await;
             supersede_older(state, &saved).await;
             Ok(saved)
         }
@@ -260,6 +269,24 @@ pub(crate) async fn create_on_github(
                 .await?
                 .into_deployment())
         }
+    }
+}
+
+/// The deployment's Slack message as it reads in the channel when `record` is what was last
+/// sent (rendered without people's links, which do not change here); `None` when no message
+/// was posted yet (the post failed).
+pub(crate) fn shown_message(record: &Deployment) -> Option<Message> {
+    record
+        .slack_ts
+        .is_some()
+        .then(|| deployment_message(record, &[]))
+}
+
+/// Asks `slack-message` to edit the deployment's message when the saved record renders
+/// differently from `shown`, and to post it when there is no message yet.
+async fn notify_slack_if_changed(state: &AppState, saved: &Deployment, shown: Option<&Message>) {
+    if shown != Some(&deployment_message(saved, &[])) {
+        lifecycle::notify_slack(state, saved).await;
     }
 }
 
