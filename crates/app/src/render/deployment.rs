@@ -2,11 +2,9 @@
 //! transition) and the pull-request comment with the environment link. Pure functions of the
 //! stored record, so the message always shows the latest state whoever renders it.
 
-use super::{ACTION_PROMOTE, ACTION_RETRY};
+use super::{ACTION_PROMOTE, ACTION_RETRY, ref_is_its_sha};
 use deploybot_core::blocks::{Block, ButtonStyle, Element, Message, Text};
-use deploybot_core::{
-    Deployment, DeploymentState, Environment, GitRef, GithubLogin, Trigger, UserLink,
-};
+use deploybot_core::{Deployment, DeploymentState, Environment, GithubLogin, Trigger, UserLink};
 
 /// The hidden marker that finds deploybot's comment on a pull request again.
 pub const PR_COMMENT_MARKER: &str = "<!-- deploybot:pr-environment -->";
@@ -55,16 +53,7 @@ fn trigger_text(trigger: &Trigger, links: &[UserLink]) -> String {
 
 /// The branch or tag name as people know it; `None` when the ref is the SHA itself.
 fn ref_name(d: &Deployment) -> Option<String> {
-    match &d.git_ref {
-        GitRef::Name(name)
-            if d.sha
-                .as_str()
-                .starts_with(name.to_ascii_lowercase().as_str()) =>
-        {
-            None
-        }
-        other => Some(escape(other.short_name())),
-    }
+    (!ref_is_its_sha(d)).then(|| escape(d.git_ref.short_name()))
 }
 
 /// The ref and short SHA, formatted as code.
@@ -188,7 +177,9 @@ pub fn pr_comment_body(d: &Deployment) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use deploybot_core::{DeploymentId, Repository, Sha, SlackChannelId, SlackUserId, Timestamp};
+    use deploybot_core::{
+        DeploymentId, GitRef, Repository, Sha, SlackChannelId, SlackUserId, Timestamp,
+    };
 
     fn login(s: &str) -> GithubLogin {
         GithubLogin::parse(s).expect("valid login")

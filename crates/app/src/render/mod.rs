@@ -10,3 +10,18 @@ pub const ACTION_CLAIM_LOGIN: &str = "claim_login";
 pub const ACTION_PROMOTE: &str = "promote_deployment";
 /// `action_id` of "Retry" on a failed deployment; value: deployment id.
 pub const ACTION_RETRY: &str = "retry_deployment";
+
+/// Whether the deployment's ref is its commit itself (the full SHA or an abbreviation of it,
+/// as typed in `deploy <sha> to <environment>`), so showing the ref beside the short SHA
+/// would say the same thing twice.
+pub(crate) fn ref_is_its_sha(d: &deploybot_core::Deployment) -> bool {
+    match &d.git_ref {
+        deploybot_core::GitRef::Name(name) => {
+            !name.is_empty()
+                && d.sha
+                    .as_str()
+                    .starts_with(name.to_ascii_lowercase().as_str())
+        }
+        _ => false,
+    }
+}

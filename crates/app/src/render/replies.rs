@@ -2,7 +2,7 @@
 //! confirmations and refusals. Every text a person reads in answer to something they did is
 //! written here, so a wording change is reviewed as a snapshot diff.
 
-use crate::render::ACTION_CLAIM_LOGIN;
+use crate::render::{ACTION_CLAIM_LOGIN, ref_is_its_sha};
 use deploybot_core::blocks::{Block, Element, Message, Text};
 use deploybot_core::command::{Grammar, SettingName};
 use deploybot_core::policy::Refusal;
@@ -547,11 +547,16 @@ fn deployment_line(d: &Deployment, now: Timestamp, with_state_label: bool) -> St
     } else {
         d.state.emoji().to_owned()
     };
-    parts.push(format!(
-        "{} {} {state}",
-        code(d.git_ref.short_name()),
-        code(d.sha.short())
-    ));
+    // A ref that is the commit itself is not repeated beside its SHA.
+    if ref_is_its_sha(d) {
+        parts.push(format!("{} {state}", code(d.sha.short())));
+    } else {
+        parts.push(format!(
+            "{} {} {state}",
+            code(d.git_ref.short_name()),
+            code(d.sha.short())
+        ));
+    }
     if let Some(who) = who(d) {
         parts.push(who);
     }
@@ -854,6 +859,45 @@ mod tests {
     }
 
     #[test]
+    fn list_lines_show_a_sha_ref_once() {
+        let line = |git_ref: GitRef| {
+            let d = deployment(
+                12,
+                Environment::Staging,
+                git_ref,
+                DeploymentState::Success,
+                Trigger::Manual {
+                    slack_user: user("U1"),
+                },
+                5,
+            );
+            deployment_line(&d, NOW, true)
+        };
+        let sha = "c".repeat(40);
+        // The ref is the commit itself, full or abbreviated, in any case: the SHA alone.
+        for git_ref in [
+            GitRef::Name(sha.clone()),
+            GitRef::Name("ccccccc".into()),
+            GitRef::Name("CCCCCCCCCC".into()),
+        ] {
+            let text = line(git_ref.clone());
+            assert!(
+                text.starts_with("`ccccccc` :white_check_mark:"),
+                "{git_ref:?}: {text}"
+            );
+        }
+        // A branch, a tag or another commit's SHA is shown beside the SHA.
+        for (git_ref, shown) in [
+            (GitRef::Branch("main".into()), "`main` `ccccccc`"),
+            (GitRef::Tag("v1.4".into()), "`v1.4` `ccccccc`"),
+            (GitRef::Name("abc1234".into()), "`abc1234` `ccccccc`"),
+        ] {
+            let text = line(git_ref);
+            assert!(text.starts_with(shown), "{text}");
+        }
+    }
+
+    #[test]
     fn snapshots_of_lists() {
         let g = grammar();
         let mut prod = deployment(
@@ -869,10 +913,11 @@ mod tests {
         prod.environment_url = Some("https://www.example.com".into());
         prod.build_url = Some("https://ci.example/pipelines/3".into());
         prod.pipeline_number = Some(3);
+        // Deployed by its (abbreviated) SHA: the SHA is shown once.
         let running = deployment(
             4,
             Environment::Staging,
-            GitRef::Name("abc1234".into()),
+            GitRef::Name("4444444".into()),
             DeploymentState::InProgress,
             Trigger::Manual {
                 slack_user: user("U1"),
