@@ -253,12 +253,64 @@ pub fn app_config(
     Ok(config)
 }
 
+/// The AWS SDK configuration of a function on Lambda: credentials and region from the
+/// variables Lambda sets (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
+/// `AWS_REGION`), endpoint overrides from `AWS_ENDPOINT_URL_<SERVICE>` / `AWS_ENDPOINT_URL`
+/// (the local emulators). Deliberately not `aws_config::load_defaults`: its credential chain
+/// (profile files, IMDS, ECS, web identity through STS) is never used on Lambda and made every
+/// binary about 1 MB larger (docs/deployment.md, "Measured").
+pub fn lambda_sdk_config(lookup: &dyn Fn(&str) -> Option<String>) -> aws_config::SdkConfig {
+    let region = var(lookup, "AWS_REGION").or_else(|| var(lookup, "AWS_DEFAULT_REGION"));
+    let endpoints = EndpointOverrides {
+        urls: ENDPOINT_SERVICES
+            .iter()
+            .filter_map(|service| {
+                let variable = format!("AWS_ENDPOINT_URL_{}", service.to_ascii_uppercase());
+                var(lookup, &variable).map(|url| (*service, url))
+            })
+            .collect(),
+        global: var(lookup, "AWS_ENDPOINT_URL"),
+    };
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(region.map(aws_config::Region::new))
+        .credentials_provider(aws_sdk_lambda::config::SharedCredentialsProvider::new(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .service_config(endpoints)
+        .build()
+}
+
+/// The SDK service ids whose endpoint can be overridden (`AWS_ENDPOINT_URL_DYNAMODB`, ...).
+const ENDPOINT_SERVICES: [&str; 4] = ["DynamoDB", "Lambda", "SSM", "Secrets_Manager"];
+
+/// Endpoint URLs from `AWS_ENDPOINT_URL_<SERVICE>` and `AWS_ENDPOINT_URL`, read once.
+#[derive(Debug)]
+struct EndpointOverrides {
+    urls: Vec<(&'static str, String)>,
+    global: Option<String>,
+}
+
+impl aws_types::service_config::LoadServiceConfig for EndpointOverrides {
+    fn load_config(&self, key: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
+        if key.env() != "AWS_ENDPOINT_URL" {
+            return None;
+        }
+        let service = key.service_id().replace(' ', "_");
+        self.urls
+            .iter()
+            .find(|(id, _)| id.eq_ignore_ascii_case(&service))
+            .map(|(_, url)| url.clone())
+            .or_else(|| self.global.clone())
+    }
+}
+
 /// Builds `function`'s state once per cold start: the AWS configuration, its secrets (one
 /// round trip to SSM), the DynamoDB store, the Lambda invoker when it invokes anything and
 /// only the outside clients its [`profile`] lists.
 pub async fn app_state(function: FunctionName) -> Result<AppState, BootstrapError> {
     let profile = profile(function);
-    let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk_config = lambda_sdk_config(&|name| std::env::var(name).ok());
     let lookup = |name: &str| std::env::var(name).ok();
 
     let names: Vec<&str> = profile.all_secrets().collect();
@@ -424,6 +476,46 @@ mod tests {
     fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<&str, &str> = pairs.iter().copied().collect();
         move |name| map.get(name).map(|v| (*v).to_owned())
+    }
+
+    fn endpoint_for(config: &aws_config::SdkConfig, service_id: &str) -> Option<String> {
+        let key = aws_types::service_config::ServiceConfigKey::builder()
+            .service_id(service_id)
+            .env("AWS_ENDPOINT_URL")
+            .profile("endpoint_url")
+            .build()
+            .expect("a complete key");
+        config.service_config().and_then(|c| c.load_config(key))
+    }
+
+    #[test]
+    fn the_sdk_config_takes_region_and_endpoints_from_the_environment() {
+        let config = lambda_sdk_config(&lookup(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:5000"),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:5001"),
+        ]));
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert!(config.credentials_provider().is_some());
+        assert_eq!(
+            endpoint_for(&config, "DynamoDB").as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
+        assert_eq!(
+            endpoint_for(&config, "Secrets Manager").as_deref(),
+            Some("http://127.0.0.1:5001")
+        );
+        assert_eq!(endpoint_for(&config, "Lambda"), None);
+
+        let global = lambda_sdk_config(&lookup(&[
+            ("AWS_DEFAULT_REGION", "us-east-2"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+        ]));
+        assert_eq!(global.region().map(|r| r.as_ref()), Some("us-east-2"));
+        assert_eq!(
+            endpoint_for(&global, "Lambda").as_deref(),
+            Some("http://127.0.0.1:4566")
+        );
     }
 
     #[test]

@@ -7,12 +7,14 @@
 //! 1. `<NAME>` — the value itself (local runs and tests);
 //! 2. `<NAME>_PARAM` — the name or ARN of an SSM Parameter Store parameter, read with
 //!    decryption (a `SecureString`; `template.yaml` sets these);
-//! 3. `<NAME>_SECRET_ARN` — the ARN or name of a Secrets Manager secret whose `SecretString`
-//!    is the value.
+//! 3. `<NAME>_SECRET_ARN` — the id (name, or ARN) of a Secrets Manager secret whose
+//!    `SecretString` is the value, read through Parameter Store's Secrets Manager references
+//!    (`/aws/reference/secretsmanager/<id>`), so that one SDK client (SSM) serves both stores
+//!    and each binary carries one client less (docs/deployment.md, "Measured").
 //!
 //! All SSM parameters a function needs are fetched in one `GetParameters` call.
 
-use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use aws_sdk_ssm::error::DisplayErrorContext;
 use secrecy::SecretString;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -37,6 +39,9 @@ pub const CIRCLECI_NOTIFY_TOKEN: &str = "CIRCLECI_NOTIFY_TOKEN";
 pub const PARAM_SUFFIX: &str = "_PARAM";
 /// Suffix of the variable naming a Secrets Manager secret.
 pub const SECRET_ARN_SUFFIX: &str = "_SECRET_ARN";
+/// Parameter Store's path for reading a Secrets Manager secret (`GetParameter` with
+/// decryption on `/aws/reference/secretsmanager/<secret id or ARN>`).
+pub const SECRETS_MANAGER_REFERENCE: &str = "/aws/reference/secretsmanager/";
 
 /// Where a secret is configured to come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +88,6 @@ type Lookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 pub struct SecretLoader {
     lookup: Lookup,
     ssm: aws_sdk_ssm::Client,
-    secrets_manager: aws_sdk_secretsmanager::Client,
 }
 
 impl fmt::Debug for SecretLoader {
@@ -107,7 +111,6 @@ impl SecretLoader {
         Self {
             lookup: Arc::new(lookup),
             ssm: aws_sdk_ssm::Client::new(sdk_config),
-            secrets_manager: aws_sdk_secretsmanager::Client::new(sdk_config),
         }
     }
 
@@ -209,10 +212,12 @@ impl SecretLoader {
         name: &str,
         secret: &str,
     ) -> Result<SecretString, SecretError> {
+        let reference = format!("{SECRETS_MANAGER_REFERENCE}{secret}");
         let output = self
-            .secrets_manager
-            .get_secret_value()
-            .secret_id(secret)
+            .ssm
+            .get_parameter()
+            .name(&reference)
+            .with_decryption(true)
             .send()
             .await
             .map_err(|e| SecretError::SecretsManager {
@@ -220,7 +225,11 @@ impl SecretLoader {
                 secret: secret.to_owned(),
                 message: DisplayErrorContext(&e).to_string(),
             })?;
-        let value = output.secret_string().map(str::trim).unwrap_or_default();
+        let value = output
+            .parameter()
+            .and_then(|p| p.value())
+            .map(str::trim)
+            .unwrap_or_default();
         if value.is_empty() {
             return Err(SecretError::Empty {
                 name: name.to_owned(),
