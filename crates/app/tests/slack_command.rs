@@ -775,6 +775,55 @@ async fn list_shows_newest_first_with_the_current_one_per_environment() {
     assert!(!reply.text().contains("v1.4"), "{}", reply.text());
 }
 
+#[tokio::test]
+async fn list_mentions_linked_people_with_one_batched_lookup() {
+    let h = Harness::new();
+    h.bind().await;
+    link(&h, "alice-gh", OTHER_USER).await;
+    // Pushes by a linked pusher, an unlinked one, and one known only by its commit author,
+    // across environments, so that the current section and the newest list both name them.
+    let pushes = [
+        (1, Environment::Preview, Some("alice-gh"), None),
+        (2, Environment::Test, Some("carol-gh"), Some("alice-gh")),
+        (3, Environment::Preview, None, Some("alice-gh")),
+        (4, Environment::Production, Some("alice-gh"), None),
+    ];
+    for (n, environment, pusher, author) in pushes {
+        let created = h.clock.now().plus_secs(-60 * (10 - i64::from(n)));
+        let mut d = deploybot_core::Deployment::new(
+            repo(),
+            deploybot_core::DeploymentId::new(created, n),
+            environment,
+            GitRef::Branch("main".into()),
+            sha(n),
+            Trigger::Push {
+                pusher: pusher.map(login),
+            },
+            channel(CHANNEL),
+            created,
+        );
+        d.state = DeploymentState::Success;
+        d.commit_author = author.map(login);
+        h.store.insert_deployment(&d).await.expect("insert");
+    }
+    h.counting.reset();
+
+    let reply = h.slash("list").await;
+    let text = reply.text();
+    let mention = format!("<@{OTHER_USER}>");
+    // The linked pusher (and the linked author of a push without a known pusher) are
+    // mentioned, in both sections; the unlinked pusher keeps their login.
+    assert!(!text.contains("alice-gh"), "{text}");
+    assert!(text.contains("carol-gh"), "{text}");
+    let current = text.split("Newest").next().expect("a current section");
+    assert!(current.contains(&mention), "{current}");
+    assert_eq!(text.matches(&mention).count(), 3 + 2, "{text}");
+
+    let counts = h.counting.counts();
+    assert_eq!(counts.get("users_by_logins"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("user_by_login"), None, "{counts:?}");
+}
+
 // ---- latency ----------------------------------------------------------------------------------
 
 /// With GitHub taking five seconds, `setup` still answers at once: on tokio's paused clock no

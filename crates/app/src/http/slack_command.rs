@@ -422,12 +422,20 @@ async fn list(
             current.push(deployment);
         }
     }
+    // Everyone the list names, looked up together: no lookup per row.
+    let logins = replies::list_logins(current.iter().chain(&recent));
+    let links = if logins.is_empty() {
+        Vec::new()
+    } else {
+        state.store.users_by_logins(&logins).await?
+    };
     Ok(SlashReply::ephemeral(replies::list_view(
         grammar,
         repository,
         environment,
         &current,
         &recent,
+        &links,
         state.clock.now(),
     )))
 }

@@ -24,7 +24,7 @@ fn link(url: &str, label: &str) -> String {
 
 /// A GitHub login as people in the channel should see it: their Slack mention when they
 /// linked their account, the plain login otherwise.
-fn person(login: &GithubLogin, links: &[UserLink]) -> String {
+pub(crate) fn person(login: &GithubLogin, links: &[UserLink]) -> String {
     links
         .iter()
         .find(|l| &l.github_login == login)

@@ -2,6 +2,7 @@
 //! confirmations and refusals. Every text a person reads in answer to something they did is
 //! written here, so a wording change is reviewed as a snapshot diff.
 
+use crate::render::deployment::person;
 use crate::render::{ACTION_CLAIM_LOGIN, ref_is_its_sha};
 use deploybot_core::blocks::{Block, Element, Message, Text};
 use deploybot_core::command::{Grammar, SettingName};
@@ -9,7 +10,7 @@ use deploybot_core::policy::Refusal;
 use deploybot_core::urls::{DEFAULT_URL_PATTERN, DEFAULT_URL_SEPARATOR, environment_url};
 use deploybot_core::{
     Deployment, DeploymentState, Environment, GitRef, GithubLogin, Project, Repository,
-    SlackChannelId, SlackUserId, Timestamp, Trigger,
+    SlackChannelId, SlackUserId, Timestamp, Trigger, UserLink,
 };
 
 /// Slack allows at most 25 elements in one actions block.
@@ -474,13 +475,28 @@ pub fn retry_not_eligible(grammar: &Grammar, deployment: &Deployment) -> Message
 /// How many recent deployments `list` shows.
 pub const LIST_LIMIT: usize = 10;
 
+/// The GitHub logins `list` shows for these deployments (pushers, or commit authors of pushes
+/// without a known pusher), each once: look their links up together, in one call.
+pub fn list_logins<'a>(deployments: impl IntoIterator<Item = &'a Deployment>) -> Vec<GithubLogin> {
+    let mut logins: Vec<GithubLogin> = Vec::new();
+    for login in deployments.into_iter().filter_map(named_login) {
+        if !logins.contains(login) {
+            logins.push(login.clone());
+        }
+    }
+    logins
+}
+
 /// `list [environment]`: the current deployment of each environment, then the newest ones.
+/// `links` are the known links of the people named (see [`list_logins`]): they are
+/// @-mentioned as in the deployment messages; anyone else is shown by GitHub login.
 pub fn list_view(
     grammar: &Grammar,
     repository: &Repository,
     filter: Option<Environment>,
     current: &[Deployment],
     recent: &[Deployment],
+    links: &[UserLink],
     now: Timestamp,
 ) -> Message {
     let repo = escape(repository.as_str());
@@ -499,7 +515,13 @@ pub fn list_view(
     if !current.is_empty() {
         let lines: Vec<String> = current
             .iter()
-            .map(|d| format!("*{}* {}", d.environment, deployment_line(d, now, false)))
+            .map(|d| {
+                format!(
+                    "*{}* {}",
+                    d.environment,
+                    deployment_line(d, links, now, false)
+                )
+            })
             .collect();
         let section = format!(
             ":round_pushpin: *Now in each environment*\n{}",
@@ -521,7 +543,7 @@ pub fn list_view(
         let line = format!(
             "*{}*{marker} {}",
             d.environment,
-            deployment_line(d, now, true)
+            deployment_line(d, links, now, true)
         );
         text.push(line.clone());
         blocks.push(Block::Section {
@@ -540,7 +562,12 @@ pub fn list_view(
 }
 
 /// `` `v1.4` `abc1234` :white_check_mark: succeeded · <@U1> · 5 min ago · build · open ``
-fn deployment_line(d: &Deployment, now: Timestamp, with_state_label: bool) -> String {
+fn deployment_line(
+    d: &Deployment,
+    links: &[UserLink],
+    now: Timestamp,
+    with_state_label: bool,
+) -> String {
     let mut parts = Vec::new();
     let state = if with_state_label {
         format!("{} {}", d.state.emoji(), d.state.label())
@@ -557,7 +584,7 @@ fn deployment_line(d: &Deployment, now: Timestamp, with_state_label: bool) -> St
             code(d.sha.short())
         ));
     }
-    if let Some(who) = who(d) {
+    if let Some(who) = who(d, links) {
         parts.push(who);
     }
     parts.push(d.created_at.ago(now));
@@ -575,8 +602,19 @@ fn deployment_line(d: &Deployment, now: Timestamp, with_state_label: bool) -> St
     parts.join(" · ")
 }
 
-/// Who started a deployment, for people: a Slack mention, a GitHub login or the pull request.
-fn who(d: &Deployment) -> Option<String> {
+/// The GitHub login `list` names for a deployment: a push's pusher, else its commit author.
+fn named_login(d: &Deployment) -> Option<&GithubLogin> {
+    match &d.trigger {
+        Trigger::Push { pusher } | Trigger::Tag { pusher } => {
+            pusher.as_ref().or(d.commit_author.as_ref())
+        }
+        Trigger::PullRequest { .. } | Trigger::Manual { .. } | Trigger::Retry { .. } => None,
+    }
+}
+
+/// Who started a deployment, for people: a Slack mention (a linked GitHub login too), a
+/// GitHub login or the pull request.
+fn who(d: &Deployment, links: &[UserLink]) -> Option<String> {
     match &d.trigger {
         Trigger::PullRequest { number, url } => Some(match url {
             Some(url) => link(url, &format!("PR #{number}")),
@@ -584,10 +622,9 @@ fn who(d: &Deployment) -> Option<String> {
         }),
         Trigger::Manual { slack_user } => Some(slack_user.mention()),
         Trigger::Retry { slack_user, .. } => Some(format!("{} (retry)", slack_user.mention())),
-        Trigger::Push { pusher } | Trigger::Tag { pusher } => pusher
-            .as_ref()
-            .or(d.commit_author.as_ref())
-            .map(|login| escape(login.as_str())),
+        Trigger::Push { .. } | Trigger::Tag { .. } => {
+            named_login(d).map(|login| person(login, links))
+        }
     }
 }
 
@@ -871,7 +908,7 @@ mod tests {
                 },
                 5,
             );
-            deployment_line(&d, NOW, true)
+            deployment_line(&d, &[], NOW, true)
         };
         let sha = "c".repeat(40);
         // The ref is the commit itself, full or abbreviated, in any case: the SHA alone.
@@ -939,11 +976,11 @@ mod tests {
         let current = vec![running, prod];
         snapshot(
             "list",
-            &list_view(&g, &repo(), None, &current, &recent, NOW),
+            &list_view(&g, &repo(), None, &current, &recent, &[], NOW),
         );
         snapshot(
             "list_empty",
-            &list_view(&g, &repo(), Some(Environment::Staging), &[], &[], NOW),
+            &list_view(&g, &repo(), Some(Environment::Staging), &[], &[], &[], NOW),
         );
     }
 }

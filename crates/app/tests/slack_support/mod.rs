@@ -1,7 +1,7 @@
-//! The harness the Slack handler tests share: an `AppState` on the in-memory store, the fake
-//! Slack, GitHub and CircleCI used directly as ports, the in-process invoker (wrapped so a
-//! test can see what each handler invoked), a settable clock, and signed requests sent
-//! through `deploybot_app::http::router` with `oneshot`.
+//! The harness the Slack handler tests share: an `AppState` on the in-memory store (wrapped to
+//! count calls per method), the fake Slack, GitHub and CircleCI used directly as ports, the
+//! in-process invoker (wrapped so a test can see what each handler invoked), a settable clock,
+//! and signed requests sent through `deploybot_app::http::router` with `oneshot`.
 
 #![allow(dead_code)] // each test crate uses a different part of the harness
 
@@ -17,6 +17,7 @@ use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GitRef, Project, Repository, Sha,
     SlackChannelId, SlackUserId, Timestamp, Trigger, UserLink,
 };
+use deploybot_testkit::counting_store::CountingStore;
 use deploybot_testkit::fakes::circleci::FakeCircleCi;
 use deploybot_testkit::fakes::github::FakeGitHub;
 use deploybot_testkit::fakes::slack::FakeSlack;
@@ -128,6 +129,8 @@ impl Reply {
 pub struct Harness {
     pub state: AppState,
     pub store: Arc<MemoryStore>,
+    /// The store the handlers use: [`Harness::store`], counting calls per method.
+    pub counting: Arc<CountingStore>,
     pub slack: FakeSlack,
     pub github: FakeGitHub,
     pub circleci: FakeCircleCi,
@@ -153,12 +156,13 @@ impl Harness {
         let secret = SigningSecret::new(SECRET);
         config.slack_signing_secret = Some(secret.clone());
         let store = Arc::new(MemoryStore::new());
+        let counting = Arc::new(CountingStore::new(store.clone()));
         let clock = Arc::new(TestClock(AtomicI64::new(NOW_SECS * 1000)));
         let slack = FakeSlack::new();
         let github = FakeGitHub::new();
         let circleci = FakeCircleCi::new();
         let invoker = Arc::new(RecordingInvoker::default());
-        let state = AppState::new(store.clone(), clock.clone(), config)
+        let state = AppState::new(counting.clone(), clock.clone(), config)
             .with_invoker(invoker.clone())
             .with_slack(Arc::new(slack.clone()))
             .with_github(Arc::new(github.clone()))
@@ -169,6 +173,7 @@ impl Harness {
         Self {
             state,
             store,
+            counting,
             slack,
             github,
             circleci,
