@@ -5,7 +5,9 @@ mod slack_support;
 
 use axum::http::StatusCode;
 use deploybot_app::render::{ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY};
-use deploybot_core::invoke::{DeploymentCreateRequest, ManualDeploymentRequest};
+use deploybot_core::invoke::{
+    DeploymentCreateRequest, ManualDeploymentRequest, NewDeploymentRequest,
+};
 use deploybot_core::ports::{InvokeMode, LinkOutcome, Store};
 use deploybot_core::{
     DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Timestamp, Trigger, UserLink,
@@ -335,12 +337,22 @@ async fn buttons_in_a_channel_that_was_reset_say_so() {
 
 // ---- retry ------------------------------------------------------------------------------------
 
+fn new_requests(h: &Harness) -> Vec<NewDeploymentRequest> {
+    h.deployment_requests()
+        .into_iter()
+        .filter_map(|r| match r {
+            DeploymentCreateRequest::New(n) => Some(n),
+            _ => None,
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn retry_redeploys_the_same_environment_and_ref() {
     let h = Harness::new();
     h.bind().await;
     for (n, state) in [(1, DeploymentState::Failure), (2, DeploymentState::Error)] {
-        let failed = h
+        let mut failed = h
             .deployment(
                 n,
                 Environment::Preview,
@@ -349,10 +361,19 @@ async fn retry_redeploys_the_same_environment_and_ref() {
                 5,
             )
             .await;
+        failed.commit_author = Some("carol-gh".parse().expect("login"));
+        h.store.update_deployment(&failed).await.expect("update");
+        // A fix was pushed since: the branch's head is another commit now.
+        h.github.set_branch(&repo(), "main", &sha(9), None);
+
         h.press(OTHER_USER, ACTION_RETRY, failed.id.as_str()).await;
-        let request = manual_requests(&h).pop().expect("a manual request");
+        h.settle().await;
+        let request = new_requests(&h).pop().expect("a new deployment request");
         assert_eq!(request.environment, Environment::Preview);
-        assert_eq!(request.git_ref, Some(GitRef::Branch("main".into())));
+        assert_eq!(request.git_ref, GitRef::Branch("main".into()));
+        assert_eq!(request.sha, failed.sha, "exactly the commit that failed");
+        assert_eq!(request.commit_author, failed.commit_author);
+        assert_ne!(request.deployment_id, failed.id);
         assert_eq!(
             request.trigger,
             Trigger::Retry {
@@ -360,17 +381,30 @@ async fn retry_redeploys_the_same_environment_and_ref() {
                 of: failed.id.clone()
             }
         );
+        // And that is what gets deployed, not the branch's new head.
+        let retried = h
+            .store
+            .get_deployment(&repo(), &request.deployment_id)
+            .await
+            .expect("store")
+            .expect("the retry is recorded");
+        assert_eq!(retried.sha, failed.sha);
+        assert_eq!(retried.git_ref, GitRef::Branch("main".into()));
     }
+    assert!(manual_requests(&h).is_empty(), "no ref to resolve again");
     let answers = answers(&h).await;
-    assert!(
-        answers
-            .iter()
-            .filter(|a| message_json(&a.response.message)
-                .contains("deploying `main` to *preview* again"))
-            .count()
-            >= 2,
-        "{answers:?}"
-    );
+    for n in [1, 2] {
+        let ack = format!(
+            "deploying `main` at `{}` to *preview* again",
+            sha(n).short()
+        );
+        assert!(
+            answers
+                .iter()
+                .any(|a| message_json(&a.response.message).contains(&ack)),
+            "{ack} in {answers:?}"
+        );
+    }
 }
 
 #[tokio::test]

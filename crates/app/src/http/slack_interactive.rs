@@ -257,7 +257,7 @@ async fn claim(state: &AppState, press: &Press) -> Result<(), AppError> {
 enum Redeploy {
     /// "Deploy to staging": the commit of a successful test deployment goes to staging.
     Promote,
-    /// "Retry": a failed deployment's environment and ref, again.
+    /// "Retry": a failed deployment's environment, ref and commit, again.
     Retry,
 }
 
@@ -309,35 +309,25 @@ async fn redeploy(state: &AppState, press: &Press, kind: Redeploy) -> Result<(),
                 slack_user: press.user.clone(),
                 of: deployment.id.clone(),
             };
-            let create = if deployment.environment.is_transient() {
-                // A pull request's environment is not deployable by hand: retry exactly the
-                // commit that failed, as the pull request event did.
-                let pr_url = match &deployment.trigger {
-                    Trigger::PullRequest { url, .. } => url.clone(),
-                    _ => None,
-                };
-                DeploymentCreateRequest::New(NewDeploymentRequest {
-                    repository: project.repository,
-                    deployment_id: state.new_deployment_id(),
-                    environment: deployment.environment,
-                    git_ref: deployment.git_ref.clone(),
-                    sha: deployment.sha.clone(),
-                    trigger,
-                    commit_author: deployment.commit_author.clone(),
-                    pr_url,
-                    channel,
-                })
-            } else {
-                DeploymentCreateRequest::Manual(ManualDeploymentRequest {
-                    repository: project.repository,
-                    deployment_id: state.new_deployment_id(),
-                    environment: deployment.environment,
-                    git_ref: Some(deployment.git_ref.clone()),
-                    trigger,
-                    channel,
-                    response_url: press.response_url.clone(),
-                })
+            // Exactly what failed: the same environment, ref and commit, even when the branch
+            // has moved on since. That commit passed the policy when it was first deployed,
+            // so it is not resolved or checked again (a pull request's environment could not
+            // be deployed by hand anyway).
+            let pr_url = match &deployment.trigger {
+                Trigger::PullRequest { url, .. } => url.clone(),
+                _ => None,
             };
+            let create = DeploymentCreateRequest::New(NewDeploymentRequest {
+                repository: project.repository,
+                deployment_id: state.new_deployment_id(),
+                environment: deployment.environment,
+                git_ref: deployment.git_ref.clone(),
+                sha: deployment.sha.clone(),
+                trigger,
+                commit_author: deployment.commit_author.clone(),
+                pr_url,
+                channel,
+            });
             (create, replies::retry_ack(&deployment))
         }
     };

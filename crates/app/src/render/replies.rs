@@ -434,11 +434,19 @@ pub fn promote_ack(deployment: &Deployment) -> Message {
     ))
 }
 
-/// "Retry" accepted.
+/// "Retry" accepted: the same ref and commit again.
 pub fn retry_ack(deployment: &Deployment) -> Message {
+    let what = if ref_is_its_sha(deployment) {
+        code(deployment.sha.short())
+    } else {
+        format!(
+            "{} at {}",
+            code(deployment.git_ref.short_name()),
+            code(deployment.sha.short())
+        )
+    };
     Message::text(format!(
-        ":repeat: On it: deploying {} to *{}* again. Its progress will be posted in this channel.",
-        code(deployment.git_ref.short_name()),
+        ":repeat: On it: deploying {what} to *{}* again. Its progress will be posted in this channel.",
         deployment.environment
     ))
 }
