@@ -1,0 +1,224 @@
+//! Criterion benchmarks of deploybot's hot paths (numbers go to docs/performance.md; nothing
+//! here passes or fails on time):
+//! - `push_30kb`: signature check + parse + policy decision of a real ~30 KB GitHub push;
+//! - `slash_parse`: the slash-command grammar;
+//! - `render_deployment`: the Block Kit message of a deployment;
+//! - `event/<kind>/<n>`: one event through the HTTP router — verify, parse, decide, store
+//!   calls answered by the in-memory store — at n = 10 and 10 000 projects, users and
+//!   deployments (invokes answered at once by a null invoker).
+//!
+//! Run: `cargo bench -p deploybot-benches --features bench`.
+
+use bytes::Bytes;
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use deploybot_app::render::deployment::deployment_message;
+use deploybot_app::webhook_payloads::github::PushEvent;
+use deploybot_app::webhook_payloads::parse_json;
+use deploybot_benches::payloads::{
+    GITHUB_SECRET, circleci_request, github_request, push_payload_30k, slash_request,
+    workflow_completed_body,
+};
+use deploybot_benches::world::{self, FixedClock, NOW_SECS, NullInvoker};
+use deploybot_core::command::Grammar;
+use deploybot_core::policy::{Policy, WorkflowEvent};
+use deploybot_core::ports::Store;
+use deploybot_core::signature::{SigningSecret, verify_github};
+use deploybot_core::{
+    Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Repository, Sha,
+    SlackChannelId, SlackUserId, Timestamp, Trigger, UserLink,
+};
+use deploybot_testkit::MemoryStore;
+use deploybot_testkit::signing::SignedRequest;
+use http_body_util::BodyExt;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+
+fn push_30kb(c: &mut Criterion) {
+    let body = push_payload_30k();
+    let request = github_request("push", "d-1", body.clone());
+    let signature = request
+        .header("x-hub-signature-256")
+        .unwrap_or_default()
+        .to_owned();
+    let secret = SigningSecret::new(GITHUB_SECRET);
+    let policy = Policy::default();
+    let mut group = c.benchmark_group("push_30kb");
+    group.throughput(criterion::Throughput::Bytes(body.len() as u64));
+    group.bench_function("verify_parse_decide", |b| {
+        b.iter(|| {
+            verify_github(&secret, Some(&signature), black_box(&body)).expect("signed");
+            let push: PushEvent = parse_json("push", black_box(&body)).expect("parses");
+            let event = WorkflowEvent::Push {
+                git_ref: GitRef::parse(&push.git_ref).expect("ref"),
+                after: push.after_sha().expect("sha"),
+                deleted: push.deleted,
+                commit_count: push.commits.len(),
+                default_branch: push.repository.default_branch.clone().unwrap_or_default(),
+            };
+            black_box(policy.decide(&event))
+        })
+    });
+    group.bench_function("verify_only", |b| {
+        b.iter(|| verify_github(&secret, Some(&signature), black_box(&body)))
+    });
+    group.finish();
+}
+
+fn slash_parse(c: &mut Criterion) {
+    let grammar = Grammar::default();
+    let texts = [
+        "setup acme/web",
+        "deploy v1.4.2 to production",
+        "deploy staging",
+        "list pr42",
+        "set urlpattern https://{environment}{urlseparator}{basedomain}/",
+        "frobnicate the widgets",
+    ];
+    c.bench_function("slash_parse/six_commands", |b| {
+        b.iter(|| {
+            for text in texts {
+                let _ = black_box(grammar.parse("/cimon", black_box(text)));
+            }
+        })
+    });
+}
+
+fn render_deployment(c: &mut Criterion) {
+    let now = Timestamp::from_secs(NOW_SECS);
+    let mut d = Deployment::new(
+        Repository::parse("acme/web").expect("valid"),
+        DeploymentId::new(now, 7),
+        Environment::Test,
+        GitRef::Branch("release-2024-05".into()),
+        Sha::parse("0123456789abcdef0123456789abcdef01234567").expect("valid"),
+        Trigger::Push {
+            pusher: Some(GithubLogin::parse("ada-l").expect("valid")),
+        },
+        SlackChannelId::parse("C0WEB").expect("valid"),
+        now,
+    );
+    d.state = DeploymentState::Success;
+    d.commit_author = Some(GithubLogin::parse("ada-l").expect("valid"));
+    d.build_url = Some("https://app.circleci.com/pipelines/gh/acme/web/130".into());
+    d.environment_url = Some("https://test.example.com/".into());
+    d.github_deployment_id = Some(42);
+    let links = vec![UserLink {
+        github_login: GithubLogin::parse("ada-l").expect("valid"),
+        slack_user: SlackUserId::parse("U0ADA").expect("valid"),
+        slack_name: Some("Ada".into()),
+        linked_at: now,
+    }];
+    c.bench_function("render_deployment/success_test_with_buttons", |b| {
+        b.iter(|| black_box(deployment_message(black_box(&d), &links)))
+    });
+}
+
+/// A signed request with its body as `Bytes`, so each iteration's copy is a reference count.
+struct Prepared {
+    path: &'static str,
+    body: Bytes,
+    headers: Vec<(String, String)>,
+    /// The idempotency key the event takes; forgotten after each iteration (untimed) so every
+    /// iteration does the whole work.
+    key: Option<&'static str>,
+}
+
+impl Prepared {
+    fn new(path: &'static str, signed: SignedRequest, key: Option<&'static str>) -> Self {
+        Self {
+            path,
+            body: Bytes::from(signed.body),
+            headers: signed.headers,
+            key,
+        }
+    }
+
+    fn request(&self) -> axum::http::Request<axum::body::Body> {
+        let mut builder = axum::http::Request::builder().method("POST").uri(self.path);
+        for (name, value) in &self.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        builder
+            .body(axum::body::Body::from(self.body.clone()))
+            .expect("valid request")
+    }
+}
+
+fn events(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let kinds = [
+        (
+            "github_push_30kb",
+            Prepared::new(
+                "/github/webhook",
+                github_request("push", "d-bench", push_payload_30k()),
+                Some("github:d-bench"),
+            ),
+        ),
+        (
+            "circleci_workflow_completed",
+            Prepared::new(
+                "/circleci/webhook",
+                circleci_request(workflow_completed_body("e-bench")),
+                Some("circleci:e-bench"),
+            ),
+        ),
+        (
+            "slash_list",
+            Prepared::new("/slack/command", slash_request("list", NOW_SECS), None),
+        ),
+    ];
+    let mut group = c.benchmark_group("event");
+    for n in [10usize, 10_000] {
+        let store = Arc::new(MemoryStore::new());
+        runtime
+            .block_on(world::populate(store.as_ref(), n))
+            .expect("populates");
+        let state = world::state(
+            store.clone(),
+            Arc::new(NullInvoker::default()),
+            Arc::new(FixedClock),
+        );
+        let router = world::router(state);
+        for (kind, prepared) in &kinds {
+            group.bench_with_input(BenchmarkId::new(*kind, n), prepared, |b, prepared| {
+                b.to_async(&runtime).iter_custom(|iters| {
+                    let router = router.clone();
+                    let store = store.clone();
+                    async move {
+                        let mut total = Duration::ZERO;
+                        for _ in 0..iters {
+                            let request = prepared.request();
+                            let start = Instant::now();
+                            let response = router.clone().oneshot(request).await.expect("answers");
+                            let status = response.status();
+                            let body = response.into_body().collect().await.expect("body");
+                            total += start.elapsed();
+                            assert!(status.is_success(), "{status} {:?}", body.to_bytes());
+                            if let Some(key) = prepared.key {
+                                store.forget_delivery(key).await.expect("forgets");
+                            }
+                        }
+                        total
+                    }
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(50)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = push_30kb, slash_parse, render_deployment, events
+}
+criterion_main!(benches);

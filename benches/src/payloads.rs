@@ -1,0 +1,131 @@
+//! The requests of one event, signed as Slack, GitHub and CircleCI sign them: a real GitHub
+//! `push` payload (the fixture, padded with realistic commits to about 30 KB), a CircleCI
+//! `workflow-completed` and a slash command.
+
+use deploybot_core::signature::{SigningSecret, sign_circleci, sign_github, sign_slack};
+use deploybot_testkit::fixtures::fixture_json;
+use deploybot_testkit::signing::SignedRequest;
+use serde_json::{Value, json};
+
+pub const SLACK_SECRET: &str = "bench-slack-signing-secret";
+pub const GITHUB_SECRET: &str = "bench-github-webhook-secret";
+pub const CIRCLECI_SECRET: &str = "bench-circleci-webhook-secret";
+
+/// The repository and channel every measured event is about.
+pub const REPO: &str = "acme/web";
+pub const CHANNEL: &str = "C0WEB";
+/// The pipeline of the queued deployment a CircleCI completion finishes.
+pub const PIPELINE: &str = "1285fe1d-d3a6-44fc-8886-8979558254c4";
+/// The size the push payload is padded to, as GitHub sends for a push of ~20 commits.
+pub const PUSH_TARGET_BYTES: usize = 30 * 1024;
+
+/// A GitHub `push` of `acme/web`'s default branch, padded with commits (each with a
+/// message, author, committer and changed files, as GitHub lists them) to at least
+/// [`PUSH_TARGET_BYTES`]. Deterministic.
+pub fn push_payload_30k() -> Vec<u8> {
+    let mut push = fixture_json("github/push.json").unwrap_or_else(|| json!({}));
+    push["ref"] = json!("refs/heads/main");
+    let template = push["commits"][0].clone();
+    let mut commits = vec![template.clone()];
+    let mut n: u64 = 1;
+    loop {
+        let size = serde_json::to_vec(&push).map(|v| v.len()).unwrap_or(0);
+        if size >= PUSH_TARGET_BYTES {
+            break;
+        }
+        let mut commit = template.clone();
+        let sha = format!("{:040x}", 0x9e37_79b9_7f4a_7c15_u64.wrapping_mul(n));
+        commit["id"] = json!(sha);
+        commit["tree_id"] = json!(format!("{:040x}", n.wrapping_mul(7_919)));
+        commit["url"] = json!(format!("https://github.com/acme/web/commit/{sha}"));
+        commit["message"] = json!(format!(
+            "Refactor the session store (step {n})\n\nMove token refresh into its own module and cover the expiry edge cases with tests. Part of #{}.",
+            100 + n
+        ));
+        commit["added"] = json!([format!("src/session/refresh_{n}.ts")]);
+        commit["modified"] = json!([
+            "src/session/store.ts",
+            "src/session/index.ts",
+            format!("test/session/refresh_{n}.test.ts")
+        ]);
+        commits.push(commit);
+        push["commits"] = Value::Array(commits.clone());
+        n += 1;
+    }
+    if let Some(last) = commits.last() {
+        push["head_commit"] = last.clone();
+        push["after"] = last["id"].clone();
+    }
+    serde_json::to_vec(&push).unwrap_or_default()
+}
+
+/// A GitHub webhook delivery of `body` as `event` with delivery id `delivery`.
+pub fn github_request(event: &str, delivery: &str, body: Vec<u8>) -> SignedRequest {
+    let signature = sign_github(&SigningSecret::new(GITHUB_SECRET), &body);
+    SignedRequest {
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("x-github-event".into(), event.into()),
+            ("x-github-delivery".into(), delivery.into()),
+            ("x-hub-signature-256".into(), signature),
+        ],
+        body,
+    }
+}
+
+/// CircleCI's `workflow-completed` (success) for [`PIPELINE`] with event id `event_id`.
+pub fn workflow_completed_body(event_id: &str) -> Vec<u8> {
+    let mut v = fixture_json("circleci/workflow-completed.json").unwrap_or_else(|| json!({}));
+    v["id"] = json!(event_id);
+    v["pipeline"]["id"] = json!(PIPELINE);
+    serde_json::to_vec(&v).unwrap_or_default()
+}
+
+pub fn circleci_request(body: Vec<u8>) -> SignedRequest {
+    let signature = sign_circleci(&SigningSecret::new(CIRCLECI_SECRET), &body);
+    SignedRequest {
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("circleci-event-type".into(), "workflow-completed".into()),
+            ("circleci-signature".into(), signature),
+        ],
+        body,
+    }
+}
+
+/// `/cimon <text>` from a user in [`CHANNEL`], signed for `timestamp` (Unix seconds).
+pub fn slash_request(text: &str, timestamp: i64) -> SignedRequest {
+    let body = format!(
+        "token=x&team_id=T0ACME&team_domain=acme&channel_id={CHANNEL}&channel_name=web&user_id=U0ALICE&user_name=alice&command=%2Fcimon&text={}&response_url=https%3A%2F%2Fhooks.slack.invalid%2Fcommands%2F1&trigger_id=1.2.3",
+        text.replace(' ', "+")
+    )
+    .into_bytes();
+    let signature = sign_slack(&SigningSecret::new(SLACK_SECRET), timestamp, &body);
+    SignedRequest {
+        headers: vec![
+            (
+                "content-type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ),
+            ("x-slack-request-timestamp".into(), timestamp.to_string()),
+            ("x-slack-signature".into(), signature),
+        ],
+        body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_push_is_about_30_kb_of_real_json() {
+        let body = push_payload_30k();
+        assert!(body.len() >= PUSH_TARGET_BYTES, "{}", body.len());
+        assert!(body.len() < PUSH_TARGET_BYTES + 2 * 1024, "{}", body.len());
+        let v: Value = serde_json::from_slice(&body).expect("JSON");
+        assert!(v["commits"].as_array().is_some_and(|c| c.len() > 10));
+        assert_eq!(v["after"], v["head_commit"]["id"]);
+        assert_eq!(v["repository"]["full_name"], REPO);
+    }
+}
