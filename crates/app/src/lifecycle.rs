@@ -1,7 +1,8 @@
 //! The deployment lifecycle shared by every function that moves a deployment (SPEC section 5):
 //! each transition is written to the record first (optimistic version guard, retried on
 //! conflict), then to GitHub as a deployment status, then `slack-message` is asked to edit the
-//! deployment's one message. A successful pull-request deployment also gets its PR comment.
+//! deployment's one message. A successful pull-request deployment also gets its PR comment; a
+//! successful deployment supersedes the environment's older successful ones (`inactive`).
 
 use crate::render::deployment::{PR_COMMENT_MARKER, pr_comment_body};
 use crate::{AppError, AppState};
@@ -181,8 +182,24 @@ impl Transition {
 }
 
 /// Moves `current` (re-read on conflict) through `transition`: record, then GitHub status,
-/// then Slack. Does nothing beyond the record when the state did not change.
+/// then Slack. Does nothing beyond the record when the state did not change. A deployment
+/// that succeeds supersedes the environment's older successful deployments.
 pub async fn transition(
+    state: &AppState,
+    current: Deployment,
+    transition: &Transition,
+) -> Result<Saved, AppError> {
+    let saved = save_and_announce(state, current, transition).await?;
+    if let Saved::Changed(d) = &saved
+        && d.state == DeploymentState::Success
+    {
+        supersede_older_successes(state, d).await;
+    }
+    Ok(saved)
+}
+
+/// The transition itself: record, GitHub status (and PR comment), Slack.
+async fn save_and_announce(
     state: &AppState,
     current: Deployment,
     transition: &Transition,
@@ -197,6 +214,47 @@ pub async fn transition(
         notify_slack(state, d).await;
     }
     Ok(saved)
+}
+
+/// How many of an environment's newest deployments are looked at to find the ones a newer
+/// deployment supersedes (an index query; older ones were superseded in their time).
+pub const SUPERSEDE_LOOKBACK: usize = 25;
+
+/// The description of a deployment a newer one superseded.
+pub fn superseded_by(newer: &Deployment) -> String {
+    format!("superseded by {}", newer.id)
+}
+
+/// `newer` succeeded: the environment's older deployments that are `success` become
+/// `inactive` — in the record (keeping `succeeded_at`, so the commit still counts as deployed
+/// there), on GitHub (statuses are written with `auto_inactive: false`, so GitHub does not do
+/// it) and in their Slack messages. Failures are logged: `newer` is saved already.
+async fn supersede_older_successes(state: &AppState, newer: &Deployment) {
+    let recent = match state
+        .store
+        .list_deployments(
+            &newer.repository,
+            Some(newer.environment),
+            SUPERSEDE_LOOKBACK,
+        )
+        .await
+    {
+        Ok(list) => list,
+        Err(error) => {
+            tracing::warn!(deployment = %newer.id, %error, "listing deployments to supersede failed");
+            return;
+        }
+    };
+    // Ids sort newest first, so an older deployment's id is greater.
+    for old in recent
+        .into_iter()
+        .filter(|o| o.id > newer.id && o.state == DeploymentState::Success)
+    {
+        let t = Transition::to(DeploymentState::Inactive).description(superseded_by(newer));
+        if let Err(error) = save_and_announce(state, old, &t).await {
+            tracing::warn!(deployment = %newer.id, %error, "superseding an older success failed");
+        }
+    }
 }
 
 /// Writes the record's state to GitHub as a deployment status, when the record has a GitHub

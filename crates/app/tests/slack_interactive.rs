@@ -254,6 +254,58 @@ async fn deploy_to_staging_promotes_the_tested_commit() {
 }
 
 #[tokio::test]
+async fn deploy_to_staging_on_a_superseded_test_deployment_still_promotes_its_commit() {
+    let h = Harness::new();
+    h.bind().await;
+    // A button pressed on a message not yet edited: the deployment succeeded, then a newer
+    // test deployment superseded it. Its commit still passed test.
+    let mut superseded = h
+        .deployment(
+            3,
+            Environment::Test,
+            GitRef::Branch("release/1".into()),
+            DeploymentState::Inactive,
+            5,
+        )
+        .await;
+    superseded.succeeded_at = Some(Timestamp::from_secs(NOW_SECS - 120));
+    h.store
+        .update_deployment(&superseded)
+        .await
+        .expect("update");
+    // Superseded while still running: it never passed test.
+    let never_passed = h
+        .deployment(
+            4,
+            Environment::Test,
+            GitRef::Branch("release/1".into()),
+            DeploymentState::Inactive,
+            5,
+        )
+        .await;
+    h.press(OTHER_USER, ACTION_PROMOTE, superseded.id.as_str())
+        .await;
+    h.press(OTHER_USER, ACTION_PROMOTE, never_passed.id.as_str())
+        .await;
+
+    let requests = manual_requests(&h);
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].environment, Environment::Staging);
+    assert_eq!(
+        requests[0].git_ref,
+        Some(GitRef::Name(sha(3).as_str().to_owned()))
+    );
+    let answers = answers(&h).await;
+    assert!(
+        answers
+            .iter()
+            .any(|a| message_json(&a.response.message)
+                .contains("Only a successful *test* deployment")),
+        "{answers:?}"
+    );
+}
+
+#[tokio::test]
 async fn deploy_to_staging_refuses_what_cannot_be_promoted() {
     let h = Harness::new();
     h.bind().await;

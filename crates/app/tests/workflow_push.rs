@@ -404,3 +404,97 @@ async fn a_deployment_message_is_edited_only_when_what_it_shows_changes() {
     );
     world.assert_no_failures();
 }
+
+#[tokio::test]
+async fn a_newer_success_makes_the_older_success_inactive_everywhere() {
+    let world = World::new().await;
+    let (first, second) = (sha('a'), sha('d'));
+
+    // Two successive successful preview deployments.
+    world
+        .github
+        .set_branch(&repo(), "main", &first, Some(AUTHOR));
+    world
+        .github_event("push", &push_event("refs/heads/main", &first))
+        .await;
+    run_pipeline(&world, Environment::Preview, "success").await;
+    world.clock.advance_secs(60);
+    world
+        .github
+        .set_branch(&repo(), "main", &second, Some(AUTHOR));
+    world
+        .github_event("push", &push_event("refs/heads/main", &second))
+        .await;
+    // While the newer one runs, the older success is still what preview runs.
+    let all = world.deployments_in(Environment::Preview).await;
+    assert_eq!(all[1].state, DeploymentState::Success);
+    run_pipeline(&world, Environment::Preview, "success").await;
+
+    let all = world.deployments_in(Environment::Preview).await;
+    assert_eq!(all.len(), 2);
+    let (newer, older) = (&all[0], &all[1]);
+    assert_eq!((newer.sha.clone(), older.sha.clone()), (second, first));
+    assert_eq!(newer.state, DeploymentState::Success);
+    // The record: inactive, superseded by the newer one, still known to have succeeded.
+    assert_eq!(older.state, DeploymentState::Inactive);
+    assert_eq!(
+        older.description.as_deref(),
+        Some(format!("superseded by {}", newer.id).as_str())
+    );
+    assert!(older.succeeded_at.is_some() && older.has_succeeded());
+    // GitHub: the older deployment's last status is inactive (statuses are written with
+    // auto_inactive false, so deploybot writes it).
+    assert_eq!(
+        world.github_states(older),
+        ["queued", "success", "inactive"]
+    );
+    assert_eq!(world.github_states(newer), ["queued", "success"]);
+    // Slack: the older message shows it inactive and superseded.
+    let text_of = |d: &deploybot_core::Deployment| {
+        let message = world
+            .messages()
+            .into_iter()
+            .find(|m| Some(&m.ts) == d.slack_ts.as_ref())
+            .expect("its message");
+        message_text(message.latest().expect("a version"))
+    };
+    let old_text = text_of(older);
+    assert!(
+        old_text.contains("inactive") && old_text.contains(&format!("superseded by {}", newer.id)),
+        "{old_text}"
+    );
+    assert!(text_of(newer).contains("succeeded"), "{}", text_of(newer));
+    world.assert_no_failures();
+}
+
+#[tokio::test]
+async fn a_commit_whose_test_deployment_was_superseded_can_still_go_to_staging() {
+    let world = World::new().await;
+    let (tested, newer) = (sha('b'), sha('c'));
+    for commit in [&tested, &newer] {
+        world
+            .github
+            .set_branch(&repo(), "release-1.4", commit, Some(AUTHOR));
+        world
+            .github_event("push", &push_event("refs/heads/release-1.4", commit))
+            .await;
+        run_pipeline(&world, Environment::Test, "success").await;
+        world.clock.advance_secs(60);
+    }
+    let all = world.deployments_in(Environment::Test).await;
+    assert_eq!(all[1].sha, tested);
+    assert_eq!(all[1].state, DeploymentState::Inactive, "superseded");
+
+    let answer = world
+        .call(&manual(
+            &world,
+            Environment::Staging,
+            Some("bbbbbbb"),
+            "promote-superseded",
+        ))
+        .await;
+    assert_eq!(answer.refused, None);
+    let staging = world.only_deployment(Environment::Staging).await;
+    assert_eq!(staging.sha, tested);
+    world.assert_no_failures();
+}

@@ -255,7 +255,7 @@ async fn claim(state: &AppState, press: &Press) -> Result<(), AppError> {
 
 #[derive(Debug, Clone, Copy)]
 enum Redeploy {
-    /// "Deploy to staging": the commit of a successful test deployment goes to staging.
+    /// "Deploy to staging": the commit of a test deployment that succeeded goes to staging.
     Promote,
     /// "Retry": a failed deployment's environment, ref and commit, again.
     Retry,
@@ -278,9 +278,9 @@ async fn redeploy(state: &AppState, press: &Press, kind: Redeploy) -> Result<(),
     };
     let (create, ack) = match kind {
         Redeploy::Promote => {
-            if deployment.environment != Environment::Test
-                || deployment.state != DeploymentState::Success
-            {
+            // A test deployment a newer one superseded (inactive after succeeding) still
+            // passed test: a press on its message before that was edited promotes it too.
+            if deployment.environment != Environment::Test || !deployment.has_succeeded() {
                 let refusal = replies::promote_not_eligible(grammar, &deployment);
                 return reply(state, press, refusal, false).await;
             }

@@ -295,7 +295,11 @@ async fn notify_slack_if_changed(state: &AppState, saved: &Deployment, shown: Op
 async fn supersede_older(state: &AppState, newer: &Deployment) {
     let older = match state
         .store
-        .list_deployments(&newer.repository, Some(newer.environment), 25)
+        .list_deployments(
+            &newer.repository,
+            Some(newer.environment),
+            lifecycle::SUPERSEDE_LOOKBACK,
+        )
         .await
     {
         Ok(list) => list,
@@ -309,8 +313,8 @@ async fn supersede_older(state: &AppState, newer: &Deployment) {
         .into_iter()
         .filter(|o| o.id > newer.id && o.state.is_in_flight())
     {
-        let t = Transition::to(DeploymentState::Inactive)
-            .description(format!("superseded by {}", newer.id));
+        let t =
+            Transition::to(DeploymentState::Inactive).description(lifecycle::superseded_by(newer));
         if let Err(error) = lifecycle::transition(state, old, &t).await {
             tracing::warn!(deployment = %newer.id, %error, "superseding an older deployment failed");
         }
