@@ -13,9 +13,7 @@ mod workflow_support;
 use async_trait::async_trait;
 use axum::http::StatusCode;
 use deploybot_app::render::ACTION_RETRY;
-use deploybot_core::invoke::{
-    DeploymentCreateRequest, ManualDeploymentRequest, NewDeploymentRequest,
-};
+use deploybot_core::invoke::{DeploymentCreateRequest, NewDeploymentRequest};
 use deploybot_core::ports::{
     ChecksSummary, CreateDeploymentOutcome, GitHub, GitHubError, NewDeploymentStatus,
     NewGithubDeployment, ResolvedRef,
@@ -73,20 +71,23 @@ async fn a_github_server_error_marks_the_deployment_error_and_a_retry_recovers()
     // Handled, not dropped: no invocation failed (nothing went to a failure queue).
     world.assert_no_failures();
 
-    // GitHub is back; the Retry button's request deploys the same environment and commit.
-    let retry = DeploymentCreateRequest::Manual(ManualDeploymentRequest {
+    // GitHub is back; the Retry button's request redeploys exactly what failed (a minute
+    // later, so the retry's id sorts first whatever its random part).
+    world.clock.advance_secs(60);
+    let retry = DeploymentCreateRequest::New(NewDeploymentRequest {
         repository: repo(),
         deployment_id: world.state.new_deployment_id(),
         environment: failed.environment,
-        git_ref: Some(failed.git_ref.clone()),
+        git_ref: failed.git_ref.clone(),
+        sha: failed.sha.clone(),
         trigger: Trigger::Retry {
             slack_user: SlackUserId::parse(AUTHOR_SLACK).expect("valid"),
             of: failed.id.clone(),
         },
+        commit_author: failed.commit_author.clone(),
+        pr_url: None,
         channel: channel(),
-        response_url: None,
     });
-    world.clock.advance_secs(60);
     world.call(&retry).await;
     let all = world.deployments_in(Environment::Test).await;
     assert_eq!(all.len(), 2, "the failed record is kept beside the retry");
