@@ -90,6 +90,10 @@ enum Mode {
             default_value = "slash-list,slash-config,github-push,circleci-completed"
         )]
         mix: Vec<String>,
+        /// First run `/cimon setup acme/web` in the measured channel (for a server that
+        /// starts empty, such as `deploybot-local serve --fake-services`).
+        #[arg(long)]
+        setup: bool,
     },
 }
 
@@ -124,11 +128,18 @@ fn main() -> Result<()> {
             rate,
             duration_secs,
             mix,
+            setup,
         } => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(drive(&url, rate, Duration::from_secs(duration_secs), &mix))
+            runtime.block_on(drive(
+                &url,
+                rate,
+                Duration::from_secs(duration_secs),
+                &mix,
+                setup,
+            ))
         }
     }
 }
@@ -244,6 +255,65 @@ async fn serve(
 
 // ---- drive -------------------------------------------------------------------------------
 
+/// The secrets requests are signed with: `SLACK_SIGNING_SECRET`, `GITHUB_WEBHOOK_SECRET` and
+/// `CIRCLECI_WEBHOOK_SECRET` when set (what `deploybot-local serve --fake-services` writes to
+/// its env file), else the ones `serve` uses.
+struct Signer {
+    slack: SigningSecret,
+    github: SigningSecret,
+    circleci: SigningSecret,
+}
+
+impl Signer {
+    fn from_env() -> Self {
+        let read = |name: &str, default: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| SigningSecret::from_config(&v))
+                .unwrap_or_else(|| SigningSecret::new(default))
+        };
+        Self {
+            slack: read("SLACK_SIGNING_SECRET", SLACK_SECRET),
+            github: read("GITHUB_WEBHOOK_SECRET", GITHUB_SECRET),
+            circleci: read("CIRCLECI_WEBHOOK_SECRET", CIRCLECI_SECRET),
+        }
+    }
+
+    /// Replaces the request's signature with one made with these secrets.
+    fn sign(&self, mut request: SignedRequest) -> SignedRequest {
+        use deploybot_core::signature::{sign_circleci, sign_github, sign_slack};
+        if let Some(ts) = request
+            .header("x-slack-request-timestamp")
+            .and_then(|t| t.parse::<i64>().ok())
+        {
+            let signature = sign_slack(&self.slack, ts, &request.body);
+            request = request.with_header("x-slack-signature", signature);
+        } else if request.header("x-hub-signature-256").is_some() {
+            let signature = sign_github(&self.github, &request.body);
+            request = request.with_header("x-hub-signature-256", signature);
+        } else if request.header("circleci-signature").is_some() {
+            let signature = sign_circleci(&self.circleci, &request.body);
+            request = request.with_header("circleci-signature", signature);
+        }
+        request
+    }
+}
+
+async fn send_once(
+    client: &reqwest::Client,
+    base: &reqwest::Url,
+    path: &str,
+    signed: SignedRequest,
+) -> Result<(u16, String)> {
+    let mut builder = client.post(base.join(path)?);
+    for (name, value) in &signed.headers {
+        builder = builder.header(name, value);
+    }
+    let response = builder.body(signed.body).send().await?;
+    let status = response.status().as_u16();
+    Ok((status, response.text().await?))
+}
+
 /// The `n`-th request of a kind (ids vary so every delivery is new work).
 fn request(kind: &str, n: u64, push_body: &[u8]) -> Result<(&'static str, SignedRequest)> {
     let now = std::time::SystemTime::now()
@@ -282,7 +352,13 @@ fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
 
-async fn drive(url: &str, rate: u32, duration: Duration, mix: &[String]) -> Result<()> {
+async fn drive(
+    url: &str,
+    rate: u32,
+    duration: Duration,
+    mix: &[String],
+    setup: bool,
+) -> Result<()> {
     let base = reqwest::Url::parse(url)?;
     let host = base.host_str().unwrap_or_default();
     let loopback = host == "localhost"
@@ -300,7 +376,24 @@ async fn drive(url: &str, rate: u32, duration: Duration, mix: &[String]) -> Resu
         .timeout(Duration::from_secs(30))
         .pool_max_idle_per_host(256)
         .build()?;
+    let signer = Signer::from_env();
     let push_body = push_payload_30k();
+    if setup {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs() as i64;
+        let (status, text) = send_once(
+            &client,
+            &base,
+            "/slack/command",
+            signer.sign(slash_request("setup acme/web", now)),
+        )
+        .await?;
+        println!(
+            "setup: {status} {}",
+            text.chars().take(120).collect::<String>()
+        );
+    }
     let total = (u64::from(rate) * duration.as_secs()).max(1);
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
     let (tx, mut rx) =
@@ -311,6 +404,7 @@ async fn drive(url: &str, rate: u32, duration: Duration, mix: &[String]) -> Resu
         tokio::time::sleep_until(scheduled.into()).await;
         let kind = mix[(n as usize) % mix.len()].clone();
         let (path, signed) = request(&kind, n, &push_body)?;
+        let signed = signer.sign(signed);
         let mut builder = client.post(base.join(path)?);
         for (name, value) in &signed.headers {
             builder = builder.header(name, value);
