@@ -3,6 +3,7 @@
 //! write or a transaction — never a `Scan`. The design is in `docs/data-model.md` and
 //! `docs/adr/` ("DynamoDB table design").
 
+mod claims;
 mod codec;
 mod deliveries;
 mod deployments;

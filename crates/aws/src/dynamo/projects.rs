@@ -2,99 +2,55 @@
 //! in the same transaction as the binding, lookups by repository (a partition query) and by
 //! channel (the channel index), and the Slack workspaces' "tokens revoked" flags.
 
-use super::codec;
+use super::claims::{self, ClaimPair, Pairing};
+use super::codec::{self, Item};
 use super::schema::project;
-use super::{
-    CONTENTION_ATTEMPTS, DynamoStore, Transaction, delete_claim, delete_existing,
-    is_condition_failed, put_new, sdk_error,
-};
+use super::{DynamoStore, is_condition_failed, sdk_error};
 use deploybot_core::ports::{BindOutcome, StoreError};
 use deploybot_core::{Project, Repository, SlackChannelId, SlackTeamId};
 
-/// Positions of the writes in the bind transaction (cancellation reasons follow this order).
-const REPOSITORY_CLAIM: usize = 0;
-const CHANNEL_CLAIM: usize = 1;
+/// The project table's one-to-one relation: repository (partition) ↔ channel.
+struct Bindings;
 
-pub(super) async fn bind(store: &DynamoStore, record: &Project) -> Result<BindOutcome, StoreError> {
-    const OPERATION: &str = "bind_project";
-    let table = store.tables.project.as_str();
-    let writes = vec![
-        put_new(
-            OPERATION,
-            table,
-            project::PARTITION_KEY,
-            codec::claim_item(
-                codec::repository_claim_key(&record.repository),
-                record.channel.as_str(),
-            ),
-        )?,
-        put_new(
-            OPERATION,
-            table,
-            project::PARTITION_KEY,
-            codec::claim_item(
-                codec::channel_claim_key(&record.channel),
-                record.repository.as_str(),
-            ),
-        )?,
-        put_new(
-            OPERATION,
-            table,
-            project::PARTITION_KEY,
-            codec::binding_item(record)?,
-        )?,
-    ];
-    for _ in 0..CONTENTION_ATTEMPTS {
-        match store.transact(OPERATION, table, writes.clone()).await? {
-            Transaction::Committed => return Ok(BindOutcome::Bound),
-            Transaction::ConditionFailed(codes) => {
-                if let Some(outcome) = refusal(store, record, &codes).await? {
-                    return Ok(outcome);
-                }
-                // The claim that refused us was released meanwhile (a concurrent unbind).
-            }
-        }
+impl ClaimPair for Bindings {
+    type Left = Repository;
+    type Right = SlackChannelId;
+    type Record = Project;
+
+    const PAIR_OPERATION: &'static str = "bind_project";
+    const READ_BACK_OPERATION: &'static str = "bind_project (read back)";
+    const UNPAIR_OPERATION: &'static str = "unbind_project";
+    const RECORD_NOUN: &'static str = "binding";
+    const RIGHT_NOUN: &'static str = "channel";
+    const PARTITION_KEY: &'static str = project::PARTITION_KEY;
+
+    fn table(store: &DynamoStore) -> &str {
+        store.tables.project.as_str()
     }
-    Err(StoreError::Backend(format!(
-        "{OPERATION} on table {table}: the binding kept changing during {CONTENTION_ATTEMPTS} attempts"
-    )))
+    fn sides(record: &Project) -> (&Repository, &SlackChannelId) {
+        (&record.repository, &record.channel)
+    }
+    fn left_claim_key(repository: &Repository) -> Item {
+        codec::repository_claim_key(repository)
+    }
+    fn right_claim_key(channel: &SlackChannelId) -> Item {
+        codec::channel_claim_key(channel)
+    }
+    fn record_key(repository: &Repository, channel: &SlackChannelId) -> Item {
+        codec::binding_key(repository, channel)
+    }
+    fn record_item(record: &Project) -> Result<Item, StoreError> {
+        codec::binding_item(record)
+    }
 }
 
-/// Why a bind transaction was refused, read back from the claims whose condition failed (the
-/// repository's first). `None` when those claims are gone by now.
-async fn refusal(
-    store: &DynamoStore,
-    record: &Project,
-    codes: &[String],
-) -> Result<Option<BindOutcome>, StoreError> {
-    const OPERATION: &str = "bind_project (read back)";
-    let table = store.tables.project.as_str();
-    // Without usable reasons (an emulator may omit them), look at both claims.
-    let unknown =
-        !Transaction::failed(codes, REPOSITORY_CLAIM) && !Transaction::failed(codes, CHANNEL_CLAIM);
-    if unknown || Transaction::failed(codes, REPOSITORY_CLAIM) {
-        let key = codec::repository_claim_key(&record.repository);
-        if let Some(claim) = store.get(OPERATION, table, key).await? {
-            let channel = codec::claimed_by(table, &claim)?;
-            if channel == record.channel.as_str() {
-                return Ok(Some(BindOutcome::AlreadyBound));
-            }
-            let channel = codec::parse_claimed(table, &channel, SlackChannelId::parse)?;
-            return Ok(Some(BindOutcome::RepositoryTaken { channel }));
-        }
-    }
-    if unknown || Transaction::failed(codes, CHANNEL_CLAIM) {
-        let key = codec::channel_claim_key(&record.channel);
-        if let Some(claim) = store.get(OPERATION, table, key).await? {
-            let repository = codec::claimed_by(table, &claim)?;
-            if repository == record.repository.as_str() {
-                return Ok(Some(BindOutcome::AlreadyBound));
-            }
-            let repository = codec::parse_claimed(table, &repository, Repository::parse)?;
-            return Ok(Some(BindOutcome::ChannelTaken { repository }));
-        }
-    }
-    Ok(None)
+pub(super) async fn bind(store: &DynamoStore, record: &Project) -> Result<BindOutcome, StoreError> {
+    Ok(match claims::pair::<Bindings>(store, record).await? {
+        Pairing::Paired => BindOutcome::Bound,
+        Pairing::AlreadyPaired => BindOutcome::AlreadyBound,
+        Pairing::LeftTaken(channel) => BindOutcome::RepositoryTaken { channel },
+        Pairing::RightTaken(repository) => BindOutcome::ChannelTaken { repository },
+    })
 }
 
 /// The channel index: one query, eventually consistent like every global secondary index.
@@ -197,55 +153,7 @@ pub(super) async fn unbind(
     store: &DynamoStore,
     channel: &SlackChannelId,
 ) -> Result<Option<Project>, StoreError> {
-    const OPERATION: &str = "unbind_project";
-    let table = store.tables.project.as_str();
-    for _ in 0..CONTENTION_ATTEMPTS {
-        let Some(claim) = store
-            .get(OPERATION, table, codec::channel_claim_key(channel))
-            .await?
-        else {
-            return Ok(None);
-        };
-        let repository = codec::claimed_by(table, &claim)?;
-        let repository = codec::parse_claimed(table, &repository, Repository::parse)?;
-        let Some(item) = store
-            .get(OPERATION, table, codec::binding_key(&repository, channel))
-            .await?
-        else {
-            return Err(StoreError::Corrupt(format!(
-                "table {table}: channel {channel} is claimed by {repository} but has no binding item"
-            )));
-        };
-        let bound: Project = codec::decode(table, item)?;
-        let writes = vec![
-            delete_existing(
-                OPERATION,
-                table,
-                project::PARTITION_KEY,
-                codec::binding_key(&repository, channel),
-            )?,
-            delete_claim(
-                OPERATION,
-                table,
-                codec::repository_claim_key(&repository),
-                channel.as_str(),
-            )?,
-            delete_claim(
-                OPERATION,
-                table,
-                codec::channel_claim_key(channel),
-                repository.as_str(),
-            )?,
-        ];
-        match store.transact(OPERATION, table, writes).await? {
-            Transaction::Committed => return Ok(Some(bound)),
-            // Unbound (and maybe bound again) meanwhile: look again.
-            Transaction::ConditionFailed(_) => continue,
-        }
-    }
-    Err(StoreError::Backend(format!(
-        "{OPERATION} on table {table}: the binding kept changing during {CONTENTION_ATTEMPTS} attempts"
-    )))
+    claims::unpair::<Bindings>(store, channel).await
 }
 
 /// A revoked workspace is one flag item in the project table; an active one has none.

@@ -2,101 +2,59 @@
 //! in the same transaction as the link, lookups by login (a partition query or batched claim
 //! reads) and by Slack user (the Slack user index).
 
+use super::DynamoStore;
+use super::claims::{self, ClaimPair, Pairing};
 use super::codec::{self, Item};
 use super::schema::user;
-use super::{
-    CONTENTION_ATTEMPTS, DynamoStore, Transaction, delete_claim, delete_existing, put_new,
-};
 use deploybot_core::ports::{LinkOutcome, StoreError};
 use deploybot_core::{GithubLogin, SlackUserId, UserLink};
 use std::collections::BTreeSet;
 
-/// Positions of the writes in the link transaction (cancellation reasons follow this order).
-const LOGIN_CLAIM: usize = 0;
-const SLACK_CLAIM: usize = 1;
+/// The user table's one-to-one relation: GitHub login (partition) ↔ Slack user.
+struct Links;
+
+impl ClaimPair for Links {
+    type Left = GithubLogin;
+    type Right = SlackUserId;
+    type Record = UserLink;
+
+    const PAIR_OPERATION: &'static str = "link_user";
+    const READ_BACK_OPERATION: &'static str = "link_user (read back)";
+    const UNPAIR_OPERATION: &'static str = "unlink_user";
+    const RECORD_NOUN: &'static str = "link";
+    const RIGHT_NOUN: &'static str = "Slack user";
+    const PARTITION_KEY: &'static str = user::PARTITION_KEY;
+
+    fn table(store: &DynamoStore) -> &str {
+        store.tables.user.as_str()
+    }
+    fn sides(record: &UserLink) -> (&GithubLogin, &SlackUserId) {
+        (&record.github_login, &record.slack_user)
+    }
+    fn left_claim_key(login: &GithubLogin) -> Item {
+        codec::login_claim_key(login)
+    }
+    fn right_claim_key(slack_user: &SlackUserId) -> Item {
+        codec::slack_claim_key(slack_user)
+    }
+    fn record_key(login: &GithubLogin, slack_user: &SlackUserId) -> Item {
+        codec::link_key(login, slack_user)
+    }
+    fn record_item(record: &UserLink) -> Result<Item, StoreError> {
+        codec::link_item(record)
+    }
+}
 
 pub(super) async fn link(
     store: &DynamoStore,
     record: &UserLink,
 ) -> Result<LinkOutcome, StoreError> {
-    const OPERATION: &str = "link_user";
-    let table = store.tables.user.as_str();
-    let writes = vec![
-        put_new(
-            OPERATION,
-            table,
-            user::PARTITION_KEY,
-            codec::claim_item(
-                codec::login_claim_key(&record.github_login),
-                record.slack_user.as_str(),
-            ),
-        )?,
-        put_new(
-            OPERATION,
-            table,
-            user::PARTITION_KEY,
-            codec::claim_item(
-                codec::slack_claim_key(&record.slack_user),
-                record.github_login.as_str(),
-            ),
-        )?,
-        put_new(
-            OPERATION,
-            table,
-            user::PARTITION_KEY,
-            codec::link_item(record)?,
-        )?,
-    ];
-    for _ in 0..CONTENTION_ATTEMPTS {
-        match store.transact(OPERATION, table, writes.clone()).await? {
-            Transaction::Committed => return Ok(LinkOutcome::Linked),
-            Transaction::ConditionFailed(codes) => {
-                if let Some(outcome) = refusal(store, record, &codes).await? {
-                    return Ok(outcome);
-                }
-                // The claim that refused us was released meanwhile (a concurrent unlink).
-            }
-        }
-    }
-    Err(StoreError::Backend(format!(
-        "{OPERATION} on table {table}: the link kept changing during {CONTENTION_ATTEMPTS} attempts"
-    )))
-}
-
-/// Why a link transaction was refused, read back from the claims whose condition failed (the
-/// login's first). `None` when those claims are gone by now.
-async fn refusal(
-    store: &DynamoStore,
-    record: &UserLink,
-    codes: &[String],
-) -> Result<Option<LinkOutcome>, StoreError> {
-    const OPERATION: &str = "link_user (read back)";
-    let table = store.tables.user.as_str();
-    let unknown =
-        !Transaction::failed(codes, LOGIN_CLAIM) && !Transaction::failed(codes, SLACK_CLAIM);
-    if unknown || Transaction::failed(codes, LOGIN_CLAIM) {
-        let key = codec::login_claim_key(&record.github_login);
-        if let Some(claim) = store.get(OPERATION, table, key).await? {
-            let slack_user = codec::claimed_by(table, &claim)?;
-            if slack_user == record.slack_user.as_str() {
-                return Ok(Some(LinkOutcome::AlreadyLinked));
-            }
-            let slack_user = codec::parse_claimed(table, &slack_user, SlackUserId::parse)?;
-            return Ok(Some(LinkOutcome::LoginTaken { slack_user }));
-        }
-    }
-    if unknown || Transaction::failed(codes, SLACK_CLAIM) {
-        let key = codec::slack_claim_key(&record.slack_user);
-        if let Some(claim) = store.get(OPERATION, table, key).await? {
-            let login = codec::claimed_by(table, &claim)?;
-            if login == record.github_login.as_str() {
-                return Ok(Some(LinkOutcome::AlreadyLinked));
-            }
-            let github_login = codec::parse_claimed(table, &login, GithubLogin::parse)?;
-            return Ok(Some(LinkOutcome::SlackUserTaken { github_login }));
-        }
-    }
-    Ok(None)
+    Ok(match claims::pair::<Links>(store, record).await? {
+        Pairing::Paired => LinkOutcome::Linked,
+        Pairing::AlreadyPaired => LinkOutcome::AlreadyLinked,
+        Pairing::LeftTaken(slack_user) => LinkOutcome::LoginTaken { slack_user },
+        Pairing::RightTaken(github_login) => LinkOutcome::SlackUserTaken { github_login },
+    })
 }
 
 /// The login's partition (its link and its claim), strongly consistent.
@@ -182,53 +140,5 @@ pub(super) async fn unlink(
     store: &DynamoStore,
     slack_user: &SlackUserId,
 ) -> Result<Option<UserLink>, StoreError> {
-    const OPERATION: &str = "unlink_user";
-    let table = store.tables.user.as_str();
-    for _ in 0..CONTENTION_ATTEMPTS {
-        let Some(claim) = store
-            .get(OPERATION, table, codec::slack_claim_key(slack_user))
-            .await?
-        else {
-            return Ok(None);
-        };
-        let login = codec::claimed_by(table, &claim)?;
-        let login = codec::parse_claimed(table, &login, GithubLogin::parse)?;
-        let Some(item) = store
-            .get(OPERATION, table, codec::link_key(&login, slack_user))
-            .await?
-        else {
-            return Err(StoreError::Corrupt(format!(
-                "table {table}: Slack user {slack_user} is claimed by {login} but has no link item"
-            )));
-        };
-        let linked: UserLink = codec::decode(table, item)?;
-        let writes = vec![
-            delete_existing(
-                OPERATION,
-                table,
-                user::PARTITION_KEY,
-                codec::link_key(&login, slack_user),
-            )?,
-            delete_claim(
-                OPERATION,
-                table,
-                codec::login_claim_key(&login),
-                slack_user.as_str(),
-            )?,
-            delete_claim(
-                OPERATION,
-                table,
-                codec::slack_claim_key(slack_user),
-                login.as_str(),
-            )?,
-        ];
-        match store.transact(OPERATION, table, writes).await? {
-            Transaction::Committed => return Ok(Some(linked)),
-            // Unlinked (and maybe linked again) meanwhile: look again.
-            Transaction::ConditionFailed(_) => continue,
-        }
-    }
-    Err(StoreError::Backend(format!(
-        "{OPERATION} on table {table}: the link kept changing during {CONTENTION_ATTEMPTS} attempts"
-    )))
+    claims::unpair::<Links>(store, slack_user).await
 }
