@@ -169,9 +169,40 @@ async fn create_once(
         return Ok(about(&current));
     }
     let record = lifecycle::load(state, &record.repository, &record.id).await?;
+    if let Some(newer) = newer_in_environment(state, &record).await? {
+        // This invoke arrived after a newer deployment of the environment was handled:
+        // deploying it now would put the older commit live last.
+        tracing::info!(deployment = %record.id, newer = %newer.id, "superseded before it reached GitHub");
+        let t =
+            Transition::to(DeploymentState::Inactive).description(lifecycle::superseded_by(&newer));
+        let d = lifecycle::transition(state, record, &t)
+            .await?
+            .into_deployment();
+        return Ok(about(&d));
+    }
     let shown = shown_message(&record);
     let d = create_on_github(state, record, shown.as_ref()).await?;
     Ok(about(&d))
+}
+
+/// A newer deployment of the same environment that is under way or succeeded, if any (one
+/// index query): it replaces `record`.
+async fn newer_in_environment(
+    state: &AppState,
+    record: &Deployment,
+) -> Result<Option<Deployment>, AppError> {
+    let recent = state
+        .store
+        .list_deployments(
+            &record.repository,
+            Some(record.environment),
+            lifecycle::SUPERSEDE_LOOKBACK,
+        )
+        .await?;
+    // Ids sort newest first, so a newer deployment's id is smaller.
+    Ok(recent
+        .into_iter()
+        .find(|d| d.id < record.id && (d.state.is_in_flight() || d.has_succeeded())))
 }
 
 /// What GitHub is asked to create for a record.
