@@ -387,20 +387,18 @@ impl Store for MemoryStore {
                 .map(|partition| partition.values().take(limit).cloned().collect())
                 .unwrap_or_default()),
             Some(environment) => {
-                let Some(ids) = tables
-                    .by_environment
-                    .get(&(repository.clone(), environment))
-                else {
+                let (Some(ids), Some(partition)) = (
+                    tables
+                        .by_environment
+                        .get(&(repository.clone(), environment)),
+                    tables.deployments.get(repository),
+                ) else {
                     return Ok(Vec::new());
                 };
                 Ok(ids
                     .iter()
                     .take(limit)
-                    .filter_map(|id| {
-                        tables
-                            .deployment(&(repository.clone(), id.clone()))
-                            .cloned()
-                    })
+                    .filter_map(|id| partition.get(id).cloned())
                     .collect())
             }
         }

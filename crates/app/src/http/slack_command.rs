@@ -412,14 +412,23 @@ async fn list(
         .store
         .list_deployments(repository, environment, replies::LIST_LIMIT)
         .await?;
-    let environments: Vec<Environment> = match environment {
-        Some(env) => vec![env],
-        None => Environment::FIXED.to_vec(),
-    };
     let mut current = Vec::new();
-    for env in environments {
-        if let Some(deployment) = current_deployment(state, repository, env).await? {
-            current.push(deployment);
+    match environment {
+        // The page of one environment is already its newest deployments: the current one is
+        // among them when the scan for it would have found it (one query, not two).
+        Some(_) => current.extend(
+            recent
+                .iter()
+                .take(CURRENT_SCAN_LIMIT)
+                .find(|d| is_current(d))
+                .cloned(),
+        ),
+        None => {
+            for env in Environment::FIXED {
+                if let Some(deployment) = current_deployment(state, repository, env).await? {
+                    current.push(deployment);
+                }
+            }
         }
     }
     // Everyone the list names, looked up together: no lookup per row.
@@ -451,10 +460,16 @@ async fn current_deployment(
         .store
         .list_deployments(repository, Some(environment), CURRENT_SCAN_LIMIT)
         .await?;
-    Ok(newest
-        .into_iter()
-        .find(|d| d.state == deploybot_core::DeploymentState::Success || d.state.is_in_flight()))
+    Ok(newest.into_iter().find(is_current))
 }
+
+/// Whether a deployment can be what its environment runs now: it succeeded or is on its way.
+fn is_current(d: &Deployment) -> bool {
+    d.state == deploybot_core::DeploymentState::Success || d.state.is_in_flight()
+}
+
+// A filtered `list` finds the current deployment in its own page.
+const _: () = assert!(replies::LIST_LIMIT >= CURRENT_SCAN_LIMIT);
 
 #[cfg(test)]
 mod tests {

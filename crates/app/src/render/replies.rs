@@ -23,6 +23,12 @@ pub const MAX_CLAIM_BUTTONS: usize = 100;
 /// came from people or GitHub (refs, logins, channel names).
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    push_escaped(&mut out, text);
+    out
+}
+
+/// [`escape`], appended to `out`.
+fn push_escaped(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -31,21 +37,45 @@ pub fn escape(text: &str) -> String {
             other => out.push(other),
         }
     }
-    out
 }
 
 /// `` `text` `` with the text escaped; backticks inside are replaced so the span stays one.
 fn code(text: &str) -> String {
-    format!("`{}`", escape(&text.replace('`', "'")))
+    let mut out = String::with_capacity(text.len() + 2);
+    push_code(&mut out, text);
+    out
+}
+
+/// [`code`], appended to `out`.
+fn push_code(out: &mut String, text: &str) {
+    out.push('`');
+    for part in text.split('`').enumerate() {
+        if part.0 > 0 {
+            out.push('\'');
+        }
+        push_escaped(out, part.1);
+    }
+    out.push('`');
 }
 
 /// A Slack link `<url|label>`; the URL's `|` and `>` would end the link early, so such URLs
 /// are shown as plain labels.
 fn link(url: &str, label: &str) -> String {
+    let mut out = String::with_capacity(url.len() + label.len() + 3);
+    push_link(&mut out, url, label);
+    out
+}
+
+/// [`link`], appended to `out`.
+fn push_link(out: &mut String, url: &str, label: &str) {
     if url.contains(['|', '>', '<', ' ']) {
-        escape(label)
+        push_escaped(out, label);
     } else {
-        format!("<{url}|{}>", escape(label))
+        out.push('<');
+        out.push_str(url);
+        out.push('|');
+        push_escaped(out, label);
+        out.push('>');
     }
 }
 
@@ -518,42 +548,38 @@ pub fn list_view(
             "There are no {scope} yet. They appear when GitHub events or `{c} deploy <ref> to <environment>` start some."
         ));
     }
-    let mut blocks = Vec::new();
-    let mut text = Vec::new();
+    // Each line is written once into its own buffer; the message's plain `text` is the lines
+    // joined (this reply renders up to 14 rows on every `list`).
+    let mut blocks = Vec::with_capacity(recent.len() + 4);
+    let mut text = String::with_capacity(256 * (recent.len() + current.len() + 1));
     if !current.is_empty() {
-        let lines: Vec<String> = current
-            .iter()
-            .map(|d| {
-                format!(
-                    "*{}* {}",
-                    d.environment,
-                    deployment_line(d, links, now, false)
-                )
-            })
-            .collect();
-        let section = format!(
-            ":round_pushpin: *Now in each environment*\n{}",
-            lines.join("\n")
-        );
-        text.push(section.clone());
+        let mut section = String::from(":round_pushpin: *Now in each environment*");
+        for d in current {
+            section.push_str("\n*");
+            push_display(&mut section, &d.environment);
+            section.push_str("* ");
+            push_deployment_line(&mut section, d, links, now, false);
+        }
+        text.push_str(&section);
+        text.push('\n');
         blocks.push(Block::section(section));
         blocks.push(Block::Divider);
     }
     let head = format!(":scroll: *Newest {scope}*");
-    text.push(head.clone());
+    text.push_str(&head);
     blocks.push(Block::section(head));
     for d in recent {
-        let marker = if current.iter().any(|c| c.id == d.id) {
-            " :round_pushpin:"
-        } else {
-            ""
-        };
-        let line = format!(
-            "*{}*{marker} {}",
-            d.environment,
-            deployment_line(d, links, now, true)
-        );
-        text.push(line.clone());
+        let mut line = String::with_capacity(200);
+        line.push('*');
+        push_display(&mut line, &d.environment);
+        line.push('*');
+        if current.iter().any(|c| c.id == d.id) {
+            line.push_str(" :round_pushpin:");
+        }
+        line.push(' ');
+        push_deployment_line(&mut line, d, links, now, true);
+        text.push('\n');
+        text.push_str(&line);
         blocks.push(Block::Section {
             text: Some(Text::mrkdwn(line)),
             fields: Vec::new(),
@@ -563,51 +589,56 @@ pub fn list_view(
     blocks.push(Block::context(
         ":round_pushpin: marks what each environment runs now (its newest successful or in-flight deployment).",
     ));
-    Message {
-        text: text.join("\n"),
-        blocks,
-    }
+    Message { text, blocks }
 }
 
-/// `` `v1.4` `abc1234` :white_check_mark: succeeded · <@U1> · 5 min ago · build · open ``
-fn deployment_line(
+/// A value's `Display`, appended to `out` (writing to a `String` cannot fail).
+fn push_display(out: &mut String, value: &impl std::fmt::Display) {
+    use std::fmt::Write as _;
+    let _ = write!(out, "{value}");
+}
+
+/// `` `v1.4` `abc1234` :white_check_mark: succeeded · <@U1> · 5 min ago · build · open ``,
+/// appended to `out`.
+fn push_deployment_line(
+    out: &mut String,
     d: &Deployment,
     links: &[UserLink],
     now: Timestamp,
     with_state_label: bool,
-) -> String {
-    let mut parts = Vec::new();
-    let state = if with_state_label {
-        format!("{} {}", d.state.emoji(), d.state.label())
-    } else {
-        d.state.emoji().to_owned()
-    };
+) {
+    const SEP: &str = " · ";
     // A ref that is the commit itself is not repeated beside its SHA.
-    if ref_is_its_sha(d) {
-        parts.push(format!("{} {state}", code(d.sha.short())));
-    } else {
-        parts.push(format!(
-            "{} {} {state}",
-            code(d.git_ref.short_name()),
-            code(d.sha.short())
-        ));
+    if !ref_is_its_sha(d) {
+        push_code(out, d.git_ref.short_name());
+        out.push(' ');
+    }
+    push_code(out, d.sha.short());
+    out.push(' ');
+    out.push_str(d.state.emoji());
+    if with_state_label {
+        out.push(' ');
+        out.push_str(d.state.label());
     }
     if let Some(who) = who(d, links) {
-        parts.push(who);
+        out.push_str(SEP);
+        out.push_str(&who);
     }
-    parts.push(d.created_at.ago(now));
+    out.push_str(SEP);
+    out.push_str(&d.created_at.ago(now));
     if let Some(url) = &d.build_url {
-        let label = d
-            .pipeline_number
-            .map_or_else(|| "build".to_owned(), |n| format!("build #{n}"));
-        parts.push(link(url, &label));
+        out.push_str(SEP);
+        match d.pipeline_number {
+            Some(n) => push_link(out, url, &format!("build #{n}")),
+            None => push_link(out, url, "build"),
+        }
     }
     if let Some(url) = &d.environment_url
         && d.state != DeploymentState::Inactive
     {
-        parts.push(link(url, "open"));
+        out.push_str(SEP);
+        push_link(out, url, "open");
     }
-    parts.join(" · ")
 }
 
 /// The GitHub login `list` names for a deployment: a push's pusher, else its commit author.
@@ -916,7 +947,9 @@ mod tests {
                 },
                 5,
             );
-            deployment_line(&d, &[], NOW, true)
+            let mut line = String::new();
+            push_deployment_line(&mut line, &d, &[], NOW, true);
+            line
         };
         let sha = "c".repeat(40);
         // The ref is the commit itself, full or abbreviated, in any case: the SHA alone.
