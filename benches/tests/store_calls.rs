@@ -152,7 +152,7 @@ async fn store_calls_per_event_do_not_grow_with_the_data() {
         list.0,
         &Counts::from([
             ("is_team_revoked", 1),
-            ("list_deployments", 5),
+            ("list_deployments", 1),
             ("project_by_channel", 1)
         ])
     );

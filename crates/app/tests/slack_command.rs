@@ -776,6 +776,67 @@ async fn list_shows_newest_first_with_the_current_one_per_environment() {
 }
 
 #[tokio::test]
+async fn list_finds_what_an_environment_runs_beyond_the_newest_page() {
+    let h = Harness::new();
+    h.bind().await;
+    // Production's running release is older than a full page of pull-request deployments;
+    // staging's only deployment on the page failed, and its older success is off the page.
+    h.deployment(
+        1,
+        Environment::Production,
+        GitRef::Tag("v1.0".into()),
+        DeploymentState::Success,
+        600,
+    )
+    .await;
+    h.deployment(
+        2,
+        Environment::Staging,
+        GitRef::Tag("v0.9".into()),
+        DeploymentState::Success,
+        500,
+    )
+    .await;
+    for n in 3..15 {
+        h.deployment(
+            n,
+            Environment::PullRequest(7),
+            GitRef::Branch("feature".into()),
+            DeploymentState::Success,
+            300 - i64::from(n),
+        )
+        .await;
+    }
+    h.deployment(
+        15,
+        Environment::Staging,
+        GitRef::Tag("v1.1".into()),
+        DeploymentState::Failure,
+        1,
+    )
+    .await;
+
+    let reply = h.slash("list").await;
+    let text = reply.text();
+    let (current, page) = text.split_once("Newest").expect("both sections");
+    assert!(current.contains("*production* `v1.0`"), "{current}");
+    assert!(current.contains("*staging* `v0.9`"), "{current}");
+    assert!(!current.contains("v1.1"), "a failure runs nowhere: {current}");
+    assert!(
+        !page.contains("v1.0") && !page.contains("v0.9"),
+        "both are older than the page: {page}"
+    );
+    assert!(page.contains("`v1.1`"), "{page}");
+
+    // A page that is the whole history settles it without another lookup: nothing runs in
+    // test, and the one-environment list shows staging's success.
+    let reply = h.slash("list staging").await;
+    let text = reply.text();
+    let (current, _) = text.split_once("Newest").expect("both sections");
+    assert!(current.contains("*staging* `v0.9`"), "{current}");
+}
+
+#[tokio::test]
 async fn list_mentions_linked_people_with_one_batched_lookup() {
     let h = Harness::new();
     h.bind().await;
