@@ -1,11 +1,13 @@
 //! Criterion benchmarks of deploybot's hot paths (numbers go to docs/performance.md; nothing
 //! here passes or fails on time):
-//! - `push_30kb`: signature check + parse + policy decision of a real ~30 KB GitHub push;
+//! - `push_30kb`: signature check + parse + policy decision of a real ~30 KB GitHub push, and
+//!   the two per-byte parts alone (the signature; a JSON pass that keeps nothing);
 //! - `slash_parse`: the slash-command grammar;
 //! - `render_deployment`: the Block Kit message of a deployment;
 //! - `event/<kind>/<n>`: one event through the HTTP router — verify, parse, decide, store
 //!   calls answered by the in-memory store — at n = 10 and 10 000 projects, users and
-//!   deployments (invokes answered at once by a null invoker).
+//!   deployments (invokes answered at once by a null invoker); GitHub events at three sizes
+//!   (a one-commit push, a pull request `synchronize`, the 30 KB push).
 //!
 //! Run: `cargo bench -p deploybot-benches --features bench`.
 
@@ -15,8 +17,8 @@ use deploybot_app::render::deployment::deployment_message;
 use deploybot_app::webhook_payloads::github::PushEvent;
 use deploybot_app::webhook_payloads::parse_json;
 use deploybot_benches::payloads::{
-    GITHUB_SECRET, circleci_request, github_request, push_payload_30k, slash_request,
-    workflow_completed_body,
+    GITHUB_SECRET, circleci_request, github_request, pull_request_payload, push_payload,
+    push_payload_30k, slash_request, workflow_completed_body,
 };
 use deploybot_benches::world::{self, FixedClock, NOW_SECS, NullInvoker};
 use deploybot_core::command::Grammar;
@@ -62,6 +64,10 @@ fn push_30kb(c: &mut Criterion) {
     });
     group.bench_function("verify_only", |b| {
         b.iter(|| verify_github(&secret, Some(&signature), black_box(&body)))
+    });
+    // The least a validating JSON parser does: read every value and keep none.
+    group.bench_function("json_validate_only", |b| {
+        b.iter(|| serde_json::from_slice::<serde::de::IgnoredAny>(black_box(&body)).is_ok())
     });
     group.finish();
 }
@@ -158,6 +164,22 @@ fn events(c: &mut Criterion) {
                 "/github/webhook",
                 github_request("push", "d-bench", push_payload_30k()),
                 Some("github:d-bench"),
+            ),
+        ),
+        (
+            "github_push_1_commit",
+            Prepared::new(
+                "/github/webhook",
+                github_request("push", "d-bench-1", push_payload(0)),
+                Some("github:d-bench-1"),
+            ),
+        ),
+        (
+            "github_pull_request_synchronize",
+            Prepared::new(
+                "/github/webhook",
+                github_request("pull_request", "d-bench-pr", pull_request_payload()),
+                Some("github:d-bench-pr"),
             ),
         ),
         (

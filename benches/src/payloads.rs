@@ -23,6 +23,23 @@ pub const PUSH_TARGET_BYTES: usize = 30 * 1024;
 /// message, author, committer and changed files, as GitHub lists them) to at least
 /// [`PUSH_TARGET_BYTES`]. Deterministic.
 pub fn push_payload_30k() -> Vec<u8> {
+    push_payload(PUSH_TARGET_BYTES)
+}
+
+/// The pull request fixture's `synchronize` (a new commit on an open pull request) of
+/// `acme/web`, as GitHub sends it (about 20 KB: the pull request with its head and base
+/// repositories).
+pub fn pull_request_payload() -> Vec<u8> {
+    let mut v =
+        fixture_json("github/pull_request.synchronize.json").unwrap_or_else(|| json!({}));
+    v["repository"]["full_name"] = json!(REPO);
+    v["pull_request"]["head"]["repo"]["full_name"] = json!(REPO);
+    serde_json::to_vec(&v).unwrap_or_default()
+}
+
+/// A GitHub `push` of `acme/web`'s default branch padded with commits to at least
+/// `target_bytes` (the fixture's own single commit when it is already that large).
+pub fn push_payload(target_bytes: usize) -> Vec<u8> {
     let mut push = fixture_json("github/push.json").unwrap_or_else(|| json!({}));
     push["ref"] = json!("refs/heads/main");
     let template = push["commits"][0].clone();
@@ -30,7 +47,7 @@ pub fn push_payload_30k() -> Vec<u8> {
     let mut n: u64 = 1;
     loop {
         let size = serde_json::to_vec(&push).map(|v| v.len()).unwrap_or(0);
-        if size >= PUSH_TARGET_BYTES {
+        if size >= target_bytes {
             break;
         }
         let mut commit = template.clone();
@@ -117,6 +134,18 @@ pub fn slash_request(text: &str, timestamp: i64) -> SignedRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_typical_push_and_pull_request_are_real_json_of_acme_web() {
+        let push = push_payload(0);
+        let v: Value = serde_json::from_slice(&push).expect("JSON");
+        assert_eq!(v["commits"].as_array().map(Vec::len), Some(1));
+        assert_eq!(v["repository"]["full_name"], REPO);
+        let pr: Value = serde_json::from_slice(&pull_request_payload()).expect("JSON");
+        assert_eq!(pr["action"], "synchronize");
+        assert_eq!(pr["repository"]["full_name"], REPO);
+        assert_eq!(pr["pull_request"]["head"]["repo"]["full_name"], REPO);
+    }
 
     #[test]
     fn the_push_is_about_30_kb_of_real_json() {
