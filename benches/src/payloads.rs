@@ -30,8 +30,7 @@ pub fn push_payload_30k() -> Vec<u8> {
 /// `acme/web`, as GitHub sends it (about 20 KB: the pull request with its head and base
 /// repositories).
 pub fn pull_request_payload() -> Vec<u8> {
-    let mut v =
-        fixture_json("github/pull_request.synchronize.json").unwrap_or_else(|| json!({}));
+    let mut v = fixture_json("github/pull_request.synchronize.json").unwrap_or_else(|| json!({}));
     v["repository"]["full_name"] = json!(REPO);
     v["pull_request"]["head"]["repo"]["full_name"] = json!(REPO);
     serde_json::to_vec(&v).unwrap_or_default()

@@ -821,7 +821,10 @@ async fn list_finds_what_an_environment_runs_beyond_the_newest_page() {
     let (current, page) = text.split_once("Newest").expect("both sections");
     assert!(current.contains("*production* `v1.0`"), "{current}");
     assert!(current.contains("*staging* `v0.9`"), "{current}");
-    assert!(!current.contains("v1.1"), "a failure runs nowhere: {current}");
+    assert!(
+        !current.contains("v1.1"),
+        "a failure runs nowhere: {current}"
+    );
     assert!(
         !page.contains("v1.0") && !page.contains("v0.9"),
         "both are older than the page: {page}"
