@@ -8,12 +8,10 @@ use deploybot_benches::payloads::{
 };
 use deploybot_benches::world::{self, FixedClock, NOW_SECS, NullInvoker};
 use deploybot_core::ports::Store;
-use deploybot_testkit::signing::SignedRequest;
+use deploybot_testkit::signing::{RouterAnswer, SignedRequest, send_to_router};
 use deploybot_testkit::{CountingStore, MemoryStore};
-use http_body_util::BodyExt;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tower::ServiceExt;
 
 /// One kind of event: its endpoint, the request, and the status it must get.
 struct Event {
@@ -93,14 +91,7 @@ async fn counts_at(n: usize) -> Vec<(&'static str, Counts, u64)> {
             .request
             .into_http_request(event.path)
             .expect("valid request");
-        let response = router.clone().oneshot(request).await.expect("answers");
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
+        let RouterAnswer { status, body } = send_to_router(&router, request).await;
         assert_eq!(
             status,
             event.status,

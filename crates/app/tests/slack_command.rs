@@ -953,15 +953,9 @@ async fn internal_failures_are_a_short_apology_with_200() {
         .slash_request("/cimon", CHANNEL, USER, "setup acme/web")
         .into_http_request("/slack/command")
         .expect("request");
-    let response = tower::ServiceExt::oneshot(router, request)
-        .await
-        .expect("answer");
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = http_body_util::BodyExt::collect(response.into_body())
-        .await
-        .expect("body")
-        .to_bytes();
-    let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let answer = deploybot_testkit::signing::send_to_router(&router, request).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let body: serde_json::Value = serde_json::from_slice(&answer.body).expect("json");
     assert_eq!(body["response_type"], "ephemeral");
     let text = body["text"].as_str().expect("text");
     assert!(

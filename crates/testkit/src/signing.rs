@@ -42,6 +42,44 @@ impl SignedRequest {
     }
 }
 
+/// What an in-process router answered: its status and whole body.
+#[derive(Debug, Clone)]
+pub struct RouterAnswer {
+    pub status: axum::http::StatusCode,
+    pub body: axum::body::Bytes,
+}
+
+impl RouterAnswer {
+    /// The body as text (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON, `Null` when it is not JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Sends `request` through `router` in process (as the tests of every handler do) and reads
+/// the whole answer. Panics only if the body cannot be read, which an axum router's body
+/// never does.
+pub async fn send_to_router(
+    router: &axum::Router,
+    request: axum::http::Request<axum::body::Body>,
+) -> RouterAnswer {
+    use tower::ServiceExt as _;
+    let response = match router.clone().oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("the body reads");
+    RouterAnswer { status, body }
+}
+
 const FORM: &str = "application/x-www-form-urlencoded";
 const JSON: &str = "application/json";
 

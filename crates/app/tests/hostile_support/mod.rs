@@ -26,12 +26,10 @@ use deploybot_testkit::fakes::circleci::FakeCircleCi;
 use deploybot_testkit::fakes::github::FakeGitHub;
 use deploybot_testkit::fakes::slack::FakeSlack;
 use deploybot_testkit::memory_store::MemoryStore;
-use deploybot_testkit::signing::SignedRequest;
-use http_body_util::BodyExt;
+use deploybot_testkit::signing::{SignedRequest, send_to_router};
 use serde_json::Value;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tower::ServiceExt;
 
 pub const NOW_SECS: i64 = 1_715_677_200;
 pub const REPO: &str = "acme/web";
@@ -258,23 +256,11 @@ impl Harness {
     /// Sends a request through the router and reads the answer.
     pub async fn send(&self, path: &str, request: SignedRequest) -> Answer {
         let request = request.into_http_request(path).expect("valid request");
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("the router answers");
-        let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body reads")
-            .to_bytes();
+        let answer = send_to_router(&self.router, request).await;
         Answer {
-            status,
-            raw: String::from_utf8_lossy(&bytes).into_owned(),
-            json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            status: answer.status,
+            raw: answer.text(),
+            json: answer.json(),
         }
     }
 }

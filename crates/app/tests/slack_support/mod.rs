@@ -23,13 +23,12 @@ use deploybot_testkit::fakes::github::FakeGitHub;
 use deploybot_testkit::fakes::slack::FakeSlack;
 use deploybot_testkit::memory_store::MemoryStore;
 use deploybot_testkit::signing::{
-    SignedRequest, slack_form_request, slack_interactive_request, slack_json_request,
+    SignedRequest, send_to_router, slack_form_request, slack_interactive_request,
+    slack_json_request,
 };
-use http_body_util::BodyExt;
 use serde_json::Value;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use tower::ServiceExt;
 
 /// When the tests happen (the clock the signature check and the handlers see).
 pub const NOW_SECS: i64 = 1_700_000_000;
@@ -220,22 +219,12 @@ impl Harness {
     /// Sends a request through the router and reads the answer.
     pub async fn send(&self, request: SignedRequest, uri: &str) -> Reply {
         let request = request.into_http_request(uri).expect("valid request");
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("the router answers");
-        let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        let raw = String::from_utf8_lossy(&bytes).into_owned();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply { status, body, raw }
+        let answer = send_to_router(&self.router, request).await;
+        Reply {
+            status: answer.status,
+            body: answer.json(),
+            raw: answer.text(),
+        }
     }
 
     fn now_secs(&self) -> i64 {

@@ -23,13 +23,11 @@ use deploybot_testkit::fakes::circleci::FakeCircleCi;
 use deploybot_testkit::fakes::github::{FakeDeployment, FakeGitHub};
 use deploybot_testkit::fakes::slack::{FakeSlack, PostedMessage};
 use deploybot_testkit::memory_store::MemoryStore;
-use deploybot_testkit::signing::{SignedRequest, github_request};
-use http_body_util::BodyExt;
+use deploybot_testkit::signing::{SignedRequest, github_request, send_to_router};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tower::ServiceExt;
 
 pub const NOW_SECS: i64 = 1_715_677_200;
 pub const REPO: &str = "acme/web";
@@ -243,20 +241,8 @@ impl World {
 
     /// Sends a request through the router; the status and body text.
     pub async fn send(&self, request: Request<axum::body::Body>) -> (StatusCode, String) {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("the router answers");
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body reads")
-            .to_bytes();
-        (status, String::from_utf8_lossy(&body).into_owned())
+        let answer = send_to_router(&self.router, request).await;
+        (answer.status, answer.text())
     }
 
     pub async fn send_signed(&self, path: &str, request: SignedRequest) -> (StatusCode, String) {
