@@ -21,6 +21,7 @@ use deploybot_core::{DeploymentId, Environment, GitRef, ProjectSettings, Reposit
 use deploybot_integrations::circleci::{CircleCiClient, CircleCiConfig};
 use deploybot_testkit::MemoryStore;
 use deploybot_testkit::fakes::circleci::FakeCircleCi;
+use deploybot_testkit::markdown::CodeBlock;
 use deploybot_testkit::signing::{github_request, slack_json_request};
 use serde_yaml_ng::Value as Yaml;
 use std::collections::{BTreeMap, BTreeSet};
@@ -767,22 +768,8 @@ const OPERATOR_DOCS: [&str; 5] = [
 const SHELL_LANGUAGES: [&str; 4] = ["sh", "bash", "shell", "console"];
 
 /// Fenced code blocks: (info string, lines).
-fn fenced_blocks(markdown: &str) -> Vec<(String, Vec<String>)> {
-    let mut blocks = Vec::new();
-    let mut current: Option<(String, Vec<String>)> = None;
-    for line in markdown.lines() {
-        let trimmed = line.trim_start();
-        if let Some(info) = trimmed.strip_prefix("```") {
-            match current.take() {
-                Some(block) => blocks.push(block),
-                None => current = Some((info.trim().to_owned(), Vec::new())),
-            }
-        } else if let Some((_, lines)) = current.as_mut() {
-            lines.push(trimmed.to_owned());
-        }
-    }
-    assert!(current.is_none(), "an unclosed code block");
-    blocks
+fn fenced_blocks(markdown: &str) -> Vec<CodeBlock> {
+    deploybot_testkit::markdown::fenced_blocks(markdown).expect("every code block is closed")
 }
 
 #[test]

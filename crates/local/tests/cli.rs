@@ -5,6 +5,7 @@
 //! quick start is exactly the demo and the tests; start-up mistakes are refused with the
 //! variable or file named.
 
+use deploybot_testkit::markdown::CodeBlock;
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -79,22 +80,8 @@ fn read(relative: &str) -> String {
 // ---- the documentation ---------------------------------------------------------------------
 
 /// Fenced code blocks: (info string, lines).
-fn fenced_blocks(markdown: &str) -> Vec<(String, Vec<String>)> {
-    let mut blocks = Vec::new();
-    let mut current: Option<(String, Vec<String>)> = None;
-    for line in markdown.lines() {
-        let trimmed = line.trim_start();
-        if let Some(info) = trimmed.strip_prefix("```") {
-            match current.take() {
-                Some(block) => blocks.push(block),
-                None => current = Some((info.trim().to_owned(), Vec::new())),
-            }
-        } else if let Some((_, lines)) = current.as_mut() {
-            lines.push(trimmed.to_owned());
-        }
-    }
-    assert!(current.is_none(), "an unclosed code block");
-    blocks
+fn fenced_blocks(markdown: &str) -> Vec<CodeBlock> {
+    deploybot_testkit::markdown::fenced_blocks(markdown).expect("every code block is closed")
 }
 
 fn commands(lines: &[String]) -> Vec<String> {

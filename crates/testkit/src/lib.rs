@@ -6,6 +6,7 @@
 pub mod counting_store;
 pub mod fakes;
 pub mod fixtures;
+pub mod markdown;
 pub mod memory_store;
 pub mod signing;
 pub mod store_contract;
