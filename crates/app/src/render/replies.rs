@@ -49,11 +49,11 @@ fn code(text: &str) -> String {
 /// [`code`], appended to `out`.
 fn push_code(out: &mut String, text: &str) {
     out.push('`');
-    for part in text.split('`').enumerate() {
-        if part.0 > 0 {
+    for (i, piece) in text.split('`').enumerate() {
+        if i > 0 {
             out.push('\'');
         }
-        push_escaped(out, part.1);
+        push_escaped(out, piece);
     }
     out.push('`');
 }
