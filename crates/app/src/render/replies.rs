@@ -935,6 +935,18 @@ mod tests {
     }
 
     #[test]
+    fn code_spans_and_links_stay_one_piece_and_escaped() {
+        assert_eq!(code("feat/`x`<b>&c"), "`feat/'x'&lt;b&gt;&amp;c`");
+        assert_eq!(code("`"), "`'`");
+        assert_eq!(code(""), "``");
+        assert_eq!(
+            link("https://ci.example/1", "build <#1>"),
+            "<https://ci.example/1|build &lt;#1&gt;>"
+        );
+        assert_eq!(link("https://x.example/a|b", "open & go"), "open &amp; go");
+    }
+
+    #[test]
     fn list_lines_show_a_sha_ref_once() {
         let line = |git_ref: GitRef| {
             let d = deployment(
