@@ -17,7 +17,9 @@ use crate::http::{
     send_with_retries,
 };
 use async_trait::async_trait;
-use deploybot_core::ports::{CiBackend, CiError, PipelineRequest, PipelineStarted, WorkflowInfo};
+use deploybot_core::ports::{
+    CiBackend, CiError, CiTarget, PipelineRequest, PipelineStarted, WorkflowInfo,
+};
 use deploybot_core::{DeploymentId, GitRef, Repository, Sha};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -94,44 +96,6 @@ pub struct CircleCiClient {
     http: reqwest::Client,
     config: CircleCiConfig,
     sleeper: Arc<dyn Sleeper>,
-}
-
-/// What a request is about, for error messages a person can act on.
-enum Target<'a> {
-    Project(&'a str),
-    Pipeline(&'a str),
-}
-
-const UNAUTHORIZED: &str = "CircleCI refused the token: check CIRCLECI_TOKEN";
-
-fn not_found(target: &Target<'_>) -> CiError {
-    CiError::NotFound(match target {
-        Target::Project(slug) => {
-            format!("project {slug} is not followed on CircleCI, or the token cannot see it")
-        }
-        Target::Pipeline(id) => {
-            format!("pipeline {id} is not known to CircleCI, or the token cannot see it")
-        }
-    })
-}
-
-/// A 400: CircleCI's `message`, plus how to fix the usual cause (a parameter the project's
-/// config does not declare: `Unexpected argument(s): environment`).
-fn rejected(target: &Target<'_>, message: &str) -> CiError {
-    let what = match target {
-        Target::Project(slug) => format!("CircleCI refused to start a pipeline for {slug}"),
-        Target::Pipeline(id) => format!("CircleCI refused the request for pipeline {id}"),
-    };
-    let lower = message.to_ascii_lowercase();
-    if lower.contains("argument") || lower.contains("parameter") {
-        CiError::Rejected(format!(
-            "{what}: {message}. Every pipeline parameter deploybot sends (environment, version, \
-             subdomain, url, sha, deployment_id) must be declared under `parameters:` in \
-             .circleci/config.yml"
-        ))
-    } else {
-        CiError::Rejected(format!("{what}: {message}"))
-    }
 }
 
 fn transport(error: reqwest::Error) -> CiError {
@@ -232,7 +196,7 @@ impl CircleCiClient {
     async fn send(
         &self,
         idempotency: Idempotency,
-        target: &Target<'_>,
+        target: CiTarget<'_>,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Vec<u8>, CiError> {
         let token = secret_header(self.config.token.expose_secret()).ok_or_else(|| {
@@ -258,9 +222,9 @@ impl CircleCiClient {
             .unwrap_or_else(|_| String::from_utf8_lossy(&body).trim().to_owned());
         tracing::debug!(status = status.as_u16(), %message, "CircleCI refused");
         Err(match status.as_u16() {
-            401 | 403 => CiError::Unauthorized(UNAUTHORIZED.into()),
-            404 => not_found(target),
-            400 => rejected(target, &message),
+            401 | 403 => CiError::token_refused(),
+            404 => CiError::not_found(target),
+            400 => CiError::rejected(target, &message),
             429 => CiError::RateLimited {
                 retry_after_secs: retry_after_secs.unwrap_or(0),
             },
@@ -308,7 +272,7 @@ impl CiBackend for CircleCiClient {
         let answer = self
             .send(
                 Idempotency::NotIdempotent,
-                &Target::Project(&slug),
+                CiTarget::Project(&slug),
                 |http| http.post(url.clone()).json(&body),
             )
             .await?;
@@ -323,7 +287,7 @@ impl CiBackend for CircleCiClient {
 
     async fn pipeline_workflows(&self, pipeline_id: &str) -> Result<Vec<WorkflowInfo>, CiError> {
         let base = self.url(&["pipeline", pipeline_id, "workflow"])?;
-        let target = Target::Pipeline(pipeline_id);
+        let target = CiTarget::Pipeline(pipeline_id);
         let mut workflows = Vec::new();
         let mut page_token: Option<String> = None;
         for _ in 0..MAX_WORKFLOW_PAGES {
@@ -332,7 +296,7 @@ impl CiBackend for CircleCiClient {
                 url.query_pairs_mut().append_pair("page-token", token);
             }
             let answer = self
-                .send(Idempotency::Idempotent, &target, |http| {
+                .send(Idempotency::Idempotent, target, |http| {
                     http.get(url.clone())
                 })
                 .await?;
@@ -419,8 +383,8 @@ mod tests {
 
     #[test]
     fn rejection_explains_undeclared_parameters() {
-        let CiError::Rejected(text) = rejected(
-            &Target::Project("gh/acme/web"),
+        let CiError::Rejected(text) = CiError::rejected(
+            CiTarget::Project("gh/acme/web"),
             "Unexpected argument(s): environment",
         ) else {
             panic!("a rejection");
@@ -433,7 +397,7 @@ mod tests {
         assert!(text.contains("must be declared"), "{text}");
         assert!(text.contains(".circleci/config.yml"), "{text}");
         let CiError::Rejected(other) =
-            rejected(&Target::Project("gh/acme/web"), "Branch not found")
+            CiError::rejected(CiTarget::Project("gh/acme/web"), "Branch not found")
         else {
             panic!("a rejection");
         };

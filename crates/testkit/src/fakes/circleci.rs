@@ -13,7 +13,8 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use deploybot_core::ports::{
-    CiBackend, CiError, Clock, PipelineRequest, PipelineStarted, SystemClock, WorkflowInfo,
+    CiBackend, CiError, CiTarget, Clock, PipelineRequest, PipelineStarted, SystemClock,
+    WorkflowInfo,
 };
 use deploybot_core::signature::SigningSecret;
 use deploybot_core::{GitRef, Timestamp};
@@ -143,54 +144,16 @@ pub struct FakeCircleCi {
     state: Arc<Mutex<CircleCiState>>,
 }
 
-/// What a call is about, for error messages.
-enum Target<'a> {
-    Project(&'a str),
-    Pipeline(&'a str),
-}
-
-// The texts below mirror deploybot_integrations::circleci; the adapter tests check that the
-// fake's direct answers and its HTTP answers (through the adapter) are equal.
-const UNAUTHORIZED: &str = "CircleCI refused the token: check CIRCLECI_TOKEN";
-
-fn not_found(target: &Target<'_>) -> CiError {
-    CiError::NotFound(match target {
-        Target::Project(slug) => {
-            format!("project {slug} is not followed on CircleCI, or the token cannot see it")
-        }
-        Target::Pipeline(id) => {
-            format!("pipeline {id} is not known to CircleCI, or the token cannot see it")
-        }
-    })
-}
-
-fn rejected(target: &Target<'_>, message: &str) -> CiError {
-    let what = match target {
-        Target::Project(slug) => format!("CircleCI refused to start a pipeline for {slug}"),
-        Target::Pipeline(id) => format!("CircleCI refused the request for pipeline {id}"),
-    };
-    let lower = message.to_ascii_lowercase();
-    if lower.contains("argument") || lower.contains("parameter") {
-        CiError::Rejected(format!(
-            "{what}: {message}. Every pipeline parameter deploybot sends (environment, version, \
-             subdomain, url, sha, deployment_id) must be declared under `parameters:` in \
-             .circleci/config.yml"
-        ))
-    } else {
-        CiError::Rejected(format!("{what}: {message}"))
-    }
-}
-
 impl CircleCiFailure {
-    fn to_error(&self, target: &Target<'_>) -> CiError {
+    fn to_error(&self, target: CiTarget<'_>) -> CiError {
         match self {
             Self::Status(status) => CiError::Server { status: *status },
             Self::RateLimited { retry_after_secs } => CiError::RateLimited {
                 retry_after_secs: *retry_after_secs,
             },
-            Self::Unauthorized => CiError::Unauthorized(UNAUTHORIZED.into()),
-            Self::NotFound => not_found(target),
-            Self::Rejected(message) => rejected(target, message),
+            Self::Unauthorized => CiError::token_refused(),
+            Self::NotFound => CiError::not_found(target),
+            Self::Rejected(message) => CiError::rejected(target, message),
         }
     }
 }
@@ -473,7 +436,7 @@ impl CiBackend for FakeCircleCi {
         let pipeline = self
             .do_start(&slug, target, parameters_of(request))
             .await
-            .map_err(|f| f.to_error(&Target::Project(&slug)))?;
+            .map_err(|f| f.to_error(CiTarget::Project(&slug)))?;
         Ok(PipelineStarted {
             url: Some(pipeline_url(&self.app_url(), &pipeline)),
             id: pipeline.id,
@@ -485,7 +448,7 @@ impl CiBackend for FakeCircleCi {
         let pipeline = self
             .do_workflows(pipeline_id)
             .await
-            .map_err(|f| f.to_error(&Target::Pipeline(pipeline_id)))?;
+            .map_err(|f| f.to_error(CiTarget::Pipeline(pipeline_id)))?;
         let app_url = self.app_url();
         Ok(pipeline
             .workflows
@@ -877,10 +840,7 @@ mod tests {
                     .into()
             ))
         );
-        assert_eq!(
-            ci.start_pipeline(&req).await,
-            Err(CiError::Unauthorized(UNAUTHORIZED.into()))
-        );
+        assert_eq!(ci.start_pipeline(&req).await, Err(CiError::token_refused()));
         assert!(ci.start_pipeline(&req).await.is_ok());
         assert_eq!(ci.pipelines().len(), 1);
         assert_eq!(ci.calls().len(), 4);
