@@ -21,7 +21,9 @@ fn hmac(c: &mut Criterion) {
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, GITHUB_SECRET.as_bytes());
     let mut group = c.benchmark_group("floors/hmac_sha256_30kb");
     group.throughput(criterion::Throughput::Bytes(body.len() as u64));
-    group.bench_function("sha2", |b| b.iter(|| sign_github(&secret, black_box(&body))));
+    group.bench_function("sha2", |b| {
+        b.iter(|| sign_github(&secret, black_box(&body)))
+    });
     group.bench_function("aws_lc_rs", |b| {
         b.iter(|| aws_lc_rs::hmac::sign(&key, black_box(&body)))
     });
