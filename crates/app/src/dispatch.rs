@@ -2,6 +2,7 @@
 //! would run for it. Used by the in-process invoker locally and by the invoked functions'
 //! Lambda entry points.
 
+use crate::wiring::Functions;
 use crate::{AppError, AppState, invoked};
 use deploybot_core::invoke::FunctionName;
 use deploybot_core::ports::{InvokeError, InvokeMode, Invoker};
@@ -65,7 +66,7 @@ pub struct InProcessInvoker {
 
 #[derive(Default)]
 struct Inner {
-    state: OnceLock<AppState>,
+    functions: OnceLock<Functions>,
     in_flight: AtomicUsize,
     idle: Notify,
     failures: Mutex<Vec<FailedInvocation>>,
@@ -92,11 +93,11 @@ impl InProcessInvoker {
         Self::default()
     }
 
-    /// Connects the invoker to the state whose handlers it runs. The state normally holds
-    /// this invoker too, so this is called once, after the state is built.
-    pub fn attach(&self, state: AppState) {
-        // A second attach is ignored: the first state stays in charge.
-        let _ = self.inner.state.set(state);
+    /// Connects the invoker to the functions whose handlers it runs (each invocation runs with
+    /// its target function's own state). [`Functions::wire`] calls this once.
+    pub(crate) fn attach(&self, functions: Functions) {
+        // A second attach is ignored: the first functions stay in charge.
+        let _ = self.inner.functions.set(functions);
     }
 
     /// Waits until no `Event` invocation is running (tests and the demo use it to let the
@@ -122,12 +123,12 @@ impl InProcessInvoker {
 
     fn state(&self, function: FunctionName) -> Result<AppState, InvokeError> {
         self.inner
-            .state
+            .functions
             .get()
-            .cloned()
+            .map(|functions| functions.state(function).clone())
             .ok_or_else(|| InvokeError::Transport {
                 function,
-                message: "the in-process invoker is not attached to a state".into(),
+                message: "the in-process invoker is not attached to functions".into(),
             })
     }
 }

@@ -18,6 +18,9 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("{0} is not configured for this function")]
     NotConfigured(&'static str),
+    /// A handler reached a table, client or function its profile does not grant.
+    #[error("{0}")]
+    OutsideProfile(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

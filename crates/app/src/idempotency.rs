@@ -1,21 +1,126 @@
-//! Idempotency keys for webhooks and retried async invokes (SPEC section 7): claim a key before
-//! the effect, release it when the effect failed so that a retry is processed again. Keys
-//! expire after `delivery_ttl_secs`.
+//! Idempotency: the one mechanism every handler that dedupes goes through, and the only code
+//! that writes delivery keys (webhook deliveries, Slack events and actions, retried invokes).
+//!
+//! A key is **claimed with a lease** (three times the function's time limit,
+//! `FunctionProfile::lease_secs`), then **finished** when the work succeeded (kept for
+//! `delivery_ttl_secs`, later claims answer "done") or **released** when it failed, so the
+//! retry does the work. A claim whose lease ran out — its attempt was killed, or timed out,
+//! before finishing or releasing — may be taken again: a key is never left claimed forever.
+//! See docs/security.md ("Idempotency") and docs/data-model.md (the delivery table).
 
 use crate::{AppError, AppState};
+use deploybot_core::ports::Claim;
+use std::future::Future;
 
-/// Records `key`; true when it is new (go ahead), false when it was claimed before (do
-/// nothing). Of concurrent claims of one key exactly one gets true.
-pub async fn claim(state: &AppState, key: &str) -> Result<bool, AppError> {
-    let now = state.clock.now();
-    let expires_at = now.plus_secs(state.config.delivery_ttl_secs);
-    Ok(state.store.record_delivery(key, now, expires_at).await?)
+/// What [`claim`] found.
+#[derive(Debug)]
+pub enum Claimed {
+    /// This attempt holds the key: do the work, then [`Lease::finish`] or [`Lease::release`].
+    Lease(Lease),
+    /// Another attempt is doing the work right now (its lease is live).
+    InProgress,
+    /// An earlier attempt did the work.
+    Done,
 }
 
-/// Forgets `key` after a failed attempt. A failure to forget is logged: the attempt's own
-/// error is what the caller reports.
-pub async fn release(state: &AppState, key: &str) {
-    if let Err(error) = state.store.forget_delivery(key).await {
-        tracing::error!(key, %error, "could not forget an idempotency key after a failure");
+/// A claimed key. Dropping it without finishing or releasing leaves the lease to run out.
+#[derive(Debug)]
+#[must_use = "finish or release the lease"]
+pub struct Lease {
+    key: String,
+}
+
+impl Lease {
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The work is done: later claims of the key answer `Done` until it expires.
+    pub async fn finish(self, state: &AppState) -> Result<(), AppError> {
+        let keep_until = state.clock.now().plus_secs(state.config.delivery_ttl_secs);
+        state
+            .deliveries()?
+            .finish_delivery(&self.key, keep_until)
+            .await?;
+        Ok(())
+    }
+
+    /// The work failed: forget the key so that a retry does it. A failure to forget is
+    /// logged (the lease still runs out): the attempt's own error is what the caller reports.
+    pub async fn release(self, state: &AppState) {
+        let result = match state.deliveries() {
+            Ok(deliveries) => deliveries.forget_delivery(&self.key).await.map_err(AppError::from),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = result {
+            tracing::error!(key = %self.key, %error, "could not release an idempotency key after a failure; its lease will run out");
+        }
+    }
+}
+
+/// Claims `key` for this attempt, leased for three times the function's time limit.
+pub async fn claim(state: &AppState, key: &str) -> Result<Claimed, AppError> {
+    let now = state.clock.now();
+    let lease_until = now.plus_secs(state.profile.lease_secs());
+    Ok(
+        match state
+            .deliveries()?
+            .claim_delivery(key, now, lease_until)
+            .await?
+        {
+            Claim::Claimed => Claimed::Lease(Lease {
+                key: key.to_owned(),
+            }),
+            Claim::Held { .. } => Claimed::InProgress,
+            Claim::Done => Claimed::Done,
+        },
+    )
+}
+
+/// What [`run_once`] did.
+#[derive(Debug)]
+pub enum Once<T> {
+    /// This attempt did the work; its answer.
+    Ran(T),
+    /// Another attempt is doing it.
+    InProgress,
+    /// An earlier attempt did it.
+    Done,
+}
+
+/// Runs `work` once per `key`: claim, work, finish (or release when the work failed, and
+/// return its error).
+pub async fn run_once<T, F>(state: &AppState, key: &str, work: F) -> Result<Once<T>, AppError>
+where
+    F: Future<Output = Result<T, AppError>>,
+{
+    let lease = match claim(state, key).await? {
+        Claimed::Lease(lease) => lease,
+        Claimed::InProgress => return Ok(Once::InProgress),
+        Claimed::Done => return Ok(Once::Done),
+    };
+    settle(state, lease, work.await).await.map(Once::Ran)
+}
+
+/// Finishes `lease` when `result` is a success, releases it otherwise; returns `result`. A
+/// failure to mark the key done is logged, not returned: the work happened, and the lease
+/// running out only means a late redelivery would be handled again.
+pub async fn settle<T>(
+    state: &AppState,
+    lease: Lease,
+    result: Result<T, AppError>,
+) -> Result<T, AppError> {
+    match result {
+        Ok(value) => {
+            let key = lease.key.clone();
+            if let Err(error) = lease.finish(state).await {
+                tracing::error!(%key, %error, "could not mark an idempotency key done");
+            }
+            Ok(value)
+        }
+        Err(error) => {
+            lease.release(state).await;
+            Err(error)
+        }
     }
 }

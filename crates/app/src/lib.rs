@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod render;
 pub mod state;
 pub mod webhook_payloads;
+pub mod wiring;
 
 pub use config::AppConfig;
 pub use error::AppError;

@@ -57,7 +57,7 @@ pub async fn load(
     id: &DeploymentId,
 ) -> Result<Deployment, AppError> {
     state
-        .store
+        .deployments()?
         .get_deployment(repository, id)
         .await?
         .ok_or_else(|| unknown_deployment(repository, id))
@@ -80,7 +80,7 @@ where
             return Ok(Saved::Unchanged(current));
         }
         next.updated_at = state.clock.now();
-        match state.store.update_deployment(&next).await? {
+        match state.deployments()?.update_deployment(&next).await? {
             UpdateOutcome::Updated(saved) => return Ok(Saved::Changed(*saved)),
             UpdateOutcome::Conflict(stored) => current = *stored,
             UpdateOutcome::NotFound => {
@@ -230,15 +230,19 @@ pub fn superseded_by(newer: &Deployment) -> String {
 /// there), on GitHub (statuses are written with `auto_inactive: false`, so GitHub does not do
 /// it) and in their Slack messages. Failures are logged: `newer` is saved already.
 async fn supersede_older_successes(state: &AppState, newer: &Deployment) {
-    let recent = match state
-        .store
-        .list_deployments(
-            &newer.repository,
-            Some(newer.environment),
-            SUPERSEDE_LOOKBACK,
-        )
-        .await
-    {
+    let listed = match state.deployments() {
+        Ok(deployments) => {
+            deployments
+                .list_deployments(
+                    &newer.repository,
+                    Some(newer.environment),
+                    SUPERSEDE_LOOKBACK,
+                )
+                .await
+        }
+        Err(error) => Err(deploybot_core::ports::StoreError::Backend(error.to_string())),
+    };
+    let recent = match listed {
         Ok(list) => list,
         Err(error) => {
             tracing::warn!(deployment = %newer.id, %error, "listing deployments to supersede failed");

@@ -1,78 +1,48 @@
-//! The state every handler receives: the ports (as `Arc<dyn Port>`), the policy and the
-//! configuration. Cheap to clone.
+//! The state every handler receives: its function's profile, the ports that profile grants
+//! (as `Arc<dyn Port>`), the policy and the configuration. Built only by
+//! [`crate::wiring::function_state`]; cheap to clone.
+//!
+//! A port outside the profile is absent, and asking for it is an internal error that names the
+//! function, its profile and what it tried to reach — in the local server and in tests exactly
+//! as on Lambda, where the same reach would be an access-denied error.
 
 use crate::{AppConfig, AppError};
 use deploybot_core::DeploymentId;
 use deploybot_core::policy::Policy;
-use deploybot_core::ports::{CiBackend, Clock, GitHub, Invoker, Slack, Store};
+use deploybot_core::ports::{
+    CiBackend, Clock, DeliveryStore, DeploymentStore, GitHub, Invoker, ProjectStore, Slack,
+    UserStore,
+};
+use deploybot_core::profile::{Client, FunctionProfile, Table};
 use std::sync::Arc;
 
-/// The ports and configuration of one function (or of the whole local server). A function
-/// only builds the adapters it uses; the others stay `None` and asking for one is an
-/// internal error naming it.
+/// The ports and configuration of one function.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
+    pub profile: &'static FunctionProfile,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<AppConfig>,
     pub policy: Arc<Policy>,
-    invoker: Option<Arc<dyn Invoker>>,
-    slack: Option<Arc<dyn Slack>>,
-    github: Option<Arc<dyn GitHub>>,
-    ci: Option<Arc<dyn CiBackend>>,
+    pub(crate) projects: Option<Arc<dyn ProjectStore>>,
+    pub(crate) users: Option<Arc<dyn UserStore>>,
+    pub(crate) deployments: Option<Arc<dyn DeploymentStore>>,
+    pub(crate) deliveries: Option<Arc<dyn DeliveryStore>>,
+    pub(crate) invoker: Option<Arc<dyn Invoker>>,
+    pub(crate) slack: Option<Arc<dyn Slack>>,
+    pub(crate) github: Option<Arc<dyn GitHub>>,
+    pub(crate) ci: Option<Arc<dyn CiBackend>>,
 }
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
+            .field("function", &self.profile.function)
             .field("config", &self.config)
-            .field("invoker", &self.invoker.is_some())
-            .field("slack", &self.slack.is_some())
-            .field("github", &self.github.is_some())
-            .field("ci", &self.ci.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: AppConfig) -> Self {
-        Self {
-            store,
-            clock,
-            config: Arc::new(config),
-            policy: Arc::new(Policy::default()),
-            invoker: None,
-            slack: None,
-            github: None,
-            ci: None,
-        }
-    }
-
-    pub fn with_invoker(mut self, invoker: Arc<dyn Invoker>) -> Self {
-        self.invoker = Some(invoker);
-        self
-    }
-
-    pub fn with_slack(mut self, slack: Arc<dyn Slack>) -> Self {
-        self.slack = Some(slack);
-        self
-    }
-
-    pub fn with_github(mut self, github: Arc<dyn GitHub>) -> Self {
-        self.github = Some(github);
-        self
-    }
-
-    pub fn with_ci(mut self, ci: Arc<dyn CiBackend>) -> Self {
-        self.ci = Some(ci);
-        self
-    }
-
-    pub fn with_policy(mut self, policy: Policy) -> Self {
-        self.policy = Arc::new(policy);
-        self
-    }
-
     /// A fresh deployment id for now (time-ordered, newest first).
     pub fn new_deployment_id(&self) -> DeploymentId {
         use std::hash::{BuildHasher, Hasher};
@@ -86,27 +56,64 @@ impl AppState {
         DeploymentId::new(self.clock.now(), entropy)
     }
 
+    fn outside(&self, what: String) -> AppError {
+        AppError::OutsideProfile(self.profile.outside(&what))
+    }
+
+    fn table<'a, T: ?Sized>(
+        &self,
+        port: &'a Option<Arc<T>>,
+        table: Table,
+    ) -> Result<&'a T, AppError> {
+        port.as_deref()
+            .ok_or_else(|| self.outside(format!("the {table} table")))
+    }
+
+    fn client<'a, T: ?Sized>(
+        &self,
+        port: &'a Option<Arc<T>>,
+        client: Client,
+    ) -> Result<&'a T, AppError> {
+        port.as_deref()
+            .ok_or_else(|| self.outside(format!("the {client}")))
+    }
+
+    /// The project table.
+    pub fn projects(&self) -> Result<&dyn ProjectStore, AppError> {
+        self.table(&self.projects, Table::Project)
+    }
+
+    /// The user table.
+    pub fn users(&self) -> Result<&dyn UserStore, AppError> {
+        self.table(&self.users, Table::User)
+    }
+
+    /// The deployment table.
+    pub fn deployments(&self) -> Result<&dyn DeploymentStore, AppError> {
+        self.table(&self.deployments, Table::Deployment)
+    }
+
+    /// The delivery table (only `crate::idempotency` uses it).
+    pub(crate) fn deliveries(&self) -> Result<&dyn DeliveryStore, AppError> {
+        self.table(&self.deliveries, Table::Delivery)
+    }
+
+    /// The invoker, limited to the functions the profile invokes.
     pub fn invoker(&self) -> Result<&dyn Invoker, AppError> {
         self.invoker
             .as_deref()
-            .ok_or(AppError::NotConfigured("invoker"))
+            .ok_or_else(|| self.outside("the invoker (it invokes no function)".to_owned()))
     }
 
     pub fn slack(&self) -> Result<&dyn Slack, AppError> {
-        self.slack
-            .as_deref()
-            .ok_or(AppError::NotConfigured("Slack client"))
+        self.client(&self.slack, Client::Slack)
     }
 
     pub fn github(&self) -> Result<&dyn GitHub, AppError> {
-        self.github
-            .as_deref()
-            .ok_or(AppError::NotConfigured("GitHub client"))
+        self.client(&self.github, Client::GitHub)
     }
 
     pub fn ci(&self) -> Result<&dyn CiBackend, AppError> {
-        self.ci
-            .as_deref()
-            .ok_or(AppError::NotConfigured("CI client"))
+        self.client(&self.ci, Client::Ci)
     }
 }

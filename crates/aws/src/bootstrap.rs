@@ -1,14 +1,17 @@
-//! Lambda glue shared by the ten `functions/*` entry points: what each function needs
-//! ([`profile`]), building its [`AppState`] once per cold start ([`app_state`]), and running
-//! it as Lambda runs it ([`run_http`] for API Gateway HTTP API v2 events, [`run_invoked`]
-//! for function-to-function invokes).
+//! Lambda glue shared by the ten `functions/*` entry points: building a function's
+//! [`AppState`] once per cold start ([`app_state`]: the adapters its profile names, handed to
+//! `deploybot_app::wiring::function_state`, the one builder of every function's state), and
+//! running it as Lambda runs it ([`run_http`] for API Gateway HTTP API v2 events,
+//! [`run_invoked`] for function-to-function invokes).
 //!
-//! [`profile`] is the single list of the tables, secrets, outside clients and invoke targets
-//! of every function; `template.yaml` grants each function exactly that (a test checks it).
+//! [`profile`] (`deploybot_core::profile`) is the single list of the tables, secrets, outside
+//! clients, invoke targets and time limits of every function; `template.yaml` grants each
+//! function exactly that (a test checks it).
 
-use crate::dynamo::{DynamoStore, TableNames, TableNamesError, TableRole};
+use crate::dynamo::{DynamoStore, TableNames, TableNamesError};
 use crate::invoker::LambdaInvoker;
 use crate::secrets::{self, SecretError, SecretLoader, Secrets};
+use deploybot_app::wiring::{Parts, WiringError, function_state};
 use deploybot_app::{AppConfig, AppState};
 use deploybot_core::command::Grammar;
 use deploybot_core::invoke::FunctionName;
@@ -22,174 +25,7 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 use std::sync::Arc;
 
-/// The outside services a function talks to (besides DynamoDB and other functions).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Clients {
-    pub slack: bool,
-    pub github: bool,
-    pub ci: bool,
-}
-
-/// Everything one function is given: its route (HTTP functions), the tables it reads and
-/// writes, the secrets it loads, the outside clients it builds and the functions it invokes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FunctionProfile {
-    pub function: FunctionName,
-    /// `POST` route on the HTTP API, for the five HTTP functions.
-    pub route: Option<&'static str>,
-    pub tables: &'static [TableRole],
-    /// Secrets the function cannot start without.
-    pub secrets: &'static [&'static str],
-    /// Secrets used when configured.
-    pub optional_secrets: &'static [&'static str],
-    pub clients: Clients,
-    /// Functions it invokes (each gets a `FUNCTION_<NAME>` variable and invoke permission).
-    pub invokes: &'static [FunctionName],
-}
-
-impl FunctionProfile {
-    /// Every secret the function may load.
-    pub fn all_secrets(&self) -> impl Iterator<Item = &'static str> {
-        self.secrets.iter().chain(self.optional_secrets).copied()
-    }
-}
-
-use FunctionName as F;
-use TableRole as T;
-
-const ALL_TABLES: &[TableRole] = &[T::Project, T::User, T::Deployment, T::Delivery];
-const NO_CLIENTS: Clients = Clients {
-    slack: false,
-    github: false,
-    ci: false,
-};
-
-/// The ten functions' profiles, in [`FunctionName::ALL`] order.
-pub const PROFILES: [FunctionProfile; 10] = [
-    FunctionProfile {
-        function: F::SlackCommand,
-        route: Some("/slack/command"),
-        tables: &[T::Project, T::User, T::Deployment],
-        secrets: &[secrets::SLACK_SIGNING_SECRET],
-        optional_secrets: &[],
-        clients: NO_CLIENTS,
-        invokes: &[F::SlackMessage, F::GithubDeploymentCreate],
-    },
-    FunctionProfile {
-        function: F::SlackInteractive,
-        route: Some("/slack/interactive"),
-        tables: ALL_TABLES,
-        secrets: &[secrets::SLACK_SIGNING_SECRET],
-        optional_secrets: &[],
-        clients: NO_CLIENTS,
-        invokes: &[F::SlackMessage, F::GithubDeploymentCreate],
-    },
-    FunctionProfile {
-        function: F::SlackEvent,
-        route: Some("/slack/event"),
-        tables: &[T::Project, T::User, T::Delivery],
-        secrets: &[secrets::SLACK_SIGNING_SECRET],
-        optional_secrets: &[],
-        clients: NO_CLIENTS,
-        invokes: &[F::SlackMessage],
-    },
-    FunctionProfile {
-        function: F::SlackMessage,
-        route: None,
-        tables: &[T::Project, T::User, T::Deployment],
-        secrets: &[secrets::SLACK_BOT_TOKEN],
-        optional_secrets: &[],
-        clients: Clients {
-            slack: true,
-            ..NO_CLIENTS
-        },
-        invokes: &[F::GithubCollaborators],
-    },
-    FunctionProfile {
-        function: F::GithubWebhook,
-        route: Some("/github/webhook"),
-        tables: &[T::Project, T::Deployment, T::Delivery],
-        secrets: &[secrets::GITHUB_WEBHOOK_SECRET],
-        optional_secrets: &[],
-        clients: NO_CLIENTS,
-        invokes: &[
-            F::SlackMessage,
-            F::GithubDeploymentCreate,
-            F::GithubDeploymentStatus,
-            F::CircleciTrigger,
-        ],
-    },
-    FunctionProfile {
-        function: F::GithubCollaborators,
-        route: None,
-        tables: &[],
-        secrets: &[secrets::GITHUB_APP_PRIVATE_KEY],
-        optional_secrets: &[],
-        clients: Clients {
-            github: true,
-            ..NO_CLIENTS
-        },
-        invokes: &[],
-    },
-    FunctionProfile {
-        function: F::GithubDeploymentCreate,
-        route: None,
-        tables: &[T::Project, T::Deployment, T::Delivery],
-        secrets: &[secrets::GITHUB_APP_PRIVATE_KEY],
-        optional_secrets: &[],
-        clients: Clients {
-            github: true,
-            ..NO_CLIENTS
-        },
-        invokes: &[F::SlackMessage],
-    },
-    FunctionProfile {
-        function: F::GithubDeploymentStatus,
-        route: None,
-        tables: &[T::Deployment],
-        secrets: &[secrets::GITHUB_APP_PRIVATE_KEY],
-        optional_secrets: &[],
-        clients: Clients {
-            github: true,
-            ..NO_CLIENTS
-        },
-        invokes: &[F::SlackMessage],
-    },
-    FunctionProfile {
-        function: F::CircleciTrigger,
-        route: None,
-        tables: &[T::Deployment, T::Delivery],
-        secrets: &[secrets::CIRCLECI_TOKEN, secrets::GITHUB_APP_PRIVATE_KEY],
-        optional_secrets: &[],
-        clients: Clients {
-            slack: false,
-            github: true,
-            ci: true,
-        },
-        invokes: &[F::SlackMessage],
-    },
-    FunctionProfile {
-        function: F::CircleciWebhook,
-        route: Some("/circleci/webhook"),
-        tables: &[T::Deployment, T::Delivery],
-        secrets: &[secrets::CIRCLECI_WEBHOOK_SECRET, secrets::CIRCLECI_TOKEN],
-        optional_secrets: &[secrets::CIRCLECI_NOTIFY_TOKEN],
-        clients: Clients {
-            ci: true,
-            ..NO_CLIENTS
-        },
-        invokes: &[F::GithubDeploymentStatus],
-    },
-];
-
-/// What `function` is given.
-pub fn profile(function: FunctionName) -> &'static FunctionProfile {
-    let index = FunctionName::ALL
-        .iter()
-        .position(|f| *f == function)
-        .unwrap_or_default();
-    &PROFILES[index]
-}
+pub use deploybot_core::profile::{Clients, FunctionProfile, PROFILES, profile};
 
 /// Why a function could not start. Shown in the init error Lambda logs.
 #[derive(Debug, thiserror::Error)]
@@ -198,6 +34,8 @@ pub enum BootstrapError {
     Secret(#[from] SecretError),
     #[error(transparent)]
     Tables(#[from] TableNamesError),
+    #[error(transparent)]
+    Wiring(#[from] WiringError),
     #[error("{variable} is invalid: {reason}")]
     Invalid {
         variable: &'static str,
@@ -321,11 +159,12 @@ pub async fn app_state(function: FunctionName) -> Result<AppState, BootstrapErro
     let config = app_config(&secrets, &lookup)?;
 
     let store = DynamoStore::from_sdk_config(&sdk_config, TableNames::from_env()?);
-    let mut state = AppState::new(Arc::new(store), Arc::new(SystemClock), config);
+    let mut parts = Parts::new(Arc::new(SystemClock), config).with_store(Arc::new(store));
     if !profile.invokes.is_empty() {
-        state = state.with_invoker(Arc::new(LambdaInvoker::from_env(&sdk_config)));
+        parts = parts.with_invoker(Arc::new(LambdaInvoker::from_env(&sdk_config)));
     }
-    state = attach_clients(state, profile.clients, &secrets, &lookup)?;
+    parts = attach_clients(parts, profile.clients, &secrets, &lookup)?;
+    let state = function_state(function, &parts)?;
     tracing::info!(%function, secrets = ?secrets, "function initialised");
     Ok(state)
 }
@@ -334,11 +173,11 @@ pub async fn app_state(function: FunctionName) -> Result<AppState, BootstrapErro
 /// `secrets` and the plain variables (`GITHUB_APP_ID`, `SLACK_API_URL`, `GITHUB_API_URL`,
 /// `CIRCLECI_API_URL`, `CIRCLECI_APP_URL`).
 fn attach_clients(
-    mut state: AppState,
+    mut parts: Parts,
     clients: Clients,
     secrets: &Secrets,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<AppState, BootstrapError> {
+) -> Result<Parts, BootstrapError> {
     let failed = |client: &'static str, error: &dyn std::fmt::Display| BootstrapError::Client {
         client,
         message: error.to_string(),
@@ -347,7 +186,7 @@ fn attach_clients(
         let token = secrets.require(secrets::SLACK_BOT_TOKEN)?.clone();
         let slack = SlackClient::new(SlackConfig::from_lookup(token, lookup))
             .map_err(|e| failed("Slack", &e))?;
-        state = state.with_slack(Arc::new(slack));
+        parts = parts.with_slack(Arc::new(slack));
     }
     if clients.github {
         let key = secrets.require(secrets::GITHUB_APP_PRIVATE_KEY)?;
@@ -359,17 +198,17 @@ fn attach_clients(
             }
         })
         .map_err(|e| failed("GitHub", &e))?;
-        let github = GitHubClient::new(config, Arc::clone(&state.clock))
+        let github = GitHubClient::new(config, Arc::clone(&parts.clock))
             .map_err(|e| failed("GitHub", &e))?;
-        state = state.with_github(Arc::new(github));
+        parts = parts.with_github(Arc::new(github));
     }
     if clients.ci {
         let token = secrets.require(secrets::CIRCLECI_TOKEN)?.clone();
         let ci = CircleCiClient::new(CircleCiConfig::from_lookup(token, lookup))
             .map_err(|e| failed("CircleCI", &e))?;
-        state = state.with_ci(Arc::new(ci));
+        parts = parts.with_ci(Arc::new(ci));
     }
-    Ok(state)
+    Ok(parts)
 }
 
 /// The service the Lambda runtime runs for an HTTP function: an API Gateway event becomes an
@@ -435,43 +274,6 @@ pub async fn handle_invocation(
 mod tests {
     use super::*;
     use std::collections::{HashMap, HashSet};
-
-    #[test]
-    fn profiles_are_in_function_order_and_complete() {
-        for (index, function) in FunctionName::ALL.into_iter().enumerate() {
-            assert_eq!(PROFILES[index].function, function);
-            assert_eq!(profile(function).function, function);
-        }
-    }
-
-    #[test]
-    fn exactly_the_five_http_functions_have_routes() {
-        let routes: HashSet<_> = PROFILES.iter().filter_map(|p| p.route).collect();
-        assert_eq!(
-            routes,
-            HashSet::from([
-                "/slack/command",
-                "/slack/interactive",
-                "/slack/event",
-                "/github/webhook",
-                "/circleci/webhook",
-            ])
-        );
-    }
-
-    #[test]
-    fn only_invoked_functions_are_invoke_targets() {
-        for p in &PROFILES {
-            for target in p.invokes {
-                assert!(
-                    profile(*target).route.is_none(),
-                    "{} invokes the HTTP function {target}",
-                    p.function
-                );
-                assert_ne!(*target, p.function, "{} invokes itself", p.function);
-            }
-        }
-    }
 
     fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<&str, &str> = pairs.iter().copied().collect();

@@ -20,20 +20,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-/// Slack request signing secret (`slack-command`, `slack-interactive`, `slack-event`).
-pub const SLACK_SIGNING_SECRET: &str = "SLACK_SIGNING_SECRET";
-/// Slack bot token, `xoxb-...` (`slack-message`).
-pub const SLACK_BOT_TOKEN: &str = "SLACK_BOT_TOKEN";
-/// GitHub webhook secret (`github-webhook`).
-pub const GITHUB_WEBHOOK_SECRET: &str = "GITHUB_WEBHOOK_SECRET";
-/// The GitHub App's private key, PEM (the functions that call GitHub).
-pub const GITHUB_APP_PRIVATE_KEY: &str = "GITHUB_APP_PRIVATE_KEY";
-/// CircleCI API token (`circleci-trigger`, `circleci-webhook`).
-pub const CIRCLECI_TOKEN: &str = "CIRCLECI_TOKEN";
-/// CircleCI webhook signing secret (`circleci-webhook`).
-pub const CIRCLECI_WEBHOOK_SECRET: &str = "CIRCLECI_WEBHOOK_SECRET";
-/// Shared token for CircleCI's legacy `notify` payloads (`circleci-webhook`, optional).
-pub const CIRCLECI_NOTIFY_TOKEN: &str = "CIRCLECI_NOTIFY_TOKEN";
+/// The secret names (`SLACK_SIGNING_SECRET`, ...), as the function profiles list them.
+pub use deploybot_core::profile::secret::{
+    CIRCLECI_NOTIFY_TOKEN, CIRCLECI_TOKEN, CIRCLECI_WEBHOOK_SECRET, GITHUB_APP_PRIVATE_KEY,
+    GITHUB_WEBHOOK_SECRET, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET,
+};
 
 /// Suffix of the variable naming an SSM parameter.
 pub const PARAM_SUFFIX: &str = "_PARAM";

@@ -262,6 +262,19 @@ pub struct DeploymentStatusRequest {
     /// event): only the record and Slack follow.
     #[serde(default)]
     pub from_github: bool,
+    /// A CI workflow finished with `state`: when that is a success, the pipeline's other
+    /// workflows are looked up first, and while one still runs the deployment is under way
+    /// (`in_progress`), not done. The CI webhook hands this look-up over so that it answers
+    /// CI at once, whatever the CI API does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_workflow: Option<FinishedWorkflow>,
+}
+
+/// One finished workflow of a CI pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinishedWorkflow {
+    pub pipeline_id: String,
+    pub workflow_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

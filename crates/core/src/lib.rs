@@ -11,6 +11,7 @@ pub mod invoke;
 pub mod model;
 pub mod policy;
 pub mod ports;
+pub mod profile;
 pub mod signature;
 pub mod state;
 pub mod time;

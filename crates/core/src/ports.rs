@@ -25,7 +25,7 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// The result of [`Store::bind_project`].
+/// The result of [`ProjectStore::bind_project`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BindOutcome {
     /// The channel and repository are now bound to each other.
@@ -38,7 +38,7 @@ pub enum BindOutcome {
     ChannelTaken { repository: Repository },
 }
 
-/// The result of [`Store::link_user`].
+/// The result of [`UserStore::link_user`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkOutcome {
     Linked,
@@ -54,7 +54,7 @@ pub enum LinkOutcome {
     },
 }
 
-/// The result of [`Store::insert_deployment`].
+/// The result of [`DeploymentStore::insert_deployment`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InsertOutcome {
     Inserted,
@@ -63,7 +63,7 @@ pub enum InsertOutcome {
     AlreadyExists(Box<Deployment>),
 }
 
-/// The result of [`Store::update_deployment`].
+/// The result of [`DeploymentStore::update_deployment`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UpdateOutcome {
     /// Saved; the record as stored (its `version` one higher than the one passed in).
@@ -74,15 +74,28 @@ pub enum UpdateOutcome {
     NotFound,
 }
 
-/// Everything handlers keep. Every method is a key or index lookup: none scans, so the cost
-/// of a call does not grow with the number of projects, users or deployments.
-///
-/// Implementations must give exactly these semantics (the contract suite in
-/// `deploybot-testkit` checks them for every implementation).
-#[async_trait]
-pub trait Store: Send + Sync {
-    // ---- projects ---------------------------------------------------------------------------
+/// The result of [`DeliveryStore::claim_delivery`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The key was free (new, released, or its earlier lease ran out): the caller does the
+    /// work and then finishes or releases the claim.
+    Claimed,
+    /// Another attempt holds the key and its lease runs until `until`: the caller does
+    /// nothing now (once the lease has run out a retry may take it over).
+    Held { until: Timestamp },
+    /// The work was done by an earlier attempt: the caller does nothing.
+    Done,
+}
 
+// The store is split along its tables: one role port per table, so a function's state holds
+// only the ports of the tables its profile names (`crate::profile`). Every method is a key or
+// index lookup: none scans, so the cost of a call does not grow with the number of projects,
+// users or deployments. Implementations must give exactly these semantics (the contract suite
+// in `deploybot-testkit`, one part per table, checks them for every implementation).
+
+/// The project table: channel ↔ repository bindings and revoked Slack workspaces.
+#[async_trait]
+pub trait ProjectStore: Send + Sync {
     /// Binds `project.channel` ↔ `project.repository` **atomically**: one channel has at most
     /// one repository and one repository at most one channel. Of two concurrent calls that
     /// would break this, exactly one returns `Bound`.
@@ -108,16 +121,16 @@ pub trait Store: Send + Sync {
     async fn unbind_project(&self, channel: &SlackChannelId)
     -> Result<Option<Project>, StoreError>;
 
-    // ---- Slack workspaces -------------------------------------------------------------------
-
     /// Marks a Slack workspace as uninstalled / tokens revoked (true) or active again.
     async fn set_team_revoked(&self, team: &SlackTeamId, revoked: bool) -> Result<(), StoreError>;
 
     /// Whether the workspace's tokens were revoked (no more posting).
     async fn is_team_revoked(&self, team: &SlackTeamId) -> Result<bool, StoreError>;
+}
 
-    // ---- users ------------------------------------------------------------------------------
-
+/// The user table: GitHub login ↔ Slack user links.
+#[async_trait]
+pub trait UserStore: Send + Sync {
     /// Links a GitHub login to a Slack user **atomically**, one ↔ one both ways.
     async fn link_user(&self, link: &UserLink) -> Result<LinkOutcome, StoreError>;
 
@@ -131,9 +144,11 @@ pub trait Store: Send + Sync {
 
     /// Removes the Slack user's link; returns what was removed.
     async fn unlink_user(&self, user: &SlackUserId) -> Result<Option<UserLink>, StoreError>;
+}
 
-    // ---- deployments ------------------------------------------------------------------------
-
+/// The deployment table and its indexes.
+#[async_trait]
+pub trait DeploymentStore: Send + Sync {
     /// Stores a new deployment (its `version` is stored as given, normally 0). Conditional on
     /// no record with the same repository and id existing.
     async fn insert_deployment(&self, deployment: &Deployment)
@@ -186,22 +201,35 @@ pub trait Store: Send + Sync {
         before: Timestamp,
         limit: usize,
     ) -> Result<Vec<Deployment>, StoreError>;
+}
 
-    // ---- deliveries (idempotency) -----------------------------------------------------------
-
-    /// Records an idempotency key until `expires_at`. True when the key is new (or its earlier
-    /// record has expired): the caller goes ahead. False when seen before: the caller does
-    /// nothing. Of concurrent calls with one key, exactly one gets true.
-    async fn record_delivery(
+/// The delivery table: idempotency keys with a lease (see `deploybot_app::idempotency`, the
+/// only code that calls these).
+#[async_trait]
+pub trait DeliveryStore: Send + Sync {
+    /// Claims `key` until `lease_until` **atomically**: `Claimed` when the key is absent, or
+    /// held by an attempt whose lease ended at or before `now`, or kept done past its expiry;
+    /// otherwise `Held` (a live lease) or `Done`. Of concurrent claims of one key exactly one
+    /// gets `Claimed`.
+    async fn claim_delivery(
         &self,
         key: &str,
         now: Timestamp,
-        expires_at: Timestamp,
-    ) -> Result<bool, StoreError>;
+        lease_until: Timestamp,
+    ) -> Result<Claim, StoreError>;
+
+    /// Marks `key` done, kept until `keep_until` (later claims answer `Done` until then).
+    async fn finish_delivery(&self, key: &str, keep_until: Timestamp) -> Result<(), StoreError>;
 
     /// Forgets a key, so that a retry after a failed attempt is processed again.
     async fn forget_delivery(&self, key: &str) -> Result<(), StoreError>;
 }
+
+/// A backend that keeps every table (memory, redb, DynamoDB): one value that serves as each
+/// role port (`Arc<dyn Store>` converts to `Arc<dyn ProjectStore>` and the others).
+pub trait Store: ProjectStore + UserStore + DeploymentStore + DeliveryStore {}
+
+impl<T: ProjectStore + UserStore + DeploymentStore + DeliveryStore + ?Sized> Store for T {}
 
 // =============================================================================================
 // Invoker
@@ -226,6 +254,12 @@ pub enum InvokeError {
     /// The function could not be reached.
     #[error("invoking {function}: {message}")]
     Transport {
+        function: FunctionName,
+        message: String,
+    },
+    /// The caller's profile does not name `function` (`crate::profile`).
+    #[error("{message}")]
+    OutsideProfile {
         function: FunctionName,
         message: String,
     },

@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 use deploybot_core::ports::{
-    BindOutcome, InsertOutcome, LinkOutcome, Store, StoreError, UpdateOutcome,
+    BindOutcome, Claim, DeliveryStore, DeploymentStore, InsertOutcome, LinkOutcome, ProjectStore,
+    Store, StoreError, UpdateOutcome, UserStore,
 };
 use deploybot_core::{
     Deployment, DeploymentId, Environment, GithubLogin, Project, Repository, Sha, SlackChannelId,
@@ -12,11 +13,22 @@ use deploybot_core::{
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// Implements [`Store`] by delegating to another store and counting each call by method name
-/// (`"bind_project"`, `"list_deployments"`, ...), whether it succeeded or not.
+/// Implements every role port by delegating to another store and counting each call by method
+/// name (`"bind_project"`, `"list_deployments"`, ...), whether it succeeded or not; a call can
+/// be made to fail or hang once ([`CountingStore::fault_next`]).
 pub struct CountingStore {
     inner: Arc<dyn Store>,
     counts: Mutex<BTreeMap<&'static str, u64>>,
+    faults: Mutex<BTreeMap<&'static str, Fault>>,
+}
+
+/// What an armed call does instead of reaching the wrapped store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Answers a backend error.
+    Fail,
+    /// Never answers.
+    Hang,
 }
 
 impl std::fmt::Debug for CountingStore {
@@ -32,6 +44,7 @@ impl CountingStore {
         Self {
             inner,
             counts: Mutex::new(BTreeMap::new()),
+            faults: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -60,20 +73,44 @@ impl CountingStore {
             .clear();
     }
 
-    fn count(&self, method: &'static str) {
+    /// Makes the next call of `method` fail (or hang) instead of reaching the wrapped store:
+    /// fault tests use it to fail a store round trip at an exact point of a handler.
+    pub fn fault_next(&self, method: &'static str, fault: Fault) {
+        self.faults
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(method, fault);
+    }
+
+    /// Counts a call of `method` and applies its armed fault, if any.
+    async fn enter(&self, method: &'static str) -> Result<(), StoreError> {
         *self
             .counts
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .entry(method)
             .or_insert(0) += 1;
+        let fault = self
+            .faults
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(method);
+        match fault {
+            None => Ok(()),
+            Some(Fault::Fail) => Err(StoreError::Backend(format!(
+                "{method}: injected failure"
+            ))),
+            // The call never answers: the caller's future is dropped by the test (a handler
+            // killed mid-request, as Lambda kills one at its time limit).
+            Some(Fault::Hang) => std::future::pending().await,
+        }
     }
 }
 
 #[async_trait]
-impl Store for CountingStore {
+impl ProjectStore for CountingStore {
     async fn bind_project(&self, project: &Project) -> Result<BindOutcome, StoreError> {
-        self.count("bind_project");
+        self.enter("bind_project").await?;
         self.inner.bind_project(project).await
     }
 
@@ -81,7 +118,7 @@ impl Store for CountingStore {
         &self,
         channel: &SlackChannelId,
     ) -> Result<Option<Project>, StoreError> {
-        self.count("project_by_channel");
+        self.enter("project_by_channel").await?;
         self.inner.project_by_channel(channel).await
     }
 
@@ -89,12 +126,12 @@ impl Store for CountingStore {
         &self,
         repository: &Repository,
     ) -> Result<Option<Project>, StoreError> {
-        self.count("project_by_repository");
+        self.enter("project_by_repository").await?;
         self.inner.project_by_repository(repository).await
     }
 
     async fn update_project(&self, project: &Project) -> Result<bool, StoreError> {
-        self.count("update_project");
+        self.enter("update_project").await?;
         self.inner.update_project(project).await
     }
 
@@ -102,50 +139,56 @@ impl Store for CountingStore {
         &self,
         channel: &SlackChannelId,
     ) -> Result<Option<Project>, StoreError> {
-        self.count("unbind_project");
+        self.enter("unbind_project").await?;
         self.inner.unbind_project(channel).await
     }
 
     async fn set_team_revoked(&self, team: &SlackTeamId, revoked: bool) -> Result<(), StoreError> {
-        self.count("set_team_revoked");
+        self.enter("set_team_revoked").await?;
         self.inner.set_team_revoked(team, revoked).await
     }
 
     async fn is_team_revoked(&self, team: &SlackTeamId) -> Result<bool, StoreError> {
-        self.count("is_team_revoked");
+        self.enter("is_team_revoked").await?;
         self.inner.is_team_revoked(team).await
     }
+}
 
+#[async_trait]
+impl UserStore for CountingStore {
     async fn link_user(&self, link: &UserLink) -> Result<LinkOutcome, StoreError> {
-        self.count("link_user");
+        self.enter("link_user").await?;
         self.inner.link_user(link).await
     }
 
     async fn user_by_login(&self, login: &GithubLogin) -> Result<Option<UserLink>, StoreError> {
-        self.count("user_by_login");
+        self.enter("user_by_login").await?;
         self.inner.user_by_login(login).await
     }
 
     async fn user_by_slack(&self, user: &SlackUserId) -> Result<Option<UserLink>, StoreError> {
-        self.count("user_by_slack");
+        self.enter("user_by_slack").await?;
         self.inner.user_by_slack(user).await
     }
 
     async fn users_by_logins(&self, logins: &[GithubLogin]) -> Result<Vec<UserLink>, StoreError> {
-        self.count("users_by_logins");
+        self.enter("users_by_logins").await?;
         self.inner.users_by_logins(logins).await
     }
 
     async fn unlink_user(&self, user: &SlackUserId) -> Result<Option<UserLink>, StoreError> {
-        self.count("unlink_user");
+        self.enter("unlink_user").await?;
         self.inner.unlink_user(user).await
     }
+}
 
+#[async_trait]
+impl DeploymentStore for CountingStore {
     async fn insert_deployment(
         &self,
         deployment: &Deployment,
     ) -> Result<InsertOutcome, StoreError> {
-        self.count("insert_deployment");
+        self.enter("insert_deployment").await?;
         self.inner.insert_deployment(deployment).await
     }
 
@@ -154,7 +197,7 @@ impl Store for CountingStore {
         repository: &Repository,
         id: &DeploymentId,
     ) -> Result<Option<Deployment>, StoreError> {
-        self.count("get_deployment");
+        self.enter("get_deployment").await?;
         self.inner.get_deployment(repository, id).await
     }
 
@@ -162,7 +205,7 @@ impl Store for CountingStore {
         &self,
         deployment: &Deployment,
     ) -> Result<UpdateOutcome, StoreError> {
-        self.count("update_deployment");
+        self.enter("update_deployment").await?;
         self.inner.update_deployment(deployment).await
     }
 
@@ -170,7 +213,7 @@ impl Store for CountingStore {
         &self,
         github_deployment_id: u64,
     ) -> Result<Option<Deployment>, StoreError> {
-        self.count("deployment_by_github_id");
+        self.enter("deployment_by_github_id").await?;
         self.inner
             .deployment_by_github_id(github_deployment_id)
             .await
@@ -180,7 +223,7 @@ impl Store for CountingStore {
         &self,
         pipeline_id: &str,
     ) -> Result<Option<Deployment>, StoreError> {
-        self.count("deployment_by_pipeline");
+        self.enter("deployment_by_pipeline").await?;
         self.inner.deployment_by_pipeline(pipeline_id).await
     }
 
@@ -190,7 +233,7 @@ impl Store for CountingStore {
         sha: &Sha,
         limit: usize,
     ) -> Result<Vec<Deployment>, StoreError> {
-        self.count("deployments_by_sha");
+        self.enter("deployments_by_sha").await?;
         self.inner.deployments_by_sha(repository, sha, limit).await
     }
 
@@ -200,7 +243,7 @@ impl Store for CountingStore {
         environment: Option<Environment>,
         limit: usize,
     ) -> Result<Vec<Deployment>, StoreError> {
-        self.count("list_deployments");
+        self.enter("list_deployments").await?;
         self.inner
             .list_deployments(repository, environment, limit)
             .await
@@ -211,22 +254,30 @@ impl Store for CountingStore {
         before: Timestamp,
         limit: usize,
     ) -> Result<Vec<Deployment>, StoreError> {
-        self.count("waiting_deployments");
+        self.enter("waiting_deployments").await?;
         self.inner.waiting_deployments(before, limit).await
     }
+}
 
-    async fn record_delivery(
+#[async_trait]
+impl DeliveryStore for CountingStore {
+    async fn claim_delivery(
         &self,
         key: &str,
         now: Timestamp,
-        expires_at: Timestamp,
-    ) -> Result<bool, StoreError> {
-        self.count("record_delivery");
-        self.inner.record_delivery(key, now, expires_at).await
+        lease_until: Timestamp,
+    ) -> Result<Claim, StoreError> {
+        self.enter("claim_delivery").await?;
+        self.inner.claim_delivery(key, now, lease_until).await
+    }
+
+    async fn finish_delivery(&self, key: &str, keep_until: Timestamp) -> Result<(), StoreError> {
+        self.enter("finish_delivery").await?;
+        self.inner.finish_delivery(key, keep_until).await
     }
 
     async fn forget_delivery(&self, key: &str) -> Result<(), StoreError> {
-        self.count("forget_delivery");
+        self.enter("forget_delivery").await?;
         self.inner.forget_delivery(key).await
     }
 }
@@ -241,17 +292,14 @@ mod tests {
         let store = CountingStore::new(Arc::new(MemoryStore::new()));
         assert_eq!(store.total(), 0);
         let now = Timestamp::from_millis(1_000);
-        assert!(
-            store
-                .record_delivery("k", now, now.plus_secs(60))
-                .await
-                .expect("record")
+        let later = now.plus_secs(60);
+        assert_eq!(
+            store.claim_delivery("k", now, later).await.expect("claim"),
+            Claim::Claimed
         );
-        assert!(
-            !store
-                .record_delivery("k", now, now.plus_secs(60))
-                .await
-                .expect("record")
+        assert_eq!(
+            store.claim_delivery("k", now, later).await.expect("claim"),
+            Claim::Held { until: later }
         );
         store.forget_delivery("k").await.expect("forget");
         let repository = Repository::parse("acme/web").expect("valid");
@@ -262,22 +310,43 @@ mod tests {
         assert_eq!(
             store.counts(),
             BTreeMap::from([
+                ("claim_delivery", 2),
                 ("forget_delivery", 1),
                 ("list_deployments", 1),
-                ("record_delivery", 2),
             ])
         );
         assert_eq!(store.total(), 4);
         store.reset();
         assert_eq!(store.total(), 0);
         assert!(store.counts().is_empty());
-        // The forget went through to the wrapped store: the key is new again.
-        assert!(
-            store
-                .record_delivery("k", now, now.plus_secs(60))
-                .await
-                .expect("record")
+        // The forget went through to the wrapped store: the key is free again.
+        assert_eq!(
+            store.claim_delivery("k", now, later).await.expect("claim"),
+            Claim::Claimed
         );
-        assert_eq!(store.counts(), BTreeMap::from([("record_delivery", 1)]));
+        assert_eq!(store.counts(), BTreeMap::from([("claim_delivery", 1)]));
+    }
+
+    #[tokio::test]
+    async fn an_armed_fault_fails_the_next_call_only() {
+        let store = CountingStore::new(Arc::new(MemoryStore::new()));
+        let repository = Repository::parse("acme/web").expect("valid");
+        store.fault_next("list_deployments", Fault::Fail);
+        let error = store
+            .list_deployments(&repository, None, 10)
+            .await
+            .expect_err("armed");
+        assert!(error.to_string().contains("injected"), "{error}");
+        assert!(store.list_deployments(&repository, None, 10).await.is_ok());
+
+        store.fault_next("get_deployment", Fault::Hang);
+        let id = deploybot_core::DeploymentId::new(Timestamp::from_millis(1), 1);
+        let hung = tokio::time::timeout(
+            std::time::Duration::from_millis(20),
+            store.get_deployment(&repository, &id),
+        )
+        .await;
+        assert!(hung.is_err(), "the armed call never answers");
+        assert_eq!(store.counts()["list_deployments"], 2);
     }
 }

@@ -11,5 +11,5 @@ pub mod memory_store;
 pub mod signing;
 pub mod store_contract;
 
-pub use counting_store::CountingStore;
+pub use counting_store::{CountingStore, Fault};
 pub use memory_store::MemoryStore;

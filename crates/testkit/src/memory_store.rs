@@ -4,7 +4,8 @@
 
 use async_trait::async_trait;
 use deploybot_core::ports::{
-    BindOutcome, InsertOutcome, LinkOutcome, Store, StoreError, UpdateOutcome,
+    BindOutcome, Claim, DeliveryStore, DeploymentStore, InsertOutcome, LinkOutcome, ProjectStore,
+    StoreError, UpdateOutcome, UserStore,
 };
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GithubLogin, Project, Repository, Sha,
@@ -42,7 +43,7 @@ struct Tables {
     /// Sparse index of deployments in `waiting_for_checks`, oldest first.
     waiting: BTreeSet<(Timestamp, Repository, DeploymentId)>,
     /// delivery table: idempotency key → when it expires.
-    deliveries: HashMap<String, Timestamp>,
+    deliveries: HashMap<String, Delivery>,
     /// Expiry order of the delivery table, so expired keys are dropped without a scan (what
     /// DynamoDB's TTL does in the background).
     delivery_expiry: BTreeSet<(Timestamp, String)>,
@@ -130,7 +131,7 @@ impl Tables {
                 break;
             }
             self.delivery_expiry.pop_first();
-            if self.deliveries.get(&key) == Some(&expires_at) {
+            if self.deliveries.get(&key).map(|d| d.expires_at) == Some(expires_at) {
                 self.deliveries.remove(&key);
             }
         }
@@ -138,7 +139,7 @@ impl Tables {
 }
 
 #[async_trait]
-impl Store for MemoryStore {
+impl ProjectStore for MemoryStore {
     async fn bind_project(&self, project: &Project) -> Result<BindOutcome, StoreError> {
         let mut tables = self.lock()?;
         if let Some(existing) = tables.projects.get(&project.repository) {
@@ -220,7 +221,10 @@ impl Store for MemoryStore {
     async fn is_team_revoked(&self, team: &SlackTeamId) -> Result<bool, StoreError> {
         Ok(self.lock()?.revoked_teams.contains(team))
     }
+}
 
+#[async_trait]
+impl UserStore for MemoryStore {
     async fn link_user(&self, link: &UserLink) -> Result<LinkOutcome, StoreError> {
         let mut tables = self.lock()?;
         if let Some(existing) = tables.users.get(&link.github_login) {
@@ -273,7 +277,10 @@ impl Store for MemoryStore {
         };
         Ok(tables.users.remove(&login))
     }
+}
 
+#[async_trait]
+impl DeploymentStore for MemoryStore {
     async fn insert_deployment(
         &self,
         deployment: &Deployment,
@@ -422,33 +429,67 @@ impl Store for MemoryStore {
             })
             .collect())
     }
+}
 
-    async fn record_delivery(
+/// A delivery record: until when it counts, and whether its work is done (else leased).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Delivery {
+    expires_at: Timestamp,
+    done: bool,
+}
+
+impl Tables {
+    /// Puts `key`'s record, keeping the expiry order in step.
+    fn put_delivery(&mut self, key: &str, delivery: Delivery) {
+        if let Some(previous) = self.deliveries.insert(key.to_owned(), delivery) {
+            self.delivery_expiry
+                .remove(&(previous.expires_at, key.to_owned()));
+        }
+        self.delivery_expiry
+            .insert((delivery.expires_at, key.to_owned()));
+    }
+}
+
+#[async_trait]
+impl DeliveryStore for MemoryStore {
+    async fn claim_delivery(
         &self,
         key: &str,
         now: Timestamp,
-        expires_at: Timestamp,
-    ) -> Result<bool, StoreError> {
+        lease_until: Timestamp,
+    ) -> Result<Claim, StoreError> {
         let mut tables = self.lock()?;
         tables.expire_deliveries(now);
-        if tables
-            .deliveries
-            .get(key)
-            .is_some_and(|expires_at| *expires_at > now)
-        {
-            return Ok(false);
+        match tables.deliveries.get(key) {
+            Some(d) if d.expires_at > now && d.done => return Ok(Claim::Done),
+            Some(d) if d.expires_at > now => return Ok(Claim::Held { until: d.expires_at }),
+            _ => {}
         }
-        if let Some(previous) = tables.deliveries.insert(key.to_owned(), expires_at) {
-            tables.delivery_expiry.remove(&(previous, key.to_owned()));
-        }
-        tables.delivery_expiry.insert((expires_at, key.to_owned()));
-        Ok(true)
+        tables.put_delivery(
+            key,
+            Delivery {
+                expires_at: lease_until,
+                done: false,
+            },
+        );
+        Ok(Claim::Claimed)
+    }
+
+    async fn finish_delivery(&self, key: &str, keep_until: Timestamp) -> Result<(), StoreError> {
+        self.lock()?.put_delivery(
+            key,
+            Delivery {
+                expires_at: keep_until,
+                done: true,
+            },
+        );
+        Ok(())
     }
 
     async fn forget_delivery(&self, key: &str) -> Result<(), StoreError> {
         let mut tables = self.lock()?;
-        if let Some(expires_at) = tables.deliveries.remove(key) {
-            tables.delivery_expiry.remove(&(expires_at, key.to_owned()));
+        if let Some(d) = tables.deliveries.remove(key) {
+            tables.delivery_expiry.remove(&(d.expires_at, key.to_owned()));
         }
         Ok(())
     }

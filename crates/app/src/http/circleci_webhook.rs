@@ -4,9 +4,12 @@
 //! and ignored. The legacy per-job `notify` payload is accepted only with the shared
 //! `CIRCLECI_NOTIFY_TOKEN` as the `token` query parameter.
 //!
-//! Latency budget: a few hundred milliseconds — the signature check, one index lookup, at
-//! most one CircleCI API call (are the pipeline's other workflows done?) and an `Event`
-//! invoke. Idempotency keys: `circleci:<event id>`; legacy `circleci-notify:<repository>:<build_num>`.
+//! Latency budget: well under a second whatever CircleCI's API does (CircleCI waits 10
+//! seconds) — the signature check, the pipeline lookup and the idempotency claim issued
+//! together, and an `Event` invoke of `github-deployment-status`, which asks CircleCI whether
+//! the pipeline's other workflows are done. Idempotency keys (leased, see
+//! `crate::idempotency`): `circleci:<event id>`; legacy
+//! `circleci-notify:<repository>:<build_num>`.
 
 use crate::http::{check_body_size, header};
 use crate::webhook_payloads::circleci::{LegacyNotify, WebhookEnvelope, WorkflowCompleted};
@@ -18,16 +21,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use bytes::Bytes;
-use deploybot_core::invoke::{self, DeploymentStatusRequest};
+use deploybot_core::invoke::{self, DeploymentStatusRequest, FinishedWorkflow};
 use deploybot_core::ports::ci_outcome_state;
 use deploybot_core::signature::{SignatureError, verify_circleci};
 use deploybot_core::{Deployment, DeploymentState};
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 use tracing::Instrument;
-
-/// Workflow statuses of a pipeline that is still going.
-const STILL_RUNNING: [&str; 3] = ["running", "on_hold", "failing"];
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -90,20 +90,16 @@ fn check_notify_token(state: &AppState, token: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Records the idempotency key and runs `work`; a failure forgets the key again so that a
-/// redelivery is processed.
+/// Runs `work` once per `key` (see [`idempotency::run_once`]).
 async fn once<F>(state: &AppState, key: &str, work: F) -> Result<Response, AppError>
 where
     F: std::future::Future<Output = Result<Response, AppError>>,
 {
-    if !idempotency::claim(state, key).await? {
-        return Ok(ignored("event already handled"));
-    }
-    let result = work.await;
-    if result.is_err() {
-        idempotency::release(state, key).await;
-    }
-    result
+    Ok(match idempotency::run_once(state, key, work).await? {
+        idempotency::Once::Ran(response) => response,
+        idempotency::Once::InProgress => ignored("event being handled"),
+        idempotency::Once::Done => ignored("event already handled"),
+    })
 }
 
 async fn signed(state: &AppState, body: &[u8]) -> Result<Response, AppError> {
@@ -115,18 +111,38 @@ async fn signed(state: &AppState, body: &[u8]) -> Result<Response, AppError> {
     let span =
         tracing::info_span!("circleci_webhook", event = %event.id, pipeline = %event.pipeline.id);
     async move {
-        let Some(record) = state
-            .store
-            .deployment_by_pipeline(&event.pipeline.id)
-            .await?
-        else {
-            return Ok(ignored(format!(
-                "pipeline {} was not started by deploybot",
-                event.pipeline.id
-            )));
-        };
         let key = format!("circleci:{}", event.id);
-        once(state, &key, workflow_completed(state, record, &event)).await
+        // Two independent round trips, issued together: which deployment, and the claim.
+        let lookup = async {
+            state
+                .deployments()?
+                .deployment_by_pipeline(&event.pipeline.id)
+                .await
+                .map_err(AppError::from)
+        };
+        let (record, claimed) = tokio::join!(lookup, idempotency::claim(state, &key));
+        let lease = match claimed? {
+            idempotency::Claimed::Lease(lease) => lease,
+            idempotency::Claimed::InProgress => return Ok(ignored("event being handled")),
+            idempotency::Claimed::Done => return Ok(ignored("event already handled")),
+        };
+        let record = match record {
+            Ok(Some(record)) => record,
+            Ok(None) => {
+                // Not ours (or not yet recorded): leave the key free for a redelivery.
+                lease.release(state).await;
+                return Ok(ignored(format!(
+                    "pipeline {} was not started by deploybot",
+                    event.pipeline.id
+                )));
+            }
+            Err(error) => {
+                lease.release(state).await;
+                return Err(error);
+            }
+        };
+        let result = workflow_completed(state, record, &event).await;
+        idempotency::settle(state, lease, result).await
     }
     .instrument(span)
     .await
@@ -138,41 +154,22 @@ async fn workflow_completed(
     event: &WorkflowCompleted,
 ) -> Result<Response, AppError> {
     let workflow = &event.workflow;
-    let mut to = ci_outcome_state(&workflow.status);
-    if to == DeploymentState::Success && others_still_running(state, event).await {
-        // One workflow of several finished: the deployment is under way, not done.
-        to = DeploymentState::InProgress;
-    }
-    let log_url = (to != DeploymentState::InProgress).then(|| workflow.url.clone());
+    let to = ci_outcome_state(&workflow.status);
     let request = DeploymentStatusRequest {
         repository: record.repository.clone(),
         deployment_id: record.id.clone(),
         state: to,
-        log_url,
+        log_url: Some(workflow.url.clone()),
         environment_url: record.environment_url.clone(),
         description: Some(format!("workflow {} {}", workflow.name, workflow.status)),
         from_github: false,
+        finished_workflow: Some(FinishedWorkflow {
+            pipeline_id: event.pipeline.id.clone(),
+            workflow_id: workflow.id.clone(),
+        }),
     };
     invoke::send(state.invoker()?, &request).await?;
     Ok(accepted(format!("deployment {} → {to}", record.id)))
-}
-
-/// Whether another workflow of the same pipeline is still running (then this one's success
-/// does not finish the deployment). Without a CI client or when CircleCI cannot answer, the
-/// completed workflow decides.
-async fn others_still_running(state: &AppState, event: &WorkflowCompleted) -> bool {
-    let Ok(ci) = state.ci() else {
-        return false;
-    };
-    match ci.pipeline_workflows(&event.pipeline.id).await {
-        Ok(workflows) => workflows
-            .iter()
-            .any(|w| w.id != event.workflow.id && STILL_RUNNING.contains(&w.status.as_str())),
-        Err(error) => {
-            tracing::warn!(%error, "could not list the pipeline's workflows; the completed one decides");
-            false
-        }
-    }
 }
 
 /// The legacy per-job `notify` payload.
@@ -185,10 +182,10 @@ async fn legacy(state: &AppState, body: &[u8]) -> Result<Response, AppError> {
         ));
     };
     let record = match build.deployment_id() {
-        Some(id) => state.store.get_deployment(&repository, &id).await?,
+        Some(id) => state.deployments()?.get_deployment(&repository, &id).await?,
         None => match build.sha() {
             Some(sha) => state
-                .store
+                .deployments()?
                 .deployments_by_sha(&repository, &sha, 20)
                 .await?
                 .into_iter()
@@ -220,6 +217,7 @@ async fn legacy(state: &AppState, body: &[u8]) -> Result<Response, AppError> {
             environment_url: record.environment_url.clone(),
             description: Some(format!("job #{} {}", build.build_num, build.outcome())),
             from_github: false,
+            finished_workflow: None,
         };
         invoke::send(state.invoker()?, &request).await?;
         Ok(accepted(format!("deployment {} → {to}", record.id)))

@@ -163,23 +163,24 @@ async fn receive(
     let repository = event.repository().repository()?;
     let span = tracing::info_span!("github_webhook", %delivery, event = %name, %repository);
     async move {
-        let Some(project) = state.store.project_by_repository(&repository).await? else {
+        let Some(project) = state.projects()?.project_by_repository(&repository).await? else {
             return Ok(Handled::Ignored(format!("no channel follows {repository}")).into_response());
         };
         let key = format!("github:{delivery}");
-        if !idempotency::claim(&state, &key).await? {
-            return Ok(Handled::Ignored("delivery already handled".into()).into_response());
-        }
-        match act(&state, &project, event).await {
-            Ok(handled) => {
-                tracing::info!(?handled, "handled");
-                Ok(handled.into_response())
-            }
-            Err(error) => {
-                idempotency::release(&state, &key).await;
-                Err(error)
-            }
-        }
+        Ok(
+            match idempotency::run_once(&state, &key, act(&state, &project, event)).await? {
+                idempotency::Once::Ran(handled) => {
+                    tracing::info!(?handled, "handled");
+                    handled.into_response()
+                }
+                idempotency::Once::InProgress => {
+                    Handled::Ignored("delivery being handled".into()).into_response()
+                }
+                idempotency::Once::Done => {
+                    Handled::Ignored("delivery already handled".into()).into_response()
+                }
+            },
+        )
     }
     .instrument(span)
     .await
@@ -333,7 +334,7 @@ async fn recheck_parked(
     sha: &Sha,
 ) -> Result<Handled, AppError> {
     let parked: Vec<Deployment> = state
-        .store
+        .deployments()?
         .deployments_by_sha(repository, sha, PARKED_LOOKUP)
         .await?
         .into_iter()
@@ -366,11 +367,11 @@ async fn our_deployment(
     github: &GithubDeployment,
 ) -> Result<Option<Deployment>, AppError> {
     if let Some(id) = github.deployment_id()
-        && let Some(d) = state.store.get_deployment(repository, &id).await?
+        && let Some(d) = state.deployments()?.get_deployment(repository, &id).await?
     {
         return Ok(Some(d));
     }
-    let by_github_id = state.store.deployment_by_github_id(github.id).await?;
+    let by_github_id = state.deployments()?.deployment_by_github_id(github.id).await?;
     Ok(by_github_id.filter(|d| &d.repository == repository))
 }
 
@@ -452,6 +453,7 @@ async fn deployment_status(
         environment_url: e.deployment_status.environment_url(),
         description: e.deployment_status.description(),
         from_github: true,
+        finished_workflow: None,
     };
     invoke::send(state.invoker()?, &request).await?;
     Ok(Handled::Accepted(format!(

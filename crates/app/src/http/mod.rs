@@ -8,18 +8,25 @@ pub mod slack_event;
 pub mod slack_interactive;
 pub mod slack_request;
 
+use crate::wiring::Functions;
 use crate::{AppError, AppState};
 use axum::Router;
 use axum::http::HeaderMap;
 
-/// Every HTTP endpoint, mounted at its SPEC path (`/slack/command`, ...).
-pub fn router(state: AppState) -> Router {
+/// Every HTTP endpoint at its path (`/slack/command`, ...), each served with its own
+/// function's state.
+pub fn router(functions: &Functions) -> Router {
+    use deploybot_core::invoke::FunctionName as F;
     Router::new()
-        .merge(slack_command::router(state.clone()))
-        .merge(slack_interactive::router(state.clone()))
-        .merge(slack_event::router(state.clone()))
-        .merge(github_webhook::router(state.clone()))
-        .merge(circleci_webhook::router(state))
+        .merge(slack_command::router(functions.state(F::SlackCommand).clone()))
+        .merge(slack_interactive::router(
+            functions.state(F::SlackInteractive).clone(),
+        ))
+        .merge(slack_event::router(functions.state(F::SlackEvent).clone()))
+        .merge(github_webhook::router(functions.state(F::GithubWebhook).clone()))
+        .merge(circleci_webhook::router(
+            functions.state(F::CircleciWebhook).clone(),
+        ))
 }
 
 /// A header's value as text, when present and valid UTF-8.

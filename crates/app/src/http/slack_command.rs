@@ -157,7 +157,7 @@ async fn run(state: &AppState, request: &SlashCommand) -> Result<SlashReply, App
             environment,
         } => unset(state, request, setting, environment).await,
         Command::Config => {
-            let reply = match state.store.project_by_channel(&request.channel).await? {
+            let reply = match state.projects()?.project_by_channel(&request.channel).await? {
                 Some(project) => replies::config_view(grammar, &project),
                 None => replies::not_set_up(grammar),
             };
@@ -165,7 +165,7 @@ async fn run(state: &AppState, request: &SlashCommand) -> Result<SlashReply, App
         }
         Command::Hello => hello(state, request).await,
         Command::Goodbye => {
-            let reply = match state.store.unlink_user(&request.user).await? {
+            let reply = match state.users()?.unlink_user(&request.user).await? {
                 Some(link) => replies::goodbye_done(grammar, &link.github_login),
                 None => replies::goodbye_not_linked(grammar),
             };
@@ -183,8 +183,8 @@ async fn run(state: &AppState, request: &SlashCommand) -> Result<SlashReply, App
 /// `app_uninstalled` / `tokens_revoked` that sends one has reinstalled deploybot, so posting
 /// resumes.
 async fn reinstate_team(state: &AppState, team: &SlackTeamId) -> Result<(), AppError> {
-    if state.store.is_team_revoked(team).await? {
-        state.store.set_team_revoked(team, false).await?;
+    if state.projects()?.is_team_revoked(team).await? {
+        state.projects()?.set_team_revoked(team, false).await?;
         tracing::info!(%team, "workspace sent a command after being revoked: posting resumes");
     }
     Ok(())
@@ -205,7 +205,7 @@ async fn setup(
         created_by: Some(request.user.clone()),
         created_at: state.clock.now(),
     };
-    match state.store.bind_project(&project).await? {
+    match state.projects()?.bind_project(&project).await? {
         BindOutcome::Bound => {
             let offer = SlackMessageRequest::ClaimOffer {
                 repository: repository.clone(),
@@ -240,7 +240,7 @@ async fn setup(
 
 async fn reset(state: &AppState, request: &SlashCommand) -> Result<SlashReply, AppError> {
     let grammar = &state.config.grammar;
-    Ok(match state.store.unbind_project(&request.channel).await? {
+    Ok(match state.projects()?.unbind_project(&request.channel).await? {
         Some(project) => SlashReply::in_channel(replies::reset_done(
             grammar,
             &project.repository,
@@ -258,7 +258,7 @@ async fn save_settings(
     done: impl FnOnce() -> String,
 ) -> Result<SlashReply, AppError> {
     let grammar = &state.config.grammar;
-    if state.store.update_project(project).await? {
+    if state.projects()?.update_project(project).await? {
         Ok(SlashReply::ephemeral(replies::setting_saved(
             grammar,
             &done(),
@@ -274,7 +274,7 @@ async fn set(
     request: &SlashCommand,
     value: SettingValue,
 ) -> Result<SlashReply, AppError> {
-    let Some(mut project) = state.store.project_by_channel(&request.channel).await? else {
+    let Some(mut project) = state.projects()?.project_by_channel(&request.channel).await? else {
         return Ok(SlashReply::ephemeral(replies::not_set_up(
             &state.config.grammar,
         )));
@@ -315,7 +315,7 @@ async fn unset(
     environment: Option<Environment>,
 ) -> Result<SlashReply, AppError> {
     let grammar = &state.config.grammar;
-    let Some(mut project) = state.store.project_by_channel(&request.channel).await? else {
+    let Some(mut project) = state.projects()?.project_by_channel(&request.channel).await? else {
         return Ok(SlashReply::ephemeral(replies::not_set_up(grammar)));
     };
     let settings = &mut project.settings;
@@ -342,10 +342,10 @@ async fn unset(
 
 async fn hello(state: &AppState, request: &SlashCommand) -> Result<SlashReply, AppError> {
     let grammar = &state.config.grammar;
-    let Some(project) = state.store.project_by_channel(&request.channel).await? else {
+    let Some(project) = state.projects()?.project_by_channel(&request.channel).await? else {
         return Ok(SlashReply::ephemeral(replies::not_set_up(grammar)));
     };
-    if let Some(link) = state.store.user_by_slack(&request.user).await? {
+    if let Some(link) = state.users()?.user_by_slack(&request.user).await? {
         return Ok(SlashReply::ephemeral(replies::hello_already_linked(
             grammar,
             &link.github_login,
@@ -371,7 +371,7 @@ async fn deploy(
     environment: Environment,
 ) -> Result<SlashReply, AppError> {
     let grammar = &state.config.grammar;
-    let Some(project) = state.store.project_by_channel(&request.channel).await? else {
+    let Some(project) = state.projects()?.project_by_channel(&request.channel).await? else {
         return Ok(SlashReply::ephemeral(replies::not_set_up(grammar)));
     };
     if let Err(refusal) = state.policy.plan_manual(environment, git_ref.as_ref()) {
@@ -404,12 +404,12 @@ async fn list(
     environment: Option<Environment>,
 ) -> Result<SlashReply, AppError> {
     let grammar = &state.config.grammar;
-    let Some(project) = state.store.project_by_channel(&request.channel).await? else {
+    let Some(project) = state.projects()?.project_by_channel(&request.channel).await? else {
         return Ok(SlashReply::ephemeral(replies::not_set_up(grammar)));
     };
     let repository = &project.repository;
     let recent = state
-        .store
+        .deployments()?
         .list_deployments(repository, environment, replies::LIST_LIMIT)
         .await?;
     // What each environment runs now. The page is the newest deployments in time order, so
@@ -449,7 +449,7 @@ async fn list(
     let links = if logins.is_empty() {
         Vec::new()
     } else {
-        state.store.users_by_logins(&logins).await?
+        state.users()?.users_by_logins(&logins).await?
     };
     Ok(SlashReply::ephemeral(replies::list_view(
         grammar,
@@ -470,7 +470,7 @@ async fn current_deployment(
     environment: Environment,
 ) -> Result<Option<Deployment>, AppError> {
     let newest = state
-        .store
+        .deployments()?
         .list_deployments(repository, Some(environment), CURRENT_SCAN_LIMIT)
         .await?;
     Ok(newest.into_iter().find(is_current))

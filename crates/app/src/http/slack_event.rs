@@ -13,7 +13,7 @@
 
 use crate::http::{header, slack_request};
 use crate::render::replies;
-use crate::{AppError, AppState};
+use crate::{AppError, AppState, idempotency};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -136,19 +136,12 @@ async fn callback(
         ));
     }
     let key = format!("slack:{event_id}");
-    let now = state.clock.now();
-    let expires = now.plus_secs(state.config.delivery_ttl_secs);
-    if !state.store.record_delivery(&key, now, expires).await? {
-        tracing::info!("event already handled");
-        return Ok(());
+    match idempotency::run_once(state, &key, apply(state, team, event)).await? {
+        idempotency::Once::Ran(()) => {}
+        idempotency::Once::InProgress => tracing::info!("event being handled"),
+        idempotency::Once::Done => tracing::info!("event already handled"),
     }
-    let result = apply(state, team, event).await;
-    if result.is_err()
-        && let Err(error) = state.store.forget_delivery(&key).await
-    {
-        tracing::warn!(%error, "could not forget the idempotency key");
-    }
-    result
+    Ok(())
 }
 
 async fn apply(state: &AppState, team: Option<SlackTeamId>, event: Event) -> Result<(), AppError> {
@@ -167,12 +160,12 @@ async fn apply(state: &AppState, team: Option<SlackTeamId>, event: Event) -> Res
                 tracing::warn!("channel_rename with a malformed channel id ignored");
                 return Ok(());
             };
-            let Some(mut project) = state.store.project_by_channel(&id).await? else {
+            let Some(mut project) = state.projects()?.project_by_channel(&id).await? else {
                 return Ok(());
             };
             project.channel_name = Some(channel.name);
             // False means the channel was reset meanwhile: nothing left to rename.
-            state.store.update_project(&project).await?;
+            state.projects()?.update_project(&project).await?;
             Ok(())
         }
         Event::AppUninstalled | Event::TokensRevoked => {
@@ -181,7 +174,7 @@ async fn apply(state: &AppState, team: Option<SlackTeamId>, event: Event) -> Res
                 return Ok(());
             };
             tracing::warn!(%team, "Slack workspace uninstalled the app or revoked its tokens");
-            state.store.set_team_revoked(&team, true).await?;
+            state.projects()?.set_team_revoked(&team, true).await?;
             Ok(())
         }
         Event::Other => Ok(()),
@@ -195,10 +188,10 @@ async fn invite(
     user: SlackUserId,
     channel: SlackChannelId,
 ) -> Result<(), AppError> {
-    let Some(project) = state.store.project_by_channel(&channel).await? else {
+    let Some(project) = state.projects()?.project_by_channel(&channel).await? else {
         return Ok(());
     };
-    if state.store.user_by_slack(&user).await?.is_some() {
+    if state.users()?.user_by_slack(&user).await?.is_some() {
         return Ok(());
     }
     let message = replies::join_invitation(&state.config.grammar, &project.repository);

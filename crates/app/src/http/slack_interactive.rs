@@ -12,7 +12,7 @@
 
 use crate::http::slack_request;
 use crate::render::{ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY, replies};
-use crate::{AppError, AppState};
+use crate::{AppError, AppState, idempotency};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -165,24 +165,18 @@ async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     }
 }
 
-/// Runs the press unless its idempotency key was seen; forgets the key when the press fails,
-/// so a redelivery tries again.
+/// Runs the press unless its idempotency key was claimed before; releases the key when the
+/// press fails, so a redelivery tries again.
 async fn run_once(state: &AppState, key: Option<&str>, press: &Press) -> Result<(), AppError> {
-    if let Some(key) = key {
-        let now = state.clock.now();
-        let expires = now.plus_secs(state.config.delivery_ttl_secs);
-        if !state.store.record_delivery(key, now, expires).await? {
-            tracing::info!(key, "button press already handled");
-            return Ok(());
-        }
+    let Some(key) = key else {
+        return run(state, press).await;
+    };
+    match idempotency::run_once(state, key, run(state, press)).await? {
+        idempotency::Once::Ran(()) => {}
+        idempotency::Once::InProgress => tracing::info!(key, "button press being handled"),
+        idempotency::Once::Done => tracing::info!(key, "button press already handled"),
     }
-    let result = run(state, press).await;
-    if let (Err(_), Some(key)) = (&result, key)
-        && let Err(error) = state.store.forget_delivery(key).await
-    {
-        tracing::warn!(%error, key, "could not forget the idempotency key");
-    }
-    result
+    Ok(())
 }
 
 async fn run(state: &AppState, press: &Press) -> Result<(), AppError> {
@@ -238,7 +232,7 @@ async fn claim(state: &AppState, press: &Press) -> Result<(), AppError> {
         slack_name: press.user_name.clone(),
         linked_at: state.clock.now(),
     };
-    let (message, replace) = match state.store.link_user(&link).await? {
+    let (message, replace) = match state.users()?.link_user(&link).await? {
         LinkOutcome::Linked | LinkOutcome::AlreadyLinked => {
             (replies::claim_linked(&login, &press.user), true)
         }
@@ -266,11 +260,11 @@ async fn redeploy(state: &AppState, press: &Press, kind: Redeploy) -> Result<(),
     let Some(channel) = press.channel.clone() else {
         return reply(state, press, replies::deployment_not_found(grammar), false).await;
     };
-    let Some(project) = state.store.project_by_channel(&channel).await? else {
+    let Some(project) = state.projects()?.project_by_channel(&channel).await? else {
         return reply(state, press, replies::not_set_up(grammar), false).await;
     };
     let found = match DeploymentId::parse(&press.value) {
-        Ok(id) => state.store.get_deployment(&project.repository, &id).await?,
+        Ok(id) => state.deployments()?.get_deployment(&project.repository, &id).await?,
         Err(_) => None,
     };
     let Some(deployment) = found else {

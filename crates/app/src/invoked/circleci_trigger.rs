@@ -37,7 +37,7 @@ async fn pipeline_ref(state: &AppState, d: &Deployment) -> Result<GitRef, AppErr
         GitRef::Name(name) if !Sha::looks_like_sha(name) => Ok(GitRef::Branch(name.clone())),
         GitRef::Name(_) => {
             let others = state
-                .store
+                .deployments()?
                 .deployments_by_sha(&d.repository, &d.sha, 20)
                 .await?;
             if let Some(known) = others
@@ -65,9 +65,12 @@ pub async fn handle(
         "circleci-trigger:{}:{}",
         request.repository, request.deployment_id
     );
-    if !idempotency::claim(state, &key).await? {
-        return Ok(answer(&current));
-    }
+    let lease = match idempotency::claim(state, &key).await? {
+        idempotency::Claimed::Lease(lease) => lease,
+        idempotency::Claimed::InProgress | idempotency::Claimed::Done => {
+            return Ok(answer(&current));
+        }
+    };
 
     let git_ref = match pipeline_ref(state, &current).await {
         Ok(r) => r,
@@ -75,11 +78,12 @@ pub async fn handle(
             let t = Transition::to(DeploymentState::Error).description(format!(
                 "Could not find a branch to run the pipeline on: {e}"
             ));
-            let saved = lifecycle::transition(state, current, &t).await?;
+            let saved = lifecycle::transition(state, current, &t).await;
+            let saved = idempotency::settle(state, lease, saved).await?;
             return Ok(answer(saved.deployment()));
         }
         Err(e) => {
-            idempotency::release(state, &key).await;
+            lease.release(state).await;
             return Err(e);
         }
     };
@@ -98,14 +102,16 @@ pub async fn handle(
     let ci = match state.ci() {
         Ok(ci) => ci,
         Err(e) => {
-            idempotency::release(state, &key).await;
+            lease.release(state).await;
             return Err(e);
         }
     };
-    match ci.start_pipeline(&pipeline).await {
+    let started = ci.start_pipeline(&pipeline).await;
+    // CI has answered: from here on the key stays done, whatever fails, so no retry starts a
+    // second pipeline.
+    let _ = idempotency::settle(state, lease, Ok(())).await;
+    match started {
         Ok(started) => {
-            // The pipeline runs now: from here on the key stays, whatever fails, so no
-            // retry starts a second one.
             let with_pipeline = lifecycle::update_from(state, current, |d| {
                 d.pipeline_id = Some(started.id.clone());
                 d.pipeline_number = Some(started.number);

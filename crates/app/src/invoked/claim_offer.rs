@@ -50,7 +50,7 @@ async fn offer(
     intro: Option<&str>,
 ) -> Result<Message, AppError> {
     let grammar = &state.config.grammar;
-    if let Some(link) = state.store.user_by_slack(user).await? {
+    if let Some(link) = state.users()?.user_by_slack(user).await? {
         return Ok(replies::claim_offer(
             grammar,
             repository,
@@ -72,7 +72,7 @@ async fn offer(
     let logins: BTreeSet<GithubLogin> = logins.into_iter().collect();
     let logins: Vec<GithubLogin> = logins.into_iter().collect();
     let linked: BTreeSet<GithubLogin> = state
-        .store
+        .users()?
         .users_by_logins(&logins)
         .await?
         .into_iter()

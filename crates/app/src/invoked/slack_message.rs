@@ -77,13 +77,13 @@ pub async fn handle(
 
 async fn team_revoked(state: &AppState, project: Option<Project>) -> Result<bool, AppError> {
     match project.and_then(|p| p.team) {
-        Some(team) => Ok(state.store.is_team_revoked(&team).await?),
+        Some(team) => Ok(state.projects()?.is_team_revoked(&team).await?),
         None => Ok(false),
     }
 }
 
 async fn channel_revoked(state: &AppState, channel: &SlackChannelId) -> Result<bool, AppError> {
-    let project = state.store.project_by_channel(channel).await?;
+    let project = state.projects()?.project_by_channel(channel).await?;
     team_revoked(state, project).await
 }
 
@@ -135,7 +135,7 @@ async fn deployment(
 ) -> Result<SlackMessageResponse, AppError> {
     let slack = state.slack()?;
     let mut record = lifecycle::load(state, repository, id).await?;
-    let project = state.store.project_by_repository(repository).await?;
+    let project = state.projects()?.project_by_repository(repository).await?;
     if team_revoked(state, project).await? {
         tracing::info!(deployment = %id, "workspace tokens revoked: not posting");
         return Ok(SlackMessageResponse::default());
@@ -144,7 +144,7 @@ async fn deployment(
     let links: Vec<UserLink> = if logins.is_empty() {
         Vec::new()
     } else {
-        state.store.users_by_logins(&logins).await?
+        state.users()?.users_by_logins(&logins).await?
     };
 
     for _ in 0..MAX_RENDERS {

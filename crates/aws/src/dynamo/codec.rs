@@ -268,8 +268,10 @@ pub(crate) fn delivery_key(key: &str) -> Item {
     HashMap::from([(delivery::PARTITION_KEY.to_owned(), string(key))])
 }
 
-pub(crate) fn delivery_item(key: &str, expires_at: Timestamp) -> Item {
+/// A delivery record: leased until `expires_at`, or done and kept until then.
+pub(crate) fn delivery_item(key: &str, expires_at: Timestamp, done: bool) -> Item {
     let mut item = delivery_key(key);
+    item.insert(delivery::DONE.to_owned(), AttributeValue::Bool(done));
     item.insert(
         delivery::TTL_ATTRIBUTE.to_owned(),
         number(ttl_seconds(expires_at)),
@@ -374,7 +376,7 @@ mod tests {
         assert_eq!(ttl_seconds(Timestamp::from_millis(1_000)), 1);
         assert_eq!(ttl_seconds(Timestamp::from_millis(1_001)), 2);
         assert_eq!(ttl_seconds(Timestamp::from_millis(0)), 0);
-        let item = delivery_item("k", Timestamp::from_millis(5_500));
+        let item = delivery_item("k", Timestamp::from_millis(5_500), false);
         assert_eq!(
             item.get(delivery::TTL_ATTRIBUTE),
             Some(&AttributeValue::N("6".to_owned()))

@@ -12,7 +12,7 @@ pub mod schema;
 mod tables;
 mod users;
 
-pub use schema::{TABLE_SPECS, TableNames, TableNamesError, TableRole, TableSpec};
+pub use schema::{TABLE_SPECS, TableNames, TableNamesError, TableRole, TableSpec, TableSpecOf};
 pub use tables::{CreateTablesError, create_tables};
 
 use async_trait::async_trait;
@@ -23,7 +23,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, KeysAndAttributes, Put, TransactWriteItem};
 use codec::Item;
 use deploybot_core::ports::{
-    BindOutcome, InsertOutcome, LinkOutcome, Store, StoreError, UpdateOutcome,
+    BindOutcome, Claim, DeliveryStore, DeploymentStore, InsertOutcome, LinkOutcome, ProjectStore,
+    StoreError, UpdateOutcome, UserStore,
 };
 use deploybot_core::{
     Deployment, DeploymentId, Environment, GithubLogin, Project, Repository, Sha, SlackChannelId,
@@ -335,7 +336,7 @@ where
 }
 
 #[async_trait]
-impl Store for DynamoStore {
+impl ProjectStore for DynamoStore {
     async fn bind_project(&self, project: &Project) -> Result<BindOutcome, StoreError> {
         projects::bind(self, project).await
     }
@@ -372,7 +373,10 @@ impl Store for DynamoStore {
     async fn is_team_revoked(&self, team: &SlackTeamId) -> Result<bool, StoreError> {
         projects::is_team_revoked(self, team).await
     }
+}
 
+#[async_trait]
+impl UserStore for DynamoStore {
     async fn link_user(&self, link: &UserLink) -> Result<LinkOutcome, StoreError> {
         users::link(self, link).await
     }
@@ -392,7 +396,10 @@ impl Store for DynamoStore {
     async fn unlink_user(&self, user: &SlackUserId) -> Result<Option<UserLink>, StoreError> {
         users::unlink(self, user).await
     }
+}
 
+#[async_trait]
+impl DeploymentStore for DynamoStore {
     async fn insert_deployment(
         &self,
         deployment: &Deployment,
@@ -454,17 +461,25 @@ impl Store for DynamoStore {
     ) -> Result<Vec<Deployment>, StoreError> {
         deployments::waiting(self, before, limit).await
     }
+}
 
-    async fn record_delivery(
+#[async_trait]
+impl DeliveryStore for DynamoStore {
+    async fn claim_delivery(
         &self,
         key: &str,
         now: Timestamp,
-        expires_at: Timestamp,
-    ) -> Result<bool, StoreError> {
-        deliveries::record(self, key, now, expires_at).await
+        lease_until: Timestamp,
+    ) -> Result<Claim, StoreError> {
+        deliveries::claim(self, key, now, lease_until).await
+    }
+
+    async fn finish_delivery(&self, key: &str, keep_until: Timestamp) -> Result<(), StoreError> {
+        deliveries::finish(self, key, keep_until).await
     }
 
     async fn forget_delivery(&self, key: &str) -> Result<(), StoreError> {
         deliveries::forget(self, key).await
     }
 }
+

@@ -2,7 +2,7 @@
 //! key and index attribute names, and [`TABLE_SPECS`], from which `create_tables` builds the
 //! tables (and against which the SAM template can be checked). See `docs/data-model.md`.
 
-use std::fmt;
+
 
 /// The sort-key value of every guard ("claim") item in the project and user tables. Real
 /// sort keys are Slack ids (upper-case letters and digits), so a value starting with `#`
@@ -85,8 +85,11 @@ pub mod delivery {
     /// item (lazily, often hours later).
     pub const TTL_ATTRIBUTE: &str = "expires_at";
     /// The exact expiry in Unix milliseconds, which the conditional write compares, so a key
-    /// whose TTL passed counts as absent whether or not DynamoDB has deleted it yet.
+    /// whose TTL passed counts as absent whether or not DynamoDB has deleted it yet. While the
+    /// key is leased this is the lease's end; once done, the end of its keep time.
     pub const EXPIRES_AT_MILLIS: &str = "expires_at_ms";
+    /// `true` once the work is done; absent or `false` while the key is leased.
+    pub const DONE: &str = "done";
 }
 
 /// The type of a key attribute.
@@ -137,57 +140,22 @@ pub struct IndexSpec {
     pub sort_key: Option<KeyAttribute>,
 }
 
-/// Which of the four tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TableRole {
-    Project,
-    User,
-    Deployment,
-    Delivery,
+/// Which of the four tables: the store's tables as the function profiles name them.
+pub use deploybot_core::profile::Table as TableRole;
+
+/// A table's key schema, indexes and TTL ([`TABLE_SPECS`]).
+pub trait TableSpecOf {
+    fn spec(self) -> &'static TableSpec;
 }
 
-impl TableRole {
-    pub const ALL: [TableRole; 4] = [
-        TableRole::Project,
-        TableRole::User,
-        TableRole::Deployment,
-        TableRole::Delivery,
-    ];
-
-    /// The environment variable that names this table.
-    pub const fn env_var(self) -> &'static str {
-        match self {
-            TableRole::Project => "DYNAMODB_TABLE_PROJECT",
-            TableRole::User => "DYNAMODB_TABLE_USER",
-            TableRole::Deployment => "DYNAMODB_TABLE_DEPLOYMENT",
-            TableRole::Delivery => "DYNAMODB_TABLE_DELIVERY",
-        }
-    }
-
-    /// Lower-case role name (`project`, `user`, ...).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            TableRole::Project => "project",
-            TableRole::User => "user",
-            TableRole::Deployment => "deployment",
-            TableRole::Delivery => "delivery",
-        }
-    }
-
-    /// This table's key schema, indexes and TTL.
-    pub fn spec(self) -> &'static TableSpec {
+impl TableSpecOf for TableRole {
+    fn spec(self) -> &'static TableSpec {
         match self {
             TableRole::Project => &TABLE_SPECS[0],
             TableRole::User => &TABLE_SPECS[1],
             TableRole::Deployment => &TABLE_SPECS[2],
             TableRole::Delivery => &TABLE_SPECS[3],
         }
-    }
-}
-
-impl fmt::Display for TableRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

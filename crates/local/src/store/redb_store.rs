@@ -7,7 +7,8 @@
 
 use async_trait::async_trait;
 use deploybot_core::ports::{
-    BindOutcome, InsertOutcome, LinkOutcome, Store, StoreError, UpdateOutcome,
+    BindOutcome, Claim, DeliveryStore, DeploymentStore, InsertOutcome, LinkOutcome, ProjectStore,
+    StoreError, UpdateOutcome, UserStore,
 };
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GithubLogin, Project, Repository, Sha,
@@ -52,8 +53,11 @@ const DEPLOYMENTS_BY_ENVIRONMENT: TableDefinition<(&str, &str, &str), ()> =
 /// (created_at, repository, deployment id) of deployments in `waiting_for_checks` only.
 const WAITING_DEPLOYMENTS: TableDefinition<(i64, &str, &str), ()> =
     TableDefinition::new("waiting_deployments");
-/// idempotency key → expires_at (milliseconds).
+/// idempotency key → expires_at (milliseconds): the lease's end while leased, the end of the
+/// keep time once done.
 const DELIVERIES: TableDefinition<&str, i64> = TableDefinition::new("deliveries");
+/// idempotency keys whose work is done (absent: leased).
+const DELIVERIES_DONE: TableDefinition<&str, ()> = TableDefinition::new("deliveries_done");
 /// (expires_at, key): expiry order, so expired deliveries are dropped without a scan.
 const DELIVERY_EXPIRY: TableDefinition<(i64, &str), ()> = TableDefinition::new("delivery_expiry");
 
@@ -132,6 +136,9 @@ impl RedbStore {
         transaction
             .open_table(DELIVERY_EXPIRY)
             .or_backend("delivery_expiry")?;
+        transaction
+            .open_table(DELIVERIES_DONE)
+            .or_backend("deliveries_done")?;
         transaction.commit().or_backend("creating the tables")?;
         Ok(Self {
             database: Arc::new(database),
@@ -410,7 +417,7 @@ impl<'txn> DeploymentTables<'txn> {
 // ---- the port -------------------------------------------------------------------------------
 
 #[async_trait]
-impl Store for RedbStore {
+impl ProjectStore for RedbStore {
     async fn bind_project(&self, project: &Project) -> Result<BindOutcome, StoreError> {
         let project = project.clone();
         self.write(move |transaction| {
@@ -560,7 +567,10 @@ impl Store for RedbStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl UserStore for RedbStore {
     async fn link_user(&self, link: &UserLink) -> Result<LinkOutcome, StoreError> {
         let link = link.clone();
         self.write(move |transaction| {
@@ -661,7 +671,10 @@ impl Store for RedbStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl DeploymentStore for RedbStore {
     async fn insert_deployment(
         &self,
         deployment: &Deployment,
@@ -874,13 +887,17 @@ impl Store for RedbStore {
         })
         .await
     }
+}
 
-    async fn record_delivery(
+#[async_trait]
+impl DeliveryStore for RedbStore {
+    async fn claim_delivery(
         &self,
         key: &str,
         now: Timestamp,
-        expires_at: Timestamp,
-    ) -> Result<bool, StoreError> {
+        lease_until: Timestamp,
+    ) -> Result<Claim, StoreError> {
+        let expires_at = lease_until;
         let key = key.to_owned();
         self.write(move |transaction| {
             let mut deliveries = transaction
@@ -913,6 +930,11 @@ impl Store for RedbStore {
                     deliveries
                         .remove(delivery.as_str())
                         .or_backend("deliveries")?;
+                    transaction
+                        .open_table(DELIVERIES_DONE)
+                        .or_backend("deliveries_done")?
+                        .remove(delivery.as_str())
+                        .or_backend("deliveries_done")?;
                 }
             }
 
@@ -920,9 +942,20 @@ impl Store for RedbStore {
                 .get(key.as_str())
                 .or_backend("deliveries")?
                 .map(|stored| stored.value());
-            if previous.is_some_and(|previous| previous > now.millis()) {
-                return Ok(false);
+            let mut done = transaction
+                .open_table(DELIVERIES_DONE)
+                .or_backend("deliveries_done")?;
+            if let Some(previous) = previous.filter(|previous| *previous > now.millis()) {
+                let is_done = done.get(key.as_str()).or_backend("deliveries_done")?.is_some();
+                return Ok(if is_done {
+                    Claim::Done
+                } else {
+                    Claim::Held {
+                        until: Timestamp::from_millis(previous),
+                    }
+                });
             }
+            done.remove(key.as_str()).or_backend("deliveries_done")?;
             if let Some(previous) = previous {
                 expiry
                     .remove((previous, key.as_str()))
@@ -934,7 +967,38 @@ impl Store for RedbStore {
             expiry
                 .insert((expires_at.millis(), key.as_str()), ())
                 .or_backend("delivery_expiry")?;
-            Ok(true)
+            Ok(Claim::Claimed)
+        })
+        .await
+    }
+
+    async fn finish_delivery(&self, key: &str, keep_until: Timestamp) -> Result<(), StoreError> {
+        let key = key.to_owned();
+        self.write(move |transaction| {
+            let mut deliveries = transaction
+                .open_table(DELIVERIES)
+                .or_backend("deliveries")?;
+            let mut expiry = transaction
+                .open_table(DELIVERY_EXPIRY)
+                .or_backend("delivery_expiry")?;
+            let previous = deliveries
+                .insert(key.as_str(), keep_until.millis())
+                .or_backend("deliveries")?
+                .map(|stored| stored.value());
+            if let Some(previous) = previous {
+                expiry
+                    .remove((previous, key.as_str()))
+                    .or_backend("delivery_expiry")?;
+            }
+            expiry
+                .insert((keep_until.millis(), key.as_str()), ())
+                .or_backend("delivery_expiry")?;
+            transaction
+                .open_table(DELIVERIES_DONE)
+                .or_backend("deliveries_done")?
+                .insert(key.as_str(), ())
+                .or_backend("deliveries_done")?;
+            Ok(())
         })
         .await
     }
@@ -957,11 +1021,17 @@ impl Store for RedbStore {
                     .remove((expires_at, key.as_str()))
                     .or_backend("delivery_expiry")?;
             }
+            transaction
+                .open_table(DELIVERIES_DONE)
+                .or_backend("deliveries_done")?
+                .remove(key.as_str())
+                .or_backend("deliveries_done")?;
             Ok(())
         })
         .await
     }
 }
+
 
 #[cfg(test)]
 mod tests {

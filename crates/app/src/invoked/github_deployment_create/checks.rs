@@ -84,7 +84,7 @@ pub(super) async fn recheck(
             match resumed {
                 Saved::Changed(d) => {
                     tracing::info!(deployment = %d.id, "checks are green: resuming");
-                    let d = create_on_github(state, d, shown.as_ref()).await?;
+                    let d = create_on_github(state, d, shown.as_ref(), None).await?;
                     Ok(about(&d))
                 }
                 Saved::Unchanged(d) => Ok(about(&d)),
@@ -113,7 +113,7 @@ pub(super) async fn expire_waiting(state: &AppState) -> Result<DeploymentCreateR
     let timeout = state.config.checks_timeout_secs;
     let before = state.clock.now().plus_secs(-timeout);
     let expired = state
-        .store
+        .deployments()?
         .waiting_deployments(before, EXPIRE_BATCH)
         .await?;
     for d in expired {

@@ -102,7 +102,7 @@ async fn resolve(
             };
             if let Some(required) = requires_success_in {
                 let passed = state
-                    .store
+                    .deployments()?
                     .deployments_by_sha(repository, &resolved.sha, LOOKBACK)
                     .await?
                     .iter()
@@ -146,7 +146,7 @@ async fn resolve(
         }
         ManualPlan::PromoteLatest { from } => {
             let latest = state
-                .store
+                .deployments()?
                 .list_deployments(repository, Some(from), LOOKBACK)
                 .await?
                 .into_iter()

@@ -85,12 +85,12 @@ async fn prelude(
     repository: &Repository,
     id: &DeploymentId,
 ) -> Result<Prelude, AppError> {
-    if let Some(existing) = state.store.get_deployment(repository, id).await? {
+    if let Some(existing) = state.deployments()?.get_deployment(repository, id).await? {
         return Ok(Prelude::Continued(
             continue_existing(state, existing).await?,
         ));
     }
-    Ok(match state.store.project_by_repository(repository).await? {
+    Ok(match state.projects()?.project_by_repository(repository).await? {
         Some(project) => Prelude::Bound(project),
         None => Prelude::Unbound,
     })
@@ -132,7 +132,7 @@ pub(crate) async fn start(
     state: &AppState,
     record: Deployment,
 ) -> Result<DeploymentCreateResponse, AppError> {
-    match state.store.insert_deployment(&record).await? {
+    match state.deployments()?.insert_deployment(&record).await? {
         InsertOutcome::Inserted => {
             lifecycle::post_slack_now(state, &record).await;
             create_once(state, record).await
@@ -157,31 +157,48 @@ async fn continue_existing(
 }
 
 /// Creates the GitHub Deployment of a freshly inserted record, guarded by an idempotency key
-/// so that no retry creates a second one.
+/// so that no retry creates a second one. The key is released when anything before the GitHub
+/// request fails (the store reads), so the retry does the work; it is marked done as soon as
+/// GitHub has answered, so a store failure after that never leads to a second GitHub
+/// deployment. A killed attempt's lease runs out and the retry after it does the work.
 async fn create_once(
     state: &AppState,
     record: Deployment,
 ) -> Result<DeploymentCreateResponse, AppError> {
     let key = format!("github-deployment:{}:{}", record.repository, record.id);
-    if !idempotency::claim(state, &key).await? {
-        tracing::info!(deployment = %record.id, "GitHub deployment already requested by an earlier attempt");
-        let current = lifecycle::load(state, &record.repository, &record.id).await?;
-        return Ok(about(&current));
-    }
-    let record = lifecycle::load(state, &record.repository, &record.id).await?;
-    if let Some(newer) = newer_in_environment(state, &record).await? {
+    let lease = match idempotency::claim(state, &key).await? {
+        idempotency::Claimed::Lease(lease) => lease,
+        idempotency::Claimed::InProgress | idempotency::Claimed::Done => {
+            tracing::info!(deployment = %record.id, "GitHub deployment already requested by an earlier attempt");
+            let current = lifecycle::load(state, &record.repository, &record.id).await?;
+            return Ok(about(&current));
+        }
+    };
+    let before = async {
+        let record = lifecycle::load(state, &record.repository, &record.id).await?;
+        let newer = newer_in_environment(state, &record).await?;
+        Ok::<_, AppError>((record, newer))
+    };
+    let (record, newer) = match before.await {
+        Ok(found) => found,
+        Err(error) => {
+            lease.release(state).await;
+            return Err(error);
+        }
+    };
+    if let Some(newer) = newer {
         // This invoke arrived after a newer deployment of the environment was handled:
         // deploying it now would put the older commit live last.
         tracing::info!(deployment = %record.id, newer = %newer.id, "superseded before it reached GitHub");
         let t =
             Transition::to(DeploymentState::Inactive).description(lifecycle::superseded_by(&newer));
-        let d = lifecycle::transition(state, record, &t)
-            .await?
-            .into_deployment();
-        return Ok(about(&d));
+        let result = lifecycle::transition(state, record, &t)
+            .await
+            .map(|saved| about(&saved.into_deployment()));
+        return idempotency::settle(state, lease, result).await;
     }
     let shown = shown_message(&record);
-    let d = create_on_github(state, record, shown.as_ref()).await?;
+    let d = create_on_github(state, record, shown.as_ref(), Some(lease)).await?;
     Ok(about(&d))
 }
 
@@ -192,7 +209,7 @@ async fn newer_in_environment(
     record: &Deployment,
 ) -> Result<Option<Deployment>, AppError> {
     let recent = state
-        .store
+        .deployments()?
         .list_deployments(
             &record.repository,
             Some(record.environment),
@@ -237,10 +254,12 @@ fn github_request(d: &Deployment) -> NewGithubDeployment {
 /// records the answer: the GitHub id, a parking spot while checks are not green, or an error.
 /// `shown` is the deployment's Slack message as last sent (see [`shown_message`]): the message
 /// is edited only when the saved record renders differently, or posted when there is none.
+/// `lease`, the claim guarding the creation, is marked done once GitHub has answered.
 pub(crate) async fn create_on_github(
     state: &AppState,
     record: Deployment,
     shown: Option<&Message>,
+    lease: Option<idempotency::Lease>,
 ) -> Result<Deployment, AppError> {
     let request = github_request(&record);
     let outcome = match state.github() {
@@ -250,6 +269,9 @@ pub(crate) async fn create_on_github(
             .map_err(AppError::from),
         Err(e) => Err(e),
     };
+    if let Some(lease) = lease {
+        let _ = idempotency::settle(state, lease, Ok(())).await;
+    }
     match outcome {
         Ok(CreateDeploymentOutcome::Created { id }) => {
             let saved = lifecycle::update_from(state, record, |d| {
@@ -324,15 +346,19 @@ async fn notify_slack_if_changed(state: &AppState, saved: &Deployment, shown: Op
 /// Marks the environment's older deployments that are still in flight inactive: the newer
 /// one replaces them.
 async fn supersede_older(state: &AppState, newer: &Deployment) {
-    let older = match state
-        .store
-        .list_deployments(
-            &newer.repository,
-            Some(newer.environment),
-            lifecycle::SUPERSEDE_LOOKBACK,
-        )
-        .await
-    {
+    let listed = match state.deployments() {
+        Ok(deployments) => {
+            deployments
+                .list_deployments(
+                    &newer.repository,
+                    Some(newer.environment),
+                    lifecycle::SUPERSEDE_LOOKBACK,
+                )
+                .await
+        }
+        Err(error) => Err(deploybot_core::ports::StoreError::Backend(error.to_string())),
+    };
+    let older = match listed {
         Ok(list) => list,
         Err(error) => {
             tracing::warn!(deployment = %newer.id, %error, "listing deployments to supersede failed");
@@ -360,7 +386,7 @@ async fn deactivate(
     environment: Environment,
 ) -> Result<DeploymentCreateResponse, AppError> {
     let deployments = state
-        .store
+        .deployments()?
         .list_deployments(repository, Some(environment), 100)
         .await?;
     let reason = if environment.is_transient() {

@@ -1,0 +1,429 @@
+//! Function profiles: for each of the ten functions, exactly what it is given — its route, the
+//! tables it reads and writes, the secrets it loads, the outside clients it builds, the
+//! functions it invokes and its time limit. One table ([`PROFILES`]) that the Lambda bootstrap,
+//! the local server, the demo and the test harnesses all build a function's state from
+//! (`deploybot_app::wiring`), and that `template.yaml` is checked against, so a function that
+//! strays outside its profile fails in a local test as it would on AWS.
+
+use crate::invoke::FunctionName;
+use std::fmt;
+
+/// One of the store's tables (one DynamoDB table each; one role port each in
+/// [`crate::ports`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    /// Channel ↔ repository bindings, their settings, revoked Slack workspaces.
+    Project,
+    /// GitHub login ↔ Slack user links.
+    User,
+    /// Deployment records.
+    Deployment,
+    /// Idempotency keys (deliveries, retried invokes).
+    Delivery,
+}
+
+impl Table {
+    pub const ALL: [Table; 4] = [
+        Table::Project,
+        Table::User,
+        Table::Deployment,
+        Table::Delivery,
+    ];
+
+    /// Lower-case name (`project`, `user`, ...).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Table::Project => "project",
+            Table::User => "user",
+            Table::Deployment => "deployment",
+            Table::Delivery => "delivery",
+        }
+    }
+
+    /// The environment variable that names this table on AWS (`DYNAMODB_TABLE_PROJECT`, ...).
+    pub const fn env_var(self) -> &'static str {
+        match self {
+            Table::Project => "DYNAMODB_TABLE_PROJECT",
+            Table::User => "DYNAMODB_TABLE_USER",
+            Table::Deployment => "DYNAMODB_TABLE_DEPLOYMENT",
+            Table::Delivery => "DYNAMODB_TABLE_DELIVERY",
+        }
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The names of the secrets a function may load (each a plain variable locally, an SSM
+/// parameter or Secrets Manager secret on AWS).
+pub mod secret {
+    /// Slack request signing secret (`slack-command`, `slack-interactive`, `slack-event`).
+    pub const SLACK_SIGNING_SECRET: &str = "SLACK_SIGNING_SECRET";
+    /// Slack bot token, `xoxb-...` (`slack-message`).
+    pub const SLACK_BOT_TOKEN: &str = "SLACK_BOT_TOKEN";
+    /// GitHub webhook secret (`github-webhook`).
+    pub const GITHUB_WEBHOOK_SECRET: &str = "GITHUB_WEBHOOK_SECRET";
+    /// The GitHub App's private key, PEM (the functions that call GitHub).
+    pub const GITHUB_APP_PRIVATE_KEY: &str = "GITHUB_APP_PRIVATE_KEY";
+    /// CI API token (`circleci-trigger`, `github-deployment-status`).
+    pub const CIRCLECI_TOKEN: &str = "CIRCLECI_TOKEN";
+    /// CircleCI webhook signing secret (`circleci-webhook`).
+    pub const CIRCLECI_WEBHOOK_SECRET: &str = "CIRCLECI_WEBHOOK_SECRET";
+    /// Shared token for CircleCI's legacy `notify` payloads (`circleci-webhook`, optional).
+    pub const CIRCLECI_NOTIFY_TOKEN: &str = "CIRCLECI_NOTIFY_TOKEN";
+
+    /// Every secret name.
+    pub const ALL: [&str; 7] = [
+        SLACK_SIGNING_SECRET,
+        SLACK_BOT_TOKEN,
+        GITHUB_WEBHOOK_SECRET,
+        GITHUB_APP_PRIVATE_KEY,
+        CIRCLECI_TOKEN,
+        CIRCLECI_WEBHOOK_SECRET,
+        CIRCLECI_NOTIFY_TOKEN,
+    ];
+}
+
+/// The outside services a function talks to (besides the store and other functions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Clients {
+    pub slack: bool,
+    pub github: bool,
+    pub ci: bool,
+}
+
+/// An outside client, by name (for error messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    Slack,
+    GitHub,
+    Ci,
+}
+
+impl Client {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Client::Slack => "Slack client",
+            Client::GitHub => "GitHub client",
+            Client::Ci => "CI client",
+        }
+    }
+}
+
+impl fmt::Display for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Clients {
+    /// Whether `client` is in the set.
+    pub const fn has(self, client: Client) -> bool {
+        match client {
+            Client::Slack => self.slack,
+            Client::GitHub => self.github,
+            Client::Ci => self.ci,
+        }
+    }
+}
+
+/// Everything one function is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FunctionProfile {
+    pub function: FunctionName,
+    /// `POST` route on the HTTP API, for the five HTTP functions.
+    pub route: Option<&'static str>,
+    pub tables: &'static [Table],
+    /// Secrets the function cannot start without.
+    pub secrets: &'static [&'static str],
+    /// Secrets used when configured.
+    pub optional_secrets: &'static [&'static str],
+    pub clients: Clients,
+    /// Functions it invokes (each gets a `FUNCTION_<NAME>` variable and invoke permission).
+    pub invokes: &'static [FunctionName],
+    /// Its time limit on Lambda (`Timeout` in `template.yaml`, checked by a test).
+    pub timeout_secs: u32,
+}
+
+impl FunctionProfile {
+    /// Every secret the function may load.
+    pub fn all_secrets(&self) -> impl Iterator<Item = &'static str> {
+        self.secrets.iter().chain(self.optional_secrets).copied()
+    }
+
+    pub fn has_table(&self, table: Table) -> bool {
+        self.tables.contains(&table)
+    }
+
+    pub fn may_invoke(&self, function: FunctionName) -> bool {
+        self.invokes.contains(&function)
+    }
+
+    /// How long an idempotency claim of this function is held before another attempt may take
+    /// it over: three times the function's time limit, so a claim is never taken from an
+    /// attempt that is still running, and a killed attempt's claim frees itself.
+    pub fn lease_secs(&self) -> i64 {
+        i64::from(self.timeout_secs) * 3
+    }
+
+    /// One line saying what the profile grants, for error messages:
+    /// `tables project, deployment; clients GitHub; invokes slack-message`.
+    pub fn describe(&self) -> String {
+        let tables = join(self.tables.iter().map(|t| t.as_str()));
+        let clients = join(
+            [Client::Slack, Client::GitHub, Client::Ci]
+                .into_iter()
+                .filter(|c| self.clients.has(*c))
+                .map(|c| match c {
+                    Client::Slack => "Slack",
+                    Client::GitHub => "GitHub",
+                    Client::Ci => "CI",
+                }),
+        );
+        let invokes = join(self.invokes.iter().map(|f| f.as_str()));
+        format!("tables {tables}; clients {clients}; invokes {invokes}")
+    }
+
+    /// The sentence for a handler that reached `what` outside this profile.
+    pub fn outside(&self, what: &str) -> String {
+        format!(
+            "{} reached {what}, which is outside its profile ({})",
+            self.function,
+            self.describe()
+        )
+    }
+}
+
+fn join<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let items: Vec<&str> = items.collect();
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
+use FunctionName as F;
+use Table as T;
+
+const ALL_TABLES: &[Table] = &[T::Project, T::User, T::Deployment, T::Delivery];
+const NO_CLIENTS: Clients = Clients {
+    slack: false,
+    github: false,
+    ci: false,
+};
+/// `Timeout` of the HTTP functions (the template's global default).
+const HTTP_TIMEOUT_SECS: u32 = 15;
+/// `Timeout` of the invoked functions.
+const INVOKED_TIMEOUT_SECS: u32 = 60;
+
+/// The ten functions' profiles, in [`FunctionName::ALL`] order.
+pub const PROFILES: [FunctionProfile; 10] = [
+    FunctionProfile {
+        function: F::SlackCommand,
+        route: Some("/slack/command"),
+        tables: &[T::Project, T::User, T::Deployment],
+        secrets: &[secret::SLACK_SIGNING_SECRET],
+        optional_secrets: &[],
+        clients: NO_CLIENTS,
+        invokes: &[F::SlackMessage, F::GithubDeploymentCreate],
+        timeout_secs: HTTP_TIMEOUT_SECS,
+    },
+    FunctionProfile {
+        function: F::SlackInteractive,
+        route: Some("/slack/interactive"),
+        tables: ALL_TABLES,
+        secrets: &[secret::SLACK_SIGNING_SECRET],
+        optional_secrets: &[],
+        clients: NO_CLIENTS,
+        invokes: &[F::SlackMessage, F::GithubDeploymentCreate],
+        timeout_secs: HTTP_TIMEOUT_SECS,
+    },
+    FunctionProfile {
+        function: F::SlackEvent,
+        route: Some("/slack/event"),
+        tables: &[T::Project, T::User, T::Delivery],
+        secrets: &[secret::SLACK_SIGNING_SECRET],
+        optional_secrets: &[],
+        clients: NO_CLIENTS,
+        invokes: &[F::SlackMessage],
+        timeout_secs: HTTP_TIMEOUT_SECS,
+    },
+    FunctionProfile {
+        function: F::SlackMessage,
+        route: None,
+        tables: &[T::Project, T::User, T::Deployment],
+        secrets: &[secret::SLACK_BOT_TOKEN],
+        optional_secrets: &[],
+        clients: Clients {
+            slack: true,
+            ..NO_CLIENTS
+        },
+        invokes: &[F::GithubCollaborators],
+        timeout_secs: INVOKED_TIMEOUT_SECS,
+    },
+    FunctionProfile {
+        function: F::GithubWebhook,
+        route: Some("/github/webhook"),
+        tables: &[T::Project, T::Deployment, T::Delivery],
+        secrets: &[secret::GITHUB_WEBHOOK_SECRET],
+        optional_secrets: &[],
+        clients: NO_CLIENTS,
+        invokes: &[
+            F::SlackMessage,
+            F::GithubDeploymentCreate,
+            F::GithubDeploymentStatus,
+            F::CircleciTrigger,
+        ],
+        timeout_secs: HTTP_TIMEOUT_SECS,
+    },
+    FunctionProfile {
+        function: F::GithubCollaborators,
+        route: None,
+        tables: &[],
+        secrets: &[secret::GITHUB_APP_PRIVATE_KEY],
+        optional_secrets: &[],
+        clients: Clients {
+            github: true,
+            ..NO_CLIENTS
+        },
+        invokes: &[],
+        timeout_secs: INVOKED_TIMEOUT_SECS,
+    },
+    FunctionProfile {
+        function: F::GithubDeploymentCreate,
+        route: None,
+        tables: &[T::Project, T::Deployment, T::Delivery],
+        secrets: &[secret::GITHUB_APP_PRIVATE_KEY],
+        optional_secrets: &[],
+        clients: Clients {
+            github: true,
+            ..NO_CLIENTS
+        },
+        invokes: &[F::SlackMessage],
+        timeout_secs: INVOKED_TIMEOUT_SECS,
+    },
+    FunctionProfile {
+        function: F::GithubDeploymentStatus,
+        route: None,
+        tables: &[T::Deployment],
+        secrets: &[secret::GITHUB_APP_PRIVATE_KEY, secret::CIRCLECI_TOKEN],
+        optional_secrets: &[],
+        clients: Clients {
+            slack: false,
+            github: true,
+            ci: true,
+        },
+        invokes: &[F::SlackMessage],
+        timeout_secs: INVOKED_TIMEOUT_SECS,
+    },
+    FunctionProfile {
+        function: F::CircleciTrigger,
+        route: None,
+        tables: &[T::Deployment, T::Delivery],
+        secrets: &[secret::CIRCLECI_TOKEN, secret::GITHUB_APP_PRIVATE_KEY],
+        optional_secrets: &[],
+        clients: Clients {
+            slack: false,
+            github: true,
+            ci: true,
+        },
+        invokes: &[F::SlackMessage],
+        timeout_secs: INVOKED_TIMEOUT_SECS,
+    },
+    FunctionProfile {
+        function: F::CircleciWebhook,
+        route: Some("/circleci/webhook"),
+        tables: &[T::Deployment, T::Delivery],
+        secrets: &[secret::CIRCLECI_WEBHOOK_SECRET],
+        optional_secrets: &[secret::CIRCLECI_NOTIFY_TOKEN],
+        clients: NO_CLIENTS,
+        invokes: &[F::GithubDeploymentStatus],
+        timeout_secs: HTTP_TIMEOUT_SECS,
+    },
+];
+
+/// What `function` is given.
+pub fn profile(function: FunctionName) -> &'static FunctionProfile {
+    let index = FunctionName::ALL
+        .iter()
+        .position(|f| *f == function)
+        .unwrap_or_default();
+    &PROFILES[index]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn profiles_are_in_function_order_and_complete() {
+        for (index, function) in FunctionName::ALL.into_iter().enumerate() {
+            assert_eq!(PROFILES[index].function, function);
+            assert_eq!(profile(function).function, function);
+        }
+    }
+
+    #[test]
+    fn exactly_the_five_http_functions_have_routes() {
+        let routes: HashSet<_> = PROFILES.iter().filter_map(|p| p.route).collect();
+        assert_eq!(
+            routes,
+            HashSet::from([
+                "/slack/command",
+                "/slack/interactive",
+                "/slack/event",
+                "/github/webhook",
+                "/circleci/webhook",
+            ])
+        );
+    }
+
+    #[test]
+    fn only_invoked_functions_are_invoke_targets() {
+        for p in &PROFILES {
+            for target in p.invokes {
+                assert!(
+                    profile(*target).route.is_none(),
+                    "{} invokes the HTTP function {target}",
+                    p.function
+                );
+                assert_ne!(*target, p.function, "{} invokes itself", p.function);
+            }
+        }
+    }
+
+    #[test]
+    fn secrets_are_known_names() {
+        for p in &PROFILES {
+            for name in p.all_secrets() {
+                assert!(secret::ALL.contains(&name), "{}: {name}", p.function);
+            }
+        }
+    }
+
+    #[test]
+    fn an_outside_reach_names_the_function_the_profile_and_the_target() {
+        let p = profile(F::CircleciWebhook);
+        assert_eq!(
+            p.outside("the user table"),
+            "circleci-webhook reached the user table, which is outside its profile \
+             (tables deployment, delivery; clients none; invokes github-deployment-status)"
+        );
+        assert_eq!(
+            profile(F::GithubCollaborators).describe(),
+            "tables none; clients GitHub; invokes none"
+        );
+    }
+
+    #[test]
+    fn leases_outlast_the_time_limit() {
+        for p in &PROFILES {
+            assert!(p.lease_secs() > i64::from(p.timeout_secs), "{}", p.function);
+        }
+    }
+}
