@@ -68,22 +68,7 @@ pub enum Trigger {
     },
 }
 
-impl Trigger {
-    /// Who or what to credit in a message: a Slack mention or a GitHub login.
-    pub fn actor(&self) -> Option<String> {
-        match self {
-            Trigger::PullRequest { .. } => None,
-            Trigger::Push { pusher } | Trigger::Tag { pusher } => {
-                pusher.as_ref().map(|p| p.to_string())
-            }
-            Trigger::Manual { slack_user } | Trigger::Retry { slack_user, .. } => {
-                Some(slack_user.mention())
-            }
-        }
-    }
-}
-
-/// Everything known about one deployment (SPEC section 5).
+/// Everything known about one deployment (its states: docs/workflow.md, "Lifecycle").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deployment {
     pub repository: Repository,
