@@ -1,6 +1,6 @@
-//! Idempotency keys for webhooks and retried async invokes (SPEC section 7): claim a key before
-//! the effect, release it when the effect failed so that a retry is processed again. Keys
-//! expire after `delivery_ttl_secs`.
+//! Idempotency keys for webhooks and retried async invokes (docs/security.md, "Idempotency keys"):
+//! claim a key before the effect, release it when the effect failed so that a retry is processed
+//! again. Keys expire after `delivery_ttl_secs`.
 
 use crate::{AppError, AppState};
 

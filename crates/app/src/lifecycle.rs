@@ -1,4 +1,5 @@
-//! The deployment lifecycle shared by every function that moves a deployment (SPEC section 5):
+//! The deployment lifecycle shared by every function that moves a deployment (docs/workflow.md,
+//! "Lifecycle"; docs/workflow-decisions.md, "Order and shape of a transition"):
 //! each transition is written to the record first (optimistic version guard, retried on
 //! conflict), then to GitHub as a deployment status, then `slack-message` is asked to edit the
 //! deployment's one message. A successful pull-request deployment also gets its PR comment; a

@@ -1,4 +1,4 @@
-//! GitHub failing under the workflow (SPEC sections 5 and 7): a server error or a timeout
+//! GitHub failing under the workflow (docs/security.md, "Faults"): a server error or a timeout
 //! while a deployment is created or its status written. The adapter retries what is safe to
 //! retry (reads and statuses; never a deployment creation) — shown in
 //! `crates/integrations/tests/github.rs` (`server_errors_are_retried_with_backoff_then_succeed`,

@@ -1,11 +1,11 @@
-//! Hostile requests against every HTTP endpoint (SPEC section 7), as one table: no signature,
-//! wrong signature, replayed old and future timestamps, replayed deliveries, bodies over the
-//! size limit, invalid UTF-8, JSON of the wrong shape, forms with missing fields, unknown
-//! commands and events, 10 000-character input and `owner/repo` forms that are not
-//! repositories. Each row names the answer it must get (400, 401, 413, "acknowledged and
-//! ignored", or a friendly ephemeral Slack reply), never a 5xx; and for every row the store
-//! is unchanged (no write method called and the same snapshot before and after), nothing
-//! was invoked and no outside service was called.
+//! Hostile requests against every HTTP endpoint (docs/security.md, "Hostile requests"), as one
+//! table: no signature, wrong signature, replayed old and future timestamps, replayed deliveries,
+//! bodies over the size limit, invalid UTF-8, JSON of the wrong shape, forms with missing fields,
+//! unknown commands and events, 10 000-character input and `owner/repo` forms that are not
+//! repositories. Each row names the answer it must get (400, 401, 413, "acknowledged and ignored",
+//! or a friendly ephemeral Slack reply), never a 5xx; and for every row the store is unchanged (no
+//! write method called and the same snapshot before and after), nothing was invoked and no outside
+//! service was called.
 
 mod hostile_support;
 

@@ -79,7 +79,7 @@ async fn pushes_and_tags_deploy_per_the_policy() {
     assert!(matches!(production.trigger, Trigger::Tag { .. }));
     assert!(world.github_deployment(&production).production_environment);
 
-    // Each pipeline runs on its branch or tag with the SPEC's parameters.
+    // Each pipeline runs on its branch or tag with the parameters docs/workflow.md lists.
     world.announce_deployments().await;
     let pipelines = world.ci.pipelines();
     assert_eq!(pipelines.len(), 3);

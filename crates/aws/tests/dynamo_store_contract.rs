@@ -114,7 +114,7 @@ impl Intercept for OperationGuard {
         } else {
             Err(format!(
                 "DynamoStore sent {operation}: a store only reads and writes by key, queries and \
-                 runs transactions (never Scan, SPEC section 6)"
+                 runs transactions (never Scan: docs/data-model.md)"
             )
             .into())
         }

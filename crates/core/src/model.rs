@@ -1,4 +1,5 @@
-//! The records deploybot keeps (SPEC section 6): projects, user links and deployments.
+//! The records deploybot keeps: projects, user links and deployments (how DynamoDB stores
+//! them: docs/data-model.md).
 
 use crate::{
     DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Repository, Sha,

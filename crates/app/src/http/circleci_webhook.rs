@@ -1,12 +1,12 @@
-//! `circleci-webhook` (`POST /circleci/webhook`): CircleCI completion → deployment status.
-//! The signed `workflow-completed` webhook (`circleci-signature: v1=...`) finds the deployment
-//! by pipeline id and maps the outcome (SPEC section 4); other webhook types are acknowledged
-//! and ignored. The legacy per-job `notify` payload is accepted only with the shared
-//! `CIRCLECI_NOTIFY_TOKEN` as the `token` query parameter.
+//! `circleci-webhook` (`POST /circleci/webhook`): CircleCI completion → deployment status. The
+//! signed `workflow-completed` webhook (`circleci-signature: v1=...`) finds the deployment by
+//! pipeline id and maps the outcome (docs/workflow.md, "The CircleCI pipeline"); other webhook
+//! types are acknowledged and ignored. The legacy per-job `notify` payload is accepted only with
+//! the shared `CIRCLECI_NOTIFY_TOKEN` as the `token` query parameter.
 //!
-//! Latency budget: a few hundred milliseconds — the signature check, one index lookup, at
-//! most one CircleCI API call (are the pipeline's other workflows done?) and an `Event`
-//! invoke. Idempotency keys: `circleci:<event id>`; legacy `circleci-notify:<repository>:<build_num>`.
+//! Latency budget: a few hundred milliseconds — the signature check, one index lookup, at most one
+//! CircleCI API call (are the pipeline's other workflows done?) and an `Event` invoke. Idempotency
+//! keys: `circleci:<event id>`; legacy `circleci-notify:<repository>:<build_num>`.
 
 use crate::http::{check_body_size, header};
 use crate::webhook_payloads::circleci::{LegacyNotify, WebhookEnvelope, WorkflowCompleted};

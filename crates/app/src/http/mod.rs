@@ -12,7 +12,8 @@ use crate::{AppError, AppState};
 use axum::Router;
 use axum::http::HeaderMap;
 
-/// Every HTTP endpoint, mounted at its SPEC path (`/slack/command`, ...).
+/// Every HTTP endpoint, mounted at the path it has on API Gateway (`/slack/command`, ...; the
+/// table in docs/deployment.md, "The functions").
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(slack_command::router(state.clone()))
