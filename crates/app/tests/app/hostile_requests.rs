@@ -7,17 +7,15 @@
 //! write method called and the same snapshot before and after), nothing was invoked and no outside
 //! service was called.
 
-mod hostile_support;
-
+use crate::hostile_support::{
+    CHANNEL, Harness, LINKED_USER, MAX_BODY, NOTIFY_TOKEN, NOW_SECS, PIPELINE, SHA, TEAM,
+    UNBOUND_CHANNEL, USER,
+};
 use axum::http::StatusCode;
 use deploybot_core::signature::{SigningSecret, sign_slack};
 use deploybot_testkit::fixtures::fixture_json;
 use deploybot_testkit::signing::{
     SignedRequest, circleci_request_bytes, github_request_bytes, slack_request,
-};
-use hostile_support::{
-    CHANNEL, Harness, LINKED_USER, MAX_BODY, NOTIFY_TOKEN, NOW_SECS, PIPELINE, SHA, TEAM,
-    UNBOUND_CHANNEL, USER,
 };
 use serde_json::{Value, json};
 

@@ -6,13 +6,11 @@
 //! repeated Slack event id in `slack_event.rs` (`retried_and_repeated_event_ids_have_one_effect`),
 //! a redelivered button press in `slack_interactive.rs` (`a_redelivered_press_has_one_effect`).
 
-mod workflow_support;
-
+use crate::workflow_support::*;
 use axum::http::StatusCode;
 use deploybot_core::invoke::{DeploymentCreateRequest, NewDeploymentRequest};
 use deploybot_core::signature::SigningSecret;
 use deploybot_core::{DeploymentId, DeploymentState, Environment, GitRef, Sha, Timestamp, Trigger};
-use workflow_support::*;
 
 const PR: u64 = 42;
 
