@@ -10,7 +10,8 @@
 # aws-sdk-lambda. The functions read their secrets from SSM parameters in moto, named by
 # `*_PARAM` variables as template.yaml sets them, and their tables from moto.
 #
-# Emulator differences from AWS (see ARCHITECTURE.md): Event invocations run synchronously,
+# Emulator differences from AWS (docs/local-development.md, "One function under cargo lambda
+# watch"): Event invocations run synchronously,
 # a function error is HTTP 500, every workspace binary is a function, a function that
 # invokes another needs --concurrency >= 2.
 #

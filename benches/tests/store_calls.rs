@@ -1,5 +1,5 @@
 //! Store calls per handled event are the same at 10 and at 10 000 projects, users and
-//! deployments (SPEC section 6: no request path scans, so the cost of an event does not grow
+//! deployments (docs/data-model.md: no request path scans, so the cost of an event does not grow
 //! with the data). Counts, not times: deterministic, so an honest test.
 
 use axum::http::StatusCode;

@@ -1,4 +1,5 @@
-//! The deployment lifecycle shared by every function that moves a deployment (SPEC section 5):
+//! The deployment lifecycle shared by every function that moves a deployment (docs/workflow.md,
+//! "Lifecycle"; docs/workflow-decisions.md, "Order and shape of a transition"):
 //! each transition is written to the record first (optimistic version guard, retried on
 //! conflict), then to GitHub as a deployment status, then `slack-message` is asked to edit the
 //! deployment's one message. A successful pull-request deployment also gets its PR comment; a
@@ -12,11 +13,6 @@ use deploybot_core::{Deployment, DeploymentId, DeploymentState, Repository, Time
 
 /// How often a save is retried when someone else saved the record first.
 const MAX_SAVE_ATTEMPTS: usize = 8;
-
-/// Whether the deployment succeeded: it is `success`, or it became inactive after succeeding.
-pub fn has_succeeded(d: &Deployment) -> bool {
-    d.has_succeeded()
-}
 
 /// What a guarded save did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,20 +88,6 @@ where
         "deployment {} kept changing while being saved",
         current.id
     )))
-}
-
-/// [`update_from`] on the stored record.
-pub async fn update_record<F>(
-    state: &AppState,
-    repository: &Repository,
-    id: &DeploymentId,
-    change: F,
-) -> Result<Saved, AppError>
-where
-    F: FnMut(&mut Deployment) -> bool + Send,
-{
-    let current = load(state, repository, id).await?;
-    update_from(state, current, change).await
 }
 
 /// A state change and what comes with it.

@@ -1,6 +1,6 @@
-//! The slash-command grammar (SPEC section 3): text → a typed [`Command`] or a
-//! [`UsageError`] that tells the person how to do it right. Pure and total: any input gives
-//! one or the other.
+//! The slash-command grammar (`/cimon ...`; the `deploy` forms are in docs/workflow.md, "Deploying
+//! by hand"): text → a typed [`Command`] or a [`UsageError`] that tells the person how to do it
+//! right. Pure and total: any input gives one or the other.
 
 use crate::ids::clip;
 use crate::urls::{parse_host, validate_url_pattern, validate_url_separator};

@@ -1,4 +1,4 @@
-//! The functions of SPEC section 2 and the typed request/response of every
+//! The functions (docs/deployment.md, "The functions") and the typed request/response of every
 //! function-to-function invoke, serialised as JSON.
 
 use crate::blocks::Message;

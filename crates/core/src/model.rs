@@ -1,4 +1,5 @@
-//! The records deploybot keeps (SPEC section 6): projects, user links and deployments.
+//! The records deploybot keeps: projects, user links and deployments (how DynamoDB stores
+//! them: docs/data-model.md).
 
 use crate::{
     DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Repository, Sha,
@@ -68,22 +69,7 @@ pub enum Trigger {
     },
 }
 
-impl Trigger {
-    /// Who or what to credit in a message: a Slack mention or a GitHub login.
-    pub fn actor(&self) -> Option<String> {
-        match self {
-            Trigger::PullRequest { .. } => None,
-            Trigger::Push { pusher } | Trigger::Tag { pusher } => {
-                pusher.as_ref().map(|p| p.to_string())
-            }
-            Trigger::Manual { slack_user } | Trigger::Retry { slack_user, .. } => {
-                Some(slack_user.mention())
-            }
-        }
-    }
-}
-
-/// Everything known about one deployment (SPEC section 5).
+/// Everything known about one deployment (its states: docs/workflow.md, "Lifecycle").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deployment {
     pub repository: Repository,

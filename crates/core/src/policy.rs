@@ -1,4 +1,4 @@
-//! The workflow policy (SPEC section 4) as data: rules that map an incoming event to a
+//! The workflow policy (docs/workflow.md) as data: rules that map an incoming event to a
 //! decision, plus the rules for manual deployments. [`Policy::default`] is the built-in
 //! policy; a per-repository policy can be another value of the same type.
 
@@ -121,7 +121,7 @@ pub struct Policy {
 }
 
 impl Default for Policy {
-    /// The built-in policy of SPEC section 4.
+    /// The built-in policy: the tables of docs/workflow.md.
     fn default() -> Self {
         let tags = vec![
             RefMatcher::TagPrefix("v".into()),

@@ -554,7 +554,8 @@ impl CiError {
     }
 }
 
-/// The parameters every deployment pipeline receives (SPEC section 4).
+/// The parameters every deployment pipeline receives (docs/workflow.md, "The CircleCI
+/// pipeline").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PipelineParameters {
     pub environment: Environment,
@@ -600,8 +601,8 @@ pub trait CiBackend: Send + Sync {
     async fn pipeline_workflows(&self, pipeline_id: &str) -> Result<Vec<WorkflowInfo>, CiError>;
 }
 
-/// Maps a CI outcome to a deployment state (SPEC section 4): `success` → success; failed,
-/// canceled, timed out, infrastructure failure → failure; anything else → error.
+/// Maps a CI outcome to a deployment state (docs/workflow.md, "The CircleCI pipeline"): `success` →
+/// success; failed, canceled, timed out, infrastructure failure → failure; anything else → error.
 pub fn ci_outcome_state(outcome: &str) -> DeploymentState {
     match outcome.to_ascii_lowercase().as_str() {
         "success" | "succeeded" | "fixed" => DeploymentState::Success,

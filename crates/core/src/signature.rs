@@ -1,4 +1,5 @@
-//! Webhook signature checks for Slack, GitHub and CircleCI (SPEC section 7). Pure functions:
+//! Webhook signature checks for Slack, GitHub and CircleCI (docs/security.md, "Signatures").
+//! Pure functions:
 //! the clock is an argument, comparison is constant-time (`Mac::verify_slice`), and every
 //! secret may hold two values while it is being rotated.
 

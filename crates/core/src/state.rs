@@ -1,4 +1,4 @@
-//! The deployment state machine (SPEC section 5): which state may follow which.
+//! The deployment state machine (docs/workflow.md, "Lifecycle"): which state may follow which.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -1,4 +1,5 @@
-//! Environment URLs and the values handed to the CI pipeline (SPEC section 4).
+//! Environment URLs and the values handed to the CI pipeline (docs/workflow.md,
+//! "Environment URLs" and "The CircleCI pipeline").
 
 use crate::{Environment, GitRef, ParseError, ProjectSettings, Sha};
 

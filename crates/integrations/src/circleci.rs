@@ -1,7 +1,7 @@
-//! CircleCI API v2 adapter (implements `CiBackend`): starts the deployment pipeline on a
-//! branch or tag with the SPEC section 4 parameters, and reads a pipeline's workflows for
-//! their links. The token travels in the `Circle-Token` header, never in a URL, and is never
-//! logged.
+//! CircleCI API v2 adapter (implements `CiBackend`): starts the deployment pipeline on a branch or
+//! tag with the parameters of docs/workflow.md ("The CircleCI pipeline"), and reads a pipeline's
+//! workflows for their links. The token travels in the `Circle-Token` header, never in a URL, and
+//! is never logged.
 //!
 //! Latency budget: called from `circleci-trigger` (an asynchronous invoke); each attempt is
 //! bounded by `HttpPolicy::timeout` (10 s by default), a call by `attempts` of those plus the
@@ -115,8 +115,8 @@ struct TriggerBody<'a> {
     parameters: Parameters<'a>,
 }
 
-/// SPEC section 4; `subdomain` and `url` are left out when there is none (production has no
-/// subdomain), so the config's defaults apply.
+/// The pipeline parameters (docs/workflow.md, "The CircleCI pipeline"); `subdomain` and `url` are
+/// left out when there is none (production has no subdomain), so the config's defaults apply.
 #[derive(Serialize)]
 struct Parameters<'a> {
     environment: String,

@@ -1,6 +1,6 @@
-//! A whole deploybot on 127.0.0.1 for the demo and the end-to-end tests (the `spawn_app()`
-//! pattern): the local server on port 0 with the chosen store, the three fakes behind the real
-//! adapters, and typed helpers that send exactly what Slack, GitHub and CircleCI send, signed —
+//! A whole deploybot on 127.0.0.1 for the demo and the end-to-end tests ([`try_spawn_app`]):
+//! the local server on port 0 with the chosen store, the three fakes behind the real adapters,
+//! and typed helpers that send exactly what Slack, GitHub and CircleCI send, signed —
 //! `app.slash(ADA, "setup acme/web")`, `app.github_event("push", &json)`,
 //! `app.circleci_complete(pipeline, "success")` — plus [`LocalApp::settle`] to wait for the
 //! background work a request started.
@@ -327,16 +327,6 @@ pub async fn try_spawn_app(options: AppOptions) -> Result<LocalApp, HarnessError
         counter: AtomicU64::new(1),
         _temp_dir: temp_dir,
     })
-}
-
-/// [`try_spawn_app`] with the defaults (embedded store in a temporary file), for tests.
-///
-/// # Panics
-/// When the app cannot start (no local port, no temporary directory).
-pub async fn spawn_app() -> LocalApp {
-    try_spawn_app(AppOptions::default())
-        .await
-        .expect("the local app starts")
 }
 
 impl LocalApp {

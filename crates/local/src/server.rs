@@ -1,4 +1,4 @@
-//! The local HTTP server: every HTTP function's router under its SPEC path, plus
+//! The local HTTP server: every HTTP function's router under its API Gateway path, plus
 //! `GET /healthz`, served with `axum::serve` on 127.0.0.1 (the Lambda runtime is not used
 //! locally: it needs Lambda's environment).
 

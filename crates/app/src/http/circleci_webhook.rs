@@ -1,8 +1,8 @@
-//! `circleci-webhook` (`POST /circleci/webhook`): CircleCI completion → deployment status.
-//! The signed `workflow-completed` webhook (`circleci-signature: v1=...`) finds the deployment
-//! by pipeline id and maps the outcome (SPEC section 4); other webhook types are acknowledged
-//! and ignored. The legacy per-job `notify` payload is accepted only with the shared
-//! `CIRCLECI_NOTIFY_TOKEN` as the `token` query parameter.
+//! `circleci-webhook` (`POST /circleci/webhook`): CircleCI completion → deployment status. The
+//! signed `workflow-completed` webhook (`circleci-signature: v1=...`) finds the deployment by
+//! pipeline id and maps the outcome (docs/workflow.md, "The CircleCI pipeline"); other webhook
+//! types are acknowledged and ignored. The legacy per-job `notify` payload is accepted only with
+//! the shared `CIRCLECI_NOTIFY_TOKEN` as the `token` query parameter.
 //!
 //! Latency budget: well under a second whatever CircleCI's API does (CircleCI waits 10
 //! seconds) — the signature check, the pipeline lookup and the idempotency claim issued

@@ -1,6 +1,6 @@
-//! `github-webhook` (`POST /github/webhook`): GitHub events → workflow decisions (SPEC
-//! section 4). Verifies `X-Hub-Signature-256` over the raw body before anything else, parses
-//! the event into typed structs, asks the policy, and hands slow work to other functions by
+//! `github-webhook` (`POST /github/webhook`): GitHub events → workflow decisions (docs/workflow.md,
+//! "Events from GitHub"). Verifies `X-Hub-Signature-256` over the raw body before anything else,
+//! parses the event into typed structs, asks the policy, and hands slow work to other functions by
 //! `Event` invoke.
 //!
 //! Latency budget: GitHub gives up after 10 s; this answers after the signature check, at

@@ -1,5 +1,6 @@
-//! `slack-command` (`POST /slack/command`): the slash command of SPEC section 3 (`/cimon ...`
-//! and the `/deploy` alias).
+//! `slack-command` (`POST /slack/command`): the slash command (`/cimon ...` and the `/deploy`
+//! alias; the grammar is `deploybot_core::command`, deployments by hand are in
+//! docs/workflow.md, "Deploying by hand", and the answers in docs/slack-decisions.md).
 //!
 //! Latency budget: Slack wants the answer within 3 seconds. This handler only reads and
 //! writes the store and makes `Event` invokes; nothing here calls GitHub. Work that needs

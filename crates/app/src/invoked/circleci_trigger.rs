@@ -1,8 +1,8 @@
 //! `circleci-trigger`: starts the deployment's CircleCI pipeline on its branch or tag with the
-//! parameters of SPEC section 4, stores the pipeline id, number and link on the record, and
-//! moves the deployment to `queued` (log_url = pipeline link). A CircleCI refusal becomes an
-//! `error` status with a message a person can act on. A retried invoke starts at most one
-//! pipeline (idempotency key `circleci-trigger:<repository>:<deployment id>`).
+//! parameters of docs/workflow.md ("The CircleCI pipeline"), stores the pipeline id, number and
+//! link on the record, and moves the deployment to `queued` (log_url = pipeline link). A CircleCI
+//! refusal becomes an `error` status with a message a person can act on. A retried invoke starts at
+//! most one pipeline (idempotency key `circleci-trigger:<repository>:<deployment id>`).
 
 use crate::lifecycle::{self, Transition};
 use crate::{AppError, AppState, idempotency};

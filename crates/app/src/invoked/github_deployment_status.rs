@@ -1,6 +1,6 @@
-//! `github-deployment-status`: moves a deployment to a new state in the order of SPEC
-//! section 5 — record (version guard), GitHub deployment status (unless GitHub already has
-//! it), Slack message. Idempotent: a repeated or out-of-order request changes nothing.
+//! `github-deployment-status`: moves a deployment to a new state in the order docs/workflow.md
+//! gives ("Lifecycle") — record (version guard), GitHub deployment status (unless GitHub already
+//! has it), Slack message. Idempotent: a repeated or out-of-order request changes nothing.
 
 use crate::lifecycle::{self, Transition};
 use crate::{AppError, AppState};

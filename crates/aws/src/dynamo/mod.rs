@@ -1,4 +1,4 @@
-//! `DynamoStore`: the store port on four DynamoDB tables (SPEC section 6). Every call is a
+//! `DynamoStore`: the store port on four DynamoDB tables. Every call is a
 //! key read, a key-ordered query on the table or a global secondary index, a conditional
 //! write or a transaction — never a `Scan`. The design is in `docs/data-model.md` and
 //! `docs/adr/` ("DynamoDB table design").

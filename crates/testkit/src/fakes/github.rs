@@ -366,13 +366,6 @@ impl FakeGitHub {
         });
     }
 
-    /// Deletes a branch (the commit stays).
-    pub fn delete_branch(&self, repository: &Repository, name: &str) {
-        self.with_repo(repository, |repo| {
-            repo.branches.remove(name);
-        });
-    }
-
     /// Adds a commit (`author` None: the commit's e-mail maps to no GitHub account).
     pub fn add_commit(&self, repository: &Repository, sha: &Sha, author: Option<&str>) {
         let author = author.map(|a| GithubLogin::parse(a).expect("test author login is valid"));

@@ -5,7 +5,6 @@
 //! with the policy's words.
 
 use super::{Prelude, prelude, refused, start};
-use crate::lifecycle;
 use crate::{AppError, AppState};
 use deploybot_core::blocks::Message;
 use deploybot_core::invoke::{
@@ -106,7 +105,7 @@ async fn resolve(
                     .deployments_by_sha(repository, &resolved.sha, LOOKBACK)
                     .await?
                     .iter()
-                    .any(|d| d.environment == required && lifecycle::has_succeeded(d));
+                    .any(|d| d.environment == required && d.has_succeeded());
                 if !passed {
                     return Ok(Err(Refusal::NotPassed {
                         environment,
@@ -150,7 +149,7 @@ async fn resolve(
                 .list_deployments(repository, Some(from), LOOKBACK)
                 .await?
                 .into_iter()
-                .find(lifecycle::has_succeeded);
+                .find(|d| d.has_succeeded());
             match latest {
                 Some(d) => Ok(Ok(Source {
                     git_ref: d.git_ref,

@@ -1,8 +1,8 @@
-//! `github-deployment-create`: creates a deployment's record and its GitHub Deployment (SPEC
-//! sections 4 and 5), parks it as *waiting for checks* when GitHub answers 409 and resumes or
-//! fails it later, carries out manual deployments asked for in Slack, supersedes older
-//! in-flight deployments of the same environment, and deactivates a closed pull request's
-//! environment.
+//! `github-deployment-create`: creates a deployment's record and its GitHub Deployment
+//! (docs/workflow.md; the choices in docs/workflow-decisions.md, "Creating deployments"), parks it
+//! as *waiting for checks* when GitHub answers 409 and resumes or fails it later, carries out
+//! manual deployments asked for in Slack, supersedes older in-flight deployments of the same
+//! environment, and deactivates a closed pull request's environment.
 //!
 //! Idempotency: the caller chooses the deployment id, so a retried invoke finds the record it
 //! inserted and continues from its stored state; the GitHub Deployment is created at most once

@@ -1,8 +1,7 @@
 //! `slack-interactive` through the router: claim buttons, "Deploy to staging", "Retry",
 //! unknown actions, redelivered presses and request verification.
 
-mod slack_support;
-
+use crate::slack_support::*;
 use axum::http::StatusCode;
 use deploybot_app::render::{ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY};
 use deploybot_core::invoke::{
@@ -13,7 +12,6 @@ use deploybot_core::{
     DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Timestamp, Trigger, UserLink,
 };
 use deploybot_testkit::fakes::slack::ResponsePost;
-use slack_support::*;
 
 fn login(l: &str) -> GithubLogin {
     GithubLogin::parse(l).expect("valid")

@@ -1,15 +1,14 @@
-//! GitHub failing under the workflow (SPEC sections 5 and 7): a server error or a timeout
+//! GitHub failing under the workflow (docs/security.md, "Faults"): a server error or a timeout
 //! while a deployment is created or its status written. The adapter retries what is safe to
 //! retry (reads and statuses; never a deployment creation) — shown in
-//! `crates/integrations/tests/github.rs` (`server_errors_are_retried_with_backoff_then_succeed`,
+//! `crates/integrations/tests/integrations/github.rs` (`server_errors_are_retried_with_backoff_then_succeed`,
 //! `server_errors_that_persist_are_typed`, `a_slow_github_times_out`,
 //! `deployment_creation_is_not_retried_after_a_server_error_or_a_timeout`). What reaches the
 //! handlers is the typed error that is left; these tests show what they make of it: the
 //! deployment is marked `error` with a reason, the channel is told, nothing is lost (the
 //! record and its message stay, a Retry is offered and works once GitHub is back).
 
-mod workflow_support;
-
+use crate::workflow_support::*;
 use async_trait::async_trait;
 use axum::http::StatusCode;
 use deploybot_app::render::ACTION_RETRY;
@@ -24,7 +23,6 @@ use deploybot_core::{
 use deploybot_testkit::fakes::github::FakeGitHub;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use workflow_support::*;
 
 const PR: u64 = 42;
 

@@ -1,14 +1,12 @@
 //! `slack-event` through the router: the URL challenge, invitations on joining, renames,
 //! uninstalls, redelivered events and request verification.
 
-mod slack_support;
-
+use crate::slack_support::*;
 use axum::http::StatusCode;
 use deploybot_core::invoke::SlackMessageRequest;
 use deploybot_core::ports::Store;
 use deploybot_core::{GithubLogin, SlackTeamId, Timestamp, UserLink};
 use serde_json::{Value, json};
-use slack_support::*;
 
 fn team() -> SlackTeamId {
     SlackTeamId::parse(TEAM).expect("valid")

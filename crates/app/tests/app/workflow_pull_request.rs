@@ -3,15 +3,13 @@
 //! edited through every state → PR comment → PR closed → inactive. Also forks, redeliveries,
 //! bad signatures and malformed payloads.
 
-mod workflow_support;
-
+use crate::workflow_support::*;
 use axum::http::StatusCode;
 use deploybot_core::signature::SigningSecret;
 use deploybot_core::{DeploymentState, Environment, GitRef};
 use deploybot_testkit::fakes::circleci::PipelineTarget;
 use deploybot_testkit::signing::github_request;
 use serde_json::json;
-use workflow_support::*;
 
 #[tokio::test]
 async fn a_pull_request_is_deployed_reported_and_retired() {

@@ -3,8 +3,7 @@
 //! `deploy <sha> to staging` refused before test passed and accepted after, promotion of the
 //! latest test deployment, and retried invokes that must not repeat their effect.
 
-mod workflow_support;
-
+use crate::workflow_support::*;
 use axum::http::StatusCode;
 use deploybot_core::invoke::{
     CircleciTriggerRequest, DeploymentCreateRequest, ManualDeploymentRequest, NewDeploymentRequest,
@@ -12,7 +11,6 @@ use deploybot_core::invoke::{
 use deploybot_core::{DeploymentState, Environment, GitRef, SlackUserId, Trigger};
 use deploybot_testkit::fakes::circleci::PipelineTarget;
 use serde_json::json;
-use workflow_support::*;
 
 fn asker() -> SlackUserId {
     SlackUserId::parse("U0OPS").expect("valid user")
@@ -79,7 +77,7 @@ async fn pushes_and_tags_deploy_per_the_policy() {
     assert!(matches!(production.trigger, Trigger::Tag { .. }));
     assert!(world.github_deployment(&production).production_environment);
 
-    // Each pipeline runs on its branch or tag with the SPEC's parameters.
+    // Each pipeline runs on its branch or tag with the parameters docs/workflow.md lists.
     world.announce_deployments().await;
     let pipelines = world.ci.pipelines();
     assert_eq!(pipelines.len(), 3);

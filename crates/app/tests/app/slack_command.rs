@@ -1,8 +1,7 @@
 //! `slack-command` through the router: every subcommand, every refusal, request
 //! verification, and the 3-second rule with a slow GitHub.
 
-mod slack_support;
-
+use crate::slack_support::*;
 use axum::http::StatusCode;
 use deploybot_app::{AppConfig, AppState};
 use deploybot_core::blocks::{Block, Element};
@@ -13,7 +12,6 @@ use deploybot_core::{
     DeploymentState, Environment, GitRef, GithubLogin, SlackTeamId, Timestamp, Trigger, UserLink,
 };
 use proptest::prelude::*;
-use slack_support::*;
 use std::time::Duration;
 
 fn login(l: &str) -> GithubLogin {

@@ -1,19 +1,17 @@
 //! CircleCI and Slack failing under the workflow. CircleCI down (server errors, rate limits
 //! past what the adapter waits for) turns the deployment to `error` with a reason a person
 //! can read, in the record, on GitHub and in Slack. Slack rate limits are honoured by the
-//! adapter (`crates/integrations/tests/slack.rs`:
+//! adapter (`crates/integrations/tests/integrations/slack.rs`:
 //! `rate_limit_waits_retry_after_then_succeeds`, `rate_limit_really_waits_with_the_real_sleeper`,
 //! `rate_limit_longer_than_allowed_is_a_typed_error`); when the limit outlasts that wait, the
 //! `slack-message` invocation fails, and Lambda's retry of the same invoke posts the message
 //! once — no duplicate, nothing lost.
 
-mod workflow_support;
-
+use crate::workflow_support::*;
 use deploybot_core::DeploymentState;
 use deploybot_core::Environment;
 use deploybot_core::invoke::{FunctionName, SlackMessageRequest};
 use deploybot_testkit::fakes::circleci::CircleCiFailure;
-use workflow_support::*;
 
 /// A `test` deployment created on GitHub, its pipeline about to start.
 async fn release_push(world: &World) {

@@ -1,23 +1,21 @@
-//! Hostile requests against every HTTP endpoint (SPEC section 7), as one table: no signature,
-//! wrong signature, replayed old and future timestamps, replayed deliveries, bodies over the
-//! size limit, invalid UTF-8, JSON of the wrong shape, forms with missing fields, unknown
-//! commands and events, 10 000-character input and `owner/repo` forms that are not
-//! repositories. Each row names the answer it must get (400, 401, 413, "acknowledged and
-//! ignored", or a friendly ephemeral Slack reply), never a 5xx; and for every row the store
-//! is unchanged (no write method called and the same snapshot before and after), nothing
-//! was invoked and no outside service was called.
+//! Hostile requests against every HTTP endpoint (docs/security.md, "Hostile requests"), as one
+//! table: no signature, wrong signature, replayed old and future timestamps, replayed deliveries,
+//! bodies over the size limit, invalid UTF-8, JSON of the wrong shape, forms with missing fields,
+//! unknown commands and events, 10 000-character input and `owner/repo` forms that are not
+//! repositories. Each row names the answer it must get (400, 401, 413, "acknowledged and ignored",
+//! or a friendly ephemeral Slack reply), never a 5xx; and for every row the store is unchanged (no
+//! write method called and the same snapshot before and after), nothing was invoked and no outside
+//! service was called.
 
-mod hostile_support;
-
+use crate::hostile_support::{
+    CHANNEL, Harness, LINKED_USER, MAX_BODY, NOTIFY_TOKEN, NOW_SECS, PIPELINE, SHA, TEAM,
+    UNBOUND_CHANNEL, USER,
+};
 use axum::http::StatusCode;
 use deploybot_core::signature::{SigningSecret, sign_slack};
 use deploybot_testkit::fixtures::fixture_json;
 use deploybot_testkit::signing::{
     SignedRequest, circleci_request_bytes, github_request_bytes, slack_request,
-};
-use hostile_support::{
-    CHANNEL, Harness, LINKED_USER, MAX_BODY, NOTIFY_TOKEN, NOW_SECS, PIPELINE, SHA, TEAM,
-    UNBOUND_CHANNEL, USER,
 };
 use serde_json::{Value, json};
 

@@ -1,5 +1,5 @@
 //! The `deploybot-local` binary as people run it. Every command of docs/local-development.md in
-//! a block marked `# crates/local/tests/cli.rs runs these` is executed here, with the binary
+//! a block marked `# crates/local/tests/local/cli.rs runs these` is executed here, with the binary
 //! in place of `cargo run -p deploybot-local --` (and, for `scripts/moto.sh`, the moto server
 //! `scripts/test` started); the page's other shell blocks must carry a marker; the README's
 //! quick start is exactly the demo and the tests; start-up mistakes are refused with the
@@ -104,7 +104,7 @@ fn every_command_in_local_development_is_run_here_or_marked() {
         }
         let marker = lines.first().map(String::as_str).unwrap_or_default();
         let block = commands(&lines);
-        if marker.starts_with("# crates/local/tests/cli.rs runs these") {
+        if marker.starts_with("# crates/local/tests/local/cli.rs runs these") {
             assert!(
                 RUN_HERE.iter().any(|run| run[..] == block[..]),
                 "docs/local-development.md: this block is marked as run by cli.rs, which runs \
@@ -238,7 +238,7 @@ fn moto_url() -> String {
         _ => panic!(
             "DEPLOYBOT_DYNAMODB_URL is not set: the DynamoDB commands need the moto server that \
              `scripts/test` starts. Run the tests through `scripts/test`, or \
-             `scripts/moto.sh cargo test -p deploybot-local --test cli`."
+             `scripts/moto.sh cargo test -p deploybot-local --test local cli::`."
         ),
     }
 }

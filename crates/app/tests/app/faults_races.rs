@@ -1,19 +1,16 @@
-//! Repetition and races (SPEC section 7): a webhook redelivered five times — one after the
-//! other and all at once — has one effect; an async invoke delivered twice at the same time
-//! creates one GitHub Deployment; two deployments to one environment racing end with the
-//! newer one current and the older one `inactive` (superseded), whichever finishes first.
-//! Two `setup`s racing are in `slack_command.rs`
-//! (`two_simultaneous_setups_of_one_repository_have_one_winner`), a repeated Slack event id in
-//! `slack_event.rs` (`retried_and_repeated_event_ids_have_one_effect`), a redelivered button
-//! press in `slack_interactive.rs` (`a_redelivered_press_has_one_effect`).
+//! Repetition and races (docs/security.md, "Faults"): a webhook redelivered five times — one after
+//! the other and all at once — has one effect; an async invoke delivered twice at the same time
+//! creates one GitHub Deployment; two deployments to one environment racing end with the newer one
+//! current and the older one `inactive` (superseded), whichever finishes first. Two `setup`s racing
+//! are in `slack_command.rs` (`two_simultaneous_setups_of_one_repository_have_one_winner`), a
+//! repeated Slack event id in `slack_event.rs` (`retried_and_repeated_event_ids_have_one_effect`),
+//! a redelivered button press in `slack_interactive.rs` (`a_redelivered_press_has_one_effect`).
 
-mod workflow_support;
-
+use crate::workflow_support::*;
 use axum::http::StatusCode;
 use deploybot_core::invoke::{DeploymentCreateRequest, NewDeploymentRequest};
 use deploybot_core::signature::SigningSecret;
 use deploybot_core::{DeploymentId, DeploymentState, Environment, GitRef, Sha, Timestamp, Trigger};
-use workflow_support::*;
 
 const PR: u64 = 42;
 

@@ -2,8 +2,7 @@
 //! webhooks (signed, legacy, refused), statuses written by someone else, and a revoked
 //! workspace.
 
-mod workflow_support;
-
+use crate::workflow_support::*;
 use axum::http::{Request, StatusCode};
 use deploybot_core::invoke::DeploymentCreateRequest;
 use deploybot_core::ports::Store;
@@ -11,7 +10,6 @@ use deploybot_core::signature::SigningSecret;
 use deploybot_core::{DeploymentState, Environment, SlackTeamId};
 use deploybot_testkit::fakes::circleci::CircleCiFailure;
 use deploybot_testkit::signing::circleci_request;
-use workflow_support::*;
 
 const PR: u64 = 42;
 const ENV: Environment = Environment::PullRequest(PR);

@@ -1,6 +1,6 @@
 //! Hostile requests against every HTTP endpoint of the local server, over real HTTP on
 //! 127.0.0.1, with the embedded store (redb) — the end-to-end counterpart of
-//! `crates/app/tests/hostile_requests.rs` (which runs the full table in process and counts
+//! `crates/app/tests/app/hostile_requests.rs` (which runs the full table in process and counts
 //! store writes). Each row must get its 400/401/413 or a friendly Slack reply, never a 5xx,
 //! and leave the store's listings and the fakes as they were.
 

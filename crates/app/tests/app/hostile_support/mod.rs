@@ -6,8 +6,6 @@
 //! data. [`Harness::snapshot`] is the whole store as text (the in-memory store's `Debug`
 //! shows every table and index), so two snapshots are equal only if nothing was written.
 
-#![allow(dead_code)] // each test crate uses a different part of the harness
-
 use async_trait::async_trait;
 use axum::Router;
 use axum::http::StatusCode;
@@ -113,7 +111,6 @@ impl Answer {
 }
 
 pub struct Harness {
-    pub state: AppState,
     pub memory: Arc<MemoryStore>,
     pub counting: Arc<CountingStore>,
     pub invoker: Arc<CountingInvoker>,
@@ -202,9 +199,8 @@ impl Harness {
             .await
             .expect("inserts");
 
-        let router = deploybot_app::http::router(state.clone());
+        let router = deploybot_app::http::router(state);
         Self {
-            state,
             memory,
             counting,
             invoker,

@@ -186,7 +186,7 @@ async fn app_jwt_names_the_app_expires_within_ten_minutes_and_is_verified() {
 async fn a_jwt_signed_with_another_key_is_refused() {
     let h = harness().await;
     let other_key =
-        include_str!("../../testkit/fixtures/github/test-only-unknown-app-private-key.pem");
+        include_str!("../../../testkit/fixtures/github/test-only-unknown-app-private-key.pem");
     let client = h.client_with(other_key, FAKE_APP_ID, policy(), h.clock.clone());
     let err = client
         .default_branch(&repo("acme/web"))

@@ -5,8 +5,6 @@
 //! the conversation (the `deployment` event after a deployment is created) is played by
 //! [`World::announce_deployments`].
 
-#![allow(dead_code)] // each test crate uses a different part of the harness
-
 use axum::Router;
 use axum::http::{Request, StatusCode};
 use deploybot_app::dispatch::InProcessInvoker;

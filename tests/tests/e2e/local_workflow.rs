@@ -105,8 +105,8 @@ async fn the_whole_workflow_runs_on_dynamodb() {
         _ => panic!(
             "DEPLOYBOT_DYNAMODB_URL is not set: this test needs the DynamoDB-compatible server \
              that `scripts/test` starts (moto_server on 127.0.0.1). Run it through \
-             `scripts/test`, or `scripts/moto.sh cargo test -p deploybot-e2e --test \
-             local_workflow`."
+             `scripts/test`, or `scripts/moto.sh cargo test -p deploybot-e2e --test e2e \
+             local_workflow::`."
         ),
     };
     // Tables of its own, so it runs beside every other test on the one server.

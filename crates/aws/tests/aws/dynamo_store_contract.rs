@@ -36,7 +36,7 @@ fn endpoint() -> String {
         _ => panic!(
             "DEPLOYBOT_DYNAMODB_URL is not set: these tests need a DynamoDB-compatible server. \
              Run them through `scripts/test`, or alone with \
-             `scripts/moto.sh cargo test -p deploybot-aws --test dynamo_store_contract` \
+             `scripts/moto.sh cargo test -p deploybot-aws --test aws dynamo_store_contract::` \
              (both start moto_server on 127.0.0.1 and export the variable)"
         ),
     }
@@ -114,7 +114,7 @@ impl Intercept for OperationGuard {
         } else {
             Err(format!(
                 "DynamoStore sent {operation}: a store only reads and writes by key, queries and \
-                 runs transactions (never Scan, SPEC section 6)"
+                 runs transactions (never Scan: docs/data-model.md)"
             )
             .into())
         }
@@ -676,17 +676,20 @@ async fn guard_refuses_scans_and_table_management() {
 #[test]
 fn store_source_never_names_a_scan() {
     let sources = [
-        ("mod.rs", include_str!("../src/dynamo/mod.rs")),
-        ("codec.rs", include_str!("../src/dynamo/codec.rs")),
-        ("projects.rs", include_str!("../src/dynamo/projects.rs")),
-        ("users.rs", include_str!("../src/dynamo/users.rs")),
+        ("mod.rs", include_str!("../../src/dynamo/mod.rs")),
+        ("codec.rs", include_str!("../../src/dynamo/codec.rs")),
+        ("projects.rs", include_str!("../../src/dynamo/projects.rs")),
+        ("users.rs", include_str!("../../src/dynamo/users.rs")),
         (
             "deployments.rs",
-            include_str!("../src/dynamo/deployments.rs"),
+            include_str!("../../src/dynamo/deployments.rs"),
         ),
-        ("deliveries.rs", include_str!("../src/dynamo/deliveries.rs")),
-        ("schema.rs", include_str!("../src/dynamo/schema.rs")),
-        ("tables.rs", include_str!("../src/dynamo/tables.rs")),
+        (
+            "deliveries.rs",
+            include_str!("../../src/dynamo/deliveries.rs"),
+        ),
+        ("schema.rs", include_str!("../../src/dynamo/schema.rs")),
+        ("tables.rs", include_str!("../../src/dynamo/tables.rs")),
     ];
     for (file, source) in sources {
         for forbidden in [

@@ -18,7 +18,7 @@ fn moto() -> String {
         Ok(url) if !url.trim().is_empty() => url,
         _ => panic!(
             "DEPLOYBOT_DYNAMODB_URL is not set: run through `scripts/test`, or alone with \
-             `scripts/moto.sh cargo test -p deploybot-aws --test secrets_moto`"
+             `scripts/moto.sh cargo test -p deploybot-aws --test aws secrets_moto::`"
         ),
     }
 }

@@ -3,8 +3,6 @@
 //! in-process invoker (wrapped so a test can see what each handler invoked), a settable clock,
 //! and signed requests sent through `deploybot_app::http::router` with `oneshot`.
 
-#![allow(dead_code)] // each test crate uses a different part of the harness
-
 use async_trait::async_trait;
 use axum::Router;
 use axum::http::StatusCode;
@@ -132,7 +130,6 @@ pub struct Harness {
     pub counting: Arc<CountingStore>,
     pub slack: FakeSlack,
     pub github: FakeGitHub,
-    pub circleci: FakeCircleCi,
     pub invoker: Arc<RecordingInvoker>,
     pub clock: Arc<TestClock>,
     pub secret: SigningSecret,
@@ -165,7 +162,7 @@ impl Harness {
             .with_invoker(invoker.clone())
             .with_slack(Arc::new(slack.clone()))
             .with_github(Arc::new(github.clone()))
-            .with_ci(Arc::new(circleci.clone()));
+            .with_ci(Arc::new(circleci));
         invoker.inner.attach(state.clone());
         github.add_repository(&repo(), "main");
         let router = deploybot_app::http::router(state.clone());
@@ -175,7 +172,6 @@ impl Harness {
             counting,
             slack,
             github,
-            circleci,
             invoker,
             clock,
             secret,

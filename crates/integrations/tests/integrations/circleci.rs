@@ -1,5 +1,5 @@
-//! The CircleCI adapter against the fake CircleCI over HTTP (and wiremock for answers the
-//! fake does not give): parameters exactly as SPEC section 4, links, every error mapping,
+//! The CircleCI adapter against the fake CircleCI over HTTP (and wiremock for answers the fake does
+//! not give): parameters exactly as docs/workflow.md lists them, links, every error mapping,
 //! retries, and the fake's signed completion webhook.
 
 use deploybot_core::ports::{
@@ -45,7 +45,8 @@ fn deployment_id() -> DeploymentId {
     DeploymentId::new(Timestamp::from_secs(1_700_000_000), 42)
 }
 
-/// The request circleci-trigger makes for an environment (SPEC section 4).
+/// The request circleci-trigger makes for an environment (docs/workflow.md, "The CircleCI
+/// pipeline").
 fn request(environment: Environment, git_ref: GitRef, url: Option<&str>) -> PipelineRequest {
     let version = match &git_ref {
         GitRef::Tag(tag) if environment.is_production() => tag.clone(),

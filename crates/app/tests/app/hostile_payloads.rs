@@ -2,18 +2,17 @@
 //! signatures (so every body reaches the parsers): arbitrary bytes, arbitrary JSON and real
 //! fixtures with fields replaced by arbitrary JSON or removed never panic and never get a
 //! 5xx or a 401 — a malformed body is a 400 with a short reason, anything else is handled or
-//! acknowledged (SPEC section 7: "nothing reaches a 500 because of what a caller sent").
+//! acknowledged (docs/security.md, "Hostile requests": nothing a caller sends reaches a 500).
 //! The fuzz targets in `fuzz/` explore the same entry points for longer.
 
-mod hostile_support;
-
+use crate::hostile_support;
+use crate::hostile_support::{CHANNEL, Harness, NOW_SECS, PIPELINE, SHA, TEAM, USER};
 use axum::http::StatusCode;
 use deploybot_app::render::{ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY};
 use deploybot_testkit::fixtures::fixture_json;
 use deploybot_testkit::signing::{
     SignedRequest, circleci_request_bytes, github_request_bytes, slack_request,
 };
-use hostile_support::{CHANNEL, Harness, NOW_SECS, PIPELINE, SHA, TEAM, USER};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

@@ -1,0 +1,20 @@
+//! deploybot-app's integration tests, in one test binary (one link instead of one per file):
+//! the handlers behind `deploybot_app::http::router` and the invoked functions, on the
+//! in-memory store with the fakes of Slack, GitHub and CircleCI. Each module is one area; the
+//! `*_support` modules are the harnesses they share.
+
+mod hostile_support;
+mod slack_support;
+mod workflow_support;
+
+mod faults_github;
+mod faults_races;
+mod faults_services;
+mod hostile_payloads;
+mod hostile_requests;
+mod slack_command;
+mod slack_event;
+mod slack_interactive;
+mod workflow_checks;
+mod workflow_pull_request;
+mod workflow_push;

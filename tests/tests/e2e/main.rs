@@ -1,0 +1,5 @@
+//! The end-to-end tests, in one test binary: the documentation checked against the code, and
+//! the whole workflow over HTTP against the local server.
+
+mod docs;
+mod local_workflow;
