@@ -14,6 +14,6 @@ pub mod render;
 pub mod state;
 pub mod webhook_payloads;
 
-pub use config::AppConfig;
+pub use config::{AppConfig, ConfigError};
 pub use error::AppError;
 pub use state::AppState;
