@@ -7,6 +7,7 @@ use deploybot_core::signature::SigningSecret;
 use deploybot_local::github_events;
 use deploybot_local::harness::{AppOptions, LocalApp, StoreSetup, try_spawn_app};
 use deploybot_local::world::{self, GRACE};
+use deploybot_testkit::fakes::circleci::CircleCiFailure;
 use deploybot_testkit::signing::{circleci_request, github_request, slack_form_request};
 use std::time::Duration;
 
@@ -151,6 +152,42 @@ async fn a_redelivered_github_event_has_one_effect() {
     );
     assert_eq!(app.deployments().await.expect("lists").len(), 1);
     assert_eq!(app.fakes.github.deployments(&app.repository).len(), 1);
+}
+
+/// CircleCI refuses the pipeline for an undeclared parameter: through the real adapter the
+/// deployment's reason says what CircleCI said and how to fix it.
+#[tokio::test]
+async fn a_pipeline_circleci_refuses_says_how_to_fix_it() {
+    let app = app_with(AppOptions::with_store(StoreSetup::Memory)).await;
+    set_up(&app).await;
+    let push = github_events::push(
+        world::REPOSITORY,
+        world::DEFAULT_BRANCH,
+        world::MAIN_SHA,
+        GRACE.github_login,
+    );
+    let reply = app.github_event("push", &push).await.expect("delivered");
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    app.settle().await.expect("settles");
+    app.fakes
+        .ci
+        .fail_next_with(1, CircleCiFailure::parameter_not_declared("environment"));
+    assert_eq!(
+        app.announce_deployments().await.expect("announced").len(),
+        1
+    );
+    app.settle().await.expect("settles");
+
+    let deployments = app.deployments().await.expect("lists");
+    assert_eq!(deployments.len(), 1);
+    assert_eq!(deployments[0].state, DeploymentState::Error);
+    let why = deployments[0].description.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("Unexpected argument(s): environment")
+            && why.contains("must be declared under `parameters:` in .circleci/config.yml"),
+        "{why}"
+    );
+    assert!(app.fakes.ci.pipelines().is_empty());
 }
 
 #[tokio::test]
