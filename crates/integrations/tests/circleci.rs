@@ -402,7 +402,7 @@ async fn direct_port_and_http_agree() {
             &first
                 .as_ref()
                 .map(|p| (p.number, p.url.clone()))
-                .map_err(|e| kind(e)),
+                .map_err(kind),
         );
         let id = first.map(|p| p.id).unwrap_or_default();
         let workflows = ci.pipeline_workflows(&id).await;
