@@ -24,6 +24,19 @@ async fn set_up(app: &LocalApp) {
     app.settle().await.expect("settles");
 }
 
+/// Grace pushes the default branch; the server takes it in.
+async fn push_default_branch(app: &LocalApp) {
+    let push = github_events::push(
+        world::REPOSITORY,
+        world::DEFAULT_BRANCH,
+        world::MAIN_SHA,
+        GRACE.github_login,
+    );
+    let reply = app.github_event("push", &push).await.expect("delivered");
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    app.settle().await.expect("settles");
+}
+
 #[tokio::test]
 async fn parked_deployments_are_failed_on_the_servers_schedule() {
     let mut app = app_with(AppOptions {
@@ -38,15 +51,7 @@ async fn parked_deployments_are_failed_on_the_servers_schedule() {
     app.fakes
         .github
         .require_checks(&app.repository, &sha, &[("ci/tests", "pending")]);
-    let push = github_events::push(
-        world::REPOSITORY,
-        world::DEFAULT_BRANCH,
-        world::MAIN_SHA,
-        GRACE.github_login,
-    );
-    let reply = app.github_event("push", &push).await.expect("delivered");
-    assert_eq!(reply.status, 202, "{}", reply.body);
-    app.settle().await.expect("settles");
+    push_default_branch(&app).await;
     // GitHub refused the deployment (checks pending): it was parked, not created there.
     assert!(app.fakes.github.deployments(&app.repository).is_empty());
 
@@ -160,15 +165,7 @@ async fn a_redelivered_github_event_has_one_effect() {
 async fn a_pipeline_circleci_refuses_says_how_to_fix_it() {
     let app = app_with(AppOptions::with_store(StoreSetup::Memory)).await;
     set_up(&app).await;
-    let push = github_events::push(
-        world::REPOSITORY,
-        world::DEFAULT_BRANCH,
-        world::MAIN_SHA,
-        GRACE.github_login,
-    );
-    let reply = app.github_event("push", &push).await.expect("delivered");
-    assert_eq!(reply.status, 202, "{}", reply.body);
-    app.settle().await.expect("settles");
+    push_default_branch(&app).await;
     app.fakes
         .ci
         .fail_next_with(1, CircleCiFailure::parameter_not_declared("environment"));
