@@ -15,6 +15,6 @@ pub mod state;
 pub mod webhook_payloads;
 pub mod wiring;
 
-pub use config::AppConfig;
+pub use config::{AppConfig, ConfigError};
 pub use error::AppError;
 pub use state::AppState;

@@ -11,12 +11,11 @@
 use crate::dynamo::{DynamoStore, TableNames, TableNamesError};
 use crate::invoker::LambdaInvoker;
 use crate::secrets::{self, SecretError, SecretLoader, Secrets};
+use deploybot_app::config::var;
 use deploybot_app::wiring::{Parts, WiringError, function_state};
-use deploybot_app::{AppConfig, AppState};
-use deploybot_core::command::Grammar;
+use deploybot_app::{AppConfig, AppState, ConfigError};
 use deploybot_core::invoke::FunctionName;
 use deploybot_core::ports::SystemClock;
-use deploybot_core::signature::SigningSecret;
 use deploybot_integrations::circleci::{CircleCiClient, CircleCiConfig};
 use deploybot_integrations::github::{GitHubClient, GitHubConfig};
 use deploybot_integrations::slack::{SlackClient, SlackConfig};
@@ -36,13 +35,8 @@ pub enum BootstrapError {
     Tables(#[from] TableNamesError),
     #[error(transparent)]
     Wiring(#[from] WiringError),
-    #[error("{variable} is invalid: {reason}")]
-    Invalid {
-        variable: &'static str,
-        reason: String,
-    },
-    #[error("{variable} is not set")]
-    Missing { variable: &'static str },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     #[error("building the {client} client: {message}")]
     Client {
         client: &'static str,
@@ -56,39 +50,15 @@ pub fn init_tracing() {
     lambda_runtime::tracing::init_default_subscriber();
 }
 
-/// Reads a plain (non-secret) variable; blank counts as unset.
-fn var(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
-    lookup(name)
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-}
-
-/// The handler configuration from loaded secrets and plain variables (`COMMAND`,
-/// `DEPLOYBOT_CHECKS_TIMEOUT_SECS`).
+/// The handler configuration from loaded secrets and plain variables, read as everywhere
+/// else by [`AppConfig::from_lookup`].
 pub fn app_config(
     secrets: &Secrets,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<AppConfig, BootstrapError> {
-    let signing = |name: &str| {
-        secrets
-            .get(name)
-            .and_then(|value| SigningSecret::from_config(value.expose_secret()))
-    };
-    let mut config = AppConfig {
-        grammar: Grammar::new(&var(lookup, "COMMAND").unwrap_or_else(|| "/cimon".to_owned())),
-        slack_signing_secret: signing(secrets::SLACK_SIGNING_SECRET),
-        github_webhook_secret: signing(secrets::GITHUB_WEBHOOK_SECRET),
-        circleci_webhook_secret: signing(secrets::CIRCLECI_WEBHOOK_SECRET),
-        circleci_notify_token: secrets.get(secrets::CIRCLECI_NOTIFY_TOKEN).cloned(),
-        ..AppConfig::default()
-    };
-    if let Some(text) = var(lookup, "DEPLOYBOT_CHECKS_TIMEOUT_SECS") {
-        config.checks_timeout_secs = text.parse().map_err(|_| BootstrapError::Invalid {
-            variable: "DEPLOYBOT_CHECKS_TIMEOUT_SECS",
-            reason: format!("`{text}` is not a number of seconds"),
-        })?;
-    }
-    Ok(config)
+    Ok(AppConfig::from_lookup(lookup, &|name| {
+        secrets.get(name).cloned()
+    })?)
 }
 
 /// The AWS SDK configuration of a function on Lambda: credentials and region from the
@@ -339,6 +309,9 @@ mod tests {
             &lookup(&[("DEPLOYBOT_CHECKS_TIMEOUT_SECS", "an hour")]),
         )
         .expect_err("not a number");
-        assert!(bad.to_string().contains("DEPLOYBOT_CHECKS_TIMEOUT_SECS"));
+        assert_eq!(
+            bad.to_string(),
+            "DEPLOYBOT_CHECKS_TIMEOUT_SECS is invalid: `an hour` is not a number of seconds"
+        );
     }
 }

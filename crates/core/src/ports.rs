@@ -486,15 +486,19 @@ pub trait GitHub: Send + Sync {
 // =============================================================================================
 // CI backend
 
+/// Why a CI call failed. The adapter words the first three for the person who has to act
+/// (which credential to check, what to change in the pipeline configuration); the payload
+/// is that message, shown as is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CiError {
-    /// The token was refused (HTTP 401/403).
+    /// The CI refused the adapter's credentials.
     #[error("{0}")]
     Unauthorized(String),
-    /// The project is unknown or not followed (HTTP 404).
+    /// The project or pipeline is unknown to the CI, or hidden from the credentials.
     #[error("{0}")]
     NotFound(String),
-    /// The request was refused (HTTP 400), e.g. a parameter not declared in the config.
+    /// The CI refused the request, e.g. a pipeline parameter its configuration does not
+    /// declare.
     #[error("{0}")]
     Rejected(String),
     #[error("CI rate limit; retry after {retry_after_secs}s")]
@@ -505,53 +509,6 @@ pub enum CiError {
     Transport(String),
     #[error("unexpected answer from CI: {0}")]
     InvalidResponse(String),
-}
-
-/// What a CircleCI request is about, for error messages a person can act on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CiTarget<'a> {
-    /// A project slug (`gh/acme/web`).
-    Project(&'a str),
-    /// A pipeline id.
-    Pipeline(&'a str),
-}
-
-impl CiError {
-    /// HTTP 401/403: the token was refused.
-    pub fn token_refused() -> Self {
-        Self::Unauthorized("CircleCI refused the token: check CIRCLECI_TOKEN".into())
-    }
-
-    /// HTTP 404 for `target`.
-    pub fn not_found(target: CiTarget<'_>) -> Self {
-        Self::NotFound(match target {
-            CiTarget::Project(slug) => {
-                format!("project {slug} is not followed on CircleCI, or the token cannot see it")
-            }
-            CiTarget::Pipeline(id) => {
-                format!("pipeline {id} is not known to CircleCI, or the token cannot see it")
-            }
-        })
-    }
-
-    /// HTTP 400 for `target`: CircleCI's `message`, plus how to fix the usual cause (a
-    /// parameter the project's config does not declare: `Unexpected argument(s): environment`).
-    pub fn rejected(target: CiTarget<'_>, message: &str) -> Self {
-        let what = match target {
-            CiTarget::Project(slug) => format!("CircleCI refused to start a pipeline for {slug}"),
-            CiTarget::Pipeline(id) => format!("CircleCI refused the request for pipeline {id}"),
-        };
-        let lower = message.to_ascii_lowercase();
-        if lower.contains("argument") || lower.contains("parameter") {
-            Self::Rejected(format!(
-                "{what}: {message}. Every pipeline parameter deploybot sends (environment, \
-                 version, subdomain, url, sha, deployment_id) must be declared under \
-                 `parameters:` in .circleci/config.yml"
-            ))
-        } else {
-            Self::Rejected(format!("{what}: {message}"))
-        }
-    }
 }
 
 /// The parameters every deployment pipeline receives (docs/workflow.md, "The CircleCI

@@ -17,9 +17,7 @@ use crate::http::{
     send_with_retries,
 };
 use async_trait::async_trait;
-use deploybot_core::ports::{
-    CiBackend, CiError, CiTarget, PipelineRequest, PipelineStarted, WorkflowInfo,
-};
+use deploybot_core::ports::{CiBackend, CiError, PipelineRequest, PipelineStarted, WorkflowInfo};
 use deploybot_core::{DeploymentId, GitRef, Repository, Sha};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -96,6 +94,51 @@ pub struct CircleCiClient {
     http: reqwest::Client,
     config: CircleCiConfig,
     sleeper: Arc<dyn Sleeper>,
+}
+
+/// What a request is about, for error messages a person can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target<'a> {
+    /// A project slug (`gh/acme/web`).
+    Project(&'a str),
+    /// A pipeline id.
+    Pipeline(&'a str),
+}
+
+/// HTTP 401/403: the token was refused.
+fn token_refused() -> CiError {
+    CiError::Unauthorized("CircleCI refused the token: check CIRCLECI_TOKEN".into())
+}
+
+/// HTTP 404 for `target`.
+fn not_found(target: Target<'_>) -> CiError {
+    CiError::NotFound(match target {
+        Target::Project(slug) => {
+            format!("project {slug} is not followed on CircleCI, or the token cannot see it")
+        }
+        Target::Pipeline(id) => {
+            format!("pipeline {id} is not known to CircleCI, or the token cannot see it")
+        }
+    })
+}
+
+/// HTTP 400 for `target`: CircleCI's `message`, plus how to fix the usual cause (a parameter
+/// the project's config does not declare: `Unexpected argument(s): environment`).
+fn rejected(target: Target<'_>, message: &str) -> CiError {
+    let what = match target {
+        Target::Project(slug) => format!("CircleCI refused to start a pipeline for {slug}"),
+        Target::Pipeline(id) => format!("CircleCI refused the request for pipeline {id}"),
+    };
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("argument") || lower.contains("parameter") {
+        CiError::Rejected(format!(
+            "{what}: {message}. Every pipeline parameter deploybot sends (environment, version, \
+             subdomain, url, sha, deployment_id) must be declared under `parameters:` in \
+             .circleci/config.yml"
+        ))
+    } else {
+        CiError::Rejected(format!("{what}: {message}"))
+    }
 }
 
 fn transport(error: reqwest::Error) -> CiError {
@@ -196,7 +239,7 @@ impl CircleCiClient {
     async fn send(
         &self,
         idempotency: Idempotency,
-        target: CiTarget<'_>,
+        target: Target<'_>,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Vec<u8>, CiError> {
         let token = secret_header(self.config.token.expose_secret()).ok_or_else(|| {
@@ -222,9 +265,9 @@ impl CircleCiClient {
             .unwrap_or_else(|_| String::from_utf8_lossy(&body).trim().to_owned());
         tracing::debug!(status = status.as_u16(), %message, "CircleCI refused");
         Err(match status.as_u16() {
-            401 | 403 => CiError::token_refused(),
-            404 => CiError::not_found(target),
-            400 => CiError::rejected(target, &message),
+            401 | 403 => token_refused(),
+            404 => not_found(target),
+            400 => rejected(target, &message),
             429 => CiError::RateLimited {
                 retry_after_secs: retry_after_secs.unwrap_or(0),
             },
@@ -270,11 +313,9 @@ impl CiBackend for CircleCiClient {
             "pipeline",
         ])?;
         let answer = self
-            .send(
-                Idempotency::NotIdempotent,
-                CiTarget::Project(&slug),
-                |http| http.post(url.clone()).json(&body),
-            )
+            .send(Idempotency::NotIdempotent, Target::Project(&slug), |http| {
+                http.post(url.clone()).json(&body)
+            })
             .await?;
         let created: Created = parse(&answer, "the started pipeline")?;
         tracing::info!(pipeline_id = %created.id, number = created.number, project = %slug, "pipeline started");
@@ -287,7 +328,7 @@ impl CiBackend for CircleCiClient {
 
     async fn pipeline_workflows(&self, pipeline_id: &str) -> Result<Vec<WorkflowInfo>, CiError> {
         let base = self.url(&["pipeline", pipeline_id, "workflow"])?;
-        let target = CiTarget::Pipeline(pipeline_id);
+        let target = Target::Pipeline(pipeline_id);
         let mut workflows = Vec::new();
         let mut page_token: Option<String> = None;
         for _ in 0..MAX_WORKFLOW_PAGES {
@@ -383,8 +424,8 @@ mod tests {
 
     #[test]
     fn rejection_explains_undeclared_parameters() {
-        let CiError::Rejected(text) = CiError::rejected(
-            CiTarget::Project("gh/acme/web"),
+        let CiError::Rejected(text) = rejected(
+            Target::Project("gh/acme/web"),
             "Unexpected argument(s): environment",
         ) else {
             panic!("a rejection");
@@ -396,8 +437,7 @@ mod tests {
         );
         assert!(text.contains("must be declared"), "{text}");
         assert!(text.contains(".circleci/config.yml"), "{text}");
-        let CiError::Rejected(other) =
-            CiError::rejected(CiTarget::Project("gh/acme/web"), "Branch not found")
+        let CiError::Rejected(other) = rejected(Target::Project("gh/acme/web"), "Branch not found")
         else {
             panic!("a rejection");
         };

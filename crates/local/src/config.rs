@@ -2,9 +2,8 @@
 //! operators set on Lambda (`.env.sample` lists them). A missing required value is a startup
 //! error naming the variable, never a panic.
 
-use deploybot_app::AppConfig;
-use deploybot_core::command::Grammar;
-use deploybot_core::signature::SigningSecret;
+pub use deploybot_app::config::ConfigError;
+use deploybot_app::{AppConfig, config};
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -22,14 +21,6 @@ pub enum StoreChoice {
 
 pub const DEFAULT_STORE_PATH: &str = ".deploybot/deploybot.redb";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ConfigError {
-    #[error("{0} is not set; see .env.sample")]
-    Missing(&'static str),
-    #[error("{name} is invalid: {reason}")]
-    Invalid { name: &'static str, reason: String },
-}
 
 /// Credentials for the real services (`serve` without `--fake-services`).
 #[derive(Debug, Clone)]
@@ -62,34 +53,21 @@ pub struct LocalConfig {
 }
 
 /// Reads configuration through `get` (the process environment in `main`, a map in tests).
-/// With `fake_services`, secrets and credentials are optional (the fakes generate their own).
+/// The handler settings (command, secrets, timeouts) are read by [`AppConfig::from_lookup`],
+/// as on Lambda; this adds what only the local server has. With `fake_services`, secrets and
+/// credentials are optional (the fakes generate their own).
 pub fn from_env(
     get: impl Fn(&str) -> Option<String>,
     fake_services: bool,
 ) -> Result<LocalConfig, ConfigError> {
-    let var = |name: &'static str| {
-        get(name)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
-    let required = |name: &'static str| var(name).ok_or(ConfigError::Missing(name));
-    let secret = |name: &'static str| -> Result<Option<SigningSecret>, ConfigError> {
-        match var(name) {
-            Some(v) => SigningSecret::from_config(&v)
-                .map(Some)
-                .ok_or(ConfigError::Invalid {
-                    name,
-                    reason: "empty secret".into(),
-                }),
-            None if fake_services => Ok(None),
-            None => Err(ConfigError::Missing(name)),
-        }
-    };
+    let get: &dyn Fn(&str) -> Option<String> = &get;
+    let var = |name: &str| config::var(get, name);
+    let required = |name: &'static str| config::required(get, name);
 
     let listen_text = var("DEPLOYBOT_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
     let listen = listen_text.parse().map_err(|e| ConfigError::Invalid {
-        name: "DEPLOYBOT_LISTEN",
-        reason: format!("`{listen_text}` is not an address like 127.0.0.1:3000 ({e})"),
+        variable: "DEPLOYBOT_LISTEN",
+        reason: format!("`{listen_text}` is not an address like {DEFAULT_LISTEN} ({e})"),
     })?;
     let store = match var("DEPLOYBOT_STORE").as_deref() {
         None => StoreChoice::File(PathBuf::from(DEFAULT_STORE_PATH)),
@@ -102,32 +80,17 @@ pub fn from_env(
         Some("1" | "true")
     );
 
-    let mut app = AppConfig {
-        grammar: Grammar::new(&var("COMMAND").unwrap_or_else(|| "/cimon".to_owned())),
-        slack_signing_secret: secret("SLACK_SIGNING_SECRET")?,
-        github_webhook_secret: secret("GITHUB_WEBHOOK_SECRET")?,
-        circleci_webhook_secret: secret("CIRCLECI_WEBHOOK_SECRET")?,
-        circleci_notify_token: var("CIRCLECI_NOTIFY_TOKEN").map(SecretString::from),
-        ..AppConfig::default()
-    };
-    if let Some(v) = var("DEPLOYBOT_CHECKS_TIMEOUT_SECS") {
-        app.checks_timeout_secs = v.parse().map_err(|_| ConfigError::Invalid {
-            name: "DEPLOYBOT_CHECKS_TIMEOUT_SECS",
-            reason: format!("`{v}` is not a number of seconds"),
-        })?;
-    }
-
+    let app = AppConfig::from_lookup(get, &|name| var(name).map(SecretString::from))?;
     let credentials = if fake_services {
         None
     } else {
-        let app_id_text = required("GITHUB_APP_ID")?;
-        let github_app_id = app_id_text.parse().map_err(|_| ConfigError::Invalid {
-            name: "GITHUB_APP_ID",
-            reason: format!("`{app_id_text}` is not a number"),
-        })?;
+        app.require_signing_secrets()?;
         Some(ServiceCredentials {
+            github_app_id: config::parsed(get, "GITHUB_APP_ID", config::number("a number"))?
+                .ok_or(ConfigError::Missing {
+                    variable: "GITHUB_APP_ID",
+                })?,
             slack_bot_token: SecretString::from(required("SLACK_BOT_TOKEN")?),
-            github_app_id,
             github_app_private_key: SecretString::from(required("GITHUB_APP_PRIVATE_KEY")?),
             circleci_token: SecretString::from(required("CIRCLECI_TOKEN")?),
         })
@@ -197,7 +160,7 @@ mod tests {
             let without: Vec<(&str, &str)> =
                 FULL.iter().copied().filter(|(n, _)| n != name).collect();
             let err = from_env(env(&without), false).expect_err("missing value");
-            assert_eq!(err, ConfigError::Missing(name), "{name}");
+            assert_eq!(err, ConfigError::Missing { variable: name }, "{name}");
             assert!(err.to_string().contains(name));
         }
     }
@@ -217,7 +180,7 @@ mod tests {
         assert!(matches!(
             bad_listen,
             ConfigError::Invalid {
-                name: "DEPLOYBOT_LISTEN",
+                variable: "DEPLOYBOT_LISTEN",
                 ..
             }
         ));
@@ -228,7 +191,7 @@ mod tests {
         assert!(matches!(
             bad_id,
             ConfigError::Invalid {
-                name: "GITHUB_APP_ID",
+                variable: "GITHUB_APP_ID",
                 ..
             }
         ));

@@ -7,6 +7,7 @@ use deploybot_core::signature::SigningSecret;
 use deploybot_local::github_events;
 use deploybot_local::harness::{AppOptions, LocalApp, StoreSetup, try_spawn_app};
 use deploybot_local::world::{self, GRACE};
+use deploybot_testkit::fakes::circleci::CircleCiFailure;
 use deploybot_testkit::signing::{circleci_request, github_request, slack_form_request};
 use std::time::Duration;
 
@@ -20,6 +21,19 @@ async fn set_up(app: &LocalApp) {
         .await
         .expect("Slack reaches the server");
     assert_eq!(reply.status, 200, "{}", reply.body);
+    app.settle().await.expect("settles");
+}
+
+/// Grace pushes the default branch; the server takes it in.
+async fn push_default_branch(app: &LocalApp) {
+    let push = github_events::push(
+        world::REPOSITORY,
+        world::DEFAULT_BRANCH,
+        world::MAIN_SHA,
+        GRACE.github_login,
+    );
+    let reply = app.github_event("push", &push).await.expect("delivered");
+    assert_eq!(reply.status, 202, "{}", reply.body);
     app.settle().await.expect("settles");
 }
 
@@ -37,15 +51,7 @@ async fn parked_deployments_are_failed_on_the_servers_schedule() {
     app.fakes
         .github
         .require_checks(&app.repository, &sha, &[("ci/tests", "pending")]);
-    let push = github_events::push(
-        world::REPOSITORY,
-        world::DEFAULT_BRANCH,
-        world::MAIN_SHA,
-        GRACE.github_login,
-    );
-    let reply = app.github_event("push", &push).await.expect("delivered");
-    assert_eq!(reply.status, 202, "{}", reply.body);
-    app.settle().await.expect("settles");
+    push_default_branch(&app).await;
     // GitHub refused the deployment (checks pending): it was parked, not created there.
     assert!(app.fakes.github.deployments(&app.repository).is_empty());
 
@@ -151,6 +157,34 @@ async fn a_redelivered_github_event_has_one_effect() {
     );
     assert_eq!(app.deployments().await.expect("lists").len(), 1);
     assert_eq!(app.fakes.github.deployments(&app.repository).len(), 1);
+}
+
+/// CircleCI refuses the pipeline for an undeclared parameter: through the real adapter the
+/// deployment's reason says what CircleCI said and how to fix it.
+#[tokio::test]
+async fn a_pipeline_circleci_refuses_says_how_to_fix_it() {
+    let app = app_with(AppOptions::with_store(StoreSetup::Memory)).await;
+    set_up(&app).await;
+    push_default_branch(&app).await;
+    app.fakes
+        .ci
+        .fail_next_with(1, CircleCiFailure::parameter_not_declared("environment"));
+    assert_eq!(
+        app.announce_deployments().await.expect("announced").len(),
+        1
+    );
+    app.settle().await.expect("settles");
+
+    let deployments = app.deployments().await.expect("lists");
+    assert_eq!(deployments.len(), 1);
+    assert_eq!(deployments[0].state, DeploymentState::Error);
+    let why = deployments[0].description.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("Unexpected argument(s): environment")
+            && why.contains("must be declared under `parameters:` in .circleci/config.yml"),
+        "{why}"
+    );
+    assert!(app.fakes.ci.pipelines().is_empty());
 }
 
 #[tokio::test]

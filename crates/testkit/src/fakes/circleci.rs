@@ -2,6 +2,11 @@
 //! branch or tag, parameters) and their workflows, and can be told to complete a pipeline by
 //! sending a signed `workflow-completed` webhook. It implements the `CiBackend` port directly
 //! and serves the same state over HTTP on 127.0.0.1, with scripted failures on both paths.
+//!
+//! It speaks as CircleCI does: a failure carries CircleCI's own `message` (over HTTP in the
+//! JSON body, directly as the payload of the `CiError` kind the adapter maps that answer to).
+//! The advice the adapter adds for people (check `CIRCLECI_TOKEN`, declare the parameter in
+//! `.circleci/config.yml`) is the adapter's, so only the adapter's callers see it.
 
 use super::server::{FakeServer, Faults, SeenRequest, rfc3339, uuid_like};
 use crate::signing::{SignedRequest, circleci_request_bytes};
@@ -13,8 +18,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use deploybot_core::ports::{
-    CiBackend, CiError, CiTarget, Clock, PipelineRequest, PipelineStarted, SystemClock,
-    WorkflowInfo,
+    CiBackend, CiError, Clock, PipelineRequest, PipelineStarted, SystemClock, WorkflowInfo,
 };
 use deploybot_core::signature::SigningSecret;
 use deploybot_core::{GitRef, Timestamp};
@@ -32,8 +36,8 @@ pub mod call {
     pub const PIPELINE_WORKFLOWS: &str = "pipeline_workflows";
 }
 
-/// A failure scripted with [`FakeCircleCi::fail_next_with`]. A direct call returns the typed
-/// error the adapter maps the HTTP answer to.
+/// A failure scripted with [`FakeCircleCi::fail_next_with`]. A direct call returns the kind
+/// of error the adapter maps the HTTP answer to, with CircleCI's `message` as its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CircleCiFailure {
     /// This HTTP status (a direct call: `CiError::Server { status }`).
@@ -144,16 +148,33 @@ pub struct FakeCircleCi {
     state: Arc<Mutex<CircleCiState>>,
 }
 
+/// CircleCI's `message` for an unknown project or pipeline.
+const PROJECT_NOT_FOUND: &str = "Project not found";
+const PIPELINE_NOT_FOUND: &str = "Pipeline not found";
+
 impl CircleCiFailure {
-    fn to_error(&self, target: CiTarget<'_>) -> CiError {
+    /// The `message` CircleCI answers with (`not_found`: the 404's, which names the thing).
+    fn message<'a>(&'a self, not_found: &'a str) -> &'a str {
+        match self {
+            Self::Status(_) => "Internal server error",
+            Self::RateLimited { .. } => "Rate limit exceeded",
+            Self::Unauthorized => "Invalid token provided.",
+            Self::NotFound => not_found,
+            Self::Rejected(text) => text,
+        }
+    }
+
+    /// A direct call's error.
+    fn to_error(&self, not_found: &str) -> CiError {
+        let message = self.message(not_found).to_owned();
         match self {
             Self::Status(status) => CiError::Server { status: *status },
             Self::RateLimited { retry_after_secs } => CiError::RateLimited {
                 retry_after_secs: *retry_after_secs,
             },
-            Self::Unauthorized => CiError::token_refused(),
-            Self::NotFound => CiError::not_found(target),
-            Self::Rejected(message) => CiError::rejected(target, message),
+            Self::Unauthorized => CiError::Unauthorized(message),
+            Self::NotFound => CiError::NotFound(message),
+            Self::Rejected(_) => CiError::Rejected(message),
         }
     }
 }
@@ -436,7 +457,7 @@ impl CiBackend for FakeCircleCi {
         let pipeline = self
             .do_start(&slug, target, parameters_of(request))
             .await
-            .map_err(|f| f.to_error(CiTarget::Project(&slug)))?;
+            .map_err(|f| f.to_error(PROJECT_NOT_FOUND))?;
         Ok(PipelineStarted {
             url: Some(pipeline_url(&self.app_url(), &pipeline)),
             id: pipeline.id,
@@ -448,7 +469,7 @@ impl CiBackend for FakeCircleCi {
         let pipeline = self
             .do_workflows(pipeline_id)
             .await
-            .map_err(|f| f.to_error(CiTarget::Pipeline(pipeline_id)))?;
+            .map_err(|f| f.to_error(PIPELINE_NOT_FOUND))?;
         let app_url = self.app_url();
         Ok(pipeline
             .workflows
@@ -588,22 +609,21 @@ fn message(status: StatusCode, text: &str) -> Response {
 }
 
 fn failure_response(failure: &CircleCiFailure, not_found_text: &str) -> Response {
+    let text = failure.message(not_found_text);
     match failure {
         CircleCiFailure::Status(status) => message(
             StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            "Internal server error",
+            text,
         ),
         CircleCiFailure::RateLimited { retry_after_secs } => (
             StatusCode::TOO_MANY_REQUESTS,
             [("retry-after", retry_after_secs.to_string())],
-            axum::Json(json!({"message": "Rate limit exceeded"})),
+            axum::Json(json!({"message": text})),
         )
             .into_response(),
-        CircleCiFailure::Unauthorized => {
-            message(StatusCode::UNAUTHORIZED, "Invalid token provided.")
-        }
-        CircleCiFailure::NotFound => message(StatusCode::NOT_FOUND, not_found_text),
-        CircleCiFailure::Rejected(text) => message(StatusCode::BAD_REQUEST, text),
+        CircleCiFailure::Unauthorized => message(StatusCode::UNAUTHORIZED, text),
+        CircleCiFailure::NotFound => message(StatusCode::NOT_FOUND, text),
+        CircleCiFailure::Rejected(_) => message(StatusCode::BAD_REQUEST, text),
     }
 }
 
@@ -654,7 +674,7 @@ async fn http_start(
         "gh" | "github" => "gh",
         _ => {
             fake.state().calls.push(call::START_PIPELINE.to_owned());
-            return message(StatusCode::NOT_FOUND, "Project not found");
+            return message(StatusCode::NOT_FOUND, PROJECT_NOT_FOUND);
         }
     };
     let start: StartBody = match serde_json::from_slice(&body) {
@@ -688,7 +708,7 @@ async fn http_start(
             })),
         )
             .into_response(),
-        Err(failure) => failure_response(&failure, "Project not found"),
+        Err(failure) => failure_response(&failure, PROJECT_NOT_FOUND),
     }
 }
 
@@ -725,7 +745,7 @@ async fn http_workflows(
                 .collect();
             axum::Json(json!({"items": items, "next_page_token": null})).into_response()
         }
-        Err(failure) => failure_response(&failure, "Pipeline not found"),
+        Err(failure) => failure_response(&failure, PIPELINE_NOT_FOUND),
     }
 }
 
@@ -825,22 +845,20 @@ mod tests {
             GitRef::branch("main").expect("branch"),
             Environment::Preview,
         );
-        let Err(CiError::Rejected(text)) = ci.start_pipeline(&req).await else {
-            panic!("expected Rejected");
-        };
-        assert!(
-            text.contains("Unexpected argument(s): environment"),
-            "{text}"
-        );
-        assert!(text.contains(".circleci/config.yml"), "{text}");
         assert_eq!(
             ci.start_pipeline(&req).await,
-            Err(CiError::NotFound(
-                "project gh/acme/web is not followed on CircleCI, or the token cannot see it"
-                    .into()
+            Err(CiError::Rejected(
+                "Unexpected argument(s): environment".into()
             ))
         );
-        assert_eq!(ci.start_pipeline(&req).await, Err(CiError::token_refused()));
+        assert_eq!(
+            ci.start_pipeline(&req).await,
+            Err(CiError::NotFound("Project not found".into()))
+        );
+        assert_eq!(
+            ci.start_pipeline(&req).await,
+            Err(CiError::Unauthorized("Invalid token provided.".into()))
+        );
         assert!(ci.start_pipeline(&req).await.is_ok());
         assert_eq!(ci.pipelines().len(), 1);
         assert_eq!(ci.calls().len(), 4);
