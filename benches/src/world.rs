@@ -8,7 +8,8 @@
 use crate::payloads::{CHANNEL, CIRCLECI_SECRET, GITHUB_SECRET, PIPELINE, REPO, SLACK_SECRET};
 use async_trait::async_trait;
 use axum::Router;
-use deploybot_app::{AppConfig, AppState};
+use deploybot_app::AppConfig;
+use deploybot_app::wiring::{Functions, Parts};
 use deploybot_core::invoke::FunctionName;
 use deploybot_core::ports::{Clock, InvokeError, InvokeMode, Invoker, Store, StoreError};
 use deploybot_core::signature::SigningSecret;
@@ -169,12 +170,16 @@ pub fn config() -> AppConfig {
     }
 }
 
-/// The handlers over `store`, with the fixed clock and the null invoker.
-pub fn state(store: Arc<dyn Store>, invoker: Arc<NullInvoker>, clock: Arc<dyn Clock>) -> AppState {
-    AppState::new(store, clock, config()).with_invoker(invoker)
+/// The ten functions over `store`, each with its profile's state, the fixed clock and the
+/// null invoker.
+pub fn state(store: Arc<dyn Store>, invoker: Arc<NullInvoker>, clock: Arc<dyn Clock>) -> Functions {
+    let parts = Parts::new(clock, config())
+        .with_dyn_store(store)
+        .with_invoker(invoker);
+    Functions::wire(parts).expect("the benchmark world has every part the profiles name")
 }
 
-/// Every HTTP endpoint over `state`.
-pub fn router(state: AppState) -> Router {
-    deploybot_app::http::router(state)
+/// Every HTTP endpoint, each with its function's state.
+pub fn router(functions: Functions) -> Router {
+    functions.router()
 }

@@ -7,7 +7,7 @@ use deploybot_benches::payloads::{
     circleci_request, github_request, push_payload_30k, slash_request, workflow_completed_body,
 };
 use deploybot_benches::world::{self, FixedClock, NOW_SECS, NullInvoker};
-use deploybot_core::ports::Store;
+use deploybot_core::ports::{DeploymentStore, ProjectStore, UserStore};
 use deploybot_testkit::signing::{RouterAnswer, SignedRequest, send_to_router};
 use deploybot_testkit::{CountingStore, MemoryStore};
 use std::collections::BTreeMap;

@@ -49,7 +49,10 @@ impl Lease {
     /// logged (the lease still runs out): the attempt's own error is what the caller reports.
     pub async fn release(self, state: &AppState) {
         let result = match state.deliveries() {
-            Ok(deliveries) => deliveries.forget_delivery(&self.key).await.map_err(AppError::from),
+            Ok(deliveries) => deliveries
+                .forget_delivery(&self.key)
+                .await
+                .map_err(AppError::from),
             Err(error) => Err(error),
         };
         if let Err(error) = result {

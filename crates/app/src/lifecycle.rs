@@ -222,7 +222,9 @@ async fn supersede_older_successes(state: &AppState, newer: &Deployment) {
                 )
                 .await
         }
-        Err(error) => Err(deploybot_core::ports::StoreError::Backend(error.to_string())),
+        Err(error) => Err(deploybot_core::ports::StoreError::Backend(
+            error.to_string(),
+        )),
     };
     let recent = match listed {
         Ok(list) => list,

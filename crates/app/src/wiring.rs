@@ -260,6 +260,11 @@ impl Functions {
         &self.states[index]
     }
 
+    /// The configuration every function shares.
+    pub fn config(&self) -> &AppConfig {
+        &self.states[0].config
+    }
+
     /// The in-process invoker the functions reach each other through.
     pub fn invoker(&self) -> &InProcessInvoker {
         &self.invoker

@@ -243,7 +243,7 @@ pub async fn handle_invocation(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::{HashMap, HashSet};
+    use std::collections::HashMap;
 
     fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<&str, &str> = pairs.iter().copied().collect();

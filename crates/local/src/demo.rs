@@ -285,7 +285,7 @@ impl Run<'_> {
 
     /// `who` runs `/cimon <text>`; prints the immediate answer and what followed.
     async fn slash(&mut self, person: Person, text: &str) -> Step<Reply> {
-        let command = self.app.state.config.grammar.command().to_owned();
+        let command = self.app.functions.config().grammar.command().to_owned();
         self.say(format!(
             "{} in #{}: {command} {text}",
             who(person),

@@ -12,8 +12,8 @@ use crate::wiring::{
     WiringError,
 };
 use crate::world::{self, Person};
-use deploybot_app::AppState;
 use deploybot_app::dispatch::{FailedInvocation, InProcessInvoker};
+use deploybot_app::wiring::Functions;
 use deploybot_core::blocks::Message;
 use deploybot_core::ports::{Clock, Store, SystemClock};
 use deploybot_core::{Deployment, Repository};
@@ -240,7 +240,7 @@ impl GitHubSide {
 
 /// deploybot running locally with the fakes.
 pub struct LocalApp {
-    pub state: AppState,
+    pub functions: Functions,
     pub invoker: InProcessInvoker,
     pub store: std::sync::Arc<dyn Store>,
     pub fakes: FakeServices,
@@ -299,7 +299,7 @@ pub async fn try_spawn_app(options: AppOptions) -> Result<LocalApp, HarnessError
             "the harness always runs with the fakes".into(),
         ));
     };
-    let server = wiring::start_server(config.listen, wired.state.clone()).await?;
+    let server = wiring::start_server(config.listen, &wired.functions).await?;
     let sender = Sender::new(&server.base_url())?;
     let ids = world::ids().map_err(HarnessError::Setup)?;
     let github_side = GitHubSide::new(
@@ -312,7 +312,7 @@ pub async fn try_spawn_app(options: AppOptions) -> Result<LocalApp, HarnessError
         .expire_every
         .map(|every| ExpiryTask::spawn(wired.invoker.clone(), every));
     Ok(LocalApp {
-        state: wired.state,
+        functions: wired.functions,
         invoker: wired.invoker,
         store,
         fakes,
@@ -353,7 +353,7 @@ impl LocalApp {
 
     /// `/cimon <text>` from `who` in the demo channel.
     pub async fn slash(&self, who: Person, text: &str) -> Result<Reply, HarnessError> {
-        let command = self.state.config.grammar.command().to_owned();
+        let command = self.functions.config().grammar.command().to_owned();
         self.slash_as(&command, world::CHANNEL, who, text).await
     }
 

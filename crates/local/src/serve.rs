@@ -59,7 +59,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .await
         .context("opening the store")?;
     let wired = wiring::wire(&config, store, env).await?;
-    let server = wiring::start_server(config.listen, wired.state.clone()).await?;
+    let server = wiring::start_server(config.listen, &wired.functions).await?;
     let _expiry = ExpiryTask::spawn(wired.invoker.clone(), EXPIRE_WAITING_EVERY);
     let url = server.base_url();
     // The file exists before the first line is printed, so whoever waits for that line can

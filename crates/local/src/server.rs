@@ -5,18 +5,18 @@
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
-use deploybot_app::AppState;
+use deploybot_app::wiring::Functions;
 use std::future::Future;
 use tokio::net::TcpListener;
 
 /// The local server's routes.
-pub fn router(state: AppState) -> Router {
+pub fn router(functions: &Functions) -> Router {
     // The handlers answer 413 themselves for bodies over the configured limit; axum's own
     // limit sits just above so that those bodies reach them.
-    let limit = state.config.max_body_bytes.saturating_add(1);
+    let limit = functions.config().max_body_bytes.saturating_add(1);
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
-        .merge(deploybot_app::http::router(state))
+        .merge(functions.router())
         .layer(DefaultBodyLimit::max(limit))
 }
 

@@ -9,8 +9,9 @@ use crate::config::{LocalConfig, ServiceCredentials, ServiceUrls, StoreChoice};
 use crate::store::RedbStore;
 use crate::world;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
+use deploybot_app::AppConfig;
 use deploybot_app::dispatch::InProcessInvoker;
-use deploybot_app::{AppConfig, AppState};
+use deploybot_app::wiring::{Functions, Parts};
 use deploybot_aws::{DynamoStore, TableNames, create_tables};
 use deploybot_core::invoke::{self, DeploymentCreateRequest};
 use deploybot_core::ports::{
@@ -366,7 +367,8 @@ fn secret_or_generated(configured: Option<String>) -> SecretString {
 /// deploybot's state wired for one process.
 #[derive(Debug)]
 pub struct Wired {
-    pub state: AppState,
+    /// The ten functions, each with its profile's state.
+    pub functions: Functions,
     pub invoker: InProcessInvoker,
     pub store_description: String,
     /// The fakes, with `--fake-services`.
@@ -384,12 +386,11 @@ pub async fn wire(
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Wired, WiringError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let invoker = InProcessInvoker::new();
-    let (state, fakes, secrets) = match &config.credentials {
+    let (parts, fakes, secrets) = match &config.credentials {
         Some(credentials) => {
-            let state = AppState::new(store.store, clock.clone(), config.app.clone());
-            let state = with_real_adapters(state, credentials, &config.urls, clock)?;
-            (state, None, None)
+            let parts = Parts::new(clock.clone(), config.app.clone()).with_dyn_store(store.store);
+            let parts = with_real_adapters(parts, credentials, &config.urls, clock)?;
+            (parts, None, None)
         }
         None => {
             let fakes = FakeServices::start().await?;
@@ -404,16 +405,15 @@ pub async fn wire(
                 circleci_webhook_secret: Some(secrets.circleci()),
                 ..config.app.clone()
             };
-            let state = AppState::new(store.store, clock.clone(), app);
-            let state = with_fake_adapters(state, &fakes, clock)?;
-            (state, Some(fakes), Some(secrets))
+            let parts = Parts::new(clock.clone(), app).with_dyn_store(store.store);
+            let parts = with_fake_adapters(parts, &fakes, clock)?;
+            (parts, Some(fakes), Some(secrets))
         }
     };
-    let state = state.with_invoker(Arc::new(invoker.clone()));
-    invoker.attach(state.clone());
+    let functions = Functions::wire(parts).map_err(|e| WiringError::Invalid(e.to_string()))?;
     Ok(Wired {
-        state,
-        invoker,
+        invoker: functions.invoker().clone(),
+        functions,
         store_description: store.description,
         fakes,
         secrets,
@@ -421,11 +421,11 @@ pub async fn wire(
 }
 
 fn with_real_adapters(
-    state: AppState,
+    parts: Parts,
     credentials: &ServiceCredentials,
     urls: &ServiceUrls,
     clock: Arc<dyn Clock>,
-) -> Result<AppState, WiringError> {
+) -> Result<Parts, WiringError> {
     let mut slack = SlackConfig::new(credentials.slack_bot_token.clone());
     if let Some(url) = &urls.slack_api {
         slack = slack.with_api_url(url);
@@ -447,17 +447,17 @@ fn with_real_adapters(
     if let Some(url) = &urls.circleci_api {
         circleci = circleci.with_api_url(url);
     }
-    Ok(state
+    Ok(parts
         .with_slack(Arc::new(SlackClient::new(slack)?))
         .with_github(Arc::new(GitHubClient::new(github, clock)?))
         .with_ci(Arc::new(CircleCiClient::new(circleci)?)))
 }
 
 fn with_fake_adapters(
-    state: AppState,
+    parts: Parts,
     fakes: &FakeServices,
     clock: Arc<dyn Clock>,
-) -> Result<AppState, WiringError> {
+) -> Result<Parts, WiringError> {
     let slack = SlackConfig::new(SecretString::from(format!("xoxb-local-{}", random_hex(12))))
         .with_api_url(fakes.slack_url());
     let github = GitHubConfig::new(
@@ -467,7 +467,7 @@ fn with_fake_adapters(
     .with_api_url(fakes.github_url())?;
     let circleci =
         CircleCiConfig::new(SecretString::from(random_hex(20))).with_api_url(fakes.circleci_url());
-    Ok(state
+    Ok(parts
         .with_slack(Arc::new(SlackClient::new(slack)?))
         .with_github(Arc::new(GitHubClient::new(github, clock)?))
         .with_ci(Arc::new(CircleCiClient::new(circleci)?)))
@@ -510,8 +510,11 @@ impl Drop for RunningServer {
     }
 }
 
-/// Binds `addr` and serves every route of [`crate::server::router`] for `state`.
-pub async fn start_server(addr: SocketAddr, state: AppState) -> Result<RunningServer, WiringError> {
+/// Binds `addr` and serves every route of [`crate::server::router`] for `functions`.
+pub async fn start_server(
+    addr: SocketAddr,
+    functions: &Functions,
+) -> Result<RunningServer, WiringError> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| WiringError::Listen {
@@ -525,7 +528,7 @@ pub async fn start_server(addr: SocketAddr, state: AppState) -> Result<RunningSe
             source,
         })?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let router = crate::server::router(state);
+    let router = crate::server::router(functions);
     let task = tokio::spawn(crate::server::serve(listener, router, async move {
         let _ = stopped.await;
     }));

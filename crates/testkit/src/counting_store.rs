@@ -97,9 +97,7 @@ impl CountingStore {
             .remove(method);
         match fault {
             None => Ok(()),
-            Some(Fault::Fail) => Err(StoreError::Backend(format!(
-                "{method}: injected failure"
-            ))),
+            Some(Fault::Fail) => Err(StoreError::Backend(format!("{method}: injected failure"))),
             // The call never answers: the caller's future is dropped by the test (a handler
             // killed mid-request, as Lambda kills one at its time limit).
             Some(Fault::Hang) => std::future::pending().await,

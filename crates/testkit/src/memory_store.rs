@@ -462,7 +462,11 @@ impl DeliveryStore for MemoryStore {
         tables.expire_deliveries(now);
         match tables.deliveries.get(key) {
             Some(d) if d.expires_at > now && d.done => return Ok(Claim::Done),
-            Some(d) if d.expires_at > now => return Ok(Claim::Held { until: d.expires_at }),
+            Some(d) if d.expires_at > now => {
+                return Ok(Claim::Held {
+                    until: d.expires_at,
+                });
+            }
             _ => {}
         }
         tables.put_delivery(
@@ -489,7 +493,9 @@ impl DeliveryStore for MemoryStore {
     async fn forget_delivery(&self, key: &str) -> Result<(), StoreError> {
         let mut tables = self.lock()?;
         if let Some(d) = tables.deliveries.remove(key) {
-            tables.delivery_expiry.remove(&(d.expires_at, key.to_owned()));
+            tables
+                .delivery_expiry
+                .remove(&(d.expires_at, key.to_owned()));
         }
         Ok(())
     }

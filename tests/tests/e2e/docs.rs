@@ -9,7 +9,8 @@
 
 use axum::Router;
 use axum::http::StatusCode;
-use deploybot_app::{AppConfig, AppState};
+use deploybot_app::AppConfig;
+use deploybot_app::wiring::{Functions, Parts};
 use deploybot_core::command::{Command, Grammar};
 use deploybot_core::policy::{
     Decision, ManualPlan, Policy, PullRequestAction, Refusal, WorkflowEvent,
@@ -108,8 +109,10 @@ fn app_router() -> Router {
         circleci_webhook_secret: Some(secret),
         ..AppConfig::default()
     };
-    let state = AppState::new(Arc::new(MemoryStore::new()), Arc::new(SystemClock), config);
-    deploybot_app::http::router(state)
+    let parts = Parts::new(Arc::new(SystemClock), config).with_store(Arc::new(MemoryStore::new()));
+    Functions::wire(parts)
+        .expect("the memory store serves every table")
+        .router()
 }
 
 async fn post_status(request: axum::http::Request<axum::body::Body>) -> StatusCode {

@@ -182,7 +182,12 @@ async fn legacy(state: &AppState, body: &[u8]) -> Result<Response, AppError> {
         ));
     };
     let record = match build.deployment_id() {
-        Some(id) => state.deployments()?.get_deployment(&repository, &id).await?,
+        Some(id) => {
+            state
+                .deployments()?
+                .get_deployment(&repository, &id)
+                .await?
+        }
         None => match build.sha() {
             Some(sha) => state
                 .deployments()?

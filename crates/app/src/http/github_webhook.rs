@@ -371,7 +371,10 @@ async fn our_deployment(
     {
         return Ok(Some(d));
     }
-    let by_github_id = state.deployments()?.deployment_by_github_id(github.id).await?;
+    let by_github_id = state
+        .deployments()?
+        .deployment_by_github_id(github.id)
+        .await?;
     Ok(by_github_id.filter(|d| &d.repository == repository))
 }
 

@@ -18,12 +18,16 @@ use axum::http::HeaderMap;
 pub fn router(functions: &Functions) -> Router {
     use deploybot_core::invoke::FunctionName as F;
     Router::new()
-        .merge(slack_command::router(functions.state(F::SlackCommand).clone()))
+        .merge(slack_command::router(
+            functions.state(F::SlackCommand).clone(),
+        ))
         .merge(slack_interactive::router(
             functions.state(F::SlackInteractive).clone(),
         ))
         .merge(slack_event::router(functions.state(F::SlackEvent).clone()))
-        .merge(github_webhook::router(functions.state(F::GithubWebhook).clone()))
+        .merge(github_webhook::router(
+            functions.state(F::GithubWebhook).clone(),
+        ))
         .merge(circleci_webhook::router(
             functions.state(F::CircleciWebhook).clone(),
         ))

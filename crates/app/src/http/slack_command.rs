@@ -158,7 +158,11 @@ async fn run(state: &AppState, request: &SlashCommand) -> Result<SlashReply, App
             environment,
         } => unset(state, request, setting, environment).await,
         Command::Config => {
-            let reply = match state.projects()?.project_by_channel(&request.channel).await? {
+            let reply = match state
+                .projects()?
+                .project_by_channel(&request.channel)
+                .await?
+            {
                 Some(project) => replies::config_view(grammar, &project),
                 None => replies::not_set_up(grammar),
             };
@@ -241,14 +245,16 @@ async fn setup(
 
 async fn reset(state: &AppState, request: &SlashCommand) -> Result<SlashReply, AppError> {
     let grammar = &state.config.grammar;
-    Ok(match state.projects()?.unbind_project(&request.channel).await? {
-        Some(project) => SlashReply::in_channel(replies::reset_done(
-            grammar,
-            &project.repository,
-            &request.user,
-        )),
-        None => SlashReply::ephemeral(replies::reset_nothing(grammar)),
-    })
+    Ok(
+        match state.projects()?.unbind_project(&request.channel).await? {
+            Some(project) => SlashReply::in_channel(replies::reset_done(
+                grammar,
+                &project.repository,
+                &request.user,
+            )),
+            None => SlashReply::ephemeral(replies::reset_nothing(grammar)),
+        },
+    )
 }
 
 /// Saves `project` (changed settings). The binding can vanish between the read and the
@@ -275,7 +281,11 @@ async fn set(
     request: &SlashCommand,
     value: SettingValue,
 ) -> Result<SlashReply, AppError> {
-    let Some(mut project) = state.projects()?.project_by_channel(&request.channel).await? else {
+    let Some(mut project) = state
+        .projects()?
+        .project_by_channel(&request.channel)
+        .await?
+    else {
         return Ok(SlashReply::ephemeral(replies::not_set_up(
             &state.config.grammar,
         )));
@@ -316,7 +326,11 @@ async fn unset(
     environment: Option<Environment>,
 ) -> Result<SlashReply, AppError> {
     let grammar = &state.config.grammar;
-    let Some(mut project) = state.projects()?.project_by_channel(&request.channel).await? else {
+    let Some(mut project) = state
+        .projects()?
+        .project_by_channel(&request.channel)
+        .await?
+    else {
         return Ok(SlashReply::ephemeral(replies::not_set_up(grammar)));
     };
     let settings = &mut project.settings;
@@ -343,7 +357,11 @@ async fn unset(
 
 async fn hello(state: &AppState, request: &SlashCommand) -> Result<SlashReply, AppError> {
     let grammar = &state.config.grammar;
-    let Some(project) = state.projects()?.project_by_channel(&request.channel).await? else {
+    let Some(project) = state
+        .projects()?
+        .project_by_channel(&request.channel)
+        .await?
+    else {
         return Ok(SlashReply::ephemeral(replies::not_set_up(grammar)));
     };
     if let Some(link) = state.users()?.user_by_slack(&request.user).await? {
@@ -372,7 +390,11 @@ async fn deploy(
     environment: Environment,
 ) -> Result<SlashReply, AppError> {
     let grammar = &state.config.grammar;
-    let Some(project) = state.projects()?.project_by_channel(&request.channel).await? else {
+    let Some(project) = state
+        .projects()?
+        .project_by_channel(&request.channel)
+        .await?
+    else {
         return Ok(SlashReply::ephemeral(replies::not_set_up(grammar)));
     };
     if let Err(refusal) = state.policy.plan_manual(environment, git_ref.as_ref()) {
@@ -405,7 +427,11 @@ async fn list(
     environment: Option<Environment>,
 ) -> Result<SlashReply, AppError> {
     let grammar = &state.config.grammar;
-    let Some(project) = state.projects()?.project_by_channel(&request.channel).await? else {
+    let Some(project) = state
+        .projects()?
+        .project_by_channel(&request.channel)
+        .await?
+    else {
         return Ok(SlashReply::ephemeral(replies::not_set_up(grammar)));
     };
     let repository = &project.repository;

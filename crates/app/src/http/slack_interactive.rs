@@ -264,7 +264,12 @@ async fn redeploy(state: &AppState, press: &Press, kind: Redeploy) -> Result<(),
         return reply(state, press, replies::not_set_up(grammar), false).await;
     };
     let found = match DeploymentId::parse(&press.value) {
-        Ok(id) => state.deployments()?.get_deployment(&project.repository, &id).await?,
+        Ok(id) => {
+            state
+                .deployments()?
+                .get_deployment(&project.repository, &id)
+                .await?
+        }
         Err(_) => None,
     };
     let Some(deployment) = found else {

@@ -56,9 +56,9 @@ async fn others_still_running(state: &AppState, finished: &FinishedWorkflow) -> 
         }
     };
     match ci.pipeline_workflows(&finished.pipeline_id).await {
-        Ok(workflows) => workflows.iter().any(|w| {
-            w.id != finished.workflow_id && STILL_RUNNING.contains(&w.status.as_str())
-        }),
+        Ok(workflows) => workflows
+            .iter()
+            .any(|w| w.id != finished.workflow_id && STILL_RUNNING.contains(&w.status.as_str())),
         Err(error) => {
             tracing::warn!(%error, "could not list the pipeline's workflows; the finished one decides");
             false

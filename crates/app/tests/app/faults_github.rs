@@ -204,7 +204,12 @@ async fn a_github_timeout_marks_the_deployment_error_and_the_invoke_is_not_lost(
         timeouts: AtomicUsize::new(1),
     });
     // The same handlers with a GitHub that times out once.
-    let state = world.state.clone().with_github(timing_out.clone());
+    let functions =
+        deploybot_app::wiring::Functions::wire(world.parts.clone().with_github(timing_out.clone()))
+            .expect("wires");
+    let state = functions
+        .state(deploybot_core::invoke::FunctionName::GithubDeploymentCreate)
+        .clone();
     let request = DeploymentCreateRequest::New(NewDeploymentRequest {
         repository: repo(),
         deployment_id: world.state.new_deployment_id(),

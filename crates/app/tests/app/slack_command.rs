@@ -3,11 +3,12 @@
 
 use crate::slack_support::*;
 use axum::http::StatusCode;
-use deploybot_app::{AppConfig, AppState};
+use deploybot_app::AppConfig;
 use deploybot_core::blocks::{Block, Element};
 use deploybot_core::command::Grammar;
 use deploybot_core::invoke::{DeploymentCreateRequest, FunctionName};
-use deploybot_core::ports::{Clock, InvokeMode, Store};
+use deploybot_core::ports::{Clock, InvokeMode};
+use deploybot_core::ports::{DeploymentStore, ProjectStore, UserStore};
 use deploybot_core::{
     DeploymentState, Environment, GitRef, GithubLogin, SlackTeamId, Timestamp, Trigger, UserLink,
 };
@@ -939,14 +940,17 @@ async fn a_slow_github_never_delays_the_answer() {
 
 #[tokio::test]
 async fn internal_failures_are_a_short_apology_with_200() {
-    // A state without an invoker: setup binds, then cannot hand the offer over.
+    // An invoker that reaches no function: setup binds, then cannot hand the offer over.
     let h = Harness::new();
-    let state = AppState::new(
-        h.store.clone(),
-        h.clock.clone(),
-        h.state.config.as_ref().clone(),
-    );
-    let router = deploybot_app::http::router(state);
+    let unattached = deploybot_app::dispatch::InProcessInvoker::new();
+    let functions = deploybot_app::wiring::Functions::wire_with(
+        h.parts
+            .clone()
+            .with_invoker(std::sync::Arc::new(unattached)),
+        deploybot_app::dispatch::InProcessInvoker::new(),
+    )
+    .expect("wires");
+    let router = functions.router();
     let request = h
         .slash_request("/cimon", CHANNEL, USER, "setup acme/web")
         .into_http_request("/slack/command")

@@ -4,7 +4,7 @@
 use crate::slack_support::*;
 use axum::http::StatusCode;
 use deploybot_core::invoke::SlackMessageRequest;
-use deploybot_core::ports::Store;
+use deploybot_core::ports::{ProjectStore, UserStore};
 use deploybot_core::{GithubLogin, SlackTeamId, Timestamp, UserLink};
 use serde_json::{Value, json};
 

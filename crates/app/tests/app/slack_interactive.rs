@@ -7,7 +7,8 @@ use deploybot_app::render::{ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY};
 use deploybot_core::invoke::{
     DeploymentCreateRequest, ManualDeploymentRequest, NewDeploymentRequest,
 };
-use deploybot_core::ports::{InvokeMode, LinkOutcome, Store};
+use deploybot_core::ports::{DeploymentStore, ProjectStore, UserStore};
+use deploybot_core::ports::{InvokeMode, LinkOutcome};
 use deploybot_core::{
     DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Timestamp, Trigger, UserLink,
 };

@@ -5,7 +5,7 @@
 use crate::workflow_support::*;
 use axum::http::{Request, StatusCode};
 use deploybot_core::invoke::DeploymentCreateRequest;
-use deploybot_core::ports::Store;
+use deploybot_core::ports::{DeploymentStore, ProjectStore};
 use deploybot_core::signature::SigningSecret;
 use deploybot_core::{DeploymentState, Environment, SlackTeamId};
 use deploybot_testkit::fakes::circleci::CircleCiFailure;

@@ -482,4 +482,3 @@ impl DeliveryStore for DynamoStore {
         deliveries::forget(self, key).await
     }
 }
-

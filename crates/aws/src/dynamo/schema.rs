@@ -2,8 +2,6 @@
 //! key and index attribute names, and [`TABLE_SPECS`], from which `create_tables` builds the
 //! tables (and against which the SAM template can be checked). See `docs/data-model.md`.
 
-
-
 /// The sort-key value of every guard ("claim") item in the project and user tables. Real
 /// sort keys are Slack ids (upper-case letters and digits), so a value starting with `#`
 /// can never clash with one.

@@ -12,10 +12,11 @@ use axum::body::Body;
 use axum::http::Request;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use deploybot_app::dispatch::InProcessInvoker;
-use deploybot_app::{AppConfig, AppState, http};
+use deploybot_app::wiring::{Functions, Parts};
+use deploybot_app::{AppConfig, http};
 use deploybot_aws::bootstrap::http_entry;
 use deploybot_core::Timestamp;
+use deploybot_core::invoke::FunctionName;
 use deploybot_core::ports::Clock;
 use deploybot_core::signature::SigningSecret;
 use deploybot_testkit::MemoryStore;
@@ -41,34 +42,36 @@ impl Clock for FixedClock {
     }
 }
 
-/// A fresh state (empty store) per request, so that both paths start from the same place.
-fn state() -> AppState {
+/// Fresh functions (empty store) per request, so that both paths start from the same place.
+fn functions() -> Functions {
     let config = AppConfig {
         slack_signing_secret: Some(SigningSecret::new(SLACK_SIGNING_SECRET)),
         github_webhook_secret: Some(SigningSecret::new(GITHUB_WEBHOOK_SECRET)),
         circleci_webhook_secret: Some(SigningSecret::new(CIRCLECI_WEBHOOK_SECRET)),
         ..AppConfig::default()
     };
-    let invoker = InProcessInvoker::new();
-    let state = AppState::new(
-        Arc::new(MemoryStore::new()),
+    let parts = Parts::new(
         Arc::new(FixedClock(Timestamp::from_secs(SIGNED_AT + 30))),
         config,
     )
-    .with_invoker(Arc::new(invoker.clone()));
-    invoker.attach(state.clone());
-    state
+    .with_store(Arc::new(MemoryStore::new()));
+    Functions::wire(parts).expect("wires")
 }
 
 /// The router of the function the fixture's route belongs to.
 fn router_for(route_key: &str) -> Router {
-    let state = state();
+    let functions = functions();
+    let state = |f: FunctionName| functions.state(f).clone();
     match route_key {
-        "POST /slack/command" => http::slack_command::router(state),
-        "POST /slack/interactive" => http::slack_interactive::router(state),
-        "POST /slack/event" => http::slack_event::router(state),
-        "POST /github/webhook" => http::github_webhook::router(state),
-        "POST /circleci/webhook" => http::circleci_webhook::router(state),
+        "POST /slack/command" => http::slack_command::router(state(FunctionName::SlackCommand)),
+        "POST /slack/interactive" => {
+            http::slack_interactive::router(state(FunctionName::SlackInteractive))
+        }
+        "POST /slack/event" => http::slack_event::router(state(FunctionName::SlackEvent)),
+        "POST /github/webhook" => http::github_webhook::router(state(FunctionName::GithubWebhook)),
+        "POST /circleci/webhook" => {
+            http::circleci_webhook::router(state(FunctionName::CircleciWebhook))
+        }
         other => panic!("no HTTP function serves {other}"),
     }
 }

@@ -13,10 +13,12 @@ use aws_sdk_dynamodb::config::{
     BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+use deploybot_aws::dynamo::TableSpecOf;
 use deploybot_aws::dynamo::schema::{self, TableRole};
 use deploybot_aws::dynamo::{TABLE_SPECS, retry_config};
 use deploybot_aws::{DynamoStore, TableNames, create_tables};
 use deploybot_core::ports::{BindOutcome, InsertOutcome, Store, StoreError, UpdateOutcome};
+use deploybot_core::ports::{Claim, DeliveryStore, DeploymentStore, ProjectStore, UserStore};
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Project,
     ProjectSettings, Repository, Sha, SlackChannelId, SlackUserId, Timestamp, Trigger, UserLink,
@@ -448,11 +450,12 @@ async fn expired_delivery_still_in_the_table_counts_as_absent() {
     let table = h.tables.delivery.as_str();
     let now = Timestamp::from_millis(T0);
     let expires = Timestamp::from_millis(T0 + 1_500);
-    assert!(
+    assert_eq!(
         h.store
-            .record_delivery("evt-1", now, expires)
+            .claim_delivery("evt-1", now, expires)
             .await
-            .expect("record")
+            .expect("claim"),
+        Claim::Claimed
     );
     let item = raw_item(
         &h.admin,
@@ -467,11 +470,12 @@ async fn expired_delivery_still_in_the_table_counts_as_absent() {
     );
 
     // Within the same second as the expiry, but before it: still seen.
-    assert!(
-        !h.store
-            .record_delivery("evt-1", Timestamp::from_millis(T0 + 1_499), expires)
+    assert_eq!(
+        h.store
+            .claim_delivery("evt-1", Timestamp::from_millis(T0 + 1_499), expires)
             .await
-            .expect("record")
+            .expect("claim"),
+        Claim::Held { until: expires }
     );
     // The item is still stored (the emulator, like DynamoDB, has not deleted it)...
     assert!(
@@ -484,11 +488,12 @@ async fn expired_delivery_still_in_the_table_counts_as_absent() {
         .is_some()
     );
     // ...yet once its expiry has passed the key is new again.
-    assert!(
+    assert_eq!(
         h.store
-            .record_delivery("evt-1", expires, expires.plus_secs(60))
+            .claim_delivery("evt-1", expires, expires.plus_secs(60))
             .await
-            .expect("record")
+            .expect("claim"),
+        Claim::Claimed
     );
 
     let ttl = h

@@ -2,6 +2,7 @@
 //! `bootstrap::run_invoked` runs per event): typed answers as JSON, refused payloads as
 //! `InvalidPayload` function errors.
 
+use deploybot_app::wiring::{Functions, Parts};
 use deploybot_app::{AppConfig, AppState};
 use deploybot_aws::bootstrap::handle_invocation;
 use deploybot_core::invoke::{DeploymentCreateResponse, FunctionName};
@@ -10,18 +11,20 @@ use deploybot_testkit::MemoryStore;
 use serde_json::json;
 use std::sync::Arc;
 
-fn state() -> AppState {
-    AppState::new(
-        Arc::new(MemoryStore::new()),
-        Arc::new(SystemClock),
-        AppConfig::default(),
-    )
+/// `function`'s state over an empty store.
+fn state(function: FunctionName) -> AppState {
+    let parts = Parts::new(Arc::new(SystemClock), AppConfig::default())
+        .with_store(Arc::new(MemoryStore::new()));
+    Functions::wire(parts)
+        .expect("wires")
+        .state(function)
+        .clone()
 }
 
 #[tokio::test]
 async fn a_request_is_answered_with_the_handlers_json() {
     let answer = handle_invocation(
-        &state(),
+        &state(FunctionName::GithubDeploymentCreate),
         FunctionName::GithubDeploymentCreate,
         json!({"kind": "expire_waiting"}),
     )
@@ -35,7 +38,7 @@ async fn a_request_is_answered_with_the_handlers_json() {
 #[tokio::test]
 async fn a_payload_the_function_cannot_read_is_an_invalid_payload_error() {
     let error = handle_invocation(
-        &state(),
+        &state(FunctionName::GithubDeploymentCreate),
         FunctionName::GithubDeploymentCreate,
         json!({"kind": "no_such_request"}),
     )
@@ -51,9 +54,13 @@ async fn a_payload_the_function_cannot_read_is_an_invalid_payload_error() {
 
 #[tokio::test]
 async fn http_functions_cannot_be_invoked() {
-    let error = handle_invocation(&state(), FunctionName::SlackCommand, json!({}))
-        .await
-        .expect_err("not invokable");
+    let error = handle_invocation(
+        &state(FunctionName::SlackCommand),
+        FunctionName::SlackCommand,
+        json!({}),
+    )
+    .await
+    .expect_err("not invokable");
     assert_eq!(error.error_type, "InvalidPayload");
 }
 
@@ -61,7 +68,7 @@ async fn http_functions_cannot_be_invoked() {
 async fn a_missing_adapter_is_a_function_error() {
     // github-collaborators needs the GitHub client, which this state lacks.
     let error = handle_invocation(
-        &state(),
+        &state(FunctionName::GithubCollaborators),
         FunctionName::GithubCollaborators,
         json!({"repository": "acme/web"}),
     )

@@ -4,6 +4,7 @@
 //! `dynamo::schema::TABLE_SPECS` describes them.
 
 use deploybot_aws::bootstrap::{FunctionProfile, PROFILES};
+use deploybot_aws::dynamo::TableSpecOf;
 use deploybot_aws::dynamo::schema::{KeyType, TABLE_SPECS, TableRole};
 use deploybot_core::invoke::{DeploymentCreateRequest, FunctionName};
 use serde_json::{Value, json};

@@ -946,7 +946,10 @@ impl DeliveryStore for RedbStore {
                 .open_table(DELIVERIES_DONE)
                 .or_backend("deliveries_done")?;
             if let Some(previous) = previous.filter(|previous| *previous > now.millis()) {
-                let is_done = done.get(key.as_str()).or_backend("deliveries_done")?.is_some();
+                let is_done = done
+                    .get(key.as_str())
+                    .or_backend("deliveries_done")?
+                    .is_some();
                 return Ok(if is_done {
                     Claim::Done
                 } else {
@@ -1031,7 +1034,6 @@ impl DeliveryStore for RedbStore {
         .await
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -128,7 +128,7 @@ async fn hostile_requests_to_the_local_server_change_nothing() {
         out.resize(size, filler);
         out
     };
-    let limit = app.state.config.max_body_bytes;
+    let limit = app.functions.config().max_body_bytes;
     let mut invalid_utf8 = b"command=%2Fcimon&channel_id=C0NEW&user_id=U0ADA&text=setup+".to_vec();
     invalid_utf8.extend_from_slice(b"\xff\xfe/web");
     let mut invalid_json = br#"{"type":"event_callback","event_id":""#.to_vec();

@@ -240,7 +240,7 @@ async fn with_credentials_the_configured_services_and_secrets_are_used() {
         .expect("opens");
     let wired = wiring::wire(&config, store, env).await.expect("wires");
     assert!(wired.fakes.is_none() && wired.secrets.is_none());
-    let server = wiring::start_server(config.listen, wired.state.clone())
+    let server = wiring::start_server(config.listen, &wired.functions)
         .await
         .expect("listens");
     let sender = Sender::new(&server.base_url()).expect("client");

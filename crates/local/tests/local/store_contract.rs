@@ -3,6 +3,7 @@
 //! and reopening the file, and a file that is not a store is refused with an error.
 
 use deploybot_core::ports::{BindOutcome, InsertOutcome, LinkOutcome, Store, StoreError};
+use deploybot_core::ports::{Claim, DeliveryStore, DeploymentStore, ProjectStore, UserStore};
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Project,
     ProjectSettings, Repository, Sha, SlackChannelId, SlackTeamId, SlackUserId, Timestamp, Trigger,
@@ -94,12 +95,17 @@ async fn data_survives_closing_and_reopening() {
             deploybot_core::ports::UpdateOutcome::Updated(saved) => deployment = *saved,
             other => panic!("expected Updated, got {other:?}"),
         }
-        assert!(
+        assert_eq!(
             store
-                .record_delivery("delivery-1", now, now.plus_secs(3600))
+                .claim_delivery("delivery-1", now, now.plus_secs(45))
                 .await
-                .expect("record")
+                .expect("claim"),
+            Claim::Claimed
         );
+        store
+            .finish_delivery("delivery-1", now.plus_secs(3600))
+            .await
+            .expect("finish");
         // The store (and with it the database file handle) is dropped here.
     }
 
@@ -156,12 +162,13 @@ async fn data_survives_closing_and_reopening() {
         reopened.waiting_deployments(now, 5).await.expect("waiting"),
         vec![deployment.clone()]
     );
-    assert!(
-        !reopened
-            .record_delivery("delivery-1", now.plus_secs(1), now.plus_secs(3600))
+    assert_eq!(
+        reopened
+            .claim_delivery("delivery-1", now.plus_secs(60), now.plus_secs(105))
             .await
-            .expect("record"),
-        "a delivery recorded before closing is still known"
+            .expect("claim"),
+        Claim::Done,
+        "a delivery finished before closing is still known as done"
     );
 }
 

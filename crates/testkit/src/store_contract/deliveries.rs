@@ -124,7 +124,10 @@ pub async fn forget_delivery_frees_the_key(store: Arc<dyn Store>) {
         );
     }
     assert_eq!(
-        store.claim_delivery("kept", now, lease).await.expect("claim"),
+        store
+            .claim_delivery("kept", now, lease)
+            .await
+            .expect("claim"),
         Claim::Held { until: lease },
         "other keys are untouched"
     );

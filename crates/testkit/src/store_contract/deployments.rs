@@ -657,4 +657,3 @@ pub async fn waiting_deployment_leaves_index_when_state_changes(store: Arc<dyn S
         vec![parked]
     );
 }
-

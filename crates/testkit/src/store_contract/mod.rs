@@ -17,9 +17,7 @@ pub use deployments::*;
 pub use projects::*;
 pub use users::*;
 
-use deploybot_core::ports::{
-    BindOutcome, Claim, InsertOutcome, LinkOutcome, Store, UpdateOutcome,
-};
+use deploybot_core::ports::{BindOutcome, Claim, InsertOutcome, LinkOutcome, Store, UpdateOutcome};
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Project,
     ProjectSettings, Repository, Sha, SlackChannelId, SlackTeamId, SlackUserId, Timestamp, Trigger,
@@ -219,4 +217,3 @@ async fn save(store: &dyn Store, deployment: &Deployment) -> Deployment {
         other => panic!("expected Updated for {}, got {other:?}", deployment.id),
     }
 }
-

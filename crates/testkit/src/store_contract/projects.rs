@@ -498,4 +498,3 @@ pub async fn team_revoked_flag(store: Arc<dyn Store>) {
         .expect("clearing a flag never set");
     assert!(!store.is_team_revoked(&two).await.expect("is_team_revoked"));
 }
-

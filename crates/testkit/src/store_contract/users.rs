@@ -349,4 +349,3 @@ pub async fn unlink_user_frees_both_sides(store: Arc<dyn Store>) {
         Some(reclaimed)
     );
 }
-

@@ -90,10 +90,12 @@ async fn prelude(
             continue_existing(state, existing).await?,
         ));
     }
-    Ok(match state.projects()?.project_by_repository(repository).await? {
-        Some(project) => Prelude::Bound(project),
-        None => Prelude::Unbound,
-    })
+    Ok(
+        match state.projects()?.project_by_repository(repository).await? {
+            Some(project) => Prelude::Bound(project),
+            None => Prelude::Unbound,
+        },
+    )
 }
 
 async fn new_deployment(
@@ -356,7 +358,9 @@ async fn supersede_older(state: &AppState, newer: &Deployment) {
                 )
                 .await
         }
-        Err(error) => Err(deploybot_core::ports::StoreError::Backend(error.to_string())),
+        Err(error) => Err(deploybot_core::ports::StoreError::Backend(
+            error.to_string(),
+        )),
     };
     let older = match listed {
         Ok(list) => list,

@@ -9,10 +9,12 @@
 use async_trait::async_trait;
 use axum::Router;
 use axum::http::StatusCode;
+use deploybot_app::AppConfig;
 use deploybot_app::dispatch::InProcessInvoker;
-use deploybot_app::{AppConfig, AppState};
+use deploybot_app::wiring::{Functions, Parts};
 use deploybot_core::invoke::FunctionName;
-use deploybot_core::ports::{Clock, InvokeError, InvokeMode, Invoker, Store};
+use deploybot_core::ports::{Clock, InvokeError, InvokeMode, Invoker};
+use deploybot_core::ports::{DeploymentStore, ProjectStore, UserStore};
 use deploybot_core::signature::SigningSecret;
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Project,
@@ -153,12 +155,13 @@ impl Harness {
         let github = FakeGitHub::new();
         let ci = FakeCircleCi::new();
         let invoker = Arc::new(CountingInvoker::default());
-        let state = AppState::new(counting.clone(), clock, config)
+        let parts = Parts::new(clock, config)
+            .with_store(counting.clone())
             .with_invoker(invoker.clone())
             .with_slack(Arc::new(slack.clone()))
             .with_github(Arc::new(github.clone()))
             .with_ci(Arc::new(ci.clone()));
-        invoker.inner.attach(state.clone());
+        let functions = Functions::wire_with(parts, invoker.inner.clone()).expect("wires");
         github.add_repository(&repo(), "main");
 
         let project = Project {
@@ -199,7 +202,7 @@ impl Harness {
             .await
             .expect("inserts");
 
-        let router = deploybot_app::http::router(state);
+        let router = functions.router();
         Self {
             memory,
             counting,

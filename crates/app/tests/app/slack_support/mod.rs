@@ -6,10 +6,12 @@
 use async_trait::async_trait;
 use axum::Router;
 use axum::http::StatusCode;
+use deploybot_app::AppConfig;
 use deploybot_app::dispatch::InProcessInvoker;
-use deploybot_app::{AppConfig, AppState};
+use deploybot_app::wiring::{Functions, Parts};
 use deploybot_core::invoke::{DeploymentCreateRequest, FunctionName, SlackMessageRequest};
-use deploybot_core::ports::{Clock, InvokeError, InvokeMode, Invoker, Store};
+use deploybot_core::ports::{Clock, InvokeError, InvokeMode, Invoker};
+use deploybot_core::ports::{DeploymentStore, ProjectStore, UserStore};
 use deploybot_core::signature::SigningSecret;
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GitRef, Project, Repository, Sha,
@@ -124,7 +126,8 @@ impl Reply {
 }
 
 pub struct Harness {
-    pub state: AppState,
+    /// What the functions were wired from (to wire them again with one part changed).
+    pub parts: Parts,
     pub store: Arc<MemoryStore>,
     /// The store the handlers use: [`Harness::store`], counting calls per method.
     pub counting: Arc<CountingStore>,
@@ -158,16 +161,17 @@ impl Harness {
         let github = FakeGitHub::new();
         let circleci = FakeCircleCi::new();
         let invoker = Arc::new(RecordingInvoker::default());
-        let state = AppState::new(counting.clone(), clock.clone(), config)
+        let parts = Parts::new(clock.clone(), config)
+            .with_store(counting.clone())
             .with_invoker(invoker.clone())
             .with_slack(Arc::new(slack.clone()))
             .with_github(Arc::new(github.clone()))
             .with_ci(Arc::new(circleci));
-        invoker.inner.attach(state.clone());
+        let functions = Functions::wire_with(parts.clone(), invoker.inner.clone()).expect("wires");
         github.add_repository(&repo(), "main");
-        let router = deploybot_app::http::router(state.clone());
+        let router = functions.router();
         Self {
-            state,
+            parts,
             store,
             counting,
             slack,

@@ -8,10 +8,13 @@
 use axum::Router;
 use axum::http::{Request, StatusCode};
 use deploybot_app::dispatch::InProcessInvoker;
+use deploybot_app::wiring::{Functions, Parts};
 use deploybot_app::{AppConfig, AppState};
 use deploybot_core::blocks::Message;
+use deploybot_core::invoke::FunctionName;
 use deploybot_core::invoke::{self, InvokeRequest};
-use deploybot_core::ports::{Clock, Store};
+use deploybot_core::ports::Clock;
+use deploybot_core::ports::{DeploymentStore, ProjectStore, UserStore};
 use deploybot_core::signature::SigningSecret;
 use deploybot_core::{
     Deployment, Environment, GithubLogin, Project, ProjectSettings, Repository, Sha,
@@ -163,7 +166,10 @@ pub fn message_text(message: &Message) -> String {
 }
 
 pub struct World {
+    /// github-deployment-create's state (handlers are called with it directly).
     pub state: AppState,
+    /// What the functions were wired from (to wire them again with one part changed).
+    pub parts: Parts,
     pub invoker: InProcessInvoker,
     pub store: Arc<MemoryStore>,
     pub github: FakeGitHub,
@@ -190,13 +196,16 @@ impl World {
             circleci_notify_token: Some(NOTIFY_TOKEN.to_owned().into()),
             ..AppConfig::default()
         };
-        let invoker = InProcessInvoker::new();
-        let state = AppState::new(store.clone(), clock.clone(), config)
-            .with_invoker(Arc::new(invoker.clone()))
+        let parts = Parts::new(clock.clone(), config)
+            .with_store(store.clone())
             .with_github(Arc::new(github.clone()))
             .with_slack(Arc::new(slack.clone()))
             .with_ci(Arc::new(ci.clone()));
-        invoker.attach(state.clone());
+        let functions = Functions::wire(parts.clone()).expect("wires");
+        let invoker = functions.invoker().clone();
+        let state = functions
+            .state(FunctionName::GithubDeploymentCreate)
+            .clone();
         github.add_repository(&repo(), "main");
         let project = Project {
             repository: repo(),
@@ -211,9 +220,10 @@ impl World {
             created_at: Timestamp::from_secs(NOW_SECS - 86_400),
         };
         store.bind_project(&project).await.expect("binds");
-        let router = deploybot_app::http::router(state.clone());
+        let router = functions.router();
         Self {
             state,
+            parts,
             invoker,
             store,
             github,
