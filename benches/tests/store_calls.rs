@@ -130,13 +130,21 @@ async fn store_calls_per_event_do_not_grow_with_the_data() {
     let push = by_name["github push to main (30 KB)"];
     assert_eq!(
         push.0,
-        &Counts::from([("project_by_repository", 1), ("record_delivery", 1)])
+        &Counts::from([
+            ("claim_delivery", 1),
+            ("finish_delivery", 1),
+            ("project_by_repository", 1),
+        ])
     );
     assert_eq!(push.1, 1, "one invoke of github-deployment-create");
     let completed = by_name["circleci workflow-completed"];
     assert_eq!(
         completed.0,
-        &Counts::from([("deployment_by_pipeline", 1), ("record_delivery", 1)])
+        &Counts::from([
+            ("claim_delivery", 1),
+            ("deployment_by_pipeline", 1),
+            ("finish_delivery", 1),
+        ])
     );
     let list = by_name["slash list"];
     assert_eq!(

@@ -74,8 +74,13 @@ impl AppState {
         port: &'a Option<Arc<T>>,
         client: Client,
     ) -> Result<&'a T, AppError> {
-        port.as_deref()
-            .ok_or_else(|| self.outside(format!("the {client}")))
+        port.as_deref().ok_or_else(|| {
+            if self.profile.clients.has(client) {
+                AppError::NotConfigured(client.as_str())
+            } else {
+                self.outside(format!("the {client}"))
+            }
+        })
     }
 
     /// The project table.
@@ -100,9 +105,13 @@ impl AppState {
 
     /// The invoker, limited to the functions the profile invokes.
     pub fn invoker(&self) -> Result<&dyn Invoker, AppError> {
-        self.invoker
-            .as_deref()
-            .ok_or_else(|| self.outside("the invoker (it invokes no function)".to_owned()))
+        self.invoker.as_deref().ok_or_else(|| {
+            if self.profile.invokes.is_empty() {
+                self.outside("the invoker (it invokes no function)".to_owned())
+            } else {
+                AppError::NotConfigured("invoker")
+            }
+        })
     }
 
     pub fn slack(&self) -> Result<&dyn Slack, AppError> {

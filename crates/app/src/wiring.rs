@@ -15,7 +15,7 @@ use deploybot_core::ports::{
     CiBackend, Clock, DeliveryStore, DeploymentStore, GitHub, InvokeError, InvokeMode, Invoker,
     ProjectStore, Slack, Store, UserStore,
 };
-use deploybot_core::profile::{Client, FunctionProfile, Table, profile};
+use deploybot_core::profile::{FunctionProfile, Table, profile};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -120,75 +120,66 @@ impl Parts {
 }
 
 /// `function`'s state: exactly the tables, clients and invoke targets its profile grants,
-/// taken from `parts`. A granted part that `parts` lacks is an error naming it.
+/// taken from `parts`. A granted table that `parts` lacks is an error naming it; a granted
+/// client or invoker that `parts` lacks stays absent (a process that runs only part of the
+/// workflow, such as a test of the routers alone), and a handler that asks for it gets an
+/// error saying it is not configured.
 pub fn function_state(function: FunctionName, parts: &Parts) -> Result<AppState, WiringError> {
     let profile = profile(function);
-    let missing = |what: String| WiringError { function, what };
-    fn granted<T: ?Sized>(
+    fn required<T: ?Sized>(
+        function: FunctionName,
         wanted: bool,
         part: &Option<Arc<T>>,
-        what: impl FnOnce() -> String,
-        missing: &dyn Fn(String) -> WiringError,
+        table: Table,
     ) -> Result<Option<Arc<T>>, WiringError> {
         if !wanted {
             return Ok(None);
         }
-        part.clone().map(Some).ok_or_else(|| missing(what()))
+        part.clone().map(Some).ok_or_else(|| WiringError {
+            function,
+            what: format!("the {table} table"),
+        })
     }
-    let table = |t: Table| move || format!("the {t} table");
-    let client = |c: Client| move || format!("the {c}");
+    fn optional<T: ?Sized>(wanted: bool, part: &Option<Arc<T>>) -> Option<Arc<T>> {
+        if wanted { part.clone() } else { None }
+    }
     let invoker = if profile.invokes.is_empty() {
         None
     } else {
-        let inner = parts
+        parts
             .invoker
             .clone()
-            .ok_or_else(|| missing("an invoker".to_owned()))?;
-        Some(Arc::new(ProfileInvoker { profile, inner }) as Arc<dyn Invoker>)
+            .map(|inner| Arc::new(ProfileInvoker { profile, inner }) as Arc<dyn Invoker>)
     };
+    let has = |t: Table| profile.has_table(t);
     Ok(AppState {
         profile,
         clock: parts.clock.clone(),
         config: parts.config.clone(),
         policy: parts.policy.clone(),
-        projects: granted(
-            profile.has_table(Table::Project),
+        projects: required(
+            function,
+            has(Table::Project),
             &parts.projects,
-            table(Table::Project),
-            &missing,
+            Table::Project,
         )?,
-        users: granted(
-            profile.has_table(Table::User),
-            &parts.users,
-            table(Table::User),
-            &missing,
-        )?,
-        deployments: granted(
-            profile.has_table(Table::Deployment),
+        users: required(function, has(Table::User), &parts.users, Table::User)?,
+        deployments: required(
+            function,
+            has(Table::Deployment),
             &parts.deployments,
-            table(Table::Deployment),
-            &missing,
+            Table::Deployment,
         )?,
-        deliveries: granted(
-            profile.has_table(Table::Delivery),
+        deliveries: required(
+            function,
+            has(Table::Delivery),
             &parts.deliveries,
-            table(Table::Delivery),
-            &missing,
+            Table::Delivery,
         )?,
         invoker,
-        slack: granted(
-            profile.clients.slack,
-            &parts.slack,
-            client(Client::Slack),
-            &missing,
-        )?,
-        github: granted(
-            profile.clients.github,
-            &parts.github,
-            client(Client::GitHub),
-            &missing,
-        )?,
-        ci: granted(profile.clients.ci, &parts.ci, client(Client::Ci), &missing)?,
+        slack: optional(profile.clients.slack, &parts.slack),
+        github: optional(profile.clients.github, &parts.github),
+        ci: optional(profile.clients.ci, &parts.ci),
     })
 }
 

@@ -203,10 +203,13 @@ async fn a_github_timeout_marks_the_deployment_error_and_the_invoke_is_not_lost(
         fake: world.github.clone(),
         timeouts: AtomicUsize::new(1),
     });
-    // The same handlers with a GitHub that times out once.
-    let functions =
-        deploybot_app::wiring::Functions::wire(world.parts.clone().with_github(timing_out.clone()))
-            .expect("wires");
+    // The same handlers with a GitHub that times out once (their invocations reach the
+    // world's functions, whose work `settle` waits for).
+    let functions = deploybot_app::wiring::Functions::wire_with(
+        world.parts.clone().with_github(timing_out.clone()),
+        world.invoker.clone(),
+    )
+    .expect("wires");
     let state = functions
         .state(deploybot_core::invoke::FunctionName::GithubDeploymentCreate)
         .clone();
@@ -230,7 +233,12 @@ async fn a_github_timeout_marks_the_deployment_error_and_the_invoke_is_not_lost(
     assert_eq!(d.state, DeploymentState::Error);
     let why = d.description.clone().expect("a reason");
     assert!(why.contains("timed out"), "{why}");
-    assert!(latest_text(&world).contains("timed out"));
+    let text = latest_text(&world);
+    assert!(
+        text.contains("timed out"),
+        "{text} {:?}",
+        world.invoker.failures()
+    );
     assert_eq!(timing_out.timeouts.load(Ordering::SeqCst), 0);
 
     // Lambda retries the same invoke: the record is found, nothing is created twice.

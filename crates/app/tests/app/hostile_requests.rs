@@ -927,7 +927,7 @@ async fn every_hostile_request_gets_a_4xx_or_a_friendly_reply_and_changes_nothin
             _ => {}
         }
         // A replay may ask for its idempotency key (and be refused); a payload that is only
-        // found wrong after the key was taken gives it back (`record_delivery` then
+        // found wrong after the key was taken gives it back (`claim_delivery` then
         // `forget_delivery`). Any other write is a failure, and the snapshot must not move.
         let written = h.writes();
         let count = |name: &str| {
@@ -936,11 +936,11 @@ async fn every_hostile_request_gets_a_4xx_or_a_friendly_reply_and_changes_nothin
                 .find(|(method, _)| *method == name)
                 .map_or(0, |(_, n)| *n)
         };
-        let key_given_back = count("record_delivery") == count("forget_delivery");
+        let key_given_back = count("claim_delivery") == count("forget_delivery");
         let writes: Vec<_> = written
             .iter()
             .filter(|(method, _)| match *method {
-                "record_delivery" => row.seed.is_none() && !key_given_back,
+                "claim_delivery" => row.seed.is_none() && !key_given_back,
                 "forget_delivery" => !key_given_back,
                 _ => true,
             })

@@ -12,6 +12,8 @@ mod faults_races;
 mod faults_services;
 mod hostile_payloads;
 mod hostile_requests;
+mod leases;
+mod profiles;
 mod slack_command;
 mod slack_event;
 mod slack_interactive;

@@ -1,4 +1,4 @@
-//! `template.yaml` grants each function exactly what `bootstrap::PROFILES` says it uses
+//! `template.yaml` grants each function exactly what `deploybot_core::profile::PROFILES` says it uses
 //! (tables and their indexes, SSM parameters, invoke targets — never `*`), builds every
 //! function from its own binary, and declares the tables exactly as
 //! `dynamo::schema::TABLE_SPECS` describes them.
@@ -114,6 +114,15 @@ fn check_function(template: &Value, profile: &FunctionProfile) {
     );
     assert_eq!(resource["Properties"]["CodeUri"], ".");
     assert_eq!(resource["Properties"]["Handler"], "bootstrap");
+    // The time limit the profile's idempotency lease is computed from.
+    let timeout = resource["Properties"]["Timeout"]
+        .as_u64()
+        .or_else(|| template["Globals"]["Function"]["Timeout"].as_u64());
+    assert_eq!(
+        timeout,
+        Some(u64::from(profile.timeout_secs)),
+        "{logical_id}: Timeout as the profile says"
+    );
     let env = env_vars(resource);
 
     // Invoke targets: a FUNCTION_* variable and permission on that function only.

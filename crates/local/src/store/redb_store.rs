@@ -61,7 +61,7 @@ const DELIVERIES_DONE: TableDefinition<&str, ()> = TableDefinition::new("deliver
 /// (expires_at, key): expiry order, so expired deliveries are dropped without a scan.
 const DELIVERY_EXPIRY: TableDefinition<(i64, &str), ()> = TableDefinition::new("delivery_expiry");
 
-/// At most this many expired deliveries are dropped per `record_delivery` (the local
+/// At most this many expired deliveries are dropped per `claim_delivery` (the local
 /// counterpart of DynamoDB's background TTL deletion, kept small so no call does much more
 /// work than the others).
 const EXPIRED_DELIVERIES_PER_CALL: usize = 32;

@@ -54,8 +54,8 @@ pub const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 pub const MAX_BODY: usize = 64 * 1024;
 
 /// The store methods that write. A hostile request calls none of them, except
-/// `record_delivery` for a replayed delivery — which then must refuse (the snapshot shows it).
-pub const WRITES: [&str; 10] = [
+/// `claim_delivery` for a replayed delivery — which then must refuse (the snapshot shows it).
+pub const WRITES: [&str; 11] = [
     "bind_project",
     "update_project",
     "unbind_project",
@@ -64,7 +64,8 @@ pub const WRITES: [&str; 10] = [
     "unlink_user",
     "insert_deployment",
     "update_deployment",
-    "record_delivery",
+    "claim_delivery",
+    "finish_delivery",
     "forget_delivery",
 ];
 

@@ -20,6 +20,7 @@ use deploybot_core::{
     Deployment, Environment, GithubLogin, Project, ProjectSettings, Repository, Sha,
     SlackChannelId, SlackTeamId, SlackUserId, Timestamp, UserLink,
 };
+use deploybot_testkit::CountingStore;
 use deploybot_testkit::fakes::circleci::FakeCircleCi;
 use deploybot_testkit::fakes::github::{FakeDeployment, FakeGitHub};
 use deploybot_testkit::fakes::slack::{FakeSlack, PostedMessage};
@@ -170,6 +171,8 @@ pub struct World {
     pub state: AppState,
     /// What the functions were wired from (to wire them again with one part changed).
     pub parts: Parts,
+    /// The store the functions use: [`World::store`], counting calls, with faults to arm.
+    pub counting: Arc<CountingStore>,
     pub invoker: InProcessInvoker,
     pub store: Arc<MemoryStore>,
     pub github: FakeGitHub,
@@ -196,8 +199,9 @@ impl World {
             circleci_notify_token: Some(NOTIFY_TOKEN.to_owned().into()),
             ..AppConfig::default()
         };
+        let counting = Arc::new(CountingStore::new(store.clone()));
         let parts = Parts::new(clock.clone(), config)
-            .with_store(store.clone())
+            .with_store(counting.clone())
             .with_github(Arc::new(github.clone()))
             .with_slack(Arc::new(slack.clone()))
             .with_ci(Arc::new(ci.clone()));
@@ -224,6 +228,7 @@ impl World {
         Self {
             state,
             parts,
+            counting,
             invoker,
             store,
             github,
