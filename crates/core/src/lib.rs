@@ -9,6 +9,7 @@ pub mod command;
 pub mod duration;
 pub mod ids;
 pub mod invoke;
+pub mod lane;
 pub mod model;
 pub mod policy;
 pub mod ports;
