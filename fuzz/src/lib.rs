@@ -10,16 +10,19 @@
 //!   5xx or a 401.
 
 use axum::http::StatusCode;
+use deploybot_app::AppConfig;
 use deploybot_app::webhook_payloads::circleci::{LegacyNotify, WebhookEnvelope, WorkflowCompleted};
 use deploybot_app::webhook_payloads::github::{
     AnyRepositoryEvent, CheckSuiteEvent, DeploymentEvent, DeploymentStatusEvent, PullRequestEvent,
     PushEvent, StatusEvent,
 };
 use deploybot_app::webhook_payloads::parse_json;
-use deploybot_app::{AppConfig, AppState};
+use deploybot_app::wiring::{Functions, Parts};
 use deploybot_core::command::{Command, Grammar};
 use deploybot_core::invoke::FunctionName;
-use deploybot_core::ports::{Clock, InvokeError, InvokeMode, Invoker, Store};
+use deploybot_core::ports::{
+    Clock, DeploymentStore, InvokeError, InvokeMode, Invoker, ProjectStore,
+};
 use deploybot_core::signature::{
     SigningSecret, sign_circleci, sign_github, sign_slack, verify_circleci, verify_github,
     verify_slack,
@@ -328,9 +331,12 @@ pub fn http_endpoints(data: &[u8]) {
             circleci_webhook_secret: Some(SigningSecret::new(CIRCLECI)),
             ..AppConfig::default()
         };
-        let state =
-            AppState::new(store, Arc::new(FixedClock), config).with_invoker(Arc::new(NullInvoker));
-        let router = deploybot_app::http::router(state);
+        let parts = Parts::new(Arc::new(FixedClock), config)
+            .with_store(store)
+            .with_invoker(Arc::new(NullInvoker));
+        let router = Functions::wire(parts)
+            .expect("the memory store serves every table")
+            .router();
         let request = request.into_http_request(path).expect("valid request");
         let response = router.oneshot(request).await.expect("the router answers");
         let status = response.status();
