@@ -1,0 +1,156 @@
+//! The redb store's project table: bindings (with the channel index) and revoked workspaces.
+
+use super::*;
+
+#[async_trait]
+impl ProjectStore for RedbStore {
+    async fn bind_project(&self, project: &Project) -> Result<BindOutcome, StoreError> {
+        let project = project.clone();
+        self.write(move |transaction| {
+            let mut projects = transaction.open_table(PROJECTS).or_backend("projects")?;
+            let mut by_channel = transaction
+                .open_table(PROJECT_BY_CHANNEL)
+                .or_backend("project_by_channel")?;
+            let repository = project.repository.as_str();
+            let channel = project.channel.as_str();
+            if let Some(existing) = get_json::<Project>(&projects, "projects", repository)? {
+                return Ok(if existing.channel == project.channel {
+                    BindOutcome::AlreadyBound
+                } else {
+                    BindOutcome::RepositoryTaken {
+                        channel: existing.channel,
+                    }
+                });
+            }
+            if let Some(bound) = get_string(&by_channel, "project_by_channel", channel)? {
+                let repository = Repository::parse(&bound).map_err(|error| {
+                    StoreError::Corrupt(format!("project_by_channel {channel}: {error}"))
+                })?;
+                return Ok(BindOutcome::ChannelTaken { repository });
+            }
+            projects
+                .insert(repository, encode(&project)?.as_str())
+                .or_backend("projects")?;
+            by_channel
+                .insert(channel, repository)
+                .or_backend("project_by_channel")?;
+            Ok(BindOutcome::Bound)
+        })
+        .await
+    }
+
+    async fn project_by_channel(
+        &self,
+        channel: &SlackChannelId,
+    ) -> Result<Option<Project>, StoreError> {
+        let channel = channel.clone();
+        self.read(move |transaction| {
+            let by_channel = transaction
+                .open_table(PROJECT_BY_CHANNEL)
+                .or_backend("project_by_channel")?;
+            let Some(repository) = get_string(&by_channel, "project_by_channel", channel.as_str())?
+            else {
+                return Ok(None);
+            };
+            let projects = transaction.open_table(PROJECTS).or_backend("projects")?;
+            get_json(&projects, "projects", &repository)
+        })
+        .await
+    }
+
+    async fn project_by_repository(
+        &self,
+        repository: &Repository,
+    ) -> Result<Option<Project>, StoreError> {
+        let repository = repository.clone();
+        self.read(move |transaction| {
+            let projects = transaction.open_table(PROJECTS).or_backend("projects")?;
+            get_json(&projects, "projects", repository.as_str())
+        })
+        .await
+    }
+
+    async fn update_project(&self, project: &Project) -> Result<bool, StoreError> {
+        let project = project.clone();
+        self.write(move |transaction| {
+            let mut projects = transaction.open_table(PROJECTS).or_backend("projects")?;
+            let repository = project.repository.as_str();
+            let Some(mut stored) = get_json::<Project>(&projects, "projects", repository)? else {
+                return Ok(false);
+            };
+            if stored.channel != project.channel {
+                return Ok(false);
+            }
+            stored.channel_name = project.channel_name;
+            stored.team = project.team;
+            stored.settings = project.settings;
+            projects
+                .insert(repository, encode(&stored)?.as_str())
+                .or_backend("projects")?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn unbind_project(
+        &self,
+        channel: &SlackChannelId,
+    ) -> Result<Option<Project>, StoreError> {
+        let channel = channel.clone();
+        self.write(move |transaction| {
+            let mut by_channel = transaction
+                .open_table(PROJECT_BY_CHANNEL)
+                .or_backend("project_by_channel")?;
+            let Some(repository) = by_channel
+                .remove(channel.as_str())
+                .or_backend("project_by_channel")?
+                .map(|value| value.value().to_owned())
+            else {
+                return Ok(None);
+            };
+            let mut projects = transaction.open_table(PROJECTS).or_backend("projects")?;
+            let removed = projects
+                .remove(repository.as_str())
+                .or_backend("projects")?
+                .map(|json| json.value().to_owned());
+            removed
+                .map(|json| decode("projects", &repository, &json))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn set_team_revoked(&self, team: &SlackTeamId, revoked: bool) -> Result<(), StoreError> {
+        let team = team.clone();
+        self.write(move |transaction| {
+            let mut revoked_teams = transaction
+                .open_table(REVOKED_TEAMS)
+                .or_backend("revoked_teams")?;
+            if revoked {
+                revoked_teams
+                    .insert(team.as_str(), ())
+                    .or_backend("revoked_teams")?;
+            } else {
+                revoked_teams
+                    .remove(team.as_str())
+                    .or_backend("revoked_teams")?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn is_team_revoked(&self, team: &SlackTeamId) -> Result<bool, StoreError> {
+        let team = team.clone();
+        self.read(move |transaction| {
+            let revoked_teams = transaction
+                .open_table(REVOKED_TEAMS)
+                .or_backend("revoked_teams")?;
+            Ok(revoked_teams
+                .get(team.as_str())
+                .or_backend("revoked_teams")?
+                .is_some())
+        })
+        .await
+    }
+}

@@ -1,0 +1,107 @@
+//! The redb store's user table: links and the Slack-user index.
+
+use super::*;
+
+#[async_trait]
+impl UserStore for RedbStore {
+    async fn link_user(&self, link: &UserLink) -> Result<LinkOutcome, StoreError> {
+        let link = link.clone();
+        self.write(move |transaction| {
+            let mut users = transaction.open_table(USERS).or_backend("users")?;
+            let mut by_slack = transaction
+                .open_table(USER_BY_SLACK)
+                .or_backend("user_by_slack")?;
+            let login = link.github_login.as_str();
+            let slack_user = link.slack_user.as_str();
+            if let Some(existing) = get_json::<UserLink>(&users, "users", login)? {
+                return Ok(if existing.slack_user == link.slack_user {
+                    LinkOutcome::AlreadyLinked
+                } else {
+                    LinkOutcome::LoginTaken {
+                        slack_user: existing.slack_user,
+                    }
+                });
+            }
+            if let Some(claimed) = get_string(&by_slack, "user_by_slack", slack_user)? {
+                let github_login = GithubLogin::parse(&claimed).map_err(|error| {
+                    StoreError::Corrupt(format!("user_by_slack {slack_user}: {error}"))
+                })?;
+                return Ok(LinkOutcome::SlackUserTaken { github_login });
+            }
+            users
+                .insert(login, encode(&link)?.as_str())
+                .or_backend("users")?;
+            by_slack
+                .insert(slack_user, login)
+                .or_backend("user_by_slack")?;
+            Ok(LinkOutcome::Linked)
+        })
+        .await
+    }
+
+    async fn user_by_login(&self, login: &GithubLogin) -> Result<Option<UserLink>, StoreError> {
+        let login = login.clone();
+        self.read(move |transaction| {
+            let users = transaction.open_table(USERS).or_backend("users")?;
+            get_json(&users, "users", login.as_str())
+        })
+        .await
+    }
+
+    async fn user_by_slack(&self, user: &SlackUserId) -> Result<Option<UserLink>, StoreError> {
+        let user = user.clone();
+        self.read(move |transaction| {
+            let by_slack = transaction
+                .open_table(USER_BY_SLACK)
+                .or_backend("user_by_slack")?;
+            let Some(login) = get_string(&by_slack, "user_by_slack", user.as_str())? else {
+                return Ok(None);
+            };
+            let users = transaction.open_table(USERS).or_backend("users")?;
+            get_json(&users, "users", &login)
+        })
+        .await
+    }
+
+    async fn users_by_logins(&self, logins: &[GithubLogin]) -> Result<Vec<UserLink>, StoreError> {
+        let mut logins = logins.to_vec();
+        logins.sort();
+        logins.dedup();
+        self.read(move |transaction| {
+            let users = transaction.open_table(USERS).or_backend("users")?;
+            let mut found = Vec::new();
+            for login in &logins {
+                if let Some(link) = get_json(&users, "users", login.as_str())? {
+                    found.push(link);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn unlink_user(&self, user: &SlackUserId) -> Result<Option<UserLink>, StoreError> {
+        let user = user.clone();
+        self.write(move |transaction| {
+            let mut by_slack = transaction
+                .open_table(USER_BY_SLACK)
+                .or_backend("user_by_slack")?;
+            let Some(login) = by_slack
+                .remove(user.as_str())
+                .or_backend("user_by_slack")?
+                .map(|value| value.value().to_owned())
+            else {
+                return Ok(None);
+            };
+            let mut users = transaction.open_table(USERS).or_backend("users")?;
+            let removed = users
+                .remove(login.as_str())
+                .or_backend("users")?
+                .map(|json| json.value().to_owned());
+            removed
+                .map(|json| decode("users", &login, &json))
+                .transpose()
+        })
+        .await
+    }
+}
