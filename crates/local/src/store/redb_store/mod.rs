@@ -1,6 +1,6 @@
 //! The embedded on-disk store: the role ports on one redb file, one Rust file per table
-//! (`projects`, `users`, `deployments`, `deliveries`, as the DynamoDB adapter has them), with the same tables and
-//! indexes as DynamoDB (see docs/adr/0003-store-tables-and-indexes.md). Records are JSON
+//! (`projects`, `users`, `deployments`, `deliveries`, as the DynamoDB adapter has them), with
+//! the same tables and indexes as DynamoDB (see docs/adr/0003-store-tables-and-indexes.md). Records are JSON
 //! values; every index is its own table whose ordered key answers one query with a range, so
 //! no call reads more than it returns. Each write runs in one redb write transaction, and redb
 //! runs one write transaction at a time: a uniqueness check and the writes that follow it are
