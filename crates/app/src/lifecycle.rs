@@ -207,31 +207,39 @@ pub fn superseded_by(newer: &Deployment) -> String {
     format!("superseded by {}", newer.id)
 }
 
+/// The newest [`SUPERSEDE_LOOKBACK`] deployments of `newer`'s environment, for superseding
+/// older ones; `None` (logged) when they cannot be listed, since `newer` is saved already.
+pub(crate) async fn recent_in_environment(
+    state: &AppState,
+    newer: &Deployment,
+) -> Option<Vec<Deployment>> {
+    let listed = async {
+        state
+            .deployments()?
+            .list_deployments(
+                &newer.repository,
+                Some(newer.environment),
+                SUPERSEDE_LOOKBACK,
+            )
+            .await
+            .map_err(AppError::from)
+    };
+    match listed.await {
+        Ok(list) => Some(list),
+        Err(error) => {
+            tracing::warn!(deployment = %newer.id, %error, "listing deployments to supersede failed");
+            None
+        }
+    }
+}
+
 /// `newer` succeeded: the environment's older deployments that are `success` become
 /// `inactive` — in the record (keeping `succeeded_at`, so the commit still counts as deployed
 /// there), on GitHub (statuses are written with `auto_inactive: false`, so GitHub does not do
 /// it) and in their Slack messages. Failures are logged: `newer` is saved already.
 async fn supersede_older_successes(state: &AppState, newer: &Deployment) {
-    let listed = match state.deployments() {
-        Ok(deployments) => {
-            deployments
-                .list_deployments(
-                    &newer.repository,
-                    Some(newer.environment),
-                    SUPERSEDE_LOOKBACK,
-                )
-                .await
-        }
-        Err(error) => Err(deploybot_core::ports::StoreError::Backend(
-            error.to_string(),
-        )),
-    };
-    let recent = match listed {
-        Ok(list) => list,
-        Err(error) => {
-            tracing::warn!(deployment = %newer.id, %error, "listing deployments to supersede failed");
-            return;
-        }
+    let Some(recent) = recent_in_environment(state, newer).await else {
+        return;
     };
     // Ids sort newest first, so an older deployment's id is greater.
     for old in recent

@@ -76,12 +76,8 @@ impl Parts {
     }
 
     /// One backend that keeps every table serves as each table's role port.
-    pub fn with_store<S: Store + 'static>(mut self, store: Arc<S>) -> Self {
-        self.projects = Some(store.clone());
-        self.users = Some(store.clone());
-        self.deployments = Some(store.clone());
-        self.deliveries = Some(store);
-        self
+    pub fn with_store<S: Store + 'static>(self, store: Arc<S>) -> Self {
+        self.with_dyn_store(store)
     }
 
     /// As [`Parts::with_store`], for a backend already behind `dyn Store`.

@@ -348,26 +348,8 @@ async fn notify_slack_if_changed(state: &AppState, saved: &Deployment, shown: Op
 /// Marks the environment's older deployments that are still in flight inactive: the newer
 /// one replaces them.
 async fn supersede_older(state: &AppState, newer: &Deployment) {
-    let listed = match state.deployments() {
-        Ok(deployments) => {
-            deployments
-                .list_deployments(
-                    &newer.repository,
-                    Some(newer.environment),
-                    lifecycle::SUPERSEDE_LOOKBACK,
-                )
-                .await
-        }
-        Err(error) => Err(deploybot_core::ports::StoreError::Backend(
-            error.to_string(),
-        )),
-    };
-    let older = match listed {
-        Ok(list) => list,
-        Err(error) => {
-            tracing::warn!(deployment = %newer.id, %error, "listing deployments to supersede failed");
-            return;
-        }
+    let Some(older) = lifecycle::recent_in_environment(state, newer).await else {
+        return;
     };
     // Ids sort newest first, so an older deployment's id is greater.
     for old in older
