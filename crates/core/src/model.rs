@@ -106,6 +106,13 @@ pub struct Deployment {
     /// A short explanation of the current state (why it failed, what superseded it).
     #[serde(default)]
     pub description: Option<String>,
+    /// Its place in its lane's line: the lane's arrival counter when it was stored (0 for a
+    /// record written before lanes existed). With `created_at` it orders the lane's queue.
+    #[serde(default)]
+    pub seq: u64,
+    /// What holds it back while it is `waiting` (the lane's lock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<crate::lane::Hold>,
     /// When the deployment reached `success`; kept when it later becomes `inactive`, so "this
     /// commit deployed successfully there" stays answerable after it was superseded.
     #[serde(default)]
@@ -154,6 +161,8 @@ impl Deployment {
             slack_ts: None,
             waiting_for: Vec::new(),
             description: None,
+            seq: 0,
+            hold: None,
             succeeded_at: None,
             created_at: now,
             updated_at: now,

@@ -4,6 +4,7 @@
 
 use crate::blocks::Message;
 use crate::invoke::FunctionName;
+use crate::lane::{LaneKey, LaneRecord, LockHistoryEntry};
 use crate::{
     Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Project,
     Repository, Sha, SlackChannelId, SlackTeamId, SlackUserId, Timestamp, UserLink,
@@ -85,6 +86,16 @@ pub enum Claim {
     Held { until: Timestamp },
     /// The work was done by an earlier attempt: the caller does nothing.
     Done,
+}
+
+/// The result of [`LaneStore::save_lane`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LaneSaved {
+    /// Saved; the record as stored (its `version` one higher than the one passed in).
+    Saved(Box<LaneRecord>),
+    /// The stored version differs from the one passed in: another decision was saved first.
+    /// Nothing changed; the current record is returned so the caller can decide again.
+    Conflict(Box<LaneRecord>),
 }
 
 // The store is split along its tables: one role port per table, so a function's state holds
@@ -201,6 +212,52 @@ pub trait DeploymentStore: Send + Sync {
         before: Timestamp,
         limit: usize,
     ) -> Result<Vec<Deployment>, StoreError>;
+
+    /// The lane's pending deployments (`waiting`, `ready`, `waiting_for_checks`), in `seq`
+    /// order, at most `limit` (a sparse index holding only pending deployments, keyed by
+    /// lane: the cost does not grow with the lane's history or with other lanes).
+    async fn pending_deployments(
+        &self,
+        lane: &LaneKey,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError>;
+}
+
+/// The lane table: one record per (repository, environment) — its slot, what it runs, its
+/// lock, when the watchdog is due — a counter that orders the lane's arrivals, and the
+/// history of its locks.
+#[async_trait]
+pub trait LaneStore: Send + Sync {
+    /// The lane's record; `None` when nothing was saved for it yet.
+    async fn get_lane(&self, lane: &LaneKey) -> Result<Option<LaneRecord>, StoreError>;
+
+    /// Every lane record of one repository, ordered by environment (one partition).
+    async fn lanes_of(&self, repository: &Repository) -> Result<Vec<LaneRecord>, StoreError>;
+
+    /// Saves `record` when the stored record's `version` equals `record.version` (a lane
+    /// with no record has version 0); the stored copy gets `version + 1`. Of concurrent saves
+    /// of one version exactly one is `Saved`.
+    async fn save_lane(&self, record: &LaneRecord) -> Result<LaneSaved, StoreError>;
+
+    /// The lane's next arrival number, atomically: 1, 2, 3, … per lane, never repeated, even
+    /// under concurrent calls. It does not touch the lane record (nor its version).
+    async fn next_lane_seq(&self, lane: &LaneKey) -> Result<u64, StoreError>;
+
+    /// Appends one entry to the lane's lock history (entries of the same instant are all
+    /// kept).
+    async fn record_lock_event(&self, entry: &LockHistoryEntry) -> Result<(), StoreError>;
+
+    /// The lane's lock history, newest first, at most `limit`.
+    async fn lock_history(
+        &self,
+        lane: &LaneKey,
+        limit: usize,
+    ) -> Result<Vec<LockHistoryEntry>, StoreError>;
+
+    /// Lane records whose `due_at` is at or before `now`, earliest first, at most `limit`,
+    /// across repositories (a sparse index holding only lanes with a `due_at`).
+    async fn due_lanes(&self, now: Timestamp, limit: usize)
+    -> Result<Vec<LaneRecord>, StoreError>;
 }
 
 /// The delivery table: idempotency keys with a lease (see `deploybot_app::idempotency`, the
@@ -227,9 +284,12 @@ pub trait DeliveryStore: Send + Sync {
 
 /// A backend that keeps every table (memory, redb, DynamoDB): one value that serves as each
 /// role port (`Arc<dyn Store>` converts to `Arc<dyn ProjectStore>` and the others).
-pub trait Store: ProjectStore + UserStore + DeploymentStore + DeliveryStore {}
+pub trait Store: ProjectStore + UserStore + DeploymentStore + DeliveryStore + LaneStore {}
 
-impl<T: ProjectStore + UserStore + DeploymentStore + DeliveryStore + ?Sized> Store for T {}
+impl<T: ProjectStore + UserStore + DeploymentStore + DeliveryStore + LaneStore + ?Sized> Store
+    for T
+{
+}
 
 // =============================================================================================
 // Invoker

@@ -20,14 +20,17 @@ pub enum Table {
     Deployment,
     /// Idempotency keys (deliveries, retried invokes).
     Delivery,
+    /// Lanes: each environment's slot, lock, watchdog due time and lock history.
+    Lane,
 }
 
 impl Table {
-    pub const ALL: [Table; 4] = [
+    pub const ALL: [Table; 5] = [
         Table::Project,
         Table::User,
         Table::Deployment,
         Table::Delivery,
+        Table::Lane,
     ];
 
     /// Lower-case name (`project`, `user`, ...).
@@ -37,6 +40,7 @@ impl Table {
             Table::User => "user",
             Table::Deployment => "deployment",
             Table::Delivery => "delivery",
+            Table::Lane => "lane",
         }
     }
 
@@ -47,6 +51,7 @@ impl Table {
             Table::User => "DYNAMODB_TABLE_USER",
             Table::Deployment => "DYNAMODB_TABLE_DEPLOYMENT",
             Table::Delivery => "DYNAMODB_TABLE_DELIVERY",
+            Table::Lane => "DYNAMODB_TABLE_LANE",
         }
     }
 }
@@ -209,7 +214,7 @@ fn join<'a>(items: impl Iterator<Item = &'a str>) -> String {
 use FunctionName as F;
 use Table as T;
 
-const ALL_TABLES: &[Table] = &[T::Project, T::User, T::Deployment, T::Delivery];
+const ALL_TABLES: &[Table] = &[T::Project, T::User, T::Deployment, T::Delivery, T::Lane];
 const NO_CLIENTS: Clients = Clients {
     slack: false,
     github: false,

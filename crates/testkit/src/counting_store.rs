@@ -2,9 +2,10 @@
 //! event costs do not grow with the amount of data kept.
 
 use async_trait::async_trait;
+use deploybot_core::lane::{LaneKey, LaneRecord, LockHistoryEntry};
 use deploybot_core::ports::{
-    BindOutcome, Claim, DeliveryStore, DeploymentStore, InsertOutcome, LinkOutcome, ProjectStore,
-    Store, StoreError, UpdateOutcome, UserStore,
+    BindOutcome, Claim, DeliveryStore, DeploymentStore, InsertOutcome, LaneSaved, LaneStore,
+    LinkOutcome, ProjectStore, Store, StoreError, UpdateOutcome, UserStore,
 };
 use deploybot_core::{
     Deployment, DeploymentId, Environment, GithubLogin, Project, Repository, Sha, SlackChannelId,
@@ -254,6 +255,61 @@ impl DeploymentStore for CountingStore {
     ) -> Result<Vec<Deployment>, StoreError> {
         self.enter("waiting_deployments").await?;
         self.inner.waiting_deployments(before, limit).await
+    }
+
+    async fn pending_deployments(
+        &self,
+        lane: &LaneKey,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        self.enter("pending_deployments").await?;
+        self.inner.pending_deployments(lane, limit).await
+    }
+}
+
+#[async_trait]
+impl LaneStore for CountingStore {
+    async fn get_lane(&self, lane: &LaneKey) -> Result<Option<LaneRecord>, StoreError> {
+        self.enter("get_lane").await?;
+        self.inner.get_lane(lane).await
+    }
+
+    async fn lanes_of(&self, repository: &Repository) -> Result<Vec<LaneRecord>, StoreError> {
+        self.enter("lanes_of").await?;
+        self.inner.lanes_of(repository).await
+    }
+
+    async fn save_lane(&self, record: &LaneRecord) -> Result<LaneSaved, StoreError> {
+        self.enter("save_lane").await?;
+        self.inner.save_lane(record).await
+    }
+
+    async fn next_lane_seq(&self, lane: &LaneKey) -> Result<u64, StoreError> {
+        self.enter("next_lane_seq").await?;
+        self.inner.next_lane_seq(lane).await
+    }
+
+    async fn record_lock_event(&self, entry: &LockHistoryEntry) -> Result<(), StoreError> {
+        self.enter("record_lock_event").await?;
+        self.inner.record_lock_event(entry).await
+    }
+
+    async fn lock_history(
+        &self,
+        lane: &LaneKey,
+        limit: usize,
+    ) -> Result<Vec<LockHistoryEntry>, StoreError> {
+        self.enter("lock_history").await?;
+        self.inner.lock_history(lane, limit).await
+    }
+
+    async fn due_lanes(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<LaneRecord>, StoreError> {
+        self.enter("due_lanes").await?;
+        self.inner.due_lanes(now, limit).await
     }
 }
 

@@ -3,9 +3,10 @@
 //! range and none iterates over all records. For handler tests and `DEPLOYBOT_STORE=memory`.
 
 use async_trait::async_trait;
+use deploybot_core::lane::{LaneKey, LaneRecord, LockHistoryEntry};
 use deploybot_core::ports::{
-    BindOutcome, Claim, DeliveryStore, DeploymentStore, InsertOutcome, LinkOutcome, ProjectStore,
-    StoreError, UpdateOutcome, UserStore,
+    BindOutcome, Claim, DeliveryStore, DeploymentStore, InsertOutcome, LaneSaved, LaneStore,
+    LinkOutcome, ProjectStore, StoreError, UpdateOutcome, UserStore,
 };
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GithubLogin, Project, Repository, Sha,
@@ -42,6 +43,17 @@ struct Tables {
     by_environment: HashMap<(Repository, Environment), BTreeSet<DeploymentId>>,
     /// Sparse index of deployments in `waiting_for_checks`, oldest first.
     waiting: BTreeSet<(Timestamp, Repository, DeploymentId)>,
+    /// Sparse index of pending deployments (`waiting`, `ready`, `waiting_for_checks`) per
+    /// lane, in `seq` order.
+    pending: HashMap<LaneKey, BTreeSet<(u64, DeploymentId)>>,
+    /// lane table: one record per lane, one partition per repository (environments in order).
+    lanes: HashMap<Repository, BTreeMap<Environment, LaneRecord>>,
+    /// Each lane's arrival counter.
+    lane_seq: HashMap<LaneKey, u64>,
+    /// Each lane's lock history, oldest first.
+    lock_history: HashMap<LaneKey, Vec<LockHistoryEntry>>,
+    /// Sparse index of lanes with a `due_at`, earliest first.
+    due: BTreeSet<(Timestamp, LaneKey)>,
     /// delivery table: idempotency key → when it expires.
     deliveries: HashMap<String, Delivery>,
     /// Expiry order of the delivery table, so expired keys are dropped without a scan (what
@@ -89,6 +101,12 @@ impl Tables {
             .entry((deployment.repository.clone(), deployment.environment))
             .or_default()
             .insert(deployment.id.clone());
+        if deployment.state.is_pending() {
+            self.pending
+                .entry(lane_of(deployment))
+                .or_default()
+                .insert((deployment.seq, deployment.id.clone()));
+        }
         if deployment.state == DeploymentState::WaitingForChecks {
             self.waiting.insert((deployment.created_at, key.0, key.1));
         }
@@ -119,6 +137,13 @@ impl Tables {
             ids.remove(&deployment.id);
             if ids.is_empty() {
                 self.by_environment.remove(&environment_key);
+            }
+        }
+        let lane = lane_of(deployment);
+        if let Some(pending) = self.pending.get_mut(&lane) {
+            pending.remove(&(deployment.seq, deployment.id.clone()));
+            if pending.is_empty() {
+                self.pending.remove(&lane);
             }
         }
         self.waiting.remove(&(deployment.created_at, key.0, key.1));
@@ -428,6 +453,139 @@ impl DeploymentStore for MemoryStore {
                     .cloned()
             })
             .collect())
+    }
+
+    async fn pending_deployments(
+        &self,
+        lane: &LaneKey,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        let tables = self.lock()?;
+        let Some(pending) = tables.pending.get(lane) else {
+            return Ok(Vec::new());
+        };
+        Ok(pending
+            .iter()
+            .take(limit)
+            .filter_map(|(_, id)| {
+                tables
+                    .deployment(&(lane.repository.clone(), id.clone()))
+                    .cloned()
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl LaneStore for MemoryStore {
+    async fn get_lane(&self, lane: &LaneKey) -> Result<Option<LaneRecord>, StoreError> {
+        let tables = self.lock()?;
+        Ok(tables
+            .lanes
+            .get(&lane.repository)
+            .and_then(|p| p.get(&lane.environment))
+            .cloned())
+    }
+
+    async fn lanes_of(&self, repository: &Repository) -> Result<Vec<LaneRecord>, StoreError> {
+        let tables = self.lock()?;
+        Ok(tables
+            .lanes
+            .get(repository)
+            .map(|p| p.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn save_lane(&self, record: &LaneRecord) -> Result<LaneSaved, StoreError> {
+        let mut tables = self.lock()?;
+        let lane = record.lane.clone();
+        let stored = tables
+            .lanes
+            .get(&lane.repository)
+            .and_then(|p| p.get(&lane.environment))
+            .cloned();
+        let stored_version = stored.as_ref().map_or(0, |s| s.version);
+        if stored_version != record.version {
+            let current = stored.unwrap_or_else(|| LaneRecord::empty(lane, record.updated_at));
+            return Ok(LaneSaved::Conflict(Box::new(current)));
+        }
+        if let Some(due) = stored.as_ref().and_then(|s| s.due_at) {
+            tables.due.remove(&(due, lane.clone()));
+        }
+        let mut saved = record.clone();
+        saved.version = record.version + 1;
+        if let Some(due) = saved.due_at {
+            tables.due.insert((due, lane.clone()));
+        }
+        tables
+            .lanes
+            .entry(lane.repository.clone())
+            .or_default()
+            .insert(lane.environment, saved.clone());
+        Ok(LaneSaved::Saved(Box::new(saved)))
+    }
+
+    async fn next_lane_seq(&self, lane: &LaneKey) -> Result<u64, StoreError> {
+        let mut tables = self.lock()?;
+        let seq = tables.lane_seq.entry(lane.clone()).or_default();
+        *seq += 1;
+        Ok(*seq)
+    }
+
+    async fn record_lock_event(&self, entry: &LockHistoryEntry) -> Result<(), StoreError> {
+        let mut tables = self.lock()?;
+        tables
+            .lock_history
+            .entry(entry.lane.clone())
+            .or_default()
+            .push(entry.clone());
+        Ok(())
+    }
+
+    async fn lock_history(
+        &self,
+        lane: &LaneKey,
+        limit: usize,
+    ) -> Result<Vec<LockHistoryEntry>, StoreError> {
+        let tables = self.lock()?;
+        let Some(history) = tables.lock_history.get(lane) else {
+            return Ok(Vec::new());
+        };
+        let mut newest_first: Vec<LockHistoryEntry> =
+            history.iter().rev().take(limit).cloned().collect();
+        // Entries are appended in time order; a clock that went backwards still lists
+        // newest first.
+        newest_first.sort_by(|a, b| b.at.cmp(&a.at));
+        Ok(newest_first)
+    }
+
+    async fn due_lanes(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<LaneRecord>, StoreError> {
+        let tables = self.lock()?;
+        Ok(tables
+            .due
+            .iter()
+            .take_while(|(due, _)| *due <= now)
+            .take(limit)
+            .filter_map(|(_, lane)| {
+                tables
+                    .lanes
+                    .get(&lane.repository)
+                    .and_then(|p| p.get(&lane.environment))
+                    .cloned()
+            })
+            .collect())
+    }
+}
+
+/// The lane a deployment belongs to.
+fn lane_of(deployment: &Deployment) -> LaneKey {
+    LaneKey {
+        repository: deployment.repository.clone(),
+        environment: deployment.environment,
     }
 }
 

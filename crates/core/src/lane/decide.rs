@@ -130,7 +130,8 @@ pub enum ChecksResult {
 }
 
 /// How a lock ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LockEnd {
     /// Its holder unlocked it.
     Unlocked {

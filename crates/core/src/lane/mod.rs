@@ -58,6 +58,7 @@
 pub mod decide;
 pub mod duration;
 pub mod lock;
+pub mod record;
 pub mod watchdog;
 
 pub use decide::{
@@ -66,6 +67,7 @@ pub use decide::{
 };
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use lock::{Lock, LockError};
+pub use record::{LaneRecord, LockHistoryEntry, LockHistoryEvent};
 pub use watchdog::{
     CiReport, InFlight, Reconciliation, WatchdogAction, WatchdogConfig, WatchdogConfigError,
 };

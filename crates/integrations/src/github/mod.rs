@@ -368,17 +368,25 @@ impl GitHubClient {
     }
 }
 
-/// GitHub's name for a deployment state (`created` and `waiting_for_checks` have none of
-/// their own: `pending`).
+/// GitHub's name for a deployment state (`created` and the pending states have none of their
+/// own: `pending`; the states of a deployment that never ran are never sent, as it has no
+/// GitHub deployment: `inactive`).
 pub fn github_state_name(state: DeploymentState) -> &'static str {
     match state {
-        DeploymentState::WaitingForChecks | DeploymentState::Created => "pending",
+        DeploymentState::Waiting
+        | DeploymentState::Ready
+        | DeploymentState::WaitingForChecks
+        | DeploymentState::Created => "pending",
         DeploymentState::Queued => "queued",
         DeploymentState::InProgress => "in_progress",
         DeploymentState::Success => "success",
         DeploymentState::Failure => "failure",
         DeploymentState::Error => "error",
-        DeploymentState::Inactive => "inactive",
+        DeploymentState::Inactive
+        | DeploymentState::Superseded
+        | DeploymentState::Skipped
+        | DeploymentState::Cancelled
+        | DeploymentState::Expired => "inactive",
     }
 }
 

@@ -885,13 +885,21 @@ enum DeploymentAnswer {
 /// GitHub's name for a deployment state.
 pub fn github_state_name(state: DeploymentState) -> &'static str {
     match state {
-        DeploymentState::WaitingForChecks | DeploymentState::Created => "pending",
+        DeploymentState::Waiting
+        | DeploymentState::Ready
+        | DeploymentState::WaitingForChecks
+        | DeploymentState::Created => "pending",
         DeploymentState::Queued => "queued",
         DeploymentState::InProgress => "in_progress",
         DeploymentState::Success => "success",
         DeploymentState::Failure => "failure",
         DeploymentState::Error => "error",
-        DeploymentState::Inactive => "inactive",
+        // Never sent: deploybot has no GitHub deployment for one that never ran.
+        DeploymentState::Inactive
+        | DeploymentState::Superseded
+        | DeploymentState::Skipped
+        | DeploymentState::Cancelled
+        | DeploymentState::Expired => "inactive",
     }
 }
 
