@@ -9,6 +9,7 @@ pub mod error;
 pub mod http;
 pub mod idempotency;
 pub mod invoked;
+pub mod lanes;
 pub mod lifecycle;
 pub mod render;
 pub mod state;

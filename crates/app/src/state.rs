@@ -10,8 +10,8 @@ use crate::{AppConfig, AppError};
 use deploybot_core::DeploymentId;
 use deploybot_core::policy::Policy;
 use deploybot_core::ports::{
-    CiBackend, Clock, DeliveryStore, DeploymentStore, GitHub, Invoker, ProjectStore, Slack,
-    UserStore,
+    CiBackend, Clock, DeliveryStore, DeploymentStore, GitHub, Invoker, LaneStore, ProjectStore,
+    Slack, UserStore,
 };
 use deploybot_core::profile::{Client, FunctionProfile, Table};
 use std::sync::Arc;
@@ -27,6 +27,7 @@ pub struct AppState {
     pub(crate) users: Option<Arc<dyn UserStore>>,
     pub(crate) deployments: Option<Arc<dyn DeploymentStore>>,
     pub(crate) deliveries: Option<Arc<dyn DeliveryStore>>,
+    pub(crate) lanes: Option<Arc<dyn LaneStore>>,
     pub(crate) invoker: Option<Arc<dyn Invoker>>,
     pub(crate) slack: Option<Arc<dyn Slack>>,
     pub(crate) github: Option<Arc<dyn GitHub>>,
@@ -101,6 +102,11 @@ impl AppState {
     /// The delivery table (only `crate::idempotency` uses it).
     pub(crate) fn deliveries(&self) -> Result<&dyn DeliveryStore, AppError> {
         self.table(&self.deliveries, Table::Delivery)
+    }
+
+    /// The lane table.
+    pub fn lanes(&self) -> Result<&dyn LaneStore, AppError> {
+        self.table(&self.lanes, Table::Lane)
     }
 
     /// The invoker, limited to the functions the profile invokes.

@@ -13,7 +13,7 @@ use deploybot_core::invoke::FunctionName;
 use deploybot_core::policy::Policy;
 use deploybot_core::ports::{
     CiBackend, Clock, DeliveryStore, DeploymentStore, GitHub, InvokeError, InvokeMode, Invoker,
-    ProjectStore, Slack, Store, UserStore,
+    LaneStore, ProjectStore, Slack, Store, UserStore,
 };
 use deploybot_core::profile::{FunctionProfile, Table, profile};
 use serde_json::Value;
@@ -37,6 +37,7 @@ pub struct Parts {
     pub users: Option<Arc<dyn UserStore>>,
     pub deployments: Option<Arc<dyn DeploymentStore>>,
     pub deliveries: Option<Arc<dyn DeliveryStore>>,
+    pub lanes: Option<Arc<dyn LaneStore>>,
     /// What the functions call to invoke each other (each state wraps it in its profile's
     /// limits). [`Functions::wire`] defaults it to its in-process invoker.
     pub invoker: Option<Arc<dyn Invoker>>,
@@ -68,6 +69,7 @@ impl Parts {
             users: None,
             deployments: None,
             deliveries: None,
+            lanes: None,
             invoker: None,
             slack: None,
             github: None,
@@ -85,7 +87,8 @@ impl Parts {
         self.projects = Some(store.clone());
         self.users = Some(store.clone());
         self.deployments = Some(store.clone());
-        self.deliveries = Some(store);
+        self.deliveries = Some(store.clone());
+        self.lanes = Some(store);
         self
     }
 
@@ -172,6 +175,7 @@ pub fn function_state(function: FunctionName, parts: &Parts) -> Result<AppState,
             &parts.deliveries,
             Table::Delivery,
         )?,
+        lanes: required(function, has(Table::Lane), &parts.lanes, Table::Lane)?,
         invoker,
         slack: optional(profile.clients.slack, &parts.slack),
         github: optional(profile.clients.github, &parts.github),

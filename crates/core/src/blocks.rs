@@ -121,7 +121,35 @@ pub enum Element {
         url: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         style: Option<ButtonStyle>,
+        /// A dialog Slack shows before sending the action.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        confirm: Option<Box<Confirm>>,
     },
+}
+
+/// Block Kit's confirmation dialog (`confirm` on a button).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirm {
+    pub title: Text,
+    pub text: Text,
+    pub confirm: Text,
+    pub deny: Text,
+}
+
+impl Confirm {
+    /// A dialog titled `title` asking `question`, with `yes` and "Cancel" buttons.
+    pub fn new(
+        title: impl Into<String>,
+        question: impl Into<String>,
+        yes: impl Into<String>,
+    ) -> Self {
+        Self {
+            title: Text::plain(title),
+            text: Text::mrkdwn(question),
+            confirm: Text::plain(yes),
+            deny: Text::plain("Cancel"),
+        }
+    }
 }
 
 impl Element {
@@ -137,6 +165,7 @@ impl Element {
             value: Some(value.into()),
             url: None,
             style: None,
+            confirm: None,
         }
     }
 
@@ -152,12 +181,20 @@ impl Element {
             value: None,
             url: Some(url.into()),
             style: None,
+            confirm: None,
         }
     }
 
     pub fn with_style(mut self, s: ButtonStyle) -> Self {
         let Element::Button { style, .. } = &mut self;
         *style = Some(s);
+        self
+    }
+
+    /// Asks for confirmation before the action is sent.
+    pub fn with_confirm(mut self, c: Confirm) -> Self {
+        let Element::Button { confirm, .. } = &mut self;
+        *confirm = Some(Box::new(c));
         self
     }
 }

@@ -399,6 +399,11 @@ impl SlackChannelId {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         slack_id(input, &['C', 'G', 'D'], "channel").map(Self)
     }
+    /// Where a direct message to `user` goes: Slack's `chat.postMessage` takes a user id as
+    /// its channel and posts to the app's conversation with that person.
+    pub fn direct(user: &SlackUserId) -> Self {
+        Self(user.as_str().to_owned())
+    }
     pub fn as_str(&self) -> &str {
         &self.0
     }

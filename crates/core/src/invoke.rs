@@ -232,6 +232,17 @@ pub enum DeploymentCreateRequest {
         repository: Repository,
         environment: Environment,
     },
+    /// Create the GitHub deployment of a deployment that took its lane's slot.
+    Dispatch {
+        repository: Repository,
+        deployment_id: DeploymentId,
+    },
+    /// Decide and apply something that happened to a lane (sent by a function that cannot
+    /// answer the decision's questions itself: it has no GitHub client).
+    Lane {
+        lane: crate::lane::LaneKey,
+        event: crate::lane::LaneEvent,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

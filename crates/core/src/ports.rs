@@ -256,8 +256,7 @@ pub trait LaneStore: Send + Sync {
 
     /// Lane records whose `due_at` is at or before `now`, earliest first, at most `limit`,
     /// across repositories (a sparse index holding only lanes with a `due_at`).
-    async fn due_lanes(&self, now: Timestamp, limit: usize)
-    -> Result<Vec<LaneRecord>, StoreError>;
+    async fn due_lanes(&self, now: Timestamp, limit: usize) -> Result<Vec<LaneRecord>, StoreError>;
 }
 
 /// The delivery table: idempotency keys with a lease (see `deploybot_app::idempotency`, the
@@ -511,6 +510,15 @@ pub trait GitHub: Send + Sync {
     ) -> Result<ResolvedRef, GitHubError>;
 
     async fn default_branch(&self, repository: &Repository) -> Result<String, GitHubError>;
+
+    /// How `head` relates to `base` (GitHub's compare API, `base...head`): `ahead` (base is
+    /// an ancestor of head), `behind`, `identical` or `diverged`.
+    async fn compare_commits(
+        &self,
+        repository: &Repository,
+        base: &Sha,
+        head: &Sha,
+    ) -> Result<String, GitHubError>;
 
     /// Creates a deployment with `auto_merge: false` and GitHub's default required contexts.
     async fn create_deployment(

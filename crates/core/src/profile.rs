@@ -230,7 +230,7 @@ pub const PROFILES: [FunctionProfile; 10] = [
     FunctionProfile {
         function: F::SlackCommand,
         route: Some("/slack/command"),
-        tables: &[T::Project, T::User, T::Deployment],
+        tables: &[T::Project, T::User, T::Deployment, T::Lane],
         secrets: &[secret::SLACK_SIGNING_SECRET],
         optional_secrets: &[],
         clients: NO_CLIENTS,
@@ -301,7 +301,7 @@ pub const PROFILES: [FunctionProfile; 10] = [
     FunctionProfile {
         function: F::GithubDeploymentCreate,
         route: None,
-        tables: &[T::Project, T::Deployment, T::Delivery],
+        tables: &[T::Project, T::Deployment, T::Delivery, T::Lane],
         secrets: &[secret::GITHUB_APP_PRIVATE_KEY],
         optional_secrets: &[],
         clients: Clients {
@@ -314,7 +314,7 @@ pub const PROFILES: [FunctionProfile; 10] = [
     FunctionProfile {
         function: F::GithubDeploymentStatus,
         route: None,
-        tables: &[T::Deployment],
+        tables: &[T::Deployment, T::Lane],
         secrets: &[secret::GITHUB_APP_PRIVATE_KEY, secret::CIRCLECI_TOKEN],
         optional_secrets: &[],
         clients: Clients {
@@ -322,7 +322,7 @@ pub const PROFILES: [FunctionProfile; 10] = [
             github: true,
             ci: true,
         },
-        invokes: &[F::SlackMessage],
+        invokes: &[F::SlackMessage, F::GithubDeploymentCreate],
         timeout_secs: INVOKED_TIMEOUT_SECS,
     },
     FunctionProfile {

@@ -21,6 +21,8 @@ pub struct CountingStore {
     inner: Arc<dyn Store>,
     counts: Mutex<BTreeMap<&'static str, u64>>,
     faults: Mutex<BTreeMap<&'static str, Fault>>,
+    /// Faults armed by a call of another method: `after` → (`method`, fault).
+    armed_after: Mutex<BTreeMap<&'static str, (&'static str, Fault)>>,
 }
 
 /// What an armed call does instead of reaching the wrapped store.
@@ -46,6 +48,7 @@ impl CountingStore {
             inner,
             counts: Mutex::new(BTreeMap::new()),
             faults: Mutex::new(BTreeMap::new()),
+            armed_after: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -83,8 +86,22 @@ impl CountingStore {
             .insert(method, fault);
     }
 
+    /// Makes the first call of `method` that follows the next call of `after` fail (or hang):
+    /// for a round trip that a handler makes many times, the one right after a given step.
+    pub fn fault_next_after(&self, after: &'static str, method: &'static str, fault: Fault) {
+        self.armed_after
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(after, (method, fault));
+    }
+
     /// Counts a call of `method` and applies its armed fault, if any.
     async fn enter(&self, method: &'static str) -> Result<(), StoreError> {
+        let arms = self
+            .armed_after
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(method);
         *self
             .counts
             .lock()
@@ -96,6 +113,9 @@ impl CountingStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(method);
+        if let Some((later, fault)) = arms {
+            self.fault_next(later, fault);
+        }
         match fault {
             None => Ok(()),
             Some(Fault::Fail) => Err(StoreError::Backend(format!("{method}: injected failure"))),
@@ -303,11 +323,7 @@ impl LaneStore for CountingStore {
         self.inner.lock_history(lane, limit).await
     }
 
-    async fn due_lanes(
-        &self,
-        now: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<LaneRecord>, StoreError> {
+    async fn due_lanes(&self, now: Timestamp, limit: usize) -> Result<Vec<LaneRecord>, StoreError> {
         self.enter("due_lanes").await?;
         self.inner.due_lanes(now, limit).await
     }

@@ -555,15 +555,11 @@ impl LaneStore for MemoryStore {
             history.iter().rev().take(limit).cloned().collect();
         // Entries are appended in time order; a clock that went backwards still lists
         // newest first.
-        newest_first.sort_by(|a, b| b.at.cmp(&a.at));
+        newest_first.sort_by_key(|e| std::cmp::Reverse(e.at));
         Ok(newest_first)
     }
 
-    async fn due_lanes(
-        &self,
-        now: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<LaneRecord>, StoreError> {
+    async fn due_lanes(&self, now: Timestamp, limit: usize) -> Result<Vec<LaneRecord>, StoreError> {
         let tables = self.lock()?;
         Ok(tables
             .due

@@ -1,11 +1,17 @@
 //! `github-deployment-status`: moves a deployment to a new state in the order docs/workflow.md
 //! gives ("Lifecycle") — record (version guard), GitHub deployment status (unless GitHub already
-//! has it), Slack message. Idempotent: a repeated or out-of-order request changes nothing.
+//! has it), Slack message — then tells the deployment's lane, which frees its slot when the
+//! deployment ended and dispatches the next one. Idempotent: a repeated or out-of-order request
+//! changes nothing.
 
 use crate::lifecycle::{self, Transition};
-use crate::{AppError, AppState};
-use deploybot_core::DeploymentState;
-use deploybot_core::invoke::{DeploymentStatusRequest, DeploymentStatusResponse, FinishedWorkflow};
+use crate::{AppError, AppState, lanes};
+use deploybot_core::invoke::{
+    self, DeploymentCreateRequest, DeploymentStatusRequest, DeploymentStatusResponse,
+    FinishedWorkflow,
+};
+use deploybot_core::lane::{LaneEvent, Outcome};
+use deploybot_core::{Deployment, DeploymentState};
 
 /// Workflow statuses of a pipeline that is still going.
 const STILL_RUNNING: [&str; 3] = ["running", "on_hold", "failing"];
@@ -39,10 +45,49 @@ pub async fn handle(
             "deployment status unchanged"
         );
     }
+    tell_lane(state, saved.deployment()).await?;
     Ok(DeploymentStatusResponse {
         state: saved.deployment().state,
         changed: saved.changed(),
     })
+}
+
+/// Tells the deployment's lane that CI runs it (`in_progress`) or that it ended (an outcome):
+/// the lane frees its slot and drains, and the deployment it dispatches next is handed to
+/// `github-deployment-create`. Told again for a repeated status (the lane ignores what it
+/// knows), so a retry after a failure here completes the lane's part.
+async fn tell_lane(state: &AppState, d: &Deployment) -> Result<(), AppError> {
+    let intent = d.id.clone();
+    let why = || {
+        d.description
+            .clone()
+            .unwrap_or_else(|| d.state.label().to_owned())
+    };
+    let event = match d.state {
+        DeploymentState::InProgress => LaneEvent::Started { intent },
+        DeploymentState::Success => LaneEvent::Finished {
+            intent,
+            outcome: Outcome::Success,
+        },
+        DeploymentState::Failure => LaneEvent::Finished {
+            intent,
+            outcome: Outcome::Failure { why: why() },
+        },
+        DeploymentState::Error => LaneEvent::Finished {
+            intent,
+            outcome: Outcome::Error { why: why() },
+        },
+        _ => return Ok(()),
+    };
+    let applied = lanes::apply(state, &lanes::lane_of(d), &event).await?;
+    if let Some(next) = applied.dispatch {
+        let request = DeploymentCreateRequest::Dispatch {
+            repository: next.repository.clone(),
+            deployment_id: next.id.clone(),
+        };
+        invoke::send(state.invoker()?, &request).await?;
+    }
+    Ok(())
 }
 
 /// Whether another workflow of the finished one's pipeline is still running (then its success

@@ -119,8 +119,19 @@ pub fn deployment_message(d: &Deployment, links: &[UserLink]) -> Message {
             ":hourglass: Waiting for {contexts} to pass. The deployment starts by itself when they are green."
         )));
     }
-    if let Some(description) = &d.description {
-        blocks.push(Block::context(format!("_{}_", escape(description))));
+    match (state, &d.hold) {
+        // The hold's sentence is deploybot's own markup (a mention, a date).
+        (DeploymentState::Waiting, Some(hold)) => {
+            blocks.push(Block::section(format!(":lock: {}", hold.sentence(env))));
+        }
+        (DeploymentState::Ready, _) => blocks.push(Block::section(format!(
+            ":hourglass_flowing_sand: In line for {env}: it deploys when {env} is free and it is first."
+        ))),
+        _ => {
+            if let Some(description) = &d.description {
+                blocks.push(Block::context(format!("_{}_", escape(description))));
+            }
+        }
     }
 
     let mut links_line = Vec::new();
@@ -228,8 +239,21 @@ mod tests {
                 "CircleCI did not start the pipeline: parameter `environment` is not declared in .circleci/config.yml".into(),
             ),
             DeploymentState::Inactive => Some("superseded by ffffff6b3a5c9ffe0000002b".into()),
+            DeploymentState::Superseded => Some("superseded by `def4567`".into()),
+            DeploymentState::Skipped => Some(
+                "skipped: `0123456` is older than `def4567`, which staging already runs; deploy it by name if you mean to go back".into(),
+            ),
+            DeploymentState::Cancelled => Some("cancelled: pull request closed".into()),
+            DeploymentState::Expired => Some("expired: waited 1h for `ci/test`".into()),
             _ => None,
         };
+        if state == DeploymentState::Waiting {
+            d.hold = Some(deploybot_core::lane::Hold::Lock {
+                holder: SlackUserId::parse("U0ANA").expect("valid user"),
+                until: Timestamp::from_secs(1_718_289_000),
+                reason: Some("testing the migration".into()),
+            });
+        }
         d
     }
 

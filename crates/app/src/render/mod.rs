@@ -2,6 +2,7 @@
 //! the replies to commands and buttons.
 
 pub mod deployment;
+pub mod lanes;
 pub mod replies;
 
 /// `action_id` of a "claim this GitHub login" button; its value is the GitHub login.
@@ -10,6 +11,13 @@ pub const ACTION_CLAIM_LOGIN: &str = "claim_login";
 pub const ACTION_PROMOTE: &str = "promote_deployment";
 /// `action_id` of "Retry" on a failed deployment; value: deployment id.
 pub const ACTION_RETRY: &str = "retry_deployment";
+/// `action_id` of [Unlock] / [Unlock now] on a lock message; value: `acme/web#staging`.
+pub const ACTION_UNLOCK: &str = "lane_unlock";
+/// `action_id` of the confirmed [Unlock anyway] offered to someone who does not hold the
+/// lock; value: `acme/web#staging`.
+pub const ACTION_UNLOCK_CONFIRMED: &str = "lane_unlock_confirmed";
+/// `action_id` of [Extend 1h] on a lock message; value: `acme/web#staging`.
+pub const ACTION_EXTEND: &str = "lane_extend";
 
 /// Whether the deployment's ref is its commit itself (the full SHA or an abbreviation of it,
 /// as typed in `deploy <sha> to <environment>`), so showing the ref beside the short SHA

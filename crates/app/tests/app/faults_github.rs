@@ -152,6 +152,15 @@ impl GitHub for TimingOut {
         self.fake.default_branch(repository).await
     }
 
+    async fn compare_commits(
+        &self,
+        repository: &Repository,
+        base: &Sha,
+        head: &Sha,
+    ) -> Result<String, GitHubError> {
+        self.fake.compare_commits(repository, base, head).await
+    }
+
     async fn create_deployment(
         &self,
         deployment: &NewGithubDeployment,

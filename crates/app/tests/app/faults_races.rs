@@ -134,12 +134,14 @@ async fn an_async_invoke_delivered_twice_at_once_creates_one_github_deployment()
     world.assert_no_failures();
 }
 
-/// Two pushes to the default branch a second apart: their deployments race to GitHub.
+/// Two pushes to the default branch a second apart (`b` follows `a`): their intents race
+/// into the lane. Whatever the order, one deployment runs at a time, and when everything has
+/// finished the lane runs `b`, which deployed last; `a` either deployed before it or never
+/// (superseded while it waited, or skipped when it arrived after `b` ran).
 async fn race(orders: &[&str]) {
     for &order in orders {
         let world = World::new().await;
-        world.github.add_commit(&repo(), &sha('a'), None);
-        world.github.add_commit(&repo(), &sha('b'), None);
+        world.github.set_parent(&repo(), &sha('b'), &sha('a'));
         let t0 = Timestamp::from_secs(NOW_SECS);
         let older = new_request(DeploymentId::new(t0, 1), sha('a'));
         let newer = new_request(DeploymentId::new(t0.plus_secs(1), 2), sha('b'));
@@ -156,24 +158,47 @@ async fn race(orders: &[&str]) {
                 tokio::join!(world.call(&older), world.call(&newer));
             }
         }
+        let in_flight = world
+            .deployments_in(Environment::Preview)
+            .await
+            .into_iter()
+            .filter(|d| d.github_deployment_id.is_some())
+            .count();
+        assert_eq!(in_flight, 1, "{order}: one deployment at a time");
+        world.finish_everything("success").await;
+
         let all = world.deployments_in(Environment::Preview).await;
         assert_eq!(all.len(), 2, "{order}");
-        let (current, superseded) = (&all[0], &all[1]);
-        assert_eq!(current.sha, sha('b'), "{order}: ids sort newest first");
-        assert_eq!(current.state, DeploymentState::Created, "{order}");
+        let (b, a) = (&all[0], &all[1]);
+        assert_eq!(b.sha, sha('b'), "{order}: ids sort newest first");
+        assert_eq!(b.state, DeploymentState::Success, "{order}");
         assert_eq!(
-            superseded.state,
-            DeploymentState::Inactive,
-            "{order}: the older one is superseded: {superseded:#?}"
+            world.lane(Environment::Preview).await.current,
+            Some(b.id.clone())
         );
-        assert!(
-            superseded
-                .description
-                .as_deref()
-                .is_some_and(|d| d.contains("superseded")),
-            "{order}: {:?}",
-            superseded.description
-        );
+        match a.state {
+            // It deployed first, and b replaced it.
+            DeploymentState::Inactive => {
+                assert!(a.succeeded_at <= b.succeeded_at, "{order}: {a:#?}");
+            }
+            DeploymentState::Superseded | DeploymentState::Skipped => {
+                assert!(
+                    a.github_deployment_id.is_none(),
+                    "{order}: never reached GitHub"
+                );
+            }
+            other => panic!("{order}: the older one ended {other}: {a:#?}"),
+        }
+        if order == "newer first" {
+            assert_eq!(a.state, DeploymentState::Skipped, "{order}");
+            assert_eq!(
+                a.description.as_deref(),
+                Some(
+                    "skipped: `aaaaaaa` is older than `bbbbbbb`, which preview already runs; deploy it by name if you mean to go back"
+                ),
+                "{order}"
+            );
+        }
         world.assert_no_failures();
     }
 }
@@ -184,8 +209,9 @@ async fn racing_deployments_to_one_environment_end_with_the_newer_one_current() 
 }
 
 /// The older push's invoke is handled after the newer one's (Lambda runs `Event` invokes in
-/// no particular order): the late older deployment must not reach GitHub, or its pipeline
-/// would deploy the older commit last.
+/// no particular order): the late older deployment waits while the newer one runs, and is
+/// then skipped as outdated (its commit is an ancestor of what runs) — it never reaches GitHub,
+/// or its pipeline would deploy the older commit last.
 #[tokio::test]
 async fn a_late_older_deployment_does_not_replace_the_newer_one() {
     race(&["newer first"]).await;

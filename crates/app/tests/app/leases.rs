@@ -33,8 +33,10 @@ fn new_preview(world: &World) -> DeploymentCreateRequest {
 async fn a_store_failure_after_the_claim_leaves_the_retry_to_create_the_deployment_once() {
     let world = World::new().await;
     let request = new_preview(&world);
-    // The read of the environment's newer deployments comes right after the claim.
-    world.counting.fault_next("list_deployments", Fault::Fail);
+    // The dispatch reads the record again right after its claim.
+    world
+        .counting
+        .fault_next_after("claim_delivery", "get_deployment", Fault::Fail);
     let failed = invoke::call(&world.invoker, &request).await;
     assert!(
         matches!(&failed, Err(InvokeError::Function { message, .. }) if message.contains("injected")),
@@ -69,7 +71,9 @@ async fn a_store_failure_after_the_claim_leaves_the_retry_to_create_the_deployme
 async fn an_attempt_killed_after_the_claim_is_taken_over_when_its_lease_runs_out() {
     let world = World::new().await;
     let request = new_preview(&world);
-    world.counting.fault_next("list_deployments", Fault::Hang);
+    world
+        .counting
+        .fault_next_after("claim_delivery", "get_deployment", Fault::Hang);
     let killed = tokio::time::timeout(
         Duration::from_millis(200),
         invoke::call(&world.invoker, &request),
@@ -81,9 +85,10 @@ async fn an_attempt_killed_after_the_claim_is_taken_over_when_its_lease_runs_out
     );
     assert_eq!(world.counting.counts()["claim_delivery"], 1);
 
-    // Within the lease: the key is held, nothing is created twice or early.
+    // Within the lease: the key is held, nothing is created twice or early; the deployment
+    // holds its lane's slot, still `ready`.
     let answer = world.call(&request).await;
-    assert_eq!(answer.state, Some(DeploymentState::Created));
+    assert_eq!(answer.state, Some(DeploymentState::Ready));
     assert!(world.github.deployments(&repo()).is_empty());
 
     // github-deployment-create's lease is three times its 60-second limit.

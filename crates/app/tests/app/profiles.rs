@@ -35,6 +35,7 @@ async fn a_table_outside_the_profile_is_refused_with_a_sentence_naming_everythin
                 Table::Project => state.projects().is_ok(),
                 Table::User => state.users().is_ok(),
                 Table::Deployment => state.deployments().is_ok(),
+                Table::Lane => state.lanes().is_ok(),
                 Table::Delivery => continue,
             };
             assert_eq!(

@@ -160,11 +160,13 @@ async fn a_pull_request_is_deployed_reported_and_retired() {
     world.assert_no_failures();
 }
 
+/// Pushes to a pull request while its deployment runs: the running one is never cut off —
+/// it finishes — the pushes wait in the lane, the newest supersedes the one before it, and it
+/// deploys when the lane is free.
 #[tokio::test]
-async fn a_new_push_to_the_pull_request_supersedes_the_deployment_in_flight() {
+async fn new_pushes_to_the_pull_request_wait_for_the_deployment_in_flight_and_the_newest_goes() {
     let world = World::new().await;
-    let first = pr_sha();
-    let second = sha('e');
+    let (first, second, third) = (pr_sha(), sha('e'), sha('f'));
     world
         .github
         .set_branch(&repo(), "feature/login", &first, Some(AUTHOR));
@@ -175,40 +177,56 @@ async fn a_new_push_to_the_pull_request_supersedes_the_deployment_in_flight() {
         )
         .await;
     world.announce_deployments().await;
-    world
-        .github
-        .set_branch(&repo(), "feature/login", &second, Some(AUTHOR));
-    world.clock.advance_secs(60);
-    let (status, body) = world
-        .github_event(
-            "pull_request",
-            &pr_event("synchronize", 7, "feature/login", &second),
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    for next in [&second, &third] {
+        world
+            .github
+            .set_branch(&repo(), "feature/login", next, Some(AUTHOR));
+        world.clock.advance_secs(60);
+        let (status, body) = world
+            .github_event(
+                "pull_request",
+                &pr_event("synchronize", 7, "feature/login", next),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
 
     let all = world.deployments_in(Environment::PullRequest(7)).await;
-    assert_eq!(all.len(), 2);
-    let (newer, older) = (&all[0], &all[1]);
-    assert_eq!(newer.sha, second);
-    assert_eq!(newer.state, DeploymentState::Created);
-    assert_eq!(older.state, DeploymentState::Inactive);
+    assert_eq!(all.len(), 3);
+    let (newest, middle, running) = (&all[0], &all[1], &all[2]);
     assert_eq!(
-        older.description.as_deref(),
-        Some(format!("superseded by {}", newer.id).as_str())
+        (newest.sha.clone(), middle.sha.clone(), running.sha.clone()),
+        (third.clone(), second.clone(), first.clone())
+    );
+    assert_eq!(running.state, DeploymentState::Queued, "still running");
+    assert_eq!(newest.state, DeploymentState::Ready, "in line");
+    assert_eq!(middle.state, DeploymentState::Superseded);
+    assert_eq!(
+        middle.description.as_deref(),
+        Some(format!("superseded by `{}`", third.short()).as_str())
+    );
+    assert!(middle.github_deployment_id.is_none(), "never reached GitHub");
+    assert_eq!(world.github.deployments(&repo()).len(), 1);
+
+    // The running one finishes; then the newest deploys.
+    let pipeline = running.pipeline_id.clone().expect("it had started");
+    world.complete_pipeline(&pipeline, "success").await;
+    assert_eq!(
+        world.store_get(&running.id).await.state,
+        DeploymentState::Success
+    );
+    let newest = world.store_get(&newest.id).await;
+    assert_eq!(newest.state, DeploymentState::Created);
+    assert_eq!(world.github.deployments(&repo()).len(), 2);
+    world.finish_everything("success").await;
+    assert_eq!(
+        world.store_get(&newest.id).await.state,
+        DeploymentState::Success
     );
     assert_eq!(
-        world.github_states(older).last().map(String::as_str),
-        Some("inactive")
+        world.lane(Environment::PullRequest(7)).await.current,
+        Some(newest.id.clone())
     );
-    // The old pipeline finishing later changes nothing.
-    let old_pipeline = older
-        .pipeline_id
-        .clone()
-        .expect("the first one had started");
-    world.complete_pipeline(&old_pipeline, "success").await;
-    let older = world.store_get(&older.id).await;
-    assert_eq!(older.state, DeploymentState::Inactive);
     world.assert_no_failures();
 }
 

@@ -375,7 +375,7 @@ async fn a_deployment_message_is_edited_only_when_what_it_shows_changes() {
         .github
         .set_branch(&repo(), "main", &main, Some(AUTHOR));
 
-    // created (posted) → GitHub deployment saved (nothing shown changes) → queued → success.
+    // in line (posted) → dispatched, GitHub deployment created → queued → success.
     world
         .github_event("push", &push_event("refs/heads/main", &main))
         .await;
@@ -386,8 +386,8 @@ async fn a_deployment_message_is_edited_only_when_what_it_shows_changes() {
     assert_eq!(count(method::POST_MESSAGE), 1, "{calls:?}");
     assert_eq!(
         count(method::UPDATE),
-        2,
-        "one edit for queued, one for success: {calls:?}"
+        3,
+        "one edit each for created, queued and success: {calls:?}"
     );
     let messages = world.messages();
     assert_eq!(messages.len(), 1);

@@ -31,7 +31,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// Something that happened to a lane.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LaneEvent {
     /// Nothing beyond what the snapshot shows: a new intent was stored (queued), or a drain
     /// is wanted for any other reason.
@@ -101,7 +102,8 @@ pub enum LaneEvent {
 }
 
 /// Why a dispatch did not go through.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DispatchRefusal {
     /// GitHub answered 409: these required checks are pending or failing.
     ChecksPending {
@@ -116,7 +118,8 @@ pub enum DispatchRefusal {
 }
 
 /// A commit's required checks.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ChecksResult {
     /// All green.
     Green,

@@ -22,6 +22,10 @@ pub struct LaneRecord {
     /// When the running deployment was dispatched (the watchdog counts from here).
     #[serde(default)]
     pub dispatched_at: Option<Timestamp>,
+    /// How many dispatches the lane has made: each dispatch's number guards the creation of
+    /// its GitHub deployment (a deployment parked for checks is dispatched again later).
+    #[serde(default)]
+    pub dispatches: u64,
     /// Whether the watchdog already started the running deployment's pipeline itself (set
     /// with a conditional save before it does, so it happens once).
     #[serde(default)]
@@ -50,6 +54,7 @@ impl LaneRecord {
             version: 0,
             running: None,
             dispatched_at: None,
+            dispatches: 0,
             start_attempted: false,
             current: None,
             lock: None,

@@ -467,6 +467,31 @@ impl GitHub for GitHubClient {
         Ok(ResolvedRef { sha, author })
     }
 
+    async fn compare_commits(
+        &self,
+        repository: &Repository,
+        base: &Sha,
+        head: &Sha,
+    ) -> Result<String, GitHubError> {
+        let range = format!("{base}...{head}");
+        let url = self.repo_url(repository, &["compare", &range]);
+        let answer = self
+            .call(repository, Idempotency::Idempotent, Method::GET, &url, None)
+            .await?;
+        let what = format!(
+            "comparison of {} with {} in {repository}",
+            base.short(),
+            head.short()
+        );
+        match answer.status {
+            StatusCode::OK => {}
+            StatusCode::NOT_FOUND => return Err(GitHubError::NotFound(what)),
+            _ => return Err(answer.refused(&what)),
+        }
+        let comparison: wire::Comparison = answer.json()?;
+        Ok(comparison.status)
+    }
+
     async fn default_branch(&self, repository: &Repository) -> Result<String, GitHubError> {
         let url = self.repo_url(repository, &[]);
         let answer = self

@@ -31,6 +31,12 @@ pub(crate) struct Commit {
     pub(crate) author: Option<Account>,
 }
 
+/// `GET /repos/{owner}/{repo}/compare/{base}...{head}` (only the relation is read).
+#[derive(Debug, Deserialize)]
+pub(crate) struct Comparison {
+    pub(crate) status: String,
+}
+
 /// `POST /repos/{owner}/{repo}/deployments`. `required_contexts` is deliberately absent:
 /// leaving it out makes GitHub verify every context (an empty list would skip the checks).
 #[derive(Debug, Serialize)]

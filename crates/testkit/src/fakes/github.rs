@@ -125,6 +125,8 @@ struct RefTarget {
 struct CommitInfo {
     author: Option<GithubLogin>,
     message: String,
+    /// The commit it follows, when a test said so (for the compare API).
+    parent: Option<Sha>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -375,8 +377,28 @@ impl FakeGitHub {
                 CommitInfo {
                     author,
                     message: format!("Commit {}", sha.short()),
+                    parent: None,
                 },
             );
+        });
+    }
+
+    /// Records that `child` follows `parent` (adding either commit if unknown), so the compare
+    /// API can tell ancestors apart.
+    pub fn set_parent(&self, repository: &Repository, child: &Sha, parent: &Sha) {
+        self.with_repo(repository, |repo| {
+            for sha in [child, parent] {
+                repo.commits
+                    .entry(sha.clone())
+                    .or_insert_with(|| CommitInfo {
+                        author: None,
+                        message: format!("Commit {}", sha.short()),
+                        parent: None,
+                    });
+            }
+            if let Some(info) = repo.commits.get_mut(child) {
+                info.parent = Some(parent.clone());
+            }
         });
     }
 
@@ -643,6 +665,42 @@ impl FakeGitHub {
 
     /// Resolves what GitHub accepts as a commit reference: a branch or tag name, `heads/x`,
     /// `tags/x`, `refs/heads/x`, `refs/tags/x`, a full or abbreviated (≥ 7) SHA.
+    /// GitHub's compare status of `base...head`, following the parents tests recorded.
+    pub(crate) fn op_compare(
+        &self,
+        repository: &Repository,
+        base: &Sha,
+        head: &Sha,
+    ) -> Result<&'static str, Failure> {
+        let state = self.lock();
+        let repo = state.repos.get(repository).ok_or_else(Failure::not_found)?;
+        if base == head {
+            return Ok("identical");
+        }
+        let reaches = |from: &Sha, to: &Sha| {
+            let mut at = repo.commits.get(from).and_then(|c| c.parent.clone());
+            let mut steps = 0;
+            while let Some(sha) = at {
+                if &sha == to {
+                    return true;
+                }
+                steps += 1;
+                if steps > 10_000 {
+                    return false;
+                }
+                at = repo.commits.get(&sha).and_then(|c| c.parent.clone());
+            }
+            false
+        };
+        Ok(if reaches(head, base) {
+            "ahead"
+        } else if reaches(base, head) {
+            "behind"
+        } else {
+            "diverged"
+        })
+    }
+
     fn op_resolve(
         &self,
         repository: &Repository,
@@ -1002,6 +1060,23 @@ impl GitHub for FakeGitHub {
                 };
                 f.into_port_error(&what, self.now())
             })
+    }
+
+    async fn compare_commits(
+        &self,
+        repository: &Repository,
+        base: &Sha,
+        head: &Sha,
+    ) -> Result<String, GitHubError> {
+        let what = format!("comparison in {repository}");
+        self.enter(format!(
+            "GET {}/compare/{base}...{head}",
+            repo_path(repository)
+        ))
+        .await
+        .and_then(|()| self.op_compare(repository, base, head))
+        .map(str::to_owned)
+        .map_err(|f| f.into_port_error(&what, self.now()))
     }
 
     async fn default_branch(&self, repository: &Repository) -> Result<String, GitHubError> {

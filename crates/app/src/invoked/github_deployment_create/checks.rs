@@ -2,10 +2,11 @@
 //! `status` or `check_suite` event) and resume, fail or keep waiting; fail those that waited
 //! longer than the configured time.
 
-use super::{about, create_on_github, nothing, shown_message};
+use super::{about, nothing, run_lane};
 use crate::lifecycle::{self, Saved, Transition};
-use crate::{AppError, AppState};
+use crate::{AppError, AppState, lanes};
 use deploybot_core::invoke::DeploymentCreateResponse;
+use deploybot_core::lane::{ChecksResult, LaneEvent};
 use deploybot_core::ports::ChecksState;
 use deploybot_core::{DeploymentId, DeploymentState, Repository};
 
@@ -20,9 +21,9 @@ fn list(names: &[String]) -> String {
         .join(", ")
 }
 
-/// Re-evaluates a parked deployment. Green resumes it exactly once (a version-guarded
-/// `waiting_for_checks → created` write that only one attempt wins), red fails it, pending
-/// keeps it waiting with the contexts still pending.
+/// Re-evaluates a parked deployment. Green puts it back in its lane's line (the lane drains
+/// and dispatches it when it is first), red fails it, pending keeps it waiting with the
+/// contexts still pending.
 pub(super) async fn recheck(
     state: &AppState,
     repository: &Repository,
@@ -69,26 +70,17 @@ pub(super) async fn recheck(
             Ok(about(saved.deployment()))
         }
         ChecksState::Green => {
-            // The message shows the deployment waiting until the resumed one is announced.
-            let shown = shown_message(&current);
-            let resumed = lifecycle::update_from(state, current, |d| {
-                if d.state != DeploymentState::WaitingForChecks {
-                    return false;
-                }
-                d.state = DeploymentState::Created;
-                d.waiting_for.clear();
-                d.description = None;
-                true
-            })
-            .await?;
-            match resumed {
-                Saved::Changed(d) => {
-                    tracing::info!(deployment = %d.id, "checks are green: resuming");
-                    let d = create_on_github(state, d, shown.as_ref(), None).await?;
-                    Ok(about(&d))
-                }
-                Saved::Unchanged(d) => Ok(about(&d)),
-            }
+            // Every intent of the lane waiting for this commit's checks is queued again, and
+            // the lane drains: the dispatch checks again with GitHub.
+            tracing::info!(deployment = %current.id, "checks are green: back in line");
+            let key = lanes::lane_of(&current);
+            let event = LaneEvent::ChecksChanged {
+                sha: current.sha.clone(),
+                result: ChecksResult::Green,
+            };
+            run_lane(state, &key, event).await?;
+            let d = lifecycle::load(state, repository, id).await?;
+            Ok(about(&d))
         }
     }
 }

@@ -1,24 +1,28 @@
-//! `github-deployment-create`: creates a deployment's record and its GitHub Deployment
-//! (docs/workflow.md; the choices in docs/workflow-decisions.md, "Creating deployments"), parks it
-//! as *waiting for checks* when GitHub answers 409 and resumes or fails it later, carries out
-//! manual deployments asked for in Slack, supersedes older in-flight deployments of the same
-//! environment, and deactivates a closed pull request's environment.
+//! `github-deployment-create`: the lanes' dispatcher (docs/workflow.md, "Lanes"; the choices
+//! in docs/workflow-decisions.md, "Creating deployments"). It stores each deployment wish as
+//! an intent in its lane (a `ready` record with the lane's next `seq`) and drains the lane:
+//! newest wins per source, one dispatched deployment per lane, and the dispatched one gets its
+//! GitHub Deployment now — parked as *waiting for checks* when GitHub answers 409 (resumed or
+//! failed later), `error` when GitHub fails. It carries out manual deployments asked for in
+//! Slack, `dispatch` and `lane` requests from the functions that free a lane, and deactivates
+//! a closed pull request's environment.
 //!
 //! Idempotency: the caller chooses the deployment id, so a retried invoke finds the record it
-//! inserted and continues from its stored state; the GitHub Deployment is created at most once
-//! (key `github-deployment:<repository>:<id>`; a parked deployment resumes through a
-//! version-guarded `waiting_for_checks → created` write that exactly one attempt wins).
+//! inserted and continues from its stored state; the lane's slot is taken with a conditional
+//! write; the GitHub Deployment is created at most once per dispatch (key
+//! `github-deployment:<repository>:<id>:<dispatch number>`).
 
 mod checks;
 mod manual;
 
 use crate::lifecycle::{self, Transition};
 use crate::render::deployment::deployment_message;
-use crate::{AppError, AppState, idempotency};
+use crate::{AppError, AppState, idempotency, lanes};
 use deploybot_core::blocks::Message;
 use deploybot_core::invoke::{
     DeploymentCreateRequest, DeploymentCreateResponse, NewDeploymentRequest,
 };
+use deploybot_core::lane::{DispatchRefusal, LaneEvent, LaneKey, LaneRecord};
 use deploybot_core::ports::InsertOutcome;
 use deploybot_core::ports::{CreateDeploymentOutcome, NewGithubDeployment};
 use deploybot_core::urls::environment_url;
@@ -42,6 +46,14 @@ pub async fn handle(
             repository,
             environment,
         } => deactivate(state, &repository, environment).await,
+        DeploymentCreateRequest::Dispatch {
+            repository,
+            deployment_id,
+        } => dispatch_request(state, &repository, &deployment_id).await,
+        DeploymentCreateRequest::Lane { lane, event } => {
+            run_lane(state, &lane, event).await?;
+            Ok(nothing())
+        }
     }
 }
 
@@ -127,24 +139,30 @@ async fn new_deployment(
     start(state, record).await
 }
 
-/// Inserts a new record (state `created`, no GitHub deployment yet), posts its Slack message
-/// and creates the GitHub Deployment. A record that exists already (a retried invoke) is
-/// continued from its stored state instead.
+/// Stores a new intent in its lane (state `ready`, the lane's next `seq`), posts its Slack
+/// message and drains the lane, which dispatches it or another intent when the lane is free.
+/// A record that exists already (a retried invoke) is continued from its stored state.
 pub(crate) async fn start(
     state: &AppState,
-    record: Deployment,
+    mut record: Deployment,
 ) -> Result<DeploymentCreateResponse, AppError> {
+    let key = lanes::lane_of(&record);
+    record.seq = state.lanes()?.next_lane_seq(&key).await?;
+    record.state = DeploymentState::Ready;
     match state.deployments()?.insert_deployment(&record).await? {
         InsertOutcome::Inserted => {
             lifecycle::post_slack_now(state, &record).await;
-            create_once(state, record).await
+            run_lane(state, &key, LaneEvent::Drain).await?;
+            let current = lifecycle::load(state, &record.repository, &record.id).await?;
+            Ok(about(&current))
         }
         InsertOutcome::AlreadyExists(stored) => continue_existing(state, *stored).await,
     }
 }
 
-/// A retried invoke: carry on where the first attempt stopped, never creating a second
-/// GitHub Deployment.
+/// A retried invoke: carry on where the first attempt stopped — post the message if it is
+/// missing, and drain the lane again (idempotent) — never creating a second GitHub
+/// deployment.
 async fn continue_existing(
     state: &AppState,
     stored: Deployment,
@@ -152,76 +170,129 @@ async fn continue_existing(
     if stored.slack_ts.is_none() {
         lifecycle::post_slack_now(state, &stored).await;
     }
-    if stored.state == DeploymentState::Created && stored.github_deployment_id.is_none() {
-        return create_once(state, stored).await;
+    if stored.state.is_pending() {
+        run_lane(state, &lanes::lane_of(&stored), LaneEvent::Drain).await?;
+        let current = lifecycle::load(state, &stored.repository, &stored.id).await?;
+        return Ok(about(&current));
     }
     Ok(about(&stored))
 }
 
-/// Creates the GitHub Deployment of a freshly inserted record, guarded by an idempotency key
-/// so that no retry creates a second one. The key is released when anything before the GitHub
-/// request fails (the store reads), so the retry does the work; it is marked done as soon as
-/// GitHub has answered, so a store failure after that never leads to a second GitHub
-/// deployment. A killed attempt's lease runs out and the retry after it does the work.
-async fn create_once(
+/// How many times one invocation lets its lane dispatch again after GitHub refused a
+/// dispatch (each refusal parks or fails one intent, so the lane moves on).
+const MAX_DISPATCHES: usize = 10;
+
+/// Applies `event` to the lane and carries out the dispatch it decides; a dispatch GitHub
+/// refuses goes back to the lane (parked for checks, or failed), which drains again. A lane
+/// whose slot holds a deployment not yet created on GitHub (an earlier attempt stopped after
+/// taking the slot) has it created now: the creation is guarded, so it happens once.
+pub(crate) async fn run_lane(
+    state: &AppState,
+    key: &LaneKey,
+    event: LaneEvent,
+) -> Result<(), AppError> {
+    let mut event = event;
+    for _ in 0..MAX_DISPATCHES {
+        let applied = lanes::apply(state, key, &event).await?;
+        let to_dispatch = match applied.dispatch {
+            Some(d) => Some(d),
+            None => stalled_dispatch(state, &applied.lane).await?,
+        };
+        let Some(d) = to_dispatch else {
+            return Ok(());
+        };
+        match dispatch(state, d, applied.lane.dispatches).await? {
+            Some(refused) => event = refused,
+            None => return Ok(()),
+        }
+    }
+    tracing::warn!(lane = %key, "GitHub refused {MAX_DISPATCHES} dispatches in a row; the rest waits for the next event");
+    Ok(())
+}
+
+/// The lane's running deployment when it is still `ready` without a GitHub deployment.
+async fn stalled_dispatch(
+    state: &AppState,
+    lane: &LaneRecord,
+) -> Result<Option<Deployment>, AppError> {
+    let Some(id) = &lane.running else {
+        return Ok(None);
+    };
+    let d = state
+        .deployments()?
+        .get_deployment(&lane.lane.repository, id)
+        .await?;
+    Ok(d.filter(|d| d.state == DeploymentState::Ready && d.github_deployment_id.is_none()))
+}
+
+/// `dispatch`: a deployment that holds its lane's slot gets its GitHub deployment.
+async fn dispatch_request(
+    state: &AppState,
+    repository: &Repository,
+    id: &DeploymentId,
+) -> Result<DeploymentCreateResponse, AppError> {
+    let d = lifecycle::load(state, repository, id).await?;
+    let key = lanes::lane_of(&d);
+    let lane = state.lanes()?.get_lane(&key).await?;
+    let Some(number) = lane
+        .filter(|l| l.running.as_ref() == Some(id))
+        .map(|l| l.dispatches)
+    else {
+        return Ok(about(&d));
+    };
+    if d.state != DeploymentState::Ready || d.github_deployment_id.is_some() {
+        return Ok(about(&d));
+    }
+    if let Some(refused) = dispatch(state, d, number).await? {
+        run_lane(state, &key, refused).await?;
+    }
+    let d = lifecycle::load(state, repository, id).await?;
+    Ok(about(&d))
+}
+
+/// Creates the GitHub deployment of the deployment that took its lane's slot as the lane's
+/// dispatch number `number`. `None` when it was created (or another attempt is creating it);
+/// otherwise the lane event saying why GitHub refused, for the lane to park or fail it and
+/// move on. The creation is guarded per dispatch (a deployment parked for checks is
+/// dispatched again later, under a new key).
+async fn dispatch(
     state: &AppState,
     record: Deployment,
-) -> Result<DeploymentCreateResponse, AppError> {
-    let key = format!("github-deployment:{}:{}", record.repository, record.id);
+    number: u64,
+) -> Result<Option<LaneEvent>, AppError> {
+    let key = format!(
+        "github-deployment:{}:{}:{number}",
+        record.repository, record.id
+    );
     let lease = match idempotency::claim(state, &key).await? {
         idempotency::Claimed::Lease(lease) => lease,
         idempotency::Claimed::InProgress | idempotency::Claimed::Done => {
             tracing::info!(deployment = %record.id, "GitHub deployment already requested by an earlier attempt");
-            let current = lifecycle::load(state, &record.repository, &record.id).await?;
-            return Ok(about(&current));
+            return Ok(None);
         }
     };
-    let before = async {
-        let record = lifecycle::load(state, &record.repository, &record.id).await?;
-        let newer = newer_in_environment(state, &record).await?;
-        Ok::<_, AppError>((record, newer))
-    };
-    let (record, newer) = match before.await {
-        Ok(found) => found,
+    let record = match lifecycle::load(state, &record.repository, &record.id).await {
+        Ok(record) => record,
         Err(error) => {
             lease.release(state).await;
             return Err(error);
         }
     };
-    if let Some(newer) = newer {
-        // This invoke arrived after a newer deployment of the environment was handled:
-        // deploying it now would put the older commit live last.
-        tracing::info!(deployment = %record.id, newer = %newer.id, "superseded before it reached GitHub");
-        let t =
-            Transition::to(DeploymentState::Inactive).description(lifecycle::superseded_by(&newer));
-        let result = lifecycle::transition(state, record, &t)
-            .await
-            .map(|saved| about(&saved.into_deployment()));
-        return idempotency::settle(state, lease, result).await;
-    }
     let shown = shown_message(&record);
-    let d = create_on_github(state, record, shown.as_ref(), Some(lease)).await?;
-    Ok(about(&d))
-}
-
-/// A newer deployment of the same environment that is under way or succeeded, if any (one
-/// index query): it replaces `record`.
-async fn newer_in_environment(
-    state: &AppState,
-    record: &Deployment,
-) -> Result<Option<Deployment>, AppError> {
-    let recent = state
-        .deployments()?
-        .list_deployments(
-            &record.repository,
-            Some(record.environment),
-            lifecycle::SUPERSEDE_LOOKBACK,
-        )
-        .await?;
-    // Ids sort newest first, so a newer deployment's id is smaller.
-    Ok(recent
-        .into_iter()
-        .find(|d| d.id < record.id && (d.state.is_in_flight() || d.has_succeeded())))
+    let intent = record.id.clone();
+    Ok(
+        match create_on_github(state, record, shown.as_ref(), Some(lease)).await? {
+            Created::OnGitHub => None,
+            Created::Parked(contexts) => Some(LaneEvent::DispatchRefused {
+                intent,
+                refusal: DispatchRefusal::ChecksPending { contexts },
+            }),
+            Created::Failed(why) => Some(LaneEvent::DispatchRefused {
+                intent,
+                refusal: DispatchRefusal::Error { why },
+            }),
+        },
+    )
 }
 
 /// What GitHub is asked to create for a record.
@@ -252,17 +323,27 @@ fn github_request(d: &Deployment) -> NewGithubDeployment {
     }
 }
 
-/// Asks GitHub for the deployment of a record in `created` without a GitHub deployment, and
-/// records the answer: the GitHub id, a parking spot while checks are not green, or an error.
-/// `shown` is the deployment's Slack message as last sent (see [`shown_message`]): the message
-/// is edited only when the saved record renders differently, or posted when there is none.
-/// `lease`, the claim guarding the creation, is marked done once GitHub has answered.
+/// What became of a dispatched deployment at GitHub.
+pub(crate) enum Created {
+    /// GitHub created it: `created`, with its GitHub id.
+    OnGitHub,
+    /// GitHub refused it while these required checks are not green: `waiting_for_checks`.
+    Parked(Vec<String>),
+    /// GitHub could not create it: `error`, with the sentence.
+    Failed(String),
+}
+
+/// Asks GitHub for the deployment of a dispatched record (`ready`, no GitHub deployment yet)
+/// and records the answer: the GitHub id, a parking spot while checks are not green, or an
+/// error. `shown` is the deployment's Slack message as last sent (see [`shown_message`]): the
+/// message is edited only when the saved record renders differently, or posted when there is
+/// none. `lease`, the claim guarding the creation, is marked done once GitHub has answered.
 pub(crate) async fn create_on_github(
     state: &AppState,
     record: Deployment,
     shown: Option<&Message>,
     lease: Option<idempotency::Lease>,
-) -> Result<Deployment, AppError> {
+) -> Result<Created, AppError> {
     let request = github_request(&record);
     let outcome = match state.github() {
         Ok(github) => github
@@ -277,26 +358,24 @@ pub(crate) async fn create_on_github(
     match outcome {
         Ok(CreateDeploymentOutcome::Created { id }) => {
             let saved = lifecycle::update_from(state, record, |d| {
-                if d.github_deployment_id.is_some() {
+                if d.github_deployment_id.is_some() || d.state != DeploymentState::Ready {
                     return false;
                 }
                 d.github_deployment_id = Some(id);
+                d.state = DeploymentState::Created;
                 d.waiting_for.clear();
+                d.description = None;
                 true
             })
             .await?
             .into_deployment();
             tracing::info!(deployment = %saved.id, github_deployment = id, "GitHub deployment created");
-            // The GitHub id is not shown in the message: edit it only when something that is
-            // shown changed (a resumed deployment no longer waits; a retried invoke may find a
-            // record that moved on).
             notify_slack_if_changed(state, &saved, shown).await;
-            supersede_older(state, &saved).await;
-            Ok(saved)
+            Ok(Created::OnGitHub)
         }
         Ok(CreateDeploymentOutcome::ChecksNotGreen { contexts }) => {
             let saved = lifecycle::update_from(state, record, |d| {
-                if d.state != DeploymentState::Created || d.github_deployment_id.is_some() {
+                if d.state != DeploymentState::Ready || d.github_deployment_id.is_some() {
                     return false;
                 }
                 // Parking is the outcome of the creation attempt, not a move of an existing
@@ -310,8 +389,7 @@ pub(crate) async fn create_on_github(
             .into_deployment();
             tracing::info!(deployment = %saved.id, contexts = ?saved.waiting_for, "parked until checks are green");
             notify_slack_if_changed(state, &saved, shown).await;
-            supersede_older(state, &saved).await;
-            Ok(saved)
+            Ok(Created::Parked(contexts))
         }
         Err(error) => {
             tracing::warn!(deployment = %record.id, %error, "GitHub did not create the deployment");
@@ -319,10 +397,9 @@ pub(crate) async fn create_on_github(
                 AppError::GitHub(e) => format!("GitHub did not create the deployment: {e}"),
                 other => format!("The deployment could not be created: {other}"),
             };
-            let t = Transition::to(DeploymentState::Error).description(description);
-            Ok(lifecycle::transition(state, record, &t)
-                .await?
-                .into_deployment())
+            let t = Transition::to(DeploymentState::Error).description(description.clone());
+            lifecycle::transition(state, record, &t).await?;
+            Ok(Created::Failed(description))
         }
     }
 }
@@ -345,25 +422,6 @@ async fn notify_slack_if_changed(state: &AppState, saved: &Deployment, shown: Op
     }
 }
 
-/// Marks the environment's older deployments that are still in flight inactive: the newer
-/// one replaces them.
-async fn supersede_older(state: &AppState, newer: &Deployment) {
-    let Some(older) = lifecycle::recent_in_environment(state, newer).await else {
-        return;
-    };
-    // Ids sort newest first, so an older deployment's id is greater.
-    for old in older
-        .into_iter()
-        .filter(|o| o.id > newer.id && o.state.is_in_flight())
-    {
-        let t =
-            Transition::to(DeploymentState::Inactive).description(lifecycle::superseded_by(newer));
-        if let Err(error) = lifecycle::transition(state, old, &t).await {
-            tracing::warn!(deployment = %newer.id, %error, "superseding an older deployment failed");
-        }
-    }
-}
-
 /// A closed pull request: every deployment of its environment becomes inactive on GitHub,
 /// in the record and in Slack.
 async fn deactivate(
@@ -382,10 +440,25 @@ async fn deactivate(
     };
     for d in deployments
         .into_iter()
-        .filter(|d| d.state != DeploymentState::Inactive)
+        .filter(|d| d.state.can_become(DeploymentState::Inactive))
     {
         let t = Transition::to(DeploymentState::Inactive).description(reason);
         lifecycle::transition(state, d, &t).await?;
+    }
+    // The lane's slot is freed: its deployment is inactive now.
+    let key = LaneKey {
+        repository: repository.clone(),
+        environment,
+    };
+    let lane = state.lanes()?.get_lane(&key).await?;
+    if let Some(running) = lane.and_then(|l| l.running) {
+        let event = LaneEvent::Finished {
+            intent: running,
+            outcome: deploybot_core::lane::Outcome::Error {
+                why: reason.to_owned(),
+            },
+        };
+        run_lane(state, &key, event).await?;
     }
     Ok(DeploymentCreateResponse {
         state: Some(DeploymentState::Inactive),

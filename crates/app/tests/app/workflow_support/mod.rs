@@ -13,12 +13,13 @@ use deploybot_app::{AppConfig, AppState};
 use deploybot_core::blocks::Message;
 use deploybot_core::invoke::FunctionName;
 use deploybot_core::invoke::{self, InvokeRequest};
+use deploybot_core::lane::{LaneKey, LaneRecord};
 use deploybot_core::ports::Clock;
-use deploybot_core::ports::{DeploymentStore, ProjectStore, UserStore};
+use deploybot_core::ports::{DeploymentStore, LaneStore, ProjectStore, UserStore};
 use deploybot_core::signature::SigningSecret;
 use deploybot_core::{
-    Deployment, Environment, GithubLogin, Project, ProjectSettings, Repository, Sha,
-    SlackChannelId, SlackTeamId, SlackUserId, Timestamp, UserLink,
+    Deployment, DeploymentState, Environment, GithubLogin, Project, ProjectSettings, Repository,
+    Sha, SlackChannelId, SlackTeamId, SlackUserId, Timestamp, UserLink,
 };
 use deploybot_testkit::CountingStore;
 use deploybot_testkit::fakes::circleci::FakeCircleCi;
@@ -322,6 +323,49 @@ impl World {
         let answer = self.send_signed("/circleci/webhook", request).await;
         self.settle().await;
         answer
+    }
+
+    /// Plays GitHub and CircleCI until the lanes rest: announces every new GitHub deployment
+    /// and finishes every started pipeline with `status`, again and again while the lanes
+    /// dispatch more. Returns how many pipelines were finished.
+    pub async fn finish_everything(&self, status: &str) -> usize {
+        let mut finished = 0;
+        for _ in 0..20 {
+            self.announce_deployments().await;
+            let running: Vec<String> = self
+                .deployments()
+                .await
+                .into_iter()
+                .filter(|d| {
+                    matches!(
+                        d.state,
+                        DeploymentState::Queued | DeploymentState::InProgress
+                    )
+                })
+                .filter_map(|d| d.pipeline_id)
+                .collect();
+            if running.is_empty() {
+                return finished;
+            }
+            for pipeline in running {
+                self.complete_pipeline(&pipeline, status).await;
+                finished += 1;
+            }
+        }
+        panic!("the lanes never came to rest");
+    }
+
+    /// The lane record of `environment` (empty when nothing was stored for it).
+    pub async fn lane(&self, environment: Environment) -> LaneRecord {
+        let key = LaneKey {
+            repository: repo(),
+            environment,
+        };
+        self.store
+            .get_lane(&key)
+            .await
+            .expect("the store answers")
+            .unwrap_or_else(|| LaneRecord::empty(key, self.clock.now()))
     }
 
     /// Invokes a function the way another function would (`RequestResponse`).

@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use deploybot_core::{Repository, Timestamp};
+use deploybot_core::{Repository, Sha, Timestamp};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -176,6 +176,13 @@ async fn api(
         }
         (&Method::GET, ["commits", reference @ ..]) if !reference.is_empty() => {
             commit_routes(ctx, repository, repo_id, &repo_base, reference, query)
+        }
+        (&Method::GET, ["compare", range]) => {
+            let (base, head) = range.split_once("...").ok_or_else(Failure::not_found)?;
+            let base = Sha::parse(base).map_err(|_| Failure::not_found())?;
+            let head = Sha::parse(head).map_err(|_| Failure::not_found())?;
+            let status = fake.op_compare(repository, &base, &head)?;
+            Ok(json_response(StatusCode::OK, json!({"status": status})))
         }
         (&Method::GET, ["deployments"]) => {
             let items: Vec<Value> = fake
