@@ -226,11 +226,23 @@ async fn decide_answering(
 }
 
 /// Applies `event` to the lane `key`: decide, save the lane record, then the deployments,
-/// the lock history and the messages. The caller dispatches [`Applied::dispatch`].
+/// the lock history and the messages. The caller dispatches [`Applied::dispatch`]. The lane's
+/// notices go to the channel its deployments post to.
 pub async fn apply(
     state: &AppState,
     key: &LaneKey,
     event: &LaneEvent,
+) -> Result<Applied, AppError> {
+    apply_in(state, key, event, None).await
+}
+
+/// As [`apply`], with the channel for the lane's notices when the caller knows it (a command
+/// typed in the channel): a lane with no deployment at hand has no other.
+pub async fn apply_in(
+    state: &AppState,
+    key: &LaneKey,
+    event: &LaneEvent,
+    channel: Option<&SlackChannelId>,
 ) -> Result<Applied, AppError> {
     for _ in 0..MAX_ATTEMPTS {
         let view = read(state, key).await?;
@@ -260,7 +272,7 @@ pub async fn apply(
         };
         let dispatch = apply_to_deployments(state, &view, &effects).await?;
         record_history(state, key, view.record.lock.as_ref(), &effects, now).await;
-        notify(state, &view, &effects).await;
+        notify(state, &view, channel, &effects).await;
         return Ok(Applied {
             lane,
             effects,
@@ -486,16 +498,22 @@ async fn record_history(
     }
 }
 
-/// Sends the decision's messages through `slack-message`, without waiting. The channel is the
-/// one the lane's deployments post to; a lane with no deployment at hand uses `channel`.
-async fn notify(state: &AppState, view: &LaneView, effects: &[Effect]) {
-    let channel = view
-        .pending
-        .iter()
-        .chain(view.running.iter())
-        .chain(view.current.iter())
-        .map(|d| d.slack_channel.clone())
-        .next();
+/// Sends the decision's messages through `slack-message`, without waiting: to `channel` when
+/// given, else to the channel the lane's deployments post to.
+async fn notify(
+    state: &AppState,
+    view: &LaneView,
+    channel: Option<&SlackChannelId>,
+    effects: &[Effect],
+) {
+    let channel = channel.cloned().or_else(|| {
+        view.pending
+            .iter()
+            .chain(view.running.iter())
+            .chain(view.current.iter())
+            .map(|d| d.slack_channel.clone())
+            .next()
+    });
     for effect in effects {
         let Effect::Notify(notice) = effect else {
             continue;
