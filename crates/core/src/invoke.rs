@@ -227,6 +227,10 @@ pub enum DeploymentCreateRequest {
     },
     /// Fail deployments parked for longer than the configured time.
     ExpireWaiting,
+    /// The watchdog's sweep (scheduled): every lane that is due — a dispatched deployment not
+    /// started in time or without an outcome in time, a lock's reminder or expiry — and the
+    /// deployments parked for checks too long.
+    Watchdog,
     /// Mark every deployment of an environment inactive (pull request closed).
     Deactivate {
         repository: Repository,

@@ -619,6 +619,9 @@ pub struct WorkflowInfo {
 /// A CI system that runs deployment pipelines.
 #[async_trait]
 pub trait CiBackend: Send + Sync {
+    /// The CI system's name for people ("CircleCI").
+    fn name(&self) -> &'static str;
+
     /// Starts the deployment pipeline for a deployment.
     async fn start_pipeline(&self, request: &PipelineRequest) -> Result<PipelineStarted, CiError>;
 

@@ -302,13 +302,18 @@ pub const PROFILES: [FunctionProfile; 10] = [
         function: F::GithubDeploymentCreate,
         route: None,
         tables: &[T::Project, T::Deployment, T::Delivery, T::Lane],
-        secrets: &[secret::GITHUB_APP_PRIVATE_KEY],
+        secrets: &[secret::GITHUB_APP_PRIVATE_KEY, secret::CIRCLECI_TOKEN],
         optional_secrets: &[],
         clients: Clients {
+            slack: false,
             github: true,
-            ..NO_CLIENTS
+            ci: true,
         },
-        invokes: &[F::SlackMessage],
+        invokes: &[
+            F::SlackMessage,
+            F::GithubDeploymentStatus,
+            F::CircleciTrigger,
+        ],
         timeout_secs: INVOKED_TIMEOUT_SECS,
     },
     FunctionProfile {
@@ -336,7 +341,7 @@ pub const PROFILES: [FunctionProfile; 10] = [
             github: true,
             ci: true,
         },
-        invokes: &[F::SlackMessage],
+        invokes: &[F::SlackMessage, F::GithubDeploymentStatus],
         timeout_secs: INVOKED_TIMEOUT_SECS,
     },
     FunctionProfile {

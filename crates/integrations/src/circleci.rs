@@ -283,6 +283,10 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, C
 
 #[async_trait]
 impl CiBackend for CircleCiClient {
+    fn name(&self) -> &'static str {
+        "CircleCI"
+    }
+
     async fn start_pipeline(&self, request: &PipelineRequest) -> Result<PipelineStarted, CiError> {
         let repository = &request.repository;
         let slug = project_slug(repository);

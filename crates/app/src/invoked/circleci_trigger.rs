@@ -6,7 +6,9 @@
 
 use crate::lifecycle::{self, Transition};
 use crate::{AppError, AppState, idempotency};
-use deploybot_core::invoke::{CircleciTriggerRequest, CircleciTriggerResponse};
+use deploybot_core::invoke::{
+    self, CircleciTriggerRequest, CircleciTriggerResponse, DeploymentStatusRequest,
+};
 use deploybot_core::ports::{CiError, PipelineParameters, PipelineRequest};
 use deploybot_core::urls::{pipeline_subdomain, pipeline_version};
 use deploybot_core::{Deployment, DeploymentState, GitRef, Sha};
@@ -129,9 +131,23 @@ pub async fn handle(
         }
         Err(error) => {
             tracing::warn!(deployment = %current.id, %error, "starting the pipeline failed");
-            let t = Transition::to(DeploymentState::Error).description(ci_error_message(&error));
-            let saved = lifecycle::transition(state, current, &t).await?;
-            Ok(answer(saved.deployment()))
+            // Through `github-deployment-status`, like every outcome: the record, GitHub and
+            // Slack are told, and the lane is freed for the next deployment.
+            let request = DeploymentStatusRequest {
+                repository: current.repository.clone(),
+                deployment_id: current.id.clone(),
+                state: DeploymentState::Error,
+                log_url: None,
+                environment_url: current.environment_url.clone(),
+                description: Some(ci_error_message(&error)),
+                from_github: false,
+                finished_workflow: None,
+            };
+            let recorded = invoke::call(state.invoker()?, &request).await?;
+            Ok(CircleciTriggerResponse {
+                pipeline_id: None,
+                state: recorded.state,
+            })
         }
     }
 }

@@ -117,6 +117,42 @@ pub enum CiReport {
     Unknown,
 }
 
+impl CiReport {
+    /// What a pipeline's workflows say, given each workflow's status as the CI reports it
+    /// (CircleCI's words: `success`, `running`, `not_run`, `failed`, `error`, `failing`,
+    /// `on_hold`, `canceled`, `unauthorized`). No workflow: the CI has nothing for it. One
+    /// still going (running, failing, on hold): running. Else any that did not succeed decides
+    /// the outcome (`why` names it); all succeeded: success.
+    pub fn from_workflows<'a>(workflows: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let workflows: Vec<(&str, String)> = workflows
+            .into_iter()
+            .map(|(name, status)| (name, status.to_ascii_lowercase()))
+            .collect();
+        if workflows.is_empty() {
+            return Self::Unknown;
+        }
+        if workflows
+            .iter()
+            .any(|(_, s)| matches!(s.as_str(), "running" | "failing" | "on_hold"))
+        {
+            return Self::Running;
+        }
+        let not_succeeded = workflows
+            .iter()
+            .find(|(_, s)| !matches!(s.as_str(), "success" | "succeeded" | "fixed"));
+        Self::Finished(match not_succeeded {
+            None => Outcome::Success,
+            Some((name, status)) => {
+                let why = format!("workflow {name} {status}");
+                match status.as_str() {
+                    "failed" | "canceled" | "cancelled" | "not_run" => Outcome::Failure { why },
+                    _ => Outcome::Error { why },
+                }
+            }
+        })
+    }
+}
+
 /// The reconciled result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reconciliation {
@@ -198,6 +234,60 @@ impl WatchdogConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pipelines_workflows_say_what_happened() {
+        let fail = |why: &str| {
+            CiReport::Finished(Outcome::Failure {
+                why: why.to_owned(),
+            })
+        };
+        let cases: Vec<(Vec<(&str, &str)>, CiReport)> = vec![
+            (vec![], CiReport::Unknown),
+            (
+                vec![("deploy", "success")],
+                CiReport::Finished(Outcome::Success),
+            ),
+            (
+                vec![("deploy", "success"), ("smoke", "SUCCESS")],
+                CiReport::Finished(Outcome::Success),
+            ),
+            (vec![("deploy", "running")], CiReport::Running),
+            (
+                vec![("deploy", "failed"), ("smoke", "on_hold")],
+                CiReport::Running,
+            ),
+            (vec![("deploy", "failing")], CiReport::Running),
+            (
+                vec![("deploy", "success"), ("smoke", "failed")],
+                fail("workflow smoke failed"),
+            ),
+            (
+                vec![("deploy", "canceled")],
+                fail("workflow deploy canceled"),
+            ),
+            (vec![("deploy", "not_run")], fail("workflow deploy not_run")),
+            (
+                vec![("deploy", "unauthorized")],
+                CiReport::Finished(Outcome::Error {
+                    why: "workflow deploy unauthorized".to_owned(),
+                }),
+            ),
+            (
+                vec![("deploy", "error")],
+                CiReport::Finished(Outcome::Error {
+                    why: "workflow deploy error".to_owned(),
+                }),
+            ),
+        ];
+        for (workflows, want) in cases {
+            assert_eq!(
+                CiReport::from_workflows(workflows.iter().copied()),
+                want,
+                "{workflows:?}"
+            );
+        }
+    }
 
     const T0: Timestamp = Timestamp::from_secs(1_000_000);
     fn at(secs: i64) -> Timestamp {

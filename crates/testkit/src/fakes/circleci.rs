@@ -444,6 +444,10 @@ fn parameters_of(request: &PipelineRequest) -> serde_json::Map<String, Value> {
 
 #[async_trait]
 impl CiBackend for FakeCircleCi {
+    fn name(&self) -> &'static str {
+        "CircleCI"
+    }
+
     async fn start_pipeline(&self, request: &PipelineRequest) -> Result<PipelineStarted, CiError> {
         let slug = format!(
             "gh/{}/{}",

@@ -14,6 +14,7 @@
 
 mod checks;
 mod manual;
+pub mod watchdog;
 
 use crate::lifecycle::{self, Transition};
 use crate::render::deployment::deployment_message;
@@ -42,6 +43,7 @@ pub async fn handle(
             deployment_id,
         } => checks::recheck(state, &repository, &deployment_id).await,
         DeploymentCreateRequest::ExpireWaiting => checks::expire_waiting(state).await,
+        DeploymentCreateRequest::Watchdog => watchdog::sweep(state).await,
         DeploymentCreateRequest::Deactivate {
             repository,
             environment,

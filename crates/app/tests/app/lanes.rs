@@ -1,0 +1,130 @@
+//! Lanes through the router: one deployment at a time per environment, newest wins per
+//! source, nothing dropped, and racing events end in one consistent lane.
+
+use crate::workflow_support::*;
+use axum::http::StatusCode;
+use deploybot_core::{DeploymentState, Environment};
+
+/// Pushes `sha` to `main` (preview) as GitHub would, a minute after the previous one.
+async fn push_main(world: &World, sha: &deploybot_core::Sha) {
+    world.github.set_branch(&repo(), "main", sha, Some(AUTHOR));
+    world.clock.advance_secs(60);
+    let (status, body) = world
+        .github_event("push", &push_event("refs/heads/main", sha))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+}
+
+#[tokio::test]
+async fn two_pushes_while_one_deploys_the_middle_one_is_superseded_and_the_newest_goes_after() {
+    let world = World::new().await;
+    let (a, b, c) = (sha('a'), sha('b'), sha('c'));
+    world.github.set_parent(&repo(), &b, &a);
+    world.github.set_parent(&repo(), &c, &b);
+    push_main(&world, &a).await;
+    world.announce_deployments().await;
+    push_main(&world, &b).await;
+    push_main(&world, &c).await;
+
+    let all = world.deployments_in(Environment::Preview).await;
+    let states: Vec<_> = all
+        .iter()
+        .map(|d| (d.sha.short().to_owned(), d.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("ccccccc".to_owned(), DeploymentState::Ready),
+            ("bbbbbbb".to_owned(), DeploymentState::Superseded),
+            ("aaaaaaa".to_owned(), DeploymentState::Queued),
+        ]
+    );
+    // Only what runs reached GitHub and CircleCI.
+    assert_eq!(world.github.deployments(&repo()).len(), 1);
+    assert_eq!(world.ci.pipelines().len(), 1);
+    let superseded = &all[1];
+    let text = message_text(
+        world
+            .messages()
+            .iter()
+            .find(|m| Some(m.ts.as_str()) == superseded.slack_ts.as_deref())
+            .and_then(|m| m.latest())
+            .expect("the superseded one has its message"),
+    );
+    assert!(text.contains("superseded by `ccccccc`"), "{text}");
+
+    world.finish_everything("success").await;
+    let all = world.deployments_in(Environment::Preview).await;
+    assert_eq!(all[0].state, DeploymentState::Success, "c deployed last");
+    assert_eq!(
+        all[2].state,
+        DeploymentState::Inactive,
+        "a deployed, then c replaced it"
+    );
+    let lane = world.lane(Environment::Preview).await;
+    assert_eq!(lane.current, Some(all[0].id.clone()));
+    assert_eq!(lane.running, None);
+    assert_eq!(lane.due_at, None, "nothing about the lane is due any more");
+    assert_eq!(world.ci.pipelines().len(), 2);
+    world.assert_no_failures();
+}
+
+#[tokio::test]
+async fn a_failed_deployment_frees_the_lane_for_the_next_one() {
+    let world = World::new().await;
+    let (a, b) = (sha('a'), sha('b'));
+    world.github.set_parent(&repo(), &b, &a);
+    push_main(&world, &a).await;
+    world.announce_deployments().await;
+    push_main(&world, &b).await;
+    let running = world.deployments_in(Environment::Preview).await.remove(1);
+    let pipeline = running.pipeline_id.expect("started");
+    world.complete_pipeline(&pipeline, "failed").await;
+    let all = world.deployments_in(Environment::Preview).await;
+    assert_eq!(all[1].state, DeploymentState::Failure);
+    assert_eq!(
+        all[0].state,
+        DeploymentState::Created,
+        "the next one was dispatched"
+    );
+    assert_eq!(
+        world.lane(Environment::Preview).await.running,
+        Some(all[0].id.clone())
+    );
+    world.assert_no_failures();
+}
+
+#[tokio::test]
+async fn the_completion_webhook_delivered_twice_at_once_frees_the_lane_once() {
+    let world = World::new().await;
+    let (a, b) = (sha('a'), sha('b'));
+    world.github.set_parent(&repo(), &b, &a);
+    push_main(&world, &a).await;
+    world.announce_deployments().await;
+    push_main(&world, &b).await;
+    let running = world.deployments_in(Environment::Preview).await.remove(1);
+    let pipeline = running.pipeline_id.expect("started");
+    let request = world
+        .ci
+        .completion_payload(
+            &pipeline,
+            "success",
+            &deploybot_core::signature::SigningSecret::new(CIRCLECI_SECRET),
+        )
+        .expect("known pipeline");
+    let (x, y) = tokio::join!(
+        world.send_signed("/circleci/webhook", request.clone()),
+        world.send_signed("/circleci/webhook", request),
+    );
+    world.settle().await;
+    assert!(x.0.is_success() && y.0.is_success(), "{x:?} {y:?}");
+    // One dispatch of the next one: one more GitHub deployment, one lane slot.
+    assert_eq!(world.github.deployments(&repo()).len(), 2);
+    let all = world.deployments_in(Environment::Preview).await;
+    assert_eq!(all[0].state, DeploymentState::Created);
+    assert_eq!(
+        world.lane(Environment::Preview).await.running,
+        Some(all[0].id.clone())
+    );
+    world.assert_no_failures();
+}
