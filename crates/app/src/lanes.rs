@@ -179,6 +179,38 @@ pub async fn read(state: &AppState, key: &LaneKey) -> Result<LaneView, AppError>
     })
 }
 
+/// Why the Retry of `failed` may not go, if it may not: once a newer deployment succeeded in
+/// its environment, retrying the older failure would take the environment backwards; the
+/// sentence names the newer deployment. (Retrying what did not fail is refused before.)
+pub async fn retry_refusal(
+    state: &AppState,
+    failed: &Deployment,
+) -> Result<Option<String>, AppError> {
+    let key = lane_of(failed);
+    let lane = state
+        .lanes()?
+        .get_lane(&key)
+        .await?
+        .unwrap_or_else(|| LaneRecord::empty(key, state.clock.now()));
+    let current = match &lane.current {
+        Some(id) => {
+            state
+                .deployments()?
+                .get_deployment(&failed.repository, id)
+                .await?
+        }
+        None => None,
+    };
+    let current = current.map(|c| intent_of(&c, &lane));
+    Ok(deploybot_core::lane::check_retry(
+        &intent_of(failed, &lane),
+        current.as_ref(),
+        failed.environment,
+    )
+    .err()
+    .map(|refusal| refusal.to_string()))
+}
+
 /// What applying an event did.
 #[derive(Debug, Clone)]
 pub struct Applied {

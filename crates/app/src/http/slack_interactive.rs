@@ -304,6 +304,9 @@ async fn redeploy(state: &AppState, press: &Press, kind: Redeploy) -> Result<(),
                 let refusal = replies::retry_not_eligible(grammar, &deployment);
                 return reply(state, press, refusal, false).await;
             }
+            if let Some(text) = crate::lanes::retry_refusal(state, &deployment).await? {
+                return reply(state, press, Message::text(text), false).await;
+            }
             let trigger = Trigger::Retry {
                 slack_user: press.user.clone(),
                 of: deployment.id.clone(),

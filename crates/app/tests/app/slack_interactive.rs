@@ -531,3 +531,47 @@ async fn retry_refuses_what_did_not_fail() {
     }
     assert!(manual_requests(&h).is_empty());
 }
+
+#[tokio::test]
+async fn retry_of_a_failure_a_newer_success_replaced_is_refused_naming_the_newer_one() {
+    use deploybot_core::lane::{LaneKey, LaneRecord};
+    use deploybot_core::ports::LaneStore;
+    let h = Harness::new();
+    h.bind().await;
+    let main = || GitRef::Branch("main".into());
+    let failed = h
+        .deployment(
+            1,
+            Environment::Preview,
+            main(),
+            DeploymentState::Failure,
+            10,
+        )
+        .await;
+    let newer = h
+        .deployment(2, Environment::Preview, main(), DeploymentState::Success, 5)
+        .await;
+    let key = LaneKey {
+        repository: repo(),
+        environment: Environment::Preview,
+    };
+    let mut lane = LaneRecord::empty(key, newer.created_at);
+    lane.current = Some(newer.id.clone());
+    h.store.save_lane(&lane).await.expect("saves");
+
+    h.press(OTHER_USER, ACTION_RETRY, failed.id.as_str()).await;
+    h.settle().await;
+    assert!(new_requests(&h).is_empty(), "nothing is deployed");
+    let answers = answers(&h).await;
+    let text = message_json(&answers.last().expect("an answer").response.message);
+    assert!(
+        text.contains(&format!(
+            "`{}` failed before `{}` deployed to preview successfully (deployment {})",
+            sha(1).short(),
+            sha(2).short(),
+            newer.id
+        )),
+        "{text}"
+    );
+    assert!(text.contains("would take preview backwards"), "{text}");
+}
