@@ -32,7 +32,7 @@
 //!        (the lane's one slot)                    (the slot is freed; the lane drains)
 //! ```
 //!
-//! Rules ([`decide`] implements them; `docs/lanes-model-draft.md` has the table):
+//! Rules ([`decide`] implements them; `docs/workflow.md`, "Lanes", tells them for people):
 //!
 //! - **One dispatched deployment per lane.** [`LaneSnapshot::running`] is the lane's slot;
 //!   [`Effect::Dispatch`] fills it and is applied as a conditional write on the lane record.
