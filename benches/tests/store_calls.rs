@@ -178,3 +178,124 @@ async fn the_large_world_really_holds_ten_thousand_of_each() {
     let user = deploybot_core::SlackUserId::parse("U00009999").expect("valid");
     assert!(memory.user_by_slack(&user).await.expect("reads").is_some());
 }
+
+/// Store calls of the lane paths: a push's intent stored, the lane drained and its deployment
+/// dispatched (with every function the chain invokes, in process, against the fakes), its
+/// success recorded and the lane freed, and a watchdog sweep with nothing due. The repository
+/// is `org0/service-0` of the populated world (whose `n` deployments belong to `acme/web`, all
+/// of them successes of its environments, which a real environment never holds at once);
+/// `queued` other lanes of `org0/service-0` each hold a waiting intent.
+async fn lane_counts_at(n: usize, queued: usize) -> Vec<(&'static str, Counts)> {
+    use deploybot_app::wiring::Parts;
+    use deploybot_core::invoke::{
+        self, DeploymentCreateRequest, DeploymentStatusRequest, NewDeploymentRequest,
+    };
+    use deploybot_core::{
+        Deployment, DeploymentId, DeploymentState, Environment, GitRef, Repository, Sha,
+        SlackChannelId, Timestamp, Trigger,
+    };
+    use deploybot_testkit::fakes::{circleci::FakeCircleCi, github::FakeGitHub, slack::FakeSlack};
+
+    let memory = Arc::new(MemoryStore::new());
+    world::populate(memory.as_ref(), n)
+        .await
+        .expect("populates");
+    let repo = Repository::parse("org0/service-0").expect("valid");
+    let channel = SlackChannelId::parse("C00000000").expect("valid");
+    let now = Timestamp::from_secs(NOW_SECS);
+    for i in 0..queued {
+        let mut d = Deployment::new(
+            repo.clone(),
+            DeploymentId::new(now.plus_secs(-600), 90_000 + i as u32),
+            Environment::PullRequest(10_000 + i as u64),
+            GitRef::Branch(format!("feature-{i}")),
+            Sha::parse(&format!("{:040x}", 0xabc_0000 + i)).expect("valid"),
+            Trigger::PullRequest {
+                number: 10_000 + i as u64,
+                url: None,
+            },
+            channel.clone(),
+            now.plus_secs(-600),
+        );
+        d.state = DeploymentState::Ready;
+        d.seq = 1;
+        memory.insert_deployment(&d).await.expect("inserts");
+    }
+    let github = FakeGitHub::new();
+    github.add_repository(&repo, "main");
+    let sha = Sha::parse(&"e".repeat(40)).expect("valid");
+    github.set_branch(&repo, "main", &sha, None);
+    let ci = FakeCircleCi::new();
+    let counting = Arc::new(CountingStore::new(memory));
+    let parts = Parts::new(Arc::new(FixedClock), world::config())
+        .with_store(counting.clone())
+        .with_github(Arc::new(github))
+        .with_slack(Arc::new(FakeSlack::new()))
+        .with_ci(Arc::new(ci));
+    let functions = deploybot_app::wiring::Functions::wire(parts).expect("wires");
+    let invoker = functions.invoker().clone();
+
+    let mut out = Vec::new();
+    counting.reset();
+    let id = DeploymentId::new(now, 7);
+    let create = DeploymentCreateRequest::New(NewDeploymentRequest {
+        repository: repo.clone(),
+        deployment_id: id.clone(),
+        environment: Environment::Preview,
+        git_ref: GitRef::Branch("main".into()),
+        sha,
+        trigger: Trigger::Push { pusher: None },
+        commit_author: None,
+        pr_url: None,
+        channel,
+    });
+    let created = invoke::call(&invoker, &create).await.expect("creates");
+    invoker.wait_idle().await;
+    assert_eq!(created.state, Some(DeploymentState::Created), "dispatched");
+    out.push(("intent stored, lane drained, dispatched", counting.counts()));
+
+    counting.reset();
+    let success = DeploymentStatusRequest {
+        repository: repo,
+        deployment_id: id,
+        state: DeploymentState::Success,
+        log_url: None,
+        environment_url: None,
+        description: None,
+        from_github: false,
+        finished_workflow: None,
+    };
+    invoke::call(&invoker, &success).await.expect("records");
+    invoker.wait_idle().await;
+    out.push(("success recorded, lane freed", counting.counts()));
+
+    counting.reset();
+    invoke::call(&invoker, &DeploymentCreateRequest::Watchdog)
+        .await
+        .expect("sweeps");
+    out.push(("watchdog sweep, nothing due", counting.counts()));
+    out
+}
+
+#[tokio::test]
+async fn lane_paths_cost_the_same_whatever_the_data_and_the_queue_elsewhere() {
+    let small = lane_counts_at(10, 0).await;
+    let large = lane_counts_at(10_000, 100).await;
+    for ((name, at_small), (_, at_large)) in small.iter().zip(&large) {
+        assert_eq!(
+            at_small, at_large,
+            "{name}: store calls at 10 and no queue vs 10 000 and 100 queued elsewhere"
+        );
+    }
+    let sweep = &small[2].1;
+    assert_eq!(
+        sweep,
+        &Counts::from([("due_lanes", 1), ("waiting_deployments", 1)]),
+        "a sweep with nothing due reads the two due-time indexes only"
+    );
+    // What each path costs, for docs/performance.md.
+    for (name, counts) in &small {
+        let total: u64 = counts.values().sum();
+        println!("{name}: {total} store calls: {counts:?}");
+    }
+}
