@@ -9,6 +9,12 @@
 //!   deployments (invokes answered at once by a null invoker); GitHub events at three sizes
 //!   (a one-commit push, a pull request `synchronize`, the 30 KB push).
 //!
+//! - `lane/decide/<pending>`: the lane decision of a drain (newest wins per source, order, the
+//!   lock, what runs) over 1, 10 and 100 pending intents of as many sources;
+//! - `lane/read_and_decide/<pending>`: `deploybot_app::lanes::apply` of a drain on the
+//!   in-memory store — the four reads (lane record, pending intents, running and current
+//!   deployments) and the decision — when nothing changes.
+//!
 //! Run: `cargo bench -p deploybot-benches --features bench`.
 
 use bytes::Bytes;
@@ -23,7 +29,7 @@ use deploybot_benches::payloads::{
 use deploybot_benches::world::{self, FixedClock, NOW_SECS, NullInvoker};
 use deploybot_core::command::Grammar;
 use deploybot_core::policy::{Policy, WorkflowEvent};
-use deploybot_core::ports::Store;
+use deploybot_core::ports::DeliveryStore;
 use deploybot_core::signature::{SigningSecret, verify_github};
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Repository, Sha,
@@ -235,12 +241,121 @@ fn events(c: &mut Criterion) {
     group.finish();
 }
 
+/// A lane of `acme/web` `staging` whose slot is taken, with `pending` ready intents of as
+/// many branches, as deployment records.
+fn lane_world(
+    pending: usize,
+) -> (
+    deploybot_core::lane::LaneRecord,
+    Vec<Deployment>,
+    Deployment,
+) {
+    use deploybot_core::lane::{LaneKey, LaneRecord};
+    let repo = Repository::parse("acme/web").expect("valid");
+    let channel = SlackChannelId::parse("C0WEB").expect("valid");
+    let now = Timestamp::from_secs(NOW_SECS);
+    let record = |i: usize, state: DeploymentState| {
+        let created = now.plus_secs(-600 + i as i64);
+        let mut d = Deployment::new(
+            repo.clone(),
+            DeploymentId::new(created, i as u32),
+            Environment::Staging,
+            GitRef::Branch(format!("release-{i}")),
+            Sha::parse(&format!("{:040x}", 0xfeed_0000 + i)).expect("valid"),
+            Trigger::Push { pusher: None },
+            channel.clone(),
+            created,
+        );
+        d.state = state;
+        d.seq = i as u64 + 1;
+        d
+    };
+    let running = record(0, DeploymentState::Queued);
+    let queue: Vec<Deployment> = (1..=pending)
+        .map(|i| record(i, DeploymentState::Ready))
+        .collect();
+    let key = LaneKey {
+        repository: repo,
+        environment: Environment::Staging,
+    };
+    let mut lane = LaneRecord::empty(key, now);
+    lane.running = Some(running.id.clone());
+    lane.dispatched_at = Some(now.plus_secs(-60));
+    lane.dispatches = 1;
+    (lane, queue, running)
+}
+
+fn lanes(c: &mut Criterion) {
+    use deploybot_app::lanes::{apply, intent_of};
+    use deploybot_core::invoke::FunctionName;
+    use deploybot_core::lane::{Ancestry, LaneEvent, LaneSnapshot, decide};
+    use deploybot_core::ports::{DeploymentStore, LaneStore};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut group = c.benchmark_group("lane");
+    for pending in [1usize, 10, 100] {
+        let (lane, queue, running) = lane_world(pending);
+        let snapshot = LaneSnapshot {
+            lane: lane.lane.clone(),
+            version: lane.version,
+            running: Some(intent_of(&running, &lane)),
+            pending: queue.iter().map(|d| intent_of(d, &lane)).collect(),
+            current: None,
+            lock: None,
+            now: Timestamp::from_secs(NOW_SECS),
+        };
+        let ancestry = Ancestry::new();
+        group.bench_with_input(
+            BenchmarkId::new("decide", pending),
+            &snapshot,
+            |b, snapshot| b.iter(|| decide(black_box(snapshot), &LaneEvent::Drain, &ancestry)),
+        );
+
+        let store = Arc::new(MemoryStore::new());
+        runtime.block_on(async {
+            store.save_lane(&lane).await.expect("saves");
+            store.insert_deployment(&running).await.expect("inserts");
+            for d in &queue {
+                store.insert_deployment(d).await.expect("inserts");
+            }
+        });
+        let functions = world::state(
+            store.clone(),
+            Arc::new(NullInvoker::default()),
+            Arc::new(FixedClock),
+        );
+        let state = functions
+            .state(FunctionName::GithubDeploymentCreate)
+            .clone();
+        let key = lane.lane.clone();
+        // The first drain settles the lane (every branch is its own source: nothing is
+        // superseded; the slot is taken: nothing goes); the measured ones change nothing.
+        runtime
+            .block_on(apply(&state, &key, &LaneEvent::Drain))
+            .expect("applies");
+        group.bench_with_input(
+            BenchmarkId::new("read_and_decide", pending),
+            &key,
+            |b, key| {
+                b.to_async(&runtime).iter(|| async {
+                    apply(&state, key, &LaneEvent::Drain)
+                        .await
+                        .expect("applies")
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(50)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = push_30kb, slash_parse, render_deployment, events
+    targets = push_30kb, slash_parse, render_deployment, events, lanes
 }
 criterion_main!(benches);
