@@ -141,19 +141,19 @@ async fn functions_answer_through_the_lambda_invoke_api() {
         .invoke(
             FunctionName::GithubDeploymentCreate,
             InvokeMode::RequestResponse,
-            serde_json::to_value(DeploymentCreateRequest::ExpireWaiting).expect("JSON"),
+            serde_json::to_value(DeploymentCreateRequest::Watchdog).expect("JSON"),
         )
         .await
         .expect("github-deployment-create answers");
     let response: DeploymentCreateResponse =
         serde_json::from_value(answer.clone()).unwrap_or_else(|e| panic!("{e}: {answer}"));
-    assert_eq!(response.deployment_id, None, "nothing was waiting");
+    assert_eq!(response.deployment_id, None, "nothing was due");
 
     let accepted = invoker
         .invoke(
             FunctionName::GithubDeploymentCreate,
             InvokeMode::Event,
-            json!({"kind": "expire_waiting"}),
+            json!({"kind": "watchdog"}),
         )
         .await
         .expect("an Event invocation is accepted");

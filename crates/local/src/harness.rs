@@ -8,7 +8,7 @@
 use crate::config::{self, LocalConfig, StoreChoice};
 use crate::github_events;
 use crate::wiring::{
-    self, DynamoSettings, ExpiryTask, FakeServices, OpenedStore, RunningServer, WebhookSecrets,
+    self, DynamoSettings, FakeServices, OpenedStore, RunningServer, WatchdogTask, WebhookSecrets,
     WiringError,
 };
 use crate::world::{self, Person};
@@ -58,8 +58,9 @@ pub enum StoreSetup {
 #[derive(Debug, Clone)]
 pub struct AppOptions {
     pub store: StoreSetup,
-    /// Run `ExpireWaiting` this often (the server's background task); `None`: never.
-    pub expire_every: Option<Duration>,
+    /// Run the watchdog's sweep this often (the server's background task); `None`: never
+    /// (a test or the demo sweeps when it means to).
+    pub watchdog_every: Option<Duration>,
     /// `DEPLOYBOT_CHECKS_TIMEOUT_SECS`; `None`: the default.
     pub checks_timeout_secs: Option<i64>,
     pub settle_timeout: Duration,
@@ -69,7 +70,7 @@ impl Default for AppOptions {
     fn default() -> Self {
         Self {
             store: StoreSetup::TempFile,
-            expire_every: None,
+            watchdog_every: None,
             checks_timeout_secs: None,
             settle_timeout: DEFAULT_SETTLE_TIMEOUT,
         }
@@ -250,7 +251,7 @@ pub struct LocalApp {
     pub github_side: GitHubSide,
     sender: Sender,
     server: RunningServer,
-    expiry: Option<ExpiryTask>,
+    watchdog: Option<WatchdogTask>,
     settle_timeout: Duration,
     counter: AtomicU64,
     _temp_dir: Option<tempfile::TempDir>,
@@ -308,9 +309,9 @@ pub async fn try_spawn_app(options: AppOptions) -> Result<LocalApp, HarnessError
         sender.clone(),
         secrets.github(),
     );
-    let expiry = options
-        .expire_every
-        .map(|every| ExpiryTask::spawn(wired.invoker.clone(), every));
+    let watchdog = options
+        .watchdog_every
+        .map(|every| WatchdogTask::spawn(wired.invoker.clone(), every));
     Ok(LocalApp {
         functions: wired.functions,
         invoker: wired.invoker,
@@ -322,7 +323,7 @@ pub async fn try_spawn_app(options: AppOptions) -> Result<LocalApp, HarnessError
         github_side,
         sender,
         server,
-        expiry,
+        watchdog,
         settle_timeout: options.settle_timeout,
         counter: AtomicU64::new(1),
         _temp_dir: temp_dir,
@@ -476,14 +477,14 @@ impl LocalApp {
             .map_err(|e| HarnessError::Setup(format!("listing deployments: {e}")))
     }
 
-    /// The `ExpireWaiting` task, when [`AppOptions::expire_every`] was set.
-    pub fn expiry(&mut self) -> Option<&mut ExpiryTask> {
-        self.expiry.as_mut()
+    /// The watchdog task, when [`AppOptions::watchdog_every`] was set.
+    pub fn watchdog(&mut self) -> Option<&mut WatchdogTask> {
+        self.watchdog.as_mut()
     }
 
     /// Stops the server (requests in flight finish) and the fakes.
     pub async fn shutdown(self) -> Result<(), HarnessError> {
-        drop(self.expiry);
+        drop(self.watchdog);
         self.server
             .shutdown()
             .await

@@ -1,5 +1,5 @@
 //! `deploybot-local serve`: every HTTP function on `DEPLOYBOT_LISTEN`, with the configured
-//! store, in-process invocation and a periodic `ExpireWaiting` run. With real credentials it
+//! store, in-process invocation and the watchdog's periodic sweep. With real credentials it
 //! talks to the real Slack, GitHub and CircleCI (put a tunnel in front for their webhooks);
 //! with `--fake-services` it starts the built-in fakes, writes the URLs and secrets `poke`
 //! needs to a file, plays GitHub's `deployment` events, and prints what the bot does in the
@@ -13,7 +13,7 @@ use deploybot_local::config;
 use deploybot_local::harness::{GitHubSide, Sender};
 use deploybot_local::transcript::Observer;
 use deploybot_local::wiring::{
-    self, DynamoSettings, EXPIRE_WAITING_EVERY, ExpiryTask, FakeServices, WebhookSecrets,
+    self, DynamoSettings, FakeServices, WatchdogTask, WebhookSecrets,
 };
 use deploybot_local::world;
 use secrecy::ExposeSecret;
@@ -60,7 +60,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("opening the store")?;
     let wired = wiring::wire(&config, store, env).await?;
     let server = wiring::start_server(config.listen, &wired.functions).await?;
-    let _expiry = ExpiryTask::spawn(wired.invoker.clone(), EXPIRE_WAITING_EVERY);
+    let _watchdog = WatchdogTask::spawn(
+        wired.invoker.clone(),
+        wired.functions.config().watchdog_interval,
+    );
     let url = server.base_url();
     // The file exists before the first line is printed, so whoever waits for that line can
     // poke right away.

@@ -2,7 +2,7 @@
 //! file, or DynamoDB through the standard AWS configuration), the in-process invoker, and the
 //! real Slack, GitHub and CircleCI adapters — pointed at the real services, or at the built-in
 //! fakes started on 127.0.0.1 (`--fake-services`), so that even the demo exercises the real
-//! adapters over HTTP. Also the server task and the periodic `ExpireWaiting` run that Lambda
+//! adapters over HTTP. Also the server task and the watchdog's periodic sweep that Lambda
 //! gets from an EventBridge schedule.
 
 use crate::config::{LocalConfig, ServiceCredentials, ServiceUrls, StoreChoice};
@@ -33,10 +33,6 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
-
-/// How often the local server fails deployments parked for too long (on AWS an EventBridge
-/// schedule invokes `github-deployment-create` with `ExpireWaiting` every five minutes).
-pub const EXPIRE_WAITING_EVERY: Duration = Duration::from_secs(60);
 
 /// The table prefix when neither `DYNAMODB_TABLE_*` nor `DEPLOYBOT_TABLE_PREFIX` is set.
 pub const DEFAULT_TABLE_PREFIX: &str = "deploybot";
@@ -539,15 +535,18 @@ pub async fn start_server(
     })
 }
 
-/// The periodic `ExpireWaiting` run. Stops when dropped.
+/// The watchdog's periodic sweep (docs/workflow.md, "The watchdog"; on AWS an EventBridge
+/// schedule invokes `github-deployment-create` with `{"kind": "watchdog"}` every minute).
+/// Stops when dropped.
 #[derive(Debug)]
-pub struct ExpiryTask {
+pub struct WatchdogTask {
     runs: watch::Receiver<u64>,
     task: JoinHandle<()>,
 }
 
-impl ExpiryTask {
-    /// Invokes `github-deployment-create` with `ExpireWaiting` now and then every `every`.
+impl WatchdogTask {
+    /// Invokes `github-deployment-create` with `Watchdog` now and then every `every`
+    /// (`DEPLOYBOT_WATCHDOG_INTERVAL`).
     pub fn spawn(invoker: InProcessInvoker, every: Duration) -> Self {
         let (count, runs) = watch::channel(0u64);
         let task = tokio::spawn(async move {
@@ -555,9 +554,9 @@ impl ExpiryTask {
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
-                match invoke::call(&invoker, &DeploymentCreateRequest::ExpireWaiting).await {
-                    Ok(answer) => tracing::debug!(?answer, "expired waiting deployments"),
-                    Err(error) => tracing::warn!(%error, "expiring waiting deployments failed"),
+                match invoke::call(&invoker, &DeploymentCreateRequest::Watchdog).await {
+                    Ok(answer) => tracing::debug!(?answer, "watchdog sweep"),
+                    Err(error) => tracing::warn!(%error, "the watchdog's sweep failed"),
                 }
                 count.send_modify(|n| *n += 1);
             }
@@ -577,7 +576,7 @@ impl ExpiryTask {
     }
 }
 
-impl Drop for ExpiryTask {
+impl Drop for WatchdogTask {
     fn drop(&mut self) {
         self.task.abort();
     }

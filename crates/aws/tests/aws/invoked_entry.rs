@@ -26,7 +26,7 @@ async fn a_request_is_answered_with_the_handlers_json() {
     let answer = handle_invocation(
         &state(FunctionName::GithubDeploymentCreate),
         FunctionName::GithubDeploymentCreate,
-        json!({"kind": "expire_waiting"}),
+        json!({"kind": "watchdog"}),
     )
     .await
     .expect("nothing is waiting, nothing fails");

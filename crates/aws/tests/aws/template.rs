@@ -369,16 +369,16 @@ fn the_tables_are_the_ones_the_store_expects() {
 }
 
 #[test]
-fn waiting_deployments_are_expired_on_a_schedule() {
+fn the_watchdog_sweeps_every_minute() {
     let template = template();
     let function = resource(&template, "GithubDeploymentCreateFunction");
-    let schedule = &function["Properties"]["Events"]["ExpireWaiting"];
+    let schedule = &function["Properties"]["Events"]["Watchdog"];
     assert_eq!(schedule["Type"], "Schedule");
-    assert_eq!(schedule["Properties"]["Schedule"], "rate(5 minutes)");
+    assert_eq!(schedule["Properties"]["Schedule"], "rate(1 minute)");
     let input = schedule["Properties"]["Input"].as_str().expect("Input");
     let request: DeploymentCreateRequest =
         serde_json::from_str(input).expect("the input is a github-deployment-create request");
-    assert_eq!(request, DeploymentCreateRequest::ExpireWaiting);
+    assert_eq!(request, DeploymentCreateRequest::Watchdog);
 }
 
 #[test]

@@ -41,7 +41,7 @@ async fn push_default_branch(app: &LocalApp) {
 async fn parked_deployments_are_failed_on_the_servers_schedule() {
     let mut app = app_with(AppOptions {
         store: StoreSetup::Memory,
-        expire_every: Some(Duration::from_millis(20)),
+        watchdog_every: Some(Duration::from_millis(20)),
         checks_timeout_secs: Some(0),
         ..AppOptions::default()
     })
@@ -57,7 +57,7 @@ async fn parked_deployments_are_failed_on_the_servers_schedule() {
 
     // Two more runs: at least one of them started after the deployment was parked (an
     // earlier one may already have failed it).
-    let expiry = app.expiry().expect("the schedule runs");
+    let expiry = app.watchdog().expect("the schedule runs");
     let runs = expiry.runs();
     tokio::time::timeout(Duration::from_secs(30), expiry.wait_for_runs(runs + 2))
         .await
