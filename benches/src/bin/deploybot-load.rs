@@ -15,8 +15,8 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use deploybot_app::dispatch::InProcessInvoker;
-use deploybot_app::{AppConfig, AppState};
+use deploybot_app::AppConfig;
+use deploybot_app::wiring::{Functions, Parts};
 use deploybot_benches::payloads::{
     self, CIRCLECI_SECRET, GITHUB_SECRET, SLACK_SECRET, circleci_request, github_request,
     push_payload_30k, slash_request, workflow_completed_body,
@@ -226,21 +226,22 @@ async fn serve(
     }
     let ci = FakeCircleCi::new();
     let slack = FakeSlack::new();
-    let invoker = InProcessInvoker::new();
     let config = AppConfig {
         slack_signing_secret: Some(SigningSecret::new(SLACK_SECRET)),
         github_webhook_secret: Some(SigningSecret::new(GITHUB_SECRET)),
         circleci_webhook_secret: Some(SigningSecret::new(CIRCLECI_SECRET)),
         ..AppConfig::default()
     };
-    let state = AppState::new(store, Arc::new(SystemClock), config)
-        .with_invoker(Arc::new(invoker.clone()))
+    let limit = config.max_body_bytes.saturating_add(1);
+    // Every function with its profile's state, invoking each other in process.
+    let parts = Parts::new(Arc::new(SystemClock), config)
+        .with_dyn_store(store)
         .with_github(Arc::new(github))
         .with_ci(Arc::new(ci))
         .with_slack(Arc::new(slack));
-    invoker.attach(state.clone());
-    let limit = state.config.max_body_bytes.saturating_add(1);
-    let router = deploybot_app::http::router(state)
+    let functions = Functions::wire(parts)?;
+    let router = functions
+        .router()
         .route("/healthz", axum::routing::get(|| async { "ok\n" }))
         .layer(axum::extract::DefaultBodyLimit::max(limit));
     let listener = tokio::net::TcpListener::bind(listen).await?;
