@@ -12,9 +12,7 @@ use clap::Args;
 use deploybot_local::config;
 use deploybot_local::harness::{GitHubSide, Sender};
 use deploybot_local::transcript::Observer;
-use deploybot_local::wiring::{
-    self, DynamoSettings, FakeServices, WatchdogTask, WebhookSecrets,
-};
+use deploybot_local::wiring::{self, DynamoSettings, FakeServices, WatchdogTask, WebhookSecrets};
 use deploybot_local::world;
 use secrecy::ExposeSecret;
 use std::path::{Path, PathBuf};

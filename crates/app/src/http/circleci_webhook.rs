@@ -129,7 +129,8 @@ async fn signed(state: &AppState, body: &[u8]) -> Result<Response, AppError> {
         let record = match record {
             Ok(Some(record)) => record,
             Ok(None) => {
-                // Not ours (or not yet recorded): leave the key free for a redelivery.
+                // Not ours (or not recorded yet): the claim is forgotten — a request deploybot
+                // has no use for changes nothing — and a redelivery looks again.
                 lease.release(state).await;
                 return Ok(ignored(format!(
                     "pipeline {} was not started by deploybot",
@@ -141,8 +142,10 @@ async fn signed(state: &AppState, body: &[u8]) -> Result<Response, AppError> {
                 return Err(error);
             }
         };
-        let result = workflow_completed(state, record, &event).await;
-        idempotency::settle(state, lease, result).await
+        // The hand-over is an `Event` invoke of an idempotent function: the key is marked
+        // done at the same time.
+        idempotency::work_while_finishing(state, lease, workflow_completed(state, record, &event))
+            .await
     }
     .instrument(span)
     .await
