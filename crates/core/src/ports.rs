@@ -256,8 +256,7 @@ pub trait LaneStore: Send + Sync {
 
     /// Lane records whose `due_at` is at or before `now`, earliest first, at most `limit`,
     /// across repositories (a sparse index holding only lanes with a `due_at`).
-    async fn due_lanes(&self, now: Timestamp, limit: usize)
-    -> Result<Vec<LaneRecord>, StoreError>;
+    async fn due_lanes(&self, now: Timestamp, limit: usize) -> Result<Vec<LaneRecord>, StoreError>;
 }
 
 /// The delivery table: idempotency keys with a lease (see `deploybot_app::idempotency`, the

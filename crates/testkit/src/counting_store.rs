@@ -303,11 +303,7 @@ impl LaneStore for CountingStore {
         self.inner.lock_history(lane, limit).await
     }
 
-    async fn due_lanes(
-        &self,
-        now: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<LaneRecord>, StoreError> {
+    async fn due_lanes(&self, now: Timestamp, limit: usize) -> Result<Vec<LaneRecord>, StoreError> {
         self.enter("due_lanes").await?;
         self.inner.due_lanes(now, limit).await
     }

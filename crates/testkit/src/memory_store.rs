@@ -559,11 +559,7 @@ impl LaneStore for MemoryStore {
         Ok(newest_first)
     }
 
-    async fn due_lanes(
-        &self,
-        now: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<LaneRecord>, StoreError> {
+    async fn due_lanes(&self, now: Timestamp, limit: usize) -> Result<Vec<LaneRecord>, StoreError> {
         let tables = self.lock()?;
         Ok(tables
             .due
