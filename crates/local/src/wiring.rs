@@ -86,17 +86,17 @@ pub struct DynamoSettings {
 }
 
 impl DynamoSettings {
-    /// Tables named by `DYNAMODB_TABLE_PROJECT`, `_USER`, `_DEPLOYMENT` and `_DELIVERY` (as on
-    /// Lambda) when any is set, else `<DEPLOYBOT_TABLE_PREFIX>-project`, ... (prefix default
-    /// `deploybot`).
+    /// Tables named by `DYNAMODB_TABLE_PROJECT`, `_USER`, `_DEPLOYMENT`, `_DELIVERY` and `_LANE`
+    /// (as on Lambda) when any is set, else `<DEPLOYBOT_TABLE_PREFIX>-project`, ... (prefix
+    /// default `deploybot`).
     pub fn from_env(
         get: impl Fn(&str) -> Option<String>,
         create_tables: bool,
     ) -> Result<Self, WiringError> {
         let set = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-        let named = ["PROJECT", "USER", "DEPLOYMENT", "DELIVERY"]
+        let named = deploybot_aws::dynamo::TableRole::ALL
             .iter()
-            .any(|role| set(&format!("DYNAMODB_TABLE_{role}")).is_some());
+            .any(|role| set(role.env_var()).is_some());
         let tables = if named {
             TableNames::from_lookup(set).map_err(|e| WiringError::Invalid(e.to_string()))?
         } else {
@@ -206,6 +206,7 @@ async fn open_dynamo(settings: &DynamoSettings) -> Result<OpenedStore, WiringErr
             &tables.user,
             &tables.deployment,
             &tables.delivery,
+            &tables.lane,
         ] {
             store
                 .client()
@@ -224,7 +225,7 @@ async fn open_dynamo(settings: &DynamoSettings) -> Result<OpenedStore, WiringErr
                     WiringError::DynamoDb(format!(
                         "table {name} at {place} {problem}. Set DEPLOYBOT_CREATE_TABLES=1 to \
                          create missing tables, or name existing ones with \
-                         DYNAMODB_TABLE_PROJECT, _USER, _DEPLOYMENT and _DELIVERY"
+                         DYNAMODB_TABLE_PROJECT, _USER, _DEPLOYMENT, _DELIVERY and _LANE"
                     ))
                 })?;
         }
@@ -610,13 +611,14 @@ mod tests {
                 ("DYNAMODB_TABLE_USER", "u"),
                 ("DYNAMODB_TABLE_DEPLOYMENT", "d"),
                 ("DYNAMODB_TABLE_DELIVERY", "x"),
+                ("DYNAMODB_TABLE_LANE", "l"),
             ]),
             false,
         )
         .expect("named");
-        assert_eq!(named.tables, TableNames::new("p", "u", "d", "x"));
+        assert_eq!(named.tables, TableNames::new("p", "u", "d", "x", "l"));
         let partial = DynamoSettings::from_env(env(&[("DYNAMODB_TABLE_PROJECT", "p")]), false)
-            .expect_err("three names missing");
+            .expect_err("four names missing");
         assert!(
             partial.to_string().contains("DYNAMODB_TABLE_USER"),
             "{partial}"

@@ -50,7 +50,8 @@ struct Tables {
     lanes: HashMap<Repository, BTreeMap<Environment, LaneRecord>>,
     /// Each lane's arrival counter.
     lane_seq: HashMap<LaneKey, u64>,
-    /// Each lane's lock history, oldest first.
+    /// Each lane's lock history, oldest first (by `at`; entries of one instant in the order
+    /// they were recorded).
     lock_history: HashMap<LaneKey, Vec<LockHistoryEntry>>,
     /// Sparse index of lanes with a `due_at`, earliest first.
     due: BTreeSet<(Timestamp, LaneKey)>,
@@ -534,11 +535,11 @@ impl LaneStore for MemoryStore {
 
     async fn record_lock_event(&self, entry: &LockHistoryEntry) -> Result<(), StoreError> {
         let mut tables = self.lock()?;
-        tables
-            .lock_history
-            .entry(entry.lane.clone())
-            .or_default()
-            .push(entry.clone());
+        let history = tables.lock_history.entry(entry.lane.clone()).or_default();
+        // Usually appended at the end; an entry recorded late (its `at` older than the last
+        // one's) goes to its place in time, after the entries of its instant.
+        let place = history.partition_point(|stored| stored.at <= entry.at);
+        history.insert(place, entry.clone());
         Ok(())
     }
 
@@ -551,12 +552,7 @@ impl LaneStore for MemoryStore {
         let Some(history) = tables.lock_history.get(lane) else {
             return Ok(Vec::new());
         };
-        let mut newest_first: Vec<LockHistoryEntry> =
-            history.iter().rev().take(limit).cloned().collect();
-        // Entries are appended in time order; a clock that went backwards still lists
-        // newest first.
-        newest_first.sort_by_key(|e| std::cmp::Reverse(e.at));
-        Ok(newest_first)
+        Ok(history.iter().rev().take(limit).cloned().collect())
     }
 
     async fn due_lanes(&self, now: Timestamp, limit: usize) -> Result<Vec<LaneRecord>, StoreError> {

@@ -1,8 +1,9 @@
 //! Items ↔ records: the key of every kind of item, how a record becomes an item (through
 //! `serde_dynamo`, plus the key and index attributes the schema adds), and back.
 
-use super::schema::{CLAIM_SORT_KEY, CLAIMED_BY, delivery, deployment, project, user};
+use super::schema::{CLAIM_SORT_KEY, CLAIMED_BY, delivery, deployment, lane, project, user};
 use aws_sdk_dynamodb::types::AttributeValue;
+use deploybot_core::lane::{LaneKey, LaneRecord, LockHistoryEntry};
 use deploybot_core::ports::StoreError;
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, GithubLogin, Project, Repository, SlackChannelId,
@@ -65,6 +66,7 @@ fn describe_key(item: &Item) -> String {
         user::PARTITION_KEY,
         user::SORT_KEY,
         deployment::SORT_KEY,
+        lane::SORT_KEY,
     ]
     .iter()
     .filter_map(|name| string_attribute(item, name).map(|value| format!("{name}={value}")))
@@ -249,12 +251,105 @@ pub(crate) fn deployment_item(record: &Deployment) -> Result<Item, StoreError> {
             string(deployment::WAITING_PARTITION),
         );
     }
+    if record.state.is_pending() {
+        item.insert(
+            deployment::PENDING_INDEX_KEY.to_owned(),
+            string(repository_scoped(
+                &record.repository,
+                &record.environment.to_string(),
+            )),
+        );
+    }
+    // The pending index sorts by this attribute: a number, whatever serde did.
+    item.insert(deployment::SEQ.to_owned(), number(record.seq));
     // The waiting index sorts by this attribute; make sure it is a number whatever serde did.
     item.insert(
         deployment::CREATED_AT.to_owned(),
         number(record.created_at.millis()),
     );
     Ok(item)
+}
+
+// ---- lane table -------------------------------------------------------------------------------
+
+fn lane_table_key(repository: &str, sort: String) -> Item {
+    HashMap::from([
+        (lane::PARTITION_KEY.to_owned(), string(repository)),
+        (lane::SORT_KEY.to_owned(), string(sort)),
+    ])
+}
+
+/// The lane record item `(repository, lane#<environment>)`.
+pub(crate) fn lane_key(key: &LaneKey) -> Item {
+    lane_table_key(
+        key.repository.as_str(),
+        format!("{}{}", lane::RECORD_PREFIX, key.environment),
+    )
+}
+
+/// The lane's arrival counter item `(repository, seq#<environment>)`.
+pub(crate) fn lane_seq_key(key: &LaneKey) -> Item {
+    lane_table_key(
+        key.repository.as_str(),
+        format!("{}{}", lane::SEQ_PREFIX, key.environment),
+    )
+}
+
+/// The sort-key prefix of the lane's lock history entries, `history#<environment>#` (the
+/// closing `#` keeps `pr1` from matching `pr12`).
+pub(crate) fn lock_history_prefix(key: &LaneKey) -> String {
+    format!("{}{}#", lane::HISTORY_PREFIX, key.environment)
+}
+
+/// The sort key of a lock history entry: the lane's prefix, the entry's time in Unix
+/// milliseconds zero-padded to 19 digits (so the keys sort by time; a time before 1970
+/// counts as 1970), and `suffix`, which makes entries of one instant distinct.
+pub(crate) fn lock_history_sort_key(entry: &LockHistoryEntry, suffix: &str) -> String {
+    format!(
+        "{}{:019}#{suffix}",
+        lock_history_prefix(&entry.lane),
+        entry.at.millis().max(0)
+    )
+}
+
+/// The lane record item: the record, its key, and the due index attributes while it has a
+/// `due_at` (absent otherwise, so a whole-item put also takes it out of the index).
+pub(crate) fn lane_item(record: &LaneRecord) -> Result<Item, StoreError> {
+    let mut item = encode("lane", record)?;
+    item.extend(lane_key(&record.lane));
+    if let Some(due_at) = record.due_at {
+        item.insert(lane::DUE_INDEX_KEY.to_owned(), string(lane::DUE_PARTITION));
+        // The due index sorts by this attribute: a number, whatever serde did.
+        item.insert(lane::DUE_AT.to_owned(), number(due_at.millis()));
+    }
+    Ok(item)
+}
+
+/// A lock history item: the entry and its key.
+pub(crate) fn lock_history_item(
+    entry: &LockHistoryEntry,
+    suffix: &str,
+) -> Result<Item, StoreError> {
+    let mut item = encode("lock history entry", entry)?;
+    item.extend(lane_table_key(
+        entry.lane.repository.as_str(),
+        lock_history_sort_key(entry, suffix),
+    ));
+    Ok(item)
+}
+
+/// The counter item's value as UpdateItem returned it.
+pub(crate) fn next_seq(table: &str, key: &LaneKey, attributes: &Item) -> Result<u64, StoreError> {
+    attributes
+        .get(lane::NEXT_SEQ)
+        .and_then(|value| value.as_n().ok())
+        .and_then(|n| n.parse::<u64>().ok())
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "the arrival counter of {key} in table {table} is not a whole number: {:?}",
+                attributes.get(lane::NEXT_SEQ)
+            ))
+        })
 }
 
 // ---- delivery table ---------------------------------------------------------------------------
@@ -369,6 +464,103 @@ mod tests {
             }
             other => panic!("expected Corrupt, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn pending_deployments_carry_their_lane_in_the_pending_index() {
+        let mut record = sample_deployment();
+        record.seq = 3;
+        for state in DeploymentState::ALL {
+            record.state = state;
+            let item = deployment_item(&record).expect("encodes");
+            assert_eq!(
+                string_attribute(&item, deployment::PENDING_INDEX_KEY),
+                state.is_pending().then_some("acme/web#pr4"),
+                "{state}"
+            );
+            assert_eq!(
+                item.get(deployment::SEQ),
+                Some(&AttributeValue::N("3".to_owned()))
+            );
+            let back: Deployment = decode("t", item).expect("decodes");
+            assert_eq!(back, record);
+        }
+    }
+
+    #[test]
+    fn lane_items_round_trip_with_their_keys() {
+        let lane = LaneKey {
+            repository: Repository::parse("acme/web").expect("valid"),
+            environment: deploybot_core::Environment::PullRequest(12),
+        };
+        let mut record = LaneRecord::empty(lane.clone(), Timestamp::from_millis(5));
+        let item = lane_item(&record).expect("encodes");
+        assert_eq!(string_attribute(&item, lane::SORT_KEY), Some("lane#pr12"));
+        assert_eq!(
+            string_attribute(&item, lane::PARTITION_KEY),
+            Some("acme/web")
+        );
+        assert!(!item.contains_key(lane::DUE_INDEX_KEY));
+        assert!(!item.contains_key(lane::DUE_AT));
+        let back: LaneRecord = decode("t", item).expect("decodes");
+        assert_eq!(back, record);
+
+        record.due_at = Some(Timestamp::from_millis(1_700_000_000_000));
+        let item = lane_item(&record).expect("encodes");
+        assert_eq!(
+            string_attribute(&item, lane::DUE_INDEX_KEY),
+            Some(lane::DUE_PARTITION)
+        );
+        assert_eq!(
+            item.get(lane::DUE_AT),
+            Some(&AttributeValue::N("1700000000000".to_owned()))
+        );
+        let back: LaneRecord = decode("t", item).expect("decodes");
+        assert_eq!(back, record);
+
+        assert_eq!(
+            string_attribute(&lane_seq_key(&lane), lane::SORT_KEY),
+            Some("seq#pr12")
+        );
+        assert_eq!(lock_history_prefix(&lane), "history#pr12#");
+    }
+
+    #[test]
+    fn lock_history_keys_sort_by_time() {
+        let lane = LaneKey {
+            repository: Repository::parse("acme/web").expect("valid"),
+            environment: deploybot_core::Environment::Staging,
+        };
+        let entry = |millis: i64| LockHistoryEntry {
+            lane: lane.clone(),
+            at: Timestamp::from_millis(millis),
+            by: None,
+            event: deploybot_core::lane::LockHistoryEvent::Released {
+                lock: deploybot_core::lane::Lock {
+                    holder: SlackUserId::parse("U0ANA").expect("valid"),
+                    reason: None,
+                    since: Timestamp::from_millis(0),
+                    until: Timestamp::from_millis(millis),
+                    reminded: false,
+                },
+                end: deploybot_core::lane::LockEnd::Expired,
+            },
+        };
+        assert_eq!(
+            lock_history_sort_key(&entry(1_700_000_000_000), "s"),
+            "history#staging#0000001700000000000#s"
+        );
+        let times = [-5, 0, 9, 10, 999_999_999_999, 1_700_000_000_000, i64::MAX];
+        let keys: Vec<String> = times
+            .iter()
+            .map(|t| lock_history_sort_key(&entry(*t), "s"))
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        let item = lock_history_item(&entry(42), "abc").expect("encodes");
+        let back: LockHistoryEntry = decode("t", item).expect("decodes");
+        assert_eq!(back, entry(42));
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! The deployment table: conditional inserts, whole-item saves guarded by the `version`
 //! counter (optimistic concurrency), key reads, and key-ordered queries on the table and its
-//! five indexes (SHA, environment, pipeline id, GitHub deployment id, waiting).
+//! six indexes (SHA, environment, pipeline id, GitHub deployment id, waiting, pending).
 
 use super::codec;
 use super::schema::deployment;
 use super::{DynamoStore, is_condition_failed, sdk_error};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use deploybot_core::lane::LaneKey;
 use deploybot_core::ports::{InsertOutcome, StoreError, UpdateOutcome};
 use deploybot_core::{Deployment, DeploymentId, Environment, Repository, Sha, Timestamp};
 
@@ -223,4 +224,22 @@ pub(super) async fn waiting(
         .expression_attribute_values(":before", codec::number(before.millis()))
         .scan_index_forward(true);
     run(store, "waiting_deployments", request, limit).await
+}
+
+/// The sparse pending index: the lane's queue, in `seq` order.
+pub(super) async fn pending(
+    store: &DynamoStore,
+    lane: &LaneKey,
+    limit: usize,
+) -> Result<Vec<Deployment>, StoreError> {
+    let request = index_query(
+        store,
+        deployment::PENDING_INDEX,
+        deployment::PENDING_INDEX_KEY,
+        codec::string(codec::repository_scoped(
+            &lane.repository,
+            &lane.environment.to_string(),
+        )),
+    );
+    run(store, "pending_deployments", request, limit).await
 }

@@ -1,4 +1,4 @@
-//! `DynamoStore`: the store port on four DynamoDB tables. Every call is a
+//! `DynamoStore`: the store port on five DynamoDB tables. Every call is a
 //! key read, a key-ordered query on the table or a global secondary index, a conditional
 //! write or a transaction — never a `Scan`. The design is in `docs/data-model.md` and
 //! `docs/adr/` ("DynamoDB table design").
@@ -7,6 +7,7 @@ mod claims;
 mod codec;
 mod deliveries;
 mod deployments;
+mod lanes;
 mod projects;
 pub mod schema;
 mod tables;
@@ -22,9 +23,10 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, KeysAndAttributes, Put, TransactWriteItem};
 use codec::Item;
+use deploybot_core::lane::{LaneKey, LaneRecord, LockHistoryEntry};
 use deploybot_core::ports::{
-    BindOutcome, Claim, DeliveryStore, DeploymentStore, InsertOutcome, LinkOutcome, ProjectStore,
-    StoreError, UpdateOutcome, UserStore,
+    BindOutcome, Claim, DeliveryStore, DeploymentStore, InsertOutcome, LaneSaved, LaneStore,
+    LinkOutcome, ProjectStore, StoreError, UpdateOutcome, UserStore,
 };
 use deploybot_core::{
     Deployment, DeploymentId, Environment, GithubLogin, Project, Repository, Sha, SlackChannelId,
@@ -117,6 +119,31 @@ impl DynamoStore {
         }
         items.truncate(limit);
         Ok(items)
+    }
+
+    /// Runs `request` page by page to the end of its results (for queries bounded by their
+    /// key condition, not by a limit).
+    async fn query_all(
+        &self,
+        operation: &'static str,
+        table: &str,
+        request: QueryFluentBuilder,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items: Vec<Item> = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let output = request
+                .clone()
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|error| sdk_error(operation, table, error))?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
     }
 
     /// Reads `keys` with `BatchGetItem` (strongly consistent), 100 keys per request, asking
@@ -460,6 +487,49 @@ impl DeploymentStore for DynamoStore {
         limit: usize,
     ) -> Result<Vec<Deployment>, StoreError> {
         deployments::waiting(self, before, limit).await
+    }
+
+    async fn pending_deployments(
+        &self,
+        lane: &LaneKey,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        deployments::pending(self, lane, limit).await
+    }
+}
+
+#[async_trait]
+impl LaneStore for DynamoStore {
+    async fn get_lane(&self, lane: &LaneKey) -> Result<Option<LaneRecord>, StoreError> {
+        lanes::get(self, lane).await
+    }
+
+    async fn lanes_of(&self, repository: &Repository) -> Result<Vec<LaneRecord>, StoreError> {
+        lanes::of_repository(self, repository).await
+    }
+
+    async fn save_lane(&self, record: &LaneRecord) -> Result<LaneSaved, StoreError> {
+        lanes::save(self, record).await
+    }
+
+    async fn next_lane_seq(&self, lane: &LaneKey) -> Result<u64, StoreError> {
+        lanes::next_seq(self, lane).await
+    }
+
+    async fn record_lock_event(&self, entry: &LockHistoryEntry) -> Result<(), StoreError> {
+        lanes::record(self, entry).await
+    }
+
+    async fn lock_history(
+        &self,
+        lane: &LaneKey,
+        limit: usize,
+    ) -> Result<Vec<LockHistoryEntry>, StoreError> {
+        lanes::history(self, lane, limit).await
+    }
+
+    async fn due_lanes(&self, now: Timestamp, limit: usize) -> Result<Vec<LaneRecord>, StoreError> {
+        lanes::due(self, now, limit).await
     }
 }
 

@@ -73,6 +73,42 @@ pub mod deployment {
     pub const WAITING_INDEX: &str = "waiting";
     /// The one value of [`WAITING_INDEX_KEY`].
     pub const WAITING_PARTITION: &str = "waiting_for_checks";
+    /// The deployment's place in its lane's line (a number); sort key of the pending index.
+    pub const SEQ: &str = "seq";
+    /// `owner/name#<environment>` (the lane) while the state is pending (`waiting`, `ready`,
+    /// `waiting_for_checks`), absent otherwise: the pending index is sparse and holds each
+    /// lane's queue only.
+    pub const PENDING_INDEX_KEY: &str = "idx_lane_pending";
+    pub const PENDING_INDEX: &str = "pending";
+}
+
+/// Attribute names, sort-key prefixes and the index of the lane table. One partition per
+/// repository holds three kinds of items, told apart by the sort key's prefix: each lane's
+/// record, each lane's arrival counter and each lane's lock history entries.
+pub mod lane {
+    /// Partition key: the repository (`owner/name`).
+    pub const PARTITION_KEY: &str = "repository";
+    /// Sort key: [`RECORD_PREFIX`], [`SEQ_PREFIX`] or [`HISTORY_PREFIX`] and the environment.
+    pub const SORT_KEY: &str = "key";
+    /// `lane#<environment>`: the lane record.
+    pub const RECORD_PREFIX: &str = "lane#";
+    /// `seq#<environment>`: the lane's arrival counter (only [`NEXT_SEQ`]).
+    pub const SEQ_PREFIX: &str = "seq#";
+    /// `history#<environment>#<at, Unix milliseconds, 19 digits>#<unique suffix>`: one lock
+    /// history entry.
+    pub const HISTORY_PREFIX: &str = "history#";
+    /// The counter item's attribute: the last arrival number handed out.
+    pub const NEXT_SEQ: &str = "next_seq";
+    /// The lane record's optimistic-concurrency counter.
+    pub const VERSION: &str = "version";
+    /// When the watchdog is due (Unix milliseconds); sort key of the due index.
+    pub const DUE_AT: &str = "due_at";
+    /// [`DUE_PARTITION`] while the record has a `due_at`, absent otherwise: the due index is
+    /// sparse and holds only lanes with something due.
+    pub const DUE_INDEX_KEY: &str = "idx_due";
+    pub const DUE_INDEX: &str = "due";
+    /// The one value of [`DUE_INDEX_KEY`].
+    pub const DUE_PARTITION: &str = "due";
 }
 
 /// Attribute names of the delivery table.
@@ -138,7 +174,7 @@ pub struct IndexSpec {
     pub sort_key: Option<KeyAttribute>,
 }
 
-/// Which of the four tables: the store's tables as the function profiles name them.
+/// Which of the five tables: the store's tables as the function profiles name them.
 pub use deploybot_core::profile::Table as TableRole;
 
 /// A table's key schema, indexes and TTL ([`TABLE_SPECS`]).
@@ -153,6 +189,7 @@ impl TableSpecOf for TableRole {
             TableRole::User => &TABLE_SPECS[1],
             TableRole::Deployment => &TABLE_SPECS[2],
             TableRole::Delivery => &TABLE_SPECS[3],
+            TableRole::Lane => &TABLE_SPECS[4],
         }
     }
 }
@@ -171,8 +208,8 @@ pub struct TableSpec {
     pub point_in_time_recovery: bool,
 }
 
-/// The four tables, in [`TableRole::ALL`] order.
-pub const TABLE_SPECS: [TableSpec; 4] = [
+/// The five tables, in [`TableRole::ALL`] order.
+pub const TABLE_SPECS: [TableSpec; 5] = [
     TableSpec {
         role: TableRole::Project,
         partition_key: string_key(project::PARTITION_KEY),
@@ -227,6 +264,11 @@ pub const TABLE_SPECS: [TableSpec; 4] = [
                 partition_key: string_key(deployment::WAITING_INDEX_KEY),
                 sort_key: Some(number_key(deployment::CREATED_AT)),
             },
+            IndexSpec {
+                name: deployment::PENDING_INDEX,
+                partition_key: string_key(deployment::PENDING_INDEX_KEY),
+                sort_key: Some(number_key(deployment::SEQ)),
+            },
         ],
         ttl_attribute: None,
         point_in_time_recovery: false,
@@ -237,6 +279,18 @@ pub const TABLE_SPECS: [TableSpec; 4] = [
         sort_key: None,
         indexes: &[],
         ttl_attribute: Some(delivery::TTL_ATTRIBUTE),
+        point_in_time_recovery: false,
+    },
+    TableSpec {
+        role: TableRole::Lane,
+        partition_key: string_key(lane::PARTITION_KEY),
+        sort_key: Some(string_key(lane::SORT_KEY)),
+        indexes: &[IndexSpec {
+            name: lane::DUE_INDEX,
+            partition_key: string_key(lane::DUE_INDEX_KEY),
+            sort_key: Some(number_key(lane::DUE_AT)),
+        }],
+        ttl_attribute: None,
         point_in_time_recovery: false,
     },
 ];
@@ -256,13 +310,14 @@ pub enum TableNamesError {
     },
 }
 
-/// The physical names of the four tables.
+/// The physical names of the five tables.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableNames {
     pub project: String,
     pub user: String,
     pub deployment: String,
     pub delivery: String,
+    pub lane: String,
 }
 
 impl TableNames {
@@ -271,12 +326,14 @@ impl TableNames {
         user: impl Into<String>,
         deployment: impl Into<String>,
         delivery: impl Into<String>,
+        lane: impl Into<String>,
     ) -> Self {
         Self {
             project: project.into(),
             user: user.into(),
             deployment: deployment.into(),
             delivery: delivery.into(),
+            lane: lane.into(),
         }
     }
 
@@ -287,11 +344,13 @@ impl TableNames {
             format!("{prefix}-user"),
             format!("{prefix}-deployment"),
             format!("{prefix}-delivery"),
+            format!("{prefix}-lane"),
         )
     }
 
-    /// From `DYNAMODB_TABLE_PROJECT`, `DYNAMODB_TABLE_USER`, `DYNAMODB_TABLE_DEPLOYMENT` and
-    /// `DYNAMODB_TABLE_DELIVERY`; the error names the first variable missing or empty.
+    /// From `DYNAMODB_TABLE_PROJECT`, `DYNAMODB_TABLE_USER`, `DYNAMODB_TABLE_DEPLOYMENT`,
+    /// `DYNAMODB_TABLE_DELIVERY` and `DYNAMODB_TABLE_LANE`; the error names the first variable
+    /// missing or empty.
     pub fn from_env() -> Result<Self, TableNamesError> {
         Self::from_lookup(|variable| std::env::var(variable).ok())
     }
@@ -315,6 +374,7 @@ impl TableNames {
             user: read(TableRole::User)?,
             deployment: read(TableRole::Deployment)?,
             delivery: read(TableRole::Delivery)?,
+            lane: read(TableRole::Lane)?,
         })
     }
 
@@ -325,6 +385,7 @@ impl TableNames {
             TableRole::User => &self.user,
             TableRole::Deployment => &self.deployment,
             TableRole::Delivery => &self.delivery,
+            TableRole::Lane => &self.lane,
         }
     }
 }
@@ -371,8 +432,19 @@ mod tests {
         ));
 
         vars.insert("DYNAMODB_TABLE_DELIVERY", "x".to_owned());
+        let error = TableNames::from_lookup(|v| vars.get(v).cloned()).expect_err("no lane");
+        assert_eq!(
+            error,
+            TableNamesError::Missing {
+                variable: "DYNAMODB_TABLE_LANE",
+                role: TableRole::Lane
+            }
+        );
+
+        vars.insert("DYNAMODB_TABLE_LANE", "l".to_owned());
         let names = TableNames::from_lookup(|v| vars.get(v).cloned()).expect("all set");
-        assert_eq!(names, TableNames::new("p", "u", "d", "x"));
+        assert_eq!(names, TableNames::new("p", "u", "d", "x", "l"));
         assert_eq!(names.name(TableRole::Deployment), "d");
+        assert_eq!(names.name(TableRole::Lane), "l");
     }
 }

@@ -1,4 +1,4 @@
-//! Creating the four tables from [`TABLE_SPECS`]: keys, global secondary indexes (all
+//! Creating the five tables from [`TABLE_SPECS`]: keys, global secondary indexes (all
 //! attributes projected), on-demand billing and TTL on the delivery table. Idempotent, for
 //! tests and the local server (`DEPLOYBOT_CREATE_TABLES=1`); on AWS the SAM template creates
 //! the same tables.
@@ -26,7 +26,7 @@ pub struct CreateTablesError {
     pub message: String,
 }
 
-/// Creates the four tables named by `names` (an existing table is left as it is), waits until
+/// Creates the five tables named by `names` (an existing table is left as it is), waits until
 /// each is active and enables TTL where the schema asks for it.
 pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), CreateTablesError> {
     for spec in &TABLE_SPECS {

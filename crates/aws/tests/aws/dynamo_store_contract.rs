@@ -4,7 +4,7 @@
 //!
 //! The server is `moto_server` at `DEPLOYBOT_DYNAMODB_URL`, which `scripts/test` starts on
 //! 127.0.0.1 and exports. Without it every test here FAILS (it never skips). Each test creates
-//! its own four tables under a unique prefix, so tests run in parallel against one server and
+//! its own five tables under a unique prefix, so tests run in parallel against one server and
 //! the server is never reset.
 
 use aws_sdk_dynamodb::Client;
@@ -17,8 +17,11 @@ use deploybot_aws::dynamo::TableSpecOf;
 use deploybot_aws::dynamo::schema::{self, TableRole};
 use deploybot_aws::dynamo::{TABLE_SPECS, retry_config};
 use deploybot_aws::{DynamoStore, TableNames, create_tables};
+use deploybot_core::lane::{LaneKey, LaneRecord, Lock, LockHistoryEntry, LockHistoryEvent};
 use deploybot_core::ports::{BindOutcome, InsertOutcome, Store, StoreError, UpdateOutcome};
-use deploybot_core::ports::{Claim, DeliveryStore, DeploymentStore, ProjectStore, UserStore};
+use deploybot_core::ports::{
+    Claim, DeliveryStore, DeploymentStore, LaneSaved, LaneStore, ProjectStore, UserStore,
+};
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Project,
     ProjectSettings, Repository, Sha, SlackChannelId, SlackUserId, Timestamp, Trigger, UserLink,
@@ -604,6 +607,215 @@ async fn index_attributes_disappear_when_fields_become_none() {
     );
 }
 
+/// The pending index attribute is the lane while the deployment is pending and gone once it
+/// is not; `seq` is a number.
+#[tokio::test]
+async fn pending_index_attribute_follows_the_state() {
+    let h = harness().await;
+    let table = h.tables.deployment.as_str();
+    let mut record = deployment("acme/web", 0);
+    record.state = DeploymentState::Ready;
+    record.seq = 12;
+    h.store.insert_deployment(&record).await.expect("insert");
+    let key = [
+        (schema::deployment::PARTITION_KEY, s("acme/web")),
+        (schema::deployment::SORT_KEY, s(record.id.as_str())),
+    ];
+    let item = raw_item(&h.admin, table, &key).await.expect("stored");
+    assert_eq!(
+        item.get(schema::deployment::PENDING_INDEX_KEY),
+        Some(&s("acme/web#staging"))
+    );
+    assert_eq!(
+        item.get(schema::deployment::SEQ),
+        Some(&AttributeValue::N("12".to_owned()))
+    );
+    let lane = LaneKey {
+        repository: repository("acme/web"),
+        environment: Environment::Staging,
+    };
+    h.guard.clear();
+    assert_eq!(
+        h.store
+            .pending_deployments(&lane, 10)
+            .await
+            .expect("pending"),
+        vec![record.clone()]
+    );
+    assert_eq!(h.guard.operations(), vec!["Query".to_owned()]);
+
+    record.state = DeploymentState::Created;
+    h.store.update_deployment(&record).await.expect("update");
+    let item = raw_item(&h.admin, table, &key).await.expect("stored");
+    assert!(!item.contains_key(schema::deployment::PENDING_INDEX_KEY));
+    assert_eq!(
+        h.store
+            .pending_deployments(&lane, 10)
+            .await
+            .expect("pending"),
+        Vec::<Deployment>::new()
+    );
+}
+
+/// One partition per repository holds each lane's record (`lane#<environment>`), its
+/// counter (`seq#<environment>`) and its history (`history#<environment>#<millis>#<suffix>`);
+/// the record carries the due index attributes only while it has a `due_at`. Each call is
+/// one request.
+#[tokio::test]
+async fn lane_items_keep_record_counter_and_history_apart() {
+    let h = harness().await;
+    let table = h.tables.lane.as_str();
+    let staging = LaneKey {
+        repository: repository("acme/web"),
+        environment: Environment::Staging,
+    };
+    let now = Timestamp::from_millis(T0);
+    let mut record = LaneRecord::empty(staging.clone(), now);
+    record.due_at = Some(now.plus_secs(120));
+
+    h.guard.clear();
+    let saved = match h.store.save_lane(&record).await.expect("save_lane") {
+        LaneSaved::Saved(saved) => *saved,
+        other => panic!("expected Saved, got {other:?}"),
+    };
+    assert_eq!(h.store.next_lane_seq(&staging).await.expect("seq"), 1);
+    let lock = Lock {
+        holder: SlackUserId::parse("U0ANA").expect("valid"),
+        reason: None,
+        since: now,
+        until: now.plus_secs(3_600),
+        reminded: false,
+    };
+    let entry = LockHistoryEntry {
+        lane: staging.clone(),
+        at: now,
+        by: Some(lock.holder.clone()),
+        event: LockHistoryEvent::Locked { lock },
+    };
+    h.store.record_lock_event(&entry).await.expect("record");
+    h.store.record_lock_event(&entry).await.expect("record");
+    assert_eq!(
+        h.guard.counts(),
+        BTreeMap::from([("PutItem".to_owned(), 3), ("UpdateItem".to_owned(), 1)])
+    );
+
+    let record_key = [
+        (schema::lane::PARTITION_KEY, s("acme/web")),
+        (schema::lane::SORT_KEY, s("lane#staging")),
+    ];
+    let item = raw_item(&h.admin, table, &record_key)
+        .await
+        .expect("record item");
+    assert_eq!(item.get(schema::lane::DUE_INDEX_KEY), Some(&s("due")));
+    assert_eq!(
+        item.get(schema::lane::DUE_AT),
+        Some(&AttributeValue::N((T0 + 120_000).to_string()))
+    );
+    assert_eq!(
+        item.get(schema::lane::VERSION),
+        Some(&AttributeValue::N("1".to_owned()))
+    );
+    let counter = raw_item(
+        &h.admin,
+        table,
+        &[
+            (schema::lane::PARTITION_KEY, s("acme/web")),
+            (schema::lane::SORT_KEY, s("seq#staging")),
+        ],
+    )
+    .await
+    .expect("counter item");
+    assert_eq!(
+        counter.get(schema::lane::NEXT_SEQ),
+        Some(&AttributeValue::N("1".to_owned()))
+    );
+    assert_eq!(
+        counter.len(),
+        3,
+        "only the key and the counter: {counter:?}"
+    );
+
+    let history = h
+        .admin
+        .query()
+        .table_name(table)
+        .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+        .expression_attribute_names("#pk", schema::lane::PARTITION_KEY)
+        .expression_attribute_names("#sk", schema::lane::SORT_KEY)
+        .expression_attribute_values(":pk", s("acme/web"))
+        .expression_attribute_values(":prefix", s("history#staging#"))
+        .send()
+        .await
+        .expect("raw Query")
+        .items
+        .unwrap_or_default();
+    assert_eq!(history.len(), 2, "both entries of one instant are kept");
+    for item in &history {
+        let key = item
+            .get(schema::lane::SORT_KEY)
+            .and_then(|v| v.as_s().ok())
+            .expect("a sort key");
+        let rest = key
+            .strip_prefix(&format!("history#staging#{T0:019}#"))
+            .unwrap_or_else(|| panic!("{key} has the time zero-padded after the lane"));
+        assert_eq!(rest.len(), 32, "{key}: a 32-digit suffix");
+    }
+
+    // Each read is one request.
+    h.guard.clear();
+    assert_eq!(
+        h.store.get_lane(&staging).await.expect("get"),
+        Some(saved.clone())
+    );
+    assert_eq!(
+        h.store
+            .lanes_of(&repository("acme/web"))
+            .await
+            .expect("lanes_of"),
+        vec![saved.clone()]
+    );
+    assert_eq!(
+        h.store.lock_history(&staging, 10).await.expect("history"),
+        vec![entry.clone(), entry]
+    );
+    assert_eq!(
+        h.store
+            .due_lanes(now.plus_secs(120), 10)
+            .await
+            .expect("due"),
+        vec![saved.clone()]
+    );
+    assert_eq!(
+        h.guard.counts(),
+        BTreeMap::from([("GetItem".to_owned(), 1), ("Query".to_owned(), 3)])
+    );
+
+    // No due time: the index attributes go, and the counter item is untouched.
+    let mut idle = saved;
+    idle.due_at = None;
+    match h.store.save_lane(&idle).await.expect("save_lane") {
+        LaneSaved::Saved(stored) => assert_eq!(stored.version, 2),
+        other => panic!("expected Saved, got {other:?}"),
+    }
+    let item = raw_item(&h.admin, table, &record_key)
+        .await
+        .expect("record item");
+    assert!(!item.contains_key(schema::lane::DUE_INDEX_KEY));
+    assert!(!item.contains_key(schema::lane::DUE_AT));
+    assert_eq!(h.store.next_lane_seq(&staging).await.expect("seq"), 2);
+
+    // A refused save reads the record back, strongly consistent.
+    h.guard.clear();
+    assert!(matches!(
+        h.store.save_lane(&record).await.expect("save_lane"),
+        LaneSaved::Conflict(_)
+    ));
+    assert_eq!(
+        h.guard.operations(),
+        vec!["PutItem".to_owned(), "GetItem".to_owned()]
+    );
+}
+
 /// `users_by_logins` reads in batches of at most 100 keys and answers each existing link
 /// once, whatever duplicates and unknown logins it is given — including links whose claims
 /// fall in different batches.
@@ -693,6 +905,7 @@ fn store_source_never_names_a_scan() {
             "deliveries.rs",
             include_str!("../../src/dynamo/deliveries.rs"),
         ),
+        ("lanes.rs", include_str!("../../src/dynamo/lanes.rs")),
         ("schema.rs", include_str!("../../src/dynamo/schema.rs")),
         ("tables.rs", include_str!("../../src/dynamo/tables.rs")),
     ];

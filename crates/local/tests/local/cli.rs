@@ -40,7 +40,7 @@ const RUN_HERE: [&[&str]; 4] = [&DEMO_BLOCK, &SERVE_BLOCK, &POKE_BLOCK, &DYNAMOD
 
 /// Variables of the developer's shell (or of scripts/test) that would change what a command
 /// does; every command here starts without them.
-const ISOLATED: [&str; 22] = [
+const ISOLATED: [&str; 23] = [
     "DEPLOYBOT_STORE",
     "DEPLOYBOT_LISTEN",
     "DEPLOYBOT_URL",
@@ -51,6 +51,7 @@ const ISOLATED: [&str; 22] = [
     "DYNAMODB_TABLE_USER",
     "DYNAMODB_TABLE_DEPLOYMENT",
     "DYNAMODB_TABLE_DELIVERY",
+    "DYNAMODB_TABLE_LANE",
     "SLACK_SIGNING_SECRET",
     "SLACK_BOT_TOKEN",
     "SLACK_API_URL",

@@ -2,8 +2,11 @@
 //! directory per test), and what only an on-disk store has to show: data survives closing
 //! and reopening the file, and a file that is not a store is refused with an error.
 
+use deploybot_core::lane::{LaneKey, LaneRecord, Lock, LockHistoryEntry, LockHistoryEvent};
 use deploybot_core::ports::{BindOutcome, InsertOutcome, LinkOutcome, Store, StoreError};
-use deploybot_core::ports::{Claim, DeliveryStore, DeploymentStore, ProjectStore, UserStore};
+use deploybot_core::ports::{
+    Claim, DeliveryStore, DeploymentStore, LaneSaved, LaneStore, ProjectStore, UserStore,
+};
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Project,
     ProjectSettings, Repository, Sha, SlackChannelId, SlackTeamId, SlackUserId, Timestamp, Trigger,
@@ -74,6 +77,26 @@ async fn data_survives_closing_and_reopening() {
     let team = SlackTeamId::parse("T0001").expect("valid");
     let mut deployment = sample_deployment();
     let now = Timestamp::from_secs(1_700_000_200);
+    let staging = LaneKey {
+        repository: project.repository.clone(),
+        environment: Environment::Staging,
+    };
+    let lock = Lock {
+        holder: link.slack_user.clone(),
+        reason: Some("testing the migration".to_owned()),
+        since: now,
+        until: now.plus_secs(3_600),
+        reminded: false,
+    };
+    let mut lane = LaneRecord::empty(staging.clone(), now);
+    lane.lock = Some(lock.clone());
+    lane.due_at = Some(now.plus_secs(3_000));
+    let entry = LockHistoryEntry {
+        lane: staging.clone(),
+        at: now,
+        by: Some(link.slack_user.clone()),
+        event: LockHistoryEvent::Locked { lock },
+    };
     {
         let store = RedbStore::open(&path).await.expect("open a new store");
         assert_eq!(
@@ -106,6 +129,13 @@ async fn data_survives_closing_and_reopening() {
             .finish_delivery("delivery-1", now.plus_secs(3600))
             .await
             .expect("finish");
+        match store.save_lane(&lane).await.expect("save_lane") {
+            LaneSaved::Saved(saved) => lane = *saved,
+            other => panic!("expected Saved, got {other:?}"),
+        }
+        assert_eq!(store.next_lane_seq(&staging).await.expect("seq"), 1);
+        assert_eq!(store.next_lane_seq(&staging).await.expect("seq"), 2);
+        store.record_lock_event(&entry).await.expect("record");
         // The store (and with it the database file handle) is dropped here.
     }
 
@@ -169,6 +199,33 @@ async fn data_survives_closing_and_reopening() {
             .expect("claim"),
         Claim::Done,
         "a delivery finished before closing is still known as done"
+    );
+    assert_eq!(
+        reopened
+            .pending_deployments(&staging, 5)
+            .await
+            .expect("pending"),
+        vec![deployment.clone()]
+    );
+    assert_eq!(
+        reopened.get_lane(&staging).await.expect("get_lane"),
+        Some(lane.clone())
+    );
+    assert_eq!(
+        reopened
+            .due_lanes(now.plus_secs(3_000), 5)
+            .await
+            .expect("due"),
+        vec![lane]
+    );
+    assert_eq!(
+        reopened.next_lane_seq(&staging).await.expect("seq"),
+        3,
+        "the arrival counter goes on where it stopped"
+    );
+    assert_eq!(
+        reopened.lock_history(&staging, 5).await.expect("history"),
+        vec![entry]
     );
 }
 

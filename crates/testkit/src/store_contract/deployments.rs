@@ -657,3 +657,284 @@ pub async fn waiting_deployment_leaves_index_when_state_changes(store: Arc<dyn S
         vec![parked]
     );
 }
+
+/// `pending_deployments`: only the lane's deployments in `waiting`, `ready` or
+/// `waiting_for_checks`, in `seq` order, at most `limit`; other environments and other
+/// repositories stay out.
+pub async fn pending_deployments_in_seq_order_per_lane(store: Arc<dyn Store>) {
+    let staging = LaneKey {
+        repository: repository("acme/web"),
+        environment: Environment::Staging,
+    };
+    // (offset, repository, environment, state, seq), inserted out of seq order.
+    let table: [(i64, &str, Environment, DeploymentState, u64); 10] = [
+        (
+            10,
+            "acme/web",
+            Environment::Staging,
+            DeploymentState::Waiting,
+            3,
+        ),
+        (
+            20,
+            "acme/web",
+            Environment::Staging,
+            DeploymentState::Ready,
+            1,
+        ),
+        (
+            30,
+            "acme/web",
+            Environment::Staging,
+            DeploymentState::Created,
+            4,
+        ),
+        (
+            40,
+            "acme/web",
+            Environment::Staging,
+            DeploymentState::WaitingForChecks,
+            2,
+        ),
+        (
+            50,
+            "acme/web",
+            Environment::Staging,
+            DeploymentState::Superseded,
+            6,
+        ),
+        (
+            60,
+            "acme/web",
+            Environment::Staging,
+            DeploymentState::Success,
+            5,
+        ),
+        (
+            70,
+            "acme/web",
+            Environment::Staging,
+            DeploymentState::Ready,
+            7,
+        ),
+        (
+            80,
+            "acme/web",
+            Environment::Production,
+            DeploymentState::Ready,
+            1,
+        ),
+        (
+            90,
+            "acme/api",
+            Environment::Staging,
+            DeploymentState::Ready,
+            1,
+        ),
+        (
+            95,
+            "acme/web2",
+            Environment::Staging,
+            DeploymentState::Waiting,
+            1,
+        ),
+    ];
+    let all: Vec<Deployment> = table
+        .iter()
+        .map(|(offset, repo, environment, state, seq)| {
+            let mut d = deployment(repo, *offset, *environment, sha('5'));
+            d.state = *state;
+            d.seq = *seq;
+            if *state == DeploymentState::Waiting {
+                d.hold = Some(Hold::Lock {
+                    holder: slack_user("U0ANA"),
+                    until: Timestamp::from_millis(T0).plus_secs(3_600),
+                    reason: Some("testing the migration".to_owned()),
+                });
+            }
+            d
+        })
+        .collect();
+    insert_all(&*store, &all).await;
+    let in_lane = |lane: &LaneKey, records: &[Deployment], limit: usize| -> Vec<Deployment> {
+        let mut pending: Vec<Deployment> = records
+            .iter()
+            .filter(|d| {
+                d.repository == lane.repository
+                    && d.environment == lane.environment
+                    && d.state.is_pending()
+            })
+            .cloned()
+            .collect();
+        pending.sort_by_key(|d| d.seq);
+        pending.truncate(limit);
+        pending
+    };
+    for (limit, count) in [(0, 0), (1, 1), (2, 2), (4, 4), (10, 4)] {
+        let got = store
+            .pending_deployments(&staging, limit)
+            .await
+            .expect("pending_deployments");
+        let want = in_lane(&staging, &all, limit);
+        assert_eq!(want.len(), count, "limit {limit}: test table");
+        assert_eq!(got, want, "limit {limit}");
+    }
+    assert_eq!(
+        ids(&store
+            .pending_deployments(&staging, 10)
+            .await
+            .expect("pending_deployments")),
+        vec![
+            all[1].id.clone(),
+            all[3].id.clone(),
+            all[0].id.clone(),
+            all[6].id.clone()
+        ]
+    );
+    for (lane, index) in [
+        (Environment::Production, 7),
+        (Environment::PullRequest(1), usize::MAX),
+    ]
+    .map(|(environment, index)| {
+        (
+            LaneKey {
+                repository: repository("acme/web"),
+                environment,
+            },
+            index,
+        )
+    }) {
+        let want: Vec<Deployment> = all.get(index).cloned().into_iter().collect();
+        assert_eq!(
+            store
+                .pending_deployments(&lane, 10)
+                .await
+                .expect("pending_deployments"),
+            want,
+            "{lane}"
+        );
+    }
+    assert_eq!(
+        store
+            .pending_deployments(
+                &LaneKey {
+                    repository: repository("acme/api"),
+                    environment: Environment::Staging,
+                },
+                10
+            )
+            .await
+            .expect("pending_deployments"),
+        vec![all[8].clone()]
+    );
+}
+
+/// A deployment leaves the pending index when it leaves the pending states (dispatched, or
+/// ended without running), stays in it once while it moves between them, joins it when a
+/// new one arrives, and moves lanes with its environment.
+pub async fn pending_deployment_follows_its_state(store: Arc<dyn Store>) {
+    let staging = LaneKey {
+        repository: repository("acme/web"),
+        environment: Environment::Staging,
+    };
+    let test = LaneKey {
+        repository: repository("acme/web"),
+        environment: Environment::Test,
+    };
+    let mut queue: Vec<Deployment> = (1..=4u64)
+        .map(|seq| {
+            let mut d = deployment("acme/web", seq as i64 * 10, Environment::Staging, sha('6'));
+            d.state = DeploymentState::Ready;
+            d.seq = seq;
+            d
+        })
+        .collect();
+    insert_all(&*store, &queue).await;
+    let pending = |limit: usize| {
+        let store = Arc::clone(&store);
+        let staging = staging.clone();
+        async move {
+            store
+                .pending_deployments(&staging, limit)
+                .await
+                .expect("pending_deployments")
+        }
+    };
+    assert_eq!(pending(10).await, queue);
+
+    // The first is dispatched: it leaves.
+    let mut dispatched = queue[0].clone();
+    dispatched.state = DeploymentState::Created;
+    save(&*store, &dispatched).await;
+    // The second is parked on its checks, the third held by a lock: both stay, once each,
+    // with their current records.
+    let mut parked = queue[1].clone();
+    parked.state = DeploymentState::WaitingForChecks;
+    parked.waiting_for = vec!["ci/test".to_owned()];
+    queue[1] = save(&*store, &parked).await;
+    let mut held = queue[2].clone();
+    held.state = DeploymentState::Waiting;
+    queue[2] = save(&*store, &held).await;
+    assert_eq!(pending(10).await, queue[1..].to_vec());
+
+    // Every state that is not pending takes it out.
+    for state in DeploymentState::ALL
+        .into_iter()
+        .filter(|state| !state.is_pending())
+    {
+        let mut d = deployment("acme/web", 100, Environment::PullRequest(9), sha('7'));
+        d.id = DeploymentId::new(Timestamp::from_millis(T0), state as u32);
+        d.state = DeploymentState::Ready;
+        d.seq = 1;
+        insert_all(&*store, std::slice::from_ref(&d)).await;
+        let pr = LaneKey {
+            repository: repository("acme/web"),
+            environment: Environment::PullRequest(9),
+        };
+        assert_eq!(
+            ids(&store
+                .pending_deployments(&pr, 10)
+                .await
+                .expect("pending_deployments")),
+            vec![d.id.clone()],
+            "{state}: pending before"
+        );
+        d.state = state;
+        save(&*store, &d).await;
+        assert_eq!(
+            store
+                .pending_deployments(&pr, 10)
+                .await
+                .expect("pending_deployments"),
+            Vec::new(),
+            "{state} is not pending"
+        );
+    }
+
+    // The fourth is superseded by a new arrival, which joins at the end.
+    let mut superseded = queue[3].clone();
+    superseded.state = DeploymentState::Superseded;
+    save(&*store, &superseded).await;
+    let mut newcomer = deployment("acme/web", 200, Environment::Staging, sha('8'));
+    newcomer.state = DeploymentState::Waiting;
+    newcomer.seq = 9;
+    insert_all(&*store, std::slice::from_ref(&newcomer)).await;
+    assert_eq!(
+        pending(10).await,
+        vec![queue[1].clone(), queue[2].clone(), newcomer.clone()]
+    );
+    assert_eq!(pending(1).await, vec![queue[1].clone()]);
+
+    // A pending deployment whose environment changes moves to the other lane.
+    let mut moved = queue[2].clone();
+    moved.environment = Environment::Test;
+    let moved = save(&*store, &moved).await;
+    assert_eq!(pending(10).await, vec![queue[1].clone(), newcomer]);
+    assert_eq!(
+        store
+            .pending_deployments(&test, 10)
+            .await
+            .expect("pending_deployments"),
+        vec![moved]
+    );
+}

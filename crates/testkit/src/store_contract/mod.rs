@@ -1,6 +1,6 @@
 //! The store contract suite: one async function per property of the store's role ports, in
 //! one file per table as the DynamoDB adapter has them (`projects`, `users`, `deployments`,
-//! `deliveries`), and [`store_contract_tests!`](crate::store_contract_tests)
+//! `deliveries`, `lanes`), and [`store_contract_tests!`](crate::store_contract_tests)
 //! which turns them into one `#[tokio::test]` each for a store implementation. Every store
 //! (in-memory, redb, DynamoDB) runs the same suite, so they all keep the same semantics.
 //!
@@ -9,15 +9,22 @@
 
 mod deliveries;
 mod deployments;
+mod lanes;
 mod projects;
 mod users;
 
 pub use deliveries::*;
 pub use deployments::*;
+pub use lanes::*;
 pub use projects::*;
 pub use users::*;
 
-use deploybot_core::ports::{BindOutcome, Claim, InsertOutcome, LinkOutcome, Store, UpdateOutcome};
+use deploybot_core::lane::{
+    Hold, LaneKey, LaneRecord, Lock, LockEnd, LockHistoryEntry, LockHistoryEvent,
+};
+use deploybot_core::ports::{
+    BindOutcome, Claim, InsertOutcome, LaneSaved, LinkOutcome, Store, UpdateOutcome,
+};
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Project,
     ProjectSettings, Repository, Sha, SlackChannelId, SlackTeamId, SlackUserId, Timestamp, Trigger,
@@ -106,8 +113,17 @@ macro_rules! store_contract_tests {
             list_deployments_per_environment,
             waiting_deployments_oldest_first_before_time,
             waiting_deployment_leaves_index_when_state_changes,
+            pending_deployments_in_seq_order_per_lane,
+            pending_deployment_follows_its_state,
             claim_delivery_lease_and_done,
             forget_delivery_frees_the_key,
+            an_unknown_lane_has_nothing,
+            save_lane_creates_then_is_optimistic,
+            lanes_of_lists_one_repository_by_environment,
+            next_lane_seq_counts_per_lane,
+            lane_seq_and_lane_saves_do_not_disturb_each_other,
+            lock_history_newest_first_per_lane,
+            due_lanes_earliest_first_across_repositories,
         );
         $crate::store_contract_tests!(@each [$(#[$attribute])*]
             [#[tokio::test(flavor = "multi_thread", worker_threads = 4)]] $factory;
@@ -117,6 +133,8 @@ macro_rules! store_contract_tests {
             concurrent_links_of_one_slack_user_have_one_winner,
             concurrent_updates_of_one_version_have_one_winner,
             concurrent_claims_have_one_winner,
+            concurrent_saves_of_one_lane_version_have_one_winner,
+            concurrent_next_lane_seq_never_repeats,
         );
     };
 }

@@ -216,4 +216,38 @@ impl DeploymentStore for RedbStore {
         })
         .await
     }
+
+    async fn pending_deployments(
+        &self,
+        lane: &LaneKey,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        let lane = lane.clone();
+        self.read(move |transaction| {
+            let pending = transaction
+                .open_table(PENDING_DEPLOYMENTS)
+                .or_backend("pending_deployments")?;
+            let repository = lane.repository.as_str();
+            let environment = lane.environment.to_string();
+            let mut ids = Vec::new();
+            if limit > 0 {
+                for entry in pending
+                    .range((repository, environment.as_str(), 0, "")..)
+                    .or_backend("pending_deployments")?
+                {
+                    let (key, _) = entry.or_backend("pending_deployments")?;
+                    let (entry_repository, entry_environment, _, id) = key.value();
+                    if entry_repository != repository || entry_environment != environment {
+                        break;
+                    }
+                    ids.push(id.to_owned());
+                    if ids.len() == limit {
+                        break;
+                    }
+                }
+            }
+            deployments_by_ids(transaction, repository, ids)
+        })
+        .await
+    }
 }

@@ -1,5 +1,6 @@
 //! The embedded on-disk store: the role ports on one redb file, one Rust file per table
-//! (`projects`, `users`, `deployments`, `deliveries`, as the DynamoDB adapter has them), with
+//! (`projects`, `users`, `deployments`, `deliveries`, `lanes`, as the DynamoDB adapter has
+//! them), with
 //! the same tables and indexes as DynamoDB (see docs/adr/0003-store-tables-and-indexes.md). Records are JSON
 //! values; every index is its own table whose ordered key answers one query with a range, so
 //! no call reads more than it returns. Each write runs in one redb write transaction, and redb
@@ -8,13 +9,15 @@
 
 mod deliveries;
 mod deployments;
+mod lanes;
 mod projects;
 mod users;
 
 use async_trait::async_trait;
+use deploybot_core::lane::{LaneKey, LaneRecord, LockHistoryEntry};
 use deploybot_core::ports::{
-    BindOutcome, Claim, DeliveryStore, DeploymentStore, InsertOutcome, LinkOutcome, ProjectStore,
-    StoreError, UpdateOutcome, UserStore,
+    BindOutcome, Claim, DeliveryStore, DeploymentStore, InsertOutcome, LaneSaved, LaneStore,
+    LinkOutcome, ProjectStore, StoreError, UpdateOutcome, UserStore,
 };
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GithubLogin, Project, Repository, Sha,
@@ -59,6 +62,20 @@ const DEPLOYMENTS_BY_ENVIRONMENT: TableDefinition<(&str, &str, &str), ()> =
 /// (created_at, repository, deployment id) of deployments in `waiting_for_checks` only.
 const WAITING_DEPLOYMENTS: TableDefinition<(i64, &str, &str), ()> =
     TableDefinition::new("waiting_deployments");
+/// (repository, environment, seq, deployment id) of pending deployments (`waiting`, `ready`,
+/// `waiting_for_checks`) only: each lane's queue in `seq` order.
+const PENDING_DEPLOYMENTS: TableDefinition<(&str, &str, u64, &str), ()> =
+    TableDefinition::new("pending_deployments");
+/// (repository, environment) → lane record JSON.
+const LANES: TableDefinition<(&str, &str), &str> = TableDefinition::new("lanes");
+/// (repository, environment) → the lane's last arrival number handed out.
+const LANE_SEQ: TableDefinition<(&str, &str), u64> = TableDefinition::new("lane_seq");
+/// (repository, environment, at, number) → lock history entry JSON; `number` orders the
+/// entries of one instant as they were recorded.
+const LOCK_HISTORY: TableDefinition<(&str, &str, i64, u64), &str> =
+    TableDefinition::new("lock_history");
+/// (due_at, repository, environment) of lanes with a `due_at` only, earliest first.
+const LANES_DUE: TableDefinition<(i64, &str, &str), ()> = TableDefinition::new("lanes_due");
 /// idempotency key → expires_at (milliseconds): the lease's end while leased, the end of the
 /// keep time once done.
 const DELIVERIES: TableDefinition<&str, i64> = TableDefinition::new("deliveries");
@@ -145,6 +162,12 @@ impl RedbStore {
         transaction
             .open_table(DELIVERIES_DONE)
             .or_backend("deliveries_done")?;
+        transaction.open_table(LANES).or_backend("lanes")?;
+        transaction.open_table(LANE_SEQ).or_backend("lane_seq")?;
+        transaction
+            .open_table(LOCK_HISTORY)
+            .or_backend("lock_history")?;
+        transaction.open_table(LANES_DUE).or_backend("lanes_due")?;
         transaction.commit().or_backend("creating the tables")?;
         Ok(Self {
             database: Arc::new(database),
@@ -318,6 +341,7 @@ struct DeploymentTables<'txn> {
     by_sha: Table<'txn, (&'static str, &'static str, &'static str), ()>,
     by_environment: Table<'txn, (&'static str, &'static str, &'static str), ()>,
     waiting: Table<'txn, (i64, &'static str, &'static str), ()>,
+    pending: Table<'txn, (&'static str, &'static str, u64, &'static str), ()>,
 }
 
 impl<'txn> DeploymentTables<'txn> {
@@ -341,6 +365,9 @@ impl<'txn> DeploymentTables<'txn> {
             waiting: transaction
                 .open_table(WAITING_DEPLOYMENTS)
                 .or_backend("waiting_deployments")?,
+            pending: transaction
+                .open_table(PENDING_DEPLOYMENTS)
+                .or_backend("pending_deployments")?,
         })
     }
 
@@ -373,6 +400,11 @@ impl<'txn> DeploymentTables<'txn> {
             self.waiting
                 .insert((deployment.created_at.millis(), repository, id), ())
                 .or_backend("waiting_deployments")?;
+        }
+        if deployment.state.is_pending() {
+            self.pending
+                .insert((repository, environment.as_str(), deployment.seq, id), ())
+                .or_backend("pending_deployments")?;
         }
         Ok(())
     }
@@ -416,6 +448,9 @@ impl<'txn> DeploymentTables<'txn> {
         self.waiting
             .remove((deployment.created_at.millis(), repository, id))
             .or_backend("waiting_deployments")?;
+        self.pending
+            .remove((repository, environment.as_str(), deployment.seq, id))
+            .or_backend("pending_deployments")?;
         Ok(())
     }
 }
