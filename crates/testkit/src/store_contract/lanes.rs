@@ -544,6 +544,7 @@ fn busy_lane(key: &LaneKey, offset_secs: i64) -> LaneRecord {
         version: 0,
         running: Some(DeploymentId::new(at(offset_secs), 1)),
         dispatched_at: Some(at(offset_secs)),
+        dispatches: 3,
         start_attempted: true,
         current: Some(DeploymentId::new(at(offset_secs - 100), 2)),
         lock: Some(Lock {
