@@ -436,7 +436,19 @@ async fn apply_to_deployments(
                 continue;
             }
             Effect::Dispatch { .. } => {
-                dispatch = Some(d);
+                // A deployment held by a lock goes as soon as the lock is gone, without being
+                // queued first: it is `ready` again, which is what the dispatcher creates.
+                let saved = lifecycle::update_from(state, d, |r| {
+                    if r.state != DeploymentState::Waiting {
+                        return false;
+                    }
+                    r.state = DeploymentState::Ready;
+                    r.hold = None;
+                    r.description = None;
+                    true
+                })
+                .await?;
+                dispatch = Some(saved.into_deployment());
                 continue;
             }
             Effect::Supersede { by, by_sha, .. } => Transition::to(DeploymentState::Superseded)
