@@ -13,6 +13,7 @@ mod faults_services;
 mod hostile_payloads;
 mod hostile_requests;
 mod leases;
+mod locks;
 mod profiles;
 mod slack_command;
 mod slack_event;
