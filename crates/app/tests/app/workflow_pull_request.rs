@@ -205,7 +205,10 @@ async fn new_pushes_to_the_pull_request_wait_for_the_deployment_in_flight_and_th
         middle.description.as_deref(),
         Some(format!("superseded by `{}`", third.short()).as_str())
     );
-    assert!(middle.github_deployment_id.is_none(), "never reached GitHub");
+    assert!(
+        middle.github_deployment_id.is_none(),
+        "never reached GitHub"
+    );
     assert_eq!(world.github.deployments(&repo()).len(), 1);
 
     // The running one finishes; then the newest deploys.
