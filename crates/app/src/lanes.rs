@@ -220,6 +220,9 @@ pub struct Applied {
     pub effects: Vec<Effect>,
     /// The deployment that took the slot, to be dispatched by the caller.
     pub dispatch: Option<Deployment>,
+    /// The answers for the person who acted ([`Notice::Reply`], [`Notice::ConfirmUnlock`]),
+    /// held back for the caller to give ([`apply_in`]); empty when they were sent.
+    pub replies: Vec<Notice>,
 }
 
 /// Decides, answering ancestry questions through GitHub. Without a GitHub client (a function
@@ -265,16 +268,28 @@ pub async fn apply(
     key: &LaneKey,
     event: &LaneEvent,
 ) -> Result<Applied, AppError> {
-    apply_in(state, key, event, None).await
+    apply_with(state, key, event, None, false).await
 }
 
-/// As [`apply`], with the channel for the lane's notices when the caller knows it (a command
-/// typed in the channel): a lane with no deployment at hand has no other.
+/// As [`apply`], for a person's command or button: the lane's notices go to `channel` when
+/// given (a lane with no deployment at hand has no other), and the answers for that person
+/// are not sent but returned in [`Applied::replies`], for the caller to give as its own answer
+/// (a slash command's reply, a button's `response_url`).
 pub async fn apply_in(
     state: &AppState,
     key: &LaneKey,
     event: &LaneEvent,
     channel: Option<&SlackChannelId>,
+) -> Result<Applied, AppError> {
+    apply_with(state, key, event, channel, true).await
+}
+
+async fn apply_with(
+    state: &AppState,
+    key: &LaneKey,
+    event: &LaneEvent,
+    channel: Option<&SlackChannelId>,
+    replies_to_caller: bool,
 ) -> Result<Applied, AppError> {
     for _ in 0..MAX_ATTEMPTS {
         let view = read(state, key).await?;
@@ -285,6 +300,7 @@ pub async fn apply_in(
                 lane: view.record,
                 effects: Vec::new(),
                 dispatch: None,
+                replies: Vec::new(),
             });
         };
         let now = snapshot.now;
@@ -304,11 +320,19 @@ pub async fn apply_in(
         };
         let dispatch = apply_to_deployments(state, &view, &effects).await?;
         record_history(state, key, view.record.lock.as_ref(), &effects, now).await;
-        notify(state, &view, channel, &effects).await;
+        let replies: Vec<Notice> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Notify(n) if replies_to_caller && is_reply(n) => Some(n.clone()),
+                _ => None,
+            })
+            .collect();
+        notify(state, &view, channel, &effects, replies_to_caller).await;
         return Ok(Applied {
             lane,
             effects,
             dispatch,
+            replies,
         });
     }
     Err(AppError::Internal(format!(
@@ -444,7 +468,19 @@ async fn apply_to_deployments(
                 continue;
             }
             Effect::Dispatch { .. } => {
-                dispatch = Some(d);
+                // A deployment held by a lock goes as soon as the lock is gone, without being
+                // queued first: it is `ready` again, which is what the dispatcher creates.
+                let saved = lifecycle::update_from(state, d, |r| {
+                    if r.state != DeploymentState::Waiting {
+                        return false;
+                    }
+                    r.state = DeploymentState::Ready;
+                    r.hold = None;
+                    r.description = None;
+                    true
+                })
+                .await?;
+                dispatch = Some(saved.into_deployment());
                 continue;
             }
             Effect::Supersede { by, by_sha, .. } => Transition::to(DeploymentState::Superseded)
@@ -531,12 +567,14 @@ async fn record_history(
 }
 
 /// Sends the decision's messages through `slack-message`, without waiting: to `channel` when
-/// given, else to the channel the lane's deployments post to.
+/// given, else to the channel the lane's deployments post to. The answers for the person who
+/// acted are left to the caller when `replies_to_caller`.
 async fn notify(
     state: &AppState,
     view: &LaneView,
     channel: Option<&SlackChannelId>,
     effects: &[Effect],
+    replies_to_caller: bool,
 ) {
     let channel = channel.cloned().or_else(|| {
         view.pending
@@ -550,12 +588,20 @@ async fn notify(
         let Effect::Notify(notice) = effect else {
             continue;
         };
+        if replies_to_caller && is_reply(notice) {
+            continue;
+        }
         let Some(channel) = channel.clone() else {
             tracing::info!(lane = %view.record.lane, "no channel known for a lane notice");
             continue;
         };
         let _ = send_notice(state, &view.record.lane, &channel, notice).await;
     }
+}
+
+/// Whether a notice is the answer for the person who acted.
+fn is_reply(notice: &Notice) -> bool {
+    matches!(notice, Notice::Reply { .. } | Notice::ConfirmUnlock { .. })
 }
 
 /// Sends one notice to `channel` (or to the person it is for).

@@ -3,9 +3,12 @@
 //! right. Pure and total: any input gives one or the other.
 
 use crate::ids::clip;
+use crate::lane::duration::{format_duration, parse_duration};
+use crate::lane::lock::{MAX_LOCK, MAX_REASON_CHARS, MIN_LOCK};
 use crate::urls::{parse_host, validate_url_pattern, validate_url_separator};
 use crate::{Environment, GitRef, Repository};
 use std::fmt;
+use std::time::Duration;
 
 /// Longest command text the grammar looks at; longer text is refused with an explanation.
 pub const MAX_COMMAND_LEN: usize = 1000;
@@ -37,6 +40,19 @@ pub enum Command {
     List {
         environment: Option<Environment>,
     },
+    /// `lock <environment> [for <duration>] [<reason…>]`: hold deployments to the
+    /// environment. `duration` is `None` for the environment's default.
+    Lock {
+        environment: Environment,
+        duration: Option<Duration>,
+        reason: Option<String>,
+    },
+    /// `unlock <environment>`.
+    Unlock {
+        environment: Environment,
+    },
+    /// `status`: every environment at a glance.
+    Status,
 }
 
 /// The names of the settings.
@@ -163,6 +179,21 @@ impl Grammar {
                     self.command, self.command
                 ))),
             },
+            "lock" => self.parse_lock(rest),
+            "unlock" => match rest {
+                [env] => Ok(Command::Unlock {
+                    environment: self.environment(env)?,
+                }),
+                [] => Err(self.usage(format!(
+                    "Say which environment to unlock: `{} unlock staging`.",
+                    self.command
+                ))),
+                _ => Err(self.usage(format!(
+                    "`unlock` takes one environment: `{} unlock staging`.",
+                    self.command
+                ))),
+            },
+            "status" => self.no_args(rest, "status", Command::Status),
             _ => Err(self.usage(format!(
                 "I don't know the command `{}`. Try `{} help` to see what I can do.",
                 clip(first),
@@ -309,6 +340,63 @@ impl Grammar {
         }
     }
 
+    /// `lock <environment> [for <duration>] [<reason…>]`. After the environment, `for`
+    /// followed by a word starting with a digit is the duration (and must be one); anything
+    /// else is the reason, so `lock staging for testing` is a reason.
+    fn parse_lock(&self, rest: &[String]) -> Result<Command, UsageError> {
+        let example = format!(
+            "`{} lock staging for 2h testing the migration`",
+            self.command
+        );
+        let Some((env, mut rest)) = rest.split_first() else {
+            return Err(self.usage(format!(
+                "Say which environment to lock, and optionally for how long and why: {example}."
+            )));
+        };
+        let environment = self.environment(env)?;
+        let mut duration = None;
+        match rest {
+            [word, tail @ ..] if word.eq_ignore_ascii_case("for") => match tail {
+                [] => {
+                    return Err(self.usage(format!(
+                        "Say for how long after `for`, like `30m`, `2h` or `1d`: {example}."
+                    )));
+                }
+                [d, after @ ..] if d.starts_with(|c: char| c.is_ascii_digit()) => {
+                    let d = parse_duration(d).map_err(|e| self.usage(format!("{e}.")))?;
+                    if d > MAX_LOCK {
+                        return Err(self.usage(format!(
+                                "A lock lasts at most 1 day; `{}` is longer. Lock for `1d` and extend it if you still need it.",
+                                format_duration(d)
+                            )));
+                    }
+                    if d < MIN_LOCK {
+                        return Err(self.usage(format!(
+                            "A lock lasts at least 1 minute; `{}` is shorter.",
+                            format_duration(d)
+                        )));
+                    }
+                    duration = Some(d);
+                    rest = after;
+                }
+                _ => {}
+            },
+            // No `for <duration>`: everything after the environment is the reason.
+            _ => {}
+        }
+        let reason = rest.join(" ");
+        if reason.chars().count() > MAX_REASON_CHARS {
+            return Err(self.usage(format!(
+                "Keep the reason under {MAX_REASON_CHARS} characters; it is shown with every waiting deployment."
+            )));
+        }
+        Ok(Command::Lock {
+            environment,
+            duration,
+            reason: (!reason.is_empty()).then_some(reason),
+        })
+    }
+
     /// The answer to `help` (and to an empty command).
     pub fn help_text(&self) -> String {
         let c = &self.command;
@@ -322,6 +410,9 @@ impl Grammar {
              • `{c} deploy <ref> to <environment>` — deploy a branch, tag or commit\n\
              • `{c} deploy <environment>` — deploy its default source (`preview`: the default branch; `staging`: the latest successful test)\n\
              • `{c} list [environment]` — recent deployments\n\
+             • `{c} status` — every environment at a glance: what runs, what is queued, locks\n\
+             • `{c} lock <environment> [for <duration>] [reason]` — hold deployments there (e.g. `{c} lock staging for 2h testing the migration`; default 2h, 1h for production, at most 1d)\n\
+             • `{c} unlock <environment>` — let deployments go again\n\
              Environments: `preview`, `test`, `staging`, `production`, and `pr<number>` for pull requests."
         )
     }
@@ -492,6 +583,70 @@ mod tests {
                     environment: Some(Environment::Test),
                 },
             ),
+            (
+                "lock staging for 2h testing the migration",
+                Command::Lock {
+                    environment: Environment::Staging,
+                    duration: Some(Duration::from_secs(7200)),
+                    reason: Some("testing the migration".into()),
+                },
+            ),
+            (
+                "lock production",
+                Command::Lock {
+                    environment: Environment::Production,
+                    duration: None,
+                    reason: None,
+                },
+            ),
+            (
+                "LOCK Staging FOR 1h30m",
+                Command::Lock {
+                    environment: Environment::Staging,
+                    duration: Some(Duration::from_secs(5400)),
+                    reason: None,
+                },
+            ),
+            (
+                "lock staging 1d",
+                Command::Lock {
+                    environment: Environment::Staging,
+                    duration: None,
+                    reason: Some("1d".into()),
+                },
+            ),
+            (
+                "lock staging for testing",
+                Command::Lock {
+                    environment: Environment::Staging,
+                    duration: None,
+                    reason: Some("for testing".into()),
+                },
+            ),
+            (
+                "lock pr12 for 1d   demo   for the client",
+                Command::Lock {
+                    environment: Environment::PullRequest(12),
+                    duration: Some(Duration::from_secs(86_400)),
+                    reason: Some("demo for the client".into()),
+                },
+            ),
+            (
+                "lock test see <https://x.example/t/1|ticket-1>",
+                Command::Lock {
+                    environment: Environment::Test,
+                    duration: None,
+                    reason: Some("see ticket-1".into()),
+                },
+            ),
+            (
+                "unlock staging",
+                Command::Unlock {
+                    environment: Environment::Staging,
+                },
+            ),
+            ("status", Command::Status),
+            ("STATUS", Command::Status),
         ];
         for (text, want) in cases {
             assert_eq!(parse(text), Ok(want), "{text:?}");
@@ -567,6 +722,24 @@ mod tests {
             ("list a b", &["at most one environment"]),
             ("list qa", &["not an environment"]),
             ("reset now", &["takes no arguments"]),
+            (
+                "lock",
+                &["which environment to lock", "/cimon lock staging for 2h"],
+            ),
+            ("lock qa", &["`qa` is not an environment"]),
+            ("lock staging for", &["for how long", "`30m`"]),
+            ("lock staging for 2x", &["`2x` is not a duration", "`2h`"]),
+            ("lock staging for 2", &["`2` is not a duration"]),
+            ("lock staging for 2d", &["at most 1 day", "`2d`"]),
+            ("lock staging for 30s", &["at least 1 minute"]),
+            ("lock staging for 0m", &["no time at all"]),
+            (
+                "unlock",
+                &["which environment to unlock", "/cimon unlock staging"],
+            ),
+            ("unlock staging now", &["one environment"]),
+            ("unlock prod", &["not an environment"]),
+            ("status staging", &["takes no arguments", "/cimon status"]),
         ];
         for (text, needles) in cases {
             let msg = parse(text).expect_err(text).message;
@@ -576,6 +749,27 @@ mod tests {
                     "{text:?}: {msg:?} should contain {needle:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn long_lock_reasons_are_refused() {
+        let text = format!("lock staging {}", "word ".repeat(50));
+        let msg = parse(&text).expect_err("too long").message;
+        assert!(msg.contains("under 200 characters"), "{msg}");
+        let ok = format!("lock staging {}", "x".repeat(200));
+        assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn help_lists_the_lane_commands() {
+        let help = Grammar::default().help_text();
+        for needle in [
+            "`/cimon status`",
+            "`/cimon lock <environment> [for <duration>] [reason]`",
+            "`/cimon unlock <environment>`",
+        ] {
+            assert!(help.contains(needle), "{needle}");
         }
     }
 

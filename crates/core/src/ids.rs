@@ -414,7 +414,32 @@ impl fmt::Display for SlackChannelId {
         f.write_str(&self.0)
     }
 }
-string_newtype_serde!(SlackChannelId);
+impl Serialize for SlackChannelId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A channel id, or a user id: where [`SlackChannelId::direct`] sends a direct message, so a
+/// request to post one reads back as it was written (between functions, in the store).
+impl<'de> Deserialize<'de> for SlackChannelId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match Self::parse(&s) {
+            Ok(channel) => Ok(channel),
+            Err(e) => SlackUserId::parse(&s)
+                .map(|user| Self::direct(&user))
+                .map_err(|_| serde::de::Error::custom(e)),
+        }
+    }
+}
+
+impl FromStr for SlackChannelId {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        Self::parse(s)
+    }
+}
 
 /// A Slack user id (`U…` or `W…` for Enterprise Grid).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -683,6 +708,18 @@ mod tests {
         assert!(SlackChannelId::parse("G0PRIVATE").is_ok());
         assert!(SlackChannelId::parse("U024BE7LH").is_err());
         assert!(SlackChannelId::parse("c024be91l").is_err());
+        // A direct message's destination (a user id) reads back as written; parsing what
+        // Slack sends stays strict.
+        let user = SlackUserId::parse("U024BE7LH").expect("valid");
+        let direct = SlackChannelId::direct(&user);
+        let json = serde_json::to_string(&direct).expect("serialises");
+        assert_eq!(json, "\"U024BE7LH\"");
+        assert_eq!(
+            serde_json::from_str::<SlackChannelId>(&json).ok(),
+            Some(direct)
+        );
+        assert!(serde_json::from_str::<SlackChannelId>("\"T0001\"").is_err());
+        assert!("U024BE7LH".parse::<SlackChannelId>().is_err());
         assert!(SlackUserId::parse("U024BE7LH").is_ok());
         assert_eq!(
             SlackUserId::parse("W1").ok().map(|u| u.mention()),

@@ -3,6 +3,7 @@
 
 pub mod circleci_webhook;
 pub mod github_webhook;
+pub mod lane_actions;
 pub mod slack_command;
 pub mod slack_event;
 pub mod slack_interactive;

@@ -16,6 +16,7 @@
 //! Slack shows any other status as an ugly failure. Only an unsigned (401), oversized (413) or
 //! malformed (400) request gets another status.
 
+use crate::http::lane_actions;
 use crate::http::slack_request::{self, SlashReply};
 use crate::render::replies;
 use crate::{AppError, AppState};
@@ -29,10 +30,11 @@ use deploybot_core::command::{Command, SettingName, SettingValue};
 use deploybot_core::invoke::{
     DeploymentCreateRequest, ManualDeploymentRequest, SlackMessageRequest, send,
 };
+use deploybot_core::lane::{LaneEvent, LaneKey, LaneRecord};
 use deploybot_core::ports::BindOutcome;
 use deploybot_core::{
-    Deployment, Environment, GitRef, Project, Repository, SlackChannelId, SlackTeamId, SlackUserId,
-    Trigger,
+    Deployment, DeploymentId, Environment, GitRef, Project, Repository, SlackChannelId,
+    SlackTeamId, SlackUserId, Timestamp, Trigger,
 };
 use serde::Deserialize;
 use tracing::Instrument;
@@ -181,6 +183,26 @@ async fn run(state: &AppState, request: &SlashCommand) -> Result<SlashReply, App
             environment,
         } => deploy(state, request, git_ref, environment).await,
         Command::List { environment } => list(state, request, environment).await,
+        Command::Lock {
+            environment,
+            duration,
+            reason,
+        } => {
+            let event = LaneEvent::Lock {
+                by: request.user.clone(),
+                duration,
+                reason,
+            };
+            lane_command(state, request, environment, &event).await
+        }
+        Command::Unlock { environment } => {
+            let event = LaneEvent::Unlock {
+                by: request.user.clone(),
+                confirmed: false,
+            };
+            lane_command(state, request, environment, &event).await
+        }
+        Command::Status => status(state, request).await,
     }
 }
 
@@ -416,6 +438,153 @@ async fn deploy(
         git_ref.as_ref(),
         environment,
     )))
+}
+
+/// `lock` and `unlock`: the event goes to the environment's lane, whose notices go to this
+/// channel; the answer for the person (a refusal, the offer to take someone else's lock, or
+/// what was done) is this command's own ephemeral reply.
+async fn lane_command(
+    state: &AppState,
+    request: &SlashCommand,
+    environment: Environment,
+    event: &LaneEvent,
+) -> Result<SlashReply, AppError> {
+    let Some(project) = state
+        .projects()?
+        .project_by_channel(&request.channel)
+        .await?
+    else {
+        return Ok(SlashReply::ephemeral(replies::not_set_up(
+            &state.config.grammar,
+        )));
+    };
+    let key = LaneKey {
+        repository: project.repository,
+        environment,
+    };
+    let answer = lane_actions::act(state, &key, event, &request.channel).await?;
+    Ok(SlashReply::ephemeral(answer.into_message()))
+}
+
+/// How many pull-request environments `status` shows (the busy ones: a deployment going or a
+/// lock); the others are named.
+pub const STATUS_PULL_REQUESTS: usize = 5;
+
+/// How many queued deployments `status` counts per environment.
+pub const STATUS_QUEUE_COUNT: usize = 10;
+
+/// `status`: every environment of the repository at a glance. One read of the repository's
+/// lanes, then for each environment shown (the fixed ones and at most
+/// [`STATUS_PULL_REQUESTS`] busy pull-request ones) the deployments its lane runs and ran (key
+/// reads) and its queue (one bounded index query), and one lookup of the people named.
+async fn status(state: &AppState, request: &SlashCommand) -> Result<SlashReply, AppError> {
+    let grammar = &state.config.grammar;
+    let Some(project) = state
+        .projects()?
+        .project_by_channel(&request.channel)
+        .await?
+    else {
+        return Ok(SlashReply::ephemeral(replies::not_set_up(grammar)));
+    };
+    let repository = &project.repository;
+    let now = state.clock.now();
+    let lanes = state.lanes()?.lanes_of(repository).await?;
+    let record = |environment: Environment| {
+        lanes
+            .iter()
+            .find(|l| l.lane.environment == environment)
+            .cloned()
+    };
+    let mut shown: Vec<(Environment, Option<LaneRecord>)> = Environment::FIXED
+        .iter()
+        .map(|&env| (env, record(env)))
+        .collect();
+    // A pull-request lane is busy while a deployment holds its slot or a lock holds it (a free,
+    // unlocked lane dispatches what is in line at once; what waits for checks says so in its
+    // own message). The most recently changed come first.
+    let mut busy: Vec<&LaneRecord> = lanes
+        .iter()
+        .filter(|l| l.lane.environment.is_transient())
+        .filter(|l| l.running.is_some() || l.lock.as_ref().is_some_and(|k| !k.is_expired(now)))
+        .collect();
+    busy.sort_by(|a, b| {
+        b.updated_at
+            .cmp(&a.updated_at)
+            .then(a.lane.environment.cmp(&b.lane.environment))
+    });
+    let more: Vec<Environment> = busy
+        .iter()
+        .skip(STATUS_PULL_REQUESTS)
+        .map(|l| l.lane.environment)
+        .collect();
+    shown.extend(
+        busy.iter()
+            .take(STATUS_PULL_REQUESTS)
+            .map(|l| (l.lane.environment, Some((*l).clone()))),
+    );
+    let mut environments = Vec::with_capacity(shown.len());
+    for (environment, record) in shown {
+        environments.push(environment_status(state, repository, environment, record, now).await?);
+    }
+    let named = environments
+        .iter()
+        .flat_map(|e| e.current.iter().chain(e.running.iter()));
+    let logins = replies::list_logins(named);
+    let links = if logins.is_empty() {
+        Vec::new()
+    } else {
+        state.users()?.users_by_logins(&logins).await?
+    };
+    Ok(SlashReply::ephemeral(replies::status_view(
+        grammar,
+        repository,
+        &environments,
+        &more,
+        &links,
+        now,
+    )))
+}
+
+/// One environment for `status`, from its lane record (none: nothing went through its lane
+/// yet): the deployments it runs and ran, read by key, and its queue counted, together.
+async fn environment_status(
+    state: &AppState,
+    repository: &Repository,
+    environment: Environment,
+    record: Option<LaneRecord>,
+    now: Timestamp,
+) -> Result<replies::EnvironmentStatus, AppError> {
+    let Some(record) = record else {
+        return Ok(replies::EnvironmentStatus {
+            environment,
+            current: None,
+            running: None,
+            lock: None,
+            queued: 0,
+            queue_more: false,
+        });
+    };
+    let deployments = state.deployments()?;
+    let get = |id: Option<DeploymentId>| async move {
+        match id {
+            Some(id) => deployments.get_deployment(repository, &id).await,
+            None => Ok(None),
+        }
+    };
+    let (current, running, pending) = tokio::join!(
+        get(record.current.clone()),
+        get(record.running.clone()),
+        deployments.pending_deployments(&record.lane, STATUS_QUEUE_COUNT + 1),
+    );
+    let pending = pending?;
+    Ok(replies::EnvironmentStatus {
+        environment,
+        current: current?,
+        running: running?,
+        lock: record.lock.filter(|l| !l.is_expired(now)),
+        queued: pending.len().min(STATUS_QUEUE_COUNT),
+        queue_more: pending.len() > STATUS_QUEUE_COUNT,
+    })
 }
 
 /// How many deployments of one environment are read to find its current one.

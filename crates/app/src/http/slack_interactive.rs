@@ -1,6 +1,8 @@
 //! `slack-interactive` (`POST /slack/interactive`): Block Kit button presses — claim a GitHub
-//! login, "Deploy to staging" on a successful test deployment, "Retry" on a failed one.
-//! Button values are ids resolved here on the server, never state parsed back out of text.
+//! login, "Deploy to staging" on a successful test deployment, "Retry" on a failed one, and a
+//! lock's [Unlock], [Unlock anyway] and [Extend 1h] (on the channel's lock message, the
+//! confirmation offered to someone else, the holder's reminder). Button values are ids resolved
+//! here on the server, never state parsed back out of text.
 //!
 //! Latency budget: Slack wants HTTP 200 within 3 seconds. The handler reads and writes the
 //! store and makes `Event` invokes; answers to the presser go through `response_url` by
@@ -10,8 +12,12 @@
 //! has one effect. Pressing a button twice is two presses: claiming is idempotent in the
 //! store, a second promotion or retry is a second deployment, as with the slash command.
 
+use crate::http::lane_actions::{self, Answer};
 use crate::http::slack_request;
-use crate::render::{ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY, replies};
+use crate::render::{
+    ACTION_CLAIM_LOGIN, ACTION_EXTEND, ACTION_PROMOTE, ACTION_RETRY, ACTION_UNLOCK,
+    ACTION_UNLOCK_CONFIRMED, replies,
+};
 use crate::{AppError, AppState, idempotency};
 use axum::Router;
 use axum::body::Bytes;
@@ -24,6 +30,8 @@ use deploybot_core::invoke::{
     DeploymentCreateRequest, ManualDeploymentRequest, NewDeploymentRequest, SlackMessageRequest,
     send,
 };
+use deploybot_core::lane::LaneEvent;
+use deploybot_core::lane::lock::EXTEND_BY;
 use deploybot_core::ports::{LinkOutcome, ResponseMessage};
 use deploybot_core::{
     DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, SlackChannelId, SlackUserId,
@@ -123,6 +131,16 @@ fn parse(body: &[u8]) -> Result<(Payload, Option<Press>), AppError> {
     Ok((payload, Some(press)))
 }
 
+/// The buttons handled here.
+const ACTIONS: [&str; 6] = [
+    ACTION_CLAIM_LOGIN,
+    ACTION_PROMOTE,
+    ACTION_RETRY,
+    ACTION_UNLOCK,
+    ACTION_UNLOCK_CONFIRMED,
+    ACTION_EXTEND,
+];
+
 async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(error) = slack_request::verify(&state, &headers, &body) {
         return error.into_response();
@@ -135,7 +153,7 @@ async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         tracing::debug!(kind = %payload.kind, "interaction ignored");
         return StatusCode::OK.into_response();
     };
-    if ![ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY].contains(&press.action_id.as_str()) {
+    if !ACTIONS.contains(&press.action_id.as_str()) {
         tracing::debug!(action = %press.action_id, "unknown action ignored");
         return StatusCode::OK.into_response();
     }
@@ -184,6 +202,27 @@ async fn run(state: &AppState, press: &Press) -> Result<(), AppError> {
         ACTION_CLAIM_LOGIN => claim(state, press).await,
         ACTION_PROMOTE => redeploy(state, press, Redeploy::Promote).await,
         ACTION_RETRY => redeploy(state, press, Redeploy::Retry).await,
+        ACTION_UNLOCK => {
+            let event = LaneEvent::Unlock {
+                by: press.user.clone(),
+                confirmed: false,
+            };
+            lane_button(state, press, &event).await
+        }
+        ACTION_UNLOCK_CONFIRMED => {
+            let event = LaneEvent::Unlock {
+                by: press.user.clone(),
+                confirmed: true,
+            };
+            lane_button(state, press, &event).await
+        }
+        ACTION_EXTEND => {
+            let event = LaneEvent::Extend {
+                by: press.user.clone(),
+                by_duration: EXTEND_BY,
+            };
+            lane_button(state, press, &event).await
+        }
         _ => Ok(()),
     }
 }
@@ -335,4 +374,30 @@ async fn redeploy(state: &AppState, press: &Press, kind: Redeploy) -> Result<(),
     };
     send(state.invoker()?, &create).await?;
     reply(state, press, ack, false).await
+}
+
+/// A lock's button: the lane it names (its value, `acme/web#staging`) gets the event, with its
+/// notices to the channel of the repository's project. The presser gets the lane's answer for
+/// them (a refusal, the offer to take someone else's lock); a confirmation only when they
+/// pressed outside that channel (the holder's reminder), where the channel's notice is not in
+/// sight.
+async fn lane_button(state: &AppState, press: &Press, event: &LaneEvent) -> Result<(), AppError> {
+    let grammar = &state.config.grammar;
+    let Some(key) = lane_actions::lane_from_value(&press.value) else {
+        return reply(state, press, replies::lane_not_found(grammar), false).await;
+    };
+    let Some(project) = state
+        .projects()?
+        .project_by_repository(&key.repository)
+        .await?
+    else {
+        return reply(state, press, replies::lane_not_found(grammar), false).await;
+    };
+    match lane_actions::act(state, &key, event, &project.channel).await? {
+        Answer::Reply(message) => reply(state, press, message, false).await,
+        Answer::Done(message) if press.channel.as_ref() != Some(&project.channel) => {
+            reply(state, press, message, false).await
+        }
+        Answer::Done(_) => Ok(()),
+    }
 }

@@ -6,6 +6,7 @@ use crate::render::deployment::person;
 use crate::render::{ACTION_CLAIM_LOGIN, ref_is_its_sha};
 use deploybot_core::blocks::{Block, Element, Message, Text};
 use deploybot_core::command::{Grammar, SettingName};
+use deploybot_core::lane::{Lock, format_duration, slack_time};
 use deploybot_core::policy::Refusal;
 use deploybot_core::urls::{DEFAULT_URL_PATTERN, DEFAULT_URL_SEPARATOR, environment_url};
 use deploybot_core::{
@@ -592,6 +593,184 @@ pub fn list_view(
     Message { text, blocks }
 }
 
+// ---- locks and status -------------------------------------------------------------------
+
+/// A lock button that names a lane no channel follows (the channel was reset, or the
+/// repository moved).
+pub fn lane_not_found(grammar: &Grammar) -> Message {
+    Message::text(format!(
+        "That lock belongs to a repository no channel follows any more, so there is nothing to unlock or extend. `{} status` shows this channel's environments.",
+        grammar.command()
+    ))
+}
+
+/// `lock` (or [Extend 1h]) done: the person holds the environment until the lock's end.
+pub fn lock_taken(grammar: &Grammar, environment: Environment, lock: &Lock) -> Message {
+    Message::text(format!(
+        ":lock: You hold *{environment}* until {}: deployments there wait, except the ones you start yourself. The channel is told; `{} unlock {environment}` lets them go again.",
+        slack_time(lock.until),
+        grammar.command()
+    ))
+}
+
+/// `unlock` (or [Unlock], [Unlock anyway]) done.
+pub fn lock_released(environment: Environment, lock: &Lock, by: &SlackUserId) -> Message {
+    let told = if &lock.holder == by {
+        "the channel is told what deploys next".to_owned()
+    } else {
+        format!(
+            "{} is told that you took their lock, and the channel what deploys next",
+            lock.holder.mention()
+        )
+    };
+    Message::text(format!(":unlock: *{environment}* is unlocked; {told}."))
+}
+
+/// `unlock` of a lock that had just run out.
+pub fn lock_ran_out(environment: Environment, lock: &Lock) -> Message {
+    Message::text(format!(
+        ":unlock: The lock on *{environment}* by {} had run out already, so it is unlocked; the channel is told what deploys next.",
+        lock.holder.mention()
+    ))
+}
+
+/// A lock command whose lane needed GitHub's answer first: another function finishes it.
+pub fn lane_handed_over(environment: Environment) -> Message {
+    Message::text(format!(
+        ":hourglass_flowing_sand: On it: *{environment}*'s queue needs a word from GitHub first. The channel is told in a moment."
+    ))
+}
+
+/// One environment as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentStatus {
+    pub environment: Environment,
+    /// What it runs: its newest successful deployment.
+    pub current: Option<Deployment>,
+    /// What is in flight: the deployment that holds its slot.
+    pub running: Option<Deployment>,
+    /// Its lock, while it holds.
+    pub lock: Option<Lock>,
+    /// How many deployments wait in its queue (counted up to a limit).
+    pub queued: usize,
+    /// Whether more wait than `queued` says.
+    pub queue_more: bool,
+}
+
+/// How many names of further busy pull-request environments `status` writes out.
+const MORE_NAMES: usize = 10;
+
+/// `status`: each environment at a glance — what runs, what is in flight, its lock, its
+/// queue — then the busy pull-request environments not shown (`more`).
+pub fn status_view(
+    grammar: &Grammar,
+    repository: &Repository,
+    environments: &[EnvironmentStatus],
+    more: &[Environment],
+    links: &[UserLink],
+    now: Timestamp,
+) -> Message {
+    let c = grammar.command();
+    let head = format!(":bar_chart: *{}* now", escape(repository.as_str()));
+    let mut text = head.clone();
+    let mut blocks = Vec::with_capacity(environments.len() + 3);
+    blocks.push(Block::section(head));
+    for env in environments {
+        let section = environment_status(env, links, now);
+        text.push('\n');
+        text.push_str(&section);
+        blocks.push(Block::section(section));
+    }
+    if !more.is_empty() {
+        let mut names: Vec<String> = more
+            .iter()
+            .take(MORE_NAMES)
+            .map(|e| format!("`{e}`"))
+            .collect();
+        if more.len() > MORE_NAMES {
+            names.push(format!("{} others", more.len() - MORE_NAMES));
+        }
+        let line = format!(
+            "…and {} more pull-request environments with a deployment going or a lock: {}. `{c} list <environment>` shows one.",
+            more.len(),
+            names.join(", ")
+        );
+        text.push('\n');
+        text.push_str(&line);
+        blocks.push(Block::section(line));
+    }
+    blocks.push(Block::context(format!(
+        "`{c} list` shows the recent deployments; `{c} lock <environment>` holds deployments to one."
+    )));
+    Message { text, blocks }
+}
+
+/// One environment's lines in `status`.
+fn environment_status(env: &EnvironmentStatus, links: &[UserLink], now: Timestamp) -> String {
+    let mut out = String::with_capacity(300);
+    out.push('*');
+    push_display(&mut out, &env.environment);
+    out.push('*');
+    let idle =
+        env.current.is_none() && env.running.is_none() && env.lock.is_none() && env.queued == 0;
+    if idle {
+        out.push_str(" _nothing deployed yet_");
+        return out;
+    }
+    match &env.current {
+        Some(d) => {
+            out.push_str("\n• runs ");
+            push_deployment_line(&mut out, d, links, now, false);
+        }
+        None => out.push_str("\n• runs _nothing yet_"),
+    }
+    if let Some(d) = &env.running {
+        out.push_str("\n• deploying ");
+        push_deployment_line(&mut out, d, links, now, true);
+    }
+    if let Some(lock) = &env.lock {
+        out.push_str("\n• :lock: locked by ");
+        out.push_str(&lock.holder.mention());
+        out.push_str(" until ");
+        out.push_str(&slack_time(lock.until));
+        out.push_str(" (");
+        out.push_str(&time_left(lock, now));
+        out.push(')');
+        // The reason is shown as the lock notices show it: Slack sends command text with
+        // `&`, `<` and `>` escaped already.
+        if let Some(reason) = &lock.reason {
+            out.push_str(" — ");
+            out.push_str(reason);
+        }
+    }
+    if env.queued > 0 {
+        let more = if env.queue_more { "+" } else { "" };
+        let noun = if env.queued == 1 && !env.queue_more {
+            "deployment waits"
+        } else {
+            "deployments wait"
+        };
+        out.push_str(&format!(
+            "\n• :hourglass_flowing_sand: {}{more} {noun} in line",
+            env.queued
+        ));
+    }
+    out
+}
+
+/// "1h 20m left", in whole minutes.
+fn time_left(lock: &Lock, now: Timestamp) -> String {
+    let minutes = lock.time_left(now).as_secs() / 60;
+    if minutes == 0 {
+        "less than a minute left".to_owned()
+    } else {
+        format!(
+            "{} left",
+            format_duration(std::time::Duration::from_secs(minutes * 60))
+        )
+    }
+}
+
 /// A value's `Display`, appended to `out` (writing to a `String` cannot fail).
 fn push_display(out: &mut String, value: &impl std::fmt::Display) {
     use std::fmt::Write as _;
@@ -985,6 +1164,144 @@ mod tests {
             let text = line(git_ref);
             assert!(text.starts_with(shown), "{text}");
         }
+    }
+
+    fn lock(holder: &str, reason: Option<&str>, minutes: i64) -> Lock {
+        Lock {
+            holder: user(holder),
+            reason: reason.map(str::to_owned),
+            since: NOW.plus_secs(-600),
+            until: NOW.plus_secs(minutes * 60),
+            reminded: false,
+        }
+    }
+
+    #[test]
+    fn snapshots_of_lock_answers() {
+        let g = grammar();
+        let held = lock("U1", Some("testing the migration"), 120);
+        snapshot("lock_taken", &lock_taken(&g, Environment::Staging, &held));
+        snapshot(
+            "lock_released",
+            &lock_released(Environment::Staging, &held, &user("U1")),
+        );
+        snapshot(
+            "lock_taken_over",
+            &lock_released(Environment::Staging, &held, &user("U2")),
+        );
+        snapshot("lock_ran_out", &lock_ran_out(Environment::Staging, &held));
+        snapshot(
+            "lane_handed_over",
+            &lane_handed_over(Environment::Production),
+        );
+        snapshot("lane_not_found", &lane_not_found(&g));
+    }
+
+    #[test]
+    fn snapshot_of_status() {
+        let g = grammar();
+        let pusher = Trigger::Push {
+            pusher: Some(login("alice")),
+        };
+        let mut preview = deployment(
+            1,
+            Environment::Preview,
+            GitRef::Branch("main".into()),
+            DeploymentState::Success,
+            pusher.clone(),
+            120,
+        );
+        preview.environment_url = Some("https://preview.example.com/".into());
+        let deploying = deployment(
+            2,
+            Environment::Preview,
+            GitRef::Branch("main".into()),
+            DeploymentState::InProgress,
+            pusher,
+            3,
+        );
+        let release = deployment(
+            3,
+            Environment::Test,
+            GitRef::Branch("release-1.4".into()),
+            DeploymentState::Success,
+            Trigger::Manual {
+                slack_user: user("U2"),
+            },
+            60 * 26,
+        );
+        let pr = deployment(
+            4,
+            Environment::PullRequest(12),
+            GitRef::Branch("feature/login".into()),
+            DeploymentState::Queued,
+            Trigger::PullRequest {
+                number: 12,
+                url: Some("https://github.com/acme/web/pull/12".into()),
+            },
+            1,
+        );
+        let environments = vec![
+            EnvironmentStatus {
+                environment: Environment::Preview,
+                current: Some(preview),
+                running: Some(deploying),
+                lock: None,
+                queued: 1,
+                queue_more: false,
+            },
+            EnvironmentStatus {
+                environment: Environment::Test,
+                current: Some(release),
+                running: None,
+                lock: Some(lock("U1", Some("testing the migration"), 80)),
+                queued: 10,
+                queue_more: true,
+            },
+            EnvironmentStatus {
+                environment: Environment::Staging,
+                current: None,
+                running: None,
+                lock: Some(Lock {
+                    until: NOW.plus_secs(30),
+                    ..lock("U2", None, 0)
+                }),
+                queued: 0,
+                queue_more: false,
+            },
+            EnvironmentStatus {
+                environment: Environment::Production,
+                current: None,
+                running: None,
+                lock: None,
+                queued: 0,
+                queue_more: false,
+            },
+            EnvironmentStatus {
+                environment: Environment::PullRequest(12),
+                current: None,
+                running: Some(pr),
+                lock: None,
+                queued: 0,
+                queue_more: false,
+            },
+        ];
+        let links = [UserLink {
+            github_login: login("alice"),
+            slack_user: user("U3"),
+            slack_name: None,
+            linked_at: NOW,
+        }];
+        let more: Vec<Environment> = (13..=25).map(Environment::PullRequest).collect();
+        snapshot(
+            "status",
+            &status_view(&g, &repo(), &environments, &more, &links, NOW),
+        );
+        let quiet = status_view(&g, &repo(), &environments[3..4], &[], &[], NOW);
+        assert_eq!(
+            quiet.text,
+            ":bar_chart: *acme/web* now\n*production* _nothing deployed yet_"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod hostile_payloads;
 mod hostile_requests;
 mod lanes;
 mod leases;
+mod locks;
 mod profiles;
 mod slack_command;
 mod slack_event;

@@ -967,12 +967,44 @@ async fn internal_failures_are_a_short_apology_with_200() {
     assert!(!text.contains("invoker"), "no internals in Slack: {text}");
 }
 
+// ---- locks and status (the whole flow is in locks.rs) ----------------------------------------
+
+#[tokio::test]
+async fn lane_commands_need_a_set_up_channel_and_status_reads_little() {
+    let h = Harness::new();
+    for text in ["lock staging", "unlock staging for 1h", "status"] {
+        let reply = h.slash(text).await;
+        assert_eq!(reply.status, StatusCode::OK, "{text}");
+        assert_eq!(reply.response_type(), "ephemeral", "{text}");
+    }
+    for text in ["lock staging", "unlock staging", "status"] {
+        h.slash(text).await.assert_ephemeral(&["not set up yet"]);
+    }
+    assert!(h.invocations().is_empty());
+
+    h.bind().await;
+    h.counting.reset();
+    let reply = h.slash("status").await;
+    reply.assert_ephemeral(&[
+        ":bar_chart: *acme/web* now",
+        "*preview* _nothing deployed yet_",
+        "*production* _nothing deployed yet_",
+    ]);
+    let counts = h.counting.counts();
+    assert_eq!(
+        counts.keys().copied().collect::<Vec<_>>(),
+        vec!["is_team_revoked", "lanes_of", "project_by_channel"],
+        "{counts:?}"
+    );
+}
+
 // ---- robustness -------------------------------------------------------------------------------
 
 fn any_text() -> impl Strategy<Value = String> {
     prop_oneof![
         "\\PC{0,300}",
-        "(setup|set|unset|deploy|list|get|config|hello|bye|goodbye|reset|help) \\PC{0,80}",
+        "(setup|set|unset|deploy|list|get|config|hello|bye|goodbye|reset|help|lock|unlock|status) \\PC{0,80}",
+        "lock (preview|test|staging|production|pr[0-9]{1,3}|\\PC{0,10})( (for|FOR) \\PC{0,12})?( \\PC{0,60})?",
         "(set|unset) (basedomain|url|urlpattern|urlseparator) \\PC{0,40}( \\PC{0,40})?",
         "deploy [a-z0-9./<>&|-]{0,30} (to|TO) (preview|test|staging|production|pr[0-9]{1,3}|\\PC{0,10})",
     ]
@@ -1018,6 +1050,11 @@ async fn awkward_texts_get_friendly_answers() {
         &"a ".repeat(600),
         "😀",
         "unset url PR3",
+        "lock staging for 99999999999999999999d",
+        "lock staging for 1h <!channel> &lt;b&gt;",
+        "lock pr0",
+        "unlock PRODUCTION",
+        "status",
     ];
     for text in texts {
         let reply = h.slash(text).await;

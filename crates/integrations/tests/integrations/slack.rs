@@ -111,6 +111,33 @@ async fn posts_and_updates_keep_every_version() {
 }
 
 #[tokio::test]
+async fn a_message_to_a_user_id_goes_to_the_direct_conversation() {
+    let fake = FakeSlack::new();
+    let server = fake.serve().await;
+    let (slack, _) = client_for(server.base_url(), quick_policy());
+
+    let direct = SlackChannelId::direct(&user());
+    slack
+        .post_message(&direct, &Message::text("your lock expires soon"))
+        .await
+        .expect("Slack takes a user id as the channel of chat.postMessage");
+
+    let body: Value = serde_json::from_slice(&fake.requests()[0].body).expect("JSON body");
+    assert_eq!(body["channel"], "U0ADA");
+    let dms = fake.direct_messages(&user());
+    assert_eq!(dms.len(), 1, "{dms:#?}");
+    assert_eq!(dms[0].channel, FakeSlack::direct_channel(&user()));
+    assert_eq!(
+        dms[0].latest(),
+        Some(&Message::text("your lock expires soon"))
+    );
+    assert!(
+        fake.messages(&direct).is_empty(),
+        "not a channel of its own"
+    );
+}
+
+#[tokio::test]
 async fn update_without_blocks_clears_them() {
     let fake = FakeSlack::new();
     let server = fake.serve().await;

@@ -3,8 +3,10 @@
 //! directly (in-process handler tests) and serves the same state as a Web API over HTTP on
 //! 127.0.0.1 (adapter and end-to-end tests), with scripted failures applied to both paths.
 //!
-//! Behaviour copied from Slack: `chat.update` of an unknown `ts` → `message_not_found`; a
-//! message to an archived channel → `is_archived`, to a deleted one → `channel_not_found`;
+//! Behaviour copied from Slack: `chat.postMessage` to a user id posts to the app's direct
+//! conversation with that user ([`FakeSlack::direct_channel`]); `chat.update` of an unknown
+//! `ts` → `message_not_found`; a message to an archived channel → `is_archived`, to a deleted
+//! one → `channel_not_found`;
 //! a revoked token → `token_revoked` on every Web API call; a `response_url` accepts at most
 //! five posts (then `used_url`); a missing bearer token → `not_authed`.
 
@@ -224,6 +226,18 @@ impl FakeSlack {
             .collect()
     }
 
+    /// The app's direct conversation with `user` (`D` and the user id): where
+    /// `chat.postMessage` puts a message whose channel is the user's id, as Slack does.
+    pub fn direct_channel(user: &SlackUserId) -> SlackChannelId {
+        SlackChannelId::parse(&format!("D{}", user.as_str()))
+            .unwrap_or_else(|_| SlackChannelId::direct(user))
+    }
+
+    /// The direct messages the app sent `user`, in the order posted.
+    pub fn direct_messages(&self, user: &SlackUserId) -> Vec<PostedMessage> {
+        self.messages(&Self::direct_channel(user))
+    }
+
     /// Every channel message, in the order posted.
     pub fn all_messages(&self) -> Vec<PostedMessage> {
         self.state().messages.clone()
@@ -311,21 +325,27 @@ impl FakeSlack {
         Ok(())
     }
 
+    /// Posts `message` to `channel`, or to the app's direct conversation with a user when
+    /// `channel` is a user id; the message's conversation and `ts`.
     async fn do_post(
         &self,
         channel: &SlackChannelId,
         message: Message,
-    ) -> Result<String, SlackFailure> {
+    ) -> Result<(SlackChannelId, String), SlackFailure> {
         self.gate(method::POST_MESSAGE, true).await?;
+        let channel = match SlackUserId::parse(channel.as_str()) {
+            Ok(user) => Self::direct_channel(&user),
+            Err(_) => channel.clone(),
+        };
         let mut state = self.state();
-        state.writable(channel)?;
+        state.writable(&channel)?;
         let ts = state.new_ts();
         state.messages.push(PostedMessage {
             channel: channel.clone(),
             ts: ts.clone(),
             versions: vec![message],
         });
-        Ok(ts)
+        Ok((channel, ts))
     }
 
     async fn do_update(
@@ -431,6 +451,7 @@ impl Slack for FakeSlack {
     ) -> Result<String, SlackError> {
         self.do_post(channel, message.clone())
             .await
+            .map(|(_, ts)| ts)
             .map_err(|f| f.to_error())
     }
 
@@ -560,6 +581,18 @@ fn channel_arg(args: &serde_json::Map<String, Value>) -> Result<SlackChannelId, 
         .ok_or_else(|| api("channel_not_found"))
 }
 
+/// `chat.postMessage`'s `channel`: a channel id, or a user id for a direct message.
+fn post_channel_arg(args: &serde_json::Map<String, Value>) -> Result<SlackChannelId, SlackFailure> {
+    let text = args
+        .get("channel")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match SlackUserId::parse(text) {
+        Ok(user) => Ok(SlackChannelId::direct(&user)),
+        Err(_) => channel_arg(args),
+    }
+}
+
 fn user_arg(args: &serde_json::Map<String, Value>) -> Result<SlackUserId, SlackFailure> {
     args.get("user")
         .and_then(Value::as_str)
@@ -589,9 +622,9 @@ impl FakeSlack {
     ) -> Result<Value, SlackFailure> {
         match name {
             method::POST_MESSAGE => {
-                let channel = channel_arg(args)?;
+                let channel = post_channel_arg(args)?;
                 let message = message_from(args)?;
-                let ts = self.do_post(&channel, message.clone()).await?;
+                let (channel, ts) = self.do_post(&channel, message.clone()).await?;
                 Ok(json!({
                     "ok": true,
                     "channel": channel,
@@ -718,6 +751,20 @@ mod tests {
 
     fn channel() -> SlackChannelId {
         SlackChannelId::parse("C0DEPLOY").expect("channel id")
+    }
+
+    #[tokio::test]
+    async fn a_post_to_a_user_id_is_a_direct_message() {
+        let slack = FakeSlack::new();
+        let user = SlackUserId::parse("U0ANA").expect("user id");
+        slack
+            .post_message(&SlackChannelId::direct(&user), &Message::text("hi"))
+            .await
+            .expect("post");
+        let dms = slack.direct_messages(&user);
+        assert_eq!(dms.len(), 1);
+        assert_eq!(dms[0].channel.as_str(), "DU0ANA");
+        assert_eq!(slack.all_messages().len(), 1);
     }
 
     #[tokio::test]

@@ -26,7 +26,9 @@ use deploybot_testkit::fakes::circleci::FakeCircleCi;
 use deploybot_testkit::fakes::github::{FakeDeployment, FakeGitHub};
 use deploybot_testkit::fakes::slack::{FakeSlack, PostedMessage};
 use deploybot_testkit::memory_store::MemoryStore;
-use deploybot_testkit::signing::{SignedRequest, github_request, send_to_router};
+use deploybot_testkit::signing::{
+    SignedRequest, github_request, send_to_router, slack_form_request, slack_interactive_request,
+};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -39,6 +41,7 @@ pub const TEAM: &str = "T0ACME";
 pub const GITHUB_SECRET: &str = "github-webhook-secret-for-tests";
 pub const CIRCLECI_SECRET: &str = "circleci-webhook-secret-for-tests";
 pub const NOTIFY_TOKEN: &str = "legacy-notify-token-for-tests";
+pub const SLACK_SECRET: &str = "slack-signing-secret-for-tests";
 /// The commit of the pull request fixture.
 pub const PR_SHA: &str = "4f3c2a1b9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b";
 /// The author of the fixtures' commits and pull request, and their Slack user once linked.
@@ -198,6 +201,7 @@ impl World {
             github_webhook_secret: Some(SigningSecret::new(GITHUB_SECRET)),
             circleci_webhook_secret: Some(SigningSecret::new(CIRCLECI_SECRET)),
             circleci_notify_token: Some(NOTIFY_TOKEN.to_owned().into()),
+            slack_signing_secret: Some(SigningSecret::new(SLACK_SECRET)),
             ..AppConfig::default()
         };
         let counting = Arc::new(CountingStore::new(store.clone()));
@@ -262,6 +266,67 @@ impl World {
     pub async fn send_signed(&self, path: &str, request: SignedRequest) -> (StatusCode, String) {
         self.send(request.into_http_request(path).expect("valid request"))
             .await
+    }
+
+    /// `/cimon <text>` typed by Slack user `user` in the project's channel, signed as Slack
+    /// signs it; the command's own JSON answer, once the work it started has settled.
+    pub async fn slash(&self, user: &str, text: &str) -> Value {
+        let response_url = self.slack.response_url(&format!("cmd-{user}"));
+        let request = slack_form_request(
+            &SigningSecret::new(SLACK_SECRET),
+            self.clock.now().secs(),
+            &[
+                ("team_id", TEAM),
+                ("channel_id", CHANNEL),
+                ("channel_name", "web"),
+                ("user_id", user),
+                ("command", "/cimon"),
+                ("text", text),
+                ("response_url", &response_url),
+                ("trigger_id", "13345224609.738474920.8088930838d88f008e0"),
+            ],
+        );
+        let (status, body) = self.send_signed("/slack/command", request).await;
+        assert_eq!(status, StatusCode::OK, "/cimon {text}: {body}");
+        self.settle().await;
+        serde_json::from_str(&body).expect("a slash command answers JSON")
+    }
+
+    /// Slack user `user` pressed the button `action_id` with `value` on a message in
+    /// `channel` (the project's channel, or a direct message); the answers posted to the
+    /// press's `response_url`, once the work it started has settled.
+    pub async fn press(
+        &self,
+        user: &str,
+        channel: &SlackChannelId,
+        action_id: &str,
+        value: &str,
+    ) -> Vec<Message> {
+        let n = self.next_delivery.fetch_add(1, Ordering::SeqCst);
+        let id = format!("press-{n}");
+        let payload = serde_json::json!({
+            "type": "block_actions",
+            "team": {"id": TEAM},
+            "user": {"id": user, "username": user.to_ascii_lowercase()},
+            "channel": {"id": channel.as_str()},
+            "trigger_id": format!("trigger-{n}"),
+            "response_url": self.slack.response_url(&id),
+            "actions": [{"action_id": action_id, "value": value, "type": "button"}],
+        });
+        let request = slack_interactive_request(
+            &SigningSecret::new(SLACK_SECRET),
+            self.clock.now().secs(),
+            &payload,
+        );
+        let (status, body) = self.send_signed("/slack/interactive", request).await;
+        assert_eq!(status, StatusCode::OK, "{action_id}: {body}");
+        self.settle().await;
+        self.slack
+            .responses()
+            .into_iter()
+            .filter(|r| r.id == id)
+            .map(|r| r.response.message)
+            .collect()
     }
 
     /// A new delivery id, as GitHub gives each delivery.
