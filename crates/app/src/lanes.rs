@@ -268,7 +268,19 @@ pub async fn apply(
     key: &LaneKey,
     event: &LaneEvent,
 ) -> Result<Applied, AppError> {
-    apply_with(state, key, event, None, false).await
+    apply_with(state, key, event, None, false, None).await
+}
+
+/// As [`apply`], right after `fresh` was stored as a new intent of the lane: the index of
+/// pending deployments may not show it yet (DynamoDB's indexes are eventually consistent), so
+/// it is read by key and counted in when the index misses it.
+pub async fn apply_after_storing(
+    state: &AppState,
+    key: &LaneKey,
+    event: &LaneEvent,
+    fresh: &DeploymentId,
+) -> Result<Applied, AppError> {
+    apply_with(state, key, event, None, false, Some(fresh)).await
 }
 
 /// As [`apply`], for a person's command or button: the lane's notices go to `channel` when
@@ -281,7 +293,7 @@ pub async fn apply_in(
     event: &LaneEvent,
     channel: Option<&SlackChannelId>,
 ) -> Result<Applied, AppError> {
-    apply_with(state, key, event, channel, true).await
+    apply_with(state, key, event, channel, true, None).await
 }
 
 async fn apply_with(
@@ -290,9 +302,21 @@ async fn apply_with(
     event: &LaneEvent,
     channel: Option<&SlackChannelId>,
     replies_to_caller: bool,
+    fresh: Option<&DeploymentId>,
 ) -> Result<Applied, AppError> {
     for _ in 0..MAX_ATTEMPTS {
-        let view = read(state, key).await?;
+        let mut view = read(state, key).await?;
+        if let Some(id) = fresh
+            && !view.pending.iter().any(|d| &d.id == id)
+            && let Some(d) = state
+                .deployments()?
+                .get_deployment(&key.repository, id)
+                .await?
+            && d.state.is_pending()
+            && view.record.running.as_ref() != Some(id)
+        {
+            view.pending.push(d);
+        }
         let snapshot = view.snapshot(state);
         let Some(effects) = decide_answering(state, &snapshot, event).await? else {
             forward(state, key, event).await?;

@@ -128,3 +128,20 @@ async fn the_completion_webhook_delivered_twice_at_once_frees_the_lane_once() {
     );
     world.assert_no_failures();
 }
+
+/// DynamoDB's index of pending deployments is eventually consistent: the drain right after a
+/// new intent is stored may not find it there. It is dispatched all the same.
+#[tokio::test]
+async fn a_new_intent_the_pending_index_does_not_show_yet_is_dispatched() {
+    use deploybot_testkit::Fault;
+    let world = World::new().await;
+    world
+        .counting
+        .fault_next("pending_deployments", Fault::Lagging);
+    push_main(&world, &sha('a')).await;
+    let d = world.only_deployment(Environment::Preview).await;
+    assert!(world.counting.counts()["pending_deployments"] >= 1);
+    assert_eq!(d.state, DeploymentState::Created, "{d:#?}");
+    assert_eq!(world.github.deployments(&repo()).len(), 1);
+    world.assert_no_failures();
+}

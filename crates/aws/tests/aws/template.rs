@@ -101,6 +101,36 @@ fn env_vars(function: &Value) -> serde_json::Map<String, Value> {
         .unwrap_or_default()
 }
 
+/// How other functions name `function`: a `Ref` to its resource, or — when it has an explicit
+/// `FunctionName` (it is invoked back by functions it invokes, and references both ways would
+/// be a circular dependency) — that name.
+fn function_reference(template: &Value, function: FunctionName) -> Value {
+    let logical_id = format!("{}Function", pascal(function));
+    let named = &resource(template, &logical_id)["Properties"]["FunctionName"];
+    if named.is_null() {
+        json!({"Ref": logical_id})
+    } else {
+        assert_eq!(
+            named,
+            &json!({"Fn::Sub": format!("${{AWS::StackName}}-{function}")}),
+            "{logical_id}: named after the stack and the function"
+        );
+        named.clone()
+    }
+}
+
+/// The ARN other functions get invoke permission on, in the same two forms.
+fn function_arn(template: &Value, function: FunctionName) -> Value {
+    match function_reference(template, function) {
+        Value::Object(r) if r.contains_key("Ref") => {
+            json!({"Fn::GetAtt": format!("{}Function.Arn", pascal(function))})
+        }
+        _ => json!({"Fn::Sub": format!(
+            "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:${{AWS::StackName}}-{function}"
+        )}),
+    }
+}
+
 fn check_function(template: &Value, profile: &FunctionProfile) {
     let function = profile.function;
     let logical_id = format!("{}Function", pascal(function));
@@ -139,7 +169,7 @@ fn check_function(template: &Value, profile: &FunctionProfile) {
     for target in profile.invokes {
         assert_eq!(
             env[&target.env_var()],
-            json!({"Ref": format!("{}Function", pascal(*target))}),
+            function_reference(template, *target),
             "{logical_id}: {}",
             target.env_var()
         );
@@ -153,7 +183,7 @@ fn check_function(template: &Value, profile: &FunctionProfile) {
     let want_arns: BTreeSet<String> = profile
         .invokes
         .iter()
-        .map(|f| json!({"Fn::GetAtt": format!("{}Function.Arn", pascal(*f))}).to_string())
+        .map(|f| function_arn(template, *f).to_string())
         .collect();
     assert_eq!(invoke_arns, want_arns, "{logical_id}: invoke permissions");
 

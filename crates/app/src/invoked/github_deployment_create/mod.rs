@@ -154,7 +154,7 @@ pub(crate) async fn start(
     match state.deployments()?.insert_deployment(&record).await? {
         InsertOutcome::Inserted => {
             lifecycle::post_slack_now(state, &record).await;
-            run_lane(state, &key, LaneEvent::Drain).await?;
+            run_lane_after_storing(state, &key, &record.id).await?;
             let current = lifecycle::load(state, &record.repository, &record.id).await?;
             Ok(about(&current))
         }
@@ -193,9 +193,21 @@ pub(crate) async fn run_lane(
     key: &LaneKey,
     event: LaneEvent,
 ) -> Result<(), AppError> {
+    run_lane_from(state, key, event, None).await
+}
+
+async fn run_lane_from(
+    state: &AppState,
+    key: &LaneKey,
+    event: LaneEvent,
+    mut fresh: Option<&DeploymentId>,
+) -> Result<(), AppError> {
     let mut event = event;
     for _ in 0..MAX_DISPATCHES {
-        let applied = lanes::apply(state, key, &event).await?;
+        let applied = match fresh.take() {
+            Some(id) => lanes::apply_after_storing(state, key, &event, id).await?,
+            None => lanes::apply(state, key, &event).await?,
+        };
         let to_dispatch = match applied.dispatch {
             Some(d) => Some(d),
             None => stalled_dispatch(state, &applied.lane).await?,
@@ -210,6 +222,16 @@ pub(crate) async fn run_lane(
     }
     tracing::warn!(lane = %key, "GitHub refused {MAX_DISPATCHES} dispatches in a row; the rest waits for the next event");
     Ok(())
+}
+
+/// [`run_lane`] with a drain, right after `fresh` was stored: the drain counts it in even when
+/// the index of pending deployments does not show it yet.
+async fn run_lane_after_storing(
+    state: &AppState,
+    key: &LaneKey,
+    fresh: &DeploymentId,
+) -> Result<(), AppError> {
+    run_lane_from(state, key, LaneEvent::Drain, Some(fresh)).await
 }
 
 /// The lane's running deployment when it is still `ready` without a GitHub deployment.
