@@ -15,8 +15,10 @@ use crate::transcript::{Observer, Transcript, message_lines};
 use crate::world::{self, ADA, GRACE, LINUS, Person};
 use deploybot_app::render::{ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY};
 use deploybot_core::blocks::{Block, Element, Message};
+use deploybot_core::invoke::{self, DeploymentCreateRequest};
+use deploybot_core::lane::LaneKey;
 use deploybot_core::{
-    Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Sha,
+    Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Repository, Sha,
     SlackChannelId, SlackUserId, Trigger,
 };
 use deploybot_testkit::fakes::circleci::{FakePipeline, PipelineTarget};
@@ -901,7 +903,9 @@ impl Run<'_> {
             "the list shows production, staging, test, preview and pr42",
         )?;
 
-        // 14 -----------------------------------------------------------------------------------
+        self.lanes(&repository).await?;
+
+        // 17 -----------------------------------------------------------------------------------
         self.step("Looking back");
         self.say("Everything deploybot recorded, newest first:");
         let all = self.app.deployments().await?;
@@ -916,14 +920,19 @@ impl Run<'_> {
             );
             self.out.line(line);
         }
-        self.check(all.len() == 7, "seven deployments were made")?;
+        self.check(all.len() == 12, "twelve deployments were wished for")?;
         let messages = self.app.fakes.slack.messages(&channel);
         let posted: HashSet<&str> = messages.iter().map(|m| m.ts.as_str()).collect();
+        let own: HashSet<&str> = all.iter().filter_map(|d| d.slack_ts.as_deref()).collect();
         self.check(
             all.iter()
                 .all(|d| d.slack_ts.as_deref().is_some_and(|ts| posted.contains(ts)))
-                && messages.len() == all.len(),
+                && own.len() == all.len(),
             "one Slack message per deployment, edited in place",
+        )?;
+        self.check(
+            messages.len() == all.len() + 3,
+            "and three about preview's lock: locked, unlocked, what went next",
         )?;
         let edits: usize = messages.iter().map(|m| m.edits()).sum();
         self.say(format!(
@@ -931,13 +940,252 @@ impl Run<'_> {
             messages.len()
         ));
         let on_github = self.app.fakes.github.deployments(&repository);
+        let ran = all.iter().filter(|d| !d.state.never_ran()).count();
         self.check(
-            on_github.len() == all.len(),
-            "GitHub has one deployment for each",
+            on_github.len() == ran && ran == all.len() - 1,
+            "GitHub has one deployment for each that ran; the superseded one never reached it",
         )?;
         self.check(
             self.app.failures().is_empty(),
             "no background invocation failed",
+        )?;
+        Ok(())
+    }
+
+    /// A push of `hex` to main (preview), following `parent` on GitHub.
+    async fn push_main(&mut self, hex: &str, parent: Option<&str>, who: Person) -> Step<Reply> {
+        let repository = self.app.repository.clone();
+        let commit = sha(hex)?;
+        if let Some(parent) = parent {
+            self.app
+                .fakes
+                .github
+                .set_parent(&repository, &commit, &sha(parent)?);
+        }
+        self.app.fakes.github.set_branch(
+            &repository,
+            world::DEFAULT_BRANCH,
+            &commit,
+            Some(who.github_login),
+        );
+        let push = github_events::push(
+            world::REPOSITORY,
+            world::DEFAULT_BRANCH,
+            hex,
+            who.github_login,
+        );
+        let what = format!("push of {} to main", &hex[..7]);
+        let reply = self.github("push", &push, &what).await?;
+        self.check(reply.status == 202, "deploybot accepts the push")?;
+        Ok(reply)
+    }
+
+    /// The newest preview deployment of commit `hex`.
+    async fn preview_of(&mut self, hex: &str) -> Step<Deployment> {
+        let commit = sha(hex)?;
+        let found = self
+            .app
+            .deployments()
+            .await?
+            .into_iter()
+            .find(|d| d.environment == Environment::Preview && d.sha == commit);
+        self.require(
+            found,
+            format!("a preview deployment of {} exists", &hex[..7]),
+        )
+    }
+
+    /// The pipeline of a deployment that was just dispatched: GitHub announces it, the
+    /// pipeline starts.
+    async fn start_pipeline(&mut self, d: &Deployment) -> Step<FakePipeline> {
+        self.announce().await?;
+        let started = self.get(&d.id).await?;
+        let pipeline = started.pipeline_id.as_deref().and_then(|id| {
+            self.app
+                .fakes
+                .ci
+                .pipelines()
+                .into_iter()
+                .find(|p| p.id == id)
+        });
+        self.require(pipeline, format!("the pipeline of {} runs", d.sha.short()))
+    }
+
+    async fn lanes(&mut self, repository: &Repository) -> Step {
+        const A: &str = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
+        const B: &str = "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2";
+        const C: &str = "c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3";
+        const D: &str = "d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4";
+        const E: &str = "e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5";
+        let preview = Environment::Preview;
+
+        // 14 -----------------------------------------------------------------------------------
+        self.step("Three pushes to main in a row: one deploys at a time, the newest goes next");
+        self.push_main(A, Some(world::HOTFIX_SHA), ADA).await?;
+        let a = self.preview_of(A).await?;
+        self.check(
+            a.state == DeploymentState::Created,
+            "the first is dispatched at once: preview is free",
+        )?;
+        let a_pipeline = self.start_pipeline(&a).await?;
+        self.push_main(B, Some(A), LINUS).await?;
+        let b = self.preview_of(B).await?;
+        self.check(
+            b.state == DeploymentState::Ready,
+            "the second waits in line while the first deploys",
+        )?;
+        let message = self.latest_message(&b).unwrap_or_default();
+        self.check(
+            text(&message).contains("In line for preview"),
+            "its message says it is in line",
+        )?;
+        self.push_main(C, Some(B), ADA).await?;
+        let b = self.get(&b.id).await?;
+        let c = self.preview_of(C).await?;
+        self.check(
+            b.state == DeploymentState::Superseded && c.state == DeploymentState::Ready,
+            "the third supersedes the second, which never ran; the third waits",
+        )?;
+        let message = self.latest_message(&b).unwrap_or_default();
+        self.check(
+            text(&message).contains("superseded by `c3c3c3c`"),
+            "the second's message says `superseded by c3c3c3c`",
+        )?;
+        self.check(
+            self.app
+                .fakes
+                .github
+                .deployments(repository)
+                .iter()
+                .all(|g| g.sha != b.sha && g.sha != c.sha),
+            "GitHub and CircleCI see only what runs: nothing for the waiting ones",
+        )?;
+        self.complete(&a_pipeline, "success").await?;
+        let a = self.get(&a.id).await?;
+        let c = self.get(&c.id).await?;
+        self.check(
+            a.state == DeploymentState::Success && c.state == DeploymentState::Created,
+            "the first succeeds, and the lane dispatches the newest",
+        )?;
+        let c_pipeline = self.start_pipeline(&c).await?;
+        self.complete(&c_pipeline, "success").await?;
+        let c = self.get(&c.id).await?;
+        self.check(
+            c.state == DeploymentState::Success,
+            "preview runs c3c3c3c, the newest push",
+        )?;
+
+        // 15 -----------------------------------------------------------------------------------
+        self.step("Grace locks preview to test a migration; a push waits and deploys on unlock");
+        let reply = self
+            .slash(GRACE, "lock preview for 30m testing the migration")
+            .await?;
+        self.check(reply.status == 200, "the lock is taken")?;
+        let channel = SlackChannelId::parse(world::CHANNEL)
+            .map_err(|e| Failed(format!("channel id: {e}")))?;
+        let told = self
+            .app
+            .fakes
+            .slack
+            .messages(&channel)
+            .iter()
+            .filter_map(|m| m.versions.last())
+            .any(|m| text(m).contains("locked by") && text(m).contains("testing the migration"));
+        self.check(
+            told,
+            "#web is told who locked preview, why and until when, with [Unlock] [Extend 1h]",
+        )?;
+        self.push_main(D, Some(C), LINUS).await?;
+        let d = self.preview_of(D).await?;
+        self.check(
+            d.state == DeploymentState::Waiting,
+            "Linus's push waits: it is not dropped",
+        )?;
+        let message = self.latest_message(&d).unwrap_or_default();
+        self.check(
+            text(&message).contains("waiting: preview is locked by")
+                && text(&message).contains("testing the migration"),
+            "its message says: waiting, preview is locked by Grace — testing the migration",
+        )?;
+        self.check(
+            self.app
+                .fakes
+                .github
+                .deployments(repository)
+                .iter()
+                .all(|g| g.sha != d.sha),
+            "nothing reached GitHub for it yet",
+        )?;
+        self.slash(GRACE, "unlock preview").await?;
+        let d = self.get(&d.id).await?;
+        self.check(
+            d.state == DeploymentState::Created,
+            "on unlock the waiting push is dispatched",
+        )?;
+        let d_pipeline = self.start_pipeline(&d).await?;
+        self.complete(&d_pipeline, "success").await?;
+        let key = LaneKey {
+            repository: repository.clone(),
+            environment: preview,
+        };
+        let history = self
+            .app
+            .store
+            .lock_history(&key, 10)
+            .await
+            .map_err(|e| Failed(e.to_string()))?;
+        self.check(
+            history.len() == 2,
+            "the lock and the unlock are kept in preview's lock history",
+        )?;
+
+        // 16 -----------------------------------------------------------------------------------
+        self.step("CircleCI's completion webhook is lost; the watchdog finds out and moves on");
+        self.push_main(E, Some(D), ADA).await?;
+        let e = self.preview_of(E).await?;
+        let e_pipeline = self.start_pipeline(&e).await?;
+        self.say(format!(
+            "CircleCI finishes pipeline #{} — and its webhook never arrives.",
+            e_pipeline.number
+        ));
+        self.app
+            .fakes
+            .ci
+            .completion_payload(
+                &e_pipeline.id,
+                "success",
+                &deploybot_core::signature::SigningSecret::new("never-sent"),
+            )
+            .map_err(|err| Failed(format!("finishing the pipeline: {err}")))?;
+        let timeout = self.app.functions.config().deployment_timeout;
+        self.say(format!(
+            "{} later (this demo's DEPLOYBOT_DEPLOYMENT_TIMEOUT) the watchdog sweeps.",
+            deploybot_core::lane::format_duration(timeout)
+        ));
+        tokio::time::sleep(timeout + Duration::from_millis(200)).await;
+        invoke::call(&self.app.invoker, &DeploymentCreateRequest::Watchdog)
+            .await
+            .map_err(|err| Failed(format!("the watchdog's sweep: {err}")))?;
+        self.settle().await?;
+        let e = self.get(&e.id).await?;
+        self.check(
+            e.state == DeploymentState::Success,
+            "the watchdog asked CircleCI: the deployment is `success`",
+        )?;
+        let states = self.github_states(&e);
+        self.check(
+            states.last().map(String::as_str) == Some("success"),
+            "GitHub's deployment says success, as if the webhook had come",
+        )?;
+        let lane = self
+            .app
+            .store
+            .get_lane(&key)
+            .await
+            .map_err(|err| Failed(err.to_string()))?;
+        self.check(
+            lane.is_some_and(|l| l.running.is_none() && l.current.as_ref() == Some(&e.id)),
+            "preview is free, and runs e5e5e5e",
         )?;
         Ok(())
     }

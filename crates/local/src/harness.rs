@@ -54,6 +54,9 @@ pub enum StoreSetup {
     DynamoDb(DynamoSettings),
 }
 
+/// The demo's `DEPLOYBOT_START_TIMEOUT` and `DEPLOYBOT_DEPLOYMENT_TIMEOUT`.
+pub const DEMO_WATCHDOG_TIMEOUTS: (&str, &str) = ("1s", "2s");
+
 /// What to spawn.
 #[derive(Debug, Clone)]
 pub struct AppOptions {
@@ -63,6 +66,9 @@ pub struct AppOptions {
     pub watchdog_every: Option<Duration>,
     /// `DEPLOYBOT_CHECKS_TIMEOUT_SECS`; `None`: the default.
     pub checks_timeout_secs: Option<i64>,
+    /// `DEPLOYBOT_START_TIMEOUT` and `DEPLOYBOT_DEPLOYMENT_TIMEOUT` (like `2s`); `None`: the
+    /// defaults.
+    pub watchdog_timeouts: Option<(&'static str, &'static str)>,
     pub settle_timeout: Duration,
 }
 
@@ -72,6 +78,7 @@ impl Default for AppOptions {
             store: StoreSetup::TempFile,
             watchdog_every: None,
             checks_timeout_secs: None,
+            watchdog_timeouts: None,
             settle_timeout: DEFAULT_SETTLE_TIMEOUT,
         }
     }
@@ -82,6 +89,15 @@ impl AppOptions {
         Self {
             store,
             ..Self::default()
+        }
+    }
+
+    /// What the demo runs with: the watchdog's timeouts in seconds, so its chapter can show
+    /// a lost webhook made good without waiting 45 minutes.
+    pub fn for_demo(store: StoreSetup) -> Self {
+        Self {
+            watchdog_timeouts: Some(DEMO_WATCHDOG_TIMEOUTS),
+            ..Self::with_store(store)
         }
     }
 }
@@ -284,6 +300,10 @@ pub async fn try_spawn_app(options: AppOptions) -> Result<LocalApp, HarnessError
     let mut env: Vec<(&str, String)> = vec![("DEPLOYBOT_LISTEN", "127.0.0.1:0".into())];
     if let Some(secs) = options.checks_timeout_secs {
         env.push(("DEPLOYBOT_CHECKS_TIMEOUT_SECS", secs.to_string()));
+    }
+    if let Some((start, deployment)) = options.watchdog_timeouts {
+        env.push(("DEPLOYBOT_START_TIMEOUT", start.to_owned()));
+        env.push(("DEPLOYBOT_DEPLOYMENT_TIMEOUT", deployment.to_owned()));
     }
     let mut config: LocalConfig = config::from_env(
         |name| env.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()),

@@ -90,7 +90,7 @@ fn demo_store() -> anyhow::Result<StoreSetup> {
 }
 
 async fn demo() -> anyhow::Result<ExitCode> {
-    let options = AppOptions::with_store(demo_store()?);
+    let options = AppOptions::for_demo(demo_store()?);
     let app = try_spawn_app(options)
         .await
         .context("starting deploybot and the fakes")?;

@@ -10,7 +10,7 @@ use deploybot_local::harness::{AppOptions, LocalApp, StoreSetup, try_spawn_app};
 use deploybot_local::wiring::{DynamoSettings, random_hex};
 
 /// The titles of the scenario's steps, in order: what the demo promises to show.
-const STEPS: [&str; 14] = [
+const STEPS: [&str; 17] = [
     "Grace binds #web to acme/web and claims her GitHub login",
     "Grace sets the base domain for environment URLs",
     "Ada says hello and claims her GitHub login",
@@ -24,11 +24,14 @@ const STEPS: [&str; 14] = [
     "Grace presses Retry; this time the pipeline passes",
     "Pull request #42 is merged and closed: pr42 goes inactive",
     "Ada asks what runs where: /cimon list",
+    "Three pushes to main in a row: one deploys at a time, the newest goes next",
+    "Grace locks preview to test a migration; a push waits and deploys on unlock",
+    "CircleCI's completion webhook is lost; the watchdog finds out and moves on",
     "Looking back",
 ];
 
 async fn run(store: StoreSetup) -> (LocalApp, ScenarioReport) {
-    let app = try_spawn_app(AppOptions::with_store(store))
+    let app = try_spawn_app(AppOptions::for_demo(store))
         .await
         .expect("the local server and the fakes start");
     let report = run_scenario(&app, false).await;
