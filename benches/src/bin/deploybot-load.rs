@@ -66,11 +66,22 @@ enum Mode {
         github_delay_ms: u64,
     },
     #[cfg(feature = "load-dynamodb")]
-    /// Create deploybot's four tables under `<prefix>-project`, ... on the DynamoDB-compatible
+    /// Create deploybot's five tables under `<prefix>-project`, ... on the DynamoDB-compatible
     /// server at DEPLOYBOT_DYNAMODB_URL (for scripts/function-startup).
     CreateTables {
         #[arg(long)]
         prefix: String,
+    },
+    #[cfg(feature = "load-redb")]
+    /// deploybot's own time from a push webhook to its pipeline's start, on the local server
+    /// (HTTP on 127.0.0.1, the embedded store, the fakes answering at once): the push handled
+    /// until GitHub has the deployment, plus GitHub's `deployment` event handled until
+    /// CircleCI has the pipeline. `queued` intents wait in other lanes of the repository.
+    PushToPipeline {
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+        #[arg(long, default_value_t = 100)]
+        queued: usize,
     },
     /// Send signed requests at a fixed rate and report latencies.
     Drive {
@@ -122,6 +133,13 @@ fn main() -> Result<()> {
                     .await
                     .map_err(|e| anyhow::anyhow!("creating tables: {e:?}"))
             })
+        }
+        #[cfg(feature = "load-redb")]
+        Mode::PushToPipeline { runs, queued } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(push_to_pipeline::run(runs, queued))
         }
         Mode::Drive {
             url,
@@ -470,4 +488,146 @@ async fn drive(
         println!("status {kind} {status}: {count}");
     }
     Ok(())
+}
+
+// ---- push to pipeline ----------------------------------------------------------------------
+
+#[cfg(feature = "load-redb")]
+mod push_to_pipeline {
+    use anyhow::{Context, Result, bail};
+    use deploybot_core::{
+        Deployment, DeploymentId, DeploymentState, Environment, GitRef, Repository, Sha,
+        SlackChannelId, Timestamp, Trigger,
+    };
+    use deploybot_local::github_events;
+    use deploybot_local::harness::{AppOptions, LocalApp, StoreSetup, try_spawn_app};
+    use deploybot_local::world::{self, GRACE};
+    use std::time::{Duration, Instant};
+
+    /// Polls `done` every 200 µs for at most 10 s; the time it took.
+    async fn until(what: &str, mut done: impl FnMut() -> bool) -> Result<Duration> {
+        let start = Instant::now();
+        while !done() {
+            if start.elapsed() > Duration::from_secs(10) {
+                bail!("{what} did not happen within 10 s");
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        Ok(start.elapsed())
+    }
+
+    /// `queued` ready intents in pull-request lanes of the repository.
+    async fn queue_elsewhere(app: &LocalApp, queued: usize) -> Result<()> {
+        let channel = SlackChannelId::parse(world::CHANNEL)?;
+        let now = Timestamp::from_secs(now_secs());
+        for i in 0..queued {
+            let pr = 5_000 + i as u64;
+            let mut d = Deployment::new(
+                app.repository.clone(),
+                DeploymentId::new(now, 70_000 + i as u32),
+                Environment::PullRequest(pr),
+                GitRef::Branch(format!("feature-{i}")),
+                Sha::parse(&format!("{:040x}", 0xf00d_0000_u64 + i as u64))?,
+                Trigger::PullRequest {
+                    number: pr,
+                    url: None,
+                },
+                channel.clone(),
+                now,
+            );
+            d.state = DeploymentState::Ready;
+            d.seq = 1;
+            app.store.insert_deployment(&d).await?;
+        }
+        Ok(())
+    }
+
+    fn now_secs() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default()
+    }
+
+    fn percentile(sorted: &[Duration], p: f64) -> Duration {
+        let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+        sorted[index.min(sorted.len() - 1)]
+    }
+
+    pub async fn run(runs: usize, queued: usize) -> Result<()> {
+        let app = try_spawn_app(AppOptions::with_store(StoreSetup::TempFile))
+            .await
+            .context("starting the local server")?;
+        let setup = app
+            .slash(GRACE, &format!("setup {}", world::REPOSITORY))
+            .await?;
+        if setup.status != 200 {
+            bail!("setup answered {}", setup.status);
+        }
+        app.settle().await?;
+        queue_elsewhere(&app, queued).await?;
+        let repository: Repository = app.repository.clone();
+        let mut parent: Option<Sha> = None;
+        let mut times = Vec::with_capacity(runs);
+        for n in 0..runs {
+            let sha = Sha::parse(&format!("{:040x}", 0xabcd_0000_u64 + n as u64))?;
+            if let Some(p) = &parent {
+                app.fakes.github.set_parent(&repository, &sha, p);
+            }
+            app.fakes
+                .github
+                .set_branch(&repository, world::DEFAULT_BRANCH, &sha, Some("ada-l"));
+            let push = github_events::push(
+                world::REPOSITORY,
+                world::DEFAULT_BRANCH,
+                sha.as_str(),
+                "ada-l",
+            );
+            let deployments = app.fakes.github.deployments(&repository).len();
+            let pipelines = app.fakes.ci.pipelines().len();
+
+            let sent = Instant::now();
+            let reply = app.github_event("push", &push).await?;
+            if reply.status != 202 {
+                bail!("the push was answered {}", reply.status);
+            }
+            until("the GitHub deployment", || {
+                app.fakes.github.deployments(&repository).len() > deployments
+            })
+            .await?;
+            let to_github = sent.elapsed();
+            let announced = Instant::now();
+            app.announce_deployments().await?;
+            until("the pipeline's start", || {
+                app.fakes.ci.pipelines().len() > pipelines
+            })
+            .await?;
+            times.push(to_github + announced.elapsed());
+
+            // Let the lane finish before the next push.
+            app.settle().await?;
+            let pipeline = app
+                .fakes
+                .ci
+                .pipelines()
+                .last()
+                .map(|p| p.id.clone())
+                .context("a pipeline")?;
+            app.circleci_complete(&pipeline, "success").await?;
+            app.settle().await?;
+            parent = Some(sha);
+        }
+        app.shutdown().await?;
+        times.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "push to pipeline start, {runs} runs, {queued} intents queued in other lanes: \
+             p50 {:.1} ms, p90 {:.1} ms, max {:.1} ms, min {:.1} ms",
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.9)),
+            ms(times[times.len() - 1]),
+            ms(times[0]),
+        );
+        Ok(())
+    }
 }
