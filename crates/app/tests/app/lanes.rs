@@ -145,3 +145,65 @@ async fn a_new_intent_the_pending_index_does_not_show_yet_is_dispatched() {
     assert_eq!(world.github.deployments(&repo()).len(), 1);
     world.assert_no_failures();
 }
+
+/// GitHub fails at dispatch (a 5xx, after the adapter's retries): the deployment is `error` with
+/// the reason, the lane is free, and the next push deploys.
+#[tokio::test]
+async fn github_failing_at_dispatch_ends_in_a_stated_error_and_frees_the_lane() {
+    let world = World::new().await;
+    world.github.fail_next(1, 502);
+    push_main(&world, &sha('a')).await;
+    let failed = world.only_deployment(Environment::Preview).await;
+    assert_eq!(failed.state, DeploymentState::Error);
+    assert!(
+        failed
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains("GitHub did not create the deployment")),
+        "{:?}",
+        failed.description
+    );
+    assert_eq!(world.lane(Environment::Preview).await.running, None);
+    world.github.set_parent(&repo(), &sha('b'), &sha('a'));
+    push_main(&world, &sha('b')).await;
+    let next = world.deployments_in(Environment::Preview).await.remove(0);
+    assert_eq!(next.state, DeploymentState::Created);
+}
+
+/// The store fails right after the lane's slot was taken, before GitHub was asked: the
+/// deployment holds the slot without a GitHub deployment. The watchdog's sweep after the
+/// start timeout dispatches it again, once.
+#[tokio::test]
+async fn a_store_failure_after_the_slot_is_taken_is_repaired_by_the_watchdog() {
+    use deploybot_core::invoke::DeploymentCreateRequest;
+    use deploybot_testkit::Fault;
+    let world = World::new().await;
+    // The dispatch's claim is the first delivery claim after the lane was saved.
+    world
+        .counting
+        .fault_next_after("save_lane", "claim_delivery", Fault::Fail);
+    world.github.set_branch(&repo(), "main", &sha('a'), None);
+    world.clock.advance_secs(60);
+    world
+        .github_event("push", &push_event("refs/heads/main", &sha('a')))
+        .await;
+    let stuck = world.only_deployment(Environment::Preview).await;
+    assert_eq!(stuck.state, DeploymentState::Ready);
+    assert_eq!(
+        world.lane(Environment::Preview).await.running,
+        Some(stuck.id.clone())
+    );
+    assert!(
+        world.github.deployments(&repo()).is_empty(),
+        "the bad interleaving happened"
+    );
+
+    world.clock.advance_secs(3 * 60);
+    world.call(&DeploymentCreateRequest::Watchdog).await;
+    world.settle().await;
+    world.call(&DeploymentCreateRequest::Watchdog).await;
+    world.settle().await;
+    let d = world.store_get(&stuck.id).await;
+    assert_eq!(d.state, DeploymentState::Created, "{d:#?}");
+    assert_eq!(world.github.deployments(&repo()).len(), 1, "once");
+}

@@ -651,3 +651,69 @@ async fn status_shows_a_few_busy_pull_requests_and_names_the_others() {
     assert_eq!(counts.get("pending_deployments"), Some(&5), "{counts:?}");
     world.assert_no_failures();
 }
+
+/// Nothing else happens on the lane: the watchdog's sweep alone reminds the holder ten minutes
+/// before the end (once, with [Extend 1h] and [Unlock now]), then ends the lock, and the push
+/// that waited deploys.
+#[tokio::test]
+async fn the_watchdog_reminds_the_holder_then_ends_the_lock_and_the_waiting_push_goes() {
+    use deploybot_core::invoke::DeploymentCreateRequest;
+    let world = World::new().await;
+    world
+        .slash(ANA, "lock preview for 30m testing the migration")
+        .await;
+    push_main(&world, 'a').await;
+    let waiting = world.only_deployment(Environment::Preview).await;
+    assert_eq!(waiting.state, DeploymentState::Waiting);
+    let sweep = || async {
+        world.call(&DeploymentCreateRequest::Watchdog).await;
+        world.settle().await;
+    };
+
+    // 19 minutes in: nothing is due yet.
+    world.clock.advance_secs(19 * 60);
+    sweep().await;
+    assert!(world.slack.direct_messages(&ana()).is_empty());
+
+    // 21 minutes in: the reminder, once.
+    world.clock.advance_secs(2 * 60);
+    sweep().await;
+    sweep().await;
+    let dms = world.slack.direct_messages(&ana());
+    assert_eq!(dms.len(), 1, "one reminder: {dms:#?}");
+    let reminder = dms[0].latest().expect("a version");
+    assert!(
+        reminder.text.contains("Your lock on preview expires at"),
+        "{}",
+        reminder.text
+    );
+    let actions: Vec<String> = buttons(reminder).into_iter().map(|b| b.0).collect();
+    assert_eq!(actions, [ACTION_EXTEND, ACTION_UNLOCK]);
+    assert_eq!(
+        world.only_deployment(Environment::Preview).await.state,
+        DeploymentState::Waiting
+    );
+
+    // 31 minutes in: the lock ends, the channel is told, the push deploys.
+    world.clock.advance_secs(10 * 60);
+    sweep().await;
+    assert_eq!(world.lane(Environment::Preview).await.lock, None);
+    let shown: Vec<String> = notices(&world).await.into_iter().map(|m| m.text).collect();
+    assert!(
+        shown.iter().any(|t| t.contains("lock by <@U0ANA> expired")),
+        "{shown:#?}"
+    );
+    assert_eq!(
+        world.store_get(&waiting.id).await.state,
+        DeploymentState::Created
+    );
+    assert_eq!(
+        history(&world, Environment::Preview)
+            .await
+            .iter()
+            .map(kind)
+            .collect::<Vec<_>>(),
+        vec![("expired", None), ("locked", Some(ana()))]
+    );
+    world.assert_no_failures();
+}
