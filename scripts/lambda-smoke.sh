@@ -102,10 +102,13 @@ DYNAMODB_TABLE_DELIVERY=$RUN-delivery
 DYNAMODB_TABLE_LANE=$RUN-lane
 SLACK_SIGNING_SECRET_PARAM=/deploybot/$RUN/slack-signing-secret
 GITHUB_APP_PRIVATE_KEY_PARAM=/deploybot/$RUN/github-app-private-key
+CIRCLECI_TOKEN_PARAM=/deploybot/$RUN/circleci-token
 GITHUB_APP_ID=12345
 GITHUB_API_URL=http://127.0.0.1:9
 FUNCTION_SLACK_MESSAGE=slack-message
 FUNCTION_GITHUB_DEPLOYMENT_STATUS=github-deployment-status
+FUNCTION_CIRCLECI_TRIGGER=circleci-trigger
+CIRCLECI_API_URL=http://127.0.0.1:9
 RUST_LOG=info
 EOF
 set -a
