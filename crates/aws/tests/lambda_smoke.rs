@@ -72,7 +72,10 @@ async fn prepare_moto() {
             SLACK_SIGNING_SECRET.to_owned(),
         ),
         ("GITHUB_APP_PRIVATE_KEY_PARAM", private_key),
-        ("CIRCLECI_TOKEN_PARAM", "smoke-test-circleci-token".to_owned()),
+        (
+            "CIRCLECI_TOKEN_PARAM",
+            "smoke-test-circleci-token".to_owned(),
+        ),
     ] {
         ssm.put_parameter()
             .name(required(variable))
