@@ -62,35 +62,19 @@ async fn look(state: &AppState, lane: LaneRecord) -> Result<(), AppError> {
     let (Some(id), Some(dispatched_at)) = (lane.running.clone(), lane.dispatched_at) else {
         return Ok(());
     };
-    let Some(d) = state
+    let found = state
         .deployments()?
         .get_deployment(&key.repository, &id)
-        .await?
-    else {
-        // The slot names a deployment that does not exist: free it.
-        let why = "its record was not found".to_owned();
-        let outcome = Outcome::Error { why };
-        return run_lane(
-            state,
-            &key,
-            LaneEvent::Finished {
-                intent: id,
-                outcome,
-            },
-        )
-        .await;
+        .await?;
+    let d = match found {
+        Some(d) => d,
+        None => {
+            let why = "its record was not found".to_owned();
+            return free(state, &key, id, Outcome::Error { why }).await;
+        }
     };
     if let Some(outcome) = recorded_outcome(&d) {
-        tracing::info!(deployment = %d.id, "the lane had not heard that its deployment ended");
-        return run_lane(
-            state,
-            &key,
-            LaneEvent::Finished {
-                intent: id,
-                outcome,
-            },
-        )
-        .await;
+        return free(state, &key, id, outcome).await;
     }
     let config = lanes::watchdog_config(state);
     let in_flight = InFlight {
@@ -104,6 +88,18 @@ async fn look(state: &AppState, lane: LaneRecord) -> Result<(), AppError> {
         WatchdogAction::StartPipeline => start(state, lane, d).await,
         WatchdogAction::Reconcile => reconcile(state, &d).await,
     }
+}
+
+/// Frees a lane whose slot names a deployment that ended (or does not exist) without the lane
+/// hearing of it — a failure between the record's write and the lane's.
+async fn free(
+    state: &AppState,
+    key: &deploybot_core::lane::LaneKey,
+    intent: deploybot_core::DeploymentId,
+    outcome: Outcome,
+) -> Result<(), AppError> {
+    tracing::info!(lane = %key, deployment = %intent, "the lane had not heard that its deployment ended");
+    run_lane(state, key, LaneEvent::Finished { intent, outcome }).await
 }
 
 /// The outcome a deployment's record already has, if it ended.
