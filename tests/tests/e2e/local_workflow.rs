@@ -61,18 +61,29 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
     assert_eq!(
         pairs,
         [
+            // The lanes' chapters: the newest runs; each older success became inactive when
+            // the next one succeeded; the middle push of three never ran.
             ("preview", DeploymentState::Success),
+            ("preview", DeploymentState::Inactive),
+            ("preview", DeploymentState::Inactive),
+            ("preview", DeploymentState::Superseded),
+            ("preview", DeploymentState::Inactive),
+            // The retried hotfix, then the failure it retried.
+            ("preview", DeploymentState::Inactive),
             ("preview", DeploymentState::Failure),
             ("production", DeploymentState::Success),
             ("staging", DeploymentState::Success),
             ("test", DeploymentState::Success),
-            // Superseded when the retried preview deployment succeeded.
             ("preview", DeploymentState::Inactive),
             ("pr42", DeploymentState::Inactive),
         ],
         "newest first"
     );
-    assert_eq!(app.fakes.ci.pipelines().len(), 7);
+    assert_eq!(
+        app.fakes.ci.pipelines().len(),
+        11,
+        "the superseded push never ran"
+    );
     assert!(app.failures().is_empty(), "{:#?}", app.failures());
     // The transcript a person reads names what happened.
     for expected in [
