@@ -291,13 +291,13 @@ mod tests {
         );
         assert_eq!(
             error(&[("DEPLOYBOT_START_TIMEOUT", "120")], &[]),
-            "DEPLOYBOT_START_TIMEOUT is invalid: `120` has no unit; write it like 30s, 45m, 2h \
-             or 1d"
+            "DEPLOYBOT_START_TIMEOUT is invalid: `120` has no unit: write it like `30s`, `45m`, \
+             `2h` or `1d`"
         );
         assert_eq!(
             error(&[("DEPLOYBOT_WATCHDOG_INTERVAL", "soon")], &[]),
-            "DEPLOYBOT_WATCHDOG_INTERVAL is invalid: `soon` is not a duration; write it like \
-             30s, 45m, 2h or 1d"
+            "DEPLOYBOT_WATCHDOG_INTERVAL is invalid: `soon` is not a duration: write it like \
+             `30m`, `2h` or `1d` (s, m, h and d can be combined: `1h30m`)"
         );
         assert_eq!(
             error(&[], &[("SLACK_SIGNING_SECRET", " , ")]),

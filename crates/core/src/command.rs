@@ -729,7 +729,7 @@ mod tests {
             ("lock qa", &["`qa` is not an environment"]),
             ("lock staging for", &["for how long", "`30m`"]),
             ("lock staging for 2x", &["`2x` is not a duration", "`2h`"]),
-            ("lock staging for 2", &["`2` is not a duration"]),
+            ("lock staging for 2", &["`2` has no unit"]),
             ("lock staging for 2d", &["at most 1 day", "`2d`"]),
             ("lock staging for 30s", &["at least 1 minute"]),
             ("lock staging for 0m", &["no time at all"]),

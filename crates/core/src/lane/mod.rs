@@ -56,7 +56,8 @@
 //!   the conditional write lets one of them apply it.
 
 pub mod decide;
-pub mod duration;
+/// Durations (`2h`, `1h30m`): the crate's one reader and writer of them.
+pub use crate::duration;
 pub mod lock;
 pub mod record;
 pub mod watchdog;
