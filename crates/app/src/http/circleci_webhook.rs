@@ -102,12 +102,25 @@ where
     })
 }
 
+/// Workflow statuses of a workflow that is still going.
+const STILL_RUNNING: [&str; 3] = ["running", "on_hold", "failing"];
+
 async fn signed(state: &AppState, body: &[u8]) -> Result<Response, AppError> {
     let envelope: WebhookEnvelope = parse_json("webhook", body)?;
-    if envelope.kind != "workflow-completed" {
-        return Ok(ignored(format!("{} events are not used", envelope.kind)));
+    let started = match envelope.kind.as_str() {
+        "workflow-completed" => false,
+        // A job finished while its workflow still runs: the first sign that the deployment's
+        // work is running (a workflow's own end is its `workflow-completed` event).
+        "job-completed" => true,
+        other => return Ok(ignored(format!("{other} events are not used"))),
+    };
+    // Both events carry the workflow (with its status now) and the pipeline.
+    let event: WorkflowCompleted = parse_json(&envelope.kind, body)?;
+    if started && !STILL_RUNNING.contains(&event.workflow.status.as_str()) {
+        return Ok(ignored(
+            "job-completed of a finished workflow: its workflow-completed event tells the outcome",
+        ));
     }
-    let event: WorkflowCompleted = parse_json("workflow-completed", body)?;
     let span =
         tracing::info_span!("circleci_webhook", event = %event.id, pipeline = %event.pipeline.id);
     async move {
@@ -144,11 +157,51 @@ async fn signed(state: &AppState, body: &[u8]) -> Result<Response, AppError> {
         };
         // The hand-over is an `Event` invoke of an idempotent function: the key is marked
         // done at the same time.
-        idempotency::work_while_finishing(state, lease, workflow_completed(state, record, &event))
-            .await
+        let work = async {
+            if started {
+                work_started(state, record, &event).await
+            } else {
+                workflow_completed(state, record, &event).await
+            }
+        };
+        idempotency::work_while_finishing(state, lease, work).await
     }
     .instrument(span)
     .await
+}
+
+/// The deployment's work runs: `in_progress`, when it is not already (or done).
+async fn work_started(
+    state: &AppState,
+    record: Deployment,
+    event: &WorkflowCompleted,
+) -> Result<Response, AppError> {
+    if !matches!(
+        record.state,
+        DeploymentState::Created | DeploymentState::Queued
+    ) {
+        return Ok(accepted(format!(
+            "deployment {} is {} already",
+            record.id, record.state
+        )));
+    }
+    let workflow = &event.workflow;
+    let request = DeploymentStatusRequest {
+        repository: record.repository.clone(),
+        deployment_id: record.id.clone(),
+        state: DeploymentState::InProgress,
+        log_url: Some(workflow.url.clone()),
+        environment_url: record.environment_url.clone(),
+        description: Some(format!("workflow {} {}", workflow.name, workflow.status)),
+        from_github: false,
+        finished_workflow: None,
+    };
+    invoke::send(state.invoker()?, &request).await?;
+    Ok(accepted(format!(
+        "deployment {} → {}",
+        record.id,
+        DeploymentState::InProgress
+    )))
 }
 
 async fn workflow_completed(

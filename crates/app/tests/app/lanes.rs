@@ -207,3 +207,47 @@ async fn a_store_failure_after_the_slot_is_taken_is_repaired_by_the_watchdog() {
     assert_eq!(d.state, DeploymentState::Created, "{d:#?}");
     assert_eq!(world.github.deployments(&repo()).len(), 1, "once");
 }
+
+/// CircleCI's `job-completed` for a job of a workflow that still runs is the first sign the
+/// deployment's work runs: it is `in_progress` at once, and its workflow link is shown. A
+/// job of a finished workflow changes nothing (its `workflow-completed` decides).
+#[tokio::test]
+async fn a_job_finishing_while_its_workflow_runs_makes_the_deployment_in_progress() {
+    use deploybot_core::signature::SigningSecret;
+    use deploybot_testkit::fixtures::fixture_json;
+    use deploybot_testkit::signing::circleci_request;
+    let world = World::new().await;
+    push_main(&world, &sha('a')).await;
+    world.announce_deployments().await;
+    let d = world.only_deployment(Environment::Preview).await;
+    assert_eq!(d.state, DeploymentState::Queued);
+    let pipeline = d.pipeline_id.clone().expect("started");
+
+    let job = |status: &str, id: &str| {
+        let mut event = fixture_json("circleci/job-completed.json").expect("fixture");
+        event["id"] = id.into();
+        event["pipeline"]["id"] = pipeline.clone().into();
+        event["workflow"]["status"] = status.into();
+        circleci_request(&SigningSecret::new(CIRCLECI_SECRET), &event)
+    };
+    let (status, body) = world
+        .send_signed("/circleci/webhook", job("success", "job-1"))
+        .await;
+    world.settle().await;
+    assert!(status.is_success(), "{body}");
+    assert_eq!(world.store_get(&d.id).await.state, DeploymentState::Queued);
+
+    let (status, body) = world
+        .send_signed("/circleci/webhook", job("running", "job-2"))
+        .await;
+    world.settle().await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let running = world.store_get(&d.id).await;
+    assert_eq!(running.state, DeploymentState::InProgress);
+    assert_eq!(
+        world.github_states(&running).last().map(String::as_str),
+        Some("in_progress")
+    );
+    assert!(running.build_url.is_some_and(|u| u.contains("/workflows/")));
+    world.assert_no_failures();
+}
