@@ -251,3 +251,77 @@ async fn a_job_finishing_while_its_workflow_runs_makes_the_deployment_in_progres
     assert!(running.build_url.is_some_and(|u| u.contains("/workflows/")));
     world.assert_no_failures();
 }
+
+/// Everything at once on one lane: the running deployment's completion delivered twice, the
+/// watchdog reconciling the same deployment (it is past its timeout), and a new push. However
+/// they interleave, the lane ends with one dispatched deployment, the others consistent, and
+/// one GitHub deployment for each that ran.
+#[tokio::test]
+async fn completions_a_watchdog_and_a_push_racing_on_one_lane_end_with_one_dispatched() {
+    use deploybot_core::invoke::DeploymentCreateRequest;
+    use deploybot_core::signature::SigningSecret;
+    for round in 0..5 {
+        let world = World::new().await;
+        let (a, b, c) = (sha('a'), sha('b'), sha('c'));
+        world.github.set_parent(&repo(), &b, &a);
+        world.github.set_parent(&repo(), &c, &b);
+        push_main(&world, &a).await;
+        world.announce_deployments().await;
+        push_main(&world, &b).await;
+        let running = world.deployments_in(Environment::Preview).await.remove(1);
+        let pipeline = running.pipeline_id.clone().expect("started");
+        let completion = world
+            .ci
+            .completion_payload(&pipeline, "success", &SigningSecret::new(CIRCLECI_SECRET))
+            .expect("known pipeline");
+        world.clock.advance_secs(46 * 60);
+        world.github.set_branch(&repo(), "main", &c, Some(AUTHOR));
+        let push = push_event("refs/heads/main", &c);
+        let sweep = DeploymentCreateRequest::Watchdog;
+        let delivery = world.delivery_id();
+        let (x, y, _, z) = tokio::join!(
+            world.send_signed("/circleci/webhook", completion.clone()),
+            world.send_signed("/circleci/webhook", completion),
+            world.call(&sweep),
+            world.github_delivery("push", &delivery, &push),
+        );
+        world.settle().await;
+        assert!(
+            x.0.is_success() && y.0.is_success() && z.0.is_success(),
+            "round {round}: {x:?} {y:?} {z:?}"
+        );
+
+        let all = world.deployments_in(Environment::Preview).await;
+        let states: Vec<_> = all.iter().map(|d| d.state).collect();
+        // Either c was stored before the lane was freed (it supersedes b and goes), or the
+        // lane dispatched b first and c waits behind it.
+        assert!(
+            states
+                == [
+                    DeploymentState::Created,
+                    DeploymentState::Superseded,
+                    DeploymentState::Success
+                ]
+                || states
+                    == [
+                        DeploymentState::Ready,
+                        DeploymentState::Created,
+                        DeploymentState::Success
+                    ],
+            "round {round}: {states:?}"
+        );
+        let dispatched = all
+            .iter()
+            .find(|d| d.state == DeploymentState::Created)
+            .expect("one dispatched");
+        let lane = world.lane(Environment::Preview).await;
+        assert_eq!(lane.running, Some(dispatched.id.clone()), "round {round}");
+        assert_eq!(lane.current, Some(all[2].id.clone()), "round {round}");
+        assert_eq!(
+            world.github.deployments(&repo()).len(),
+            2,
+            "round {round}: a and the dispatched one on GitHub, once each"
+        );
+        world.assert_no_failures();
+    }
+}
