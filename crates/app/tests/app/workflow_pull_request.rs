@@ -402,3 +402,47 @@ async fn pings_unknown_events_strangers_and_malformed_payloads() {
     assert!(world.deployments().await.is_empty());
     world.assert_no_failures();
 }
+
+/// The pull request closes while its deployment runs and a newer push waits: the waiting one is
+/// `cancelled` ("pull request closed", it never ran), the running one `inactive`, and the lane
+/// is free.
+#[tokio::test]
+async fn closing_the_pull_request_cancels_what_waits_in_its_lane() {
+    let world = World::new().await;
+    let (first, second) = (pr_sha(), sha('e'));
+    world
+        .github
+        .set_branch(&repo(), "feature/login", &first, Some(AUTHOR));
+    world
+        .github_event(
+            "pull_request",
+            &pr_event("opened", 7, "feature/login", &first),
+        )
+        .await;
+    world.announce_deployments().await;
+    world
+        .github
+        .set_branch(&repo(), "feature/login", &second, Some(AUTHOR));
+    world.clock.advance_secs(60);
+    world
+        .github_event(
+            "pull_request",
+            &pr_event("synchronize", 7, "feature/login", &second),
+        )
+        .await;
+    world
+        .github_event(
+            "pull_request",
+            &pr_event("closed", 7, "feature/login", &second),
+        )
+        .await;
+
+    let all = world.deployments_in(Environment::PullRequest(7)).await;
+    assert_eq!(all[0].state, DeploymentState::Cancelled, "{:#?}", all[0]);
+    assert_eq!(all[0].description.as_deref(), Some("pull request closed"));
+    assert!(all[0].github_deployment_id.is_none(), "it never ran");
+    assert_eq!(all[1].state, DeploymentState::Inactive);
+    let lane = world.lane(Environment::PullRequest(7)).await;
+    assert_eq!(lane.running, None);
+    world.assert_no_failures();
+}

@@ -453,15 +453,26 @@ async fn deactivate(
     repository: &Repository,
     environment: Environment,
 ) -> Result<DeploymentCreateResponse, AppError> {
-    let deployments = state
-        .deployments()?
-        .list_deployments(repository, Some(environment), 100)
-        .await?;
     let reason = if environment.is_transient() {
         "pull request closed"
     } else {
         "deactivated"
     };
+    // What still waits in the lane is cancelled first (it never ran); then what ran goes
+    // inactive.
+    let key = LaneKey {
+        repository: repository.clone(),
+        environment,
+    };
+    let cancel = LaneEvent::Cancel {
+        intent: None,
+        why: reason.to_owned(),
+    };
+    lanes::apply(state, &key, &cancel).await?;
+    let deployments = state
+        .deployments()?
+        .list_deployments(repository, Some(environment), 100)
+        .await?;
     for d in deployments
         .into_iter()
         .filter(|d| d.state.can_become(DeploymentState::Inactive))
@@ -470,10 +481,6 @@ async fn deactivate(
         lifecycle::transition(state, d, &t).await?;
     }
     // The lane's slot is freed: its deployment is inactive now.
-    let key = LaneKey {
-        repository: repository.clone(),
-        environment,
-    };
     let lane = state.lanes()?.get_lane(&key).await?;
     if let Some(running) = lane.and_then(|l| l.running) {
         let event = LaneEvent::Finished {
