@@ -15,6 +15,19 @@ async fn push_main(world: &World, sha: &deploybot_core::Sha) {
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 }
 
+/// `a` pushed to main and running (its pipeline started), `b` (which follows it) pushed after
+/// and waiting in line. Returns `a`'s pipeline.
+async fn one_running_one_waiting(world: &World) -> String {
+    let (a, b) = (sha('a'), sha('b'));
+    world.github.set_parent(&repo(), &b, &a);
+    push_main(world, &a).await;
+    world.announce_deployments().await;
+    push_main(world, &b).await;
+    let all = world.deployments_in(Environment::Preview).await;
+    assert_eq!(all[0].state, DeploymentState::Ready, "b waits");
+    all[1].pipeline_id.clone().expect("a's pipeline started")
+}
+
 #[tokio::test]
 async fn two_pushes_while_one_deploys_the_middle_one_is_superseded_and_the_newest_goes_after() {
     let world = World::new().await;
@@ -72,13 +85,7 @@ async fn two_pushes_while_one_deploys_the_middle_one_is_superseded_and_the_newes
 #[tokio::test]
 async fn a_failed_deployment_frees_the_lane_for_the_next_one() {
     let world = World::new().await;
-    let (a, b) = (sha('a'), sha('b'));
-    world.github.set_parent(&repo(), &b, &a);
-    push_main(&world, &a).await;
-    world.announce_deployments().await;
-    push_main(&world, &b).await;
-    let running = world.deployments_in(Environment::Preview).await.remove(1);
-    let pipeline = running.pipeline_id.expect("started");
+    let pipeline = one_running_one_waiting(&world).await;
     world.complete_pipeline(&pipeline, "failed").await;
     let all = world.deployments_in(Environment::Preview).await;
     assert_eq!(all[1].state, DeploymentState::Failure);
@@ -97,13 +104,7 @@ async fn a_failed_deployment_frees_the_lane_for_the_next_one() {
 #[tokio::test]
 async fn the_completion_webhook_delivered_twice_at_once_frees_the_lane_once() {
     let world = World::new().await;
-    let (a, b) = (sha('a'), sha('b'));
-    world.github.set_parent(&repo(), &b, &a);
-    push_main(&world, &a).await;
-    world.announce_deployments().await;
-    push_main(&world, &b).await;
-    let running = world.deployments_in(Environment::Preview).await.remove(1);
-    let pipeline = running.pipeline_id.expect("started");
+    let pipeline = one_running_one_waiting(&world).await;
     let request = world
         .ci
         .completion_payload(
@@ -262,14 +263,9 @@ async fn completions_a_watchdog_and_a_push_racing_on_one_lane_end_with_one_dispa
     use deploybot_core::signature::SigningSecret;
     for round in 0..5 {
         let world = World::new().await;
-        let (a, b, c) = (sha('a'), sha('b'), sha('c'));
-        world.github.set_parent(&repo(), &b, &a);
-        world.github.set_parent(&repo(), &c, &b);
-        push_main(&world, &a).await;
-        world.announce_deployments().await;
-        push_main(&world, &b).await;
-        let running = world.deployments_in(Environment::Preview).await.remove(1);
-        let pipeline = running.pipeline_id.clone().expect("started");
+        let c = sha('c');
+        world.github.set_parent(&repo(), &c, &sha('b'));
+        let pipeline = one_running_one_waiting(&world).await;
         let completion = world
             .ci
             .completion_payload(&pipeline, "success", &SigningSecret::new(CIRCLECI_SECRET))
