@@ -108,9 +108,22 @@ fn url_verification_event(signature_secret: &str) -> Value {
     event
 }
 
+/// How long the whole smoke may take: a function that exits at start is restarted by the
+/// emulator again and again, and its invocation would never be answered.
+const SMOKE_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
 #[tokio::test]
 #[ignore = "needs cargo lambda watch: run scripts/lambda-smoke.sh"]
 async fn functions_answer_through_the_lambda_invoke_api() {
+    if tokio::time::timeout(SMOKE_LIMIT, smoke()).await.is_err() {
+        panic!(
+            "no answer within {SMOKE_LIMIT:?}: a function probably exits at start (a variable or \
+             secret missing?); scripts/lambda-smoke.sh prints the emulator's output"
+        );
+    }
+}
+
+async fn smoke() {
     prepare_moto().await;
     let invoker = invoker();
 
