@@ -906,6 +906,10 @@ impl Run<'_> {
         self.lanes(&repository).await?;
 
         // 17 -----------------------------------------------------------------------------------
+        self.step("Behind the scenes: each function holds only what its profile grants");
+        self.profiles().await?;
+
+        // 18 -----------------------------------------------------------------------------------
         self.step("Looking back");
         self.say("Everything deploybot recorded, newest first:");
         let all = self.app.deployments().await?;
@@ -1187,6 +1191,50 @@ impl Run<'_> {
             lane.is_some_and(|l| l.running.is_none() && l.current.as_ref() == Some(&e.id)),
             "preview is free, and runs e5e5e5e",
         )?;
+        Ok(())
+    }
+
+    /// Every function of the server runs with exactly the tables, clients and callees of its
+    /// Lambda profile: a reach outside it is refused with a sentence, here as on AWS.
+    async fn profiles(&mut self) -> Step {
+        use deploybot_core::invoke::{FunctionName, SlackMessageRequest};
+        use deploybot_core::profile::PROFILES;
+        for profile in &PROFILES {
+            self.say(format!(
+                "{:<26} {}",
+                profile.function.as_str(),
+                profile.describe()
+            ));
+        }
+        let webhook = self.app.functions.state(FunctionName::CircleciWebhook);
+        let refused = match webhook.users() {
+            Ok(_) => None,
+            Err(error) => Some(error.to_string()),
+        };
+        let refused = self.require(
+            refused,
+            "circleci-webhook reaching the user table is refused",
+        )?;
+        self.say(format!("→ {refused}"));
+        self.check(
+            refused.contains("outside its profile") && refused.contains("circleci-webhook"),
+            "the refusal names the function, its profile and what it tried to reach",
+        )?;
+        let invoked = invoke::call(
+            webhook.invoker().map_err(|e| Failed(e.to_string()))?,
+            &SlackMessageRequest::Channel {
+                channel: SlackChannelId::parse(world::CHANNEL)
+                    .map_err(|e| Failed(format!("channel id: {e}")))?,
+                message: Message::text("never sent"),
+            },
+        )
+        .await;
+        let refused = invoked.err().map(|e| e.to_string());
+        let refused = self.require(
+            refused,
+            "circleci-webhook invoking slack-message, which it may not, is refused",
+        )?;
+        self.say(format!("→ {refused}"));
         Ok(())
     }
 
