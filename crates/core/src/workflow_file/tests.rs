@@ -822,3 +822,240 @@ fn deep_nesting_is_answered_without_overflowing_the_stack() {
         assert!(WorkflowFile::parse(&text).is_err());
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The schema and the parser agree on files
+
+/// The YAML text as the JSON value a schema validator would see.
+fn yaml_to_json(text: &str) -> serde_json::Value {
+    fn convert(node: &MarkedYaml<'_>) -> serde_json::Value {
+        use serde_json::Value;
+        match &node.data {
+            YamlData::Value(Scalar::Null) => Value::Null,
+            YamlData::Value(Scalar::Boolean(b)) => Value::Bool(*b),
+            YamlData::Value(Scalar::Integer(n)) => Value::from(*n),
+            YamlData::Value(Scalar::FloatingPoint(f)) => Value::from(f.into_inner()),
+            YamlData::Value(Scalar::String(s)) | YamlData::Representation(s, _, _) => {
+                Value::String(s.to_string())
+            }
+            YamlData::Sequence(items) => Value::Array(items.iter().map(convert).collect()),
+            YamlData::Mapping(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        let key = match convert(k) {
+                            Value::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        (key, convert(v))
+                    })
+                    .collect(),
+            ),
+            other => panic!("not in the table's files: {other:?}"),
+        }
+    }
+    let docs = MarkedYaml::load_from_str(text).expect("the table's files are YAML");
+    convert(&docs[0])
+}
+
+/// A validator for the keywords docs/deploybot.schema.json uses, but `pattern` and `format`
+/// (the table's files do not depend on them).
+fn schema_accepts(
+    schema: &serde_json::Value,
+    root: &serde_json::Value,
+    value: &serde_json::Value,
+) -> bool {
+    use serde_json::Value;
+    let Some(obj) = schema.as_object() else {
+        return schema.as_bool().unwrap_or(true);
+    };
+    if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
+        let target = r
+            .trim_start_matches("#/")
+            .split('/')
+            .fold(root, |node, part| &node[part]);
+        if !schema_accepts(target, root, value) {
+            return false;
+        }
+    }
+    if let Some(t) = obj.get("type").and_then(Value::as_str) {
+        let ok = match t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "boolean" => value.is_boolean(),
+            "null" => value.is_null(),
+            other => panic!("type {other} not handled"),
+        };
+        if !ok {
+            return false;
+        }
+    }
+    if let Some(c) = obj.get("const")
+        && c != value
+    {
+        return false;
+    }
+    if let Some(options) = obj.get("oneOf").and_then(Value::as_array)
+        && options
+            .iter()
+            .filter(|o| schema_accepts(o, root, value))
+            .count()
+            != 1
+    {
+        return false;
+    }
+    if let Some(s) = value.as_str() {
+        let n = s.chars().count() as u64;
+        if obj
+            .get("minLength")
+            .and_then(Value::as_u64)
+            .is_some_and(|m| n < m)
+            || obj
+                .get("maxLength")
+                .and_then(Value::as_u64)
+                .is_some_and(|m| n > m)
+        {
+            return false;
+        }
+    }
+    if let Some(items) = value.as_array() {
+        if let Some(item_schema) = obj.get("items")
+            && !items.iter().all(|i| schema_accepts(item_schema, root, i))
+        {
+            return false;
+        }
+        if obj.get("uniqueItems") == Some(&Value::Bool(true))
+            && items
+                .iter()
+                .enumerate()
+                .any(|(i, a)| items[..i].contains(a))
+        {
+            return false;
+        }
+    }
+    if let Some(map) = value.as_object() {
+        if obj
+            .get("minProperties")
+            .and_then(Value::as_u64)
+            .is_some_and(|m| (map.len() as u64) < m)
+        {
+            return false;
+        }
+        if let Some(required) = obj.get("required").and_then(Value::as_array)
+            && !required
+                .iter()
+                .filter_map(Value::as_str)
+                .all(|k| map.contains_key(k))
+        {
+            return false;
+        }
+        let properties = obj.get("properties").and_then(Value::as_object);
+        for (k, v) in map {
+            if let Some(names) = obj.get("propertyNames")
+                && !schema_accepts(names, root, &Value::String(k.clone()))
+            {
+                return false;
+            }
+            match properties.and_then(|p| p.get(k)) {
+                Some(s) => {
+                    if !schema_accepts(s, root, v) {
+                        return false;
+                    }
+                }
+                None => {
+                    if let Some(extra) = obj.get("additionalProperties")
+                        && !schema_accepts(extra, root, v)
+                    {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+    true
+}
+
+#[test]
+fn the_schema_and_the_parser_agree_on_files() {
+    const BOTH: u8 = 0; // both accept, or both refuse
+    const PARSER_ONLY: u8 = 1; // the schema accepts; only deploybot can tell it is wrong
+    let env = |body: &str| format!("version: 1\nenvironments:\n{body}");
+    let rows: Vec<(String, bool, u8)> = vec![
+        // (file, valid, who can tell)
+        (EXAMPLE.to_owned(), true, BOTH),
+        (BUILTIN_AS_A_FILE.to_owned(), true, BOTH),
+        (env("  staging:\n"), true, BOTH),
+        (
+            env("  a:\n    on: { push: main, tag: \"v*\" }\n"),
+            true,
+            BOTH,
+        ),
+        (env("  a:\n    required_checks: ci\n"), true, BOTH),
+        (
+            env("  a:\n    on: pull_request\n    name: review-{number}\n"),
+            true,
+            BOTH,
+        ),
+        ("version: 2\nenvironments:\n  a:\n".to_owned(), false, BOTH),
+        (
+            "version: \"1\"\nenvironments:\n  a:\n".to_owned(),
+            false,
+            BOTH,
+        ),
+        ("environments:\n  a:\n".to_owned(), false, BOTH),
+        ("version: 1\n".to_owned(), false, BOTH),
+        ("version: 1\nenvironments: {}\n".to_owned(), false, BOTH),
+        ("version: 1\nenvironments: []\n".to_owned(), false, BOTH),
+        (
+            "version: 1\nextra: 1\nenvironments:\n  a:\n".to_owned(),
+            false,
+            BOTH,
+        ),
+        (env("  a:\n    colour: red\n"), false, BOTH),
+        (env("  a: 3\n"), false, BOTH),
+        (env("  a:\n    on: push\n"), false, BOTH),
+        (env("  a:\n    on: {}\n"), false, BOTH),
+        (env("  a:\n    on: { branch: main }\n"), false, BOTH),
+        (env("  a:\n    on: { push: [1] }\n"), false, BOTH),
+        (env("  a:\n    on: { push: [\"\"] }\n"), false, BOTH),
+        (env("  a:\n    on: { push: [x, x] }\n"), false, BOTH),
+        (env("  a:\n    production: \"true\"\n"), false, BOTH),
+        (env("  a:\n    drafts: 1\n"), false, BOTH),
+        (env("  a:\n    required_checks: [ci, ci]\n"), false, BOTH),
+        (env("  a:\n    required_checks: [\"\"]\n"), false, BOTH),
+        (env("  a:\n    url: 42\n"), false, BOTH),
+        (env("  a:\n    promote_from: \"\"\n"), false, BOTH),
+        (env("  a:\n    promote_from: b\n"), false, PARSER_ONLY),
+        (env("  a:\n    promote_from: a\n"), false, PARSER_ONLY),
+        (
+            env("  a:\n    on: { push: [x] }\n  b:\n    on: { push: [x] }\n"),
+            false,
+            PARSER_ONLY,
+        ),
+        (
+            env("  a:\n    on: pull_request\n  b:\n    on: pull_request\n"),
+            false,
+            PARSER_ONLY,
+        ),
+        (
+            env("  a:\n    on: { push: [\"[x\"] }\n"),
+            false,
+            PARSER_ONLY,
+        ),
+        (
+            env("  a:\n    on: { tag: [\"{semver}v\"] }\n"),
+            false,
+            PARSER_ONLY,
+        ),
+        (env("  a:\n    drafts: true\n"), false, PARSER_ONLY),
+        (env("  Test:\n  test:\n"), false, PARSER_ONLY),
+    ];
+    let schema = schema();
+    for (text, valid, who) in rows {
+        let parser = WorkflowFile::parse(&text);
+        assert_eq!(parser.is_ok(), valid, "parser on\n{text}\n{parser:?}");
+        let by_schema = schema_accepts(&schema, &schema, &yaml_to_json(&text));
+        let want = if who == PARSER_ONLY { true } else { valid };
+        assert_eq!(by_schema, want, "schema on\n{text}");
+    }
+}
