@@ -403,6 +403,74 @@ struct Claim<'n, 'a> {
     environment: String,
     what: String,
     node: &'n Node<'a>,
+    pattern: Claimed,
+}
+
+/// What a claim is about, to look for names two different patterns both match.
+enum Claimed {
+    PullRequest,
+    Branch(BranchPattern),
+    Tag(TagPattern),
+}
+
+impl Claimed {
+    /// A few names the pattern matches, when they can be made up.
+    fn witnesses(&self) -> Vec<String> {
+        match self {
+            Self::PullRequest | Self::Branch(BranchPattern::Default) => Vec::new(),
+            Self::Branch(BranchPattern::Glob(p)) | Self::Tag(TagPattern::Glob(p)) => {
+                glob_witnesses(p)
+            }
+            Self::Tag(TagPattern::Semver { prefix }) => ["1.0.0", "1.0.0-rc.1", "0.1.0+build.1"]
+                .iter()
+                .map(|v| format!("{prefix}{v}"))
+                .collect(),
+        }
+    }
+
+    /// Whether the pattern matches `name` of its own kind.
+    fn matches(&self, other: &Self, name: &str) -> bool {
+        match (self, other) {
+            (Self::Branch(p), Self::Branch(_)) => p.matches(name, ""),
+            (Self::Tag(p), Self::Tag(_)) => p.matches(name),
+            _ => false,
+        }
+    }
+
+    fn noun(&self) -> &'static str {
+        match self {
+            Self::Tag(_) => "tag",
+            _ => "branch",
+        }
+    }
+}
+
+/// Names the glob matches: each `*` and `**` left empty or filled with `x`, each `?` an
+/// `x`. None for globs with character classes or alternatives.
+fn glob_witnesses(pattern: &Pattern) -> Vec<String> {
+    ["", "x"]
+        .iter()
+        .filter_map(|fill| {
+            let mut out = String::new();
+            let mut chars = pattern.as_str().chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '*' => {
+                        while chars.peek() == Some(&'*') {
+                            chars.next();
+                        }
+                        out.push_str(fill);
+                    }
+                    '?' => out.push('x'),
+                    '[' | ']' | '{' | '}' => return None,
+                    '\\' => out.push(chars.next()?),
+                    c => out.push(c),
+                }
+            }
+            let looks_like_a_ref = !out.is_empty() && !out.ends_with('/') && !out.contains("//");
+            (looks_like_a_ref && pattern.matches(&out)).then_some(out)
+        })
+        .collect()
 }
 
 impl WorkflowFile {
@@ -581,20 +649,47 @@ fn check_names(list: &[(&str, &Node<'_>, &Node<'_>)], errors: &mut Errors) {
 
 fn check_claims(claims: &[Claim<'_, '_>], errors: &mut Errors) {
     for (i, claim) in claims.iter().enumerate() {
-        if let Some(earlier) = claims[..i]
+        let others = claims[..i]
             .iter()
-            .find(|c| c.what == claim.what && c.environment != claim.environment)
-        {
-            errors.at(
-                claim.node,
-                format!(
-                    "{} deploys both `{}` (line {}) and `{}`; an event may deploy one environment only, so give it to one of them",
-                    claim.what,
-                    earlier.environment,
-                    earlier.node.span.start.line(),
-                    claim.environment
-                ),
-            );
+            .filter(|c| c.environment != claim.environment);
+        for earlier in others {
+            if earlier.what == claim.what {
+                errors.at(
+                    claim.node,
+                    format!(
+                        "{} deploys both `{}` (line {}) and `{}`; an event may deploy one environment only, so give it to one of them",
+                        claim.what,
+                        earlier.environment,
+                        earlier.node.span.start.line(),
+                        claim.environment
+                    ),
+                );
+                break;
+            }
+            let both = claim
+                .pattern
+                .witnesses()
+                .into_iter()
+                .chain(earlier.pattern.witnesses())
+                .find(|name| {
+                    claim.pattern.matches(&earlier.pattern, name)
+                        && earlier.pattern.matches(&claim.pattern, name)
+                });
+            if let Some(name) = both {
+                errors.at(
+                    claim.node,
+                    format!(
+                        "the {} `{name}` would deploy both `{}` ({}, line {}) and `{}` ({}); an event may deploy one environment only, so narrow one of the patterns",
+                        claim.pattern.noun(),
+                        earlier.environment,
+                        earlier.what,
+                        earlier.node.span.start.line(),
+                        claim.environment,
+                        claim.what,
+                    ),
+                );
+                break;
+            }
         }
     }
 }
@@ -778,6 +873,7 @@ fn parse_on<'n, 'a>(
                 environment: env.to_owned(),
                 what: "a pull request".into(),
                 node,
+                pattern: Claimed::PullRequest,
             });
             return Some(Trigger::PullRequest(PullRequestTrigger {
                 name: format!("pr{NUMBER_PLACEHOLDER}"),
@@ -824,6 +920,7 @@ fn parse_on<'n, 'a>(
                                     environment: env.to_owned(),
                                     what,
                                     node: item,
+                                    pattern: Claimed::Branch(p.clone()),
                                 });
                                 push.push(p);
                             }
@@ -843,6 +940,7 @@ fn parse_on<'n, 'a>(
                                     environment: env.to_owned(),
                                     what: format!("a tag matching `{p}`"),
                                     node: item,
+                                    pattern: Claimed::Tag(p.clone()),
                                 });
                                 tag.push(p);
                             }

@@ -176,18 +176,21 @@ fn drafts_and_forks_can_be_allowed() {
 }
 
 #[test]
-fn overlapping_patterns_go_to_the_first_environment_in_the_file() {
+fn overlaps_the_parser_cannot_prove_go_to_the_first_environment_in_the_file() {
+    // Character classes leave the parser no name to try: both patterns stay, the first wins.
     let file = parse(
-        "version: 1\nenvironments:\n  one:\n    on: { push: [\"release-1*\"] }\n  two:\n    on: { push: [\"release*\"] }\n",
+        "version: 1\nenvironments:\n  one:\n    on: { push: [\"release-[0-9]*\"] }\n  two:\n    on: { push: [\"release-[1-2]*\"] }\n",
     );
     assert_eq!(
         short(&file.decide(&push("release-1.2", "main"))),
         "deploy one"
     );
-    assert_eq!(
-        short(&file.decide(&push("release-2.0", "main"))),
-        "deploy two"
+    // The default branch is known only when the event comes.
+    let file = parse(
+        "version: 1\nenvironments:\n  one:\n    on: { push: [default] }\n  two:\n    on: { push: [\"ma*\"] }\n",
     );
+    assert_eq!(short(&file.decide(&push("main", "main"))), "deploy one");
+    assert_eq!(short(&file.decide(&push("main", "trunk"))), "deploy two");
 }
 
 /// The rows of docs/workflow.md's "Events from GitHub" examples that reach the rules (the
@@ -549,6 +552,30 @@ fn mistakes_are_reported_with_their_line() {
             6,
             9,
             "a pull request deploys both `a` (line 4) and `b`",
+        ),
+        (
+            "version: 1\nenvironments:\n  a:\n    on: { push: [\"release-1*\"] }\n  b:\n    on: { push: [\"release*\"] }\n",
+            6,
+            18,
+            "the branch `release-1` would deploy both `a` (a push to a branch matching `release-1*`, line 4) and `b` (a push to a branch matching `release*`); an event may deploy one environment only, so narrow one of the patterns",
+        ),
+        (
+            "version: 1\nenvironments:\n  a:\n    on: { push: [develop] }\n  b:\n    on: { push: [\"dev*\"] }\n",
+            6,
+            18,
+            "the branch `develop` would deploy both",
+        ),
+        (
+            "version: 1\nenvironments:\n  a:\n    on: { tag: [\"v{semver}\"] }\n  b:\n    on: { tag: [\"v*\"] }\n",
+            6,
+            17,
+            "the tag `v1.0.0` would deploy both",
+        ),
+        (
+            "version: 1\nenvironments:\n  a:\n    on: { tag: [\"{semver}\"] }\n  b:\n    on: { tag: [\"1.*\"] }\n",
+            6,
+            17,
+            "the tag `1.0.0` would deploy both",
         ),
         (
             "version: 1\nenvironments:\n  a:\n    on: { push: [x, x] }\n",
@@ -1049,6 +1076,16 @@ fn the_schema_and_the_parser_agree_on_files() {
         ),
         (env("  a:\n    drafts: true\n"), false, PARSER_ONLY),
         (env("  Test:\n  test:\n"), false, PARSER_ONLY),
+        (
+            env("  a:\n    on: { push: [develop] }\n  b:\n    on: { push: [\"dev*\"] }\n"),
+            false,
+            PARSER_ONLY,
+        ),
+        (
+            env("  a:\n    on: { push: [\"r-[0-9]*\"] }\n  b:\n    on: { push: [\"r-[1-2]*\"] }\n"),
+            true,
+            BOTH,
+        ),
     ];
     let schema = schema();
     for (text, valid, who) in rows {
