@@ -530,7 +530,11 @@ fn scan_error(e: &ScanError) -> FileError {
     FileError {
         line: e.marker().line(),
         column: e.marker().col() + 1,
-        message: format!("this is not valid YAML: {}", e.info()),
+        message: if e.info().contains("duplicated key") {
+            "this key is already in the same mapping; each key may appear once".to_owned()
+        } else {
+            format!("this is not valid YAML: {}", e.info())
+        },
     }
 }
 

@@ -641,7 +641,7 @@ fn mistakes_are_reported_with_their_line() {
             "version: 1\nenvironments:\n  a:\n  a:\n",
             4,
             3,
-            "duplicated key",
+            "this key is already in the same mapping",
         ),
         (
             "version: 1\nenvironments:\n  a: [1]\n",
