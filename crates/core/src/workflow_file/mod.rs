@@ -6,7 +6,10 @@
 //! the person who wrote it can fix it. docs/configuration.md explains every key;
 //! docs/deploybot.schema.json is the same contract as a JSON Schema.
 
-use globset::{GlobBuilder, GlobMatcher};
+mod glob;
+
+use glob::Glob;
+pub use glob::GlobError;
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, ScanError, YamlData};
 use std::fmt;
 
@@ -119,22 +122,18 @@ pub enum TagPattern {
 #[derive(Debug, Clone)]
 pub struct Pattern {
     text: String,
-    matcher: GlobMatcher,
+    glob: Glob,
 }
 
 impl Pattern {
     pub fn new(text: &str) -> Result<Self, String> {
-        if text.is_empty() {
-            return Err("a pattern cannot be empty".into());
-        }
-        let glob = GlobBuilder::new(text)
-            .literal_separator(true)
-            .backslash_escape(true)
-            .build()
-            .map_err(|e| format!("`{text}` is not a valid pattern: {}", e.kind()))?;
+        let glob = Glob::new(text).map_err(|e| match e {
+            GlobError::Empty => e.to_string(),
+            e => format!("`{text}` is not a valid pattern: {e}"),
+        })?;
         Ok(Self {
             text: text.to_owned(),
-            matcher: glob.compile_matcher(),
+            glob,
         })
     }
 
@@ -143,7 +142,7 @@ impl Pattern {
     }
 
     pub fn matches(&self, name: &str) -> bool {
-        self.matcher.is_match(name)
+        self.glob.is_match(name)
     }
 }
 
