@@ -783,6 +783,64 @@ fn the_configuration_page_shows_the_example_and_it_parses() {
     parse(block);
 }
 
+/// Text outside parentheses: the tables' asides are not names.
+fn without_asides(cell: &str) -> String {
+    let mut depth = 0usize;
+    cell.chars()
+        .filter(|c| match c {
+            '(' => {
+                depth += 1;
+                false
+            }
+            ')' => {
+                depth = depth.saturating_sub(1);
+                false
+            }
+            _ => depth == 0,
+        })
+        .collect()
+}
+
+fn code_spans(text: &str) -> Vec<&str> {
+    text.split('`').skip(1).step_by(2).collect()
+}
+
+#[test]
+fn the_configuration_page_pattern_tables_say_what_the_matcher_does() {
+    let page = include_str!("../../../../docs/configuration.md");
+    let section = page
+        .split("### Patterns")
+        .nth(1)
+        .and_then(|rest| rest.split("\n### ").next())
+        .expect("the Patterns section");
+    let mut checked = 0;
+    for row in section.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = row.split(" | ").collect();
+        let [first, matches, not_matches] = cells[..] else {
+            panic!("three cells: {row}");
+        };
+        let pattern = code_spans(first)[0];
+        let is_match = |name: &str| {
+            if pattern.contains(SEMVER_PLACEHOLDER) {
+                TagPattern::parse(pattern).expect("pattern").matches(name)
+            } else {
+                BranchPattern::parse(pattern)
+                    .expect("pattern")
+                    .matches(name, "")
+            }
+        };
+        for name in code_spans(&without_asides(matches)) {
+            assert!(is_match(name), "`{pattern}` should match `{name}`");
+            checked += 1;
+        }
+        for name in code_spans(&without_asides(not_matches)) {
+            assert!(!is_match(name), "`{pattern}` should not match `{name}`");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} names checked");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Never panics
 
