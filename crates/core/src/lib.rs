@@ -18,6 +18,7 @@ pub mod signature;
 pub mod state;
 pub mod time;
 pub mod urls;
+pub mod workflow_file;
 
 pub use ids::{
     DeploymentId, Environment, GitRef, GithubLogin, ParseError, Repository, Sha, SlackChannelId,

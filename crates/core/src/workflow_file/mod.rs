@@ -1,0 +1,1199 @@
+//! A repository's workflow file, `.github/deploybot.yml`, as data: [`WorkflowFile::parse`]
+//! reads its text (no I/O), [`WorkflowFile::decide`] says where an event deploys, and
+//! [`WorkflowFile::builtin`] is the workflow a repository without the file gets.
+//!
+//! Every mistake in the file is reported as a sentence with the file's line (and column), so
+//! the person who wrote it can fix it. docs/configuration.md explains every key;
+//! docs/deploybot.schema.json is the same contract as a JSON Schema.
+
+mod glob;
+
+use glob::Glob;
+pub use glob::GlobError;
+use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, ScanError, YamlData};
+use std::fmt;
+
+/// The keys of the file's top level.
+pub const TOP_KEYS: [&str; 2] = ["version", "environments"];
+/// The keys of one environment.
+pub const ENVIRONMENT_KEYS: [&str; 9] = [
+    "name",
+    "on",
+    "transient",
+    "drafts",
+    "forks",
+    "promote_from",
+    "production",
+    "required_checks",
+    "url",
+];
+/// The keys of an environment's `on` when it is a mapping.
+pub const ON_KEYS: [&str; 2] = ["push", "tag"];
+/// The keyword in a push list that stands for the repository's default branch.
+pub const DEFAULT_BRANCH_KEYWORD: &str = "default";
+/// The placeholder of a pull-request environment's name.
+pub const NUMBER_PLACEHOLDER: &str = "{number}";
+/// The placeholder of a tag pattern that takes a Semantic Versioning 2.0 version.
+pub const SEMVER_PLACEHOLDER: &str = "{semver}";
+
+/// The longest file read: a workflow file is a few dozen lines.
+const MAX_FILE_BYTES: usize = 64 * 1024;
+/// GitHub's limit on an environment's name.
+const MAX_ENVIRONMENT_NAME: usize = 255;
+
+// ---------------------------------------------------------------------------------------------
+// The parsed file
+
+/// A parsed workflow file: its environments in the order the file lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowFile {
+    pub environments: Vec<EnvironmentSpec>,
+}
+
+/// One environment of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentSpec {
+    /// The key in `environments:` (`pr`, `preview`, ...).
+    pub key: String,
+    /// What deploys it automatically; `None` when only people deploy it.
+    pub trigger: Option<Trigger>,
+    /// Only a commit whose latest deployment to that environment succeeded may come here.
+    pub promote_from: Option<String>,
+    /// Releases: the environment that really serves people.
+    pub production: bool,
+    /// Status checks (exact names) a commit needs before it deploys here.
+    pub required_checks: Vec<String>,
+    pub url: Option<url::Url>,
+    /// The line of the key in the file (0 for the built-in workflow).
+    pub line: usize,
+}
+
+/// What deploys an environment automatically.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trigger {
+    /// One environment per pull request.
+    PullRequest(PullRequestTrigger),
+    /// Pushes of matching branches and/or tags.
+    Refs {
+        push: Vec<BranchPattern>,
+        tag: Vec<TagPattern>,
+    },
+}
+
+/// How pull requests deploy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequestTrigger {
+    /// The environment's name, with `{number}` for the pull request's number.
+    pub name: String,
+    /// Marked inactive when the pull request closes.
+    pub transient: bool,
+    /// Whether draft pull requests deploy; when not, they wait for `ready_for_review`.
+    pub drafts: bool,
+    /// Whether pull requests from forks deploy automatically.
+    pub forks: bool,
+}
+
+impl PullRequestTrigger {
+    /// The environment of pull request `number`.
+    pub fn environment_name(&self, number: u64) -> String {
+        self.name.replace(NUMBER_PLACEHOLDER, &number.to_string())
+    }
+}
+
+/// A pattern of branch names.
+#[derive(Debug, Clone)]
+pub enum BranchPattern {
+    /// The repository's default branch, whatever it is called.
+    Default,
+    Glob(Pattern),
+}
+
+/// A pattern of tag names.
+#[derive(Debug, Clone)]
+pub enum TagPattern {
+    /// `prefix{semver}`: the prefix, then a Semantic Versioning 2.0 version.
+    Semver {
+        prefix: String,
+    },
+    Glob(Pattern),
+}
+
+/// An anchored glob: `*` never crosses `/`, `**` does.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    text: String,
+    glob: Glob,
+}
+
+impl Pattern {
+    pub fn new(text: &str) -> Result<Self, String> {
+        let glob = Glob::new(text).map_err(|e| match e {
+            GlobError::Empty => e.to_string(),
+            e => format!("`{text}` is not a valid pattern: {e}"),
+        })?;
+        Ok(Self {
+            text: text.to_owned(),
+            glob,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn matches(&self, name: &str) -> bool {
+        self.glob.is_match(name)
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+impl Eq for Pattern {}
+
+impl PartialEq for BranchPattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+impl Eq for BranchPattern {}
+
+impl PartialEq for TagPattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+impl Eq for TagPattern {}
+
+impl BranchPattern {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text == DEFAULT_BRANCH_KEYWORD {
+            return Ok(Self::Default);
+        }
+        if text.contains(SEMVER_PLACEHOLDER) {
+            return Err(format!(
+                "`{text}`: `{SEMVER_PLACEHOLDER}` is for tag patterns (`tag:`), not branches"
+            ));
+        }
+        Pattern::new(text).map(Self::Glob)
+    }
+
+    pub fn matches(&self, branch: &str, default_branch: &str) -> bool {
+        match self {
+            Self::Default => branch == default_branch,
+            Self::Glob(p) => p.matches(branch),
+        }
+    }
+}
+
+impl fmt::Display for BranchPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Default => f.write_str(DEFAULT_BRANCH_KEYWORD),
+            Self::Glob(p) => f.write_str(p.as_str()),
+        }
+    }
+}
+
+impl TagPattern {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let Some(at) = text.find(SEMVER_PLACEHOLDER) else {
+            return Pattern::new(text).map(Self::Glob);
+        };
+        let (prefix, rest) = text.split_at(at);
+        if rest != SEMVER_PLACEHOLDER {
+            return Err(format!(
+                "`{text}`: `{SEMVER_PLACEHOLDER}` must end the pattern, as in `v{SEMVER_PLACEHOLDER}`"
+            ));
+        }
+        if prefix.contains(['*', '?', '[', ']', '{', '}', '\\']) {
+            return Err(format!(
+                "`{text}`: the text before `{SEMVER_PLACEHOLDER}` must be plain characters, without glob characters"
+            ));
+        }
+        Ok(Self::Semver {
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    pub fn matches(&self, tag: &str) -> bool {
+        match self {
+            Self::Semver { prefix } => tag
+                .strip_prefix(prefix.as_str())
+                .is_some_and(|v| semver::Version::parse(v).is_ok()),
+            Self::Glob(p) => p.matches(tag),
+        }
+    }
+}
+
+impl fmt::Display for TagPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Semver { prefix } => write!(f, "{prefix}{SEMVER_PLACEHOLDER}"),
+            Self::Glob(p) => f.write_str(p.as_str()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// One mistake in the file, as a sentence for the person who wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct FileError {
+    /// 1-based.
+    pub line: usize,
+    /// 1-based, in characters.
+    pub column: usize,
+    pub message: String,
+}
+
+/// Every mistake found in the file, in the order of the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct FileErrors(pub Vec<FileError>);
+
+impl fmt::Display for FileErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+type Node<'a> = MarkedYaml<'a>;
+
+struct Errors(Vec<FileError>);
+
+impl Errors {
+    fn at(&mut self, node: &Node<'_>, message: impl Into<String>) {
+        self.0.push(FileError {
+            line: node.span.start.line(),
+            column: node.span.start.col() + 1,
+            message: message.into(),
+        });
+    }
+}
+
+fn scalar_str<'n>(node: &'n Node<'_>) -> Option<&'n str> {
+    match &node.data {
+        YamlData::Value(Scalar::String(s)) => Some(s),
+        YamlData::Representation(s, _, _) => Some(s),
+        _ => None,
+    }
+}
+
+/// What a node is, for "… must be a string, not a number".
+fn kind(node: &Node<'_>) -> &'static str {
+    match &node.data {
+        YamlData::Value(Scalar::Null) => "empty",
+        YamlData::Value(Scalar::Boolean(_)) => "true/false",
+        YamlData::Value(Scalar::Integer(_)) | YamlData::Value(Scalar::FloatingPoint(_)) => {
+            "a number"
+        }
+        YamlData::Value(Scalar::String(_)) | YamlData::Representation(..) => "text",
+        YamlData::Sequence(_) => "a list",
+        YamlData::Mapping(_) => "a mapping",
+        YamlData::Tagged(..) => "a tagged value",
+        YamlData::Alias(_) => "an alias",
+        YamlData::BadValue => "a value that cannot be read",
+    }
+}
+
+/// A mapping's entries in file order, with each key as text; reports non-text keys.
+fn entries<'n, 'a>(
+    node: &'n Node<'a>,
+    errors: &mut Errors,
+) -> Vec<(&'n str, &'n Node<'a>, &'n Node<'a>)> {
+    let YamlData::Mapping(map) = &node.data else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, v) in map.iter() {
+        match scalar_str(k) {
+            Some(name) => out.push((name, k, v)),
+            None => errors.at(
+                k,
+                format!(
+                    "a key must be text, not {}; put it in quotes if it is a name",
+                    kind(k)
+                ),
+            ),
+        }
+    }
+    out
+}
+
+fn expect_bool(node: &Node<'_>, key: &str, errors: &mut Errors) -> Option<bool> {
+    match &node.data {
+        YamlData::Value(Scalar::Boolean(b)) => Some(*b),
+        _ => {
+            errors.at(
+                node,
+                format!("`{key}` must be `true` or `false`, not {}", kind(node)),
+            );
+            None
+        }
+    }
+}
+
+fn expect_str<'n>(node: &'n Node<'_>, key: &str, errors: &mut Errors) -> Option<&'n str> {
+    let s = scalar_str(node);
+    if s.is_none() {
+        errors.at(node, format!("`{key}` must be text, not {}", kind(node)));
+    }
+    s
+}
+
+/// A list of text; a single text is taken as a list of one.
+fn expect_str_list<'n, 'a>(
+    node: &'n Node<'a>,
+    key: &str,
+    errors: &mut Errors,
+) -> Vec<(&'n str, &'n Node<'a>)> {
+    match &node.data {
+        YamlData::Sequence(items) => items
+            .iter()
+            .filter_map(|item| match scalar_str(item) {
+                Some(s) => Some((s, item)),
+                None => {
+                    errors.at(
+                        item,
+                        format!("each entry of `{key}` must be text, not {}", kind(item)),
+                    );
+                    None
+                }
+            })
+            .collect(),
+        _ => match scalar_str(node) {
+            Some(s) => vec![(s, node)],
+            None => {
+                errors.at(
+                    node,
+                    format!("`{key}` must be a list of text, not {}", kind(node)),
+                );
+                Vec::new()
+            }
+        },
+    }
+}
+
+fn unknown_key(node: &Node<'_>, key: &str, known: &[&str], place: &str, errors: &mut Errors) {
+    errors.at(
+        node,
+        format!(
+            "`{key}` is not a key of {place}; the keys are {}",
+            known.join(", ")
+        ),
+    );
+}
+
+/// Where each automatic trigger was written, to find two environments claiming one event.
+struct Claim<'n, 'a> {
+    environment: String,
+    what: String,
+    node: &'n Node<'a>,
+    pattern: Claimed,
+}
+
+/// What a claim is about, to look for names two different patterns both match.
+enum Claimed {
+    PullRequest,
+    Branch(BranchPattern),
+    Tag(TagPattern),
+}
+
+impl Claimed {
+    /// A few names the pattern matches, when they can be made up.
+    fn witnesses(&self) -> Vec<String> {
+        match self {
+            Self::PullRequest | Self::Branch(BranchPattern::Default) => Vec::new(),
+            Self::Branch(BranchPattern::Glob(p)) | Self::Tag(TagPattern::Glob(p)) => {
+                glob_witnesses(p)
+            }
+            Self::Tag(TagPattern::Semver { prefix }) => ["1.0.0", "1.0.0-rc.1", "0.1.0+build.1"]
+                .iter()
+                .map(|v| format!("{prefix}{v}"))
+                .collect(),
+        }
+    }
+
+    /// Whether the pattern matches `name` of its own kind.
+    fn matches(&self, other: &Self, name: &str) -> bool {
+        match (self, other) {
+            (Self::Branch(p), Self::Branch(_)) => p.matches(name, ""),
+            (Self::Tag(p), Self::Tag(_)) => p.matches(name),
+            _ => false,
+        }
+    }
+
+    fn noun(&self) -> &'static str {
+        match self {
+            Self::Tag(_) => "tag",
+            _ => "branch",
+        }
+    }
+}
+
+/// Names the glob matches: each `*` and `**` left empty or filled with `x`, each `?` an
+/// `x`. None for globs with character classes or alternatives.
+fn glob_witnesses(pattern: &Pattern) -> Vec<String> {
+    ["", "x"]
+        .iter()
+        .filter_map(|fill| {
+            let mut out = String::new();
+            let mut chars = pattern.as_str().chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '*' => {
+                        while chars.peek() == Some(&'*') {
+                            chars.next();
+                        }
+                        out.push_str(fill);
+                    }
+                    '?' => out.push('x'),
+                    '[' | ']' | '{' | '}' => return None,
+                    '\\' => out.push(chars.next()?),
+                    c => out.push(c),
+                }
+            }
+            let looks_like_a_ref = !out.is_empty() && !out.ends_with('/') && !out.contains("//");
+            (looks_like_a_ref && pattern.matches(&out)).then_some(out)
+        })
+        .collect()
+}
+
+impl WorkflowFile {
+    /// Reads the text of `.github/deploybot.yml`. Never panics; every mistake found is
+    /// reported with its line.
+    pub fn parse(text: &str) -> Result<Self, FileErrors> {
+        if text.len() > MAX_FILE_BYTES {
+            return Err(FileErrors(vec![FileError {
+                line: 1,
+                column: 1,
+                message: format!(
+                    "the file is {} bytes long; a workflow file may be at most {MAX_FILE_BYTES}",
+                    text.len()
+                ),
+            }]));
+        }
+        let docs = MarkedYaml::load_from_str(text).map_err(|e| FileErrors(vec![scan_error(&e)]))?;
+        let mut errors = Errors(Vec::new());
+        let file = match docs.as_slice() {
+            [] => {
+                errors.0.push(FileError {
+                    line: 1,
+                    column: 1,
+                    message: "the file is empty; it needs `version: 1` and `environments:`".into(),
+                });
+                None
+            }
+            [doc] => parse_top(doc, &mut errors),
+            [_, second, ..] => {
+                errors.at(
+                    second,
+                    "the file holds more than one YAML document; a workflow file is one document",
+                );
+                None
+            }
+        };
+        match file {
+            Some(file) if errors.0.is_empty() => Ok(file),
+            _ => {
+                let mut list = errors.0;
+                list.sort_by_key(|e| (e.line, e.column));
+                if list.is_empty() {
+                    // Unreachable in practice: every `None` above reports why.
+                    list.push(FileError {
+                        line: 1,
+                        column: 1,
+                        message: "the file could not be read".into(),
+                    });
+                }
+                Err(FileErrors(list))
+            }
+        }
+    }
+}
+
+fn scan_error(e: &ScanError) -> FileError {
+    FileError {
+        line: e.marker().line(),
+        column: e.marker().col() + 1,
+        message: if e.info().contains("duplicated key") {
+            "this key is already in the same mapping; each key may appear once".to_owned()
+        } else {
+            format!("this is not valid YAML: {}", e.info())
+        },
+    }
+}
+
+fn parse_top(doc: &Node<'_>, errors: &mut Errors) -> Option<WorkflowFile> {
+    if !matches!(doc.data, YamlData::Mapping(_)) {
+        errors.at(
+            doc,
+            format!(
+                "the file must be a mapping with `version: 1` and `environments:`, not {}",
+                kind(doc)
+            ),
+        );
+        return None;
+    }
+    let mut version = None;
+    let mut environments = None;
+    for (key, key_node, value) in entries(doc, errors) {
+        match key {
+            "version" => version = Some(value),
+            "environments" => environments = Some(value),
+            _ => unknown_key(key_node, key, &TOP_KEYS, "the file", errors),
+        }
+    }
+    match version {
+        None => errors.at(doc, "the file needs `version: 1` at the top"),
+        Some(v) => {
+            if !matches!(v.data, YamlData::Value(Scalar::Integer(1))) {
+                let shown = match (&v.data, scalar_str(v)) {
+                    (YamlData::Value(Scalar::Integer(n)), _) => format!("`{n}`"),
+                    (_, Some(s)) => format!("`{}` (text)", crate::ids::clip(s)),
+                    _ => kind(v).to_owned(),
+                };
+                errors.at(
+                    v,
+                    format!("`version` is {shown}; this deploybot reads version 1 only"),
+                );
+            }
+        }
+    }
+    let Some(envs) = environments else {
+        errors.at(
+            doc,
+            "the file needs `environments:`, a mapping of environment names",
+        );
+        return None;
+    };
+    if !matches!(envs.data, YamlData::Mapping(_)) {
+        errors.at(
+            envs,
+            format!(
+                "`environments` must be a mapping of environment names, not {}",
+                kind(envs)
+            ),
+        );
+        return None;
+    }
+    let list = entries(envs, errors);
+    if list.is_empty() {
+        errors.at(envs, "`environments` names no environment");
+    }
+    let mut specs = Vec::new();
+    let mut claims = Vec::new();
+    let mut promote_nodes = Vec::new();
+    for (name, key_node, value) in &list {
+        if let Some(spec) = parse_environment(
+            name,
+            key_node,
+            value,
+            errors,
+            &mut claims,
+            &mut promote_nodes,
+        ) {
+            specs.push(spec);
+        }
+    }
+    check_names(&list, errors);
+    check_claims(&claims, errors);
+    let names: Vec<&str> = list.iter().map(|(n, _, _)| *n).collect();
+    for (env, target, node) in promote_nodes {
+        check_promote_from(&env, &target, node, &names, &specs, errors);
+    }
+    Some(WorkflowFile {
+        environments: specs,
+    })
+}
+
+fn check_names(list: &[(&str, &Node<'_>, &Node<'_>)], errors: &mut Errors) {
+    for (i, (name, node, _)) in list.iter().enumerate() {
+        if name.trim().is_empty()
+            || name.chars().count() > MAX_ENVIRONMENT_NAME
+            || name.chars().any(char::is_control)
+        {
+            errors.at(
+                node,
+                format!(
+                    "`{}` is not an environment name GitHub accepts: 1 to {MAX_ENVIRONMENT_NAME} characters, no control characters",
+                    crate::ids::clip(name)
+                ),
+            );
+        }
+        // GitHub compares environment names without regard to case.
+        if let Some((earlier, earlier_node, _)) = list[..i]
+            .iter()
+            .find(|(other, _, _)| other.to_lowercase() == name.to_lowercase())
+        {
+            errors.at(
+                node,
+                format!(
+                    "`{name}` is the same environment as `{earlier}` on line {} (GitHub does not tell environment names apart by case)",
+                    earlier_node.span.start.line()
+                ),
+            );
+        }
+    }
+}
+
+fn check_claims(claims: &[Claim<'_, '_>], errors: &mut Errors) {
+    for (i, claim) in claims.iter().enumerate() {
+        let others = claims[..i]
+            .iter()
+            .filter(|c| c.environment != claim.environment);
+        for earlier in others {
+            if earlier.what == claim.what {
+                errors.at(
+                    claim.node,
+                    format!(
+                        "{} deploys both `{}` (line {}) and `{}`; an event may deploy one environment only, so give it to one of them",
+                        claim.what,
+                        earlier.environment,
+                        earlier.node.span.start.line(),
+                        claim.environment
+                    ),
+                );
+                break;
+            }
+            let both = claim
+                .pattern
+                .witnesses()
+                .into_iter()
+                .chain(earlier.pattern.witnesses())
+                .find(|name| {
+                    claim.pattern.matches(&earlier.pattern, name)
+                        && earlier.pattern.matches(&claim.pattern, name)
+                });
+            if let Some(name) = both {
+                errors.at(
+                    claim.node,
+                    format!(
+                        "the {} `{name}` would deploy both `{}` ({}, line {}) and `{}` ({}); an event may deploy one environment only, so narrow one of the patterns",
+                        claim.pattern.noun(),
+                        earlier.environment,
+                        earlier.what,
+                        earlier.node.span.start.line(),
+                        claim.environment,
+                        claim.what,
+                    ),
+                );
+                break;
+            }
+        }
+    }
+}
+
+fn check_promote_from(
+    env: &str,
+    target: &str,
+    node: &Node<'_>,
+    names: &[&str],
+    specs: &[EnvironmentSpec],
+    errors: &mut Errors,
+) {
+    if target == env {
+        errors.at(
+            node,
+            format!("`promote_from: {target}` names `{env}` itself; name the environment a commit must have passed first"),
+        );
+    } else if !names.contains(&target) {
+        errors.at(
+            node,
+            format!(
+                "`promote_from: {target}` names no environment; the environments are {}",
+                names.join(", ")
+            ),
+        );
+    } else if specs
+        .iter()
+        .any(|s| s.key == target && matches!(s.trigger, Some(Trigger::PullRequest(_))))
+    {
+        errors.at(
+            node,
+            format!("`promote_from: {target}` names the pull-request environment; a commit is promoted from an environment that lasts"),
+        );
+    }
+}
+
+fn parse_environment<'n, 'a>(
+    name: &str,
+    key_node: &'n Node<'a>,
+    value: &'n Node<'a>,
+    errors: &mut Errors,
+    claims: &mut Vec<Claim<'n, 'a>>,
+    promote_nodes: &mut Vec<(String, String, &'n Node<'a>)>,
+) -> Option<EnvironmentSpec> {
+    let mut spec = EnvironmentSpec {
+        key: name.to_owned(),
+        trigger: None,
+        promote_from: None,
+        production: false,
+        required_checks: Vec::new(),
+        url: None,
+        line: key_node.span.start.line(),
+    };
+    match &value.data {
+        // `staging:` with nothing under it: deployed by hand only.
+        YamlData::Value(Scalar::Null) => return Some(spec),
+        YamlData::Mapping(_) => {}
+        _ => {
+            errors.at(
+                value,
+                format!(
+                    "environment `{name}` must be a mapping of its settings, not {}",
+                    kind(value)
+                ),
+            );
+            return None;
+        }
+    }
+    let mut pr_name: Option<(&str, &Node<'_>)> = None;
+    let mut pr_flags: Vec<(&str, bool, &Node<'_>)> = Vec::new();
+    for (key, k_node, v) in entries(value, errors) {
+        match key {
+            "name" => {
+                if let Some(s) = expect_str(v, key, errors) {
+                    pr_name = Some((s, k_node));
+                }
+            }
+            "on" => spec.trigger = parse_on(name, v, errors, claims),
+            "transient" | "drafts" | "forks" => {
+                if let Some(b) = expect_bool(v, key, errors) {
+                    pr_flags.push((key, b, k_node));
+                }
+            }
+            "promote_from" => {
+                if let Some(s) = expect_str(v, key, errors) {
+                    spec.promote_from = Some(s.to_owned());
+                    promote_nodes.push((name.to_owned(), s.to_owned(), v));
+                }
+            }
+            "production" => {
+                if let Some(b) = expect_bool(v, key, errors) {
+                    spec.production = b;
+                }
+            }
+            "required_checks" => {
+                for (check, node) in expect_str_list(v, key, errors) {
+                    if check.trim().is_empty() {
+                        errors.at(node, "a required check needs a name");
+                    } else if spec.required_checks.iter().any(|c| c == check) {
+                        errors.at(
+                            node,
+                            format!("`{check}` is listed twice in `required_checks`"),
+                        );
+                    } else {
+                        spec.required_checks.push(check.to_owned());
+                    }
+                }
+            }
+            "url" => {
+                if let Some(s) = expect_str(v, key, errors) {
+                    match url::Url::parse(s) {
+                        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                            spec.url = Some(u);
+                        }
+                        Ok(_) => errors.at(
+                            v,
+                            format!(
+                                "`url: {s}` must start with `https://` or `http://` and name a host"
+                            ),
+                        ),
+                        Err(e) => errors.at(v, format!("`url: {s}` is not a URL: {e}")),
+                    }
+                }
+            }
+            _ => unknown_key(
+                k_node,
+                key,
+                &ENVIRONMENT_KEYS,
+                &format!("environment `{name}`"),
+                errors,
+            ),
+        }
+    }
+    match &mut spec.trigger {
+        Some(Trigger::PullRequest(pr)) => {
+            if let Some((template, node)) = pr_name {
+                if template.matches(NUMBER_PLACEHOLDER).count() != 1 {
+                    errors.at(
+                        node,
+                        format!("`name: {template}` must hold `{NUMBER_PLACEHOLDER}` once, as in `pr{NUMBER_PLACEHOLDER}`: each pull request needs its own environment"),
+                    );
+                } else {
+                    pr.name = template.to_owned();
+                }
+            }
+            for (key, b, _) in pr_flags {
+                match key {
+                    "transient" => pr.transient = b,
+                    "drafts" => pr.drafts = b,
+                    _ => pr.forks = b,
+                }
+            }
+        }
+        _ => {
+            if let Some((_, node)) = pr_name {
+                errors.at(
+                    node,
+                    format!("`name` is for the pull-request environment (`on: pull_request`); `{name}` is already named by its key"),
+                );
+            }
+            for (key, _, node) in pr_flags {
+                errors.at(
+                    node,
+                    format!("`{key}` is for the pull-request environment (`on: pull_request`), and `{name}` is not one"),
+                );
+            }
+        }
+    }
+    Some(spec)
+}
+
+fn parse_on<'n, 'a>(
+    env: &str,
+    node: &'n Node<'a>,
+    errors: &mut Errors,
+    claims: &mut Vec<Claim<'n, 'a>>,
+) -> Option<Trigger> {
+    if let Some(s) = scalar_str(node) {
+        if s == "pull_request" {
+            claims.push(Claim {
+                environment: env.to_owned(),
+                what: "a pull request".into(),
+                node,
+                pattern: Claimed::PullRequest,
+            });
+            return Some(Trigger::PullRequest(PullRequestTrigger {
+                name: format!("pr{NUMBER_PLACEHOLDER}"),
+                transient: true,
+                drafts: false,
+                forks: false,
+            }));
+        }
+        errors.at(
+            node,
+            format!("`on: {s}` is not an event: write `on: pull_request`, or `on: {{ push: [...] }}` and/or `tag: [...]`"),
+        );
+        return None;
+    }
+    if !matches!(node.data, YamlData::Mapping(_)) {
+        errors.at(
+            node,
+            format!(
+                "`on` must be `pull_request` or a mapping with `push` and/or `tag`, not {}",
+                kind(node)
+            ),
+        );
+        return None;
+    }
+    let mut push = Vec::new();
+    let mut tag = Vec::new();
+    let errors_before = errors.0.len();
+    for (key, k_node, v) in entries(node, errors) {
+        match key {
+            "push" => {
+                for (text, item) in expect_str_list(v, "push", errors) {
+                    match BranchPattern::parse(text) {
+                        Ok(p) => {
+                            let what = match &p {
+                                BranchPattern::Default => "a push to the default branch".into(),
+                                BranchPattern::Glob(g) => {
+                                    format!("a push to a branch matching `{}`", g.as_str())
+                                }
+                            };
+                            if push.contains(&p) {
+                                errors.at(item, format!("`{text}` is listed twice in `push`"));
+                            } else {
+                                claims.push(Claim {
+                                    environment: env.to_owned(),
+                                    what,
+                                    node: item,
+                                    pattern: Claimed::Branch(p.clone()),
+                                });
+                                push.push(p);
+                            }
+                        }
+                        Err(e) => errors.at(item, e),
+                    }
+                }
+            }
+            "tag" => {
+                for (text, item) in expect_str_list(v, "tag", errors) {
+                    match TagPattern::parse(text) {
+                        Ok(p) => {
+                            if tag.contains(&p) {
+                                errors.at(item, format!("`{text}` is listed twice in `tag`"));
+                            } else {
+                                claims.push(Claim {
+                                    environment: env.to_owned(),
+                                    what: format!("a tag matching `{p}`"),
+                                    node: item,
+                                    pattern: Claimed::Tag(p.clone()),
+                                });
+                                tag.push(p);
+                            }
+                        }
+                        Err(e) => errors.at(item, e),
+                    }
+                }
+            }
+            "pull_request" => errors.at(
+                k_node,
+                "`pull_request` is written alone: `on: pull_request`",
+            ),
+            _ => unknown_key(k_node, key, &ON_KEYS, &format!("`on` of `{env}`"), errors),
+        }
+    }
+    if push.is_empty() && tag.is_empty() && errors.0.len() == errors_before {
+        errors.at(node, format!("`on` of `{env}` lists no branch and no tag; remove `on` to deploy `{env}` by hand only"));
+        return None;
+    }
+    Some(Trigger::Refs { push, tag })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The built-in workflow
+
+impl WorkflowFile {
+    /// The workflow of a repository without `.github/deploybot.yml`: the built-in policy of
+    /// docs/workflow.md, except that production takes tags that are a version (`v{semver}`
+    /// or `{semver}`) rather than any tag starting with `v` or a digit. Draft pull requests
+    /// deploy, as they always have; `release*` and `release*/**` are every branch whose name
+    /// starts with `release`.
+    pub fn builtin() -> Self {
+        let spec = |key: &str, trigger: Option<Trigger>| EnvironmentSpec {
+            key: key.to_owned(),
+            trigger,
+            promote_from: None,
+            production: false,
+            required_checks: Vec::new(),
+            url: None,
+            line: 0,
+        };
+        let globs = |texts: &[&str]| -> Vec<BranchPattern> {
+            texts
+                .iter()
+                .filter_map(|t| Pattern::new(t).ok().map(BranchPattern::Glob))
+                .collect()
+        };
+        let refs =
+            |push: Vec<BranchPattern>, tag: Vec<TagPattern>| Some(Trigger::Refs { push, tag });
+        Self {
+            environments: vec![
+                spec(
+                    "pr",
+                    Some(Trigger::PullRequest(PullRequestTrigger {
+                        name: format!("pr{NUMBER_PLACEHOLDER}"),
+                        transient: true,
+                        drafts: true,
+                        forks: false,
+                    })),
+                ),
+                spec("preview", refs(vec![BranchPattern::Default], vec![])),
+                // Every branch whose name starts with `release`, `/` or not.
+                spec("test", refs(globs(&["release*", "release*/**"]), vec![])),
+                EnvironmentSpec {
+                    promote_from: Some("test".into()),
+                    ..spec("staging", None)
+                },
+                EnvironmentSpec {
+                    production: true,
+                    ..spec(
+                        "production",
+                        refs(
+                            vec![],
+                            vec![
+                                TagPattern::Semver { prefix: "v".into() },
+                                TagPattern::Semver {
+                                    prefix: String::new(),
+                                },
+                            ],
+                        ),
+                    )
+                },
+            ],
+        }
+    }
+
+    /// The environment called `key` in the file.
+    pub fn environment(&self, key: &str) -> Option<&EnvironmentSpec> {
+        self.environments.iter().find(|e| e.key == key)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deciding
+
+/// Pull-request actions the workflow file knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullRequestAction {
+    Opened,
+    Reopened,
+    Synchronize,
+    ReadyForReview,
+    Closed,
+    /// Any other action (`edited`, `labeled`, `converted_to_draft`, ...).
+    Other,
+}
+
+impl PullRequestAction {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "opened" => Self::Opened,
+            "reopened" => Self::Reopened,
+            "synchronize" => Self::Synchronize,
+            "ready_for_review" => Self::ReadyForReview,
+            "closed" => Self::Closed,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// An event, reduced to what the workflow file looks at. Deleted refs and branch pushes that
+/// bring no commits are the caller's to drop before asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileEvent<'e> {
+    PullRequest {
+        number: u64,
+        action: PullRequestAction,
+        draft: bool,
+        from_fork: bool,
+    },
+    Push {
+        branch: &'e str,
+        default_branch: &'e str,
+    },
+    Tag {
+        name: &'e str,
+    },
+}
+
+/// Where an event deploys, according to the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Deploy to `environment` (`pr12` for pull request 12), the file's environment `key`.
+    Deploy { environment: String, key: String },
+    /// Mark every deployment of `environment` inactive.
+    Deactivate { environment: String, key: String },
+    /// Nothing to do, silently.
+    Ignore { reason: String },
+    /// Nothing is deployed, and the channel is told why (a person would expect a deployment).
+    Decline { reason: String },
+}
+
+impl WorkflowFile {
+    /// Where `event` deploys. The environments are tried in file order and the first whose
+    /// rules match decides; the parser refuses two environments with the same pattern, so
+    /// this order only matters for patterns that overlap without being identical
+    /// (`release*` and `release-1*`).
+    pub fn decide(&self, event: &FileEvent<'_>) -> Outcome {
+        match *event {
+            FileEvent::PullRequest {
+                number,
+                action,
+                draft,
+                from_fork,
+            } => self.decide_pull_request(number, action, draft, from_fork),
+            FileEvent::Push {
+                branch,
+                default_branch,
+            } => self
+                .environments
+                .iter()
+                .find(|e| match &e.trigger {
+                    Some(Trigger::Refs { push, .. }) => {
+                        push.iter().any(|p| p.matches(branch, default_branch))
+                    }
+                    _ => false,
+                })
+                .map_or_else(
+                    || Outcome::Ignore {
+                        reason: format!("no environment deploys the branch `{branch}`"),
+                    },
+                    |e| Outcome::Deploy {
+                        environment: e.key.clone(),
+                        key: e.key.clone(),
+                    },
+                ),
+            FileEvent::Tag { name } => self
+                .environments
+                .iter()
+                .find(|e| match &e.trigger {
+                    Some(Trigger::Refs { tag, .. }) => tag.iter().any(|p| p.matches(name)),
+                    _ => false,
+                })
+                .map_or_else(
+                    || Outcome::Ignore {
+                        reason: format!("no environment deploys the tag `{name}`"),
+                    },
+                    |e| Outcome::Deploy {
+                        environment: e.key.clone(),
+                        key: e.key.clone(),
+                    },
+                ),
+        }
+    }
+
+    fn decide_pull_request(
+        &self,
+        number: u64,
+        action: PullRequestAction,
+        draft: bool,
+        from_fork: bool,
+    ) -> Outcome {
+        let Some((spec, pr)) = self.environments.iter().find_map(|e| match &e.trigger {
+            Some(Trigger::PullRequest(pr)) => Some((e, pr)),
+            _ => None,
+        }) else {
+            return Outcome::Ignore {
+                reason: "no environment is deployed for pull requests".into(),
+            };
+        };
+        let environment = pr.environment_name(number);
+        let key = spec.key.clone();
+        match action {
+            PullRequestAction::Closed if pr.transient => Outcome::Deactivate { environment, key },
+            PullRequestAction::Closed => Outcome::Ignore {
+                reason: format!(
+                    "`{environment}` is not transient, so it stays when the pull request closes"
+                ),
+            },
+            PullRequestAction::Other => Outcome::Ignore {
+                reason: "this pull-request action does not deploy".into(),
+            },
+            // With drafts deploying, the pull request is already deployed.
+            PullRequestAction::ReadyForReview if pr.drafts => Outcome::Ignore {
+                reason: format!("pull request #{number} is already deployed: drafts deploy"),
+            },
+            _ if draft && !pr.drafts => Outcome::Ignore {
+                reason: format!(
+                    "pull request #{number} is a draft; it deploys when it is ready for review"
+                ),
+            },
+            _ if from_fork && !pr.forks => Outcome::Decline {
+                reason: format!(
+                    "Pull request #{number} comes from a fork, so it is not deployed automatically: its code would run with this project's CI secrets. Review it, then deploy its commit by hand if it is safe."
+                ),
+            },
+            _ => Outcome::Deploy { environment, key },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
