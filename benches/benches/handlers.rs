@@ -62,6 +62,8 @@ fn push_30kb(c: &mut Criterion) {
                 git_ref: GitRef::parse(&push.git_ref).expect("ref"),
                 after: push.after_sha().expect("sha"),
                 deleted: push.deleted,
+                created: push.created,
+                forced: push.forced,
                 commit_count: push.commits.len(),
                 default_branch: push.repository.default_branch.clone().unwrap_or_default(),
             };

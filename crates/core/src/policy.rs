@@ -196,6 +196,12 @@ pub enum WorkflowEvent {
         /// The pushed commit; `None` when the push deleted the ref.
         after: Option<Sha>,
         deleted: bool,
+        /// The push created the ref (`created` in the payload): a new branch, perhaps at a
+        /// commit that already exists, so with no commits of its own.
+        created: bool,
+        /// The push was forced (`forced`): the branch may have moved to a commit it had
+        /// before, so with no new commits.
+        forced: bool,
         /// Number of commits the push brought (`commits` in the payload).
         commit_count: usize,
         default_branch: String,
@@ -260,6 +266,8 @@ impl Policy {
                 git_ref,
                 after,
                 deleted,
+                created,
+                forced,
                 commit_count,
                 default_branch,
             } => {
@@ -277,7 +285,10 @@ impl Policy {
                         };
                     }
                 };
-                if !is_tag && *commit_count == 0 {
+                // A branch push without commits moved nothing — unless it created the branch
+                // (at an existing commit) or was forced (perhaps back to an earlier commit):
+                // then the branch's head is new to it, and deploys.
+                if !is_tag && *commit_count == 0 && !*created && !*forced {
                     return Decision::Ignore {
                         reason: format!("the push to {name} brought no new commits"),
                     };
@@ -470,9 +481,25 @@ mod tests {
             git_ref: GitRef::parse(git_ref).expect("valid ref"),
             after: (!deleted).then(|| sha('a')),
             deleted,
+            created: false,
+            forced: false,
             commit_count: commits,
             default_branch: "main".into(),
         }
+    }
+
+    fn created(mut event: WorkflowEvent) -> WorkflowEvent {
+        if let WorkflowEvent::Push { created, .. } = &mut event {
+            *created = true;
+        }
+        event
+    }
+
+    fn forced(mut event: WorkflowEvent) -> WorkflowEvent {
+        if let WorkflowEvent::Push { forced, .. } = &mut event {
+            *forced = true;
+        }
+        event
     }
 
     fn pr(action: &str, fork: bool) -> WorkflowEvent {
@@ -527,6 +554,16 @@ mod tests {
             (push("refs/heads/main", 0, true), None),
             (push("refs/tags/v1.0", 0, true), None),
             (push("refs/heads/main", 0, false), None), // no new commits
+            // A branch created at an existing commit, and a force-push back to one.
+            (
+                created(push("refs/heads/release-1.5", 0, false)),
+                Some(Environment::Test),
+            ),
+            (
+                forced(push("refs/heads/main", 0, false)),
+                Some(Environment::Preview),
+            ),
+            (created(push("refs/heads/feature/x", 0, false)), None),
         ];
         for (event, want) in cases {
             assert_eq!(deploys_to(&policy.decide(&event)), want, "{event:?}");
@@ -539,6 +576,8 @@ mod tests {
             git_ref: GitRef::Branch("master".into()),
             after: Some(sha('c')),
             deleted: false,
+            created: false,
+            forced: false,
             commit_count: 1,
             default_branch: "master".into(),
         };

@@ -571,6 +571,8 @@ fn workflow_event_examples_match_the_default_policy() {
                     git_ref: git_ref.clone(),
                     after: (!deleted).then(|| after.clone()),
                     deleted,
+                    created: event_cell.contains("created"),
+                    forced: event_cell.contains("forced"),
                     commit_count: commits.parse().expect("a number of commits"),
                     default_branch: default_branch.to_owned(),
                 };

@@ -314,6 +314,8 @@ async fn push(state: &AppState, project: &Project, e: PushEvent) -> Result<Handl
         git_ref: git_ref.clone(),
         after: e.after_sha()?,
         deleted: e.deleted,
+        created: e.created,
+        forced: e.forced,
         commit_count: e.commits.len(),
         default_branch,
     };

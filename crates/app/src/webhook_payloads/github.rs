@@ -95,6 +95,12 @@ pub struct PushEvent {
     pub after: String,
     #[serde(default)]
     pub deleted: bool,
+    /// The push created the ref.
+    #[serde(default)]
+    pub created: bool,
+    /// The push was forced.
+    #[serde(default)]
+    pub forced: bool,
     #[serde(default)]
     pub commits: Vec<IgnoredAny>,
     pub repository: RepositoryInfo,

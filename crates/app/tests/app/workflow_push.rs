@@ -496,3 +496,35 @@ async fn a_commit_whose_test_deployment_was_superseded_can_still_go_to_staging()
     assert_eq!(staging.sha, tested);
     world.assert_no_failures();
 }
+
+/// A branch created at a commit that already exists (`git push origin main:release-1.5`)
+/// brings no commits, and a force-push back to an earlier commit neither: both deploy the
+/// branch's head, so the environment shows what the branch now holds.
+#[tokio::test]
+async fn a_branch_created_at_an_existing_commit_and_a_forced_rewind_deploy_their_head() {
+    let world = World::new().await;
+    let head = sha('a');
+    world
+        .github
+        .set_branch(&repo(), "release-1.5", &head, Some(AUTHOR));
+    let mut created = push_event("refs/heads/release-1.5", &head);
+    created["created"] = true.into();
+    created["commits"] = serde_json::json!([]);
+    let (status, body) = world.github_event("push", &created).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let d = world.only_deployment(Environment::Test).await;
+    assert_eq!((d.sha.clone(), d.state), (head, DeploymentState::Created));
+
+    let earlier = sha('9');
+    world
+        .github
+        .set_branch(&repo(), "main", &earlier, Some(AUTHOR));
+    let mut forced = push_event("refs/heads/main", &earlier);
+    forced["forced"] = true.into();
+    forced["commits"] = serde_json::json!([]);
+    let (status, body) = world.github_event("push", &forced).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let d = world.only_deployment(Environment::Preview).await;
+    assert_eq!(d.sha, earlier);
+    world.assert_no_failures();
+}

@@ -369,6 +369,8 @@ fn the_rows_marked_changed_are_the_ones_the_old_policy_answers_differently() {
             git_ref: GitRef::parse(git_ref).expect("ref"),
             after: Some(sha.clone()),
             deleted: false,
+            created: false,
+            forced: false,
             commit_count: 1,
             default_branch: (*default_branch).into(),
         });
