@@ -528,3 +528,25 @@ async fn a_branch_created_at_an_existing_commit_and_a_forced_rewind_deploy_their
     assert_eq!(d.sha, earlier);
     world.assert_no_failures();
 }
+
+/// A ref typed by its bare name is looked up as a branch, then as a tag: `deploy v1.3.0 to
+/// preview` records the tag and its pipeline runs on the tag, not on a branch named `v1.3.0`.
+#[tokio::test]
+async fn a_tag_typed_by_its_bare_name_deploys_and_runs_as_the_tag() {
+    use deploybot_core::GitRef;
+    use deploybot_testkit::fakes::circleci::PipelineTarget;
+    let world = World::new().await;
+    let tagged = sha('c');
+    world
+        .github
+        .set_tag(&repo(), "v1.3.0", &tagged, Some(AUTHOR));
+    world.slash("U0ANA", "deploy v1.3.0 to preview").await;
+    world.settle().await;
+    let d = world.only_deployment(Environment::Preview).await;
+    assert_eq!(d.git_ref, GitRef::Tag("v1.3.0".into()), "{d:#?}");
+    assert_eq!(d.sha, tagged);
+    world.announce_deployments().await;
+    let pipeline = world.ci.pipelines().pop().expect("a pipeline");
+    assert_eq!(pipeline.target, PipelineTarget::Tag("v1.3.0".into()));
+    world.assert_no_failures();
+}

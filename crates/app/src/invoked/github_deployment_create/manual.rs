@@ -11,7 +11,7 @@ use deploybot_core::invoke::{
     self, DeploymentCreateResponse, ManualDeploymentRequest, SlackMessageRequest,
 };
 use deploybot_core::policy::{ManualPlan, Refusal};
-use deploybot_core::ports::{GitHubError, ResponseMessage};
+use deploybot_core::ports::{GitHubError, ResolvedRef, ResponseMessage};
 use deploybot_core::urls::environment_url;
 use deploybot_core::{Deployment, GitRef, GithubLogin, Sha, Trigger};
 
@@ -73,6 +73,32 @@ fn github_trouble(what: &str, error: &GitHubError) -> String {
     )
 }
 
+/// Resolves a ref as typed: a name that is not a commit SHA is looked up as a branch, then as a
+/// tag, so the deployment (and the pipeline, which runs on a branch or a tag) records what it
+/// really is — `deploy v1.3.0 to preview` runs on the tag `v1.3.0`, not on a branch of that
+/// name. Returns the ref as found, with GitHub's answer.
+async fn resolve_typed(
+    state: &AppState,
+    repository: &deploybot_core::Repository,
+    git_ref: GitRef,
+) -> Result<(GitRef, Result<ResolvedRef, GitHubError>), AppError> {
+    let github = state.github()?;
+    let GitRef::Name(name) = &git_ref else {
+        let answer = github.resolve_ref(repository, &git_ref).await;
+        return Ok((git_ref, answer));
+    };
+    if !Sha::looks_like_sha(name) {
+        for typed in [GitRef::Branch(name.clone()), GitRef::Tag(name.clone())] {
+            match github.resolve_ref(repository, &typed).await {
+                Err(GitHubError::NotFound(_)) => continue,
+                answer => return Ok((typed, answer)),
+            }
+        }
+    }
+    let answer = github.resolve_ref(repository, &git_ref).await;
+    Ok((git_ref, answer))
+}
+
 /// Resolves the plan to a commit; `Ok(Err(text))` is a refusal for the person.
 async fn resolve(
     state: &AppState,
@@ -86,15 +112,15 @@ async fn resolve(
             git_ref,
             requires_success_in,
         } => {
-            let resolved = match state.github()?.resolve_ref(repository, &git_ref).await {
-                Ok(r) => r,
-                Err(GitHubError::NotFound(_)) => {
+            let (git_ref, resolved) = match resolve_typed(state, repository, git_ref).await? {
+                (git_ref, Ok(r)) => (git_ref, r),
+                (git_ref, Err(GitHubError::NotFound(_))) => {
                     return Ok(Err(format!(
                         "I could not find `{}` in {repository}. Give a branch, a tag or a commit SHA that exists there.",
                         git_ref.short_name()
                     )));
                 }
-                Err(e) => {
+                (git_ref, Err(e)) => {
                     let what = format!("looking up `{}`", git_ref.short_name());
                     return Ok(Err(github_trouble(&what, &e)));
                 }
