@@ -5,6 +5,7 @@
 
 use deploybot_core::command::Grammar;
 use deploybot_core::duration::parse_duration;
+use deploybot_core::lane::WatchdogConfig;
 use deploybot_core::signature::SigningSecret;
 use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
@@ -128,9 +129,9 @@ impl Default for AppConfig {
             delivery_ttl_secs: 7 * 24 * 3600,
             checks_timeout_secs: 3600,
             max_body_bytes: 1024 * 1024,
-            start_timeout: Duration::from_secs(2 * 60),
-            deployment_timeout: Duration::from_secs(45 * 60),
-            watchdog_interval: Duration::from_secs(60),
+            start_timeout: WatchdogConfig::default().start_timeout,
+            deployment_timeout: WatchdogConfig::default().deployment_timeout,
+            watchdog_interval: WatchdogConfig::default().interval,
         }
     }
 }

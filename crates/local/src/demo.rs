@@ -1078,6 +1078,25 @@ impl Run<'_> {
             c.state == DeploymentState::Success,
             "preview runs c3c3c3c, the newest push",
         )?;
+        let old_failure = self
+            .app
+            .deployments()
+            .await?
+            .into_iter()
+            .find(|d| d.environment == preview && d.state == DeploymentState::Failure);
+        let old_failure = self.require(old_failure, "the hotfix's old failure is still there")?;
+        let before = self.deployment_ids().await?;
+        let seen = self.app.fakes.slack.responses().len();
+        self.press(LINUS, "Retry", ACTION_RETRY, old_failure.id.as_str())
+            .await?;
+        let refused = self
+            .responses_since(seen)
+            .iter()
+            .any(|r| text(&r.response.message).contains("would take preview backwards"));
+        self.check(
+            refused && self.deployment_ids().await? == before,
+            "Retry on that old failure is refused: a newer deployment succeeded since",
+        )?;
 
         // 15 -----------------------------------------------------------------------------------
         self.step("Grace locks preview to test a migration; a push waits and deploys on unlock");
@@ -1119,6 +1138,17 @@ impl Run<'_> {
                 .iter()
                 .all(|g| g.sha != d.sha),
             "nothing reached GitHub for it yet",
+        )?;
+        let reply = self.slash(ADA, "status").await?;
+        let status = reply
+            .slash_message()
+            .map(|(m, _)| text(&m))
+            .unwrap_or_default();
+        self.check(
+            status.contains("locked by")
+                && status.contains("testing the migration")
+                && status.contains("1 deployment waits in line"),
+            "/cimon status shows preview's lock, its reason and the push waiting in line",
         )?;
         self.slash(GRACE, "unlock preview").await?;
         let d = self.get(&d.id).await?;

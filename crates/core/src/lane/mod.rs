@@ -69,9 +69,7 @@ pub use decide::{
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use lock::{Lock, LockError};
 pub use record::{LaneRecord, LockHistoryEntry, LockHistoryEvent};
-pub use watchdog::{
-    CiReport, InFlight, Reconciliation, WatchdogAction, WatchdogConfig, WatchdogConfigError,
-};
+pub use watchdog::{CiReport, InFlight, Reconciliation, WatchdogAction, WatchdogConfig};
 
 use crate::{
     DeploymentId, Environment, GitRef, GithubLogin, Repository, Sha, SlackUserId, Timestamp,

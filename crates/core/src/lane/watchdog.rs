@@ -2,7 +2,7 @@
 //! CI has not started within `start_timeout` is started by the watchdog itself, once; one
 //! with no outcome `deployment_timeout` after dispatch is reconciled with what CI says.
 
-use super::duration::{DurationError, format_duration, millis, parse_duration};
+use super::duration::{format_duration, millis};
 use super::{LaneState, Outcome};
 use crate::{Environment, Timestamp};
 use std::time::Duration;
@@ -32,53 +32,6 @@ impl Default for WatchdogConfig {
             deployment_timeout: DEFAULT_DEPLOYMENT_TIMEOUT,
             interval: DEFAULT_INTERVAL,
         }
-    }
-}
-
-/// A watchdog setting that does not parse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{variable}: {source}")]
-pub struct WatchdogConfigError {
-    /// The environment variable.
-    pub variable: &'static str,
-    /// What is wrong with it.
-    pub source: DurationError,
-}
-
-impl WatchdogConfig {
-    /// From the values of `DEPLOYBOT_START_TIMEOUT`, `DEPLOYBOT_DEPLOYMENT_TIMEOUT` and
-    /// `DEPLOYBOT_WATCHDOG_INTERVAL` (durations like `30s`, `45m`, `2h`); an absent or empty
-    /// value takes the default.
-    pub fn from_settings(
-        start_timeout: Option<&str>,
-        deployment_timeout: Option<&str>,
-        interval: Option<&str>,
-    ) -> Result<Self, WatchdogConfigError> {
-        fn one(
-            variable: &'static str,
-            value: Option<&str>,
-            default: Duration,
-        ) -> Result<Duration, WatchdogConfigError> {
-            match value.map(str::trim).filter(|v| !v.is_empty()) {
-                None => Ok(default),
-                Some(v) => {
-                    parse_duration(v).map_err(|source| WatchdogConfigError { variable, source })
-                }
-            }
-        }
-        Ok(Self {
-            start_timeout: one(
-                "DEPLOYBOT_START_TIMEOUT",
-                start_timeout,
-                DEFAULT_START_TIMEOUT,
-            )?,
-            deployment_timeout: one(
-                "DEPLOYBOT_DEPLOYMENT_TIMEOUT",
-                deployment_timeout,
-                DEFAULT_DEPLOYMENT_TIMEOUT,
-            )?,
-            interval: one("DEPLOYBOT_WATCHDOG_INTERVAL", interval, DEFAULT_INTERVAL)?,
-        })
     }
 }
 
@@ -408,29 +361,5 @@ mod tests {
             }
             other => panic!("unknown to CI is an error: {other:?}"),
         }
-    }
-
-    #[test]
-    fn settings_parse_or_name_the_variable() {
-        assert_eq!(
-            WatchdogConfig::from_settings(None, Some(""), None),
-            Ok(WatchdogConfig::default())
-        );
-        let fast =
-            WatchdogConfig::from_settings(Some("5s"), Some("30s"), Some("1s")).expect("valid");
-        assert_eq!(
-            (fast.start_timeout, fast.deployment_timeout, fast.interval),
-            (
-                Duration::from_secs(5),
-                Duration::from_secs(30),
-                Duration::from_secs(1)
-            )
-        );
-        let e = WatchdogConfig::from_settings(None, Some("soon"), None).expect_err("invalid");
-        assert!(
-            e.to_string()
-                .starts_with("DEPLOYBOT_DEPLOYMENT_TIMEOUT: `soon` is not a duration"),
-            "{e}"
-        );
     }
 }
