@@ -98,6 +98,11 @@ pub async fn populate(store: &dyn Store, n: usize) -> Result<(), StoreError> {
             ..ProjectSettings::default()
         },
         created_by: None,
+        // Read at setup: no workflow file, the built-in workflow is in force.
+        workflow: Some(deploybot_testkit::fixtures::workflow_read_without_file(
+            deploybot_core::Sha::parse(&"1".repeat(40)).expect("a sha"),
+            now.plus_secs(-86_400),
+        )),
         created_at: now.plus_secs(-86_400),
     };
     store

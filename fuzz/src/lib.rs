@@ -254,6 +254,7 @@ async fn world() -> Arc<MemoryStore> {
         team: None,
         settings: Default::default(),
         created_by: None,
+        workflow: None,
         created_at: Timestamp::from_secs(NOW_SECS - 86_400),
     };
     store.bind_project(&project).await.expect("binds");

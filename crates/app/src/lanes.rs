@@ -35,7 +35,7 @@ const MAX_ATTEMPTS: usize = 8;
 pub fn lane_of(d: &Deployment) -> LaneKey {
     LaneKey {
         repository: d.repository.clone(),
-        environment: d.environment,
+        environment: d.environment.clone(),
     }
 }
 
@@ -205,7 +205,7 @@ pub async fn retry_refusal(
     Ok(deploybot_core::lane::check_retry(
         &intent_of(failed, &lane),
         current.as_ref(),
-        failed.environment,
+        failed.environment.clone(),
     )
     .err()
     .map(|refusal| refusal.to_string()))
@@ -449,8 +449,9 @@ async fn apply_to_deployments(
         let Some(d) = view.deployment(id).cloned() else {
             continue;
         };
-        let environment = d.environment;
-        let sentence = |status: IntentStatus| status.sentence(&d.sha, environment);
+        let environment = d.environment.clone();
+        let sha = d.sha.clone();
+        let sentence = |status: IntentStatus| status.sentence(&sha, &environment);
         let transition = match effect {
             Effect::Wait { hold, .. } => {
                 let hold = hold.clone();
@@ -461,7 +462,7 @@ async fn apply_to_deployments(
                         return false;
                     }
                     r.state = DeploymentState::Waiting;
-                    r.description = Some(hold.sentence(r.environment));
+                    r.description = Some(hold.sentence(&r.environment));
                     r.hold = Some(hold.clone());
                     true
                 })

@@ -15,6 +15,7 @@ pub mod render;
 pub mod state;
 pub mod webhook_payloads;
 pub mod wiring;
+pub mod workflow;
 
 pub use config::{AppConfig, ConfigError};
 pub use error::AppError;

@@ -218,7 +218,7 @@ pub(crate) async fn recent_in_environment(
             .deployments()?
             .list_deployments(
                 &newer.repository,
-                Some(newer.environment),
+                Some(newer.environment.clone()),
                 SUPERSEDE_LOOKBACK,
             )
             .await

@@ -1,13 +1,15 @@
 //! The state every handler receives: its function's profile, the ports that profile grants
-//! (as `Arc<dyn Port>`), the policy and the configuration. Built only by
+//! (as `Arc<dyn Port>`), the workflow cache and the configuration. Built only by
 //! [`crate::wiring::function_state`]; cheap to clone.
 //!
 //! A port outside the profile is absent, and asking for it is an internal error that names the
 //! function, its profile and what it tried to reach — in the local server and in tests exactly
 //! as on Lambda, where the same reach would be an access-denied error.
 
+use crate::workflow::WorkflowCache;
 use crate::{AppConfig, AppError};
 use deploybot_core::DeploymentId;
+use deploybot_core::Project;
 use deploybot_core::policy::Policy;
 use deploybot_core::ports::{
     CiBackend, Clock, DeliveryStore, DeploymentStore, GitHub, Invoker, LaneStore, ProjectStore,
@@ -22,7 +24,8 @@ pub struct AppState {
     pub profile: &'static FunctionProfile,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<AppConfig>,
-    pub policy: Arc<Policy>,
+    /// Parsed workflow files, shared by the process.
+    pub workflows: Arc<WorkflowCache>,
     pub(crate) projects: Option<Arc<dyn ProjectStore>>,
     pub(crate) users: Option<Arc<dyn UserStore>>,
     pub(crate) deployments: Option<Arc<dyn DeploymentStore>>,
@@ -44,6 +47,11 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
+    /// The workflow policy in force for `project` (its file, or the built-in workflow).
+    pub fn policy_of(&self, project: &Project) -> Arc<Policy> {
+        self.workflows.policy_of(project)
+    }
+
     /// A fresh deployment id for now (time-ordered, newest first).
     pub fn new_deployment_id(&self) -> DeploymentId {
         use std::hash::{BuildHasher, Hasher};

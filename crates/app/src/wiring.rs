@@ -7,10 +7,10 @@
 //! invocation with the target function's own state, as Lambda would.
 
 use crate::dispatch::InProcessInvoker;
+use crate::workflow::WorkflowCache;
 use crate::{AppConfig, AppState, http};
 use axum::Router;
 use deploybot_core::invoke::FunctionName;
-use deploybot_core::policy::Policy;
 use deploybot_core::ports::{
     CiBackend, Clock, DeliveryStore, DeploymentStore, GitHub, InvokeError, InvokeMode, Invoker,
     LaneStore, ProjectStore, Slack, Store, UserStore,
@@ -32,7 +32,8 @@ pub struct WiringError {
 pub struct Parts {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<AppConfig>,
-    pub policy: Arc<Policy>,
+    /// Parsed workflow files, shared by every function of the process.
+    pub workflows: Arc<WorkflowCache>,
     pub projects: Option<Arc<dyn ProjectStore>>,
     pub users: Option<Arc<dyn UserStore>>,
     pub deployments: Option<Arc<dyn DeploymentStore>>,
@@ -59,12 +60,12 @@ impl std::fmt::Debug for Parts {
 }
 
 impl Parts {
-    /// No store, no clients, no invoker yet; the default policy.
+    /// No store, no clients, no invoker yet.
     pub fn new(clock: Arc<dyn Clock>, config: AppConfig) -> Self {
         Self {
             clock,
             config: Arc::new(config),
-            policy: Arc::new(Policy::default()),
+            workflows: Arc::new(WorkflowCache::default()),
             projects: None,
             users: None,
             deployments: None,
@@ -111,11 +112,6 @@ impl Parts {
         self.ci = Some(ci);
         self
     }
-
-    pub fn with_policy(mut self, policy: Policy) -> Self {
-        self.policy = Arc::new(policy);
-        self
-    }
 }
 
 /// `function`'s state: exactly the tables, clients and invoke targets its profile grants,
@@ -155,7 +151,7 @@ pub fn function_state(function: FunctionName, parts: &Parts) -> Result<AppState,
         profile,
         clock: parts.clock.clone(),
         config: parts.config.clone(),
-        policy: parts.policy.clone(),
+        workflows: parts.workflows.clone(),
         projects: required(
             function,
             has(Table::Project),

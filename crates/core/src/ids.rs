@@ -127,18 +127,25 @@ pub(crate) fn clip(text: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Environment
 
-/// A deployment environment: a pull request's own `pr<N>`, or one of the fixed ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A deployment environment: a pull request's own `pr<N>`, one of the built-in names, or
+/// any other name a repository's workflow file gives (`qa`, `eu-production`).
+///
+/// Names are kept lower-case: GitHub compares environment names without regard to case.
+/// The built-in names and `pr<N>` always parse to their own variants, so each name has one
+/// value.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Environment {
     PullRequest(u64),
     Preview,
     Test,
     Staging,
     Production,
+    /// Any other name: see [`Environment::parse`] for what is accepted.
+    Named(EnvironmentName),
 }
 
 impl Environment {
-    /// The fixed environments, in the order a change travels through them.
+    /// The built-in environments, in the order a change travels through them.
     pub const FIXED: [Environment; 4] = [
         Environment::Preview,
         Environment::Test,
@@ -146,9 +153,11 @@ impl Environment {
         Environment::Production,
     ];
 
-    /// Case-insensitive: `preview`, `test`, `staging`, `production`, `pr<N>` with N ≥ 1.
+    /// Case-insensitive: `pr<N>` with N ≥ 1 is pull request N's environment; any other
+    /// name [`EnvironmentName`] takes is an environment's name (whether the repository has
+    /// that environment is its workflow's question).
     pub fn parse(input: &str) -> Result<Self, ParseError> {
-        let text = input.trim().to_ascii_lowercase();
+        let text = input.trim().to_lowercase();
         match text.as_str() {
             "preview" => return Ok(Self::Preview),
             "test" => return Ok(Self::Test),
@@ -156,48 +165,95 @@ impl Environment {
             "production" => return Ok(Self::Production),
             _ => {}
         }
-        if let Some(n) = text
+        if let Some(digits) = text
             .strip_prefix("pr")
-            .filter(|d| !d.is_empty() && d.len() <= 12 && d.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|d| d.parse::<u64>().ok())
-            .filter(|n| *n > 0)
+            .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
         {
-            return Ok(Self::PullRequest(n));
+            return match digits
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0 && digits.len() <= 12)
+            {
+                Some(n) => Ok(Self::PullRequest(n)),
+                None => Err(err(format!(
+                    "`{}` is not a pull request's environment: pull request environments are `pr<number>`",
+                    clip(input.trim())
+                ))),
+            };
         }
-        Err(err(format!(
-            "`{}` is not an environment: use one of `preview`, `test`, `staging`, `production` (pull requests get `pr<number>` on their own)",
-            clip(input.trim())
-        )))
+        EnvironmentName::parse(&text).map(Self::Named)
     }
 
-    /// Environments that exist only while their pull request is open.
-    pub fn is_transient(self) -> bool {
+    /// The built-in pull-request environments (`pr<N>`), which exist only while their pull
+    /// request is open.
+    pub fn is_transient(&self) -> bool {
         matches!(self, Self::PullRequest(_))
     }
 
-    pub fn is_production(self) -> bool {
-        matches!(self, Self::Production)
+    pub fn pull_request(&self) -> Option<u64> {
+        match self {
+            Self::PullRequest(n) => Some(*n),
+            _ => None,
+        }
     }
 
-    pub fn pull_request(self) -> Option<u64> {
+    /// The name, as GitHub and people see it.
+    pub fn name(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            Self::PullRequest(n) => Some(n),
-            _ => None,
+            Self::PullRequest(n) => format!("pr{n}").into(),
+            Self::Preview => "preview".into(),
+            Self::Test => "test".into(),
+            Self::Staging => "staging".into(),
+            Self::Production => "production".into(),
+            Self::Named(n) => n.as_str().into(),
         }
     }
 }
 
 impl fmt::Display for Environment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::PullRequest(n) => write!(f, "pr{n}"),
-            Self::Preview => f.write_str("preview"),
-            Self::Test => f.write_str("test"),
-            Self::Staging => f.write_str("staging"),
-            Self::Production => f.write_str("production"),
-        }
+        f.write_str(&self.name())
     }
 }
+
+/// The name of an environment that is not built in: lower-case, 1–255 characters, no
+/// whitespace or control characters, none of `` <>&` `` (Slack's markup).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EnvironmentName(std::sync::Arc<str>);
+
+impl EnvironmentName {
+    /// GitHub's limit on an environment's name.
+    pub const MAX_CHARS: usize = 255;
+
+    fn parse(text: &str) -> Result<Self, ParseError> {
+        let bad = |why: &str| {
+            err(format!(
+                "`{}` is not an environment name: {why}",
+                clip(text)
+            ))
+        };
+        if text.is_empty() {
+            return Err(err("say which environment".to_owned()));
+        }
+        if text.chars().count() > Self::MAX_CHARS {
+            return Err(bad("it is longer than 255 characters"));
+        }
+        if text
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>&`".contains(c))
+        {
+            return Err(bad(
+                "it may not hold spaces, control characters or any of `<>&` and backquotes",
+            ));
+        }
+        Ok(Self(text.into()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 string_newtype_serde!(Environment);
 
 // ---------------------------------------------------------------------------------------------
@@ -623,18 +679,36 @@ mod tests {
             ("PR7", Environment::PullRequest(7)),
         ];
         for (input, want) in cases {
-            assert_eq!(Environment::parse(input), Ok(want), "{input}");
             assert_eq!(want.to_string(), input.trim().to_ascii_lowercase());
+            assert_eq!(Environment::parse(input), Ok(want), "{input}");
         }
+        // Any other name a workflow file may give, kept lower-case.
+        for (input, want) in [
+            ("qa", "qa"),
+            ("EU-Production", "eu-production"),
+            ("prod", "prod"),
+            ("pr", "pr"),
+            ("pr-1", "pr-1"),
+            ("review/app_2.x", "review/app_2.x"),
+            ("Über", "über"),
+            ("eu/frankfurt(prod)", "eu/frankfurt(prod)"),
+        ] {
+            let env = Environment::parse(input).expect(input);
+            assert!(matches!(env, Environment::Named(_)), "{input}");
+            assert_eq!(env.to_string(), want);
+            assert_eq!(Environment::parse(&env.to_string()), Ok(env.clone()));
+        }
+        let longest = "e".repeat(255);
+        assert!(Environment::parse(&longest).is_ok());
         for bad in [
             "",
-            "prod",
-            "pr",
             "pr0",
-            "pr-1",
-            "pr1x",
-            "qa",
             "pr99999999999999",
+            "a b",
+            "a&b",
+            "x`y",
+            "<x>",
+            &"e".repeat(256),
         ] {
             assert!(Environment::parse(bad).is_err(), "{bad}");
         }

@@ -247,6 +247,30 @@ pub enum DeploymentCreateRequest {
         lane: crate::lane::LaneKey,
         event: crate::lane::LaneEvent,
     },
+    /// Read the repository's workflow file (`.github/deploybot.yml`) from its default branch
+    /// — at `at`, or at the branch's head — keep it with the project, and then decide `event`
+    /// with it. Sent when the file was never read (setup, first use) or a push to the
+    /// default branch touched it.
+    Workflow(Box<WorkflowRequest>),
+}
+
+/// See [`DeploymentCreateRequest::Workflow`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowRequest {
+    pub repository: Repository,
+    /// The default branch's commit to read the file at; `None`: its head.
+    pub at: Option<Sha>,
+    /// The event to decide once the file is read, if any.
+    pub event: Option<HandedEvent>,
+}
+
+/// A GitHub event handed over to be decided where the workflow file can be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandedEvent {
+    pub event: crate::policy::WorkflowEvent,
+    pub trigger: Trigger,
+    pub commit_author: Option<GithubLogin>,
+    pub pr_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

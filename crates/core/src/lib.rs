@@ -24,6 +24,9 @@ pub use ids::{
     DeploymentId, Environment, GitRef, GithubLogin, ParseError, Repository, Sha, SlackChannelId,
     SlackTeamId, SlackUserId,
 };
-pub use model::{Deployment, Project, ProjectSettings, Trigger, UserLink};
+pub use model::{
+    Deployment, Project, ProjectSettings, RejectedWorkflow, Trigger, UserLink, WorkflowRecord,
+    WorkflowText,
+};
 pub use state::DeploymentState;
 pub use time::Timestamp;

@@ -24,6 +24,45 @@ pub struct Project {
     #[serde(default)]
     pub created_by: Option<SlackUserId>,
     pub created_at: Timestamp,
+    /// The repository's workflow file as last read from its default branch; `None` until it
+    /// was first read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<WorkflowRecord>,
+}
+
+/// What deploybot last read of `.github/deploybot.yml` on the default branch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowRecord {
+    /// The default branch's commit it was read at.
+    pub commit: Sha,
+    pub read_at: Timestamp,
+    /// The valid file in force; `None` when the repository never had a valid one (the
+    /// built-in workflow is in force).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<WorkflowText>,
+    /// The invalid file the default branch holds now, if it does (the channel was told of
+    /// it once: a later read of the same blob says nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<RejectedWorkflow>,
+}
+
+/// A valid workflow file, as read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowText {
+    /// Git's blob SHA of the file: the parsed file is cached by it.
+    pub blob: String,
+    /// The default branch's commit it was read at.
+    pub commit: Sha,
+    pub text: String,
+}
+
+/// An invalid workflow file on the default branch, and its first error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedWorkflow {
+    pub blob: String,
+    pub commit: Sha,
+    pub line: usize,
+    pub error: String,
 }
 
 /// Per-channel settings (`/cimon set ...`). `None` means "use the default".
@@ -117,11 +156,22 @@ pub struct Deployment {
     /// commit deployed successfully there" stays answerable after it was superseded.
     #[serde(default)]
     pub succeeded_at: Option<Timestamp>,
+    /// Whether the environment was a production one (`production: true` in the workflow)
+    /// when the deployment was asked for. `None` on records written before workflow files:
+    /// then the environment called `production` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production: Option<bool>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
 
 impl Deployment {
+    /// Whether this deployment went to a production environment.
+    pub fn is_production(&self) -> bool {
+        self.production
+            .unwrap_or(self.environment == Environment::Production)
+    }
+
     /// Whether the deployment succeeded: it is `success`, or it became inactive after
     /// succeeding.
     pub fn has_succeeded(&self) -> bool {
@@ -140,7 +190,10 @@ impl Deployment {
         slack_channel: SlackChannelId,
         now: Timestamp,
     ) -> Self {
-        let pr_number = environment.pull_request();
+        let pr_number = match &trigger {
+            Trigger::PullRequest { number, .. } => Some(*number),
+            _ => environment.pull_request(),
+        };
         Self {
             repository,
             id,
@@ -164,6 +217,7 @@ impl Deployment {
             seq: 0,
             hold: None,
             succeeded_at: None,
+            production: None,
             created_at: now,
             updated_at: now,
         }

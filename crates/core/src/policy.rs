@@ -1,186 +1,56 @@
-//! The workflow policy (docs/workflow.md) as data: rules that map an incoming event to a
-//! decision, plus the rules for manual deployments. [`Policy::default`] is the built-in
-//! policy; a per-repository policy can be another value of the same type.
+//! The workflow policy (docs/workflow.md) in force for one repository: its workflow file
+//! (`.github/deploybot.yml`, [`crate::workflow_file`]) or, without one, the built-in workflow.
+//! [`Policy::decide`] maps an event from GitHub to a decision; [`Policy::plan_manual`] says
+//! what `deploy [<ref> to] <environment>` may take. No I/O: reading the file is the caller's.
 
+use crate::workflow_file::{
+    BranchPattern, EnvironmentSpec, FileEvent, Outcome, PullRequestTrigger, TagPattern, Trigger,
+    WorkflowFile,
+};
 use crate::{Environment, GitRef, Sha};
-use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Which refs a rule applies to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
-pub enum RefMatcher {
-    /// The repository's default branch (whatever it is called).
-    DefaultBranch,
-    /// Branches whose name starts with the prefix.
-    BranchPrefix(String),
-    /// Tags whose name starts with the prefix.
-    TagPrefix(String),
-    /// Tags whose name starts with an ASCII digit.
-    TagStartingWithDigit,
-}
-
-impl RefMatcher {
-    /// Whether a pushed branch (`is_tag == false`) or tag matches.
-    pub fn matches(&self, name: &str, is_tag: bool, default_branch: &str) -> bool {
-        match self {
-            Self::DefaultBranch => !is_tag && name == default_branch,
-            Self::BranchPrefix(p) => !is_tag && name.starts_with(p.as_str()),
-            Self::TagPrefix(p) => is_tag && name.starts_with(p.as_str()),
-            Self::TagStartingWithDigit => {
-                is_tag && name.bytes().next().is_some_and(|b| b.is_ascii_digit())
-            }
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Self::DefaultBranch => "the default branch".into(),
-            Self::BranchPrefix(p) => format!("branches starting with `{p}`"),
-            Self::TagPrefix(p) => format!("tags starting with `{p}`"),
-            Self::TagStartingWithDigit => "tags starting with a digit".into(),
-        }
-    }
-}
-
-/// A push rule: pushes to matching refs deploy to `environment`. The first match wins.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PushRule {
-    pub matcher: RefMatcher,
-    pub environment: Environment,
-}
+pub use crate::workflow_file::PullRequestAction;
 
 /// What a manual deployment to an environment may take.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ManualSource {
     /// Any branch, tag or commit.
     AnyRef,
-    /// Only tags matching one of these.
-    TagsMatching(Vec<RefMatcher>),
-    /// Only a commit that already has a successful deployment to that environment.
+    /// Only tags matching one of these (the environment deploys tags only).
+    TagsMatching(Vec<TagPattern>),
+    /// Only a commit that already has a successful deployment to that environment
+    /// (`promote_from`).
     PassedIn(Environment),
 }
 
 /// What `deploy <environment>` with no ref takes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DefaultSource {
-    /// The head of the repository's default branch.
+    /// The head of the repository's default branch (the environment follows it).
     DefaultBranch,
-    /// The commit of the latest successful deployment to that environment.
+    /// The commit of the latest successful deployment to that environment (`promote_from`).
     LatestSuccessIn(Environment),
     /// Nothing: a ref must be given.
     ExplicitRefOnly,
 }
 
-/// Manual-deployment rules for one fixed environment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ManualRule {
-    pub environment: Environment,
-    pub source: ManualSource,
-    pub default_source: DefaultSource,
-}
-
-/// Pull-request actions the policy knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PullRequestAction {
-    Opened,
-    Reopened,
-    Synchronize,
-    Closed,
-    /// Any other action (`edited`, `labeled`, ...).
-    Other,
-}
-
-impl PullRequestAction {
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "opened" => Self::Opened,
-            "reopened" => Self::Reopened,
-            "synchronize" => Self::Synchronize,
-            "closed" => Self::Closed,
-            _ => Self::Other,
-        }
-    }
-}
-
-/// The policy: push rules, pull-request handling and manual-deployment rules.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The policy in force: a workflow file, parsed once.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
-    pub push_rules: Vec<PushRule>,
-    /// Pull-request actions that deploy the head to `pr<N>`.
-    pub pull_request_deploy_on: Vec<PullRequestAction>,
-    /// Pull-request actions that mark `pr<N>` deployments inactive.
-    pub pull_request_deactivate_on: Vec<PullRequestAction>,
-    /// Whether pull requests from forks deploy automatically (their code would run with the
-    /// project's CI secrets).
-    pub deploy_forks: bool,
-    pub manual: Vec<ManualRule>,
+    workflow: WorkflowFile,
 }
 
 impl Default for Policy {
-    /// The built-in policy: the tables of docs/workflow.md.
+    /// The built-in workflow: the tables of docs/workflow.md.
     fn default() -> Self {
-        let tags = vec![
-            RefMatcher::TagPrefix("v".into()),
-            RefMatcher::TagStartingWithDigit,
-        ];
-        Self {
-            push_rules: vec![
-                PushRule {
-                    matcher: RefMatcher::DefaultBranch,
-                    environment: Environment::Preview,
-                },
-                PushRule {
-                    matcher: RefMatcher::BranchPrefix("release".into()),
-                    environment: Environment::Test,
-                },
-                PushRule {
-                    matcher: tags[0].clone(),
-                    environment: Environment::Production,
-                },
-                PushRule {
-                    matcher: tags[1].clone(),
-                    environment: Environment::Production,
-                },
-            ],
-            pull_request_deploy_on: vec![
-                PullRequestAction::Opened,
-                PullRequestAction::Reopened,
-                PullRequestAction::Synchronize,
-            ],
-            pull_request_deactivate_on: vec![PullRequestAction::Closed],
-            deploy_forks: false,
-            manual: vec![
-                ManualRule {
-                    environment: Environment::Preview,
-                    source: ManualSource::AnyRef,
-                    default_source: DefaultSource::DefaultBranch,
-                },
-                ManualRule {
-                    environment: Environment::Test,
-                    source: ManualSource::AnyRef,
-                    default_source: DefaultSource::ExplicitRefOnly,
-                },
-                ManualRule {
-                    environment: Environment::Staging,
-                    source: ManualSource::PassedIn(Environment::Test),
-                    default_source: DefaultSource::LatestSuccessIn(Environment::Test),
-                },
-                ManualRule {
-                    environment: Environment::Production,
-                    source: ManualSource::TagsMatching(tags),
-                    default_source: DefaultSource::ExplicitRefOnly,
-                },
-            ],
-        }
+        Self::from_file(WorkflowFile::builtin())
     }
 }
 
 /// An event from GitHub, reduced to what the policy looks at.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WorkflowEvent {
     PullRequest {
         action: PullRequestAction,
@@ -189,6 +59,9 @@ pub enum WorkflowEvent {
         head_sha: Sha,
         /// The head lives in another repository.
         from_fork: bool,
+        /// The pull request is a draft.
+        #[serde(default)]
+        draft: bool,
     },
     Push {
         /// `refs/heads/...` or `refs/tags/...` as GitHub sends it.
@@ -225,6 +98,102 @@ pub enum Decision {
 }
 
 impl Policy {
+    /// The policy of a parsed workflow file.
+    pub fn from_file(workflow: WorkflowFile) -> Self {
+        Self { workflow }
+    }
+
+    /// The workflow file in force (the built-in one without a file).
+    pub fn workflow(&self) -> &WorkflowFile {
+        &self.workflow
+    }
+
+    /// The pull-request environment's rules, when pull requests deploy.
+    fn pull_requests(&self) -> Option<(&EnvironmentSpec, &PullRequestTrigger)> {
+        self.workflow
+            .environments
+            .iter()
+            .find_map(|e| match &e.trigger {
+                Some(Trigger::PullRequest(pr)) => Some((e, pr)),
+                _ => None,
+            })
+    }
+
+    /// Whether `environment` is a pull request's own (its name follows the pull-request
+    /// environment's `name`), and which pull request's.
+    pub fn pull_request_of(&self, environment: &Environment) -> Option<u64> {
+        if let Some(n) = environment.pull_request() {
+            return Some(n);
+        }
+        let (_, pr) = self.pull_requests()?;
+        let name = environment.name();
+        let template = pr.name.to_lowercase();
+        let (prefix, suffix) = template.split_once(crate::workflow_file::NUMBER_PLACEHOLDER)?;
+        let digits = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
+        if digits.is_empty()
+            || digits.starts_with('0')
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        digits.parse().ok()
+    }
+
+    /// The file's environment that `environment` is: its own entry, or the pull-request
+    /// entry for a pull request's environment.
+    pub fn spec(&self, environment: &Environment) -> Option<&EnvironmentSpec> {
+        let name = environment.name();
+        self.workflow
+            .environments
+            .iter()
+            .find(|e| {
+                !matches!(e.trigger, Some(Trigger::PullRequest(_))) && e.key.to_lowercase() == name
+            })
+            .or_else(|| {
+                self.pull_request_of(environment)
+                    .and_then(|_| self.pull_requests().map(|(spec, _)| spec))
+            })
+    }
+
+    /// The environments people can name (every entry but the pull requests'), in file order.
+    pub fn environments(&self) -> Vec<Environment> {
+        self.workflow
+            .environments
+            .iter()
+            .filter(|e| !matches!(e.trigger, Some(Trigger::PullRequest(_))))
+            .filter_map(|e| Environment::parse(&e.key).ok())
+            .collect()
+    }
+
+    /// Whether `environment` serves people (`production: true`).
+    pub fn is_production(&self, environment: &Environment) -> bool {
+        self.spec(environment).is_some_and(|e| e.production)
+    }
+
+    /// The checks a commit needs before it deploys to `environment` (`required_checks`).
+    pub fn required_checks(&self, environment: &Environment) -> &[String] {
+        self.spec(environment)
+            .map_or(&[], |e| e.required_checks.as_slice())
+    }
+
+    /// The environment's URL from the file (`url`), which wins over the channel's settings.
+    pub fn url(&self, environment: &Environment) -> Option<&url::Url> {
+        self.spec(environment).and_then(|e| e.url.as_ref())
+    }
+
+    /// Where `environment` is reached: the file's `url`, else the channel's URL settings
+    /// (`crate::urls::environment_url`).
+    pub fn environment_url(
+        &self,
+        settings: &crate::ProjectSettings,
+        environment: &Environment,
+    ) -> Option<String> {
+        match self.url(environment) {
+            Some(url) => Some(url.to_string()),
+            None => crate::urls::environment_url(settings, environment),
+        }
+    }
+
     /// Maps a GitHub event to a decision.
     pub fn decide(&self, event: &WorkflowEvent) -> Decision {
         match event {
@@ -234,32 +203,40 @@ impl Policy {
                 head_branch,
                 head_sha,
                 from_fork,
+                draft,
             } => {
-                let environment = Environment::PullRequest(*number);
-                if self.pull_request_deactivate_on.contains(action) {
-                    return Decision::Deactivate { environment };
-                }
-                if !self.pull_request_deploy_on.contains(action) {
-                    return Decision::Ignore {
-                        reason: format!("pull request action {action:?} does not deploy"),
-                    };
-                }
-                if *from_fork && !self.deploy_forks {
-                    return Decision::Decline {
-                        reason: format!(
-                            "Pull request #{number} comes from a fork, so it is not deployed automatically: its code would run with this project's CI secrets. Review it, then deploy its commit by hand if it is safe."
-                        ),
-                    };
-                }
-                match GitRef::branch(head_branch) {
-                    Ok(git_ref) => Decision::Deploy {
-                        environment,
-                        git_ref,
-                        sha: head_sha.clone(),
-                    },
-                    Err(e) => Decision::Ignore {
-                        reason: format!("pull request head: {e}"),
-                    },
+                let outcome = self.workflow.decide(&FileEvent::PullRequest {
+                    number: *number,
+                    action: *action,
+                    draft: *draft,
+                    from_fork: *from_fork,
+                });
+                match outcome {
+                    Outcome::Deploy { environment, .. } => {
+                        match (
+                            Environment::parse(&environment),
+                            GitRef::branch(head_branch),
+                        ) {
+                            (Ok(environment), Ok(git_ref)) => Decision::Deploy {
+                                environment,
+                                git_ref,
+                                sha: head_sha.clone(),
+                            },
+                            (Err(e), _) | (_, Err(e)) => Decision::Ignore {
+                                reason: format!("pull request #{number}: {e}"),
+                            },
+                        }
+                    }
+                    Outcome::Deactivate { environment, .. } => {
+                        match Environment::parse(&environment) {
+                            Ok(environment) => Decision::Deactivate { environment },
+                            Err(e) => Decision::Ignore {
+                                reason: format!("pull request #{number}: {e}"),
+                            },
+                        }
+                    }
+                    Outcome::Ignore { reason } => Decision::Ignore { reason },
+                    Outcome::Decline { reason } => Decision::Decline { reason },
                 }
             }
             WorkflowEvent::Push {
@@ -276,9 +253,12 @@ impl Policy {
                         reason: format!("{} was deleted", git_ref.short_name()),
                     };
                 };
-                let (name, is_tag) = match git_ref {
-                    GitRef::Branch(b) => (b.as_str(), false),
-                    GitRef::Tag(t) => (t.as_str(), true),
+                let file_event = match git_ref {
+                    GitRef::Branch(branch) => FileEvent::Push {
+                        branch,
+                        default_branch,
+                    },
+                    GitRef::Tag(name) => FileEvent::Tag { name },
                     GitRef::Name(n) => {
                         return Decision::Ignore {
                             reason: format!("push to an unqualified ref `{n}`"),
@@ -288,78 +268,129 @@ impl Policy {
                 // A branch push without commits moved nothing — unless it created the branch
                 // (at an existing commit) or was forced (perhaps back to an earlier commit):
                 // then the branch's head is new to it, and deploys.
-                if !is_tag && *commit_count == 0 && !*created && !*forced {
+                if matches!(git_ref, GitRef::Branch(_))
+                    && *commit_count == 0
+                    && !*created
+                    && !*forced
+                {
                     return Decision::Ignore {
-                        reason: format!("the push to {name} brought no new commits"),
+                        reason: format!(
+                            "the push to {} brought no new commits",
+                            git_ref.short_name()
+                        ),
                     };
                 }
-                match self
-                    .push_rules
-                    .iter()
-                    .find(|rule| rule.matcher.matches(name, is_tag, default_branch))
-                {
-                    Some(rule) => Decision::Deploy {
-                        environment: rule.environment,
-                        git_ref: git_ref.clone(),
-                        sha: sha.clone(),
+                match self.workflow.decide(&file_event) {
+                    Outcome::Deploy { environment, .. } => match Environment::parse(&environment) {
+                        Ok(environment) => Decision::Deploy {
+                            environment,
+                            git_ref: git_ref.clone(),
+                            sha: sha.clone(),
+                        },
+                        Err(e) => Decision::Ignore {
+                            reason: e.to_string(),
+                        },
                     },
-                    None => Decision::Ignore {
-                        reason: format!("no rule deploys {}", git_ref.full_name()),
+                    Outcome::Deactivate { .. } => Decision::Ignore {
+                        reason: "a push deactivates nothing".into(),
                     },
+                    Outcome::Ignore { reason } => Decision::Ignore { reason },
+                    Outcome::Decline { reason } => Decision::Decline { reason },
                 }
             }
         }
     }
 
-    fn manual_rule(&self, environment: Environment) -> Option<&ManualRule> {
-        self.manual.iter().find(|r| r.environment == environment)
+    /// What a manual deployment to the file's environment `spec` may take, and what it
+    /// takes by default: `promote_from` takes commits that passed there (the latest by
+    /// default); an environment deployed by tags only takes those tags; an environment that
+    /// follows the default branch takes anything (its head by default); any other takes
+    /// anything, named.
+    fn manual_rule(&self, spec: &EnvironmentSpec) -> (ManualSource, DefaultSource) {
+        if let Some(from) = spec
+            .promote_from
+            .as_deref()
+            .and_then(|f| Environment::parse(f).ok())
+        {
+            return (
+                ManualSource::PassedIn(from.clone()),
+                DefaultSource::LatestSuccessIn(from),
+            );
+        }
+        match &spec.trigger {
+            Some(Trigger::Refs { push, tag }) if push.is_empty() && !tag.is_empty() => (
+                ManualSource::TagsMatching(tag.clone()),
+                DefaultSource::ExplicitRefOnly,
+            ),
+            Some(Trigger::Refs { push, .. })
+                if push.iter().any(|p| matches!(p, BranchPattern::Default)) =>
+            {
+                (ManualSource::AnyRef, DefaultSource::DefaultBranch)
+            }
+            _ => (ManualSource::AnyRef, DefaultSource::ExplicitRefOnly),
+        }
+    }
+
+    /// What a manual deployment to `environment` may take and takes by default; `None` for
+    /// a pull request's environment or one the workflow does not have.
+    pub fn manual_sources(
+        &self,
+        environment: &Environment,
+    ) -> Option<(ManualSource, DefaultSource)> {
+        if self.pull_request_of(environment).is_some() {
+            return None;
+        }
+        self.spec(environment).map(|spec| self.manual_rule(spec))
     }
 
     /// Plans `deploy [<ref> to] <environment>`, before any lookup: which source to use and
     /// what must then be checked. Refuses what the policy never allows.
     pub fn plan_manual(
         &self,
-        environment: Environment,
+        environment: &Environment,
         git_ref: Option<&GitRef>,
     ) -> Result<ManualPlan, Refusal> {
-        if environment.is_transient() {
-            return Err(Refusal::PullRequestEnvironment { environment });
+        if self.pull_request_of(environment).is_some() {
+            return Err(Refusal::PullRequestEnvironment {
+                environment: environment.clone(),
+            });
         }
-        let Some(rule) = self.manual_rule(environment) else {
-            return Err(Refusal::NotManuallyDeployable { environment });
+        let Some((source, default_source)) = self.manual_sources(environment) else {
+            return Err(Refusal::UnknownEnvironment {
+                environment: environment.clone(),
+                known: self.environments(),
+            });
         };
         match git_ref {
-            None => match &rule.default_source {
+            None => match default_source {
                 DefaultSource::DefaultBranch => Ok(ManualPlan::DefaultBranch),
-                DefaultSource::LatestSuccessIn(from) => {
-                    Ok(ManualPlan::PromoteLatest { from: *from })
-                }
+                DefaultSource::LatestSuccessIn(from) => Ok(ManualPlan::PromoteLatest { from }),
                 DefaultSource::ExplicitRefOnly => Err(Refusal::NeedsRef {
-                    environment,
-                    hint: self.describe_source(&rule.source),
+                    environment: environment.clone(),
+                    hint: describe_source(&source),
                 }),
             },
             Some(r) => {
-                let requires_success_in = match &rule.source {
+                let requires_success_in = match &source {
                     ManualSource::AnyRef => None,
-                    ManualSource::PassedIn(env) => Some(*env),
-                    ManualSource::TagsMatching(matchers) => {
+                    ManualSource::PassedIn(env) => Some(env.clone()),
+                    ManualSource::TagsMatching(patterns) => {
                         let (name, could_be_tag) = match r {
                             GitRef::Tag(t) | GitRef::Name(t) => (t.as_str(), true),
                             GitRef::Branch(b) => (b.as_str(), false),
                         };
-                        if !could_be_tag || !matchers.iter().any(|m| m.matches(name, true, "")) {
+                        if !could_be_tag || !patterns.iter().any(|p| p.matches(name)) {
                             return Err(Refusal::NotAMatchingTag {
-                                environment,
+                                environment: environment.clone(),
                                 git_ref: r.short_name().to_owned(),
-                                hint: self.describe_source(&rule.source),
+                                hint: describe_source(&source),
                             });
                         }
                         None
                     }
                 };
-                let git_ref = match (&rule.source, r) {
-                    // Production takes tags only: resolve the name as a tag.
+                let git_ref = match (&source, r) {
+                    // An environment of tags takes tags only: resolve the name as a tag.
                     (ManualSource::TagsMatching(_), GitRef::Name(n)) => GitRef::Tag(n.clone()),
                     _ => r.clone(),
                 };
@@ -371,16 +402,83 @@ impl Policy {
         }
     }
 
-    fn describe_source(&self, source: &ManualSource) -> String {
-        match source {
-            ManualSource::AnyRef => "any branch, tag or commit".into(),
-            ManualSource::PassedIn(env) => {
-                format!("a commit that already deployed successfully to {env}")
+    /// One line per environment saying what deploys it, for `help` and `/cimon config`.
+    pub fn describe(&self) -> Vec<(String, String)> {
+        self.workflow
+            .environments
+            .iter()
+            .map(|spec| {
+                let name = match &spec.trigger {
+                    Some(Trigger::PullRequest(pr)) => pr.name.clone(),
+                    _ => spec.key.to_lowercase(),
+                };
+                (name, self.describe_spec(spec))
+            })
+            .collect()
+    }
+
+    fn describe_spec(&self, spec: &EnvironmentSpec) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        match &spec.trigger {
+            Some(Trigger::PullRequest(pr)) => {
+                let mut s =
+                    "one per pull request, deployed as it is opened and pushed to".to_owned();
+                if !pr.drafts {
+                    s.push_str(" (drafts once ready for review)");
+                }
+                if pr.forks {
+                    s.push_str(", forks too");
+                }
+                if pr.transient {
+                    s.push_str("; inactive once it closes");
+                }
+                parts.push(s);
             }
-            ManualSource::TagsMatching(ms) => {
-                let list: Vec<String> = ms.iter().map(RefMatcher::describe).collect();
-                list.join(" or ")
+            Some(Trigger::Refs { push, tag }) => {
+                let mut what: Vec<String> = push
+                    .iter()
+                    .map(|p| match p {
+                        BranchPattern::Default => "pushes to the default branch".to_owned(),
+                        BranchPattern::Glob(g) => format!("pushes to `{}`", g.as_str()),
+                    })
+                    .collect();
+                what.extend(tag.iter().map(|t| format!("tags `{t}`")));
+                parts.push(format!("deployed by {}", what.join(", ")));
             }
+            None => parts.push("deployed by hand only".to_owned()),
+        }
+        if !matches!(spec.trigger, Some(Trigger::PullRequest(_)))
+            && let (ManualSource::PassedIn(from), _) = self.manual_rule(spec)
+        {
+            parts.push(format!("takes commits that passed `{from}`"));
+        }
+        if spec.production {
+            parts.push("production".to_owned());
+        }
+        if !spec.required_checks.is_empty() {
+            let checks: Vec<String> = spec
+                .required_checks
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect();
+            parts.push(format!("needs {}", checks.join(", ")));
+        }
+        if let Some(url) = &spec.url {
+            parts.push(format!("at {url}"));
+        }
+        parts.join("; ")
+    }
+}
+
+fn describe_source(source: &ManualSource) -> String {
+    match source {
+        ManualSource::AnyRef => "any branch, tag or commit".into(),
+        ManualSource::PassedIn(env) => {
+            format!("a commit that already deployed successfully to {env}")
+        }
+        ManualSource::TagsMatching(patterns) => {
+            let list: Vec<String> = patterns.iter().map(|p| format!("`{p}`")).collect();
+            format!("tags matching {}", list.join(" or "))
         }
     }
 }
@@ -406,8 +504,9 @@ pub enum Refusal {
     PullRequestEnvironment {
         environment: Environment,
     },
-    NotManuallyDeployable {
+    UnknownEnvironment {
         environment: Environment,
+        known: Vec<Environment>,
     },
     NeedsRef {
         environment: Environment,
@@ -436,8 +535,17 @@ impl fmt::Display for Refusal {
                 f,
                 "`{environment}` belongs to a pull request and is deployed automatically when the pull request is updated. Push to the pull request's branch to redeploy it."
             ),
-            Self::NotManuallyDeployable { environment } => {
-                write!(f, "`{environment}` cannot be deployed by hand.")
+            Self::UnknownEnvironment { environment, known } => {
+                let names: Vec<String> = known.iter().map(|e| format!("`{e}`")).collect();
+                write!(
+                    f,
+                    "This repository has no `{environment}` environment. Its environments are {}; `/cimon config` shows what deploys each.",
+                    if names.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        names.join(", ")
+                    }
+                )
             }
             Self::NeedsRef { environment, hint } => write!(
                 f,
@@ -449,7 +557,7 @@ impl fmt::Display for Refusal {
                 hint,
             } => write!(
                 f,
-                "`{git_ref}` cannot go to {environment}: {environment} only takes {hint}. Tag the release (for example `git tag v1.4 && git push --tags`) and deploy the tag."
+                "`{git_ref}` cannot go to {environment}: {environment} only takes {hint}. Tag the release (for example `git tag v1.4.0 && git push --tags`) and deploy the tag."
             ),
             Self::NotPassed {
                 environment,
@@ -469,251 +577,4 @@ impl fmt::Display for Refusal {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sha(c: char) -> Sha {
-        Sha::parse(&c.to_string().repeat(40)).expect("valid sha")
-    }
-
-    fn push(git_ref: &str, commits: usize, deleted: bool) -> WorkflowEvent {
-        WorkflowEvent::Push {
-            git_ref: GitRef::parse(git_ref).expect("valid ref"),
-            after: (!deleted).then(|| sha('a')),
-            deleted,
-            created: false,
-            forced: false,
-            commit_count: commits,
-            default_branch: "main".into(),
-        }
-    }
-
-    fn created(mut event: WorkflowEvent) -> WorkflowEvent {
-        if let WorkflowEvent::Push { created, .. } = &mut event {
-            *created = true;
-        }
-        event
-    }
-
-    fn forced(mut event: WorkflowEvent) -> WorkflowEvent {
-        if let WorkflowEvent::Push { forced, .. } = &mut event {
-            *forced = true;
-        }
-        event
-    }
-
-    fn pr(action: &str, fork: bool) -> WorkflowEvent {
-        WorkflowEvent::PullRequest {
-            action: PullRequestAction::parse(action),
-            number: 7,
-            head_branch: "feature/login".into(),
-            head_sha: sha('b'),
-            from_fork: fork,
-        }
-    }
-
-    fn deploys_to(d: &Decision) -> Option<Environment> {
-        match d {
-            Decision::Deploy { environment, .. } => Some(*environment),
-            _ => None,
-        }
-    }
-
-    #[test]
-    fn every_default_policy_row() {
-        let policy = Policy::default();
-        let cases: Vec<(WorkflowEvent, Option<Environment>)> = vec![
-            (pr("opened", false), Some(Environment::PullRequest(7))),
-            (pr("reopened", false), Some(Environment::PullRequest(7))),
-            (pr("synchronize", false), Some(Environment::PullRequest(7))),
-            (pr("edited", false), None),
-            (pr("labeled", false), None),
-            (
-                push("refs/heads/main", 2, false),
-                Some(Environment::Preview),
-            ),
-            (push("refs/heads/master", 2, false), None), // default branch is main here
-            (
-                push("refs/heads/release-1.2", 1, false),
-                Some(Environment::Test),
-            ),
-            (
-                push("refs/heads/release/2026-11", 1, false),
-                Some(Environment::Test),
-            ),
-            (push("refs/heads/feature/x", 3, false), None),
-            (
-                push("refs/tags/v1.4.0", 0, false),
-                Some(Environment::Production),
-            ),
-            (
-                push("refs/tags/2026.11.27", 0, false),
-                Some(Environment::Production),
-            ),
-            (push("refs/tags/nightly", 0, false), None),
-            (push("refs/heads/main", 0, true), None),
-            (push("refs/tags/v1.0", 0, true), None),
-            (push("refs/heads/main", 0, false), None), // no new commits
-            // A branch created at an existing commit, and a force-push back to one.
-            (
-                created(push("refs/heads/release-1.5", 0, false)),
-                Some(Environment::Test),
-            ),
-            (
-                forced(push("refs/heads/main", 0, false)),
-                Some(Environment::Preview),
-            ),
-            (created(push("refs/heads/feature/x", 0, false)), None),
-        ];
-        for (event, want) in cases {
-            assert_eq!(deploys_to(&policy.decide(&event)), want, "{event:?}");
-        }
-    }
-
-    #[test]
-    fn master_is_the_default_branch_when_the_repository_says_so() {
-        let event = WorkflowEvent::Push {
-            git_ref: GitRef::Branch("master".into()),
-            after: Some(sha('c')),
-            deleted: false,
-            created: false,
-            forced: false,
-            commit_count: 1,
-            default_branch: "master".into(),
-        };
-        assert_eq!(
-            Policy::default().decide(&event),
-            Decision::Deploy {
-                environment: Environment::Preview,
-                git_ref: GitRef::Branch("master".into()),
-                sha: sha('c'),
-            }
-        );
-    }
-
-    #[test]
-    fn pull_request_decisions_carry_head() {
-        let policy = Policy::default();
-        assert_eq!(
-            policy.decide(&pr("opened", false)),
-            Decision::Deploy {
-                environment: Environment::PullRequest(7),
-                git_ref: GitRef::Branch("feature/login".into()),
-                sha: sha('b'),
-            }
-        );
-        assert_eq!(
-            policy.decide(&pr("closed", false)),
-            Decision::Deactivate {
-                environment: Environment::PullRequest(7)
-            }
-        );
-        // Closing a fork's PR still cleans up.
-        assert!(matches!(
-            policy.decide(&pr("closed", true)),
-            Decision::Deactivate { .. }
-        ));
-        match policy.decide(&pr("opened", true)) {
-            Decision::Decline { reason } => assert!(reason.contains("fork"), "{reason}"),
-            other => panic!("fork PR should be declined, got {other:?}"),
-        }
-        let trusting = Policy {
-            deploy_forks: true,
-            ..Policy::default()
-        };
-        assert!(matches!(
-            trusting.decide(&pr("opened", true)),
-            Decision::Deploy { .. }
-        ));
-    }
-
-    #[test]
-    fn manual_plans() {
-        let p = Policy::default();
-        let r = |s: &str| GitRef::parse(s).expect("valid ref");
-        // explicit refs
-        assert_eq!(
-            p.plan_manual(Environment::Test, Some(&r("release-1"))),
-            Ok(ManualPlan::Ref {
-                git_ref: r("release-1"),
-                requires_success_in: None
-            })
-        );
-        assert_eq!(
-            p.plan_manual(Environment::Staging, Some(&r("abc1234"))),
-            Ok(ManualPlan::Ref {
-                git_ref: r("abc1234"),
-                requires_success_in: Some(Environment::Test)
-            })
-        );
-        assert_eq!(
-            p.plan_manual(Environment::Production, Some(&r("v1.4"))),
-            Ok(ManualPlan::Ref {
-                git_ref: GitRef::Tag("v1.4".into()),
-                requires_success_in: None
-            })
-        );
-        assert_eq!(
-            p.plan_manual(Environment::Production, Some(&r("2.0.1"))),
-            Ok(ManualPlan::Ref {
-                git_ref: GitRef::Tag("2.0.1".into()),
-                requires_success_in: None
-            })
-        );
-        assert!(matches!(
-            p.plan_manual(Environment::Production, Some(&r("main"))),
-            Err(Refusal::NotAMatchingTag { .. })
-        ));
-        assert!(matches!(
-            p.plan_manual(Environment::Production, Some(&r("refs/heads/v1"))),
-            Err(Refusal::NotAMatchingTag { .. })
-        ));
-        assert!(matches!(
-            p.plan_manual(Environment::PullRequest(3), Some(&r("x"))),
-            Err(Refusal::PullRequestEnvironment { .. })
-        ));
-        // default sources
-        assert_eq!(
-            p.plan_manual(Environment::Preview, None),
-            Ok(ManualPlan::DefaultBranch)
-        );
-        assert_eq!(
-            p.plan_manual(Environment::Staging, None),
-            Ok(ManualPlan::PromoteLatest {
-                from: Environment::Test
-            })
-        );
-        for env in [Environment::Test, Environment::Production] {
-            let refusal = p.plan_manual(env, None).expect_err("needs a ref");
-            assert!(refusal.to_string().contains("deploy <ref> to"), "{refusal}");
-        }
-    }
-
-    #[test]
-    fn refusals_say_how_to_do_it_right() {
-        let p = Policy::default();
-        let msg = p
-            .plan_manual(Environment::Production, Some(&GitRef::Name("main".into())))
-            .expect_err("refused")
-            .to_string();
-        assert!(msg.contains("tags starting with `v`"), "{msg}");
-        let not_passed = Refusal::NotPassed {
-            environment: Environment::Staging,
-            required: Environment::Test,
-            sha: sha('d'),
-        }
-        .to_string();
-        assert!(
-            not_passed.contains("ddddddd") && not_passed.contains("to test first"),
-            "{not_passed}"
-        );
-    }
-
-    #[test]
-    fn policy_is_data_and_serialises() {
-        let p = Policy::default();
-        let json = serde_json::to_string(&p).expect("serialises");
-        let back: Policy = serde_json::from_str(&json).expect("deserialises");
-        assert_eq!(back, p);
-    }
-}
+mod tests;

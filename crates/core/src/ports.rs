@@ -496,6 +496,15 @@ pub struct ChecksSummary {
     pub pending: Vec<String>,
 }
 
+/// A file read from a repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryFile {
+    /// Git's blob SHA of the file.
+    pub blob: String,
+    /// Its text (invalid UTF-8 replaced).
+    pub text: String,
+}
+
 #[async_trait]
 pub trait GitHub: Send + Sync {
     /// Every login with access to the repository (all pages).
@@ -510,6 +519,15 @@ pub trait GitHub: Send + Sync {
     ) -> Result<ResolvedRef, GitHubError>;
 
     async fn default_branch(&self, repository: &Repository) -> Result<String, GitHubError>;
+
+    /// The file at `path` in commit `commit` (GitHub's contents API); `None` when the commit
+    /// has no such file.
+    async fn file_at(
+        &self,
+        repository: &Repository,
+        path: &str,
+        commit: &Sha,
+    ) -> Result<Option<RepositoryFile>, GitHubError>;
 
     /// How `head` relates to `base` (GitHub's compare API, `base...head`): `ahead` (base is
     /// an ancestor of head), `behind`, `identical` or `diverged`.

@@ -9,8 +9,8 @@ const PLACEHOLDERS: [&str; 3] = ["{environment}", "{urlseparator}", "{basedomain
 
 /// The URL an environment is reached at: a fixed `url` setting wins (`https://<fqdn>`);
 /// otherwise, with a base domain set, the pattern filled in; otherwise none.
-pub fn environment_url(settings: &ProjectSettings, environment: Environment) -> Option<String> {
-    if let Some(fqdn) = settings.urls.get(&environment) {
+pub fn environment_url(settings: &ProjectSettings, environment: &Environment) -> Option<String> {
+    if let Some(fqdn) = settings.urls.get(environment) {
         return Some(format!("https://{fqdn}"));
     }
     let base = settings.base_domain.as_deref()?;
@@ -96,17 +96,24 @@ pub fn validate_url_separator(sep: &str) -> Result<(), ParseError> {
     }
 }
 
-/// The pipeline's `version`: the tag for production, else `<environment>-<first 10 of SHA>`.
-pub fn pipeline_version(environment: Environment, git_ref: &GitRef, sha: &Sha) -> String {
-    match (environment, git_ref) {
-        (Environment::Production, GitRef::Tag(tag) | GitRef::Name(tag)) => tag.clone(),
+/// The pipeline's `version`: the tag on a production environment, else
+/// `<environment>-<first 10 of SHA>`.
+pub fn pipeline_version(
+    environment: &Environment,
+    production: bool,
+    git_ref: &GitRef,
+    sha: &Sha,
+) -> String {
+    match git_ref {
+        GitRef::Tag(tag) | GitRef::Name(tag) if production => tag.clone(),
         _ => format!("{environment}-{}", sha.prefix(10)),
     }
 }
 
-/// The pipeline's `subdomain`: the environment name, except for production (none).
-pub fn pipeline_subdomain(environment: Environment) -> Option<String> {
-    (!environment.is_production()).then(|| environment.to_string())
+/// The pipeline's `subdomain`: the environment name, except on a production environment
+/// (none).
+pub fn pipeline_subdomain(environment: &Environment, production: bool) -> Option<String> {
+    (!production).then(|| environment.to_string())
 }
 
 #[cfg(test)]
@@ -163,7 +170,7 @@ mod tests {
         ];
         for (s, env, want) in cases {
             assert_eq!(
-                environment_url(&s, env).as_deref(),
+                environment_url(&s, &env).as_deref(),
                 want,
                 "{env} with {s:?}"
             );
@@ -174,10 +181,10 @@ mod tests {
             .urls
             .insert(Environment::Test, "t.example.org".into());
         assert_eq!(
-            environment_url(&only_fixed, Environment::Test).as_deref(),
+            environment_url(&only_fixed, &Environment::Test).as_deref(),
             Some("https://t.example.org")
         );
-        assert_eq!(environment_url(&only_fixed, Environment::Staging), None);
+        assert_eq!(environment_url(&only_fixed, &Environment::Staging), None);
     }
 
     #[test]
@@ -214,25 +221,29 @@ mod tests {
         let tag = GitRef::Tag("v1.4.0".into());
         let main = GitRef::Branch("main".into());
         assert_eq!(
-            pipeline_version(Environment::Production, &tag, &sha),
+            pipeline_version(&Environment::Production, true, &tag, &sha),
             "v1.4.0"
         );
         assert_eq!(
-            pipeline_version(Environment::Test, &main, &sha),
+            pipeline_version(&Environment::Test, false, &main, &sha),
             "test-0123456789"
         );
         assert_eq!(
-            pipeline_version(Environment::PullRequest(5), &main, &sha),
+            pipeline_version(&Environment::PullRequest(5), false, &main, &sha),
             "pr5-0123456789"
         );
         assert_eq!(
-            pipeline_subdomain(Environment::Staging).as_deref(),
+            pipeline_subdomain(&Environment::Staging, false).as_deref(),
             Some("staging")
         );
         assert_eq!(
-            pipeline_subdomain(Environment::PullRequest(5)).as_deref(),
+            pipeline_subdomain(&Environment::PullRequest(5), false).as_deref(),
             Some("pr5")
         );
-        assert_eq!(pipeline_subdomain(Environment::Production), None);
+        assert_eq!(pipeline_subdomain(&Environment::Production, true), None);
+        // Production-ness is the workflow's, not the name's.
+        let eu = Environment::parse("eu-production").expect("a name");
+        assert_eq!(pipeline_subdomain(&eu, true), None);
+        assert_eq!(pipeline_version(&eu, true, &tag, &sha), "v1.4.0");
     }
 }

@@ -447,7 +447,7 @@ impl Run<'_> {
     /// Runs a freshly created deployment to its end: GitHub announces it, the pipeline starts,
     /// CircleCI finishes it with `outcome`. Returns the record in its final state.
     async fn run_pipeline(&mut self, created: Deployment, expect: &Expect) -> Step<Deployment> {
-        let env = created.environment;
+        let env = created.environment.clone();
         let (outcome, ends) = (expect.outcome, expect.ends);
         self.check(
             created.state == DeploymentState::Created,
@@ -539,7 +539,9 @@ impl Run<'_> {
             reply.status == 202,
             format!("deploybot accepts the {event} event"),
         )?;
-        let created = self.new_deployment(expect.environment, &before).await?;
+        let created = self
+            .new_deployment(expect.environment.clone(), &before)
+            .await?;
         self.run_pipeline(created, expect).await
     }
 
@@ -654,7 +656,10 @@ impl Run<'_> {
                 "pull_request",
                 &opened,
                 &what,
-                &Expect::success(pr_env, PipelineTarget::Branch(world::PR_BRANCH.into())),
+                &Expect::success(
+                    pr_env.clone(),
+                    PipelineTarget::Branch(world::PR_BRANCH.into()),
+                ),
             )
             .await?;
         let url = format!("https://pr{}.{}/", world::PR_NUMBER, world::BASE_DOMAIN);

@@ -93,6 +93,21 @@ pub fn github_fixture(name: &str) -> Option<serde_json::Value> {
     fixture_json(&format!("github/{name}.json"))
 }
 
+/// A project's workflow record after its default branch was read at `commit` and held no
+/// `.github/deploybot.yml`: the built-in workflow is in force, and no event needs to read the
+/// file first. Harnesses bind projects with it unless a test is about reading the file.
+pub fn workflow_read_without_file(
+    commit: deploybot_core::Sha,
+    at: deploybot_core::Timestamp,
+) -> deploybot_core::WorkflowRecord {
+    deploybot_core::WorkflowRecord {
+        commit,
+        read_at: at,
+        file: None,
+        rejected: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

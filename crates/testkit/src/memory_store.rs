@@ -99,7 +99,10 @@ impl Tables {
             .or_default()
             .insert(deployment.id.clone());
         self.by_environment
-            .entry((deployment.repository.clone(), deployment.environment))
+            .entry((
+                deployment.repository.clone(),
+                deployment.environment.clone(),
+            ))
             .or_default()
             .insert(deployment.id.clone());
         if deployment.state.is_pending() {
@@ -133,7 +136,10 @@ impl Tables {
                 self.by_sha.remove(&sha_key);
             }
         }
-        let environment_key = (deployment.repository.clone(), deployment.environment);
+        let environment_key = (
+            deployment.repository.clone(),
+            deployment.environment.clone(),
+        );
         if let Some(ids) = self.by_environment.get_mut(&environment_key) {
             ids.remove(&deployment.id);
             if ids.is_empty() {
@@ -217,6 +223,7 @@ impl ProjectStore for MemoryStore {
                 stored.channel_name = project.channel_name.clone();
                 stored.team = project.team.clone();
                 stored.settings = project.settings.clone();
+                stored.workflow = project.workflow.clone();
                 Ok(true)
             }
             _ => Ok(false),
@@ -577,7 +584,7 @@ impl LaneStore for MemoryStore {
 fn lane_of(deployment: &Deployment) -> LaneKey {
     LaneKey {
         repository: deployment.repository.clone(),
-        environment: deployment.environment,
+        environment: deployment.environment.clone(),
     }
 }
 

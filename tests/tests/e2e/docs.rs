@@ -18,6 +18,7 @@ use deploybot_core::policy::{
 use deploybot_core::ports::{CiBackend, Clock, PipelineParameters, PipelineRequest, SystemClock};
 use deploybot_core::signature::SigningSecret;
 use deploybot_core::urls::environment_url;
+use deploybot_core::workflow_file::WorkflowFile;
 use deploybot_core::{DeploymentId, Environment, GitRef, ProjectSettings, Repository, Sha};
 use deploybot_integrations::circleci::{CircleCiClient, CircleCiConfig};
 use deploybot_testkit::MemoryStore;
@@ -540,9 +541,35 @@ fn sha(c: char) -> Sha {
     Sha::parse(&c.to_string().repeat(40)).expect("valid sha")
 }
 
+/// The built-in workflow, and the same spelled out as a file (docs/configuration.md, "The
+/// built-in workflow"): both must decide every example of docs/workflow.md alike.
+fn builtin_policies() -> Vec<(&'static str, Policy)> {
+    let doc = std::fs::read_to_string(repo_root().join("docs/configuration.md"))
+        .expect("docs/configuration.md");
+    let section = &doc[doc.find("## The built-in workflow").expect("the section")..];
+    let start = section
+        .find("```text\n")
+        .expect("the file, as a text block")
+        + "```text\n".len();
+    let end = start + section[start..].find("```").expect("the block ends");
+    let file = WorkflowFile::parse(&section[start..end]).expect("the spelled-out file parses");
+    vec![
+        ("the built-in workflow", Policy::default()),
+        (
+            "the built-in workflow spelled out as a file",
+            Policy::from_file(file),
+        ),
+    ]
+}
+
 #[test]
 fn workflow_event_examples_match_the_default_policy() {
-    let policy = Policy::default();
+    for (which, policy) in builtin_policies() {
+        workflow_event_examples_match(which, &policy);
+    }
+}
+
+fn workflow_event_examples_match(which: &str, policy: &Policy) {
     let rows = table(
         &workflow_doc(),
         &["event", "ref", "commits", "default branch", "outcome"],
@@ -561,6 +588,7 @@ fn workflow_event_examples_match_the_default_policy() {
                     head_branch: ref_cell.to_owned(),
                     head_sha: head_sha.clone(),
                     from_fork: rest.contains("fork"),
+                    draft: rest.contains("draft"),
                 };
                 (event, GitRef::Branch(ref_cell.to_owned()), head_sha)
             } else if event_cell.starts_with("push") {
@@ -601,14 +629,19 @@ fn workflow_event_examples_match_the_default_policy() {
         };
         assert!(
             ok,
-            "docs/workflow.md row {row:?}: the policy decides {decision:?}"
+            "docs/workflow.md row {row:?}: {which} decides {decision:?}"
         );
     }
 }
 
 #[test]
 fn workflow_manual_examples_match_the_default_policy() {
-    let policy = Policy::default();
+    for (which, policy) in builtin_policies() {
+        workflow_manual_examples_match(which, &policy);
+    }
+}
+
+fn workflow_manual_examples_match(which: &str, policy: &Policy) {
     let grammar = Grammar::default();
     for row in table(&workflow_doc(), &["command", "outcome"]) {
         let (command, outcome) = (code(&row[0]), row[1].as_str());
@@ -619,7 +652,7 @@ fn workflow_manual_examples_match_the_default_policy() {
         else {
             panic!("{command:?} is not a deploy command");
         };
-        let plan = policy.plan_manual(environment, git_ref.as_ref());
+        let plan = policy.plan_manual(&environment, git_ref.as_ref());
         let named = codes(outcome);
         let ok = match outcome {
             o if o.starts_with("deploys the head of the default branch") => {
@@ -648,10 +681,7 @@ fn workflow_manual_examples_match_the_default_policy() {
             }
             other => panic!("unknown outcome {other:?}"),
         };
-        assert!(
-            ok,
-            "docs/workflow.md row {row:?}: the policy plans {plan:?}"
-        );
+        assert!(ok, "docs/workflow.md row {row:?}: {which} plans {plan:?}");
     }
 }
 
@@ -665,7 +695,7 @@ fn workflow_quoted_refusal_is_the_one_people_get() {
         .collect::<Vec<_>>()
         .join(" ");
     let refusal = Policy::default()
-        .plan_manual(Environment::Production, Some(&GitRef::Name("main".into())))
+        .plan_manual(&Environment::Production, Some(&GitRef::Name("main".into())))
         .expect_err("main is not a tag");
     assert_eq!(quoted, refusal.to_string());
 }
@@ -693,7 +723,7 @@ fn workflow_url_examples_match_the_url_rules() {
         let environment = Environment::parse(code(&row[1])).expect("an environment");
         let expected = (row[2] != "none").then(|| code(&row[2]).to_owned());
         assert_eq!(
-            environment_url(&settings, environment),
+            environment_url(&settings, &environment),
             expected,
             "docs/workflow.md row {row:?}"
         );

@@ -15,7 +15,7 @@ use crate::webhook_payloads::github::{
 };
 use crate::webhook_payloads::parse_json;
 use crate::{AppError, AppState};
-use crate::{idempotency, lifecycle};
+use crate::{idempotency, lifecycle, workflow};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -24,8 +24,8 @@ use axum::routing::post;
 use bytes::Bytes;
 use deploybot_core::blocks::Message;
 use deploybot_core::invoke::{
-    self, CircleciTriggerRequest, DeploymentCreateRequest, DeploymentStatusRequest,
-    NewDeploymentRequest, SlackMessageRequest,
+    self, CircleciTriggerRequest, DeploymentCreateRequest, DeploymentStatusRequest, HandedEvent,
+    NewDeploymentRequest, SlackMessageRequest, WorkflowRequest,
 };
 use deploybot_core::policy::{Decision, PullRequestAction, WorkflowEvent};
 use deploybot_core::signature::verify_github;
@@ -231,9 +231,7 @@ async fn decided(
     state: &AppState,
     project: &Project,
     decision: Decision,
-    trigger: Trigger,
-    commit_author: Option<deploybot_core::GithubLogin>,
-    pr_url: Option<String>,
+    handed: HandedEvent,
 ) -> Result<Handled, AppError> {
     let invoker = state.invoker()?;
     match decision {
@@ -246,12 +244,12 @@ async fn decided(
             let request = DeploymentCreateRequest::New(NewDeploymentRequest {
                 repository: project.repository.clone(),
                 deployment_id: deployment_id.clone(),
-                environment,
+                environment: environment.clone(),
                 git_ref: git_ref.clone(),
                 sha: sha.clone(),
-                trigger,
-                commit_author,
-                pr_url,
+                trigger: handed.trigger,
+                commit_author: handed.commit_author,
+                pr_url: handed.pr_url,
                 channel: project.channel.clone(),
             });
             invoke::send(invoker, &request).await?;
@@ -264,23 +262,55 @@ async fn decided(
         Decision::Deactivate { environment } => {
             let request = DeploymentCreateRequest::Deactivate {
                 repository: project.repository.clone(),
-                environment,
+                environment: environment.clone(),
             };
             invoke::send(invoker, &request).await?;
             Ok(Handled::Accepted(format!("deactivating {environment}")))
         }
         Decision::Decline { reason } => {
-            let request = SlackMessageRequest::Channel {
-                channel: project.channel.clone(),
-                message: Message::text(format!(":no_entry: {reason}")),
-            };
-            invoke::send(invoker, &request).await?;
-            Ok(Handled::Accepted(
-                "declined; the channel was told why".into(),
-            ))
+            let key = workflow::decline_key(&project.repository, &handed.trigger);
+            let told = idempotency::run_once(state, &key, async {
+                let request = SlackMessageRequest::Channel {
+                    channel: project.channel.clone(),
+                    message: Message::text(format!(":no_entry: {reason}")),
+                };
+                invoke::send(invoker, &request).await?;
+                Ok(())
+            })
+            .await?;
+            Ok(match told {
+                idempotency::Once::Ran(()) => {
+                    Handled::Accepted("declined; the channel was told why".into())
+                }
+                _ => Handled::Ignored("declined; the channel was told already".into()),
+            })
         }
         Decision::Ignore { reason } => Ok(Handled::Ignored(reason)),
     }
+}
+
+/// Decides `handed` with the project's workflow — or, when the workflow file must be read
+/// first (never read yet, or this push changed it on the default branch), hands the event to
+/// `github-deployment-create`, which reads the file and then decides.
+async fn decide(
+    state: &AppState,
+    project: &Project,
+    handed: HandedEvent,
+    reread_at: Option<Sha>,
+) -> Result<Handled, AppError> {
+    if project.workflow.is_none() || reread_at.is_some() {
+        let request = DeploymentCreateRequest::Workflow(Box::new(WorkflowRequest {
+            repository: project.repository.clone(),
+            at: reread_at,
+            event: Some(handed),
+        }));
+        invoke::send(state.invoker()?, &request).await?;
+        return Ok(Handled::Accepted(
+            "reading the workflow file, then deciding".into(),
+        ));
+    }
+    let decision = state.policy_of(project).decide(&handed.event);
+    decided(state, project, decision, handed).await
 }
 
 async fn pull_request(
@@ -294,8 +324,8 @@ async fn pull_request(
         head_branch: e.pull_request.head.branch.clone(),
         head_sha: e.head_sha()?,
         from_fork: e.from_fork(),
+        draft: e.pull_request.draft,
     };
-    let decision = state.policy.decide(&event);
     let url = e.pull_request.html_url.clone();
     let trigger = Trigger::PullRequest {
         number: e.number,
@@ -304,29 +334,46 @@ async fn pull_request(
     // The pull request's author stands for the commits' author: the payload names no commit
     // author, and this function makes no slow GitHub calls.
     let author = e.pull_request.user.as_ref().and_then(|u| u.github_login());
-    decided(state, project, decision, trigger, author, url).await
+    let handed = HandedEvent {
+        event,
+        trigger,
+        commit_author: author,
+        pr_url: url,
+    };
+    decide(state, project, handed, None).await
 }
 
 async fn push(state: &AppState, project: &Project, e: PushEvent) -> Result<Handled, AppError> {
     let git_ref = push_ref(&e)?;
     let default_branch = default_branch(&e)?;
+    let after = e.after_sha()?;
+    // A push to the default branch that changed the workflow file: read it at this commit.
+    let reread_at = after.clone().filter(|_| {
+        matches!(&git_ref, GitRef::Branch(b) if *b == default_branch)
+            && e.commits.iter().any(|c| c.touches_workflow_file())
+    });
     let event = WorkflowEvent::Push {
         git_ref: git_ref.clone(),
-        after: e.after_sha()?,
+        after,
         deleted: e.deleted,
         created: e.created,
         forced: e.forced,
         commit_count: e.commits.len(),
         default_branch,
     };
-    let decision = state.policy.decide(&event);
     let pusher = e.sender.as_ref().and_then(|s| s.github_login());
     let trigger = if git_ref.is_tag() {
         Trigger::Tag { pusher }
     } else {
         Trigger::Push { pusher }
     };
-    decided(state, project, decision, trigger, e.commit_author(), None).await
+    let handed = HandedEvent {
+        event,
+        trigger,
+        commit_author: e.commit_author(),
+        pr_url: None,
+    };
+    decide(state, project, handed, reread_at).await
 }
 
 /// A commit's checks changed: every deployment parked on that commit looks again.

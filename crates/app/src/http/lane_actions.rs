@@ -77,7 +77,7 @@ fn answer(grammar: &Grammar, key: &LaneKey, applied: &Applied) -> Answer {
             blocks: messages.into_iter().flat_map(|m| m.blocks).collect(),
         });
     }
-    let environment = key.environment;
+    let environment = &key.environment;
     let taken = applied.effects.iter().find_map(|e| match e {
         Effect::TakeLock(lock) => Some(lock),
         _ => None,
@@ -125,7 +125,8 @@ mod tests {
             "#",
             "acme/web",
             "acme/web#",
-            "acme/web#qa",
+            "acme/web#q a",
+            "acme/web#pr0",
             "#staging",
             "acme#staging",
             "acme/web#staging#x",

@@ -28,9 +28,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use deploybot_core::command::{Command, SettingName, SettingValue};
 use deploybot_core::invoke::{
-    DeploymentCreateRequest, ManualDeploymentRequest, SlackMessageRequest, send,
+    DeploymentCreateRequest, ManualDeploymentRequest, SlackMessageRequest, WorkflowRequest, send,
 };
 use deploybot_core::lane::{LaneEvent, LaneKey, LaneRecord};
+use deploybot_core::policy::Refusal;
 use deploybot_core::ports::BindOutcome;
 use deploybot_core::{
     Deployment, DeploymentId, Environment, GitRef, Project, Repository, SlackChannelId,
@@ -150,7 +151,17 @@ async fn run(state: &AppState, request: &SlashCommand) -> Result<SlashReply, App
         Err(mistake) => return Ok(SlashReply::ephemeral(replies::usage(&mistake.message))),
     };
     match command {
-        Command::Help => Ok(SlashReply::ephemeral(replies::help(grammar))),
+        Command::Help => {
+            let project = state
+                .projects()?
+                .project_by_channel(&request.channel)
+                .await?;
+            let policy = project.as_ref().map(|p| state.policy_of(p));
+            Ok(SlashReply::ephemeral(replies::help(
+                grammar,
+                policy.as_deref(),
+            )))
+        }
         Command::SetHelp => Ok(SlashReply::ephemeral(replies::settings_help(grammar))),
         Command::Setup { repository } => setup(state, request, repository).await,
         Command::Reset => reset(state, request).await,
@@ -165,7 +176,10 @@ async fn run(state: &AppState, request: &SlashCommand) -> Result<SlashReply, App
                 .project_by_channel(&request.channel)
                 .await?
             {
-                Some(project) => replies::config_view(grammar, &project),
+                Some(project) => {
+                    let policy = state.policy_of(&project);
+                    replies::config_view(grammar, &project, &policy)
+                }
                 None => replies::not_set_up(grammar),
             };
             Ok(SlashReply::ephemeral(reply))
@@ -192,15 +206,17 @@ async fn run(state: &AppState, request: &SlashCommand) -> Result<SlashReply, App
                 by: request.user.clone(),
                 duration,
                 reason,
+                // Set from the workflow once the project is read.
+                production: false,
             };
-            lane_command(state, request, environment, &event).await
+            lane_command(state, request, environment, event).await
         }
         Command::Unlock { environment } => {
             let event = LaneEvent::Unlock {
                 by: request.user.clone(),
                 confirmed: false,
             };
-            lane_command(state, request, environment, &event).await
+            lane_command(state, request, environment, event).await
         }
         Command::Status => status(state, request).await,
     }
@@ -230,6 +246,7 @@ async fn setup(
         team: request.team.clone(),
         settings: Default::default(),
         created_by: Some(request.user.clone()),
+        workflow: None,
         created_at: state.clock.now(),
     };
     match state.projects()?.bind_project(&project).await? {
@@ -242,6 +259,13 @@ async fn setup(
                 intro: Some(replies::setup_claim_intro(&repository)),
             };
             send(state.invoker()?, &offer).await?;
+            // Read the repository's workflow file now, so the first event finds it.
+            let read = DeploymentCreateRequest::Workflow(Box::new(WorkflowRequest {
+                repository: repository.clone(),
+                at: None,
+                event: None,
+            }));
+            send(state.invoker()?, &read).await?;
             Ok(SlashReply::in_channel(replies::setup_done(
                 grammar,
                 &repository,
@@ -292,6 +316,7 @@ async fn save_settings(
             grammar,
             &done(),
             project,
+            &state.policy_of(project),
         )))
     } else {
         Ok(SlashReply::ephemeral(replies::not_set_up(grammar)))
@@ -312,6 +337,7 @@ async fn set(
             &state.config.grammar,
         )));
     };
+    let policy = state.policy_of(&project);
     let settings = &mut project.settings;
     let description = match value {
         SettingValue::BaseDomain(domain) => {
@@ -320,6 +346,9 @@ async fn set(
             text
         }
         SettingValue::Url(environment, host) => {
+            if let Some(refusal) = unknown_environment(&policy, &environment) {
+                return Ok(SlashReply::ephemeral(replies::deploy_refused(&refusal)));
+            }
             let text = format!(
                 "The `url` of {environment} is now `{}`.",
                 replies::escape(&host)
@@ -356,7 +385,7 @@ async fn unset(
         return Ok(SlashReply::ephemeral(replies::not_set_up(grammar)));
     };
     let settings = &mut project.settings;
-    let removed = match (setting, environment) {
+    let removed = match (setting, environment.clone()) {
         (SettingName::BaseDomain, _) => settings.base_domain.take().is_some(),
         (SettingName::UrlPattern, _) => settings.url_pattern.take().is_some(),
         (SettingName::UrlSeparator, _) => settings.url_separator.take().is_some(),
@@ -419,13 +448,16 @@ async fn deploy(
     else {
         return Ok(SlashReply::ephemeral(replies::not_set_up(grammar)));
     };
-    if let Err(refusal) = state.policy.plan_manual(environment, git_ref.as_ref()) {
+    if let Err(refusal) = state
+        .policy_of(&project)
+        .plan_manual(&environment, git_ref.as_ref())
+    {
         return Ok(SlashReply::ephemeral(replies::deploy_refused(&refusal)));
     }
     let create = DeploymentCreateRequest::Manual(ManualDeploymentRequest {
         repository: project.repository,
         deployment_id: state.new_deployment_id(),
-        environment,
+        environment: environment.clone(),
         git_ref: git_ref.clone(),
         trigger: Trigger::Manual {
             slack_user: request.user.clone(),
@@ -436,8 +468,22 @@ async fn deploy(
     send(state.invoker()?, &create).await?;
     Ok(SlashReply::ephemeral(replies::deploy_ack(
         git_ref.as_ref(),
-        environment,
+        &environment,
     )))
+}
+
+/// The refusal for an environment the repository's workflow does not have.
+fn unknown_environment(
+    policy: &deploybot_core::policy::Policy,
+    environment: &Environment,
+) -> Option<Refusal> {
+    policy
+        .spec(environment)
+        .is_none()
+        .then(|| Refusal::UnknownEnvironment {
+            environment: environment.clone(),
+            known: policy.environments(),
+        })
 }
 
 /// `lock` and `unlock`: the event goes to the environment's lane, whose notices go to this
@@ -447,7 +493,7 @@ async fn lane_command(
     state: &AppState,
     request: &SlashCommand,
     environment: Environment,
-    event: &LaneEvent,
+    mut event: LaneEvent,
 ) -> Result<SlashReply, AppError> {
     let Some(project) = state
         .projects()?
@@ -458,6 +504,16 @@ async fn lane_command(
             &state.config.grammar,
         )));
     };
+    let policy = state.policy_of(&project);
+    if policy.pull_request_of(&environment).is_none()
+        && let Some(refusal) = unknown_environment(&policy, &environment)
+    {
+        return Ok(SlashReply::ephemeral(replies::deploy_refused(&refusal)));
+    }
+    if let LaneEvent::Lock { production, .. } = &mut event {
+        *production = policy.is_production(&environment);
+    }
+    let event = &event;
     let key = LaneKey {
         repository: project.repository,
         environment,
@@ -489,22 +545,27 @@ async fn status(state: &AppState, request: &SlashCommand) -> Result<SlashReply, 
     let repository = &project.repository;
     let now = state.clock.now();
     let lanes = state.lanes()?.lanes_of(repository).await?;
-    let record = |environment: Environment| {
+    let record = |environment: &Environment| {
         lanes
             .iter()
-            .find(|l| l.lane.environment == environment)
+            .find(|l| &l.lane.environment == environment)
             .cloned()
     };
-    let mut shown: Vec<(Environment, Option<LaneRecord>)> = Environment::FIXED
-        .iter()
-        .map(|&env| (env, record(env)))
+    let policy = state.policy_of(&project);
+    let mut shown: Vec<(Environment, Option<LaneRecord>)> = policy
+        .environments()
+        .into_iter()
+        .map(|env| {
+            let lane = record(&env);
+            (env, lane)
+        })
         .collect();
     // A pull-request lane is busy while a deployment holds its slot or a lock holds it (a free,
     // unlocked lane dispatches what is in line at once; what waits for checks says so in its
     // own message). The most recently changed come first.
     let mut busy: Vec<&LaneRecord> = lanes
         .iter()
-        .filter(|l| l.lane.environment.is_transient())
+        .filter(|l| policy.pull_request_of(&l.lane.environment).is_some())
         .filter(|l| l.running.is_some() || l.lock.as_ref().is_some_and(|k| !k.is_expired(now)))
         .collect();
     busy.sort_by(|a, b| {
@@ -515,12 +576,12 @@ async fn status(state: &AppState, request: &SlashCommand) -> Result<SlashReply, 
     let more: Vec<Environment> = busy
         .iter()
         .skip(STATUS_PULL_REQUESTS)
-        .map(|l| l.lane.environment)
+        .map(|l| l.lane.environment.clone())
         .collect();
     shown.extend(
         busy.iter()
             .take(STATUS_PULL_REQUESTS)
-            .map(|l| (l.lane.environment, Some((*l).clone()))),
+            .map(|l| (l.lane.environment.clone(), Some((*l).clone()))),
     );
     let mut environments = Vec::with_capacity(shown.len());
     for (environment, record) in shown {
@@ -606,19 +667,20 @@ async fn list(
     let repository = &project.repository;
     let recent = state
         .deployments()?
-        .list_deployments(repository, environment, replies::LIST_LIMIT)
+        .list_deployments(repository, environment.clone(), replies::LIST_LIMIT)
         .await?;
     // What each environment runs now. The page is the newest deployments in time order, so
     // an environment's first current-looking deployment on it is that environment's current
     // one (every newer deployment of it is on the page too). Only an environment the page
     // settles nothing about is looked up, and only when the page is full (a short page is the
     // whole history).
-    let environments: &[Environment] = match &environment {
-        Some(env) => std::slice::from_ref(env),
-        None => &Environment::FIXED,
+    let policy = state.policy_of(&project);
+    let environments: Vec<Environment> = match &environment {
+        Some(env) => vec![env.clone()],
+        None => policy.environments(),
     };
     let mut current = Vec::with_capacity(environments.len());
-    for &env in environments {
+    for env in environments {
         let mut seen = 0;
         let mut on_page = None;
         for d in recent.iter().filter(|d| d.environment == env) {

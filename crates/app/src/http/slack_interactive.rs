@@ -361,7 +361,7 @@ async fn redeploy(state: &AppState, press: &Press, kind: Redeploy) -> Result<(),
             let create = DeploymentCreateRequest::New(NewDeploymentRequest {
                 repository: project.repository,
                 deployment_id: state.new_deployment_id(),
-                environment: deployment.environment,
+                environment: deployment.environment.clone(),
                 git_ref: deployment.git_ref.clone(),
                 sha: deployment.sha.clone(),
                 trigger,

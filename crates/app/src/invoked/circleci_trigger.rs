@@ -93,9 +93,14 @@ pub async fn handle(
         repository: current.repository.clone(),
         git_ref: git_ref.clone(),
         parameters: PipelineParameters {
-            environment: current.environment,
-            version: pipeline_version(current.environment, &current.git_ref, &current.sha),
-            subdomain: pipeline_subdomain(current.environment),
+            environment: current.environment.clone(),
+            version: pipeline_version(
+                &current.environment,
+                current.is_production(),
+                &current.git_ref,
+                &current.sha,
+            ),
+            subdomain: pipeline_subdomain(&current.environment, current.is_production()),
             url: current.environment_url.clone(),
             sha: current.sha.clone(),
             deployment_id: current.id.clone(),

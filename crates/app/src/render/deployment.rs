@@ -74,7 +74,7 @@ fn host(url: &str) -> &str {
 /// names (commit author, pusher); anyone not in it is shown by GitHub login.
 pub fn deployment_message(d: &Deployment, links: &[UserLink]) -> Message {
     let state = d.state;
-    let env = d.environment;
+    let env = &d.environment;
     let headline = format!("{} Deployment to *{env}* {}", state.emoji(), state.label());
     let text = format!(
         "{} {env} {}: {}",
@@ -150,7 +150,7 @@ pub fn deployment_message(d: &Deployment, links: &[UserLink]) -> Message {
     }
 
     let mut buttons = Vec::new();
-    if state == DeploymentState::Success && env == Environment::Test {
+    if state == DeploymentState::Success && *env == Environment::Test {
         buttons.push(
             Element::button("Deploy to staging", ACTION_PROMOTE, d.id.as_str())
                 .with_style(ButtonStyle::Primary),

@@ -6,7 +6,7 @@ use deploybot_core::lane::{LaneKey, Notice};
 
 /// The message of a notice: its words, plus the buttons that act on the lock.
 pub fn notice_message(lane: &LaneKey, notice: &Notice) -> Message {
-    let text = notice.text(lane.environment);
+    let text = notice.text(&lane.environment);
     let value = lane.as_key();
     let buttons = match notice {
         Notice::Locked { .. } | Notice::Extended { .. } => vec![

@@ -7,8 +7,9 @@ use crate::render::{ACTION_CLAIM_LOGIN, ref_is_its_sha};
 use deploybot_core::blocks::{Block, Element, Message, Text};
 use deploybot_core::command::{Grammar, SettingName};
 use deploybot_core::lane::{Lock, format_duration, slack_time};
-use deploybot_core::policy::Refusal;
-use deploybot_core::urls::{DEFAULT_URL_PATTERN, DEFAULT_URL_SEPARATOR, environment_url};
+use deploybot_core::policy::{Policy, Refusal};
+use deploybot_core::urls::{DEFAULT_URL_PATTERN, DEFAULT_URL_SEPARATOR};
+use deploybot_core::workflow_file::WORKFLOW_PATH;
 use deploybot_core::{
     Deployment, DeploymentState, Environment, GitRef, GithubLogin, Project, Repository,
     SlackChannelId, SlackUserId, Timestamp, Trigger, UserLink,
@@ -83,8 +84,18 @@ fn push_link(out: &mut String, url: &str, label: &str) {
 // ---- general ----------------------------------------------------------------------------
 
 /// `help` and the empty command.
-pub fn help(grammar: &Grammar) -> Message {
-    Message::text(grammar.help_text())
+/// `help`: the commands, and — in a channel that follows a repository — what deploys there
+/// automatically and what can be deployed by hand, from the workflow in force.
+pub fn help(grammar: &Grammar, policy: Option<&Policy>) -> Message {
+    let mut text = grammar.help_text();
+    if let Some(policy) = policy {
+        text.push_str(&format!(
+            "\n\n*What deploys where in this repository*\n{}\n`{} config` says where this workflow comes from.",
+            workflow_lines(policy),
+            grammar.command()
+        ));
+    }
+    Message::text(text)
 }
 
 /// `set` with no arguments.
@@ -192,10 +203,15 @@ pub fn reset_nothing(grammar: &Grammar) -> Message {
 // ---- settings ---------------------------------------------------------------------------
 
 /// `set <setting> ...` saved; shows where each environment is now reached.
-pub fn setting_saved(grammar: &Grammar, description: &str, project: &Project) -> Message {
+pub fn setting_saved(
+    grammar: &Grammar,
+    description: &str,
+    project: &Project,
+    policy: &Policy,
+) -> Message {
     let text = format!(
         ":white_check_mark: {description}\n{}\n`{} config` shows every setting.",
-        url_lines(project),
+        url_lines(project, policy),
         grammar.command()
     );
     Message::text(text)
@@ -217,10 +233,11 @@ pub fn setting_label(setting: SettingName, environment: Option<Environment>) -> 
     }
 }
 
-fn url_lines(project: &Project) -> String {
-    let lines: Vec<String> = Environment::FIXED
+fn url_lines(project: &Project, policy: &Policy) -> String {
+    let lines: Vec<String> = policy
+        .environments()
         .iter()
-        .map(|env| match environment_url(&project.settings, *env) {
+        .map(|env| match policy.environment_url(&project.settings, env) {
             Some(url) => format!("• {env}: {}", escape(&url)),
             None => format!("• {env}: _no URL_"),
         })
@@ -228,8 +245,44 @@ fn url_lines(project: &Project) -> String {
     format!("Environment URLs now:\n{}", lines.join("\n"))
 }
 
-/// `get` / `config`: the repository, every setting (defaults marked) and the resulting URLs.
-pub fn config_view(grammar: &Grammar, project: &Project) -> Message {
+/// Where the workflow in force comes from, and the file's trouble if it has some.
+fn workflow_source(project: &Project) -> String {
+    let record = project.workflow.as_ref();
+    let mut text = match record.and_then(|w| w.file.as_ref()) {
+        Some(file) => format!(
+            "from `{}` at commit `{}`",
+            WORKFLOW_PATH,
+            file.commit.short()
+        ),
+        None if record.is_some() => {
+            format!("the built-in workflow (no valid `{WORKFLOW_PATH}` on the default branch)")
+        }
+        None => format!("the built-in workflow (`{WORKFLOW_PATH}` not read yet)"),
+    };
+    if let Some(rejected) = record.and_then(|w| w.rejected.as_ref()) {
+        text.push_str(&format!(
+            "\n:warning: `{WORKFLOW_PATH}` at `{}` is not valid, so it is not in force: line {}: {}",
+            rejected.commit.short(),
+            rejected.line,
+            escape(&rejected.error)
+        ));
+    }
+    text
+}
+
+/// The workflow in force, one line per environment.
+pub fn workflow_lines(policy: &Policy) -> String {
+    policy
+        .describe()
+        .iter()
+        .map(|(name, what)| format!("• `{}`: {}", escape(name), escape(what)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `get` / `config`: the repository, the workflow in force and where it comes from, every
+/// setting (defaults marked) and the resulting URLs.
+pub fn config_view(grammar: &Grammar, project: &Project, policy: &Policy) -> Message {
     let c = grammar.command();
     let s = &project.settings;
     let value = |v: &Option<String>, default: &str| match v {
@@ -254,9 +307,10 @@ pub fn config_view(grammar: &Grammar, project: &Project) -> Message {
         value(&s.url_pattern, DEFAULT_URL_PATTERN),
         value(&s.url_separator, DEFAULT_URL_SEPARATOR),
     );
-    let envs: Vec<String> = Environment::FIXED
+    let envs: Vec<String> = policy
+        .environments()
         .iter()
-        .map(|env| match environment_url(s, *env) {
+        .map(|env| match policy.environment_url(s, env) {
             Some(url) => format!("• {env}: {}", escape(&url)),
             None => format!("• {env}: _no URL_"),
         })
@@ -274,10 +328,16 @@ pub fn config_view(grammar: &Grammar, project: &Project) -> Message {
         "This channel follows *{}*.",
         escape(project.repository.as_str())
     );
+    let workflow = format!(
+        "*Workflow*: {}\n{}",
+        workflow_source(project),
+        workflow_lines(policy)
+    );
     Message {
-        text: format!("{head}\n{settings}\n{env_text}"),
+        text: format!("{head}\n{workflow}\n{settings}\n{env_text}"),
         blocks: vec![
             Block::section(head),
+            Block::section(workflow),
             Block::section(settings),
             Block::section(env_text),
             Block::context(format!(
@@ -446,7 +506,7 @@ pub fn deploy_refused(refusal: &Refusal) -> Message {
 }
 
 /// `deploy` accepted: the deployment's own message follows in the channel.
-pub fn deploy_ack(git_ref: Option<&GitRef>, environment: Environment) -> Message {
+pub fn deploy_ack(git_ref: Option<&GitRef>, environment: &Environment) -> Message {
     let what = match git_ref {
         Some(r) => format!("{} to *{environment}*", code(r.short_name())),
         None => format!("*{environment}* from its default source"),
@@ -605,7 +665,7 @@ pub fn lane_not_found(grammar: &Grammar) -> Message {
 }
 
 /// `lock` (or [Extend 1h]) done: the person holds the environment until the lock's end.
-pub fn lock_taken(grammar: &Grammar, environment: Environment, lock: &Lock) -> Message {
+pub fn lock_taken(grammar: &Grammar, environment: &Environment, lock: &Lock) -> Message {
     Message::text(format!(
         ":lock: You hold *{environment}* until {}: deployments there wait, except the ones you start yourself. The channel is told; `{} unlock {environment}` lets them go again.",
         slack_time(lock.until),
@@ -614,7 +674,7 @@ pub fn lock_taken(grammar: &Grammar, environment: Environment, lock: &Lock) -> M
 }
 
 /// `unlock` (or [Unlock], [Unlock anyway]) done.
-pub fn lock_released(environment: Environment, lock: &Lock, by: &SlackUserId) -> Message {
+pub fn lock_released(environment: &Environment, lock: &Lock, by: &SlackUserId) -> Message {
     let told = if &lock.holder == by {
         "the channel is told what deploys next".to_owned()
     } else {
@@ -627,7 +687,7 @@ pub fn lock_released(environment: Environment, lock: &Lock, by: &SlackUserId) ->
 }
 
 /// `unlock` of a lock that had just run out.
-pub fn lock_ran_out(environment: Environment, lock: &Lock) -> Message {
+pub fn lock_ran_out(environment: &Environment, lock: &Lock) -> Message {
     Message::text(format!(
         ":unlock: The lock on *{environment}* by {} had run out already, so it is unlocked; the channel is told what deploys next.",
         lock.holder.mention()
@@ -635,7 +695,7 @@ pub fn lock_ran_out(environment: Environment, lock: &Lock) -> Message {
 }
 
 /// A lock command whose lane needed GitHub's answer first: another function finishes it.
-pub fn lane_handed_over(environment: Environment) -> Message {
+pub fn lane_handed_over(environment: &Environment) -> Message {
     Message::text(format!(
         ":hourglass_flowing_sand: On it: *{environment}*'s queue needs a word from GitHub first. The channel is told in a moment."
     ))
@@ -882,6 +942,7 @@ mod tests {
             team: None,
             settings,
             created_by: None,
+            workflow: None,
             created_at: Timestamp::from_secs(0),
         }
     }
@@ -922,7 +983,15 @@ mod tests {
     #[test]
     fn snapshots_of_general_replies() {
         let g = grammar();
-        snapshot("help", &help(&g));
+        snapshot("help", &help(&g, None));
+        let qa = deploybot_core::workflow_file::WorkflowFile::parse(
+            "version: 1\nenvironments:\n  qa:\n    on: { push: [develop] }\n  live:\n    promote_from: qa\n    production: true\n",
+        )
+        .expect("a valid file");
+        snapshot(
+            "help_with_a_workflow",
+            &help(&g, Some(&Policy::from_file(qa))),
+        );
         snapshot("settings_help", &settings_help(&g));
         snapshot("internal_error", &internal_error());
         snapshot("not_set_up", &not_set_up(&g));
@@ -955,7 +1024,7 @@ mod tests {
         let g = grammar();
         snapshot(
             "config_defaults",
-            &config_view(&g, &project(Default::default())),
+            &config_view(&g, &project(Default::default()), &Policy::default()),
         );
         let mut urls = BTreeMap::new();
         urls.insert(Environment::Production, "www.example.com".to_owned());
@@ -967,7 +1036,10 @@ mod tests {
             url_separator: Some("-".into()),
             urls,
         };
-        snapshot("config_custom", &config_view(&g, &project(custom.clone())));
+        snapshot(
+            "config_custom",
+            &config_view(&g, &project(custom.clone()), &Policy::default()),
+        );
         snapshot(
             "setting_saved",
             &setting_saved(
@@ -977,6 +1049,7 @@ mod tests {
                     base_domain: Some("example.com".into()),
                     ..Default::default()
                 }),
+                &Policy::default(),
             ),
         );
         snapshot(
@@ -1100,11 +1173,11 @@ mod tests {
         );
         snapshot(
             "deploy_ack",
-            &deploy_ack(Some(&GitRef::Name("v1.4".into())), Environment::Production),
+            &deploy_ack(Some(&GitRef::Name("v1.4".into())), &Environment::Production),
         );
         snapshot(
             "deploy_ack_default",
-            &deploy_ack(None, Environment::Staging),
+            &deploy_ack(None, &Environment::Staging),
         );
         snapshot("promote_ack", &promote_ack(&ok_test));
         snapshot("retry_ack", &retry_ack(&failed));
@@ -1180,19 +1253,19 @@ mod tests {
     fn snapshots_of_lock_answers() {
         let g = grammar();
         let held = lock("U1", Some("testing the migration"), 120);
-        snapshot("lock_taken", &lock_taken(&g, Environment::Staging, &held));
+        snapshot("lock_taken", &lock_taken(&g, &Environment::Staging, &held));
         snapshot(
             "lock_released",
-            &lock_released(Environment::Staging, &held, &user("U1")),
+            &lock_released(&Environment::Staging, &held, &user("U1")),
         );
         snapshot(
             "lock_taken_over",
-            &lock_released(Environment::Staging, &held, &user("U2")),
+            &lock_released(&Environment::Staging, &held, &user("U2")),
         );
-        snapshot("lock_ran_out", &lock_ran_out(Environment::Staging, &held));
+        snapshot("lock_ran_out", &lock_ran_out(&Environment::Staging, &held));
         snapshot(
             "lane_handed_over",
-            &lane_handed_over(Environment::Production),
+            &lane_handed_over(&Environment::Production),
         );
         snapshot("lane_not_found", &lane_not_found(&g));
     }

@@ -5,7 +5,6 @@ use super::non_empty;
 use crate::AppError;
 use deploybot_core::{DeploymentId, GithubLogin, Repository, Sha};
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 
 /// The `repository` object every repository event carries.
 #[derive(Debug, Clone, Deserialize)]
@@ -56,6 +55,9 @@ pub struct PullRequestEvent {
 pub struct PullRequest {
     #[serde(default)]
     pub html_url: Option<String>,
+    /// A draft pull request (`false` when absent).
+    #[serde(default)]
+    pub draft: bool,
     pub head: PullRequestHead,
     #[serde(default)]
     pub user: Option<Account>,
@@ -102,12 +104,73 @@ pub struct PushEvent {
     #[serde(default)]
     pub forced: bool,
     #[serde(default)]
-    pub commits: Vec<IgnoredAny>,
+    pub commits: Vec<PushCommit>,
     pub repository: RepositoryInfo,
     #[serde(default)]
     pub sender: Option<Account>,
     #[serde(default)]
     pub head_commit: Option<HeadCommit>,
+}
+
+/// One commit of a push: only whether it touched the workflow file is kept (the path lists
+/// are read without being stored).
+#[derive(Debug, Default, Deserialize)]
+pub struct PushCommit {
+    #[serde(default, deserialize_with = "touches_workflow_file")]
+    added: bool,
+    #[serde(default, deserialize_with = "touches_workflow_file")]
+    modified: bool,
+    #[serde(default, deserialize_with = "touches_workflow_file")]
+    removed: bool,
+}
+
+impl PushCommit {
+    /// The commit added, changed or removed `.github/deploybot.yml`.
+    pub fn touches_workflow_file(&self) -> bool {
+        self.added || self.modified || self.removed
+    }
+}
+
+/// Reads a list of paths, answering whether `.github/deploybot.yml` is one of them; the paths
+/// are borrowed from the payload when they can be, never kept.
+fn touches_workflow_file<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    struct Paths;
+    impl<'de> serde::de::Visitor<'de> for Paths {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list of paths")
+        }
+        fn visit_unit<E>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+            let mut touched = false;
+            while let Some(IsWorkflowPath(is)) = seq.next_element()? {
+                touched |= is;
+            }
+            Ok(touched)
+        }
+    }
+    /// One path, compared where it lies (no copy).
+    struct IsWorkflowPath(bool);
+    impl<'de> Deserialize<'de> for IsWorkflowPath {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Path;
+            impl serde::de::Visitor<'_> for Path {
+                type Value = IsWorkflowPath;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a path")
+                }
+                fn visit_str<E>(self, path: &str) -> Result<IsWorkflowPath, E> {
+                    Ok(IsWorkflowPath(
+                        path == deploybot_core::workflow_file::WORKFLOW_PATH,
+                    ))
+                }
+            }
+            d.deserialize_str(Path)
+        }
+    }
+    d.deserialize_any(Paths)
 }
 
 #[derive(Debug, Deserialize)]

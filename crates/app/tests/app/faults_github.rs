@@ -152,6 +152,15 @@ impl GitHub for TimingOut {
         self.fake.default_branch(repository).await
     }
 
+    async fn file_at(
+        &self,
+        repository: &Repository,
+        path: &str,
+        commit: &Sha,
+    ) -> Result<Option<deploybot_core::ports::RepositoryFile>, GitHubError> {
+        self.fake.file_at(repository, path, commit).await
+    }
+
     async fn compare_commits(
         &self,
         repository: &Repository,

@@ -167,7 +167,7 @@ async fn lock_tells_the_channel_and_answers_refusals_to_the_person() {
     for (text, needle) in [
         ("lock preview for 2d", "at most 1 day"),
         ("lock preview for 30s", "at least 1 minute"),
-        ("lock prevew", "`prevew` is not an environment"),
+        ("lock prevew", "no `prevew` environment"),
         ("lock", "Say which environment to lock"),
         ("unlock", "Say which environment to unlock"),
         ("lok preview", "I don't know the command `lok`"),
@@ -181,7 +181,7 @@ async fn lock_tells_the_channel_and_answers_refusals_to_the_person() {
     world.slash(BOB, "lock production").await;
     world.slash(BOB, "lock test").await;
     for (environment, secs) in [(Environment::Production, 3600), (Environment::Test, 7200)] {
-        let lock = world.lane(environment).await.lock.expect("locked");
+        let lock = world.lane(environment.clone()).await.lock.expect("locked");
         assert_eq!(lock.until, now.plus_secs(secs), "{environment}");
     }
 
@@ -415,7 +415,12 @@ async fn lock_buttons_in_the_channel_and_in_the_reminder() {
     assert_eq!(answers[0].text, "staging is not locked.");
     let answers = world.press(ANA, &channel(), ACTION_EXTEND, &staging).await;
     assert!(answers[0].text.contains("not locked any more"));
-    for nonsense in ["", "acme/web#qa", "nobody/else#staging", "<script>"] {
+    // An environment the repository does not have is not locked, and nothing is written.
+    let answers = world
+        .press(ANA, &channel(), ACTION_UNLOCK, "acme/web#qa")
+        .await;
+    assert_eq!(answers[0].text, "qa is not locked.");
+    for nonsense in ["", "acme/web#q a", "nobody/else#staging", "<script>"] {
         let answers = world.press(ANA, &channel(), ACTION_UNLOCK, nonsense).await;
         assert_eq!(answers.len(), 1, "{nonsense:?}");
         assert!(

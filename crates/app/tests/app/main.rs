@@ -21,5 +21,6 @@ mod slack_event;
 mod slack_interactive;
 mod watchdog;
 mod workflow_checks;
+mod workflow_file;
 mod workflow_pull_request;
 mod workflow_push;

@@ -204,7 +204,7 @@ async fn help_empty_and_unknown_subcommands() {
             ),
             ("setup not-a-repo", &["owner/name", "/cimon setup acme/web"]),
             ("set colour blue", &["no setting called `colour`"]),
-            ("deploy main to qa", &["`qa` is not an environment"]),
+            ("deploy main to q&a", &["`q&a` is not an environment name"]),
             ("reset now", &["takes no arguments"]),
         ],
     )
@@ -568,9 +568,9 @@ async fn deploy_hands_a_manual_request_over_and_acknowledges() {
         ("/cimon", "deploy preview", Environment::Preview, None),
         (
             "/deploy",
-            "v1.4 to production",
+            "v1.4.0 to production",
             Environment::Production,
-            Some(GitRef::Name("v1.4".into())),
+            Some(GitRef::Name("v1.4.0".into())),
         ),
     ];
     for (command, text, environment, git_ref) in cases {
@@ -624,7 +624,10 @@ async fn deploy_refusals_are_immediate_and_specific() {
         ("deploy main to pr12", &["belongs to a pull request"]),
         (
             "deploy main to production",
-            &["`main` cannot go to production", "tags starting with `v`"],
+            &[
+                "`main` cannot go to production",
+                "tags matching `v{semver}`",
+            ],
         ),
         (
             "deploy refs/heads/v1 to production",
@@ -635,7 +638,7 @@ async fn deploy_refusals_are_immediate_and_specific() {
             &["Say what to deploy to test", "deploy <ref> to test"],
         ),
         ("deploy production", &["Say what to deploy to production"]),
-        ("deploy main to qa", &["`qa` is not an environment"]),
+        ("deploy main to qa", &["no `qa` environment", "`staging`"]),
     ];
     for (text, needles) in cases {
         h.slash(text).await.assert_ephemeral(needles);

@@ -248,11 +248,30 @@ async fn fork_pull_requests_are_declined_in_the_channel() {
     let text = message_text(messages[0].latest().expect("a version"));
     assert!(text.contains("#9") && text.contains("fork"), "{text}");
 
+    // Every later push to the fork's pull request is declined too, without a word more: the
+    // channel was told once for this pull request.
+    let mut pushed = event.clone();
+    pushed["action"] = json!("synchronize");
+    pushed["pull_request"]["head"]["sha"] = json!(sha('e').to_string());
+    for _ in 0..2 {
+        let (status, body) = world.github_event("pull_request", &pushed).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("told already"), "{body}");
+    }
+    assert_eq!(world.messages().len(), 1, "said once per pull request");
+
     // A deleted fork (head.repo null) is a fork too.
     event["pull_request"]["head"]["repo"] = json!(null);
     let (status, _) = world.github_event("pull_request", &event).await;
-    assert_eq!(status, StatusCode::ACCEPTED);
+    assert!(status.is_success());
     assert!(world.github.deployments(&repo()).is_empty());
+
+    // Another fork's pull request is told about on its own.
+    let mut other = pr_event("opened", 10, "patch-2", &pr_sha());
+    other["pull_request"]["head"]["repo"]["full_name"] = json!("eve/web");
+    let (status, _) = world.github_event("pull_request", &other).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(world.messages().len(), 2);
     world.assert_no_failures();
 }
 

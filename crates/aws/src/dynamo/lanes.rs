@@ -44,7 +44,7 @@ pub(super) async fn of_repository(
         .collect::<Result<_, _>>()?;
     // The sort key orders environments by name (`pr12` before `pr4`); the port orders them as
     // `Environment` does.
-    records.sort_by_key(|record| record.lane.environment);
+    records.sort_by_key(|record| record.lane.environment.clone());
     Ok(records)
 }
 

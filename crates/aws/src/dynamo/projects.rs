@@ -137,6 +137,17 @@ pub(super) async fn update(store: &DynamoStore, record: &Project) -> Result<bool
         }
         None => remove.push("#team"),
     }
+    request = request.expression_attribute_names("#workflow", "workflow");
+    match &record.workflow {
+        Some(workflow) => {
+            set.push("#workflow = :workflow");
+            request = request.expression_attribute_values(
+                ":workflow",
+                codec::attribute_value("project workflow", workflow)?,
+            );
+        }
+        None => remove.push("#workflow"),
+    }
     let mut expression = format!("SET {}", set.join(", "));
     if !remove.is_empty() {
         expression.push_str(&format!(" REMOVE {}", remove.join(", ")));

@@ -212,6 +212,7 @@ fn project(repo: &str, channel_id: &str) -> Project {
         team: None,
         settings: ProjectSettings::default(),
         created_by: None,
+        workflow: None,
         created_at: Timestamp::from_millis(T0),
     }
 }

@@ -72,6 +72,8 @@ pub enum LaneEvent {
         duration: Option<Duration>,
         /// Why, when said.
         reason: Option<String>,
+        /// Whether the environment is a production one (its lock is shorter by default).
+        production: bool,
     },
     /// `unlock <environment>` or the [Unlock] button.
     Unlock {
@@ -206,7 +208,7 @@ pub enum Notice {
 
 impl Notice {
     /// The message's words.
-    pub fn text(&self, environment: Environment) -> String {
+    pub fn text(&self, environment: &Environment) -> String {
         match self {
             Self::Reply { text, .. } | Self::NextUp { text } => text.clone(),
             Self::Locked { lock } => format!(":lock: {}", lock.sentence(environment)),
@@ -500,7 +502,7 @@ pub fn decide(snapshot: &LaneSnapshot, event: &LaneEvent, ancestry: &Ancestry) -
         .collect();
     pending.sort_by_key(Intent::order);
     let mut w = Work {
-        environment: snapshot.lane.environment,
+        environment: snapshot.lane.environment.clone(),
         now: snapshot.now,
         running: snapshot
             .running
@@ -575,9 +577,11 @@ pub fn decide(snapshot: &LaneSnapshot, event: &LaneEvent, ancestry: &Ancestry) -
             by,
             duration,
             reason,
+            production,
         } => match Lock::take(
             w.lock.as_ref(),
-            w.environment,
+            &w.environment,
+            *production,
             by,
             *duration,
             reason.clone(),
@@ -623,7 +627,7 @@ pub fn decide(snapshot: &LaneSnapshot, event: &LaneEvent, ancestry: &Ancestry) -
                     w.environment
                 ),
             )),
-            Some(lock) => match lock.extended(w.environment, by, *by_duration, w.now) {
+            Some(lock) => match lock.extended(&w.environment, by, *by_duration, w.now) {
                 Ok(lock) => {
                     fx.push(Effect::TakeLock(lock.clone()));
                     fx.push(Effect::Notify(Notice::Extended { lock: lock.clone() }));
@@ -1195,7 +1199,7 @@ mod tests {
             (
                 "locking holds the queued auto-deployments",
                 lane(Some(running(p1.clone())), vec![p2.clone()], None, None),
-                LaneEvent::Lock { by: ana(), duration: None, reason: None },
+                LaneEvent::Lock { by: ana(), duration: None, reason: None, production: false },
                 {
                     let l = Lock { holder: ana(), reason: None, since: NOW, until: NOW.plus_secs(7200), reminded: false };
                     vec![Effect::TakeLock(l.clone()), Effect::Notify(Notice::Locked { lock: l.clone() }), wait(&p2, &l)]
@@ -1302,7 +1306,7 @@ mod tests {
             (
                 "locking a lane someone else holds is refused",
                 lane(None, vec![], None, Some(lock.clone())),
-                LaneEvent::Lock { by: bob(), duration: None, reason: None },
+                LaneEvent::Lock { by: bob(), duration: None, reason: None, production: false },
                 vec![Effect::Notify(Notice::Reply {
                     to: bob(),
                     text: format!(

@@ -81,9 +81,10 @@ pub enum LockError {
     },
 }
 
-/// How long a lock on `environment` lasts when no duration is given.
-pub fn default_lock_duration(environment: Environment) -> Duration {
-    if environment.is_production() {
+/// How long a lock lasts when no duration is given: shorter on a production environment
+/// (the workflow's `production: true`).
+pub fn default_lock_duration(production: bool) -> Duration {
+    if production {
         DEFAULT_PRODUCTION_LOCK
     } else {
         DEFAULT_LOCK
@@ -92,12 +93,9 @@ pub fn default_lock_duration(environment: Environment) -> Duration {
 
 /// The lock duration for a request: the asked one if it is between [`MIN_LOCK`] and
 /// [`MAX_LOCK`], the environment's default when none was asked.
-pub fn lock_duration(
-    environment: Environment,
-    asked: Option<Duration>,
-) -> Result<Duration, LockError> {
+pub fn lock_duration(production: bool, asked: Option<Duration>) -> Result<Duration, LockError> {
     match asked {
-        None => Ok(default_lock_duration(environment)),
+        None => Ok(default_lock_duration(production)),
         Some(d) if d > MAX_LOCK => Err(LockError::TooLong {
             asked: format_duration(d),
         }),
@@ -113,7 +111,8 @@ impl Lock {
     /// expired or already the holder's own (locking again re-sets the expiry and reason).
     pub fn take(
         current: Option<&Lock>,
-        environment: Environment,
+        environment: &Environment,
+        production: bool,
         holder: &SlackUserId,
         asked: Option<Duration>,
         reason: Option<String>,
@@ -121,12 +120,12 @@ impl Lock {
     ) -> Result<Lock, LockError> {
         if let Some(lock) = current.filter(|l| !l.is_expired(now) && &l.holder != holder) {
             return Err(LockError::HeldByOther {
-                environment,
+                environment: environment.clone(),
                 holder: lock.holder.mention(),
                 until: slack_time(lock.until),
             });
         }
-        let duration = lock_duration(environment, asked)?;
+        let duration = lock_duration(production, asked)?;
         Ok(Lock {
             holder: holder.clone(),
             reason: reason.filter(|r| !r.trim().is_empty()),
@@ -142,14 +141,14 @@ impl Lock {
     /// [`MAX_LOCK`] from `now`. Only the holder may extend.
     pub fn extended(
         &self,
-        environment: Environment,
+        environment: &Environment,
         who: &SlackUserId,
         by: Duration,
         now: Timestamp,
     ) -> Result<Lock, LockError> {
         if who != &self.holder {
             return Err(LockError::NotHolder {
-                environment,
+                environment: environment.clone(),
                 holder: self.holder.mention(),
             });
         }
@@ -197,7 +196,7 @@ impl Lock {
     }
 
     /// "staging is locked by @ana until 14:30 — testing the migration".
-    pub fn sentence(&self, environment: Environment) -> String {
+    pub fn sentence(&self, environment: &Environment) -> String {
         let mut s = format!(
             "{environment} is locked by {} until {}",
             self.holder.mention(),
@@ -233,30 +232,29 @@ mod tests {
 
     #[test]
     fn durations_follow_the_rules() {
-        let cases: Vec<(Environment, Option<Duration>, Result<Duration, &str>)> = vec![
-            (Environment::Production, None, Ok(mins(60))),
-            (Environment::Staging, None, Ok(mins(120))),
-            (Environment::PullRequest(4), None, Ok(mins(120))),
-            (Environment::Staging, Some(mins(30)), Ok(mins(30))),
-            (Environment::Production, Some(mins(1440)), Ok(mins(1440))),
+        // (production?, asked, answer)
+        let cases: Vec<(bool, Option<Duration>, Result<Duration, &str>)> = vec![
+            (true, None, Ok(mins(60))),
+            (false, None, Ok(mins(120))),
+            (false, Some(mins(30)), Ok(mins(30))),
+            (true, Some(mins(1440)), Ok(mins(1440))),
+            (true, Some(mins(1441)), Err("at most 1 day")),
             (
-                Environment::Production,
-                Some(mins(1441)),
-                Err("at most 1 day"),
-            ),
-            (
-                Environment::Staging,
+                false,
                 Some(Duration::from_secs(30)),
                 Err("at least 1 minute"),
             ),
         ];
-        for (env, asked, want) in cases {
-            match (lock_duration(env, asked), want) {
-                (Ok(got), Ok(want)) => assert_eq!(got, want, "{env} {asked:?}"),
+        for (production, asked, want) in cases {
+            match (lock_duration(production, asked), want) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "{production} {asked:?}"),
                 (Err(e), Err(needle)) => {
-                    assert!(e.to_string().contains(needle), "{env} {asked:?}: {e}")
+                    assert!(
+                        e.to_string().contains(needle),
+                        "{production} {asked:?}: {e}"
+                    )
                 }
-                (got, want) => panic!("{env} {asked:?}: {got:?}, wanted {want:?}"),
+                (got, want) => panic!("{production} {asked:?}: {got:?}, wanted {want:?}"),
             }
         }
     }
@@ -264,8 +262,16 @@ mod tests {
     #[test]
     fn take_extend_and_expire() {
         let env = Environment::Staging;
-        let lock =
-            Lock::take(None, env, &ana(), None, Some("migration".into()), NOW).expect("free lane");
+        let lock = Lock::take(
+            None,
+            &env,
+            false,
+            &ana(),
+            None,
+            Some("migration".into()),
+            NOW,
+        )
+        .expect("free lane");
         assert_eq!(lock.until, NOW.plus_secs(7200));
         assert_eq!(lock.time_left(NOW.plus_secs(3600)), mins(60));
         assert!(!lock.is_expired(NOW.plus_secs(7199)));
@@ -273,18 +279,35 @@ mod tests {
         assert_eq!(lock.time_left(NOW.plus_secs(9000)), Duration::ZERO);
 
         // Someone else cannot take it while it holds, but can once it expired.
-        let e =
-            Lock::take(Some(&lock), env, &bob(), None, None, NOW.plus_secs(60)).expect_err("held");
+        let e = Lock::take(
+            Some(&lock),
+            &env,
+            false,
+            &bob(),
+            None,
+            None,
+            NOW.plus_secs(60),
+        )
+        .expect_err("held");
         assert!(e.to_string().contains("already locked by <@UANA>"), "{e}");
-        let later =
-            Lock::take(Some(&lock), env, &bob(), None, None, NOW.plus_secs(7200)).expect("expired");
+        let later = Lock::take(
+            Some(&lock),
+            &env,
+            false,
+            &bob(),
+            None,
+            None,
+            NOW.plus_secs(7200),
+        )
+        .expect("expired");
         assert_eq!(later.holder, bob());
         assert_eq!(later.since, NOW.plus_secs(7200));
 
         // The holder re-locking keeps `since`, re-sets expiry and reason.
         let again = Lock::take(
             Some(&lock),
-            env,
+            &env,
+            false,
             &ana(),
             Some(mins(30)),
             None,
@@ -297,28 +320,36 @@ mod tests {
         );
 
         // Extend: +1h from the expiry, capped at a day from now, holder only.
-        let ext = lock.extended(env, &ana(), EXTEND_BY, NOW).expect("holder");
+        let ext = lock.extended(&env, &ana(), EXTEND_BY, NOW).expect("holder");
         assert_eq!(ext.until, NOW.plus_secs(3 * 3600));
         let long = Lock {
             until: NOW.plus_secs(86_000),
             ..lock.clone()
         };
         assert_eq!(
-            long.extended(env, &ana(), EXTEND_BY, NOW)
+            long.extended(&env, &ana(), EXTEND_BY, NOW)
                 .expect("holder")
                 .until,
             NOW.plus_secs(86_400)
         );
         let e = lock
-            .extended(env, &bob(), EXTEND_BY, NOW)
+            .extended(&env, &bob(), EXTEND_BY, NOW)
             .expect_err("not holder");
         assert!(e.to_string().contains("only <@UANA>"), "{e}");
     }
 
     #[test]
     fn reminder_is_due_ten_minutes_before_once() {
-        let lock =
-            Lock::take(None, Environment::Production, &ana(), None, None, NOW).expect("free");
+        let lock = Lock::take(
+            None,
+            &Environment::Production,
+            true,
+            &ana(),
+            None,
+            None,
+            NOW,
+        )
+        .expect("free");
         let at = |m: i64| NOW.plus_secs(m * 60);
         let cases = [
             (0, false, false),
@@ -348,7 +379,7 @@ mod tests {
         // Extending re-arms the reminder.
         assert!(
             !reminded
-                .extended(Environment::Production, &ana(), EXTEND_BY, at(55))
+                .extended(&Environment::Production, &ana(), EXTEND_BY, at(55))
                 .expect("holder")
                 .reminded
         );
@@ -356,7 +387,8 @@ mod tests {
 
     #[test]
     fn only_the_holders_manual_intents_pass() {
-        let lock = Lock::take(None, Environment::Staging, &ana(), None, None, NOW).expect("free");
+        let lock =
+            Lock::take(None, &Environment::Staging, false, &ana(), None, None, NOW).expect("free");
         let cases = [
             (manual(1, "UANA", "a"), false),
             (manual(2, "UBOB", "b"), true),
@@ -365,7 +397,7 @@ mod tests {
         for (intent, held) in cases {
             assert_eq!(lock.holds(&intent), held, "{:?}", intent.kind);
         }
-        let s = lock.sentence(Environment::Staging);
+        let s = lock.sentence(&Environment::Staging);
         assert!(
             s.starts_with("staging is locked by <@UANA> until <!date^"),
             "{s}"

@@ -378,7 +378,7 @@ impl Hold {
     }
 
     /// "waiting: staging is locked by @ana until 14:30 — testing the migration".
-    pub fn sentence(&self, environment: Environment) -> String {
+    pub fn sentence(&self, environment: &Environment) -> String {
         match self {
             Self::Lock {
                 holder,
@@ -423,7 +423,7 @@ pub enum SkipReason {
 
 impl SkipReason {
     /// "skipped: `abc1234` is older than `def4567`, which staging already runs".
-    pub fn sentence(&self, skipped: &Sha, environment: Environment) -> String {
+    pub fn sentence(&self, skipped: &Sha, environment: &Environment) -> String {
         match self {
             Self::Outdated { running_sha, .. } if running_sha == skipped => format!(
                 "skipped: {environment} already runs `{}` from a newer deployment",
@@ -551,7 +551,7 @@ impl IntentStatus {
     }
 
     /// The status as a sentence for the intent's message, e.g. "superseded by `def4567`".
-    pub fn sentence(&self, sha: &Sha, environment: Environment) -> String {
+    pub fn sentence(&self, sha: &Sha, environment: &Environment) -> String {
         match self {
             Self::Waiting { hold } => hold.sentence(environment),
             Self::Queued => format!("queued for {environment}"),
@@ -773,25 +773,25 @@ pub(crate) mod tests {
             reason: Some("testing the migration".into()),
         };
         assert_eq!(
-            hold.sentence(env),
+            hold.sentence(&env),
             "waiting: staging is locked by <@UANA> until <!date^138600^{time}|14:30 UTC> — testing the migration"
         );
         let checks = Hold::Checks {
             contexts: vec!["ci/test".into()],
             since: Timestamp::from_secs(0),
         };
-        assert_eq!(checks.sentence(env), "waiting for checks: `ci/test`");
+        assert_eq!(checks.sentence(&env), "waiting for checks: `ci/test`");
         let s = IntentStatus::Superseded {
             by: id(2),
             by_sha: sha("def4567"),
         };
-        assert_eq!(s.sentence(&sha("abc"), env), "superseded by `def4567`");
+        assert_eq!(s.sentence(&sha("abc"), &env), "superseded by `def4567`");
         let skip = SkipReason::Outdated {
             running: id(3),
             running_sha: sha("def4567"),
         };
         assert!(
-            skip.sentence(&sha("abc1234"), env).starts_with(
+            skip.sentence(&sha("abc1234"), &env).starts_with(
                 "skipped: `abc1234` is older than `def4567`, which staging already runs"
             )
         );

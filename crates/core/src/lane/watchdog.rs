@@ -162,7 +162,7 @@ impl WatchdogConfig {
         &self,
         state: LaneState,
         report: CiReport,
-        environment: Environment,
+        environment: &Environment,
         ci: &str,
         now: Timestamp,
     ) -> Reconciliation {
@@ -338,7 +338,7 @@ mod tests {
         ];
         for (state, report, want) in cases {
             assert_eq!(
-                cfg.reconcile(state, report.clone(), env, "CircleCI", now),
+                cfg.reconcile(state, report.clone(), &env, "CircleCI", now),
                 want,
                 "{state} {report:?}"
             );
@@ -346,7 +346,7 @@ mod tests {
         match cfg.reconcile(
             LaneState::Dispatched,
             CiReport::Unknown,
-            env,
+            &env,
             "CircleCI",
             now,
         ) {

@@ -13,6 +13,8 @@ pub use glob::GlobError;
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, ScanError, YamlData};
 use std::fmt;
 
+/// Where the file lives in a repository (read from the default branch only).
+pub const WORKFLOW_PATH: &str = ".github/deploybot.yml";
 /// The keys of the file's top level.
 pub const TOP_KEYS: [&str; 2] = ["version", "environments"];
 /// The keys of one environment.
@@ -38,8 +40,6 @@ pub const SEMVER_PLACEHOLDER: &str = "{semver}";
 
 /// The longest file read: a workflow file is a few dozen lines.
 const MAX_FILE_BYTES: usize = 64 * 1024;
-/// GitHub's limit on an environment's name.
-const MAX_ENVIRONMENT_NAME: usize = 255;
 
 // ---------------------------------------------------------------------------------------------
 // The parsed file
@@ -622,17 +622,19 @@ fn parse_top(doc: &Node<'_>, errors: &mut Errors) -> Option<WorkflowFile> {
 
 fn check_names(list: &[(&str, &Node<'_>, &Node<'_>)], errors: &mut Errors) {
     for (i, (name, node, _)) in list.iter().enumerate() {
-        if name.trim().is_empty()
-            || name.chars().count() > MAX_ENVIRONMENT_NAME
-            || name.chars().any(char::is_control)
-        {
-            errors.at(
+        match crate::Environment::parse(name) {
+            Err(e) => errors.at(node, e.to_string()),
+            Ok(crate::Environment::PullRequest(_)) => errors.at(
                 node,
                 format!(
-                    "`{}` is not an environment name GitHub accepts: 1 to {MAX_ENVIRONMENT_NAME} characters, no control characters",
-                    crate::ids::clip(name)
+                    "`{name}` is how deploybot names a pull request's environment; give this one another name"
                 ),
-            );
+            ),
+            Ok(_) if name.trim() != *name => errors.at(
+                node,
+                format!("`{name}` starts or ends with a space; write the name without it"),
+            ),
+            Ok(_) => {}
         }
         // GitHub compares environment names without regard to case.
         if let Some((earlier, earlier_node, _)) = list[..i]
@@ -834,6 +836,10 @@ fn parse_environment<'n, 'a>(
                         node,
                         format!("`name: {template}` must hold `{NUMBER_PLACEHOLDER}` once, as in `pr{NUMBER_PLACEHOLDER}`: each pull request needs its own environment"),
                     );
+                } else if let Err(e) =
+                    crate::Environment::parse(&template.replace(NUMBER_PLACEHOLDER, "1"))
+                {
+                    errors.at(node, format!("`name: {template}`: {e}"));
                 } else {
                     pr.name = template.to_owned();
                 }
@@ -1040,7 +1046,8 @@ impl WorkflowFile {
 // Deciding
 
 /// Pull-request actions the workflow file knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PullRequestAction {
     Opened,
     Reopened,

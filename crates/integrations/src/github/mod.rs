@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use auth::{AppKey, CachedToken};
 use deploybot_core::ports::{
     ChecksSummary, Clock, CreateDeploymentOutcome, GitHub, GitHubError, NewDeploymentStatus,
-    NewGithubDeployment, ResolvedRef,
+    NewGithubDeployment, RepositoryFile, ResolvedRef,
 };
 use deploybot_core::{DeploymentState, GitRef, GithubLogin, Repository, Sha};
 use request::Answer;
@@ -502,6 +502,55 @@ impl GitHub for GitHubClient {
         }
         let info: wire::RepositoryInfo = answer.json()?;
         Ok(info.default_branch)
+    }
+
+    async fn file_at(
+        &self,
+        repository: &Repository,
+        path: &str,
+        commit: &Sha,
+    ) -> Result<Option<RepositoryFile>, GitHubError> {
+        let mut segments = vec!["contents"];
+        segments.extend(path.split('/').filter(|s| !s.is_empty()));
+        let mut url = self.repo_url(repository, &segments);
+        url.query_pairs_mut().append_pair("ref", commit.as_str());
+        let answer = self
+            .call(repository, Idempotency::Idempotent, Method::GET, &url, None)
+            .await?;
+        if answer.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if answer.status != StatusCode::OK {
+            return Err(answer.refused(&format!("{path} in {repository}")));
+        }
+        // A directory answers with a list: there is no file there.
+        let Ok(file) = answer.json::<wire::FileContents>() else {
+            return Ok(None);
+        };
+        if file.kind != "file" {
+            return Ok(None);
+        }
+        let bytes = match (file.encoding.as_deref(), file.content) {
+            (Some("base64"), Some(content)) => {
+                use base64::Engine as _;
+                let compact: String = content.split_whitespace().collect();
+                base64::engine::general_purpose::STANDARD
+                    .decode(compact)
+                    .map_err(|e| {
+                        GitHubError::InvalidResponse(format!("{path}: content is not base64: {e}"))
+                    })?
+            }
+            (encoding, _) => {
+                return Err(GitHubError::InvalidResponse(format!(
+                    "{path}: GitHub sent no content (encoding {}): the file is over 1 MB",
+                    encoding.unwrap_or("none")
+                )));
+            }
+        };
+        Ok(Some(RepositoryFile {
+            blob: file.sha,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }))
     }
 
     async fn create_deployment(

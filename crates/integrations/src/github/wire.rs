@@ -18,6 +18,19 @@ pub(crate) struct RepositoryInfo {
     pub(crate) default_branch: String,
 }
 
+/// `GET /repos/{owner}/{repo}/contents/{path}?ref=...` for a file: the blob SHA and its
+/// content, base64 with line breaks (`encoding: "none"` and no content above 1 MB).
+#[derive(Debug, Deserialize)]
+pub(crate) struct FileContents {
+    #[serde(rename = "type")]
+    pub(crate) kind: String,
+    pub(crate) sha: String,
+    #[serde(default)]
+    pub(crate) encoding: Option<String>,
+    #[serde(default)]
+    pub(crate) content: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct Account {
     pub(crate) login: String,

@@ -48,17 +48,18 @@ fn deployment_id() -> DeploymentId {
 /// The request circleci-trigger makes for an environment (docs/workflow.md, "The CircleCI
 /// pipeline").
 fn request(environment: Environment, git_ref: GitRef, url: Option<&str>) -> PipelineRequest {
+    let production = environment == Environment::Production;
     let version = match &git_ref {
-        GitRef::Tag(tag) if environment.is_production() => tag.clone(),
+        GitRef::Tag(tag) if production => tag.clone(),
         _ => format!("{environment}-{}", &SHA[..10]),
     };
     PipelineRequest {
         repository: Repository::parse("acme/web").expect("repository"),
         git_ref,
         parameters: PipelineParameters {
+            subdomain: (!production).then(|| environment.to_string()),
             environment,
             version,
-            subdomain: (!environment.is_production()).then(|| environment.to_string()),
             url: url.map(str::to_owned),
             sha: Sha::parse(SHA).expect("sha"),
             deployment_id: deployment_id(),

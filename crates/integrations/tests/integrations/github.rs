@@ -139,11 +139,11 @@ fn new_deployment(git_ref: &str, environment: Environment) -> NewGithubDeploymen
     NewGithubDeployment {
         repository: repo("acme/web"),
         git_ref: git_ref.to_owned(),
-        environment,
+        environment: environment.clone(),
         description: "Deploying main to preview".to_owned(),
         payload: serde_json::json!({"deployment_id": "01HZY", "pr": 7, "pr_url": "https://github.com/acme/web/pull/7"}),
         transient_environment: environment.is_transient(),
-        production_environment: environment.is_production(),
+        production_environment: environment == Environment::Production,
     }
 }
 

@@ -40,6 +40,7 @@ fn sample_project() -> Project {
             ..ProjectSettings::default()
         },
         created_by: Some(SlackUserId::parse("U0001").expect("valid")),
+        workflow: None,
         created_at: Timestamp::from_secs(1_700_000_000),
     }
 }

@@ -765,9 +765,10 @@ mod tests {
             repository: Repository::parse("acme/web").expect("repository"),
             git_ref,
             parameters: PipelineParameters {
-                environment,
+                environment: environment.clone(),
                 version: "test-0123456789".into(),
-                subdomain: (!environment.is_production()).then(|| environment.to_string()),
+                subdomain: (environment != Environment::Production)
+                    .then(|| environment.to_string()),
                 url: None,
                 sha: Sha::parse("0123456789abcdef0123456789abcdef01234567").expect("sha"),
                 deployment_id: DeploymentId::new(Timestamp::from_secs(1_700_000_000), 7),

@@ -12,7 +12,7 @@ use crate::fakes::server::{Faults, SeenRequest};
 use async_trait::async_trait;
 use deploybot_core::ports::{
     ChecksState, ChecksSummary, Clock, CreateDeploymentOutcome, GitHub, GitHubError,
-    NewDeploymentStatus, NewGithubDeployment, ResolvedRef, SystemClock,
+    NewDeploymentStatus, NewGithubDeployment, RepositoryFile, ResolvedRef, SystemClock,
 };
 use deploybot_core::{DeploymentState, GitRef, GithubLogin, Repository, Sha, Timestamp};
 use std::collections::BTreeMap;
@@ -150,6 +150,9 @@ struct RepoState {
     checks: BTreeMap<Sha, CommitChecks>,
     deployments: Vec<FakeDeployment>,
     comments: Vec<FakeComment>,
+    /// path → the file's text per commit it was set at (`None`: deleted there), in the order
+    /// set. A commit with no entry of its own sees the latest entry.
+    files: BTreeMap<String, Vec<(Sha, Option<String>)>>,
 }
 
 #[derive(Debug, Clone)]
@@ -319,6 +322,7 @@ impl FakeGitHub {
                 checks: BTreeMap::new(),
                 deployments: Vec::new(),
                 comments: Vec::new(),
+                files: BTreeMap::new(),
             },
         );
     }
@@ -385,6 +389,18 @@ impl FakeGitHub {
 
     /// Records that `child` follows `parent` (adding either commit if unknown), so the compare
     /// API can tell ancestors apart.
+    /// Sets the file at `path` as of commit `at` (`None` deletes it there). Commits without
+    /// an entry of their own see the latest one set.
+    pub fn set_file(&self, repository: &Repository, path: &str, at: &Sha, text: Option<&str>) {
+        let mut state = self.lock();
+        if let Some(repo) = state.repos.get_mut(repository) {
+            repo.files
+                .entry(path.to_owned())
+                .or_default()
+                .push((at.clone(), text.map(str::to_owned)));
+        }
+    }
+
     pub fn set_parent(&self, repository: &Repository, child: &Sha, parent: &Sha) {
         self.with_repo(repository, |repo| {
             for sha in [child, parent] {
@@ -666,6 +682,28 @@ impl FakeGitHub {
     /// Resolves what GitHub accepts as a commit reference: a branch or tag name, `heads/x`,
     /// `tags/x`, `refs/heads/x`, `refs/tags/x`, a full or abbreviated (≥ 7) SHA.
     /// GitHub's compare status of `base...head`, following the parents tests recorded.
+    /// The file at `path` in `commit`: the entry set at that commit, else the latest one.
+    pub(crate) fn op_file(
+        &self,
+        repository: &Repository,
+        path: &str,
+        commit: &Sha,
+    ) -> Result<Option<RepositoryFile>, Failure> {
+        self.repo_read(repository, |r| {
+            let versions = r.files.get(path)?;
+            let text = versions
+                .iter()
+                .rev()
+                .find(|(at, _)| at == commit)
+                .or_else(|| versions.last())
+                .and_then(|(_, text)| text.clone())?;
+            Some(RepositoryFile {
+                blob: blob_sha(&text),
+                text,
+            })
+        })
+    }
+
     pub(crate) fn op_compare(
         &self,
         repository: &Repository,
@@ -1020,6 +1058,21 @@ fn context_label(context: &str, state: &str) -> String {
     }
 }
 
+/// A stand-in for git's blob SHA of `text`: 40 hex digits that change with the text.
+pub fn blob_sha(text: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut first = std::hash::DefaultHasher::new();
+    text.hash(&mut first);
+    let mut second = std::hash::DefaultHasher::new();
+    (text, 1u8).hash(&mut second);
+    format!(
+        "{:016x}{:016x}{:08x}",
+        first.finish(),
+        second.finish(),
+        text.len()
+    )
+}
+
 fn repo_path(repository: &Repository) -> String {
     format!("/repos/{}", repository.as_str())
 }
@@ -1076,6 +1129,22 @@ impl GitHub for FakeGitHub {
         .await
         .and_then(|()| self.op_compare(repository, base, head))
         .map(str::to_owned)
+        .map_err(|f| f.into_port_error(&what, self.now()))
+    }
+
+    async fn file_at(
+        &self,
+        repository: &Repository,
+        path: &str,
+        commit: &Sha,
+    ) -> Result<Option<RepositoryFile>, GitHubError> {
+        let what = format!("{path} in {repository}");
+        self.enter(format!(
+            "GET {}/contents/{path}?ref={commit}",
+            repo_path(repository)
+        ))
+        .await
+        .and_then(|()| self.op_file(repository, path, commit))
         .map_err(|f| f.into_port_error(&what, self.now()))
     }
 

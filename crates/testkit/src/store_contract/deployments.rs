@@ -420,7 +420,7 @@ pub async fn list_deployments_newest_first_per_repository(store: Arc<dyn Store>)
             deployment(
                 "acme/web",
                 *offset,
-                environments[i % environments.len()],
+                environments[i % environments.len()].clone(),
                 sha('1'),
             )
         })
@@ -477,7 +477,7 @@ pub async fn list_deployments_per_environment(store: Arc<dyn Store>) {
     ];
     let all: Vec<Deployment> = table
         .iter()
-        .map(|(offset, repo, environment)| deployment(repo, *offset, *environment, sha('2')))
+        .map(|(offset, repo, environment)| deployment(repo, *offset, environment.clone(), sha('2')))
         .collect();
     insert_all(&*store, &all).await;
     let web = repository("acme/web");
@@ -503,10 +503,10 @@ pub async fn list_deployments_per_environment(store: Arc<dyn Store>) {
     ];
     for (environment, limit, count) in cases {
         let got = store
-            .list_deployments(&web, Some(environment), limit)
+            .list_deployments(&web, Some(environment.clone()), limit)
             .await
             .expect("list_deployments");
-        let want = expected(environment, limit);
+        let want = expected(environment.clone(), limit);
         assert_eq!(want.len(), count, "{environment} limit {limit}: test table");
         assert_eq!(ids(&got), ids(&want), "{environment} limit {limit}");
         assert_eq!(got, want, "{environment} limit {limit}");
@@ -742,7 +742,7 @@ pub async fn pending_deployments_in_seq_order_per_lane(store: Arc<dyn Store>) {
     let all: Vec<Deployment> = table
         .iter()
         .map(|(offset, repo, environment, state, seq)| {
-            let mut d = deployment(repo, *offset, *environment, sha('5'));
+            let mut d = deployment(repo, *offset, environment.clone(), sha('5'));
             d.state = *state;
             d.seq = *seq;
             if *state == DeploymentState::Waiting {

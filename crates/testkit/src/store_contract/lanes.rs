@@ -198,7 +198,7 @@ pub async fn lanes_of_lists_one_repository_by_environment(store: Arc<dyn Store>)
     ];
     let mut web = Vec::new();
     for (i, environment) in environments.iter().enumerate() {
-        let key = lane("acme/web", *environment);
+        let key = lane("acme/web", environment.clone());
         // Counters and history beside the records must not show up as lanes.
         store.next_lane_seq(&key).await.expect("next_lane_seq");
         store
@@ -219,7 +219,7 @@ pub async fn lanes_of_lists_one_repository_by_environment(store: Arc<dyn Store>)
         save_lane(&*store, &busy_lane(key, 90)).await;
     }
 
-    web.sort_by_key(|record| record.lane.environment);
+    web.sort_by_key(|record| record.lane.environment.clone());
     assert_eq!(
         store
             .lanes_of(&repository("acme/web"))
@@ -299,7 +299,7 @@ pub async fn concurrent_next_lane_seq_never_repeats(store: Arc<dyn Store>) {
             tokio::spawn(async move {
                 barrier.wait().await;
                 (
-                    key.environment,
+                    key.environment.clone(),
                     store.next_lane_seq(&key).await.expect("next_lane_seq"),
                 )
             })

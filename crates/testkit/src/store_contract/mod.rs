@@ -176,6 +176,7 @@ fn project(repo: &str, channel_id: &str) -> Project {
         team: Some(team("T0001")),
         settings: ProjectSettings::default(),
         created_by: Some(slack_user("U0001")),
+        workflow: None,
         created_at: Timestamp::from_millis(T0),
     }
 }

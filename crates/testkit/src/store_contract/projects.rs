@@ -319,6 +319,27 @@ pub async fn update_project_only_while_bound(store: Arc<dyn Store>) {
         .settings
         .urls
         .insert(Environment::Production, "www.example.com".to_owned());
+    // An environment only a workflow file names, and the file itself.
+    changed.settings.urls.insert(
+        Environment::parse("eu-production").expect("a name"),
+        "eu.example.com".to_owned(),
+    );
+    let commit = deploybot_core::Sha::parse(&"c".repeat(40)).expect("sha");
+    changed.workflow = Some(deploybot_core::WorkflowRecord {
+        commit: commit.clone(),
+        read_at: web.created_at,
+        file: Some(deploybot_core::WorkflowText {
+            blob: "b".repeat(40),
+            commit: commit.clone(),
+            text: "version: 1\nenvironments:\n  qa:\n    on: { push: [develop] }\n".to_owned(),
+        }),
+        rejected: Some(deploybot_core::RejectedWorkflow {
+            blob: "d".repeat(40),
+            commit,
+            line: 3,
+            error: "unknown key `onn`".to_owned(),
+        }),
+    });
     assert!(
         store
             .update_project(&changed)
@@ -337,6 +358,28 @@ pub async fn update_project_only_while_bound(store: Arc<dyn Store>) {
             .await
             .expect("project_by_repository"),
         Some(changed.clone())
+    );
+    // The workflow record can be cleared (a fresh read is then due), and set again.
+    let mut cleared = changed.clone();
+    cleared.workflow = None;
+    assert!(
+        store
+            .update_project(&cleared)
+            .await
+            .expect("update_project")
+    );
+    assert_eq!(
+        store
+            .project_by_channel(&web.channel)
+            .await
+            .expect("project_by_channel"),
+        Some(cleared)
+    );
+    assert!(
+        store
+            .update_project(&changed)
+            .await
+            .expect("update_project")
     );
 
     // The same repository with another channel is not the stored binding.

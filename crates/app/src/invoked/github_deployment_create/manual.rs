@@ -12,7 +12,6 @@ use deploybot_core::invoke::{
 };
 use deploybot_core::policy::{ManualPlan, Refusal};
 use deploybot_core::ports::{GitHubError, ResolvedRef, ResponseMessage};
-use deploybot_core::urls::environment_url;
 use deploybot_core::{Deployment, GitRef, GithubLogin, Sha, Trigger};
 
 /// How many deployments of a commit / an environment are looked at for the requirement and
@@ -39,12 +38,10 @@ pub(super) async fn handle(
             );
             return refuse(state, &request, text).await;
         }
-        Prelude::Bound(project) => project,
+        Prelude::Bound(project) => *project,
     };
-    let plan = match state
-        .policy
-        .plan_manual(request.environment, request.git_ref.as_ref())
-    {
+    let policy = state.policy_of(&project);
+    let plan = match policy.plan_manual(&request.environment, request.git_ref.as_ref()) {
         Ok(plan) => plan,
         Err(refusal) => return refuse(state, &request, refusal.to_string()).await,
     };
@@ -55,7 +52,7 @@ pub(super) async fn handle(
     let mut record = Deployment::new(
         request.repository.clone(),
         request.deployment_id.clone(),
-        request.environment,
+        request.environment.clone(),
         source.git_ref,
         source.sha,
         request.trigger.clone(),
@@ -63,7 +60,8 @@ pub(super) async fn handle(
         state.clock.now(),
     );
     record.commit_author = source.author;
-    record.environment_url = environment_url(&project.settings, record.environment);
+    record.environment_url = policy.environment_url(&project.settings, &record.environment);
+    record.production = Some(policy.is_production(&record.environment));
     start(state, record).await
 }
 
@@ -106,7 +104,7 @@ async fn resolve(
     plan: ManualPlan,
 ) -> Result<Result<Source, String>, AppError> {
     let repository = &request.repository;
-    let environment = request.environment;
+    let environment = &request.environment;
     match plan {
         ManualPlan::Ref {
             git_ref,
@@ -134,7 +132,7 @@ async fn resolve(
                     .any(|d| d.environment == required && d.has_succeeded());
                 if !passed {
                     return Ok(Err(Refusal::NotPassed {
-                        environment,
+                        environment: environment.clone(),
                         required,
                         sha: resolved.sha,
                     }
@@ -172,7 +170,7 @@ async fn resolve(
         ManualPlan::PromoteLatest { from } => {
             let latest = state
                 .deployments()?
-                .list_deployments(repository, Some(from), LOOKBACK)
+                .list_deployments(repository, Some(from.clone()), LOOKBACK)
                 .await?
                 .into_iter()
                 .find(|d| d.has_succeeded());
@@ -182,9 +180,11 @@ async fn resolve(
                     sha: d.sha,
                     author: d.commit_author,
                 })),
-                None => Ok(Err(
-                    Refusal::NothingToPromote { environment, from }.to_string()
-                )),
+                None => Ok(Err(Refusal::NothingToPromote {
+                    environment: environment.clone(),
+                    from,
+                }
+                .to_string())),
             }
         }
     }

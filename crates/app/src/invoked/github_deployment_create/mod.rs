@@ -15,6 +15,7 @@
 mod checks;
 mod manual;
 pub mod watchdog;
+mod workflow;
 
 use crate::lifecycle::{self, Transition};
 use crate::render::deployment::deployment_message;
@@ -26,7 +27,6 @@ use deploybot_core::invoke::{
 use deploybot_core::lane::{DispatchRefusal, LaneEvent, LaneKey, LaneRecord};
 use deploybot_core::ports::InsertOutcome;
 use deploybot_core::ports::{CreateDeploymentOutcome, NewGithubDeployment};
-use deploybot_core::urls::environment_url;
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, Project, Repository, Trigger,
 };
@@ -56,6 +56,7 @@ pub async fn handle(
             run_lane(state, &lane, event).await?;
             Ok(nothing())
         }
+        DeploymentCreateRequest::Workflow(request) => workflow::handle(state, *request).await,
     }
 }
 
@@ -90,7 +91,7 @@ enum Prelude {
     Continued(DeploymentCreateResponse),
     /// The repository is no longer bound to a channel.
     Unbound,
-    Bound(Project),
+    Bound(Box<Project>),
 }
 
 /// Continues a retried invoke whose record exists, else looks up the bound project.
@@ -106,7 +107,7 @@ async fn prelude(
     }
     Ok(
         match state.projects()?.project_by_repository(repository).await? {
-            Some(project) => Prelude::Bound(project),
+            Some(project) => Prelude::Bound(Box::new(project)),
             None => Prelude::Unbound,
         },
     )
@@ -124,7 +125,7 @@ async fn new_deployment(
                 request.repository
             )));
         }
-        Prelude::Bound(project) => project,
+        Prelude::Bound(project) => *project,
     };
     let mut record = Deployment::new(
         request.repository,
@@ -137,7 +138,9 @@ async fn new_deployment(
         state.clock.now(),
     );
     record.commit_author = request.commit_author;
-    record.environment_url = environment_url(&project.settings, record.environment);
+    let policy = state.policy_of(&project);
+    record.environment_url = policy.environment_url(&project.settings, &record.environment);
+    record.production = Some(policy.is_production(&record.environment));
     start(state, record).await
 }
 
@@ -330,7 +333,7 @@ fn github_request(d: &Deployment) -> NewGithubDeployment {
         // The exact commit: GitHub checks the required contexts of this SHA, and the branch
         // moving on cannot change what gets deployed.
         git_ref: d.sha.to_string(),
-        environment: d.environment,
+        environment: d.environment.clone(),
         description: format!(
             "deploybot: {} ({}) to {}",
             d.git_ref.short_name(),
@@ -342,8 +345,8 @@ fn github_request(d: &Deployment) -> NewGithubDeployment {
             "pr_number": d.pr_number,
             "pr_url": pr_url,
         }),
-        transient_environment: d.environment.is_transient(),
-        production_environment: d.environment.is_production(),
+        transient_environment: d.pr_number.is_some(),
+        production_environment: d.is_production(),
     }
 }
 
@@ -453,7 +456,7 @@ async fn deactivate(
     repository: &Repository,
     environment: Environment,
 ) -> Result<DeploymentCreateResponse, AppError> {
-    let reason = if environment.is_transient() {
+    let reason = if environment.is_transient() || environment.pull_request().is_some() {
         "pull request closed"
     } else {
         "deactivated"
@@ -462,7 +465,7 @@ async fn deactivate(
     // inactive.
     let key = LaneKey {
         repository: repository.clone(),
-        environment,
+        environment: environment.clone(),
     };
     let cancel = LaneEvent::Cancel {
         intent: None,

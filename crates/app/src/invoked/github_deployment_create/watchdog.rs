@@ -175,7 +175,7 @@ async fn reconcile(state: &AppState, d: &Deployment) -> Result<(), AppError> {
     let config = lanes::watchdog_config(state);
     let ci_name = state.ci()?.name();
     let now = state.clock.now();
-    let (to, description) = match config.reconcile(lane_state, report, d.environment, ci_name, now)
+    let (to, description) = match config.reconcile(lane_state, report, &d.environment, ci_name, now)
     {
         Reconciliation::Finish(Outcome::Success) => (DeploymentState::Success, None),
         Reconciliation::Finish(Outcome::Failure { why }) => (DeploymentState::Failure, Some(why)),

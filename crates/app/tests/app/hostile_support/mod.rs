@@ -175,6 +175,11 @@ impl Harness {
                 ..ProjectSettings::default()
             },
             created_by: None,
+            // Read at setup: no workflow file, the built-in workflow is in force.
+            workflow: Some(deploybot_testkit::fixtures::workflow_read_without_file(
+                deploybot_core::Sha::parse(&"1".repeat(40)).expect("a sha"),
+                Timestamp::from_secs(NOW_SECS - 86_400),
+            )),
             created_at: Timestamp::from_secs(NOW_SECS - 86_400),
         };
         memory.bind_project(&project).await.expect("binds");

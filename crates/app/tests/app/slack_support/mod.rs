@@ -330,6 +330,11 @@ impl Harness {
             team: Some(deploybot_core::SlackTeamId::parse(TEAM).expect("valid")),
             settings: Default::default(),
             created_by: Some(user(USER)),
+            // Read at setup: no workflow file, the built-in workflow is in force.
+            workflow: Some(deploybot_testkit::fixtures::workflow_read_without_file(
+                deploybot_core::Sha::parse(&"1".repeat(40)).expect("a sha"),
+                self.clock.now(),
+            )),
             created_at: self.clock.now(),
         };
         self.store.bind_project(&project).await.expect("bind");

@@ -116,6 +116,13 @@ pub fn push_event(git_ref: &str, sha: &Sha) -> Value {
     e
 }
 
+/// `push` of `sha` to `git_ref` whose one commit changed the paths in `modified`.
+pub fn push_changing(git_ref: &str, sha: &Sha, modified: &[&str]) -> Value {
+    let mut e = push_event(git_ref, sha);
+    e["commits"][0]["modified"] = modified.iter().map(|p| Value::from(*p)).collect();
+    e
+}
+
 /// `push` of an annotated tag pointing at `sha`.
 pub fn tag_event(tag: &str, sha: &Sha) -> Value {
     let mut e = github_fixture("push.tag.json");
@@ -226,6 +233,11 @@ impl World {
                 ..ProjectSettings::default()
             },
             created_by: None,
+            // Read at setup: no workflow file, the built-in workflow is in force.
+            workflow: Some(deploybot_testkit::fixtures::workflow_read_without_file(
+                deploybot_core::Sha::parse(&"1".repeat(40)).expect("a sha"),
+                Timestamp::from_secs(NOW_SECS - 86_400),
+            )),
             created_at: Timestamp::from_secs(NOW_SECS - 86_400),
         };
         store.bind_project(&project).await.expect("binds");
@@ -244,6 +256,31 @@ impl World {
             next_delivery: AtomicU64::new(1),
             announced: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Puts `text` as `.github/deploybot.yml` on the default branch at `commit` (`None`:
+    /// removes it there) and forgets what the project read, so the next event reads the file
+    /// first (as after setup).
+    pub async fn use_workflow_file(&self, commit: &Sha, text: Option<&str>) {
+        self.github.set_branch(&repo(), "main", commit, None);
+        self.github.set_file(
+            &repo(),
+            deploybot_core::workflow_file::WORKFLOW_PATH,
+            commit,
+            text,
+        );
+        let mut project = self.project().await;
+        project.workflow = None;
+        assert!(self.store.update_project(&project).await.expect("updates"));
+    }
+
+    /// The project as stored.
+    pub async fn project(&self) -> Project {
+        self.store
+            .project_by_repository(&repo())
+            .await
+            .expect("reads")
+            .expect("bound")
     }
 
     /// Links [`AUTHOR`] to [`AUTHOR_SLACK`].
@@ -469,7 +506,7 @@ impl World {
 
     /// The only deployment of an environment.
     pub async fn only_deployment(&self, environment: Environment) -> Deployment {
-        let mut all = self.deployments_in(environment).await;
+        let mut all = self.deployments_in(environment.clone()).await;
         assert_eq!(all.len(), 1, "one deployment to {environment}: {all:#?}");
         all.remove(0)
     }

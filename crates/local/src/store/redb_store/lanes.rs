@@ -36,7 +36,7 @@ impl LaneStore for RedbStore {
                 )?);
             }
             // Keys sort by the environment's name; the port orders by environment.
-            found.sort_by_key(|record| record.lane.environment);
+            found.sort_by(|a, b| a.lane.environment.cmp(&b.lane.environment));
             Ok(found)
         })
         .await

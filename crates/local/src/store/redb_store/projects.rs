@@ -84,6 +84,7 @@ impl ProjectStore for RedbStore {
             stored.channel_name = project.channel_name;
             stored.team = project.team;
             stored.settings = project.settings;
+            stored.workflow = project.workflow;
             projects
                 .insert(repository, encode(&stored)?.as_str())
                 .or_backend("projects")?;

@@ -177,6 +177,46 @@ async fn api(
         (&Method::GET, ["commits", reference @ ..]) if !reference.is_empty() => {
             commit_routes(ctx, repository, repo_id, &repo_base, reference, query)
         }
+        (&Method::GET, ["contents", path @ ..]) if !path.is_empty() => {
+            let path = path.join("/");
+            let commit = query
+                .get("ref")
+                .and_then(|r| Sha::parse(r).ok())
+                .ok_or_else(Failure::not_found)?;
+            let file = fake
+                .op_file(repository, &path, &commit)?
+                .ok_or_else(Failure::not_found)?;
+            use base64::Engine as _;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(file.text.as_bytes());
+            // GitHub wraps the base64 at 60 characters.
+            let wrapped: Vec<&str> = encoded
+                .as_bytes()
+                .chunks(60)
+                .filter_map(|c| std::str::from_utf8(c).ok())
+                .collect();
+            let name = path.rsplit('/').next().unwrap_or(&path).to_owned();
+            Ok(json_response(
+                StatusCode::OK,
+                json!({
+                    "type": "file",
+                    "encoding": "base64",
+                    "size": file.text.len(),
+                    "name": name,
+                    "path": path,
+                    "content": format!("{}\n", wrapped.join("\n")),
+                    "sha": file.blob,
+                    "url": format!("{repo_base}/contents/{path}?ref={commit}"),
+                    "git_url": format!("{repo_base}/git/blobs/{}", file.blob),
+                    "html_url": format!("https://github.com/{full_name}/blob/{commit}/{path}"),
+                    "download_url": format!("https://raw.githubusercontent.com/{full_name}/{commit}/{path}"),
+                    "_links": {
+                        "self": format!("{repo_base}/contents/{path}?ref={commit}"),
+                        "git": format!("{repo_base}/git/blobs/{}", file.blob),
+                        "html": format!("https://github.com/{full_name}/blob/{commit}/{path}")
+                    }
+                }),
+            ))
+        }
         (&Method::GET, ["compare", range]) => {
             let (base, head) = range.split_once("...").ok_or_else(Failure::not_found)?;
             let base = Sha::parse(base).map_err(|_| Failure::not_found())?;
