@@ -24,6 +24,6 @@ pub use ids::{
     DeploymentId, Environment, GitRef, GithubLogin, ParseError, Repository, Sha, SlackChannelId,
     SlackTeamId, SlackUserId,
 };
-pub use model::{Deployment, Project, ProjectSettings, Trigger, UserLink};
+pub use model::{Deployment, Project, ProjectSettings, Trigger, UnbindReason, Unbinding, UserLink};
 pub use state::DeploymentState;
 pub use time::Timestamp;
