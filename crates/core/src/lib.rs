@@ -25,8 +25,8 @@ pub use ids::{
     SlackTeamId, SlackUserId,
 };
 pub use model::{
-    Deployment, Project, ProjectSettings, RejectedWorkflow, Trigger, UserLink, WorkflowRecord,
-    WorkflowText,
+    Deployment, Project, ProjectSettings, RejectedWorkflow, Trigger, UnbindReason, Unbinding,
+    UserLink, WorkflowRecord, WorkflowText,
 };
 pub use state::DeploymentState;
 pub use time::Timestamp;

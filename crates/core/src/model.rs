@@ -79,6 +79,39 @@ pub struct ProjectSettings {
     pub urls: BTreeMap<Environment, String>,
 }
 
+/// Why and when a repository stopped following a channel: the last such record is kept per
+/// repository, so that `setup` elsewhere can say what became of the old channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unbinding {
+    pub repository: Repository,
+    /// The channel the repository followed.
+    pub channel: SlackChannelId,
+    /// Its name as last known (for operators; replies mention the channel by id only, so a
+    /// private channel's name is not shown elsewhere).
+    #[serde(default)]
+    pub channel_name: Option<String>,
+    pub reason: UnbindReason,
+    /// The Slack event that ended the binding (`channel_archive`, `group_left`, ...); none
+    /// for a `reset`.
+    #[serde(default)]
+    pub event: Option<String>,
+    pub at: Timestamp,
+}
+
+/// What ended a binding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum UnbindReason {
+    /// The channel was archived.
+    ChannelArchived,
+    /// The channel was deleted.
+    ChannelDeleted,
+    /// deploybot was removed from the channel (or left it).
+    BotRemoved,
+    /// Someone ran `reset` in the channel.
+    Reset { by: SlackUserId },
+}
+
 /// A GitHub login claimed by a Slack user. One login ↔ one Slack user, both ways.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserLink {

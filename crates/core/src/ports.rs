@@ -7,7 +7,7 @@ use crate::invoke::FunctionName;
 use crate::lane::{LaneKey, LaneRecord, LockHistoryEntry};
 use crate::{
     Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Project,
-    Repository, Sha, SlackChannelId, SlackTeamId, SlackUserId, Timestamp, UserLink,
+    Repository, Sha, SlackChannelId, SlackTeamId, SlackUserId, Timestamp, Unbinding, UserLink,
 };
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -104,7 +104,8 @@ pub enum LaneSaved {
 // users or deployments. Implementations must give exactly these semantics (the contract suite
 // in `deploybot-testkit`, one part per table, checks them for every implementation).
 
-/// The project table: channel ↔ repository bindings and revoked Slack workspaces.
+/// The project table: channel ↔ repository bindings, the last unbinding of each repository and
+/// revoked Slack workspaces.
 #[async_trait]
 pub trait ProjectStore: Send + Sync {
     /// Binds `project.channel` ↔ `project.repository` **atomically**: one channel has at most
@@ -131,6 +132,16 @@ pub trait ProjectStore: Send + Sync {
     /// Removes the channel's binding and settings; returns what was removed. User links stay.
     async fn unbind_project(&self, channel: &SlackChannelId)
     -> Result<Option<Project>, StoreError>;
+
+    /// Keeps `record` as its repository's last unbinding, replacing any earlier one (a key
+    /// write). The binding itself is removed by [`ProjectStore::unbind_project`].
+    async fn record_unbinding(&self, record: &Unbinding) -> Result<(), StoreError>;
+
+    /// The repository's last recorded unbinding (key lookup), bound again since or not.
+    async fn last_unbinding(
+        &self,
+        repository: &Repository,
+    ) -> Result<Option<Unbinding>, StoreError>;
 
     /// Marks a Slack workspace as uninstalled / tokens revoked (true) or active again.
     async fn set_team_revoked(&self, team: &SlackTeamId, revoked: bool) -> Result<(), StoreError>;

@@ -9,7 +9,7 @@ use deploybot_core::ports::{
 };
 use deploybot_core::{
     Deployment, DeploymentId, Environment, GithubLogin, Project, Repository, Sha, SlackChannelId,
-    SlackTeamId, SlackUserId, Timestamp, UserLink,
+    SlackTeamId, SlackUserId, Timestamp, Unbinding, UserLink,
 };
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -167,6 +167,19 @@ impl ProjectStore for CountingStore {
     ) -> Result<Option<Project>, StoreError> {
         self.enter("unbind_project").await?;
         self.inner.unbind_project(channel).await
+    }
+
+    async fn record_unbinding(&self, record: &Unbinding) -> Result<(), StoreError> {
+        self.enter("record_unbinding").await?;
+        self.inner.record_unbinding(record).await
+    }
+
+    async fn last_unbinding(
+        &self,
+        repository: &Repository,
+    ) -> Result<Option<Unbinding>, StoreError> {
+        self.enter("last_unbinding").await?;
+        self.inner.last_unbinding(repository).await
     }
 
     async fn set_team_revoked(&self, team: &SlackTeamId, revoked: bool) -> Result<(), StoreError> {

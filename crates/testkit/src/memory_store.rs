@@ -10,7 +10,7 @@ use deploybot_core::ports::{
 };
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GithubLogin, Project, Repository, Sha,
-    SlackChannelId, SlackTeamId, SlackUserId, Timestamp, UserLink,
+    SlackChannelId, SlackTeamId, SlackUserId, Timestamp, Unbinding, UserLink,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
@@ -25,6 +25,8 @@ struct Tables {
     projects: HashMap<Repository, Project>,
     /// channel index of the project table.
     project_by_channel: HashMap<SlackChannelId, Repository>,
+    /// The last unbinding of each repository.
+    unbindings: HashMap<Repository, Unbinding>,
     /// Slack workspaces whose tokens were revoked.
     revoked_teams: HashSet<SlackTeamId>,
     /// user table, keyed by GitHub login.
@@ -239,6 +241,20 @@ impl ProjectStore for MemoryStore {
             return Ok(None);
         };
         Ok(tables.projects.remove(&repository))
+    }
+
+    async fn record_unbinding(&self, record: &Unbinding) -> Result<(), StoreError> {
+        self.lock()?
+            .unbindings
+            .insert(record.repository.clone(), record.clone());
+        Ok(())
+    }
+
+    async fn last_unbinding(
+        &self,
+        repository: &Repository,
+    ) -> Result<Option<Unbinding>, StoreError> {
+        Ok(self.lock()?.unbindings.get(repository).cloned())
     }
 
     async fn set_team_revoked(&self, team: &SlackTeamId, revoked: bool) -> Result<(), StoreError> {

@@ -35,7 +35,7 @@ use deploybot_core::policy::Refusal;
 use deploybot_core::ports::BindOutcome;
 use deploybot_core::{
     Deployment, DeploymentId, Environment, GitRef, Project, Repository, SlackChannelId,
-    SlackTeamId, SlackUserId, Timestamp, Trigger,
+    SlackTeamId, SlackUserId, Timestamp, Trigger, UnbindReason, Unbinding,
 };
 use serde::Deserialize;
 use tracing::Instrument;
@@ -251,6 +251,12 @@ async fn setup(
     };
     match state.projects()?.bind_project(&project).await? {
         BindOutcome::Bound => {
+            // Where the repository was followed before, when that was another channel.
+            let previous = state
+                .projects()?
+                .last_unbinding(&repository)
+                .await?
+                .filter(|previous| previous.channel != request.channel);
             let offer = SlackMessageRequest::ClaimOffer {
                 repository: repository.clone(),
                 channel: request.channel.clone(),
@@ -266,11 +272,12 @@ async fn setup(
                 event: None,
             }));
             send(state.invoker()?, &read).await?;
-            Ok(SlashReply::in_channel(replies::setup_done(
-                grammar,
-                &repository,
-                &request.user,
-            )))
+            Ok(SlashReply::in_channel(match previous {
+                Some(previous) => {
+                    replies::setup_done_moved(grammar, &repository, &request.user, &previous)
+                }
+                None => replies::setup_done(grammar, &repository, &request.user),
+            }))
         }
         BindOutcome::AlreadyBound => Ok(SlashReply::ephemeral(replies::setup_already(
             grammar,
@@ -291,16 +298,29 @@ async fn setup(
 
 async fn reset(state: &AppState, request: &SlashCommand) -> Result<SlashReply, AppError> {
     let grammar = &state.config.grammar;
-    Ok(
-        match state.projects()?.unbind_project(&request.channel).await? {
-            Some(project) => SlashReply::in_channel(replies::reset_done(
-                grammar,
-                &project.repository,
-                &request.user,
-            )),
-            None => SlashReply::ephemeral(replies::reset_nothing(grammar)),
+    let Some(project) = state.projects()?.unbind_project(&request.channel).await? else {
+        return Ok(SlashReply::ephemeral(replies::reset_nothing(grammar)));
+    };
+    // The repository's last unbinding is this one now (a later `setup` elsewhere mentions
+    // it). The binding is gone whatever happens here, so a failure is only logged.
+    let record = Unbinding {
+        repository: project.repository.clone(),
+        channel: project.channel.clone(),
+        channel_name: project.channel_name.clone(),
+        reason: UnbindReason::Reset {
+            by: request.user.clone(),
         },
-    )
+        event: None,
+        at: state.clock.now(),
+    };
+    if let Err(error) = state.projects()?.record_unbinding(&record).await {
+        tracing::warn!(%error, "reset done, but its record was not kept");
+    }
+    Ok(SlashReply::in_channel(replies::reset_done(
+        grammar,
+        &project.repository,
+        &request.user,
+    )))
 }
 
 /// Saves `project` (changed settings). The binding can vanish between the read and the

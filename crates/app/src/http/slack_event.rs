@@ -1,8 +1,12 @@
 //! `slack-event` (`POST /slack/event`): the Events API — the `url_verification` challenge,
 //! `member_joined_channel` (an ephemeral invitation to `hello` in a bound channel),
-//! `channel_rename` (the stored channel name follows) and `app_uninstalled` /
-//! `tokens_revoked` (stop posting to that workspace). Other events are answered 200 and
-//! ignored.
+//! `channel_rename` / `group_rename` (the stored channel name follows), the channel archived
+//! (`channel_archive`, `group_archive`), deleted (`channel_deleted`, `group_deleted`) or left
+//! by deploybot itself (`member_left_channel` of the bot user, `channel_left`, `group_left`):
+//! the repository is unbound and why is recorded, and `app_uninstalled` / `tokens_revoked`
+//! (stop posting to that workspace). Other events, `channel_unarchive` and `group_unarchive`
+//! among them (the binding is gone by then; `setup` ties the channel again), are answered 200
+//! and ignored.
 //!
 //! Latency budget: Slack wants HTTP 200 within 3 seconds and retries otherwise. The handler
 //! only touches the store and makes `Event` invokes.
@@ -21,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use deploybot_core::invoke::{SlackMessageRequest, send};
-use deploybot_core::{SlackChannelId, SlackTeamId, SlackUserId};
+use deploybot_core::{SlackChannelId, SlackTeamId, SlackUserId, UnbindReason, Unbinding};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
@@ -44,9 +48,24 @@ enum Envelope {
         #[serde(default)]
         team_id: Option<String>,
         event: Value,
+        /// Who the event was delivered for: deploybot's bot user (`is_bot`).
+        #[serde(default)]
+        authorizations: Vec<Authorization>,
+        /// The older form of the same (deprecated by Slack, still sent to some apps).
+        #[serde(default)]
+        authed_users: Vec<String>,
     },
     #[serde(other)]
     Other,
+}
+
+/// One installation the event was delivered for.
+#[derive(Debug, Deserialize)]
+struct Authorization {
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    is_bot: bool,
 }
 
 /// The inner events deploybot acts on.
@@ -60,6 +79,34 @@ enum Event {
     ChannelRename {
         channel: RenamedChannel,
     },
+    GroupRename {
+        channel: RenamedChannel,
+    },
+    ChannelArchive {
+        channel: String,
+    },
+    GroupArchive {
+        channel: String,
+    },
+    ChannelDeleted {
+        channel: String,
+    },
+    GroupDeleted {
+        channel: String,
+    },
+    /// Someone left a channel; deploybot acts only when it is its own bot user.
+    MemberLeftChannel {
+        user: String,
+        channel: String,
+    },
+    /// deploybot's bot user left (or was removed from) a public channel.
+    ChannelLeft {
+        channel: String,
+    },
+    /// deploybot's bot user left (or was removed from) a private channel.
+    GroupLeft {
+        channel: String,
+    },
     AppUninstalled,
     TokensRevoked,
     #[serde(other)]
@@ -70,6 +117,41 @@ enum Event {
 struct RenamedChannel {
     id: String,
     name: String,
+}
+
+impl Event {
+    /// The event's Slack type.
+    fn kind(&self) -> &'static str {
+        match self {
+            Event::MemberJoinedChannel { .. } => "member_joined_channel",
+            Event::ChannelRename { .. } => "channel_rename",
+            Event::GroupRename { .. } => "group_rename",
+            Event::ChannelArchive { .. } => "channel_archive",
+            Event::GroupArchive { .. } => "group_archive",
+            Event::ChannelDeleted { .. } => "channel_deleted",
+            Event::GroupDeleted { .. } => "group_deleted",
+            Event::MemberLeftChannel { .. } => "member_left_channel",
+            Event::ChannelLeft { .. } => "channel_left",
+            Event::GroupLeft { .. } => "group_left",
+            Event::AppUninstalled => "app_uninstalled",
+            Event::TokensRevoked => "tokens_revoked",
+            Event::Other => "other",
+        }
+    }
+}
+
+/// deploybot's own Slack user ids as the envelope names them: the bot users among
+/// `authorizations`, or, when Slack sent none, the `authed_users` (deploybot holds only a bot
+/// token, so those are its bot user).
+fn bot_users(authorizations: &[Authorization], authed_users: &[String]) -> Vec<String> {
+    if authorizations.is_empty() {
+        return authed_users.to_vec();
+    }
+    authorizations
+        .iter()
+        .filter(|a| a.is_bot)
+        .filter_map(|a| a.user_id.clone())
+        .collect()
 }
 
 async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -88,13 +170,16 @@ async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
             event_id,
             team_id,
             event,
+            authorizations,
+            authed_users,
         } => {
             let span = tracing::info_span!(
                 "slack-event",
                 %event_id,
                 retry = header(&headers, "X-Slack-Retry-Num").unwrap_or("0"),
             );
-            match callback(&state, &event_id, team_id.as_deref(), event)
+            let bots = bot_users(&authorizations, &authed_users);
+            match callback(&state, &event_id, team_id.as_deref(), &bots, event)
                 .instrument(span.clone())
                 .await
             {
@@ -116,12 +201,22 @@ async fn callback(
     state: &AppState,
     event_id: &str,
     team_id: Option<&str>,
+    bots: &[String],
     event: Value,
 ) -> Result<(), AppError> {
     // Parse before recording the key: a malformed event is a 400 and has no effect.
     let event: Event =
         serde_json::from_value(event).map_err(|e| AppError::bad_request(format!("event: {e}")))?;
     if matches!(event, Event::Other) {
+        return Ok(());
+    }
+    // Someone else leaving a channel concerns deploybot no more than an unknown event.
+    if let Event::MemberLeftChannel { user, .. } = &event
+        && !bots.iter().any(|bot| bot == user)
+    {
+        if bots.is_empty() {
+            tracing::warn!("member_left_channel without deploybot's user id ignored");
+        }
         return Ok(());
     }
     let team = match team_id.filter(|t| !t.is_empty()) {
@@ -145,6 +240,7 @@ async fn callback(
 }
 
 async fn apply(state: &AppState, team: Option<SlackTeamId>, event: Event) -> Result<(), AppError> {
+    let kind = event.kind();
     match event {
         Event::MemberJoinedChannel { user, channel } => {
             let (Ok(user), Ok(channel)) =
@@ -155,9 +251,9 @@ async fn apply(state: &AppState, team: Option<SlackTeamId>, event: Event) -> Res
             };
             invite(state, user, channel).await
         }
-        Event::ChannelRename { channel } => {
+        Event::ChannelRename { channel } | Event::GroupRename { channel } => {
             let Ok(id) = SlackChannelId::parse(&channel.id) else {
-                tracing::warn!("channel_rename with a malformed channel id ignored");
+                tracing::warn!(event = kind, "rename with a malformed channel id ignored");
                 return Ok(());
             };
             let Some(mut project) = state.projects()?.project_by_channel(&id).await? else {
@@ -167,6 +263,18 @@ async fn apply(state: &AppState, team: Option<SlackTeamId>, event: Event) -> Res
             // False means the channel was reset meanwhile: nothing left to rename.
             state.projects()?.update_project(&project).await?;
             Ok(())
+        }
+        Event::ChannelArchive { channel } | Event::GroupArchive { channel } => {
+            unbind(state, &channel, UnbindReason::ChannelArchived, kind).await
+        }
+        Event::ChannelDeleted { channel } | Event::GroupDeleted { channel } => {
+            unbind(state, &channel, UnbindReason::ChannelDeleted, kind).await
+        }
+        // `callback` passes only the bot's own `member_left_channel` on.
+        Event::MemberLeftChannel { channel, .. }
+        | Event::ChannelLeft { channel }
+        | Event::GroupLeft { channel } => {
+            unbind(state, &channel, UnbindReason::BotRemoved, kind).await
         }
         Event::AppUninstalled | Event::TokensRevoked => {
             // `callback` refuses these without a team before recording the key.
@@ -179,6 +287,47 @@ async fn apply(state: &AppState, team: Option<SlackTeamId>, event: Event) -> Res
         }
         Event::Other => Ok(()),
     }
+}
+
+/// The channel cannot be posted to any more: records why its repository stops following it,
+/// then unbinds it, so that `setup` can tie the repository to another channel. A channel
+/// that follows nothing changes nothing.
+///
+/// The record is written first: when unbinding fails, the event is forgotten and Slack's
+/// retry finds the binding still there and does both again; the other way round, a retry
+/// would find nothing to record.
+async fn unbind(
+    state: &AppState,
+    channel: &str,
+    reason: UnbindReason,
+    kind: &'static str,
+) -> Result<(), AppError> {
+    let Ok(channel) = SlackChannelId::parse(channel) else {
+        tracing::warn!(event = kind, "event with a malformed channel id ignored");
+        return Ok(());
+    };
+    let projects = state.projects()?;
+    let Some(project) = projects.project_by_channel(&channel).await? else {
+        return Ok(());
+    };
+    let record = Unbinding {
+        repository: project.repository.clone(),
+        channel: channel.clone(),
+        channel_name: project.channel_name.clone(),
+        reason,
+        event: Some(kind.to_owned()),
+        at: state.clock.now(),
+    };
+    projects.record_unbinding(&record).await?;
+    if projects.unbind_project(&channel).await?.is_some() {
+        tracing::warn!(
+            event = kind,
+            %channel,
+            repository = %project.repository,
+            "the channel cannot be posted to any more: its repository is unbound"
+        );
+    }
+    Ok(())
 }
 
 /// Invites a person who joined a bound channel to link their GitHub login, unless they

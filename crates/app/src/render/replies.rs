@@ -12,7 +12,7 @@ use deploybot_core::urls::{DEFAULT_URL_PATTERN, DEFAULT_URL_SEPARATOR};
 use deploybot_core::workflow_file::WORKFLOW_PATH;
 use deploybot_core::{
     Deployment, DeploymentState, Environment, GitRef, GithubLogin, Project, Repository,
-    SlackChannelId, SlackUserId, Timestamp, Trigger, UserLink,
+    SlackChannelId, SlackUserId, Timestamp, Trigger, UnbindReason, Unbinding, UserLink,
 };
 
 /// Slack allows at most 25 elements in one actions block.
@@ -133,6 +133,58 @@ pub fn setup_done(grammar: &Grammar, repository: &Repository, by: &SlackUserId) 
         by.mention(),
         escape(repository.as_str())
     ))
+}
+
+/// `setup` of a repository that followed another channel before: [`setup_done`] and what
+/// became of the old channel (mentioned by id only, so a private channel's name stays in it).
+pub fn setup_done_moved(
+    grammar: &Grammar,
+    repository: &Repository,
+    by: &SlackUserId,
+    previous: &Unbinding,
+) -> Message {
+    let c = grammar.command();
+    let why = match &previous.reason {
+        UnbindReason::ChannelArchived => "that channel was archived".to_owned(),
+        UnbindReason::ChannelDeleted => "that channel was deleted".to_owned(),
+        UnbindReason::BotRemoved => "deploybot was removed from that channel".to_owned(),
+        UnbindReason::Reset { by } => format!("{} ran `{c} reset` there", by.mention()),
+    };
+    Message::text(format!(
+        ":link: {} tied this channel to *{}*: its deployments are reported here. It was followed in <#{}> until {}, when {why}; settings made there were not carried over. Run `{c} hello` to link your GitHub login so deployments can mention you, and `{c} set` to choose environment URLs.",
+        by.mention(),
+        escape(repository.as_str()),
+        previous.channel.as_str(),
+        slack_date(previous.at),
+    ))
+}
+
+/// A date and time in Slack's date markup, shown in each reader's own time zone, with a UTC
+/// fallback: `<!date^1733512345^{date_short_pretty} at {time}|2024-12-06 19:12 UTC>`.
+fn slack_date(at: Timestamp) -> String {
+    let secs = at.secs();
+    let (year, month, day) = civil_date(secs.div_euclid(86_400));
+    let of_day = secs.rem_euclid(86_400);
+    format!(
+        "<!date^{secs}^{{date_short_pretty}} at {{time}}|{year:04}-{month:02}-{day:02} {:02}:{:02} UTC>",
+        of_day / 3600,
+        (of_day % 3600) / 60
+    )
+}
+
+/// The proleptic Gregorian (year, month, day) of a count of days since 1970-01-01
+/// (H. Hinnant's `civil_from_days`).
+fn civil_date(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// The text above the claim buttons offered right after `setup`.
@@ -1002,6 +1054,50 @@ mod tests {
     }
 
     #[test]
+    fn dates_are_civil_utc_dates() {
+        assert_eq!(civil_date(0), (1970, 1, 1));
+        assert_eq!(civil_date(-1), (1969, 12, 31));
+        assert_eq!(civil_date(11_016), (2000, 2, 29));
+        assert_eq!(civil_date(20_063), (2024, 12, 6));
+        assert_eq!(
+            slack_date(Timestamp::from_secs(1_733_512_345)),
+            "<!date^1733512345^{date_short_pretty} at {time}|2024-12-06 19:12 UTC>"
+        );
+    }
+
+    #[test]
+    fn reasons_a_repository_moved_are_told() {
+        let g = grammar();
+        let mut previous = Unbinding {
+            repository: repo(),
+            channel: SlackChannelId::parse("C0OLD").expect("valid"),
+            channel_name: Some("secret-project".into()),
+            reason: UnbindReason::ChannelDeleted,
+            event: Some("group_deleted".into()),
+            at: Timestamp::from_secs(1_733_512_345),
+        };
+        for (reason, want) in [
+            (UnbindReason::ChannelDeleted, "that channel was deleted"),
+            (
+                UnbindReason::BotRemoved,
+                "deploybot was removed from that channel",
+            ),
+            (
+                UnbindReason::Reset { by: user("U2") },
+                "<@U2> ran `/cimon reset` there",
+            ),
+        ] {
+            previous.reason = reason;
+            let text =
+                serde_json::to_string(&setup_done_moved(&g, &repo(), &user("U1"), &previous))
+                    .expect("json");
+            assert!(text.contains(want), "{text}");
+            assert!(text.contains("<#C0OLD>"), "{text}");
+            assert!(!text.contains("secret-project"), "{text}");
+        }
+    }
+
+    #[test]
     fn snapshots_of_setup_and_reset() {
         let g = grammar();
         let other = SlackChannelId::parse("C999").expect("valid");
@@ -1016,6 +1112,18 @@ mod tests {
             &setup_channel_taken(&g, &Repository::parse("acme/api").expect("valid"), &repo()),
         );
         snapshot("reset_done", &reset_done(&g, &repo(), &user("U1")));
+        let archived = Unbinding {
+            repository: repo(),
+            channel: other.clone(),
+            channel_name: Some("web-old".into()),
+            reason: UnbindReason::ChannelArchived,
+            event: Some("channel_archive".into()),
+            at: Timestamp::from_secs(1_733_512_345),
+        };
+        snapshot(
+            "setup_done_moved",
+            &setup_done_moved(&g, &repo(), &user("U1"), &archived),
+        );
         snapshot("reset_nothing", &reset_nothing(&g));
     }
 

@@ -1,11 +1,13 @@
 //! `slack-event` through the router: the URL challenge, invitations on joining, renames,
-//! uninstalls, redelivered events and request verification.
+//! channels archived, deleted or left by the bot (unbound, and why recorded), uninstalls,
+//! redelivered events and request verification.
 
 use crate::slack_support::*;
 use axum::http::StatusCode;
 use deploybot_core::invoke::SlackMessageRequest;
 use deploybot_core::ports::{ProjectStore, UserStore};
-use deploybot_core::{GithubLogin, SlackTeamId, Timestamp, UserLink};
+use deploybot_core::{GithubLogin, SlackTeamId, Timestamp, UnbindReason, Unbinding, UserLink};
+use deploybot_testkit::Fault;
 use serde_json::{Value, json};
 
 fn team() -> SlackTeamId {
@@ -250,4 +252,277 @@ async fn uninstalling_or_revoking_stops_posting_to_the_workspace() {
     let mut body = callback("Ev42", json!({"type": "app_uninstalled"}));
     body.as_object_mut().expect("object").remove("team_id");
     assert_eq!(h.event(&body, None).await.status, StatusCode::BAD_REQUEST);
+}
+
+/// The bot user of the envelope's `authorizations` (see [`callback`]).
+const BOT: &str = "U0BOT";
+
+async fn last_unbinding(h: &Harness) -> Option<Unbinding> {
+    h.store.last_unbinding(&repo()).await.expect("store")
+}
+
+/// Each way a channel stops being usable, as Slack sends it (public and private channels).
+fn channel_gone_events(channel_id: &str) -> Vec<(Value, UnbindReason)> {
+    vec![
+        (
+            json!({"type": "channel_archive", "channel": channel_id, "user": USER, "event_ts": "1700000000.000200"}),
+            UnbindReason::ChannelArchived,
+        ),
+        (
+            json!({"type": "group_archive", "channel": channel_id, "user": USER, "event_ts": "1700000000.000200"}),
+            UnbindReason::ChannelArchived,
+        ),
+        (
+            json!({"type": "channel_deleted", "channel": channel_id}),
+            UnbindReason::ChannelDeleted,
+        ),
+        (
+            json!({"type": "group_deleted", "channel": channel_id}),
+            UnbindReason::ChannelDeleted,
+        ),
+        (
+            json!({"type": "member_left_channel", "user": BOT, "channel": channel_id, "channel_type": "C", "team": TEAM, "event_ts": "1700000000.000300"}),
+            UnbindReason::BotRemoved,
+        ),
+        (
+            json!({"type": "channel_left", "channel": channel_id, "actor_id": USER, "event_ts": "1700000000.000300"}),
+            UnbindReason::BotRemoved,
+        ),
+        (
+            json!({"type": "group_left", "channel": channel_id, "actor_id": USER, "event_ts": "1700000000.000300"}),
+            UnbindReason::BotRemoved,
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn a_channel_archived_deleted_or_left_by_the_bot_unbinds_and_records_why() {
+    for (event, reason) in channel_gone_events(CHANNEL) {
+        let kind = event["type"].as_str().expect("type").to_owned();
+        let h = Harness::new();
+        h.bind().await;
+        h.clock.set(Timestamp::from_secs(NOW_SECS + 60));
+        let reply = h.event(&callback("Ev50", event.clone()), None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{kind}");
+        assert!(h.project(CHANNEL).await.is_none(), "{kind}: still bound");
+        assert!(
+            h.store
+                .project_by_repository(&repo())
+                .await
+                .expect("store")
+                .is_none(),
+            "{kind}: the repository is free"
+        );
+        assert_eq!(
+            last_unbinding(&h).await,
+            Some(Unbinding {
+                repository: repo(),
+                channel: channel(CHANNEL),
+                channel_name: Some("web".into()),
+                reason,
+                event: Some(kind.clone()),
+                at: Timestamp::from_secs(NOW_SECS + 60),
+            }),
+            "{kind}"
+        );
+        // Nothing is posted: the channel cannot be posted to any more.
+        h.settle().await;
+        assert!(h.invocations().is_empty(), "{kind}");
+
+        // Delivered again (Slack's retry, or a duplicate), later, after the channel was set up
+        // again (unarchived): nothing changes, not even the record's time.
+        h.bind().await;
+        h.clock.set(Timestamp::from_secs(NOW_SECS + 600));
+        for retry in [Some(1), None] {
+            let reply = h.event(&callback("Ev50", event.clone()), retry).await;
+            assert_eq!(reply.status, StatusCode::OK, "{kind}");
+        }
+        let record = last_unbinding(&h).await.expect("kept");
+        assert_eq!(record.at, Timestamp::from_secs(NOW_SECS + 60), "{kind}");
+        assert_eq!(record.channel, channel(CHANNEL), "{kind}");
+        assert!(
+            h.project(CHANNEL).await.is_some(),
+            "{kind}: bound again, and stays"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_channel_that_follows_nothing_changes_nothing() {
+    for (event, _) in channel_gone_events(OTHER_CHANNEL) {
+        let kind = event["type"].as_str().expect("type").to_owned();
+        let h = Harness::new();
+        let project = h.bind().await;
+        let reply = h.event(&callback("Ev51", event), None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{kind}");
+        assert_eq!(h.project(CHANNEL).await, Some(project), "{kind}");
+        assert_eq!(last_unbinding(&h).await, None, "{kind}");
+    }
+    // Nor does a channel id Slack would never send.
+    let h = Harness::new();
+    h.bind().await;
+    let odd = callback(
+        "Ev52",
+        json!({"type": "channel_archive", "channel": "not a channel"}),
+    );
+    assert_eq!(h.event(&odd, None).await.status, StatusCode::OK);
+    assert!(h.project(CHANNEL).await.is_some());
+}
+
+#[tokio::test]
+async fn a_person_leaving_the_channel_changes_nothing() {
+    let h = Harness::new();
+    let project = h.bind().await;
+    let left = |id: &str, user_id: &str| {
+        callback(
+            id,
+            json!({"type": "member_left_channel", "user": user_id, "channel": CHANNEL, "channel_type": "C", "team": TEAM}),
+        )
+    };
+    assert_eq!(
+        h.event(&left("Ev60", OTHER_USER), None).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(h.project(CHANNEL).await, Some(project.clone()));
+    assert_eq!(last_unbinding(&h).await, None);
+
+    // A user token's authorization (not a bot) does not make its user deploybot.
+    let mut body = left("Ev61", USER);
+    body["authorizations"] = json!([{"team_id": TEAM, "user_id": USER, "is_bot": false}]);
+    assert_eq!(h.event(&body, None).await.status, StatusCode::OK);
+    // Without any authorization there is no knowing who deploybot is: nothing happens.
+    let mut body = left("Ev62", BOT);
+    body.as_object_mut()
+        .expect("object")
+        .remove("authorizations");
+    assert_eq!(h.event(&body, None).await.status, StatusCode::OK);
+    assert_eq!(h.project(CHANNEL).await, Some(project));
+    assert_eq!(last_unbinding(&h).await, None);
+
+    // The older `authed_users` names the bot when `authorizations` is absent.
+    let mut body = left("Ev63", BOT);
+    body.as_object_mut()
+        .expect("object")
+        .remove("authorizations");
+    body["authed_users"] = json!([BOT]);
+    assert_eq!(h.event(&body, None).await.status, StatusCode::OK);
+    assert!(h.project(CHANNEL).await.is_none());
+    assert_eq!(
+        last_unbinding(&h).await.map(|r| r.reason),
+        Some(UnbindReason::BotRemoved)
+    );
+}
+
+#[tokio::test]
+async fn channel_gone_events_without_their_fields_are_400() {
+    let h = Harness::new();
+    h.bind().await;
+    for kind in [
+        "channel_archive",
+        "group_archive",
+        "channel_deleted",
+        "group_deleted",
+        "member_left_channel",
+        "channel_left",
+        "group_left",
+        "group_rename",
+    ] {
+        let reply = h
+            .event(&callback("Ev70", json!({"type": kind})), None)
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{kind}");
+    }
+    assert!(h.project(CHANNEL).await.is_some());
+    // Unarchiving needs nothing: the binding went with the archive.
+    let unarchive = callback(
+        "Ev71",
+        json!({"type": "channel_unarchive", "channel": CHANNEL, "user": USER}),
+    );
+    assert_eq!(h.event(&unarchive, None).await.status, StatusCode::OK);
+    assert!(h.project(CHANNEL).await.is_some());
+}
+
+#[tokio::test]
+async fn a_failed_unbinding_is_done_again_by_slacks_retry() {
+    let h = Harness::new();
+    h.bind().await;
+    h.counting.fault_next("unbind_project", Fault::Fail);
+    let body = callback("Ev80", json!({"type": "group_archive", "channel": CHANNEL}));
+    assert_eq!(
+        h.event(&body, None).await.status,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert!(h.project(CHANNEL).await.is_some(), "not unbound yet");
+    assert_eq!(h.event(&body, Some(1)).await.status, StatusCode::OK);
+    assert!(h.project(CHANNEL).await.is_none());
+    assert_eq!(
+        last_unbinding(&h).await.map(|r| r.reason),
+        Some(UnbindReason::ChannelArchived)
+    );
+}
+
+#[tokio::test]
+async fn a_renamed_private_channel_keeps_its_stored_name_current() {
+    let h = Harness::new();
+    h.bind().await;
+    let rename = callback(
+        "Ev90",
+        json!({"type": "group_rename", "channel": {"id": CHANNEL, "name": "web-private", "created": 1_360_782_804, "is_channel": false, "is_mpim": false}, "event_ts": "1700000000.000400"}),
+    );
+    assert_eq!(h.event(&rename, None).await.status, StatusCode::OK);
+    let project = h.project(CHANNEL).await.expect("bound");
+    assert_eq!(project.channel_name.as_deref(), Some("web-private"));
+    assert_eq!(project.repository, repo());
+}
+
+#[tokio::test]
+async fn setup_elsewhere_says_where_the_repository_was_followed_and_why() {
+    let h = Harness::new();
+    h.bind().await;
+    h.event(
+        &callback(
+            "Ev100",
+            json!({"type": "channel_archive", "channel": CHANNEL, "user": USER}),
+        ),
+        None,
+    )
+    .await;
+    let reply = h
+        .slash_as("/cimon", OTHER_CHANNEL, USER, "setup acme/web")
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.response_type(), "in_channel");
+    let text = reply.text();
+    assert!(text.contains("tied this channel to *acme/web*"), "{text}");
+    assert!(
+        text.contains("followed in <#C0WEB> until <!date^1700000000^"),
+        "{text}"
+    );
+    assert!(text.contains("that channel was archived"), "{text}");
+    assert!(h.project(OTHER_CHANNEL).await.is_some());
+
+    // A reset is recorded too, so the next move tells the latest story.
+    let reset = h
+        .slash_as("/cimon", OTHER_CHANNEL, OTHER_USER, "reset")
+        .await;
+    assert_eq!(reset.response_type(), "in_channel");
+    let record = last_unbinding(&h).await.expect("recorded");
+    assert_eq!(record.channel, channel(OTHER_CHANNEL));
+    assert_eq!(
+        record.reason,
+        UnbindReason::Reset {
+            by: user(OTHER_USER)
+        }
+    );
+    assert_eq!(record.event, None);
+    let third = "C0THIRD";
+    let reply = h.slash_as("/cimon", third, USER, "setup acme/web").await;
+    let text = reply.text();
+    assert!(text.contains("followed in <#C0API>"), "{text}");
+    assert!(text.contains("<@U0BOB> ran `/cimon reset` there"), "{text}");
+
+    // Setting up again in the channel it was last followed in says nothing of the past.
+    h.slash_as("/cimon", third, USER, "reset").await;
+    let reply = h.slash_as("/cimon", third, USER, "setup acme/web").await;
+    assert!(!reply.text().contains("followed in"), "{}", reply.text());
 }

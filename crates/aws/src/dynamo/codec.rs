@@ -7,7 +7,7 @@ use deploybot_core::lane::{LaneKey, LaneRecord, LockHistoryEntry};
 use deploybot_core::ports::StoreError;
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, GithubLogin, Project, Repository, SlackChannelId,
-    SlackTeamId, SlackUserId, Timestamp, UserLink,
+    SlackTeamId, SlackUserId, Timestamp, Unbinding, UserLink,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -133,6 +133,21 @@ pub(crate) fn channel_claim_key(channel: &SlackChannelId) -> Item {
         format!("{}{}", project::CHANNEL_CLAIM_PREFIX, channel.as_str()),
         CLAIM_SORT_KEY.to_owned(),
     )
+}
+
+/// The repository's last-unbinding item.
+pub(crate) fn unbinding_key(repository: &Repository) -> Item {
+    project_table_key(
+        repository.as_str().to_owned(),
+        project::UNBINDING_SORT_KEY.to_owned(),
+    )
+}
+
+/// The last-unbinding item of a repository: the record and its key.
+pub(crate) fn unbinding_item(record: &Unbinding) -> Result<Item, StoreError> {
+    let mut item = encode("unbinding", record)?;
+    item.extend(unbinding_key(&record.repository));
+    Ok(item)
 }
 
 /// The workspace's "tokens revoked" flag.

@@ -30,7 +30,7 @@ use deploybot_core::ports::{
 };
 use deploybot_core::{
     Deployment, DeploymentId, Environment, GithubLogin, Project, Repository, Sha, SlackChannelId,
-    SlackTeamId, SlackUserId, Timestamp, UserLink,
+    SlackTeamId, SlackUserId, Timestamp, Unbinding, UserLink,
 };
 use std::time::Duration;
 
@@ -399,6 +399,17 @@ impl ProjectStore for DynamoStore {
 
     async fn is_team_revoked(&self, team: &SlackTeamId) -> Result<bool, StoreError> {
         projects::is_team_revoked(self, team).await
+    }
+
+    async fn record_unbinding(&self, record: &Unbinding) -> Result<(), StoreError> {
+        projects::record_unbinding(self, record).await
+    }
+
+    async fn last_unbinding(
+        &self,
+        repository: &Repository,
+    ) -> Result<Option<Unbinding>, StoreError> {
+        projects::last_unbinding(self, repository).await
     }
 }
 

@@ -1,13 +1,14 @@
 //! The project table: channel ↔ repository bindings kept one to one by two claim items written
 //! in the same transaction as the binding, lookups by repository (a partition query) and by
-//! channel (the channel index), and the Slack workspaces' "tokens revoked" flags.
+//! channel (the channel index), each repository's last unbinding, and the Slack workspaces'
+//! "tokens revoked" flags.
 
 use super::claims::{self, ClaimPair, Pairing};
 use super::codec::{self, Item};
 use super::schema::project;
 use super::{DynamoStore, is_condition_failed, sdk_error};
 use deploybot_core::ports::{BindOutcome, StoreError};
-use deploybot_core::{Project, Repository, SlackChannelId, SlackTeamId};
+use deploybot_core::{Project, Repository, SlackChannelId, SlackTeamId, Unbinding};
 
 /// The project table's one-to-one relation: repository (partition) ↔ channel.
 struct Bindings;
@@ -91,7 +92,8 @@ pub(super) async fn by_repository(
         .expression_attribute_names("#pk", project::PARTITION_KEY)
         .expression_attribute_values(":repository", codec::string(repository.as_str()))
         .consistent_read(true);
-    // At most two items live in a repository's partition: its claim and its binding.
+    // At most three items live in a repository's partition: its claim, its binding and its
+    // last unbinding.
     let items = store.query(OPERATION, table, request, 4).await?;
     items
         .into_iter()
@@ -165,6 +167,36 @@ pub(super) async fn unbind(
     channel: &SlackChannelId,
 ) -> Result<Option<Project>, StoreError> {
     claims::unpair::<Bindings>(store, channel).await
+}
+
+/// The repository's last unbinding is one item in its partition, replaced by the next.
+pub(super) async fn record_unbinding(
+    store: &DynamoStore,
+    record: &Unbinding,
+) -> Result<(), StoreError> {
+    const OPERATION: &str = "record_unbinding";
+    let table = store.tables.project.as_str();
+    store
+        .client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(codec::unbinding_item(record)?))
+        .send()
+        .await
+        .map_err(|error| sdk_error(OPERATION, table, error))?;
+    Ok(())
+}
+
+pub(super) async fn last_unbinding(
+    store: &DynamoStore,
+    repository: &Repository,
+) -> Result<Option<Unbinding>, StoreError> {
+    let table = store.tables.project.as_str();
+    store
+        .get("last_unbinding", table, codec::unbinding_key(repository))
+        .await?
+        .map(|item| codec::decode(table, item))
+        .transpose()
 }
 
 /// A revoked workspace is one flag item in the project table; an active one has none.

@@ -26,6 +26,8 @@ pub mod project {
     pub const TEAM_FLAG_PREFIX: &str = "#team#";
     /// Sort key of a team flag item.
     pub const TEAM_FLAG_SORT_KEY: &str = "#revoked";
+    /// Sort key of a repository's last-unbinding item (partition: the repository).
+    pub const UNBINDING_SORT_KEY: &str = "#unbound";
 }
 
 /// Attribute names and key prefixes of the user table.

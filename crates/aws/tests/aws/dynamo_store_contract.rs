@@ -24,7 +24,8 @@ use deploybot_core::ports::{
 };
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Project,
-    ProjectSettings, Repository, Sha, SlackChannelId, SlackUserId, Timestamp, Trigger, UserLink,
+    ProjectSettings, Repository, Sha, SlackChannelId, SlackUserId, Timestamp, Trigger,
+    UnbindReason, Unbinding, UserLink,
 };
 use deploybot_testkit::store_contract_tests;
 use std::collections::{BTreeMap, HashMap};
@@ -318,6 +319,60 @@ async fn binding_writes_and_removes_both_claim_items() {
     for key in [&repository_claim, &channel_claim, &binding] {
         assert_eq!(raw_item(&h.admin, table, key).await, None, "{key:?}");
     }
+}
+
+/// A repository's last unbinding is one item beside its binding and claim, `#unbound`, out of
+/// the channel index; unbinding leaves it.
+#[tokio::test]
+async fn the_last_unbinding_is_one_item_in_the_repository_partition() {
+    let h = harness().await;
+    let table = h.tables.project.as_str();
+    let web = project("acme/web", "C0WEB");
+    h.store.bind_project(&web).await.expect("bind");
+    let record = Unbinding {
+        repository: repository("acme/web"),
+        channel: web.channel.clone(),
+        channel_name: Some("web".to_owned()),
+        reason: UnbindReason::ChannelArchived,
+        event: Some("channel_archive".to_owned()),
+        at: Timestamp::from_millis(T0),
+    };
+    h.store
+        .record_unbinding(&record)
+        .await
+        .expect("record_unbinding");
+    let key = [
+        (schema::project::PARTITION_KEY, s("acme/web")),
+        (
+            schema::project::SORT_KEY,
+            s(schema::project::UNBINDING_SORT_KEY),
+        ),
+    ];
+    let item = raw_item(&h.admin, table, &key)
+        .await
+        .expect("the unbinding item exists");
+    assert!(
+        !item.contains_key(schema::project::CHANNEL_INDEX_KEY),
+        "unbinding records stay out of the channel index"
+    );
+    assert_eq!(item.get("event"), Some(&s("channel_archive")));
+    assert_eq!(
+        h.store
+            .project_by_repository(&web.repository)
+            .await
+            .expect("project_by_repository"),
+        Some(web.clone()),
+        "the record is not taken for the binding"
+    );
+    h.store.unbind_project(&web.channel).await.expect("unbind");
+    assert!(raw_item(&h.admin, table, &key).await.is_some());
+    assert_eq!(
+        h.store
+            .last_unbinding(&web.repository)
+            .await
+            .expect("last_unbinding"),
+        Some(record)
+    );
 }
 
 /// A refused bind is one cancelled transaction whose reasons are read back into the outcome;

@@ -28,7 +28,7 @@ use deploybot_core::ports::{
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Project,
     ProjectSettings, Repository, Sha, SlackChannelId, SlackTeamId, SlackUserId, Timestamp, Trigger,
-    UserLink,
+    UnbindReason, Unbinding, UserLink,
 };
 use std::sync::Arc;
 use tokio::sync::Barrier;
@@ -101,6 +101,7 @@ macro_rules! store_contract_tests {
             bind_project_outcomes,
             update_project_only_while_bound,
             unbind_project_returns_record_and_frees_both_sides,
+            last_unbinding_is_kept_per_repository,
             team_revoked_flag,
             link_user_outcomes,
             users_by_logins_returns_existing_links,

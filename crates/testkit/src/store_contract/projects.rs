@@ -513,6 +513,131 @@ pub async fn unbind_project_returns_record_and_frees_both_sides(store: Arc<dyn S
     );
 }
 
+/// `record_unbinding` keeps the last record per repository, whatever the bindings do;
+/// `last_unbinding` reads it back by repository (in any case) and nothing else.
+pub async fn last_unbinding_is_kept_per_repository(store: Arc<dyn Store>) {
+    let web = repository("acme/web");
+    assert_eq!(
+        store.last_unbinding(&web).await.expect("last_unbinding"),
+        None
+    );
+    let bound = project("acme/web", "C0WEB");
+    store.bind_project(&bound).await.expect("bind_project");
+    let archived = Unbinding {
+        repository: web.clone(),
+        channel: channel("C0WEB"),
+        channel_name: Some("web-deploys".to_owned()),
+        reason: UnbindReason::ChannelArchived,
+        event: Some("channel_archive".to_owned()),
+        at: Timestamp::from_millis(T0),
+    };
+    store
+        .record_unbinding(&archived)
+        .await
+        .expect("record_unbinding");
+    assert_eq!(
+        store.last_unbinding(&web).await.expect("last_unbinding"),
+        Some(archived.clone())
+    );
+    assert_eq!(
+        store
+            .last_unbinding(&repository("ACME/Web"))
+            .await
+            .expect("last_unbinding"),
+        Some(archived.clone()),
+        "a repository typed in another case is the same repository"
+    );
+    // The record lives beside the binding and touches neither side of it.
+    assert_eq!(
+        store
+            .project_by_repository(&web)
+            .await
+            .expect("project_by_repository"),
+        Some(bound.clone())
+    );
+    assert_eq!(
+        store
+            .project_by_channel(&bound.channel)
+            .await
+            .expect("project_by_channel"),
+        Some(bound.clone())
+    );
+    assert_eq!(
+        store.unbind_project(&bound.channel).await.expect("unbind"),
+        Some(bound)
+    );
+    assert_eq!(
+        store.last_unbinding(&web).await.expect("last_unbinding"),
+        Some(archived.clone()),
+        "unbinding keeps the record"
+    );
+    let moved = project("acme/web", "C0WEBNEW");
+    assert_eq!(
+        store.bind_project(&moved).await.expect("bind_project"),
+        BindOutcome::Bound,
+        "the record does not hold the repository"
+    );
+    assert_eq!(
+        store.last_unbinding(&web).await.expect("last_unbinding"),
+        Some(archived),
+        "binding again keeps the record"
+    );
+
+    // A later record replaces the earlier one; other repositories have their own.
+    let reset = Unbinding {
+        repository: web.clone(),
+        channel: channel("C0WEBNEW"),
+        channel_name: None,
+        reason: UnbindReason::Reset {
+            by: slack_user("U0001"),
+        },
+        event: None,
+        at: Timestamp::from_millis(T0).plus_secs(60),
+    };
+    store
+        .record_unbinding(&reset)
+        .await
+        .expect("record_unbinding");
+    assert_eq!(
+        store.last_unbinding(&web).await.expect("last_unbinding"),
+        Some(reset)
+    );
+    let api = Unbinding {
+        repository: repository("acme/api"),
+        channel: channel("C0API"),
+        channel_name: None,
+        reason: UnbindReason::BotRemoved,
+        event: Some("group_left".to_owned()),
+        at: Timestamp::from_millis(T0),
+    };
+    store
+        .record_unbinding(&api)
+        .await
+        .expect("record_unbinding");
+    assert_eq!(
+        store
+            .last_unbinding(&api.repository)
+            .await
+            .expect("last_unbinding"),
+        Some(api)
+    );
+    assert_eq!(
+        store
+            .last_unbinding(&repository("acme/docs"))
+            .await
+            .expect("last_unbinding"),
+        None
+    );
+    assert_eq!(
+        store
+            .project_by_repository(&repository("acme/api"))
+            .await
+            .expect("project_by_repository"),
+        None,
+        "a record is not a binding"
+    );
+}
+
 /// The revoked flag of a Slack workspace: false until set, then follows the last call, per
 /// workspace.
 pub async fn team_revoked_flag(store: Arc<dyn Store>) {

@@ -55,10 +55,11 @@ pub const MAX_BODY: usize = 64 * 1024;
 
 /// The store methods that write. A hostile request calls none of them, except
 /// `claim_delivery` for a replayed delivery — which then must refuse (the snapshot shows it).
-pub const WRITES: [&str; 11] = [
+pub const WRITES: [&str; 12] = [
     "bind_project",
     "update_project",
     "unbind_project",
+    "record_unbinding",
     "set_team_revoked",
     "link_user",
     "unlink_user",

@@ -21,7 +21,7 @@ use deploybot_core::ports::{
 };
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GithubLogin, Project, Repository, Sha,
-    SlackChannelId, SlackTeamId, SlackUserId, Timestamp, UserLink,
+    SlackChannelId, SlackTeamId, SlackUserId, Timestamp, Unbinding, UserLink,
 };
 use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, Table, TableDefinition,
@@ -39,6 +39,8 @@ use std::sync::Arc;
 const PROJECTS: TableDefinition<&str, &str> = TableDefinition::new("projects");
 /// channel → repository (the project table's channel index).
 const PROJECT_BY_CHANNEL: TableDefinition<&str, &str> = TableDefinition::new("project_by_channel");
+/// repository → its last unbinding JSON.
+const UNBINDINGS: TableDefinition<&str, &str> = TableDefinition::new("unbindings");
 /// Slack workspaces whose tokens were revoked.
 const REVOKED_TEAMS: TableDefinition<&str, ()> = TableDefinition::new("revoked_teams");
 /// GitHub login → user link JSON.
@@ -145,6 +147,9 @@ impl RedbStore {
         transaction
             .open_table(PROJECT_BY_CHANNEL)
             .or_backend("project_by_channel")?;
+        transaction
+            .open_table(UNBINDINGS)
+            .or_backend("unbindings")?;
         transaction
             .open_table(REVOKED_TEAMS)
             .or_backend("revoked_teams")?;

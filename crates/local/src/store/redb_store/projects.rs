@@ -1,4 +1,5 @@
-//! The redb store's project table: bindings (with the channel index) and revoked workspaces.
+//! The redb store's project table: bindings (with the channel index), the last unbinding of
+//! each repository and revoked workspaces.
 
 use super::*;
 
@@ -117,6 +118,34 @@ impl ProjectStore for RedbStore {
             removed
                 .map(|json| decode("projects", &repository, &json))
                 .transpose()
+        })
+        .await
+    }
+
+    async fn record_unbinding(&self, record: &Unbinding) -> Result<(), StoreError> {
+        let record = record.clone();
+        self.write(move |transaction| {
+            let mut unbindings = transaction
+                .open_table(UNBINDINGS)
+                .or_backend("unbindings")?;
+            unbindings
+                .insert(record.repository.as_str(), encode(&record)?.as_str())
+                .or_backend("unbindings")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn last_unbinding(
+        &self,
+        repository: &Repository,
+    ) -> Result<Option<Unbinding>, StoreError> {
+        let repository = repository.clone();
+        self.read(move |transaction| {
+            let unbindings = transaction
+                .open_table(UNBINDINGS)
+                .or_backend("unbindings")?;
+            get_json(&unbindings, "unbindings", repository.as_str())
         })
         .await
     }
