@@ -152,6 +152,13 @@ impl GitHub for TimingOut {
         self.fake.default_branch(repository).await
     }
 
+    async fn repository(
+        &self,
+        repository: &Repository,
+    ) -> Result<deploybot_core::ports::RepositoryInfo, GitHubError> {
+        self.fake.repository(repository).await
+    }
+
     async fn compare_commits(
         &self,
         repository: &Repository,
