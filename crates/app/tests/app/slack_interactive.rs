@@ -193,6 +193,18 @@ async fn block_suggestions_answer_the_unlinked_logins_matching_what_was_typed() 
         .filter(|c| c.as_str() == "GET /repos/acme/web/collaborators")
         .count();
     assert_eq!(lists, 1, "{:?}", h.github.calls());
+    // A minute later the list is read again (someone may have been added on GitHub).
+    h.github.add_collaborators(&repo(), ["dev999"]);
+    h.clock.set(Timestamp::from_secs(NOW_SECS + 61));
+    let reply = h.interact(&suggestion(USER, block, "dev99")).await;
+    assert_eq!(option_values(&reply), ["dev999"]);
+    let lists = h
+        .github
+        .calls()
+        .iter()
+        .filter(|c| c.as_str() == "GET /repos/acme/web/collaborators")
+        .count();
+    assert_eq!(lists, 2, "{:?}", h.github.calls());
     // Nothing was linked or sent by typing.
     assert!(h.link_of(USER).await.is_none());
     assert!(h.slack.responses().is_empty());
