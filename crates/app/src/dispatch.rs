@@ -32,8 +32,18 @@ pub async fn dispatch(
         FunctionName::SlackMessage => {
             answer(invoked::slack_message::handle(state, parse(function, payload)?).await?)
         }
+        // Two requests: a `RepositoryRequest` says `"kind": "repository"`.
         FunctionName::GithubCollaborators => {
-            answer(invoked::github_collaborators::handle(state, parse(function, payload)?).await?)
+            if payload.get("kind").and_then(Value::as_str) == Some("repository") {
+                answer(
+                    invoked::github_collaborators::repository(state, parse(function, payload)?)
+                        .await?,
+                )
+            } else {
+                answer(
+                    invoked::github_collaborators::handle(state, parse(function, payload)?).await?,
+                )
+            }
         }
         FunctionName::GithubDeploymentCreate => answer(
             invoked::github_deployment_create::handle(state, parse(function, payload)?).await?,

@@ -35,6 +35,8 @@ pub struct AppState {
     pub(crate) slack: Option<Arc<dyn Slack>>,
     pub(crate) github: Option<Arc<dyn GitHub>>,
     pub(crate) ci: Option<Arc<dyn CiBackend>>,
+    /// `github-collaborators`' short-lived copy of collaborator lists (its own per state).
+    pub(crate) collaborators_cache: Arc<crate::invoked::github_collaborators::CollaboratorsCache>,
 }
 
 impl std::fmt::Debug for AppState {

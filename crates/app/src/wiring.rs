@@ -176,6 +176,7 @@ pub fn function_state(function: FunctionName, parts: &Parts) -> Result<AppState,
         slack: optional(profile.clients.slack, &parts.slack),
         github: optional(profile.clients.github, &parts.github),
         ci: optional(profile.clients.ci, &parts.ci),
+        collaborators_cache: Arc::default(),
     })
 }
 

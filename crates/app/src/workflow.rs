@@ -4,10 +4,91 @@
 //! nothing here makes a call.
 
 use deploybot_core::policy::Policy;
+use deploybot_core::ports::RepositoryFile;
+use deploybot_core::workflow_file::WORKFLOW_PATH;
 use deploybot_core::workflow_file::WorkflowFile;
-use deploybot_core::{Project, Repository, Trigger};
+use deploybot_core::{
+    Project, RejectedWorkflow, Repository, Sha, Timestamp, Trigger, WorkflowRecord, WorkflowText,
+};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+/// What a read of the workflow file at `commit` of the default branch (`file`: what it held)
+/// makes of the project's record `previous`, and what the channel should be told, if anything:
+/// a valid file comes into force; an invalid one leaves the last valid one (or the built-in
+/// workflow) in force and is told once per version (blob); a removed file brings the built-in
+/// workflow back.
+pub fn record_read(
+    previous: Option<&WorkflowRecord>,
+    commit: Sha,
+    file: Option<RepositoryFile>,
+    now: Timestamp,
+) -> (WorkflowRecord, Option<String>) {
+    let previous_file = previous.and_then(|w| w.file.clone());
+    let mut record = WorkflowRecord {
+        commit: commit.clone(),
+        read_at: now,
+        file: previous_file.clone(),
+        rejected: None,
+    };
+    let news = match file {
+        None => {
+            record.file = None;
+            previous_file.is_some().then(|| {
+                format!(
+                    ":gear: `{WORKFLOW_PATH}` is gone from the default branch (commit `{}`): the built-in workflow is in force again.",
+                    commit.short()
+                )
+            })
+        }
+        Some(file) => match WorkflowFile::parse(&file.text) {
+            Ok(_) => {
+                let news = (previous_file.as_ref().map(|f| &f.blob) != Some(&file.blob)).then(|| {
+                    format!(
+                        ":gear: deploybot now follows `{WORKFLOW_PATH}` as of commit `{}`. `/cimon config` shows what deploys where.",
+                        commit.short()
+                    )
+                });
+                record.file = Some(WorkflowText {
+                    blob: file.blob,
+                    commit,
+                    text: file.text,
+                });
+                news
+            }
+            Err(errors) => {
+                let (line, error) = errors
+                    .0
+                    .first()
+                    .map_or((0, "the file is not valid".to_owned()), |e| {
+                        (e.line, e.message.clone())
+                    });
+                let told_before = previous
+                    .and_then(|w| w.rejected.as_ref())
+                    .is_some_and(|r| r.blob == file.blob);
+                let in_force = if record.file.is_some() {
+                    "the last valid version stays in force"
+                } else {
+                    "the built-in workflow stays in force"
+                };
+                let news = (!told_before).then(|| {
+                    format!(
+                        ":warning: `{WORKFLOW_PATH}` on the default branch (commit `{}`) is not valid, so {in_force}. Line {line}: {error}",
+                        commit.short()
+                    )
+                });
+                record.rejected = Some(RejectedWorkflow {
+                    blob: file.blob,
+                    commit,
+                    line,
+                    error,
+                });
+                news
+            }
+        },
+    };
+    (record, news)
+}
 
 /// The idempotency key that makes a declined event's notice go to the channel once: once per
 /// pull request (a fork's pull request is declined on every push), else once per event kind.

@@ -125,6 +125,45 @@ pub enum Element {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         confirm: Option<Box<Confirm>>,
     },
+    /// A type-ahead select whose options Slack loads from the app's options load URL as the
+    /// person types (a `block_suggestion`, answered with [`OptionsAnswer`]); the choice comes
+    /// back as a `block_actions` with `selected_option`.
+    ExternalSelect {
+        action_id: String,
+        placeholder: Text,
+        /// Characters typed before Slack asks (Slack's default is 3).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min_query_length: Option<u32>,
+    },
+}
+
+/// Slack's most options in one answer to a `block_suggestion` (and in a static select).
+pub const MAX_SELECT_OPTIONS: usize = 100;
+
+/// One option of a select menu.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelectOption {
+    pub text: Text,
+    pub value: String,
+}
+
+impl SelectOption {
+    /// An option shown as `label` (plain text) that sends `value`.
+    pub fn new(label: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            text: Text::Plain {
+                text: label.into(),
+                emoji: false,
+            },
+            value: value.into(),
+        }
+    }
+}
+
+/// The answer to a `block_suggestion`: `{"options": [...]}`, at most [`MAX_SELECT_OPTIONS`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptionsAnswer {
+    pub options: Vec<SelectOption>,
 }
 
 /// Block Kit's confirmation dialog (`confirm` on a button).
@@ -185,16 +224,32 @@ impl Element {
         }
     }
 
+    /// A type-ahead select loading its options from the options load URL.
+    pub fn external_select(
+        action_id: impl Into<String>,
+        placeholder: impl Into<String>,
+        min_query_length: Option<u32>,
+    ) -> Self {
+        Element::ExternalSelect {
+            action_id: action_id.into(),
+            placeholder: Text::plain(placeholder),
+            min_query_length,
+        }
+    }
+
+    /// Styles a button (other elements have no style).
     pub fn with_style(mut self, s: ButtonStyle) -> Self {
-        let Element::Button { style, .. } = &mut self;
-        *style = Some(s);
+        if let Element::Button { style, .. } = &mut self {
+            *style = Some(s);
+        }
         self
     }
 
-    /// Asks for confirmation before the action is sent.
+    /// Asks for confirmation before a button's action is sent.
     pub fn with_confirm(mut self, c: Confirm) -> Self {
-        let Element::Button { confirm, .. } = &mut self;
-        *confirm = Some(Box::new(c));
+        if let Element::Button { confirm, .. } = &mut self {
+            *confirm = Some(Box::new(c));
+        }
         self
     }
 }

@@ -6,7 +6,7 @@ use crate::ids::clip;
 use crate::lane::duration::{format_duration, parse_duration};
 use crate::lane::lock::{MAX_LOCK, MAX_REASON_CHARS, MIN_LOCK};
 use crate::urls::{parse_host, validate_url_pattern, validate_url_separator};
-use crate::{Environment, GitRef, Repository};
+use crate::{Environment, GitRef, GithubLogin, Repository};
 use std::fmt;
 use std::time::Duration;
 
@@ -30,7 +30,10 @@ pub enum Command {
     },
     /// `get` / `config`.
     Config,
-    Hello,
+    /// `hello`: offer the unlinked logins; `hello <login>`: claim that one.
+    Hello {
+        login: Option<GithubLogin>,
+    },
     /// `goodbye` / `bye`.
     Goodbye,
     Deploy {
@@ -166,7 +169,7 @@ impl Grammar {
             "set" => self.parse_set(rest),
             "unset" => self.parse_unset(rest),
             "get" | "config" => self.no_args(rest, &sub, Command::Config),
-            "hello" => self.no_args(rest, "hello", Command::Hello),
+            "hello" => self.parse_hello(rest),
             "goodbye" | "bye" => self.no_args(rest, &sub, Command::Goodbye),
             "deploy" => self.parse_deploy(rest),
             "list" => match rest {
@@ -239,6 +242,33 @@ impl Grammar {
             ))),
             _ => Err(self.usage(format!(
                 "`setup` takes one repository, written `owner/name`: {example}."
+            ))),
+        }
+    }
+
+    /// `hello` or `hello <login>` (also `@login` and `https://github.com/login`).
+    fn parse_hello(&self, rest: &[String]) -> Result<Command, UsageError> {
+        let example = format!("`{} hello octocat`", self.command);
+        match rest {
+            [] => Ok(Command::Hello { login: None }),
+            [login] => {
+                let text = login
+                    .trim_start_matches("https://")
+                    .trim_start_matches("http://")
+                    .trim_start_matches("github.com/")
+                    .trim_start_matches('@')
+                    .trim_end_matches('/');
+                GithubLogin::parse(text)
+                    .map(|login| Command::Hello { login: Some(login) })
+                    .map_err(|e| {
+                        self.usage(format!(
+                            "{e}. Type your GitHub login as it appears on github.com: {example}."
+                        ))
+                    })
+            }
+            _ => Err(self.usage(format!(
+                "`hello` takes at most one GitHub login: `{} hello` to pick yours from a list, or {example}.",
+                self.command
             ))),
         }
     }
@@ -406,7 +436,7 @@ impl Grammar {
              • `{c} reset` — forget this channel's repository and settings\n\
              • `{c} config` (or `get`) — show the repository and settings\n\
              • `{c} set` — explain the settings; `{c} set <setting> <value>`, `{c} unset <setting>`\n\
-             • `{c} hello` — link your Slack user to your GitHub login; `{c} goodbye` undoes it\n\
+             • `{c} hello` — link your Slack user to your GitHub login (pick it from a list); `{c} hello <login>` — claim it by name; `{c} goodbye` undoes it\n\
              • `{c} deploy <ref> to <environment>` — deploy a branch, tag or commit\n\
              • `{c} deploy <environment>` — deploy its default source (`preview`: the default branch; `staging`: the latest successful test)\n\
              • `{c} list [environment]` — recent deployments\n\
@@ -552,7 +582,25 @@ mod tests {
             ),
             ("get", Command::Config),
             ("config", Command::Config),
-            ("hello", Command::Hello),
+            ("hello", Command::Hello { login: None }),
+            (
+                "hello Octocat",
+                Command::Hello {
+                    login: Some(GithubLogin::parse("octocat").expect("valid")),
+                },
+            ),
+            (
+                "HELLO @octocat",
+                Command::Hello {
+                    login: Some(GithubLogin::parse("octocat").expect("valid")),
+                },
+            ),
+            (
+                "hello <https://github.com/octo-cat|github.com/octo-cat>",
+                Command::Hello {
+                    login: Some(GithubLogin::parse("octo-cat").expect("valid")),
+                },
+            ),
             ("goodbye", Command::Goodbye),
             ("bye", Command::Goodbye),
             (
@@ -737,6 +785,18 @@ mod tests {
             ("unlock staging now", &["one environment"]),
             ("unlock a>b", &["not an environment name"]),
             ("status staging", &["takes no arguments", "/cimon status"]),
+            (
+                "hello not_a_login",
+                &[
+                    "`not_a_login` is not a GitHub login",
+                    "/cimon hello octocat",
+                ],
+            ),
+            ("hello -dash", &["not a GitHub login"]),
+            (
+                "hello alice bob",
+                &["at most one GitHub login", "`/cimon hello`"],
+            ),
         ];
         for (text, needles) in cases {
             let msg = parse(text).expect_err(text).message;
@@ -765,6 +825,7 @@ mod tests {
             "`/cimon status`",
             "`/cimon lock <environment> [for <duration>] [reason]`",
             "`/cimon unlock <environment>`",
+            "`/cimon hello <login>`",
         ] {
             assert!(help.contains(needle), "{needle}");
         }

@@ -2,7 +2,9 @@
 //! function-to-function invoke, serialised as JSON.
 
 use crate::blocks::Message;
-use crate::ports::{InvokeError, InvokeMode, Invoker, ResponseMessage};
+use crate::ports::{
+    GitHubError, InvokeError, InvokeMode, Invoker, RepositoryInfo, ResponseMessage,
+};
 use crate::{
     DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Repository, Sha,
     SlackChannelId, SlackUserId, Trigger,
@@ -154,6 +156,29 @@ pub enum SlackMessageRequest {
         /// Text to put above the buttons (e.g. "This channel now follows acme/web.").
         intro: Option<String>,
     },
+    /// `/cimon setup owner/repo` after the command was acknowledged: checks the repository
+    /// on GitHub (through `github-collaborators`), and only when GitHub confirms it binds the
+    /// channel, announces it and offers the claim buttons; otherwise tells `user` why
+    /// nothing was bound. Answers through `response_url`, or the channel without one.
+    Setup {
+        repository: Repository,
+        channel: SlackChannelId,
+        channel_name: Option<String>,
+        team: Option<crate::SlackTeamId>,
+        user: SlackUserId,
+        response_url: Option<String>,
+    },
+    /// `/cimon hello <login>` after the command was acknowledged: links `user` to `login`
+    /// when it is one of the repository's collaborators (through `github-collaborators`)
+    /// and nobody else holds it; answers `user` either way.
+    ClaimLogin {
+        repository: Repository,
+        channel: SlackChannelId,
+        user: SlackUserId,
+        user_name: Option<String>,
+        login: GithubLogin,
+        response_url: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,7 +197,15 @@ impl InvokeRequest for SlackMessageRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CollaboratorsRequest {
     pub repository: Repository,
+    /// A list up to [`COLLABORATORS_CACHE_SECS`] old will do (the type-ahead select asks on
+    /// every keystroke); otherwise GitHub is asked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
 }
+
+/// How long `github-collaborators` keeps a repository's list for [`CollaboratorsRequest`]s
+/// that accept a cached answer.
+pub const COLLABORATORS_CACHE_SECS: i64 = 60;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CollaboratorsResponse {
@@ -182,6 +215,83 @@ pub struct CollaboratorsResponse {
 impl InvokeRequest for CollaboratorsRequest {
     const FUNCTION: FunctionName = FunctionName::GithubCollaborators;
     type Response = CollaboratorsResponse;
+}
+
+/// `github-collaborators`' other request: is the repository there, with the App installed on
+/// it? Serialised with `"kind": "repository"`, which tells it from a [`CollaboratorsRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepositoryRequest {
+    pub kind: RepositoryRequestKind,
+    pub repository: Repository,
+}
+
+impl RepositoryRequest {
+    pub fn new(repository: Repository) -> Self {
+        Self {
+            kind: RepositoryRequestKind::Repository,
+            repository,
+        }
+    }
+}
+
+/// The tag of a [`RepositoryRequest`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepositoryRequestKind {
+    Repository,
+}
+
+/// `.github/deploybot.yml` as read at a commit of the default branch (`file: None`: there is
+/// none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowRead {
+    pub commit: Sha,
+    pub file: Option<crate::ports::RepositoryFile>,
+}
+
+/// What GitHub said about a repository someone wants to set up: found, or why not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RepositoryCheck {
+    Found {
+        info: RepositoryInfo,
+        /// The workflow file as read from the default branch's head, when it could be read
+        /// (else the first event reads it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        workflow: Option<WorkflowRead>,
+    },
+    /// No such repository, or the App cannot see it (a typo, most often).
+    NotFound,
+    /// The GitHub App is not installed on the repository (or its account).
+    NotInstalled,
+    /// The App is installed but may not read the repository.
+    Forbidden,
+    /// GitHub did not answer usefully (down, timing out, rate limited, refusing
+    /// deploybot's own credentials): try again later.
+    Unavailable { reason: String },
+}
+
+impl RepositoryCheck {
+    /// The verdict on GitHub's answer.
+    pub fn from_lookup(answer: Result<RepositoryInfo, GitHubError>) -> Self {
+        match answer {
+            Ok(info) => Self::Found {
+                info,
+                workflow: None,
+            },
+            Err(GitHubError::NotFound(_)) => Self::NotFound,
+            Err(GitHubError::NotInstalled(_)) => Self::NotInstalled,
+            Err(GitHubError::Forbidden(_)) => Self::Forbidden,
+            Err(error) => Self::Unavailable {
+                reason: error.to_string(),
+            },
+        }
+    }
+}
+
+impl InvokeRequest for RepositoryRequest {
+    const FUNCTION: FunctionName = FunctionName::GithubCollaborators;
+    type Response = RepositoryCheck;
 }
 
 // ---- github-deployment-create -------------------------------------------------------------
@@ -385,5 +495,80 @@ mod tests {
         );
         let bad = serde_json::json!({"kind": "recheck", "repository": "not a repo", "deployment_id": "x"});
         assert!(serde_json::from_value::<DeploymentCreateRequest>(bad).is_err());
+    }
+
+    #[test]
+    fn github_collaborators_tells_its_two_requests_apart() {
+        let repo = Repository::parse("acme/web").expect("valid");
+        let check = serde_json::to_value(RepositoryRequest::new(repo.clone())).expect("json");
+        assert_eq!(
+            check,
+            serde_json::json!({"kind": "repository", "repository": "acme/web"})
+        );
+        // The collaborators request keeps its old shape (no `kind`, `cached` only when set).
+        let list = CollaboratorsRequest {
+            repository: repo.clone(),
+            cached: false,
+        };
+        assert_eq!(
+            serde_json::to_value(&list).expect("json"),
+            serde_json::json!({"repository": "acme/web"})
+        );
+        let old: CollaboratorsRequest =
+            serde_json::from_value(serde_json::json!({"repository": "acme/web"})).expect("old");
+        assert!(!old.cached);
+    }
+
+    #[test]
+    fn repository_verdicts_follow_githubs_answer() {
+        let info = RepositoryInfo {
+            id: 612_345_678,
+            full_name: Repository::parse("acme/web").expect("valid"),
+            default_branch: "main".into(),
+        };
+        let cases = [
+            (
+                Ok(info.clone()),
+                RepositoryCheck::Found {
+                    info: info.clone(),
+                    workflow: None,
+                },
+            ),
+            (
+                Err(GitHubError::NotFound("x".into())),
+                RepositoryCheck::NotFound,
+            ),
+            (
+                Err(GitHubError::NotInstalled("x".into())),
+                RepositoryCheck::NotInstalled,
+            ),
+            (
+                Err(GitHubError::Forbidden("x".into())),
+                RepositoryCheck::Forbidden,
+            ),
+        ];
+        for (answer, want) in cases {
+            assert_eq!(RepositoryCheck::from_lookup(answer), want);
+        }
+        for error in [
+            GitHubError::Server { status: 502 },
+            GitHubError::Transport("timed out".into()),
+            GitHubError::RateLimited {
+                retry_after_secs: 60,
+            },
+            GitHubError::Unauthorized("Bad credentials".into()),
+        ] {
+            assert!(matches!(
+                RepositoryCheck::from_lookup(Err(error)),
+                RepositoryCheck::Unavailable { .. }
+            ));
+        }
+        let json = serde_json::to_value(RepositoryCheck::Found {
+            info,
+            workflow: None,
+        })
+        .expect("json");
+        assert_eq!(json["outcome"], "found");
+        assert_eq!(json["info"]["id"], 612_345_678);
     }
 }

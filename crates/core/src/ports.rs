@@ -433,6 +433,13 @@ pub enum GitHubError {
     Validation(String),
     #[error("GitHub credentials were refused: {0}")]
     Unauthorized(String),
+    /// The GitHub App is not installed on the repository's account, or not given the
+    /// repository (`GET /repos/{owner}/{repo}/installation` answered 404).
+    #[error("the GitHub App is not installed for {0}")]
+    NotInstalled(String),
+    /// HTTP 403 that is not a rate limit: the App may not read it.
+    #[error("GitHub refused access: {0}")]
+    Forbidden(String),
     #[error("GitHub rate limit; retry after {retry_after_secs}s")]
     RateLimited { retry_after_secs: u64 },
     #[error("GitHub answered HTTP {status}")]
@@ -481,6 +488,17 @@ pub struct NewDeploymentStatus {
     pub description: Option<String>,
 }
 
+/// A repository as GitHub knows it (`GET /repos/{owner}/{repo}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepositoryInfo {
+    /// GitHub's numeric id: it stays the same when the repository is renamed or moved.
+    pub id: u64,
+    /// `owner/name` as GitHub spells it now (it may differ in case from what was typed, or
+    /// name where a renamed repository went).
+    pub full_name: Repository,
+    pub default_branch: String,
+}
+
 /// A ref resolved to its commit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResolvedRef {
@@ -508,7 +526,7 @@ pub struct ChecksSummary {
 }
 
 /// A file read from a repository.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepositoryFile {
     /// Git's blob SHA of the file.
     pub blob: String,
@@ -539,6 +557,11 @@ pub trait GitHub: Send + Sync {
         path: &str,
         commit: &Sha,
     ) -> Result<Option<RepositoryFile>, GitHubError>;
+
+    /// The repository, checked the way deploybot will use it: the App must be installed on
+    /// it (else [`GitHubError::NotInstalled`]), and it must exist and be readable through
+    /// that installation (else [`GitHubError::NotFound`] or [`GitHubError::Forbidden`]).
+    async fn repository(&self, repository: &Repository) -> Result<RepositoryInfo, GitHubError>;
 
     /// How `head` relates to `base` (GitHub's compare API, `base...head`): `ahead` (base is
     /// an ancestor of head), `behind`, `identical` or `diverged`.

@@ -244,7 +244,13 @@ pub const PROFILES: [FunctionProfile; 10] = [
         secrets: &[secret::SLACK_SIGNING_SECRET],
         optional_secrets: &[],
         clients: NO_CLIENTS,
-        invokes: &[F::SlackMessage, F::GithubDeploymentCreate],
+        // github-collaborators: the options of a claim offer's type-ahead select
+        // (`block_suggestion`), answered while Slack waits.
+        invokes: &[
+            F::SlackMessage,
+            F::GithubDeploymentCreate,
+            F::GithubCollaborators,
+        ],
         timeout_secs: HTTP_TIMEOUT_SECS,
     },
     FunctionProfile {

@@ -559,8 +559,14 @@ impl Run<'_> {
             .slash(GRACE, &format!("setup {}", world::REPOSITORY))
             .await?;
         self.check(
-            reply.slash_message().is_some_and(|(_, everyone)| everyone),
-            "the channel is told it now follows acme/web",
+            reply.slash_message().is_some_and(|(_, everyone)| !everyone),
+            "Grace is told acme/web is being checked on GitHub first",
+        )?;
+        self.check(
+            self.responses_since(seen)
+                .iter()
+                .any(|r| !r.response.ephemeral && text(&r.response.message).contains("acme/web")),
+            "once GitHub confirmed the repository, the channel is told it now follows acme/web",
         )?;
         let project = self
             .app

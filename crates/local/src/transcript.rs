@@ -142,6 +142,9 @@ fn field(text: &Text) -> String {
 fn button(element: &Element) -> String {
     match element {
         Element::Button { text, .. } => format!("[{}]", plain(text_of(text))),
+        Element::ExternalSelect { placeholder, .. } => {
+            format!("[{} ▾]", plain(text_of(placeholder)))
+        }
     }
 }
 

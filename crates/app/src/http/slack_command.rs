@@ -4,8 +4,9 @@
 //!
 //! Latency budget: Slack wants the answer within 3 seconds. This handler only reads and
 //! writes the store and makes `Event` invokes; nothing here calls GitHub. Work that needs
-//! GitHub (collaborator lists, deployments) is acknowledged at once and finished by another
-//! function, which answers through `response_url` or the channel.
+//! GitHub (checking the repository before `setup` binds it, collaborator lists, `hello
+//! <login>`, deployments) is acknowledged at once and finished by another function, which
+//! answers through `response_url` or the channel.
 //!
 //! Idempotency: Slack does not retry slash commands. Repeating a command is harmless by the
 //! store's semantics (`setup` twice is "already set up", `goodbye` twice "not linked"),
@@ -28,14 +29,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use deploybot_core::command::{Command, SettingName, SettingValue};
 use deploybot_core::invoke::{
-    DeploymentCreateRequest, ManualDeploymentRequest, SlackMessageRequest, WorkflowRequest, send,
+    DeploymentCreateRequest, ManualDeploymentRequest, SlackMessageRequest, send,
 };
 use deploybot_core::lane::{LaneEvent, LaneKey, LaneRecord};
 use deploybot_core::policy::Refusal;
-use deploybot_core::ports::BindOutcome;
 use deploybot_core::{
-    Deployment, DeploymentId, Environment, GitRef, Project, Repository, SlackChannelId,
-    SlackTeamId, SlackUserId, Timestamp, Trigger, UnbindReason, Unbinding,
+    Deployment, DeploymentId, Environment, GitRef, GithubLogin, Project, Repository,
+    SlackChannelId, SlackTeamId, SlackUserId, Timestamp, Trigger, UnbindReason, Unbinding,
 };
 use serde::Deserialize;
 use tracing::Instrument;
@@ -54,6 +54,7 @@ struct RawForm {
     channel_id: Option<String>,
     channel_name: Option<String>,
     user_id: Option<String>,
+    user_name: Option<String>,
     team_id: Option<String>,
     response_url: Option<String>,
 }
@@ -66,6 +67,7 @@ struct SlashCommand {
     channel: SlackChannelId,
     channel_name: Option<String>,
     user: SlackUserId,
+    user_name: Option<String>,
     team: Option<SlackTeamId>,
     response_url: Option<String>,
 }
@@ -108,6 +110,7 @@ impl SlashCommand {
             channel,
             channel_name: raw.channel_name.filter(|n| !n.is_empty()),
             user,
+            user_name: raw.user_name.filter(|n| !n.is_empty()),
             team,
             response_url: raw.response_url.filter(|u| !u.is_empty()),
         })
@@ -184,7 +187,8 @@ async fn run(state: &AppState, request: &SlashCommand) -> Result<SlashReply, App
             };
             Ok(SlashReply::ephemeral(reply))
         }
-        Command::Hello => hello(state, request).await,
+        Command::Hello { login: None } => hello(state, request).await,
+        Command::Hello { login: Some(login) } => hello_login(state, request, login).await,
         Command::Goodbye => {
             let reply = match state.users()?.unlink_user(&request.user).await? {
                 Some(link) => replies::goodbye_done(grammar, &link.github_login),
@@ -233,67 +237,42 @@ async fn reinstate_team(state: &AppState, team: &SlackTeamId) -> Result<(), AppE
     Ok(())
 }
 
+/// `setup`: what the store already says is answered at once (this channel follows a
+/// repository, the repository is followed elsewhere); otherwise the repository is checked on
+/// GitHub and bound by `slack-message` (`invoked::setup`), which answers through
+/// `response_url`. Nothing is bound before GitHub confirmed the repository.
 async fn setup(
     state: &AppState,
     request: &SlashCommand,
     repository: Repository,
 ) -> Result<SlashReply, AppError> {
     let grammar = &state.config.grammar;
-    let project = Project {
+    let projects = state.projects()?;
+    if let Some(current) = projects.project_by_channel(&request.channel).await? {
+        let reply = if current.repository == repository {
+            replies::setup_already(grammar, &repository)
+        } else {
+            replies::setup_channel_taken(grammar, &current.repository, &repository)
+        };
+        return Ok(SlashReply::ephemeral(reply));
+    }
+    if let Some(other) = projects.project_by_repository(&repository).await? {
+        return Ok(SlashReply::ephemeral(replies::setup_repository_taken(
+            grammar,
+            &repository,
+            &other.channel,
+        )));
+    }
+    let check = SlackMessageRequest::Setup {
         repository: repository.clone(),
         channel: request.channel.clone(),
         channel_name: request.channel_name.clone(),
         team: request.team.clone(),
-        settings: Default::default(),
-        created_by: Some(request.user.clone()),
-        workflow: None,
-        created_at: state.clock.now(),
+        user: request.user.clone(),
+        response_url: request.response_url.clone(),
     };
-    match state.projects()?.bind_project(&project).await? {
-        BindOutcome::Bound => {
-            // Where the repository was followed before, when that was another channel.
-            let previous = state
-                .projects()?
-                .last_unbinding(&repository)
-                .await?
-                .filter(|previous| previous.channel != request.channel);
-            let offer = SlackMessageRequest::ClaimOffer {
-                repository: repository.clone(),
-                channel: request.channel.clone(),
-                user: request.user.clone(),
-                response_url: request.response_url.clone(),
-                intro: Some(replies::setup_claim_intro(&repository)),
-            };
-            send(state.invoker()?, &offer).await?;
-            // Read the repository's workflow file now, so the first event finds it.
-            let read = DeploymentCreateRequest::Workflow(Box::new(WorkflowRequest {
-                repository: repository.clone(),
-                at: None,
-                event: None,
-            }));
-            send(state.invoker()?, &read).await?;
-            Ok(SlashReply::in_channel(match previous {
-                Some(previous) => {
-                    replies::setup_done_moved(grammar, &repository, &request.user, &previous)
-                }
-                None => replies::setup_done(grammar, &repository, &request.user),
-            }))
-        }
-        BindOutcome::AlreadyBound => Ok(SlashReply::ephemeral(replies::setup_already(
-            grammar,
-            &repository,
-        ))),
-        BindOutcome::RepositoryTaken { channel } => Ok(SlashReply::ephemeral(
-            replies::setup_repository_taken(grammar, &repository, &channel),
-        )),
-        BindOutcome::ChannelTaken {
-            repository: current,
-        } => Ok(SlashReply::ephemeral(replies::setup_channel_taken(
-            grammar,
-            &current,
-            &repository,
-        ))),
-    }
+    send(state.invoker()?, &check).await?;
+    Ok(SlashReply::ephemeral(replies::setup_checking(&repository)))
 }
 
 async fn reset(state: &AppState, request: &SlashCommand) -> Result<SlashReply, AppError> {
@@ -450,6 +429,53 @@ async fn hello(state: &AppState, request: &SlashCommand) -> Result<SlashReply, A
     };
     send(state.invoker()?, &offer).await?;
     Ok(SlashReply::ephemeral(replies::hello_ack(
+        &project.repository,
+    )))
+}
+
+/// `hello <login>`: what the store already says is answered at once (the asker is linked, the
+/// login is someone else's); otherwise `slack-message` checks the login against the
+/// repository's collaborators and links it (`invoked::setup::claim_login`).
+async fn hello_login(
+    state: &AppState,
+    request: &SlashCommand,
+    login: GithubLogin,
+) -> Result<SlashReply, AppError> {
+    let grammar = &state.config.grammar;
+    let Some(project) = state
+        .projects()?
+        .project_by_channel(&request.channel)
+        .await?
+    else {
+        return Ok(SlashReply::ephemeral(replies::not_set_up(grammar)));
+    };
+    let users = state.users()?;
+    if let Some(link) = users.user_by_slack(&request.user).await? {
+        let reply = if link.github_login == login {
+            replies::hello_already_yours(&login)
+        } else {
+            replies::hello_already_linked(grammar, &link.github_login)
+        };
+        return Ok(SlashReply::ephemeral(reply));
+    }
+    if let Some(link) = users.user_by_login(&login).await? {
+        return Ok(SlashReply::ephemeral(replies::claim_login_taken(
+            grammar,
+            &login,
+            &link.slack_user,
+        )));
+    }
+    let claim = SlackMessageRequest::ClaimLogin {
+        repository: project.repository.clone(),
+        channel: request.channel.clone(),
+        user: request.user.clone(),
+        user_name: request.user_name.clone(),
+        login: login.clone(),
+        response_url: request.response_url.clone(),
+    };
+    send(state.invoker()?, &claim).await?;
+    Ok(SlashReply::ephemeral(replies::hello_checking(
+        &login,
         &project.repository,
     )))
 }

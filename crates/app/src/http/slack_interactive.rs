@@ -4,6 +4,11 @@
 //! confirmation offered to someone else, the holder's reminder). Button values are ids resolved
 //! here on the server, never state parsed back out of text.
 //!
+//! It is also the app's options load URL: a claim offer too long for buttons is a type-ahead
+//! select, whose options Slack asks for with a `block_suggestion` (answered with
+//! `{"options": [...]}`, see [`suggest`]); the login picked arrives as a `block_actions`
+//! with `selected_option` and is claimed exactly like a pressed button.
+//!
 //! Latency budget: Slack wants HTTP 200 within 3 seconds. The handler reads and writes the
 //! store and makes `Event` invokes; answers to the presser go through `response_url` by
 //! `slack-message`, deployments are created by `github-deployment-create`.
@@ -19,16 +24,17 @@ use crate::render::{
     ACTION_UNLOCK_CONFIRMED, replies,
 };
 use crate::{AppError, AppState, idempotency};
+use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use deploybot_core::blocks::Message;
+use deploybot_core::blocks::{Message, OptionsAnswer};
 use deploybot_core::invoke::{
-    DeploymentCreateRequest, ManualDeploymentRequest, NewDeploymentRequest, SlackMessageRequest,
-    send,
+    CollaboratorsRequest, DeploymentCreateRequest, ManualDeploymentRequest, NewDeploymentRequest,
+    SlackMessageRequest, call, send,
 };
 use deploybot_core::lane::LaneEvent;
 use deploybot_core::lane::lock::EXTEND_BY;
@@ -38,6 +44,7 @@ use deploybot_core::{
     Trigger, UserLink,
 };
 use serde::Deserialize;
+use std::collections::BTreeSet;
 use tracing::Instrument;
 
 pub fn router(state: AppState) -> Router {
@@ -63,6 +70,13 @@ struct Payload {
     trigger_id: Option<String>,
     #[serde(default)]
     actions: Vec<Action>,
+    /// `block_suggestion`: the select being typed in, and what was typed.
+    #[serde(default)]
+    action_id: Option<String>,
+    #[serde(default)]
+    block_id: Option<String>,
+    #[serde(default)]
+    value: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,8 +91,17 @@ struct IdAndName {
 #[derive(Debug, Deserialize)]
 struct Action {
     action_id: String,
+    /// A button's value.
     #[serde(default)]
     value: Option<String>,
+    /// A select's choice.
+    #[serde(default)]
+    selected_option: Option<SelectedOption>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SelectedOption {
+    value: String,
 }
 
 /// A validated button press.
@@ -126,7 +149,11 @@ fn parse(body: &[u8]) -> Result<(Payload, Option<Press>), AppError> {
         channel,
         response_url: payload.response_url.clone().filter(|u| !u.is_empty()),
         action_id: action.action_id.clone(),
-        value: action.value.clone().unwrap_or_default(),
+        value: action
+            .value
+            .clone()
+            .or_else(|| action.selected_option.as_ref().map(|o| o.value.clone()))
+            .unwrap_or_default(),
     };
     Ok((payload, Some(press)))
 }
@@ -149,6 +176,12 @@ async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         Ok(parsed) => parsed,
         Err(error) => return error.into_response(),
     };
+    if payload.kind == "block_suggestion" {
+        return match suggest(&state, &payload).await {
+            Ok(options) => Json(options).into_response(),
+            Err(error) => error.into_response(),
+        };
+    }
     let Some(press) = press else {
         tracing::debug!(kind = %payload.kind, "interaction ignored");
         return StatusCode::OK.into_response();
@@ -225,6 +258,82 @@ async fn run(state: &AppState, press: &Press) -> Result<(), AppError> {
         }
         _ => Ok(()),
     }
+}
+
+/// Most logins looked up in the user table for one `block_suggestion` (those matching what
+/// was typed, before the linked ones are left out).
+const SUGGESTION_CANDIDATES: usize = 400;
+
+/// A `block_suggestion` (Slack's options load URL, which is this endpoint): the unlinked
+/// collaborators matching what was typed into a claim offer's select, at most 100. The list
+/// comes from `github-collaborators`, which answers from a copy at most a minute old, so
+/// typing does not call GitHub at every keystroke. A select deploybot does not know gets no
+/// options; a payload without the select's ids or the user is a 400.
+async fn suggest(state: &AppState, payload: &Payload) -> Result<OptionsAnswer, AppError> {
+    let (Some(action_id), Some(block_id), Some(_user)) =
+        (&payload.action_id, &payload.block_id, &payload.user)
+    else {
+        return Err(AppError::bad_request(
+            "block_suggestion payload without action_id, block_id or user",
+        ));
+    };
+    let repository = match (
+        action_id.as_str(),
+        replies::claim_select_repository(block_id),
+    ) {
+        (ACTION_CLAIM_LOGIN, Some(repository)) => repository,
+        _ => {
+            tracing::debug!(%action_id, %block_id, "options for an unknown select");
+            return Ok(OptionsAnswer::default());
+        }
+    };
+    if state
+        .projects()?
+        .project_by_repository(&repository)
+        .await?
+        .is_none()
+    {
+        return Ok(OptionsAnswer::default());
+    }
+    let request = CollaboratorsRequest {
+        repository: repository.clone(),
+        cached: true,
+    };
+    let logins = match call(state.invoker()?, &request).await {
+        Ok(answer) => answer.logins,
+        Err(error) => {
+            tracing::warn!(%repository, %error, "listing collaborators for a select failed");
+            return Ok(OptionsAnswer::default());
+        }
+    };
+    let query = payload
+        .value
+        .as_deref()
+        .unwrap_or("")
+        .trim()
+        .trim_start_matches('@')
+        .to_ascii_lowercase();
+    let matching: Vec<GithubLogin> = logins
+        .into_iter()
+        .filter(|login| login.as_str().contains(&query))
+        .take(SUGGESTION_CANDIDATES)
+        .collect();
+    let linked: BTreeSet<GithubLogin> = if matching.is_empty() {
+        BTreeSet::new()
+    } else {
+        state
+            .users()?
+            .users_by_logins(&matching)
+            .await?
+            .into_iter()
+            .map(|link| link.github_login)
+            .collect()
+    };
+    let unclaimed: Vec<GithubLogin> = matching
+        .into_iter()
+        .filter(|login| !linked.contains(login))
+        .collect();
+    Ok(replies::claim_options(&unclaimed, &query))
 }
 
 /// Answers the presser through `response_url` (by `slack-message`). `replace` replaces the

@@ -61,6 +61,7 @@ async fn offer(
     }
     let request = CollaboratorsRequest {
         repository: repository.clone(),
+        cached: false,
     };
     let logins = match call(state.invoker()?, &request).await {
         Ok(answer) => answer.logins,

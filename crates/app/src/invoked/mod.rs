@@ -6,4 +6,5 @@ pub mod claim_offer;
 pub mod github_collaborators;
 pub mod github_deployment_create;
 pub mod github_deployment_status;
+pub mod setup;
 pub mod slack_message;

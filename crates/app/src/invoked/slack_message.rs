@@ -1,6 +1,7 @@
 //! `slack-message`: posts or edits the one message of a deployment (rendered from the stored
 //! record, its `ts` stored on the record), and delivers the other functions' channel
-//! messages, ephemeral replies, `response_url` follow-ups and claim offers. Nothing is posted
+//! messages, ephemeral replies, `response_url` follow-ups and claim offers, and finishes
+//! `setup` and `hello <login>` once GitHub has confirmed them (`crate::invoked::setup`). Nothing is posted
 //! to a workspace whose tokens were revoked. A deployment message someone deleted is posted
 //! again.
 
@@ -71,6 +72,36 @@ pub async fn handle(
                 intro.as_deref(),
             )
             .await
+        }
+        SlackMessageRequest::Setup {
+            repository,
+            channel,
+            channel_name,
+            team,
+            user,
+            response_url,
+        } => {
+            let asker = crate::invoked::setup::Asker {
+                channel,
+                user,
+                response_url,
+            };
+            crate::invoked::setup::setup(state, &repository, channel_name, team, &asker).await
+        }
+        SlackMessageRequest::ClaimLogin {
+            repository,
+            channel,
+            user,
+            user_name,
+            login,
+            response_url,
+        } => {
+            let asker = crate::invoked::setup::Asker {
+                channel,
+                user,
+                response_url,
+            };
+            crate::invoked::setup::claim_login(state, &repository, &login, user_name, &asker).await
         }
     }
 }

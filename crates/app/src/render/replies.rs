@@ -4,7 +4,9 @@
 
 use crate::render::deployment::person;
 use crate::render::{ACTION_CLAIM_LOGIN, ref_is_its_sha};
-use deploybot_core::blocks::{Block, Element, Message, Text};
+use deploybot_core::blocks::{
+    Block, Element, MAX_SELECT_OPTIONS, Message, OptionsAnswer, SelectOption, Text,
+};
 use deploybot_core::command::{Grammar, SettingName};
 use deploybot_core::lane::{Lock, format_duration, slack_time};
 use deploybot_core::policy::{Policy, Refusal};
@@ -17,9 +19,28 @@ use deploybot_core::{
 
 /// Slack allows at most 25 elements in one actions block.
 pub const BUTTONS_PER_BLOCK: usize = 25;
-/// At most this many claim buttons in one offer (four actions blocks): enough for a team,
-/// far below Slack's 50-block limit.
-pub const MAX_CLAIM_BUTTONS: usize = 100;
+/// At most this many claim buttons in one offer (one actions block). Longer lists are
+/// offered as a type-ahead select ([`claim_select_block_id`]), whose options Slack loads from
+/// `slack-interactive` as the person types, so every unlinked login can be claimed.
+pub const MAX_CLAIM_BUTTONS: usize = BUTTONS_PER_BLOCK;
+
+/// Characters typed before Slack asks for the select's options.
+pub const CLAIM_SELECT_MIN_QUERY: u32 = 1;
+
+/// The `block_id` of a claim offer's type-ahead select: names the repository whose
+/// collaborators the options are.
+pub fn claim_select_block_id(repository: &Repository) -> String {
+    format!("{CLAIM_SELECT_BLOCK_PREFIX}{repository}")
+}
+
+/// The repository a claim select's `block_id` names.
+pub fn claim_select_repository(block_id: &str) -> Option<Repository> {
+    block_id
+        .strip_prefix(CLAIM_SELECT_BLOCK_PREFIX)
+        .and_then(|r| Repository::parse(r).ok())
+}
+
+const CLAIM_SELECT_BLOCK_PREFIX: &str = "claim_select:";
 
 /// Escapes the three characters Slack mrkdwn treats as markup (`&`, `<`, `>`), for text that
 /// came from people or GitHub (refs, logins, channel names).
@@ -190,7 +211,7 @@ fn civil_date(days: i64) -> (i64, i64, i64) {
 /// The text above the claim buttons offered right after `setup`.
 pub fn setup_claim_intro(repository: &Repository) -> String {
     format!(
-        "*{}* is set up. Which GitHub login is yours? Press it to link it to your Slack user.",
+        "*{}* is set up. Which GitHub login is yours? Pick it below to link it to your Slack user.",
         escape(repository.as_str())
     )
 }
@@ -471,28 +492,41 @@ pub fn claim_offer(
             blocks,
         };
     }
+    if unclaimed.len() > MAX_CLAIM_BUTTONS {
+        let prompt = format!(
+            "{} GitHub logins with access to *{repo}* are not linked to anyone yet. Start typing yours and pick it to link it to your Slack user, so deployments can mention you:",
+            unclaimed.len()
+        );
+        blocks.push(Block::section(prompt.clone()));
+        blocks.push(Block::Actions {
+            block_id: Some(claim_select_block_id(repository)),
+            elements: vec![Element::external_select(
+                ACTION_CLAIM_LOGIN,
+                "Type your GitHub login",
+                Some(CLAIM_SELECT_MIN_QUERY),
+            )],
+        });
+        blocks.push(Block::context(format!(
+            "Or type it in a command: `{c} hello <your-github-login>`."
+        )));
+        return Message {
+            text: intro.map_or(prompt.clone(), |i| format!("{i}\n{prompt}")),
+            blocks,
+        };
+    }
     let prompt = format!(
         "These GitHub logins with access to *{repo}* are not linked to anyone yet. Press yours to link it to your Slack user, so deployments can mention you:"
     );
     blocks.push(Block::section(prompt.clone()));
-    let shown = &unclaimed[..unclaimed.len().min(MAX_CLAIM_BUTTONS)];
-    for chunk in shown.chunks(BUTTONS_PER_BLOCK) {
-        let buttons = chunk
-            .iter()
-            .map(|login| Element::button(login.as_str(), ACTION_CLAIM_LOGIN, login.as_str()))
-            .collect();
-        blocks.push(Block::actions(buttons));
-    }
-    let hidden = unclaimed.len() - shown.len();
-    if hidden > 0 {
-        blocks.push(Block::context(format!(
-            "…and {hidden} more not shown (alphabetical order). If yours is missing, ask a linked teammate to run `{c} goodbye` on a login that is not theirs, or contact whoever runs deploybot."
-        )));
-    }
+    let buttons = unclaimed
+        .iter()
+        .map(|login| Element::button(login.as_str(), ACTION_CLAIM_LOGIN, login.as_str()))
+        .collect();
+    blocks.push(Block::actions(buttons));
     let fallback = format!(
         "{} GitHub logins of {repo} can be claimed: {}",
         unclaimed.len(),
-        shown
+        unclaimed
             .iter()
             .map(GithubLogin::as_str)
             .collect::<Vec<_>>()
@@ -502,6 +536,110 @@ pub fn claim_offer(
         text: intro.map_or(fallback.clone(), |i| format!("{i}\n{fallback}")),
         blocks,
     }
+}
+
+/// The options of a claim select for what the person typed (`query`): the unlinked logins
+/// that start with it first, then those that contain it, each group in alphabetical order,
+/// at most [`MAX_SELECT_OPTIONS`].
+pub fn claim_options(unclaimed: &[GithubLogin], query: &str) -> OptionsAnswer {
+    let query = query.trim().trim_start_matches('@').to_ascii_lowercase();
+    let mut starts: Vec<&GithubLogin> = Vec::new();
+    let mut contains: Vec<&GithubLogin> = Vec::new();
+    for login in unclaimed {
+        if login.as_str().starts_with(&query) {
+            starts.push(login);
+        } else if login.as_str().contains(&query) {
+            contains.push(login);
+        }
+    }
+    starts.sort();
+    contains.sort();
+    OptionsAnswer {
+        options: starts
+            .into_iter()
+            .chain(contains)
+            .take(MAX_SELECT_OPTIONS)
+            .map(|login| SelectOption::new(login.as_str(), login.as_str()))
+            .collect(),
+    }
+}
+
+/// `setup` is being checked on GitHub.
+pub fn setup_checking(repository: &Repository) -> Message {
+    Message::text(format!(
+        ":mag: Checking *{}* on GitHub before tying this channel to it; the answer follows in a moment.",
+        escape(repository.as_str())
+    ))
+}
+
+/// `setup`: GitHub has no such repository (or the App cannot see it).
+pub fn setup_not_found(grammar: &Grammar, repository: &Repository) -> Message {
+    let c = grammar.command();
+    let repo = escape(repository.as_str());
+    Message::text(format!(
+        ":warning: I can't find *{repo}* on GitHub, so nothing was set up. Check the spelling: it is `owner/name`, as in `github.com/owner/name`, then run `{c} setup {repo}` again. If it is spelled right, the deploybot GitHub App may not have been given this repository: an owner of *{owner}* can add it under Settings → GitHub Apps → deploybot → Configure → Repository access.",
+        owner = escape(repository.owner())
+    ))
+}
+
+/// `setup`: the GitHub App is not installed on the repository's account.
+pub fn setup_not_installed(grammar: &Grammar, repository: &Repository) -> Message {
+    let c = grammar.command();
+    let repo = escape(repository.as_str());
+    Message::text(format!(
+        ":warning: The deploybot GitHub App is not installed on *{owner}* (or there is no GitHub account called `{owner}`: check the spelling), so nothing was set up. Ask an owner of *{owner}* to install the App for *{repo}*, then run `{c} setup {repo}` again.",
+        owner = escape(repository.owner())
+    ))
+}
+
+/// `setup`: the App is installed but may not read the repository.
+pub fn setup_forbidden(grammar: &Grammar, repository: &Repository) -> Message {
+    let c = grammar.command();
+    let repo = escape(repository.as_str());
+    Message::text(format!(
+        ":no_entry: The deploybot GitHub App has no access to *{repo}*, so nothing was set up. Ask an owner of *{owner}* to grant the App the permissions it asks for (Settings → GitHub Apps → deploybot → Configure), then run `{c} setup {repo}` again.",
+        owner = escape(repository.owner())
+    ))
+}
+
+/// `setup`: GitHub did not answer (down, too slow, rate limited).
+pub fn setup_github_unavailable(grammar: &Grammar, repository: &Repository) -> Message {
+    let repo = escape(repository.as_str());
+    Message::text(format!(
+        ":hourglass: I could not reach GitHub to check *{repo}*, so nothing was set up. Please try `{} setup {repo}` again in a minute.",
+        grammar.command()
+    ))
+}
+
+/// `hello <login>` is being checked against the repository's collaborators.
+pub fn hello_checking(login: &GithubLogin, repository: &Repository) -> Message {
+    Message::text(format!(
+        ":mag: Checking that {} has access to *{}*; the answer follows in a moment.",
+        code(login.as_str()),
+        escape(repository.as_str())
+    ))
+}
+
+/// `hello <login>` for a login that is already the asker's.
+pub fn hello_already_yours(login: &GithubLogin) -> Message {
+    Message::text(format!(
+        "You are already linked to the GitHub login {}: nothing to do.",
+        code(login.as_str())
+    ))
+}
+
+/// `hello <login>` for a login without access to the repository.
+pub fn hello_not_collaborator(
+    grammar: &Grammar,
+    login: &GithubLogin,
+    repository: &Repository,
+) -> Message {
+    let c = grammar.command();
+    Message::text(format!(
+        "{} is not one of the GitHub logins with access to *{}*, so I did not link it. Check the spelling, or run `{c} hello` to pick yours from the list. If you were added to the repository just now, try again in a minute.",
+        code(login.as_str()),
+        escape(repository.as_str())
+    ))
 }
 
 /// GitHub could not list the collaborators.
@@ -1215,34 +1353,104 @@ mod tests {
             "claim_offer_requester_linked",
             &claim_offer(&g, &repo(), None, &logins, Some(&login("dave"))),
         );
+        let many: Vec<GithubLogin> = (0..40).map(|i| login(&format!("user{i:02}"))).collect();
+        snapshot(
+            "claim_offer_select",
+            &claim_offer(&g, &repo(), Some(&intro), &many, None),
+        );
+    }
+
+    #[test]
+    fn snapshots_of_setup_checks_and_hello_by_name() {
+        let g = grammar();
+        snapshot("setup_checking", &setup_checking(&repo()));
+        snapshot("setup_not_found", &setup_not_found(&g, &repo()));
+        snapshot("setup_not_installed", &setup_not_installed(&g, &repo()));
+        snapshot("setup_forbidden", &setup_forbidden(&g, &repo()));
+        snapshot(
+            "setup_github_unavailable",
+            &setup_github_unavailable(&g, &repo()),
+        );
+        snapshot(
+            "hello_checking",
+            &hello_checking(&login("octocat"), &repo()),
+        );
+        snapshot(
+            "hello_already_yours",
+            &hello_already_yours(&login("octocat")),
+        );
+        snapshot(
+            "hello_not_collaborator",
+            &hello_not_collaborator(&g, &login("octocat"), &repo()),
+        );
     }
 
     #[test]
     fn claim_offers_respect_slack_limits() {
         let g = grammar();
         let many: Vec<GithubLogin> = (0..130).map(|i| login(&format!("user{i:03}"))).collect();
-        let offer = claim_offer(&g, &repo(), None, &many, None);
-        let action_blocks: Vec<usize> = offer
-            .blocks
-            .iter()
-            .filter_map(|b| match b {
-                Block::Actions { elements, .. } => Some(elements.len()),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(action_blocks, vec![25, 25, 25, 25]);
-        assert!(offer.blocks.len() <= 50);
-        let last = serde_json::to_string(offer.blocks.last().expect("blocks")).expect("json");
-        assert!(last.contains("30 more"), "{last}");
-        // Exactly 25 logins fit one block; 26 need two.
-        let blocks_for = |n: usize| {
+        let elements = |n: usize| -> Vec<Vec<Element>> {
             claim_offer(&g, &repo(), None, &many[..n], None)
                 .blocks
-                .iter()
-                .filter(|b| matches!(b, Block::Actions { .. }))
-                .count()
+                .into_iter()
+                .filter_map(|b| match b {
+                    Block::Actions { elements, .. } => Some(elements),
+                    _ => None,
+                })
+                .collect()
         };
-        assert_eq!((blocks_for(25), blocks_for(26)), (1, 2));
+        // Up to 25 logins are buttons in one block; more are a type-ahead select.
+        let buttons = elements(25);
+        assert_eq!(buttons.len(), 1);
+        assert_eq!(buttons[0].len(), 25);
+        assert!(matches!(buttons[0][0], Element::Button { .. }));
+        for n in [26, 130] {
+            let select = elements(n);
+            assert_eq!(select.len(), 1, "{n}");
+            assert!(
+                matches!(&select[0][..], [Element::ExternalSelect { action_id, .. }] if action_id == ACTION_CLAIM_LOGIN),
+                "{n}: {select:?}"
+            );
+        }
+        let offer = claim_offer(&g, &repo(), None, &many, None);
+        let block_id = offer.blocks.iter().find_map(|b| match b {
+            Block::Actions { block_id, .. } => block_id.clone(),
+            _ => None,
+        });
+        assert_eq!(
+            block_id.as_deref().and_then(claim_select_repository),
+            Some(repo())
+        );
+        let json = serde_json::to_string(&offer).expect("json");
+        assert!(json.contains("130 GitHub logins"), "{json}");
+        assert!(json.contains("/cimon hello <your-github-login>"), "{json}");
+    }
+
+    #[test]
+    fn claim_options_filter_what_was_typed() {
+        let logins: Vec<GithubLogin> = ["bob", "alice", "malice", "alfred", "carol"]
+            .into_iter()
+            .map(login)
+            .collect();
+        let values = |query: &str| -> Vec<String> {
+            claim_options(&logins, query)
+                .options
+                .into_iter()
+                .map(|o| o.value)
+                .collect()
+        };
+        assert_eq!(values("al"), ["alfred", "alice", "malice"]);
+        assert_eq!(values("ALI"), ["alice", "malice"]);
+        assert_eq!(values("@bo"), ["bob"]);
+        assert_eq!(values("zed"), Vec::<String>::new());
+        assert_eq!(values("").len(), 5);
+        let many: Vec<GithubLogin> = (0..250).map(|i| login(&format!("user{i:03}"))).collect();
+        assert_eq!(claim_options(&many, "user").options.len(), 100);
+        let json = serde_json::to_value(claim_options(&logins, "bob")).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({"options": [{"text": {"type": "plain_text", "text": "bob", "emoji": false}, "value": "bob"}]})
+        );
     }
 
     #[test]

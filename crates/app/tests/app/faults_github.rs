@@ -161,6 +161,13 @@ impl GitHub for TimingOut {
         self.fake.file_at(repository, path, commit).await
     }
 
+    async fn repository(
+        &self,
+        repository: &Repository,
+    ) -> Result<deploybot_core::ports::RepositoryInfo, GitHubError> {
+        self.fake.repository(repository).await
+    }
+
     async fn compare_commits(
         &self,
         repository: &Repository,

@@ -50,14 +50,15 @@ fn buttons(message: &Message) -> Vec<(String, String, bool)> {
             Block::Actions { elements, .. } => elements.clone(),
             _ => Vec::new(),
         })
-        .map(
-            |Element::Button {
-                 action_id,
-                 value,
-                 confirm,
-                 ..
-             }| (action_id, value.unwrap_or_default(), confirm.is_some()),
-        )
+        .filter_map(|element| match element {
+            Element::Button {
+                action_id,
+                value,
+                confirm,
+                ..
+            } => Some((action_id, value.unwrap_or_default(), confirm.is_some())),
+            Element::ExternalSelect { .. } => None,
+        })
         .collect()
 }
 

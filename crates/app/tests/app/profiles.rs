@@ -93,7 +93,10 @@ async fn an_invoke_outside_the_profile_is_refused_before_it_runs() {
     let functions = Functions::wire(world.parts.clone()).expect("wires");
     // github-deployment-status may invoke slack-message only.
     let status = functions.state(FunctionName::GithubDeploymentStatus);
-    let request = deploybot_core::invoke::CollaboratorsRequest { repository: repo() };
+    let request = deploybot_core::invoke::CollaboratorsRequest {
+        repository: repo(),
+        cached: false,
+    };
     let refused = invoke::call(status.invoker().expect("it invokes"), &request).await;
     match refused {
         Err(InvokeError::OutsideProfile { function, message }) => {

@@ -38,14 +38,15 @@ fn claim_buttons(message: &deploybot_core::blocks::Message) -> Vec<String> {
             Block::Actions { elements, .. } => elements.clone(),
             _ => Vec::new(),
         })
-        .filter_map(
-            |Element::Button {
-                 action_id, value, ..
-             }| {
+        .filter_map(|element| match element {
+            Element::Button {
+                action_id, value, ..
+            } => {
                 assert_eq!(action_id, deploybot_app::render::ACTION_CLAIM_LOGIN);
                 value
-            },
-        )
+            }
+            Element::ExternalSelect { .. } => None,
+        })
         .collect()
 }
 
@@ -233,10 +234,18 @@ async fn setup_binds_announces_and_offers_the_unclaimed_logins() {
         .add_collaborators(&repo(), ["carol", "alice", "bob"]);
     link(&h, "bob", OTHER_USER).await;
 
+    // The answer comes at once: GitHub is asked first, in the background.
     let reply = h.slash("setup Acme/Web").await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.response_type(), "in_channel", "{}", reply.raw);
-    assert!(reply.text().contains(&format!("<@{USER}>")) && reply.text().contains("acme/web"));
+    reply.assert_ephemeral(&["Checking *acme/web* on GitHub"]);
+    h.settle().await;
+    assert!(
+        h.github
+            .calls()
+            .contains(&"GET /repos/acme/web/installation".to_owned()),
+        "{:?}",
+        h.github.calls()
+    );
 
     let project = h.project(CHANNEL).await.expect("bound");
     assert_eq!(project.repository, repo());
@@ -244,25 +253,129 @@ async fn setup_binds_announces_and_offers_the_unclaimed_logins() {
     assert_eq!(project.team, Some(SlackTeamId::parse(TEAM).expect("valid")));
     assert_eq!(project.created_by, Some(user(USER)));
 
-    // The offer is an Event invoke, answered later through the command's response_url.
-    let offers: Vec<_> = h
+    // The check, the binding and the offer are one Event invoke, answered through the
+    // command's response_url: the channel is told, then the asker gets the offer.
+    let handed_over: Vec<_> = h
         .invocations()
         .into_iter()
         .filter(|i| i.function == FunctionName::SlackMessage)
         .collect();
-    assert_eq!(offers.len(), 1);
-    assert_eq!(offers[0].mode, InvokeMode::Event);
-    h.settle().await;
+    assert_eq!(handed_over.len(), 1);
+    assert_eq!(handed_over[0].mode, InvokeMode::Event);
     let responses = h.slack.responses();
-    assert_eq!(responses.len(), 1, "{responses:?}");
+    assert_eq!(responses.len(), 2, "{responses:?}");
     assert_eq!(responses[0].id, format!("cmd-{CHANNEL}-{USER}"));
-    assert!(responses[0].response.ephemeral);
+    assert!(!responses[0].response.ephemeral, "the channel is told");
+    let announcement = message_json(&responses[0].response.message);
+    assert!(
+        announcement.contains(&format!("<@{USER}>")) && announcement.contains("acme/web"),
+        "{announcement}"
+    );
+    assert!(responses[1].response.ephemeral);
     assert_eq!(
-        claim_buttons(&responses[0].response.message),
+        claim_buttons(&responses[1].response.message),
         ["alice", "carol"]
     );
-    assert!(message_json(&responses[0].response.message).contains("is set up"));
+    assert!(message_json(&responses[1].response.message).contains("is set up"));
     assert!(h.invoker.inner.failures().is_empty());
+}
+
+/// The answer a person got last through the command's response URL.
+fn last_answer(h: &Harness) -> (bool, String) {
+    let responses = h.slack.responses();
+    let last = responses.last().expect("an answer");
+    (
+        last.response.ephemeral,
+        message_json(&last.response.message),
+    )
+}
+
+#[tokio::test]
+async fn setup_of_what_github_does_not_confirm_binds_nothing_and_says_why() {
+    let h = Harness::new();
+    let globex = deploybot_core::Repository::parse("globex/site").expect("valid");
+    h.github.add_repository(&globex, "main");
+    h.github.uninstall_app(&globex);
+    let locked = deploybot_core::Repository::parse("acme/locked").expect("valid");
+    h.github.add_repository(&locked, "main");
+    h.github.forbid_repository(&locked);
+    let cases: [(&str, Option<u16>, &[&str]); 5] = [
+        (
+            "setup acme/wbe",
+            None,
+            &[
+                "can't find *acme/wbe* on GitHub",
+                "Check the spelling",
+                "/cimon setup acme/wbe",
+            ],
+        ),
+        (
+            "setup nobody-here/web",
+            None,
+            &["not installed on *nobody-here*", "check the spelling"],
+        ),
+        (
+            "setup globex/site",
+            None,
+            &[
+                "GitHub App is not installed on *globex*",
+                "/cimon setup globex/site",
+            ],
+        ),
+        (
+            "setup acme/locked",
+            None,
+            &["has no access to *acme/locked*", "permissions"],
+        ),
+        (
+            "setup acme/web",
+            Some(502),
+            &[
+                "could not reach GitHub",
+                "try `/cimon setup acme/web` again",
+            ],
+        ),
+    ];
+    for (text, failure, needles) in cases {
+        if let Some(status) = failure {
+            h.github.fail_next(1, status);
+        }
+        h.slash(text)
+            .await
+            .assert_ephemeral(&["Checking", "on GitHub"]);
+        h.settle().await;
+        let (ephemeral, answer) = last_answer(&h);
+        assert!(ephemeral, "{text}: only the asker is told");
+        for needle in needles {
+            assert!(answer.contains(needle), "{text}: {answer} lacks {needle:?}");
+        }
+        assert!(answer.contains("nothing was set up"), "{text}: {answer}");
+        assert!(h.project(CHANNEL).await.is_none(), "{text}: nothing bound");
+    }
+    for repository in ["acme/wbe", "globex/site", "acme/locked", "acme/web"] {
+        let repository = deploybot_core::Repository::parse(repository).expect("valid");
+        assert!(
+            h.store
+                .project_by_repository(&repository)
+                .await
+                .expect("store")
+                .is_none(),
+            "{repository}"
+        );
+    }
+    assert!(
+        h.invoker.inner.failures().is_empty(),
+        "every refusal is an answer"
+    );
+    assert!(
+        h.slack.responses().iter().all(|r| r.response.ephemeral),
+        "the channel was told nothing"
+    );
+
+    // Once GitHub answers again the same command binds.
+    h.slash("setup acme/web").await;
+    h.settle().await;
+    assert_eq!(h.project(CHANNEL).await.map(|p| p.repository), Some(repo()));
 }
 
 #[tokio::test]
@@ -297,21 +410,32 @@ async fn two_simultaneous_setups_of_one_repository_have_one_winner() {
         h.slash_as("/cimon", CHANNEL, USER, "setup acme/web"),
         h.slash_as("/cimon", OTHER_CHANNEL, OTHER_USER, "setup acme/web"),
     );
-    let kinds = [a.response_type().to_owned(), b.response_type().to_owned()];
-    assert_eq!(
-        kinds.iter().filter(|k| *k == "in_channel").count(),
-        1,
-        "{kinds:?}"
-    );
-    let loser = if a.response_type() == "in_channel" {
-        &b
-    } else {
-        &a
-    };
+    // Either both are being checked, or one was bound before the other looked.
+    h.settle().await;
+    let answers: Vec<String> = [a.text().to_owned(), b.text().to_owned()]
+        .into_iter()
+        .chain(
+            h.slack
+                .responses()
+                .iter()
+                .map(|r| message_json(&r.response.message)),
+        )
+        .collect();
+    let bound = [
+        h.project(CHANNEL).await.is_some(),
+        h.project(OTHER_CHANNEL).await.is_some(),
+    ];
+    assert_eq!(bound.iter().filter(|b| **b).count(), 1, "{bound:?}");
+    let announced = h
+        .slack
+        .responses()
+        .iter()
+        .filter(|r| !r.response.ephemeral)
+        .count();
+    assert_eq!(announced, 1, "one channel is told");
     assert!(
-        loser.text().contains("already followed by"),
-        "{}",
-        loser.text()
+        answers.iter().any(|a| a.contains("already followed by")),
+        "{answers:?}"
     );
 }
 
@@ -333,6 +457,7 @@ async fn reset_forgets_the_binding_and_settings_but_not_user_links() {
         .assert_ephemeral(&["not set up", "nothing to reset"]);
     // A new setup starts with default settings.
     h.slash("setup acme/web").await;
+    h.settle().await;
     let project = h.project(CHANNEL).await.expect("bound again");
     assert_eq!(project.settings, Default::default());
 }
@@ -508,7 +633,7 @@ async fn hello_when_github_fails_apologises() {
 }
 
 #[tokio::test]
-async fn many_collaborators_are_chunked_and_capped() {
+async fn many_collaborators_are_offered_as_a_type_ahead_select() {
     let h = Harness::new();
     h.bind().await;
     let logins: Vec<String> = (0..130).map(|i| format!("dev{i:03}")).collect();
@@ -517,16 +642,111 @@ async fn many_collaborators_are_chunked_and_capped() {
     h.slash("hello").await;
     h.settle().await;
     let message = h.slack.responses()[0].response.message.clone();
-    let sizes: Vec<usize> = message
+    let actions: Vec<(Option<String>, Vec<Element>)> = message
         .blocks
         .iter()
         .filter_map(|b| match b {
-            Block::Actions { elements, .. } => Some(elements.len()),
+            Block::Actions { block_id, elements } => Some((block_id.clone(), elements.clone())),
             _ => None,
         })
         .collect();
-    assert_eq!(sizes, [25, 25, 25, 25]);
-    assert!(message_json(&message).contains("30 more"));
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert_eq!(actions[0].0.as_deref(), Some("claim_select:acme/web"));
+    assert!(
+        matches!(&actions[0].1[..], [Element::ExternalSelect { action_id, .. }] if action_id == deploybot_app::render::ACTION_CLAIM_LOGIN),
+        "{actions:?}"
+    );
+    let json = message_json(&message);
+    assert!(json.contains("130 GitHub logins"), "{json}");
+    assert!(json.contains("/cimon hello <your-github-login>"), "{json}");
+}
+
+#[tokio::test]
+async fn hello_with_a_login_links_a_collaborator() {
+    let h = Harness::new();
+    h.slash("hello alice")
+        .await
+        .assert_ephemeral(&["not set up"]);
+    h.bind().await;
+    h.github.add_collaborators(&repo(), ["alice", "bob"]);
+
+    h.slash("hello @Alice")
+        .await
+        .assert_ephemeral(&["Checking that `alice` has access to *acme/web*"]);
+    h.settle().await;
+    let (ephemeral, answer) = last_answer(&h);
+    assert!(ephemeral);
+    assert!(
+        answer.contains("is now linked to the GitHub login `alice`"),
+        "{answer}"
+    );
+    let link = h.link_of(USER).await.expect("linked");
+    assert_eq!(link.github_login, login("alice"));
+    assert_eq!(link.slack_name.as_deref(), Some("alice"));
+
+    // Again: a no-op answered at once.
+    let before = h.invocations().len();
+    h.slash("hello alice").await.assert_ephemeral(&[
+        "already linked to the GitHub login `alice`",
+        "nothing to do",
+    ]);
+    // Another login while linked: goodbye first.
+    h.slash("hello bob").await.assert_ephemeral(&[
+        "already linked to the GitHub login `alice`",
+        "/cimon goodbye",
+    ]);
+    assert_eq!(h.invocations().len(), before, "answered from the store");
+    assert_eq!(
+        h.link_of(USER).await.map(|l| l.github_login),
+        Some(login("alice"))
+    );
+}
+
+#[tokio::test]
+async fn hello_with_a_login_refuses_strangers_and_logins_of_others() {
+    let h = Harness::new();
+    h.bind().await;
+    h.github.add_collaborators(&repo(), ["alice", "bob"]);
+    link(&h, "bob", OTHER_USER).await;
+
+    // Someone else's login: answered at once, GitHub is not asked.
+    let before = h.invocations().len();
+    h.slash("hello bob").await.assert_ephemeral(&[
+        "`bob` is already claimed by",
+        &format!("<@{OTHER_USER}>"),
+        "/cimon goodbye",
+    ]);
+    assert_eq!(h.invocations().len(), before);
+
+    // Not a collaborator: checked on GitHub, refused with the reason.
+    h.slash("hello mallory")
+        .await
+        .assert_ephemeral(&["Checking that `mallory`"]);
+    h.settle().await;
+    let (ephemeral, answer) = last_answer(&h);
+    assert!(ephemeral);
+    assert!(
+        answer.contains("`mallory` is not one of the GitHub logins with access to *acme/web*")
+            && answer.contains("/cimon hello"),
+        "{answer}"
+    );
+    assert!(h.link_of(USER).await.is_none());
+    assert!(
+        h.store
+            .user_by_login(&login("mallory"))
+            .await
+            .expect("store")
+            .is_none()
+    );
+
+    // GitHub down: an apology, nothing linked.
+    h.github.fail_next(1, 503);
+    h.slash("hello alice").await;
+    h.settle().await;
+    let (_, answer) = last_answer(&h);
+    assert!(answer.contains("could not get the list"), "{answer}");
+    assert!(h.link_of(USER).await.is_none());
+    assert!(h.invoker.inner.failures().is_empty());
 }
 
 #[tokio::test]
@@ -899,13 +1119,19 @@ async fn list_mentions_linked_people_with_one_batched_lookup() {
 async fn a_slow_github_never_delays_the_answer() {
     let h = Harness::new();
     h.github.add_collaborators(&repo(), ["alice", "bob"]);
+    let api = deploybot_core::Repository::parse("acme/api").expect("valid");
+    h.github.add_repository(&api, "main");
+    h.github.add_collaborators(&api, ["alice", "bob"]);
+    h.bind().await;
     h.github.delay(Duration::from_secs(5));
     let start = tokio::time::Instant::now();
 
-    let reply = h.slash("setup acme/web").await;
+    let reply = h
+        .slash_as("/cimon", OTHER_CHANNEL, USER, "setup acme/api")
+        .await;
 
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.response_type(), "in_channel");
+    reply.assert_ephemeral(&["Checking *acme/api* on GitHub"]);
     assert!(
         start.elapsed() < Duration::from_secs(5),
         "{:?}",
@@ -916,8 +1142,11 @@ async fn a_slow_github_never_delays_the_answer() {
         "the offer cannot be there yet"
     );
 
-    // hello and deploy answer at once too, while GitHub is still busy with the first call.
+    // hello (both forms) and deploy answer at once too, while GitHub is still busy.
     h.slash("hello").await.assert_ephemeral(&["Looking up"]);
+    h.slash_as("/cimon", CHANNEL, OTHER_USER, "hello bob")
+        .await
+        .assert_ephemeral(&["Checking that `bob`"]);
     h.slash("deploy main to preview")
         .await
         .assert_ephemeral(&["On it"]);
@@ -937,6 +1166,14 @@ async fn a_slow_github_never_delays_the_answer() {
         .collect();
     assert_eq!(offers.len(), 2, "setup's and hello's offers arrived later");
     assert_eq!(claim_buttons(&offers[0].response.message), ["alice", "bob"]);
+    assert_eq!(
+        h.project(OTHER_CHANNEL).await.map(|p| p.repository),
+        Some(api)
+    );
+    assert_eq!(
+        h.link_of(OTHER_USER).await.map(|l| l.github_login),
+        Some(login("bob"))
+    );
 }
 
 // ---- failures ---------------------------------------------------------------------------------
@@ -1069,4 +1306,34 @@ async fn awkward_texts_get_friendly_answers() {
             reply.text()
         );
     }
+}
+
+#[tokio::test]
+async fn setup_reads_the_workflow_file_so_it_is_in_force_from_the_first_event() {
+    let h = Harness::new();
+    let head = deploybot_core::Sha::parse(&"a".repeat(40)).expect("sha");
+    h.github.set_branch(&repo(), "main", &head, None);
+    h.github.set_file(
+        &repo(),
+        deploybot_core::workflow_file::WORKFLOW_PATH,
+        &head,
+        Some("version: 1\nenvironments:\n  qa:\n    on: { push: [develop] }\n"),
+    );
+    h.slash("setup acme/web").await;
+    h.settle().await;
+    let project = h.project(CHANNEL).await.expect("bound");
+    let read = project.workflow.expect("read at setup");
+    assert_eq!(read.commit, head);
+    assert!(read.file.is_some() && read.rejected.is_none(), "{read:?}");
+    let told: Vec<String> = h
+        .slack
+        .messages(&channel(CHANNEL))
+        .iter()
+        .filter_map(|m| m.latest().map(|l| l.text.clone()))
+        .collect();
+    assert!(
+        told.iter()
+            .any(|t| t.contains("now follows `.github/deploybot.yml`")),
+        "{told:?}"
+    );
 }

@@ -491,8 +491,15 @@ async fn setup_elsewhere_says_where_the_repository_was_followed_and_why() {
         .slash_as("/cimon", OTHER_CHANNEL, USER, "setup acme/web")
         .await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.response_type(), "in_channel");
-    let text = reply.text();
+    // GitHub is asked first; the channel is told through the command's response_url.
+    h.settle().await;
+    let announced = h
+        .slack
+        .responses()
+        .into_iter()
+        .find(|r| !r.response.ephemeral)
+        .expect("the channel is told");
+    let text = announced.response.message.text.clone();
     assert!(text.contains("tied this channel to *acme/web*"), "{text}");
     assert!(
         text.contains("followed in <#C0WEB> until <!date^1700000000^"),
@@ -516,13 +523,28 @@ async fn setup_elsewhere_says_where_the_repository_was_followed_and_why() {
     );
     assert_eq!(record.event, None);
     let third = "C0THIRD";
-    let reply = h.slash_as("/cimon", third, USER, "setup acme/web").await;
-    let text = reply.text();
+    let announcement = |h: &Harness| {
+        h.slack
+            .responses()
+            .into_iter()
+            .rev()
+            .find(|r| !r.response.ephemeral)
+            .map(|r| r.response.message.text.clone())
+            .expect("the channel is told")
+    };
+    h.slash_as("/cimon", third, USER, "setup acme/web").await;
+    h.settle().await;
+    let text = announcement(&h);
     assert!(text.contains("followed in <#C0API>"), "{text}");
     assert!(text.contains("<@U0BOB> ran `/cimon reset` there"), "{text}");
 
     // Setting up again in the channel it was last followed in says nothing of the past.
     h.slash_as("/cimon", third, USER, "reset").await;
-    let reply = h.slash_as("/cimon", third, USER, "setup acme/web").await;
-    assert!(!reply.text().contains("followed in"), "{}", reply.text());
+    h.slash_as("/cimon", third, USER, "setup acme/web").await;
+    h.settle().await;
+    let text = announcement(&h);
+    assert!(
+        text.contains("tied this channel") && !text.contains("followed in"),
+        "{text}"
+    );
 }

@@ -114,6 +114,178 @@ async fn claiming_a_login_links_the_presser_and_replaces_the_offer() {
     );
 }
 
+// ---- the type-ahead select (options load URL) -------------------------------------------------
+
+/// A `block_suggestion`: `user` typed `value` into the claim select of `acme/web`.
+fn suggestion(user: &str, block_id: &str, value: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "block_suggestion",
+        "user": {"id": user, "username": "alice", "name": "alice", "team_id": TEAM},
+        "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": CHANNEL, "is_ephemeral": true},
+        "api_app_id": "A0APP",
+        "token": "deprecated",
+        "action_id": ACTION_CLAIM_LOGIN,
+        "block_id": block_id,
+        "value": value,
+        "team": {"id": TEAM, "domain": "acme"},
+        "channel": {"id": CHANNEL, "name": "web"}
+    })
+}
+
+fn option_values(reply: &Reply) -> Vec<String> {
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.raw);
+    let body: serde_json::Value = serde_json::from_str(&reply.raw).expect("json options");
+    body["options"]
+        .as_array()
+        .expect("an options array")
+        .iter()
+        .map(|o| {
+            assert_eq!(o["text"]["type"], "plain_text");
+            assert_eq!(o["text"]["text"], o["value"]);
+            o["value"].as_str().expect("value").to_owned()
+        })
+        .collect()
+}
+
+/// A repository with 130 collaborators, `dev012` already linked to someone else.
+async fn big_team() -> Harness {
+    let h = Harness::new();
+    h.bind().await;
+    let logins: Vec<String> = (0..130).map(|i| format!("dev{i:03}")).collect();
+    h.github
+        .add_collaborators(&repo(), logins.iter().map(String::as_str));
+    let taken = UserLink {
+        github_login: login("dev012"),
+        slack_user: user(OTHER_USER),
+        slack_name: None,
+        linked_at: Timestamp::from_secs(NOW_SECS),
+    };
+    h.store.link_user(&taken).await.expect("link");
+    h
+}
+
+#[tokio::test]
+async fn block_suggestions_answer_the_unlinked_logins_matching_what_was_typed() {
+    let h = big_team().await;
+    let block = "claim_select:acme/web";
+    let reply = h.interact(&suggestion(USER, block, "DEV01")).await;
+    let expected: Vec<String> = (10..20)
+        .filter(|i| *i != 12)
+        .map(|i| format!("dev{i:03}"))
+        .collect();
+    assert_eq!(option_values(&reply), expected, "linked dev012 is left out");
+    // Prefix matches first, then the others containing it; never more than 100.
+    assert_eq!(
+        option_values(&h.interact(&suggestion(USER, block, "12")).await)[..2],
+        ["dev112".to_owned(), "dev120".to_owned()]
+    );
+    assert_eq!(
+        option_values(&h.interact(&suggestion(USER, block, "dev")).await).len(),
+        100
+    );
+    assert!(option_values(&h.interact(&suggestion(USER, block, "zed")).await).is_empty());
+
+    // Typing does not call GitHub at every keystroke: the list is read once.
+    let lists = h
+        .github
+        .calls()
+        .iter()
+        .filter(|c| c.as_str() == "GET /repos/acme/web/collaborators")
+        .count();
+    assert_eq!(lists, 1, "{:?}", h.github.calls());
+    // A minute later the list is read again (someone may have been added on GitHub).
+    h.github.add_collaborators(&repo(), ["dev999"]);
+    h.clock.set(Timestamp::from_secs(NOW_SECS + 61));
+    let reply = h.interact(&suggestion(USER, block, "dev99")).await;
+    assert_eq!(option_values(&reply), ["dev999"]);
+    let lists = h
+        .github
+        .calls()
+        .iter()
+        .filter(|c| c.as_str() == "GET /repos/acme/web/collaborators")
+        .count();
+    assert_eq!(lists, 2, "{:?}", h.github.calls());
+    // Nothing was linked or sent by typing.
+    assert!(h.link_of(USER).await.is_none());
+    assert!(h.slack.responses().is_empty());
+
+    // A select deploybot does not know, or a repository no channel follows, has no options.
+    for block in [
+        "b1",
+        "claim_select:acme/elsewhere",
+        "claim_select:not a repo",
+    ] {
+        assert!(
+            option_values(&h.interact(&suggestion(USER, block, "dev")).await).is_empty(),
+            "{block}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn block_suggestions_are_verified_and_checked() {
+    let h = big_team().await;
+    let payload = suggestion(USER, "claim_select:acme/web", "dev");
+    let unsigned = deploybot_testkit::signing::slack_interactive_request(
+        &deploybot_core::signature::SigningSecret::new("wrong"),
+        NOW_SECS,
+        &payload,
+    );
+    assert_eq!(
+        h.send(unsigned, "/slack/interactive").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let stale =
+        deploybot_testkit::signing::slack_interactive_request(&h.secret, NOW_SECS - 301, &payload);
+    assert_eq!(
+        h.send(stale, "/slack/interactive").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    for field in ["block_id", "action_id", "user"] {
+        let mut malformed = payload.clone();
+        malformed.as_object_mut().expect("object").remove(field);
+        let reply = h.interact(&malformed).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{field}: {}",
+            reply.raw
+        );
+    }
+    assert!(h.github.calls().is_empty(), "nothing was looked up");
+}
+
+#[tokio::test]
+async fn picking_a_login_in_the_select_claims_it_like_a_button() {
+    let h = big_team().await;
+    let mut payload = h.press_payload(USER, CHANNEL, ACTION_CLAIM_LOGIN, "unused");
+    payload["actions"] = serde_json::json!([{
+        "type": "external_select",
+        "action_id": ACTION_CLAIM_LOGIN,
+        "block_id": "claim_select:acme/web",
+        "selected_option": {"text": {"type": "plain_text", "text": "dev042"}, "value": "dev042"},
+        "placeholder": {"type": "plain_text", "text": "Type your GitHub login"},
+        "action_ts": "1700000001.000200"
+    }]);
+    assert_eq!(h.interact(&payload).await.status, StatusCode::OK);
+    assert_eq!(
+        h.link_of(USER).await.map(|l| l.github_login),
+        Some(login("dev042"))
+    );
+    let first = answers(&h).await;
+    let (text, answer) = only_answer(&first);
+    assert!(answer.response.replace_original, "the offer is replaced");
+    assert!(text.contains("`dev042`"), "{text}");
+
+    // A login someone else holds, picked from a stale list, is refused like a button.
+    let mut again = h.press_payload("U0CAROL", CHANNEL, ACTION_CLAIM_LOGIN, "unused");
+    again["actions"] = payload["actions"].clone();
+    h.interact(&again).await;
+    let all = answers(&h).await;
+    let last = message_json(&all.last().expect("answer").response.message);
+    assert!(last.contains("already claimed by"), "{last}");
+}
+
 #[tokio::test]
 async fn claiming_a_taken_login_says_who_has_it_and_how_to_undo() {
     let h = Harness::new();

@@ -148,6 +148,7 @@ async fn typed_calls_go_through_the_invoker() {
     let invoker = invoker(&endpoint, names());
     let request = CollaboratorsRequest {
         repository: Repository::parse("acme/web").expect("valid repository"),
+        cached: false,
     };
     let response = call(&invoker, &request).await.expect("typed answer");
     let logins: Vec<String> = response.logins.iter().map(|l| l.to_string()).collect();

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use auth::{AppKey, CachedToken};
 use deploybot_core::ports::{
     ChecksSummary, Clock, CreateDeploymentOutcome, GitHub, GitHubError, NewDeploymentStatus,
-    NewGithubDeployment, RepositoryFile, ResolvedRef,
+    NewGithubDeployment, RepositoryFile, RepositoryInfo, ResolvedRef,
 };
 use deploybot_core::{DeploymentState, GitRef, GithubLogin, Repository, Sha};
 use request::Answer;
@@ -551,6 +551,46 @@ impl GitHub for GitHubClient {
             blob: file.sha,
             text: String::from_utf8_lossy(&bytes).into_owned(),
         }))
+    }
+
+    async fn repository(&self, repository: &Repository) -> Result<RepositoryInfo, GitHubError> {
+        // The installation first: GitHub answers 404 both when the App is not installed on
+        // the repository and when there is no such repository. The account's installation
+        // tells the two apart (installed there: the repository is missing, or not among the
+        // ones the installation was given).
+        match self.installation_id(repository).await {
+            Ok(_) => {}
+            Err(GitHubError::NotFound(_)) => {
+                let url = self.url(&["users", repository.owner(), "installation"]);
+                let answer = self.call_app(Method::GET, &url).await?;
+                return Err(match answer.status {
+                    StatusCode::OK => GitHubError::NotFound(format!("repository {repository}")),
+                    StatusCode::NOT_FOUND => GitHubError::NotInstalled(repository.to_string()),
+                    _ => answer.refused(&format!("the account {}", repository.owner())),
+                });
+            }
+            Err(error) => return Err(error),
+        }
+        let url = self.repo_url(repository, &[]);
+        let answer = self
+            .call(repository, Idempotency::Idempotent, Method::GET, &url, None)
+            .await?;
+        let what = format!("repository {repository}");
+        match answer.status {
+            StatusCode::OK => {}
+            StatusCode::NOT_FOUND => return Err(GitHubError::NotFound(what)),
+            StatusCode::FORBIDDEN => return Err(GitHubError::Forbidden(answer.message())),
+            _ => return Err(answer.refused(&what)),
+        }
+        let info: wire::RepositoryInfo = answer.json()?;
+        let full_name = Repository::parse(&info.full_name).map_err(|e| {
+            GitHubError::InvalidResponse(format!("repository full_name `{}`: {e}", info.full_name))
+        })?;
+        Ok(RepositoryInfo {
+            id: info.id,
+            full_name,
+            default_branch: info.default_branch,
+        })
     }
 
     async fn create_deployment(

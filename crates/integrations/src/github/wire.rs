@@ -13,8 +13,11 @@ pub(crate) struct AccessToken {
     pub(crate) expires_at: String,
 }
 
+/// `GET /repos/{owner}/{repo}` (only the fields deploybot reads).
 #[derive(Debug, Deserialize)]
 pub(crate) struct RepositoryInfo {
+    pub(crate) id: u64,
+    pub(crate) full_name: String,
     pub(crate) default_branch: String,
 }
 

@@ -563,6 +563,70 @@ async fn default_branch_is_read_from_the_repository() {
     );
 }
 
+#[tokio::test]
+async fn repository_is_checked_installation_first() {
+    let h = harness().await;
+    let web = repo("acme/web");
+    let info = h.client.repository(&web).await.expect("found");
+    assert_eq!(info.full_name, web);
+    assert_eq!(info.default_branch, "main");
+    assert!(info.id > 0);
+
+    // The App is installed on acme, which has no `typo` repository.
+    let err = h
+        .client
+        .repository(&repo("acme/typo"))
+        .await
+        .expect_err("missing");
+    assert!(
+        matches!(&err, GitHubError::NotFound(w) if w.contains("acme/typo")),
+        "{err:?}"
+    );
+
+    // Installed on acme, but not given this repository: GitHub cannot say more than "not found".
+    let hidden = repo("acme/hidden");
+    h.fake.add_repository(&hidden, "main");
+    h.fake.deselect_repository(&hidden);
+    let err = h
+        .client
+        .repository(&hidden)
+        .await
+        .expect_err("not selected");
+    assert!(matches!(err, GitHubError::NotFound(_)), "{err:?}");
+
+    // An account without the App.
+    let other = repo("globex/site");
+    h.fake.add_repository(&other, "main");
+    h.fake.uninstall_app(&other);
+    let err = h
+        .client
+        .repository(&other)
+        .await
+        .expect_err("not installed");
+    assert_eq!(err, GitHubError::NotInstalled("globex/site".to_owned()));
+    assert_eq!(exact_calls(&h.fake, "GET /users/globex/installation"), 1);
+    assert_eq!(
+        exact_calls(&h.fake, "GET /repos/globex/site"),
+        0,
+        "no repository call without an installation"
+    );
+
+    // Installed and given, but the installation may not read it.
+    let locked = repo("acme/locked");
+    h.fake.add_repository(&locked, "main");
+    h.fake.forbid_repository(&locked);
+    let err = h.client.repository(&locked).await.expect_err("forbidden");
+    assert_eq!(
+        err,
+        GitHubError::Forbidden("Resource not accessible by integration".to_owned())
+    );
+
+    // GitHub down is neither: it stays a server error.
+    h.fake.fail_next(3, 502);
+    let err = h.client.repository(&web).await.expect_err("down");
+    assert_eq!(err, GitHubError::Server { status: 502 });
+}
+
 // ---- deployments ----------------------------------------------------------------------------
 
 #[tokio::test]
@@ -1080,6 +1144,125 @@ mod wire {
         GitHubClient::new(config, ManualClock::at(START))
             .expect("client")
             .with_sleeper(Arc::new(RecordingSleeper::default()))
+    }
+
+    /// GitHub's published example of `GET /repos/{owner}/{repo}` (trimmed to a realistic
+    /// subset; the adapter reads `id`, `full_name` and `default_branch`).
+    fn hello_world_repository() -> serde_json::Value {
+        serde_json::json!({
+            "id": 1296269,
+            "node_id": "MDEwOlJlcG9zaXRvcnkxMjk2MjY5",
+            "name": "Hello-World",
+            "full_name": "octocat/Hello-World",
+            "owner": {
+                "login": "octocat", "id": 1, "node_id": "MDQ6VXNlcjE=",
+                "type": "User", "site_admin": false
+            },
+            "private": false,
+            "html_url": "https://github.com/octocat/Hello-World",
+            "description": "This your first repo!",
+            "fork": false,
+            "url": "https://api.github.com/repos/octocat/Hello-World",
+            "default_branch": "master",
+            "visibility": "public",
+            "archived": false,
+            "disabled": false,
+            "permissions": {"admin": false, "push": false, "pull": true},
+            "created_at": "2011-01-26T19:01:12Z",
+            "updated_at": "2011-01-26T19:14:43Z"
+        })
+    }
+
+    #[tokio::test]
+    async fn repository_reads_githubs_example_payload() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/repos/octocat/hello-world/installation"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "id": 1,
+                "account": {"login": "octocat", "id": 1, "type": "User"},
+                "repository_selection": "all",
+                "access_tokens_url": "https://api.github.com/app/installations/1/access_tokens",
+                "repositories_url": "https://api.github.com/installation/repositories",
+                "app_id": 1,
+                "target_id": 1,
+                "target_type": "Organization",
+                "permissions": {"checks": "write", "metadata": "read", "contents": "read"},
+                "events": ["push", "pull_request"],
+                "single_file_name": "config.yaml",
+                "created_at": "2018-02-09T20:51:14Z",
+                "updated_at": "2018-02-09T20:51:14Z"
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/app/installations/1/access_tokens"))
+            .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({
+                "token": "ghs_16C7e42F292c6912E7710c838347Ae178B4a",
+                "expires_at": "2030-01-01T00:00:00Z",
+                "permissions": {"metadata": "read"},
+                "repository_selection": "selected"
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/repos/octocat/hello-world"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(hello_world_repository()))
+            .mount(&server)
+            .await;
+        let info = client(&server)
+            .repository(&repo("octocat/Hello-World"))
+            .await
+            .expect("found");
+        assert_eq!(info.id, 1_296_269);
+        assert_eq!(info.full_name, repo("octocat/hello-world"));
+        assert_eq!(info.default_branch, "master");
+    }
+
+    #[tokio::test]
+    async fn repository_404s_tell_a_missing_app_from_a_missing_repository() {
+        let not_found = || {
+            ResponseTemplate::new(404).set_body_json(serde_json::json!({
+                "message": "Not Found",
+                "documentation_url": "https://docs.github.com/rest/apps/apps#get-a-repository-installation-for-the-authenticated-app",
+                "status": "404"
+            }))
+        };
+        // No installation for the repository, none for its account: not installed.
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/web/installation"))
+            .respond_with(not_found())
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/users/acme/installation"))
+            .respond_with(not_found())
+            .mount(&server)
+            .await;
+        let err = client(&server)
+            .repository(&repo("acme/web"))
+            .await
+            .expect_err("not installed");
+        assert_eq!(err, GitHubError::NotInstalled("acme/web".to_owned()));
+
+        // The account has the App: the repository is what is missing.
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/web/installation"))
+            .respond_with(not_found())
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/users/acme/installation"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": 77})))
+            .mount(&server)
+            .await;
+        let err = client(&server)
+            .repository(&repo("acme/web"))
+            .await
+            .expect_err("missing");
+        assert!(matches!(err, GitHubError::NotFound(_)), "{err:?}");
     }
 
     #[tokio::test]

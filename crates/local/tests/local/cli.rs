@@ -470,15 +470,17 @@ fn poke(line: &str, dir: &Path, pipeline: Option<&str>, expect: &[&str]) -> Stri
     stdout
 }
 
-/// The first documented poke, `/cimon setup acme/web`: answered at once, then the offer of
-/// the collaborators' logins reaches the fake Slack.
+/// The first documented poke, `/cimon setup acme/web`: answered at once (the repository is
+/// being checked on the fake GitHub), then the channel is told and the offer of the
+/// collaborators' logins reaches the fake Slack.
 fn set_up_by_poke(dir: &Path, server: &mut Server) {
     poke(
         POKE_BLOCK[0],
         dir,
         None,
-        &["← HTTP 200", "tied this channel to acme/web"],
+        &["← HTTP 200", "Checking acme/web on GitHub"],
     );
+    server.wait_for("tied this channel to acme/web");
     server.wait_for("[ada-l] [grace-h] [linus-t]");
 }
 

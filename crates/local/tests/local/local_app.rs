@@ -268,8 +268,8 @@ async fn with_credentials_the_configured_services_and_secrets_are_used() {
     settle().await;
     assert_eq!(
         services.slack.responses().len(),
-        1,
-        "the claim offer arrived"
+        2,
+        "the repository was checked on GitHub, the channel told and the claim offer arrived"
     );
     let jwts = services.github.accepted_app_jwts();
     assert!(

@@ -12,10 +12,11 @@ use crate::fakes::server::{Faults, SeenRequest};
 use async_trait::async_trait;
 use deploybot_core::ports::{
     ChecksState, ChecksSummary, Clock, CreateDeploymentOutcome, GitHub, GitHubError,
-    NewDeploymentStatus, NewGithubDeployment, RepositoryFile, ResolvedRef, SystemClock,
+    NewDeploymentStatus, NewGithubDeployment, RepositoryFile, RepositoryInfo, ResolvedRef,
+    SystemClock,
 };
 use deploybot_core::{DeploymentState, GitRef, GithubLogin, Repository, Sha, Timestamp};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -166,6 +167,12 @@ struct State {
     repos: BTreeMap<Repository, RepoState>,
     /// owner (lower case) → installation id: one installation per account.
     installations: BTreeMap<String, u64>,
+    /// Owners (lower case) the App was removed from: their installation is gone.
+    uninstalled: BTreeSet<String>,
+    /// Repositories of an installed owner that the installation was not given.
+    not_selected: BTreeSet<Repository>,
+    /// Repositories `GET /repos/{owner}/{repo}` answers 403 for.
+    forbidden: BTreeSet<Repository>,
     tokens: BTreeMap<String, IssuedToken>,
     token_requests: u64,
     accepted_jwts: Vec<AcceptedAppJwt>,
@@ -550,6 +557,25 @@ impl FakeGitHub {
         self.lock().merge_202_next = true;
     }
 
+    /// Removes the App from the repository's account: `GET /repos/{owner}/{repo}/installation`
+    /// and `GET /users/{owner}/installation` answer 404, as GitHub does.
+    pub fn uninstall_app(&self, repository: &Repository) {
+        self.lock()
+            .uninstalled
+            .insert(repository.owner().to_ascii_lowercase());
+    }
+
+    /// The App stays installed on the account but is not given this repository (an
+    /// installation limited to selected repositories): its installation lookup answers 404.
+    pub fn deselect_repository(&self, repository: &Repository) {
+        self.lock().not_selected.insert(repository.clone());
+    }
+
+    /// `GET /repos/{owner}/{repo}` answers 403 "Resource not accessible by integration".
+    pub fn forbid_repository(&self, repository: &Repository) {
+        self.lock().forbidden.insert(repository.clone());
+    }
+
     /// Forgets every installation token issued so far (as if revoked): calls with them get 401.
     pub fn revoke_tokens(&self) {
         self.lock().tokens.clear();
@@ -673,6 +699,48 @@ impl FakeGitHub {
 
     fn op_collaborators(&self, repository: &Repository) -> Result<Vec<GithubLogin>, Failure> {
         self.repo_read(repository, |r| r.collaborators.clone())
+    }
+
+    /// The installation serving `repository`, as `GET /repos/{owner}/{repo}/installation`
+    /// finds it: none (404) for a missing repository, an uninstalled account or a repository
+    /// the installation was not given.
+    pub(crate) fn op_installation(&self, repository: &Repository) -> Result<u64, Failure> {
+        let state = self.lock();
+        if state
+            .uninstalled
+            .contains(&repository.owner().to_ascii_lowercase())
+            || state.not_selected.contains(repository)
+        {
+            return Err(Failure::not_found());
+        }
+        state
+            .repos
+            .get(repository)
+            .map(|r| r.installation_id)
+            .ok_or_else(Failure::not_found)
+    }
+
+    /// Whether the App is installed on the account `owner` (`GET /users/{owner}/installation`).
+    pub(crate) fn op_owner_installation(&self, owner: &str) -> Result<u64, Failure> {
+        let state = self.lock();
+        let owner = owner.to_ascii_lowercase();
+        if state.uninstalled.contains(&owner) {
+            return Err(Failure::not_found());
+        }
+        state
+            .installations
+            .iter()
+            .find(|(name, _)| name.to_ascii_lowercase() == owner)
+            .map(|(_, id)| *id)
+            .ok_or_else(Failure::not_found)
+    }
+
+    /// `GET /repos/{owner}/{repo}`: (id, default branch), or 403 for a forbidden one.
+    pub(crate) fn op_repository(&self, repository: &Repository) -> Result<(u64, String), Failure> {
+        if self.lock().forbidden.contains(repository) {
+            return Err(Failure::new(403, "Resource not accessible by integration"));
+        }
+        self.repo_read(repository, |r| (r.id, r.default_branch.clone()))
     }
 
     fn op_default_branch(&self, repository: &Repository) -> Result<String, Failure> {
@@ -1154,6 +1222,38 @@ impl GitHub for FakeGitHub {
             .await
             .and_then(|()| self.op_default_branch(repository))
             .map_err(|f| f.into_port_error(&what, self.now()))
+    }
+
+    async fn repository(&self, repository: &Repository) -> Result<RepositoryInfo, GitHubError> {
+        let what = format!("repository {repository}");
+        let port_error = |f: Failure| f.into_port_error(&what, self.now());
+        // As the real adapter: the installation, then (when there is none) the account's
+        // installation, then the repository through the installation.
+        self.enter(format!("GET {}/installation", repo_path(repository)))
+            .await
+            .map_err(port_error)?;
+        if self.op_installation(repository).is_err() {
+            let owner = repository.owner();
+            self.lock()
+                .calls
+                .push(format!("GET /users/{owner}/installation"));
+            return Err(match self.op_owner_installation(owner) {
+                Ok(_) => GitHubError::NotFound(what.clone()),
+                Err(_) => GitHubError::NotInstalled(repository.to_string()),
+            });
+        }
+        self.enter(format!("GET {}", repo_path(repository)))
+            .await
+            .map_err(port_error)?;
+        match self.op_repository(repository) {
+            Ok((id, default_branch)) => Ok(RepositoryInfo {
+                id,
+                full_name: repository.clone(),
+                default_branch,
+            }),
+            Err(f) if f.status == 403 => Err(GitHubError::Forbidden(f.message())),
+            Err(f) => Err(port_error(f)),
+        }
     }
 
     async fn create_deployment(

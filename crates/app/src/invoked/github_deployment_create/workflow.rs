@@ -15,8 +15,8 @@ use deploybot_core::invoke::{
     WorkflowRequest,
 };
 use deploybot_core::policy::Decision;
-use deploybot_core::workflow_file::{WORKFLOW_PATH, WorkflowFile};
-use deploybot_core::{GitRef, Project, RejectedWorkflow, Sha, WorkflowRecord, WorkflowText};
+use deploybot_core::workflow_file::WORKFLOW_PATH;
+use deploybot_core::{GitRef, Project, Sha};
 
 pub(super) async fn handle(
     state: &AppState,
@@ -65,70 +65,8 @@ pub(super) async fn read(
         }
     };
     let file = github.file_at(repository, WORKFLOW_PATH, &commit).await?;
-    let previous = project.workflow.clone();
-    let previous_file = previous.as_ref().and_then(|w| w.file.clone());
-    let mut record = WorkflowRecord {
-        commit: commit.clone(),
-        read_at: state.clock.now(),
-        file: previous_file.clone(),
-        rejected: None,
-    };
-    let mut news = None;
-    match file {
-        None => {
-            record.file = None;
-            if previous_file.is_some() {
-                news = Some(format!(
-                    ":gear: `{WORKFLOW_PATH}` is gone from the default branch (commit `{}`): the built-in workflow is in force again.",
-                    commit.short()
-                ));
-            }
-        }
-        Some(file) => match WorkflowFile::parse(&file.text) {
-            Ok(_) => {
-                if previous_file.as_ref().map(|f| &f.blob) != Some(&file.blob) {
-                    news = Some(format!(
-                        ":gear: deploybot now follows `{WORKFLOW_PATH}` as of commit `{}`. `/cimon config` shows what deploys where.",
-                        commit.short()
-                    ));
-                }
-                record.file = Some(WorkflowText {
-                    blob: file.blob,
-                    commit: commit.clone(),
-                    text: file.text,
-                });
-            }
-            Err(errors) => {
-                let (line, error) = errors
-                    .0
-                    .first()
-                    .map_or((0, "the file is not valid".to_owned()), |e| {
-                        (e.line, e.message.clone())
-                    });
-                let told_before = previous
-                    .as_ref()
-                    .and_then(|w| w.rejected.as_ref())
-                    .is_some_and(|r| r.blob == file.blob);
-                if !told_before {
-                    let in_force = if record.file.is_some() {
-                        "the last valid version stays in force"
-                    } else {
-                        "the built-in workflow stays in force"
-                    };
-                    news = Some(format!(
-                        ":warning: `{WORKFLOW_PATH}` on the default branch (commit `{}`) is not valid, so {in_force}. Line {line}: {error}",
-                        commit.short()
-                    ));
-                }
-                record.rejected = Some(RejectedWorkflow {
-                    blob: file.blob,
-                    commit,
-                    line,
-                    error,
-                });
-            }
-        },
-    }
+    let (record, news) =
+        workflow::record_read(project.workflow.as_ref(), commit, file, state.clock.now());
     project.workflow = Some(record);
     if !state.projects()?.update_project(project).await? {
         // Unbound meanwhile: nobody to tell.

@@ -105,7 +105,13 @@ async fn route(
         (&Method::GET, ["repos", owner, name, "installation"]) => {
             app_jwt(ctx, headers)?;
             let repository = parse_repository(owner, name)?;
-            installation(ctx, &repository)
+            let installation_id = ctx.fake.op_installation(&repository)?;
+            installation(ctx, repository.owner(), installation_id)
+        }
+        (&Method::GET, ["users", owner, "installation"]) => {
+            app_jwt(ctx, headers)?;
+            let installation_id = ctx.fake.op_owner_installation(owner)?;
+            installation(ctx, owner, installation_id)
         }
         (_, ["repos", owner, name, rest @ ..]) => {
             let repository = parse_repository(owner, name)?;
@@ -145,7 +151,7 @@ async fn api(
     let repo_base = format!("{}/repos/{full_name}", ctx.base());
     match (method, rest) {
         (&Method::GET, []) => {
-            let default_branch = fake.op_default_branch(repository)?;
+            let (_, default_branch) = fake.op_repository(repository)?;
             Ok(json_response(
                 StatusCode::OK,
                 repository_json(ctx.base(), repository, repo_id, &default_branch),
@@ -627,13 +633,10 @@ fn app_jwt(ctx: &Ctx, headers: &HeaderMap) -> Result<AcceptedAppJwt, Failure> {
     Ok(accepted)
 }
 
-fn installation(ctx: &Ctx, repository: &Repository) -> Result<Response, Failure> {
-    let installation_id = ctx
-        .fake
-        .repo_read(repository, |r| r.installation_id)
-        .map_err(|_| Failure::new(404, "Not Found"))?;
+/// GitHub's installation object (`GET /repos/{owner}/{repo}/installation`,
+/// `GET /users/{username}/installation`).
+fn installation(ctx: &Ctx, owner: &str, installation_id: u64) -> Result<Response, Failure> {
     let base = ctx.base();
-    let owner = repository.owner();
     let created = rfc3339(Timestamp::from_secs(1_700_000_000));
     Ok(json_response(
         StatusCode::OK,
