@@ -17,6 +17,7 @@ use deploybot_app::render::{ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY};
 use deploybot_core::blocks::{Block, Element, Message};
 use deploybot_core::invoke::{self, DeploymentCreateRequest};
 use deploybot_core::lane::LaneKey;
+use deploybot_core::workflow_file::WORKFLOW_PATH;
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Repository, Sha,
     SlackChannelId, SlackUserId, Trigger,
@@ -921,6 +922,9 @@ impl Run<'_> {
         self.profiles().await?;
 
         // 18 -----------------------------------------------------------------------------------
+        self.workflow_file(&repository).await?;
+
+        // 19 -----------------------------------------------------------------------------------
         self.step("Looking back");
         self.say("Everything deploybot recorded, newest first:");
         let all = self.app.deployments().await?;
@@ -935,7 +939,7 @@ impl Run<'_> {
             );
             self.out.line(line);
         }
-        self.check(all.len() == 12, "twelve deployments were wished for")?;
+        self.check(all.len() == 15, "fifteen deployments were wished for")?;
         let messages = self.app.fakes.slack.messages(&channel);
         let posted: HashSet<&str> = messages.iter().map(|m| m.ts.as_str()).collect();
         let own: HashSet<&str> = all.iter().filter_map(|d| d.slack_ts.as_deref()).collect();
@@ -946,8 +950,8 @@ impl Run<'_> {
             "one Slack message per deployment, edited in place",
         )?;
         self.check(
-            messages.len() == all.len() + 3,
-            "and three about preview's lock: locked, unlocked, what went next",
+            messages.len() == all.len() + 5,
+            "and three about preview's lock (locked, unlocked, what went next), two about the workflow file (in force, then a broken version refused)",
         )?;
         let edits: usize = messages.iter().map(|m| m.edits()).sum();
         self.say(format!(
@@ -990,6 +994,185 @@ impl Run<'_> {
             who.github_login,
         );
         let what = format!("push of {} to main", &hex[..7]);
+        let reply = self.github("push", &push, &what).await?;
+        self.check(reply.status == 202, "deploybot accepts the push")?;
+        Ok(reply)
+    }
+
+    /// Chapter 18: the team's own workflow file comes into force with the push that adds it,
+    /// `develop` deploys `qa`, `/cimon config` says so, and a broken version is refused with
+    /// its line while the last valid one stays in force.
+    async fn workflow_file(&mut self, repository: &Repository) -> Step {
+        const LANDED: &str = "f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6";
+        const DEVELOP: &str = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a";
+        const BROKEN: &str = "1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b";
+        const FILE: &str = "version: 1
+environments:
+  pr:
+    name: \"pr{number}\"
+    on: pull_request
+  preview:
+    on: { push: [default] }
+  qa:
+    on: { push: [develop] }
+  test:
+    on: { push: [\"release*\", \"release*/**\"] }
+  staging:
+    promote_from: test
+  production:
+    on: { tag: [\"v{semver}\"] }
+    production: true
+";
+        self.step("The team writes .github/deploybot.yml: develop deploys qa");
+        let github = &self.app.fakes.github;
+        github.set_file(repository, WORKFLOW_PATH, &sha(LANDED)?, Some(FILE));
+        self.say("Ada commits .github/deploybot.yml to main: the environments as before, and qa, which follows develop.");
+        let seen = self.app.fakes.slack.messages(&self.channel()?).len();
+        self.push_main_changing(
+            LANDED,
+            Some("e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5"),
+            ADA,
+            &[WORKFLOW_PATH],
+        )
+        .await?;
+        let landed = self.preview_of(LANDED).await?;
+        let main = Expect::success(
+            Environment::Preview,
+            PipelineTarget::Branch(world::DEFAULT_BRANCH.into()),
+        );
+        self.run_pipeline(landed, &main).await?;
+        let told = self.channel_texts_since(seen)?;
+        self.check(
+            told.iter()
+                .any(|t| t.contains("now follows `.github/deploybot.yml`")),
+            "the channel is told the file is in force, as of the commit that added it",
+        )?;
+
+        let qa = Environment::parse("qa").map_err(|e| Failed(e.to_string()))?;
+        self.app.fakes.github.set_branch(
+            repository,
+            "develop",
+            &sha(DEVELOP)?,
+            Some(ADA.github_login),
+        );
+        let push = github_events::push(world::REPOSITORY, "develop", DEVELOP, ADA.github_login);
+        let deployed = self
+            .event_deploys(
+                "push",
+                &push,
+                "push to develop",
+                &Expect::success(qa.clone(), PipelineTarget::Branch("develop".into())),
+            )
+            .await?;
+        self.check(
+            deployed.environment == qa && deployed.sha == sha(DEVELOP)?,
+            "the push to develop deployed qa",
+        )?;
+
+        let reply = self.slash(ADA, "config").await?;
+        let config = reply
+            .slash_message()
+            .map(|(m, _)| text(&m))
+            .unwrap_or_default();
+        self.check(
+            config.contains(&format!(
+                "from `.github/deploybot.yml` at commit `{}`",
+                &LANDED[..7]
+            )) && config.contains("`qa`: deployed by pushes to `develop`"),
+            "/cimon config shows qa and that the workflow comes from the file at that commit",
+        )?;
+
+        let broken = FILE.replace(
+            "    on: { push: [develop] }",
+            "    on: { push: [develop] }\n    deploy_on_friday: false",
+        );
+        self.app
+            .fakes
+            .github
+            .set_file(repository, WORKFLOW_PATH, &sha(BROKEN)?, Some(&broken));
+        let seen = self.app.fakes.slack.messages(&self.channel()?).len();
+        self.push_main_changing(BROKEN, Some(LANDED), LINUS, &[WORKFLOW_PATH])
+            .await?;
+        let after = self.preview_of(BROKEN).await?;
+        self.run_pipeline(after, &main).await?;
+        let told = self.channel_texts_since(seen)?;
+        self.check(
+            told.iter().any(|t| {
+                t.contains("is not valid, so the last valid version stays in force")
+                    && t.contains("Line 10")
+                    && t.contains("`deploy_on_friday`")
+            }),
+            "a broken version is refused with its line, and the last valid one stays in force",
+        )?;
+        let project = self
+            .app
+            .store
+            .project_by_repository(repository)
+            .await
+            .map_err(|e| Failed(e.to_string()))?;
+        let landed = sha(LANDED)?;
+        self.check(
+            project
+                .and_then(|p| p.workflow)
+                .and_then(|w| w.file)
+                .is_some_and(|f| f.commit == landed),
+            "the file in force is still the one of the commit that added it",
+        )?;
+        Ok(())
+    }
+
+    fn channel(&self) -> Step<SlackChannelId> {
+        SlackChannelId::parse(world::CHANNEL).map_err(|e| Failed(format!("channel id: {e}")))
+    }
+
+    /// The latest text of every channel message posted after the first `seen`.
+    fn channel_texts_since(&self, seen: usize) -> Step<Vec<String>> {
+        Ok(self
+            .app
+            .fakes
+            .slack
+            .messages(&self.channel()?)
+            .iter()
+            .skip(seen)
+            .filter_map(|m| m.latest().map(text))
+            .collect())
+    }
+
+    /// A push of `hex` to main whose commit changed `files`.
+    async fn push_main_changing(
+        &mut self,
+        hex: &str,
+        parent: Option<&str>,
+        who: Person,
+        files: &[&str],
+    ) -> Step<Reply> {
+        let repository = self.app.repository.clone();
+        let commit = sha(hex)?;
+        if let Some(parent) = parent {
+            self.app
+                .fakes
+                .github
+                .set_parent(&repository, &commit, &sha(parent)?);
+        }
+        self.app.fakes.github.set_branch(
+            &repository,
+            world::DEFAULT_BRANCH,
+            &commit,
+            Some(who.github_login),
+        );
+        let mut push = github_events::push(
+            world::REPOSITORY,
+            world::DEFAULT_BRANCH,
+            hex,
+            who.github_login,
+        );
+        let changed: Vec<serde_json::Value> = files.iter().map(|f| (*f).into()).collect();
+        push["commits"][0]["modified"] = changed.into();
+        let what = format!(
+            "push of {} to main, changing {}",
+            &hex[..7],
+            files.join(", ")
+        );
         let reply = self.github("push", &push, &what).await?;
         self.check(reply.status == 202, "deploybot accepts the push")?;
         Ok(reply)

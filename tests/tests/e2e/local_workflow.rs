@@ -10,7 +10,7 @@ use deploybot_local::harness::{AppOptions, LocalApp, StoreSetup, try_spawn_app};
 use deploybot_local::wiring::{DynamoSettings, random_hex};
 
 /// The titles of the scenario's steps, in order: what the demo promises to show.
-const STEPS: [&str; 18] = [
+const STEPS: [&str; 19] = [
     "Grace binds #web to acme/web and claims her GitHub login",
     "Grace sets the base domain for environment URLs",
     "Ada says hello and claims her GitHub login",
@@ -28,6 +28,7 @@ const STEPS: [&str; 18] = [
     "Grace locks preview to test a migration; a push waits and deploys on unlock",
     "CircleCI's completion webhook is lost; the watchdog finds out and moves on",
     "Behind the scenes: each function holds only what its profile grants",
+    "The team writes .github/deploybot.yml: develop deploys qa",
     "Looking back",
 ];
 
