@@ -7,7 +7,9 @@
 //! - `event/<kind>/<n>`: one event through the HTTP router — verify, parse, decide, store
 //!   calls answered by the in-memory store — at n = 10 and 10 000 projects, users and
 //!   deployments (invokes answered at once by a null invoker); GitHub events at three sizes
-//!   (a one-commit push, a pull request `synchronize`, the 30 KB push).
+//!   (a one-commit push, a pull request `synchronize`, the 30 KB push); `<kind>_with_file`: the
+//!   same with a `.github/deploybot.yml` of eight environments in force (its parse cached by
+//!   blob SHA after the first event, so not per event).
 //!
 //! - `lane/decide/<pending>`: the lane decision of a drain (newest wins per source, order, the
 //!   lock, what runs) over 1, 10 and 100 pending intents of as many sources;
@@ -215,29 +217,42 @@ fn events(c: &mut Criterion) {
             Arc::new(FixedClock),
         );
         let router = world::router(state);
-        for (kind, prepared) in &kinds {
-            group.bench_with_input(BenchmarkId::new(*kind, n), prepared, |b, prepared| {
-                b.to_async(&runtime).iter_custom(|iters| {
-                    let router = router.clone();
-                    let store = store.clone();
-                    async move {
-                        let mut total = Duration::ZERO;
-                        for _ in 0..iters {
-                            let request = prepared.request();
-                            let start = Instant::now();
-                            let response = router.clone().oneshot(request).await.expect("answers");
-                            let status = response.status();
-                            let body = response.into_body().collect().await.expect("body");
-                            total += start.elapsed();
-                            assert!(status.is_success(), "{status} {:?}", body.to_bytes());
-                            if let Some(key) = prepared.key {
-                                store.forget_delivery(key).await.expect("forgets");
+        for with_file in [false, true] {
+            if with_file {
+                runtime
+                    .block_on(world::use_workflow_file(store.as_ref()))
+                    .expect("puts the workflow file in force");
+            }
+            for (kind, prepared) in &kinds {
+                let kind = if with_file {
+                    format!("{kind}_with_file")
+                } else {
+                    (*kind).to_owned()
+                };
+                group.bench_with_input(BenchmarkId::new(kind, n), prepared, |b, prepared| {
+                    b.to_async(&runtime).iter_custom(|iters| {
+                        let router = router.clone();
+                        let store = store.clone();
+                        async move {
+                            let mut total = Duration::ZERO;
+                            for _ in 0..iters {
+                                let request = prepared.request();
+                                let start = Instant::now();
+                                let response =
+                                    router.clone().oneshot(request).await.expect("answers");
+                                let status = response.status();
+                                let body = response.into_body().collect().await.expect("body");
+                                total += start.elapsed();
+                                assert!(status.is_success(), "{status} {:?}", body.to_bytes());
+                                if let Some(key) = prepared.key {
+                                    store.forget_delivery(key).await.expect("forgets");
+                                }
                             }
+                            total
                         }
-                        total
-                    }
-                })
-            });
+                    })
+                });
+            }
         }
     }
     group.finish();

@@ -83,6 +83,56 @@ fn environment_of(i: usize) -> Environment {
     }
 }
 
+/// A workflow file of the size teams write (eight environments, globs, versions, checks): what
+/// [`use_workflow_file`] puts in force for the measured project.
+pub const WORKFLOW_FILE: &str = "version: 1
+environments:
+  pr:
+    name: \"pr{number}\"
+    on: pull_request
+    drafts: false
+  preview:
+    on: { push: [default] }
+  qa:
+    on: { push: [develop, \"qa/**\"] }
+  test:
+    on: { push: [\"release*\", \"release/**\"] }
+  staging:
+    promote_from: test
+  eu-production:
+    on: { tag: [\"v{semver}\"] }
+    production: true
+    required_checks: [\"ci/circleci: build\"]
+    url: \"https://eu.example.com/\"
+  us-production:
+    promote_from: eu-production
+    production: true
+  docs:
+    on: { push: [\"docs/*\"] }
+";
+
+/// Puts [`WORKFLOW_FILE`] in force for the measured project (as read from its default branch).
+pub async fn use_workflow_file(store: &dyn Store) -> Result<(), StoreError> {
+    let Some(mut project) = store.project_by_repository(&repo()).await? else {
+        return Err(StoreError::Backend(
+            "bench fixture: the measured project is not bound".into(),
+        ));
+    };
+    let commit = Sha::parse(&"2".repeat(40)).map_err(fixture_error)?;
+    project.workflow = Some(deploybot_core::WorkflowRecord {
+        commit: commit.clone(),
+        read_at: Timestamp::from_secs(NOW_SECS - 3600),
+        file: Some(deploybot_core::WorkflowText {
+            blob: "3".repeat(40),
+            commit,
+            text: WORKFLOW_FILE.to_owned(),
+        }),
+        rejected: None,
+    });
+    store.update_project(&project).await?;
+    Ok(())
+}
+
 /// Stores the measured project (`acme/web` ↔ `#web`), `n` other projects, `n` users and `n`
 /// deployments of `acme/web`, and the queued deployment of [`PIPELINE`].
 pub async fn populate(store: &dyn Store, n: usize) -> Result<(), StoreError> {
