@@ -63,9 +63,14 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
     assert_eq!(
         pairs,
         [
-            // The lanes' chapters: the newest runs; each older success became inactive when
-            // the next one succeeded; the middle push of three never ran.
+            // The workflow file's chapter: the push that brought a broken version of the file
+            // still deployed preview; develop deployed qa; the push that added the file.
             ("preview", DeploymentState::Success),
+            ("qa", DeploymentState::Success),
+            ("preview", DeploymentState::Inactive),
+            // The lanes' chapters: each success became inactive when the next one succeeded;
+            // the middle push of three never ran.
+            ("preview", DeploymentState::Inactive),
             ("preview", DeploymentState::Inactive),
             ("preview", DeploymentState::Inactive),
             ("preview", DeploymentState::Superseded),
@@ -83,7 +88,7 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
     );
     assert_eq!(
         app.fakes.ci.pipelines().len(),
-        11,
+        14,
         "the superseded push never ran"
     );
     assert!(app.failures().is_empty(), "{:#?}", app.failures());
