@@ -711,6 +711,13 @@ async fn list(
         return Ok(SlashReply::ephemeral(replies::not_set_up(grammar)));
     };
     let repository = &project.repository;
+    let policy = state.policy_of(&project);
+    if let Some(env) = &environment
+        && policy.pull_request_of(env).is_none()
+        && let Some(refusal) = unknown_environment(&policy, env)
+    {
+        return Ok(SlashReply::ephemeral(replies::deploy_refused(&refusal)));
+    }
     let recent = state
         .deployments()?
         .list_deployments(repository, environment.clone(), replies::LIST_LIMIT)
@@ -720,7 +727,6 @@ async fn list(
     // one (every newer deployment of it is on the page too). Only an environment the page
     // settles nothing about is looked up, and only when the page is full (a short page is the
     // whole history).
-    let policy = state.policy_of(&project);
     let environments: Vec<Environment> = match &environment {
         Some(env) => vec![env.clone()],
         None => policy.environments(),

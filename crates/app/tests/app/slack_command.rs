@@ -840,7 +840,7 @@ async fn deploy_refusals_are_immediate_and_specific() {
         .await
         .assert_ephemeral(&["not set up", "/cimon setup"]);
     h.bind().await;
-    let cases: [(&str, &[&str]); 6] = [
+    let cases: [(&str, &[&str]); 9] = [
         ("deploy main to pr12", &["belongs to a pull request"]),
         (
             "deploy main to production",
@@ -859,10 +859,18 @@ async fn deploy_refusals_are_immediate_and_specific() {
         ),
         ("deploy production", &["Say what to deploy to production"]),
         ("deploy main to qa", &["no `qa` environment", "`staging`"]),
+        ("list qa", &["no `qa` environment"]),
+        ("set url qa qa.example.com", &["no `qa` environment"]),
+        ("unlock qa", &["no `qa` environment"]),
     ];
+    let before = h.invocations().len();
     for (text, needles) in cases {
         h.slash(text).await.assert_ephemeral(needles);
     }
+    // Refused at once: nothing handed over, no setting saved.
+    assert_eq!(h.invocations().len(), before);
+    let project = h.project(CHANNEL).await.expect("bound");
+    assert!(project.settings.urls.is_empty(), "{:?}", project.settings);
     h.slash_as("/deploy", CHANNEL, USER, "")
         .await
         .assert_ephemeral(&["Usage"]);
