@@ -99,6 +99,28 @@ pub fn decline_key(repository: &Repository, trigger: &Trigger) -> String {
     }
 }
 
+/// Tells the channel why an event was declined — once per [`decline_key`] (a fork's pull
+/// request is declined on every push; the channel hears it once). `true` when this call told
+/// it.
+pub async fn tell_declined_once(
+    state: &crate::AppState,
+    project: &Project,
+    trigger: &Trigger,
+    reason: &str,
+) -> Result<bool, crate::AppError> {
+    let key = decline_key(&project.repository, trigger);
+    let told = crate::idempotency::run_once(state, &key, async {
+        let request = deploybot_core::invoke::SlackMessageRequest::Channel {
+            channel: project.channel.clone(),
+            message: deploybot_core::blocks::Message::text(format!(":no_entry: {reason}")),
+        };
+        deploybot_core::invoke::send(state.invoker()?, &request).await?;
+        Ok(())
+    })
+    .await?;
+    Ok(matches!(told, crate::idempotency::Once::Ran(())))
+}
+
 /// How many parsed files a process keeps. A Lambda process serves few repositories; when a
 /// long-running local server holds more, the cache starts again (a parse is a few
 /// microseconds).

@@ -973,30 +973,7 @@ impl Run<'_> {
 
     /// A push of `hex` to main (preview), following `parent` on GitHub.
     async fn push_main(&mut self, hex: &str, parent: Option<&str>, who: Person) -> Step<Reply> {
-        let repository = self.app.repository.clone();
-        let commit = sha(hex)?;
-        if let Some(parent) = parent {
-            self.app
-                .fakes
-                .github
-                .set_parent(&repository, &commit, &sha(parent)?);
-        }
-        self.app.fakes.github.set_branch(
-            &repository,
-            world::DEFAULT_BRANCH,
-            &commit,
-            Some(who.github_login),
-        );
-        let push = github_events::push(
-            world::REPOSITORY,
-            world::DEFAULT_BRANCH,
-            hex,
-            who.github_login,
-        );
-        let what = format!("push of {} to main", &hex[..7]);
-        let reply = self.github("push", &push, &what).await?;
-        self.check(reply.status == 202, "deploybot accepts the push")?;
-        Ok(reply)
+        self.push_main_changing(hex, parent, who, &[]).await
     }
 
     /// Chapter 18: the team's own workflow file comes into force with the push that adds it,

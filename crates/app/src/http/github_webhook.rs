@@ -22,10 +22,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use bytes::Bytes;
-use deploybot_core::blocks::Message;
 use deploybot_core::invoke::{
     self, CircleciTriggerRequest, DeploymentCreateRequest, DeploymentStatusRequest, HandedEvent,
-    NewDeploymentRequest, SlackMessageRequest, WorkflowRequest,
+    NewDeploymentRequest, WorkflowRequest,
 };
 use deploybot_core::policy::{Decision, PullRequestAction, WorkflowEvent};
 use deploybot_core::signature::verify_github;
@@ -267,24 +266,13 @@ async fn decided(
             invoke::send(invoker, &request).await?;
             Ok(Handled::Accepted(format!("deactivating {environment}")))
         }
-        Decision::Decline { reason } => {
-            let key = workflow::decline_key(&project.repository, &handed.trigger);
-            let told = idempotency::run_once(state, &key, async {
-                let request = SlackMessageRequest::Channel {
-                    channel: project.channel.clone(),
-                    message: Message::text(format!(":no_entry: {reason}")),
-                };
-                invoke::send(invoker, &request).await?;
-                Ok(())
-            })
-            .await?;
-            Ok(match told {
-                idempotency::Once::Ran(()) => {
-                    Handled::Accepted("declined; the channel was told why".into())
-                }
-                _ => Handled::Ignored("declined; the channel was told already".into()),
-            })
-        }
+        Decision::Decline { reason } => Ok(
+            if workflow::tell_declined_once(state, project, &handed.trigger, &reason).await? {
+                Handled::Accepted("declined; the channel was told why".into())
+            } else {
+                Handled::Ignored("declined; the channel was told already".into())
+            },
+        ),
         Decision::Ignore { reason } => Ok(Handled::Ignored(reason)),
     }
 }

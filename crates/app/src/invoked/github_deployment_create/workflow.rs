@@ -8,7 +8,7 @@
 //! the file is read again on the next event that needs it.
 
 use super::{deactivate, new_deployment, nothing, refused};
-use crate::{AppError, AppState, idempotency, workflow};
+use crate::{AppError, AppState, workflow};
 use deploybot_core::blocks::Message;
 use deploybot_core::invoke::{
     self, DeploymentCreateResponse, HandedEvent, NewDeploymentRequest, SlackMessageRequest,
@@ -112,16 +112,7 @@ async fn carry_out(
             deactivate(state, &project.repository, environment).await
         }
         Decision::Decline { reason } => {
-            let key = workflow::decline_key(&project.repository, &handed.trigger);
-            idempotency::run_once(state, &key, async {
-                let request = SlackMessageRequest::Channel {
-                    channel: project.channel.clone(),
-                    message: Message::text(format!(":no_entry: {reason}")),
-                };
-                invoke::send(state.invoker()?, &request).await?;
-                Ok(())
-            })
-            .await?;
+            workflow::tell_declined_once(state, project, &handed.trigger, &reason).await?;
             Ok(refused(reason))
         }
         Decision::Ignore { reason } => Ok(refused(reason)),
