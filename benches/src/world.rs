@@ -99,6 +99,7 @@ pub async fn populate(store: &dyn Store, n: usize) -> Result<(), StoreError> {
         },
         created_by: None,
         created_at: now.plus_secs(-86_400),
+        github_id: None,
     };
     store
         .bind_project(&project(repo(), channel_id(CHANNEL)?))

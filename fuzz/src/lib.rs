@@ -255,6 +255,7 @@ async fn world() -> Arc<MemoryStore> {
         settings: Default::default(),
         created_by: None,
         created_at: Timestamp::from_secs(NOW_SECS - 86_400),
+        github_id: None,
     };
     store.bind_project(&project).await.expect("binds");
     let created = Timestamp::from_secs(NOW_SECS - 600);

@@ -231,6 +231,7 @@ async fn setup(
         settings: Default::default(),
         created_by: Some(request.user.clone()),
         created_at: state.clock.now(),
+        github_id: None,
     };
     match state.projects()?.bind_project(&project).await? {
         BindOutcome::Bound => {

@@ -883,6 +883,7 @@ mod tests {
             settings,
             created_by: None,
             created_at: Timestamp::from_secs(0),
+            github_id: None,
         }
     }
 

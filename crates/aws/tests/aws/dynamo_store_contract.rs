@@ -213,6 +213,7 @@ fn project(repo: &str, channel_id: &str) -> Project {
         settings: ProjectSettings::default(),
         created_by: None,
         created_at: Timestamp::from_millis(T0),
+        github_id: None,
     }
 }
 

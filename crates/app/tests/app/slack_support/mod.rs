@@ -331,6 +331,7 @@ impl Harness {
             settings: Default::default(),
             created_by: Some(user(USER)),
             created_at: self.clock.now(),
+            github_id: None,
         };
         self.store.bind_project(&project).await.expect("bind");
         project

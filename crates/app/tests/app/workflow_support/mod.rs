@@ -227,6 +227,7 @@ impl World {
             },
             created_by: None,
             created_at: Timestamp::from_secs(NOW_SECS - 86_400),
+            github_id: None,
         };
         store.bind_project(&project).await.expect("binds");
         let router = functions.router();
