@@ -705,8 +705,11 @@ fn github_rows(h: &Harness) -> Vec<Case> {
         ),
         case(
             EP,
-            "repository nobody follows",
-            with(&|v| v["repository"]["full_name"] = json!("acme/unknown")),
+            "repository nobody follows (another name and another id)",
+            with(&|v| {
+                v["repository"]["full_name"] = json!("acme/unknown");
+                v["repository"]["id"] = json!(1);
+            }),
             Expect::Ignored,
         ),
         case(

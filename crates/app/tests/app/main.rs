@@ -23,3 +23,4 @@ mod watchdog;
 mod workflow_checks;
 mod workflow_pull_request;
 mod workflow_push;
+mod workflow_rename;
