@@ -7,8 +7,12 @@
 //! most a few key/index lookups and one or more `Event` invokes — well under a second.
 //! Idempotency key: `github:<X-GitHub-Delivery>` (forgotten again when handling fails
 //! internally, so GitHub's redelivery is processed).
+//!
+//! Body size: up to `github_max_body_bytes` (GitHub's own 25 MB maximum), not the smaller
+//! limit of the other routes; every step over the body (signature, JSON parsing into the
+//! typed payload, commits skipped as `IgnoredAny`) is one linear pass.
 
-use crate::http::{check_body_size, header};
+use crate::http::{body_limit_layer, check_body_limit, header};
 use crate::webhook_payloads::github::{
     CheckSuiteEvent, DeploymentEvent, DeploymentStatusEvent, GithubDeployment, PullRequestEvent,
     PushEvent, RepositoryEvent, RepositoryInfo, StatusEvent,
@@ -49,8 +53,10 @@ const HANDLED: [&str; 7] = [
 const PARKED_LOOKUP: usize = 20;
 
 pub fn router(state: AppState) -> Router {
+    let limit = state.config.github_max_body_bytes;
     Router::new()
         .route("/github/webhook", post(receive))
+        .layer(body_limit_layer(limit))
         .with_state(state)
 }
 
@@ -170,7 +176,7 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    check_body_size(&state, &body)?;
+    check_body_limit(state.config.github_max_body_bytes, &body)?;
     let secret = state
         .config
         .github_webhook_secret
