@@ -138,31 +138,34 @@ pub async fn use_workflow_file(store: &dyn Store) -> Result<(), StoreError> {
 pub async fn populate(store: &dyn Store, n: usize) -> Result<(), StoreError> {
     let now = Timestamp::from_secs(NOW_SECS);
     let team = SlackTeamId::parse("T0ACME").map_err(fixture_error)?;
-    let project = |repository: Repository, channel: SlackChannelId| Project {
-        repository,
-        channel,
-        channel_name: Some("web".into()),
-        team: Some(team.clone()),
-        settings: ProjectSettings {
-            base_domain: Some("example.com".into()),
-            ..ProjectSettings::default()
-        },
-        created_by: None,
-        // Read at setup: no workflow file, the built-in workflow is in force.
-        workflow: Some(deploybot_testkit::fixtures::workflow_read_without_file(
-            deploybot_core::Sha::parse(&"1".repeat(40)).expect("a sha"),
-            now.plus_secs(-86_400),
-        )),
-        created_at: now.plus_secs(-86_400),
-    };
+    let project =
+        |repository: Repository, channel: SlackChannelId, github_id: Option<u64>| Project {
+            repository,
+            channel,
+            channel_name: Some("web".into()),
+            team: Some(team.clone()),
+            settings: ProjectSettings {
+                base_domain: Some("example.com".into()),
+                ..ProjectSettings::default()
+            },
+            created_by: None,
+            // Read at setup: no workflow file, the built-in workflow is in force.
+            workflow: Some(deploybot_testkit::fixtures::workflow_read_without_file(
+                deploybot_core::Sha::parse(&"1".repeat(40)).expect("a sha"),
+                now.plus_secs(-86_400),
+            )),
+            created_at: now.plus_secs(-86_400),
+            github_id,
+        };
     store
-        .bind_project(&project(repo(), channel_id(CHANNEL)?))
+        // GitHub's id of acme/web in the payloads, as recorded at setup.
+        .bind_project(&project(repo(), channel_id(CHANNEL)?, Some(598_245_713)))
         .await?;
     for i in 0..n {
         let repository =
             Repository::parse(&format!("org{i}/service-{i}")).map_err(fixture_error)?;
         store
-            .bind_project(&project(repository, channel_id(&format!("C{i:08}"))?))
+            .bind_project(&project(repository, channel_id(&format!("C{i:08}"))?, None))
             .await?;
         let link = UserLink {
             github_login: GithubLogin::parse(&format!("dev-{i}")).map_err(fixture_error)?,

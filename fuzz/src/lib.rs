@@ -256,6 +256,7 @@ async fn world() -> Arc<MemoryStore> {
         created_by: None,
         workflow: None,
         created_at: Timestamp::from_secs(NOW_SECS - 86_400),
+        github_id: None,
     };
     store.bind_project(&project).await.expect("binds");
     let created = Timestamp::from_secs(NOW_SECS - 600);

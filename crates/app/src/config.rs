@@ -29,6 +29,11 @@ pub const CIRCLECI_WEBHOOK_SECRET: &str = "CIRCLECI_WEBHOOK_SECRET";
 /// Shared token of CircleCI's legacy `notify` payloads (optional).
 pub const CIRCLECI_NOTIFY_TOKEN: &str = "CIRCLECI_NOTIFY_TOKEN";
 
+/// The largest webhook payload GitHub sends: it caps deliveries at 25 MB and sends nothing for
+/// an event whose payload would be larger (taken as 25 MiB, which covers both readings of
+/// "MB"). docs/operations.md, "Request size limits", says what AWS accepts in front of it.
+pub const GITHUB_MAX_PAYLOAD_BYTES: usize = 25 * 1024 * 1024;
+
 /// The three signing secrets, in the order a missing one is reported.
 pub const SIGNING_SECRETS: [&str; 3] = [
     SLACK_SIGNING_SECRET,
@@ -107,8 +112,10 @@ pub struct AppConfig {
     pub delivery_ttl_secs: i64,
     /// How long a deployment may wait for checks before it is failed (default one hour).
     pub checks_timeout_secs: i64,
-    /// Largest request body an HTTP endpoint accepts.
+    /// Largest request body an HTTP endpoint accepts (all but `/github/webhook`).
     pub max_body_bytes: usize,
+    /// Largest request body `/github/webhook` accepts: GitHub's own maximum by default.
+    pub github_max_body_bytes: usize,
     /// `DEPLOYBOT_START_TIMEOUT`: how long a pipeline may take to start (default 2 minutes).
     pub start_timeout: Duration,
     /// `DEPLOYBOT_DEPLOYMENT_TIMEOUT`: how long a deployment may run (default 45 minutes).
@@ -129,6 +136,7 @@ impl Default for AppConfig {
             delivery_ttl_secs: 7 * 24 * 3600,
             checks_timeout_secs: 3600,
             max_body_bytes: 1024 * 1024,
+            github_max_body_bytes: GITHUB_MAX_PAYLOAD_BYTES,
             start_timeout: WatchdogConfig::default().start_timeout,
             deployment_timeout: WatchdogConfig::default().deployment_timeout,
             watchdog_interval: WatchdogConfig::default().interval,
@@ -231,6 +239,7 @@ mod tests {
         assert_eq!(config.checks_timeout_secs, 3600);
         assert_eq!(config.delivery_ttl_secs, defaults.delivery_ttl_secs);
         assert_eq!(config.max_body_bytes, defaults.max_body_bytes);
+        assert_eq!(config.github_max_body_bytes, GITHUB_MAX_PAYLOAD_BYTES);
         assert_eq!(config.start_timeout, Duration::from_secs(120));
         assert_eq!(config.deployment_timeout, Duration::from_secs(45 * 60));
         assert_eq!(config.watchdog_interval, Duration::from_secs(60));

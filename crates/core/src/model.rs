@@ -24,6 +24,11 @@ pub struct Project {
     #[serde(default)]
     pub created_by: Option<SlackUserId>,
     pub created_at: Timestamp,
+    /// GitHub's numeric id of the repository (`repository.id` in webhook payloads), recorded
+    /// from the first event that carries it. It survives renames and transfers, so an event
+    /// under a new `owner/name` is still recognised (docs/workflow.md, "Renamed repositories").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_id: Option<u64>,
     /// The repository's workflow file as last read from its default branch; `None` until it
     /// was first read.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -39,6 +39,18 @@ pub enum BindOutcome {
     ChannelTaken { repository: Repository },
 }
 
+/// The result of [`ProjectStore::move_project`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoveOutcome {
+    /// The binding now lives under the new name; the record as stored.
+    Moved(Box<Project>),
+    /// The old name has no binding (never had, unbound, or moved already): nothing changed.
+    NotBound,
+    /// The old name is bound, but the new name is bound already (to this `channel`): nothing
+    /// changed.
+    Taken { channel: SlackChannelId },
+}
+
 /// The result of [`UserStore::link_user`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkOutcome {
@@ -128,6 +140,30 @@ pub trait ProjectStore: Send + Sync {
     /// Replaces the stored project's `channel_name`, `team` and `settings` when the binding
     /// `repository` ↔ `channel` still exists. Returns false (and changes nothing) otherwise.
     async fn update_project(&self, project: &Project) -> Result<bool, StoreError>;
+
+    /// The project whose repository has GitHub's numeric id `github_id` (index lookup; the
+    /// index may lag a write by a moment, like every secondary index). Should two bindings
+    /// carry the id, either may be returned.
+    async fn project_by_github_id(&self, github_id: u64) -> Result<Option<Project>, StoreError>;
+
+    /// Records GitHub's numeric id of the binding `project.repository` ↔ `project.channel`
+    /// when it still exists and has none yet. Returns false (and changes nothing) otherwise.
+    async fn set_project_github_id(
+        &self,
+        project: &Project,
+        github_id: u64,
+    ) -> Result<bool, StoreError>;
+
+    /// Moves the binding of `from` to the repository name `to` **atomically** (the repository
+    /// was renamed or transferred): the channel, its settings and everything else stay, the
+    /// channel's claim names `to`, and `from` is free to be bound again. `github_id` is
+    /// recorded on the way when the binding has none. Deployments and lanes are not touched.
+    async fn move_project(
+        &self,
+        from: &Repository,
+        to: &Repository,
+        github_id: Option<u64>,
+    ) -> Result<MoveOutcome, StoreError>;
 
     /// Removes the channel's binding and settings; returns what was removed. User links stay.
     async fn unbind_project(&self, channel: &SlackChannelId)

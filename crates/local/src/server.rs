@@ -12,7 +12,8 @@ use tokio::net::TcpListener;
 /// The local server's routes.
 pub fn router(functions: &Functions) -> Router {
     // The handlers answer 413 themselves for bodies over the configured limit; axum's own
-    // limit sits just above so that those bodies reach them.
+    // limit sits just above so that those bodies reach them. `/github/webhook` sets its own,
+    // larger limit on its route, which wins over this one.
     let limit = functions.config().max_body_bytes.saturating_add(1);
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))

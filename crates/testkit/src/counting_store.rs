@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use deploybot_core::lane::{LaneKey, LaneRecord, LockHistoryEntry};
 use deploybot_core::ports::{
     BindOutcome, Claim, DeliveryStore, DeploymentStore, InsertOutcome, LaneSaved, LaneStore,
-    LinkOutcome, ProjectStore, Store, StoreError, UpdateOutcome, UserStore,
+    LinkOutcome, MoveOutcome, ProjectStore, Store, StoreError, UpdateOutcome, UserStore,
 };
 use deploybot_core::{
     Deployment, DeploymentId, Environment, GithubLogin, Project, Repository, Sha, SlackChannelId,
@@ -159,6 +159,30 @@ impl ProjectStore for CountingStore {
     async fn update_project(&self, project: &Project) -> Result<bool, StoreError> {
         self.enter("update_project").await?;
         self.inner.update_project(project).await
+    }
+
+    async fn project_by_github_id(&self, github_id: u64) -> Result<Option<Project>, StoreError> {
+        self.enter("project_by_github_id").await?;
+        self.inner.project_by_github_id(github_id).await
+    }
+
+    async fn set_project_github_id(
+        &self,
+        project: &Project,
+        github_id: u64,
+    ) -> Result<bool, StoreError> {
+        self.enter("set_project_github_id").await?;
+        self.inner.set_project_github_id(project, github_id).await
+    }
+
+    async fn move_project(
+        &self,
+        from: &Repository,
+        to: &Repository,
+        github_id: Option<u64>,
+    ) -> Result<MoveOutcome, StoreError> {
+        self.enter("move_project").await?;
+        self.inner.move_project(from, to, github_id).await
     }
 
     async fn unbind_project(

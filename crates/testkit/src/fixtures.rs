@@ -71,6 +71,14 @@ pub const FIXTURES: &[(&str, &str)] = &[
         "github/deployment_status.json",
         include_str!("../fixtures/github/deployment_status.json"),
     ),
+    (
+        "github/repository.renamed.json",
+        include_str!("../fixtures/github/repository.renamed.json"),
+    ),
+    (
+        "github/repository.transferred.json",
+        include_str!("../fixtures/github/repository.transferred.json"),
+    ),
 ];
 
 /// The fixture at `path`, or `None` when there is no such fixture.

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use deploybot_core::lane::{LaneKey, LaneRecord, LockHistoryEntry};
 use deploybot_core::ports::{
     BindOutcome, Claim, DeliveryStore, DeploymentStore, InsertOutcome, LaneSaved, LaneStore,
-    LinkOutcome, ProjectStore, StoreError, UpdateOutcome, UserStore,
+    LinkOutcome, MoveOutcome, ProjectStore, StoreError, UpdateOutcome, UserStore,
 };
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GithubLogin, Project, Repository, Sha,
@@ -27,6 +27,8 @@ struct Tables {
     project_by_channel: HashMap<SlackChannelId, Repository>,
     /// The last unbinding of each repository.
     unbindings: HashMap<Repository, Unbinding>,
+    /// GitHub repository id index of the project table (sparse: bindings with an id).
+    project_by_github_id: HashMap<u64, BTreeSet<Repository>>,
     /// Slack workspaces whose tokens were revoked.
     revoked_teams: HashSet<SlackTeamId>,
     /// user table, keyed by GitHub login.
@@ -83,6 +85,22 @@ impl MemoryStore {
 }
 
 impl Tables {
+    fn index_github_id(&mut self, github_id: u64, repository: &Repository) {
+        self.project_by_github_id
+            .entry(github_id)
+            .or_default()
+            .insert(repository.clone());
+    }
+
+    fn unindex_github_id(&mut self, github_id: u64, repository: &Repository) {
+        if let Some(repositories) = self.project_by_github_id.get_mut(&github_id) {
+            repositories.remove(repository);
+            if repositories.is_empty() {
+                self.project_by_github_id.remove(&github_id);
+            }
+        }
+    }
+
     fn deployment(&self, key: &DeploymentKey) -> Option<&Deployment> {
         self.deployments.get(&key.0)?.get(&key.1)
     }
@@ -193,10 +211,74 @@ impl ProjectStore for MemoryStore {
         tables
             .project_by_channel
             .insert(project.channel.clone(), project.repository.clone());
+        if let Some(id) = project.github_id {
+            tables.index_github_id(id, &project.repository);
+        }
         tables
             .projects
             .insert(project.repository.clone(), project.clone());
         Ok(BindOutcome::Bound)
+    }
+
+    async fn project_by_github_id(&self, github_id: u64) -> Result<Option<Project>, StoreError> {
+        let tables = self.lock()?;
+        Ok(tables
+            .project_by_github_id
+            .get(&github_id)
+            .and_then(|repositories| repositories.first())
+            .and_then(|repository| tables.projects.get(repository))
+            .cloned())
+    }
+
+    async fn set_project_github_id(
+        &self,
+        project: &Project,
+        github_id: u64,
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.lock()?;
+        match tables.projects.get_mut(&project.repository) {
+            Some(stored) if stored.channel == project.channel && stored.github_id.is_none() => {
+                stored.github_id = Some(github_id);
+                tables.index_github_id(github_id, &project.repository);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn move_project(
+        &self,
+        from: &Repository,
+        to: &Repository,
+        github_id: Option<u64>,
+    ) -> Result<MoveOutcome, StoreError> {
+        let mut tables = self.lock()?;
+        if !tables.projects.contains_key(from) {
+            return Ok(MoveOutcome::NotBound);
+        }
+        if let Some(existing) = tables.projects.get(to) {
+            return Ok(MoveOutcome::Taken {
+                channel: existing.channel.clone(),
+            });
+        }
+        let Some(mut project) = tables.projects.remove(from) else {
+            return Ok(MoveOutcome::NotBound);
+        };
+        if let Some(id) = project.github_id {
+            tables.unindex_github_id(id, from);
+        }
+        project.repository = to.clone();
+        if project.github_id.is_none() {
+            project.github_id = github_id;
+        }
+        if let Some(id) = project.github_id {
+            tables.index_github_id(id, to);
+        }
+        tables
+            .project_by_channel
+            .insert(project.channel.clone(), to.clone());
+        tables.projects.insert(to.clone(), project.clone());
+        Ok(MoveOutcome::Moved(Box::new(project)))
     }
 
     async fn project_by_channel(
@@ -240,7 +322,11 @@ impl ProjectStore for MemoryStore {
         let Some(repository) = tables.project_by_channel.remove(channel) else {
             return Ok(None);
         };
-        Ok(tables.projects.remove(&repository))
+        let removed = tables.projects.remove(&repository);
+        if let Some(id) = removed.as_ref().and_then(|p| p.github_id) {
+            tables.unindex_github_id(id, &repository);
+        }
+        Ok(removed)
     }
 
     async fn record_unbinding(&self, record: &Unbinding) -> Result<(), StoreError> {

@@ -7,11 +7,15 @@
 //! most a few key/index lookups and one or more `Event` invokes — well under a second.
 //! Idempotency key: `github:<X-GitHub-Delivery>` (forgotten again when handling fails
 //! internally, so GitHub's redelivery is processed).
+//!
+//! Body size: up to `github_max_body_bytes` (GitHub's own 25 MB maximum), not the smaller
+//! limit of the other routes; every step over the body (signature, JSON parsing into the
+//! typed payload, commits skipped as `IgnoredAny`) is one linear pass.
 
-use crate::http::{check_body_size, header};
+use crate::http::{body_limit_layer, check_body_limit, header};
 use crate::webhook_payloads::github::{
     CheckSuiteEvent, DeploymentEvent, DeploymentStatusEvent, GithubDeployment, PullRequestEvent,
-    PushEvent, RepositoryInfo, StatusEvent,
+    PushEvent, RepositoryEvent, RepositoryInfo, StatusEvent,
 };
 use crate::webhook_payloads::parse_json;
 use crate::{AppError, AppState};
@@ -22,17 +26,21 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use bytes::Bytes;
+use deploybot_core::blocks::Message;
 use deploybot_core::invoke::{
     self, CircleciTriggerRequest, DeploymentCreateRequest, DeploymentStatusRequest, HandedEvent,
-    NewDeploymentRequest, WorkflowRequest,
+    NewDeploymentRequest, SlackMessageRequest, WorkflowRequest,
 };
 use deploybot_core::policy::{Decision, PullRequestAction, WorkflowEvent};
+use deploybot_core::ports::MoveOutcome;
+use deploybot_core::repository_move;
 use deploybot_core::signature::verify_github;
 use deploybot_core::{Deployment, DeploymentState, GitRef, Project, Repository, Sha, Trigger};
 use tracing::Instrument;
 
 /// The events this function acts on; anything else is acknowledged and ignored.
-const HANDLED: [&str; 6] = [
+const HANDLED: [&str; 7] = [
+    "repository",
     "pull_request",
     "push",
     "status",
@@ -45,8 +53,10 @@ const HANDLED: [&str; 6] = [
 const PARKED_LOOKUP: usize = 20;
 
 pub fn router(state: AppState) -> Router {
+    let limit = state.config.github_max_body_bytes;
     Router::new()
         .route("/github/webhook", post(receive))
+        .layer(body_limit_layer(limit))
         .with_state(state)
 }
 
@@ -77,6 +87,7 @@ enum Event {
     CheckSuite(CheckSuiteEvent),
     Deployment(DeploymentEvent),
     DeploymentStatus(DeploymentStatusEvent),
+    Repository(RepositoryEvent),
 }
 
 impl Event {
@@ -104,6 +115,24 @@ impl Event {
                 parse_sha("check_suite.head_sha", &e.check_suite.head_sha).map(drop)
             }
             Self::Deployment(_) | Self::DeploymentStatus(_) => Ok(()),
+            Self::Repository(e) => {
+                let current = e.repository.repository()?;
+                match e.former_name()? {
+                    Some(former) => former_repository(&former, &current).map(drop),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// The repository's previous name, when the event is a rename or a transfer.
+    fn former_repository(&self, current: &Repository) -> Result<Option<Repository>, AppError> {
+        match self {
+            Self::Repository(e) => match e.former_name()? {
+                Some(former) => former_repository(&former, current).map(Some),
+                None => Ok(None),
+            },
+            _ => Ok(None),
         }
     }
 
@@ -115,6 +144,7 @@ impl Event {
             "check_suite" => Self::CheckSuite(parse_json(name, body)?),
             "deployment" => Self::Deployment(parse_json(name, body)?),
             "deployment_status" => Self::DeploymentStatus(parse_json(name, body)?),
+            "repository" => Self::Repository(parse_json(name, body)?),
             _ => return Ok(None),
         }))
     }
@@ -127,8 +157,18 @@ impl Event {
             Self::CheckSuite(e) => &e.repository,
             Self::Deployment(e) => &e.repository,
             Self::DeploymentStatus(e) => &e.repository,
+            Self::Repository(e) => &e.repository,
         }
     }
+}
+
+fn former_repository(
+    former: &repository_move::FormerName,
+    current: &Repository,
+) -> Result<Repository, AppError> {
+    former
+        .repository(current)
+        .map_err(|e| AppError::bad_request(format!("repository payload: changes: {e}")))
 }
 
 async fn receive(
@@ -136,7 +176,7 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    check_body_size(&state, &body)?;
+    check_body_limit(state.config.github_max_body_bytes, &body)?;
     let secret = state
         .config
         .github_webhook_secret
@@ -160,26 +200,53 @@ async fn receive(
         return Ok(Handled::Ignored(format!("{name} events are not used")).into_response());
     };
     let repository = event.repository().repository()?;
+    let github_id = event.repository().id;
+    let former = event.former_repository(&repository)?;
     let span = tracing::info_span!("github_webhook", %delivery, event = %name, %repository);
     async move {
-        let Some(project) = state.projects()?.project_by_repository(&repository).await? else {
+        let Some(found) = find(&state, &repository, github_id, former.as_ref()).await? else {
             return Ok(Handled::Ignored(format!("no channel follows {repository}")).into_response());
         };
+        if let (Found::Bound(_), Event::Repository(e)) = (&found, &event) {
+            return Ok(Handled::Ignored(format!(
+                "repository {}: the binding is under {repository} already",
+                e.action
+            ))
+            .into_response());
+        }
+        // A move happens under the delivery's idempotency key, so a delivery from before a
+        // rename that GitHub redelivers after it (handled already) does not move the binding
+        // back.
+        let work = async {
+            let project = match found {
+                Found::Bound(project) => *project,
+                Found::Renamed { from } => {
+                    let Some(project) = follow(&state, &from, &repository, github_id).await? else {
+                        return Ok(Handled::Ignored(format!("no channel follows {repository}")));
+                    };
+                    if matches!(event, Event::Repository(_)) {
+                        return Ok(Handled::Accepted(format!(
+                            "{from} is now {repository}; following"
+                        )));
+                    }
+                    project
+                }
+            };
+            act(&state, &project, event).await
+        };
         let key = format!("github:{delivery}");
-        Ok(
-            match idempotency::run_once(&state, &key, act(&state, &project, event)).await? {
-                idempotency::Once::Ran(handled) => {
-                    tracing::info!(?handled, "handled");
-                    handled.into_response()
-                }
-                idempotency::Once::InProgress => {
-                    Handled::Ignored("delivery being handled".into()).into_response()
-                }
-                idempotency::Once::Done => {
-                    Handled::Ignored("delivery already handled".into()).into_response()
-                }
-            },
-        )
+        Ok(match idempotency::run_once(&state, &key, work).await? {
+            idempotency::Once::Ran(handled) => {
+                tracing::info!(?handled, "handled");
+                handled.into_response()
+            }
+            idempotency::Once::InProgress => {
+                Handled::Ignored("delivery being handled".into()).into_response()
+            }
+            idempotency::Once::Done => {
+                Handled::Ignored("delivery already handled".into()).into_response()
+            }
+        })
     }
     .instrument(span)
     .await
@@ -208,7 +275,108 @@ async fn act(state: &AppState, project: &Project, event: Event) -> Result<Handle
         }
         Event::Deployment(e) => deployment(state, &project.repository, e).await,
         Event::DeploymentStatus(e) => deployment_status(state, &project.repository, e).await,
+        Event::Repository(e) => Ok(Handled::Ignored(format!(
+            "repository {} changes nothing",
+            e.action
+        ))),
     }
+}
+
+/// Whom an event belongs to.
+enum Found {
+    /// The project bound to the event's repository name.
+    Bound(Box<Project>),
+    /// The binding under `from`, which is this repository under its former name.
+    Renamed { from: Repository },
+}
+
+/// Finds whom an event under `repository` belongs to: the binding of that name (recording the
+/// repository's GitHub id on it when it has none yet); else, when the repository was renamed
+/// or transferred — the `repository` event says so, or the event's numeric repository id names
+/// a binding under another name (the rename event was lost) — the binding to move
+/// (docs/workflow.md, "Renamed repositories"). Reads only.
+async fn find(
+    state: &AppState,
+    repository: &Repository,
+    github_id: Option<u64>,
+    former: Option<&Repository>,
+) -> Result<Option<Found>, AppError> {
+    let projects = state.projects()?;
+    if let Some(project) = projects.project_by_repository(repository).await? {
+        let project = remember_github_id(state, project, github_id).await?;
+        return Ok(Some(Found::Bound(Box::new(project))));
+    }
+    let by_id = match github_id {
+        Some(id) => projects.project_by_github_id(id).await?,
+        None => None,
+    };
+    let by_former_name = match (former, &by_id) {
+        (Some(former), None) => projects.project_by_repository(former).await?,
+        _ => None,
+    };
+    Ok(repository_move::moved_from(
+        repository,
+        github_id,
+        by_id.as_ref(),
+        by_former_name.as_ref(),
+    )
+    .map(|from| Found::Renamed { from }))
+}
+
+/// Moves the binding of `from` to `to` and tells the channel; the project as it is now bound
+/// to `to`, if any.
+async fn follow(
+    state: &AppState,
+    from: &Repository,
+    to: &Repository,
+    github_id: Option<u64>,
+) -> Result<Option<Project>, AppError> {
+    let projects = state.projects()?;
+    match projects.move_project(from, to, github_id).await? {
+        MoveOutcome::Moved(project) => {
+            tracing::info!(%from, %to, channel = %project.channel, "binding moved");
+            let request = SlackMessageRequest::Channel {
+                channel: project.channel.clone(),
+                message: Message::text(repository_move::moved_text(from, to)),
+            };
+            invoke::send(state.invoker()?, &request).await?;
+            Ok(Some(*project))
+        }
+        // Moved by a concurrent delivery, or the new name was bound meanwhile: whatever is
+        // bound to the new name now is the project.
+        MoveOutcome::NotBound | MoveOutcome::Taken { .. } => {
+            Ok(projects.project_by_repository(to).await?)
+        }
+    }
+}
+
+/// Records the event's repository id on a binding that has none yet (one conditional write,
+/// once per binding). Failing to record it does not fail the event: a later one records it.
+async fn remember_github_id(
+    state: &AppState,
+    mut project: Project,
+    github_id: Option<u64>,
+) -> Result<Project, AppError> {
+    let Some(id) = github_id.filter(|_| project.github_id.is_none()) else {
+        return Ok(project);
+    };
+    let projects = state.projects()?;
+    let holder = match projects.project_by_github_id(id).await {
+        Ok(holder) => holder,
+        Err(error) => {
+            tracing::warn!(%error, "looking up the repository id failed; not recorded");
+            return Ok(project);
+        }
+    };
+    if !repository_move::should_record_github_id(&project, github_id, holder.as_ref()) {
+        return Ok(project);
+    }
+    match projects.set_project_github_id(&project, id).await {
+        Ok(true) => project.github_id = Some(id),
+        Ok(false) => {}
+        Err(error) => tracing::warn!(%error, "recording the repository id failed"),
+    }
+    Ok(project)
 }
 
 fn parse_sha(field: &str, value: &str) -> Result<Sha, AppError> {

@@ -41,9 +41,21 @@ pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Refuses bodies over the configured limit (413) before anything else looks at them.
 pub fn check_body_size(state: &AppState, body: &[u8]) -> Result<(), AppError> {
-    if body.len() > state.config.max_body_bytes {
+    check_body_limit(state.config.max_body_bytes, body)
+}
+
+/// Refuses bodies over `limit` bytes (413).
+pub fn check_body_limit(limit: usize, body: &[u8]) -> Result<(), AppError> {
+    if body.len() > limit {
         Err(AppError::PayloadTooLarge)
     } else {
         Ok(())
     }
+}
+
+/// The body-size layer of a route whose handler checks its own `limit`: axum's extractor limit
+/// sits one byte above it (instead of axum's 2 MB default), so a body over the limit reaches
+/// the handler and gets its 413, whatever the outer router sets.
+pub fn body_limit_layer(limit: usize) -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(limit.saturating_add(1))
 }

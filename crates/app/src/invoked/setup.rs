@@ -115,6 +115,8 @@ pub async fn setup(
         team,
         settings: Default::default(),
         created_by: Some(asker.user.clone()),
+        // GitHub's id, so a rename or transfer is followed from the first event.
+        github_id: Some(info.id),
         workflow,
         created_at: state.clock.now(),
     };

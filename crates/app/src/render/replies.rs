@@ -1134,6 +1134,7 @@ mod tests {
             created_by: None,
             workflow: None,
             created_at: Timestamp::from_secs(0),
+            github_id: None,
         }
     }
 

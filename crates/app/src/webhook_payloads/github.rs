@@ -1,8 +1,10 @@
 //! The GitHub webhook payloads `github-webhook` acts on (`pull_request`, `push`, `status`,
-//! `check_suite`, `deployment`, `deployment_status`), reduced to the fields it reads.
+//! `check_suite`, `deployment`, `deployment_status`, `repository`), reduced to the fields it
+//! reads.
 
 use super::non_empty;
 use crate::AppError;
+use deploybot_core::repository_move::FormerName;
 use deploybot_core::{DeploymentId, GithubLogin, Repository, Sha};
 use serde::Deserialize;
 
@@ -10,6 +12,9 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 pub struct RepositoryInfo {
     pub full_name: String,
+    /// GitHub's numeric id of the repository: it survives renames and transfers.
+    #[serde(default)]
+    pub id: Option<u64>,
     /// Present on `push` (and most other events).
     #[serde(default)]
     pub default_branch: Option<String>,
@@ -210,6 +215,88 @@ impl PushEvent {
             .and_then(|c| c.author.as_ref())
             .and_then(|a| a.username.as_deref())
             .and_then(|u| GithubLogin::parse(u).ok())
+    }
+}
+
+/// `repository` (created, renamed, transferred, archived, ...). `repository` is the
+/// repository as it is now; `changes` says what it was before.
+#[derive(Debug, Deserialize)]
+pub struct RepositoryEvent {
+    pub action: String,
+    #[serde(default)]
+    pub changes: Option<RepositoryChanges>,
+    pub repository: RepositoryInfo,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RepositoryChanges {
+    /// `renamed`: `changes.repository.name.from`.
+    #[serde(default)]
+    pub repository: Option<RenamedRepository>,
+    /// `transferred`: `changes.owner.from.{user|organization}.login`.
+    #[serde(default)]
+    pub owner: Option<TransferredOwner>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RenamedRepository {
+    pub name: ChangedFrom,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChangedFrom {
+    pub from: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TransferredOwner {
+    pub from: FormerOwner,
+}
+
+/// The previous owner: a user or an organization (GitHub sends `"user": null` for an
+/// organization).
+#[derive(Debug, Deserialize)]
+pub struct FormerOwner {
+    #[serde(default)]
+    pub user: Option<Account>,
+    #[serde(default)]
+    pub organization: Option<Account>,
+}
+
+impl RepositoryEvent {
+    /// The repository's previous name as the event tells it (`renamed`, `transferred`);
+    /// `None` for other actions. A payload missing the `changes` these actions carry is a 400.
+    pub fn former_name(&self) -> Result<Option<FormerName>, AppError> {
+        let changes = self.changes.as_ref();
+        match self.action.as_str() {
+            "renamed" => changes
+                .and_then(|c| c.repository.as_ref())
+                .map(|r| {
+                    Some(FormerName::Renamed {
+                        name: r.name.from.clone(),
+                    })
+                })
+                .ok_or_else(|| {
+                    AppError::bad_request(
+                        "repository payload: missing field `changes.repository.name.from`",
+                    )
+                }),
+            "transferred" => changes
+                .and_then(|c| c.owner.as_ref())
+                .and_then(|o| o.from.user.as_ref().or(o.from.organization.as_ref()))
+                .map(|account| {
+                    Some(FormerName::Transferred {
+                        owner: account.login.clone(),
+                    })
+                })
+                .ok_or_else(|| {
+                    AppError::bad_request(
+                        "repository payload: missing field `changes.owner.from.user.login` or \
+                         `changes.owner.from.organization.login`",
+                    )
+                }),
+            _ => Ok(None),
+        }
     }
 }
 

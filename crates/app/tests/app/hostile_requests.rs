@@ -12,6 +12,7 @@ use crate::hostile_support::{
     UNBOUND_CHANNEL, USER,
 };
 use axum::http::StatusCode;
+use deploybot_app::config::GITHUB_MAX_PAYLOAD_BYTES;
 use deploybot_core::signature::{SigningSecret, sign_slack};
 use deploybot_testkit::fixtures::fixture_json;
 use deploybot_testkit::signing::{
@@ -627,16 +628,16 @@ fn github_rows(h: &Harness) -> Vec<Case> {
             "replayed delivery (same X-GitHub-Delivery)",
             good.clone(),
         ),
+        // GitHub's route takes GitHub's own maximum (the 3 MB push it accepts is in
+        // `the_github_route_takes_githubs_largest_payloads`).
         case(
             EP,
-            "correctly signed body one byte over the limit",
-            delivery("push", "d-0003", padded(&good_body, JSON, MAX_BODY + 1)),
-            TOO_LARGE,
-        ),
-        case(
-            EP,
-            "3 MB body",
-            delivery("push", "d-0004", padded(&good_body, JSON, 3 * 1024 * 1024)),
+            "correctly signed body one byte over GitHub's maximum",
+            delivery(
+                "push",
+                "d-0003",
+                padded(&good_body, JSON, GITHUB_MAX_PAYLOAD_BYTES + 1),
+            ),
             TOO_LARGE,
         ),
         case(
@@ -705,8 +706,11 @@ fn github_rows(h: &Harness) -> Vec<Case> {
         ),
         case(
             EP,
-            "repository nobody follows",
-            with(&|v| v["repository"]["full_name"] = json!("acme/unknown")),
+            "repository nobody follows (another name and another id)",
+            with(&|v| {
+                v["repository"]["full_name"] = json!("acme/unknown");
+                v["repository"]["id"] = json!(1);
+            }),
             Expect::Ignored,
         ),
         case(
@@ -1007,4 +1011,108 @@ async fn the_harness_sees_writes_when_a_request_is_accepted() {
     assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.raw);
     assert_ne!(h.snapshot(), before, "goodbye removed the link");
     assert_eq!(h.writes(), vec![("unlink_user", 1)]);
+}
+
+/// A push of `commits` commits as GitHub sends it, each with a long message: a real payload
+/// grown to size (every byte is parsed, not skipped as trailing space).
+fn push_with_commits(commits: usize) -> Vec<u8> {
+    let mut push = push_to_main();
+    let mut commit = push["commits"][0].clone();
+    commit["message"] = json!("a long commit message ".repeat(460));
+    push["commits"] = Value::Array(vec![commit; commits]);
+    push.to_string().into_bytes()
+}
+
+/// GitHub sends payloads up to 25 MB: on its route a signed 3 MB push is handled like any
+/// other (a preview deployment starts), one byte over GitHub's maximum is refused with 413
+/// before anything is written, and the Slack and CircleCI routes keep their own, smaller limit.
+#[tokio::test]
+async fn the_github_route_takes_githubs_largest_payloads() {
+    let h = Harness::new().await;
+    let body = push_with_commits(300);
+    assert!(
+        body.len() > 3 * 1024 * 1024 && body.len() < 4 * 1024 * 1024,
+        "a 3 MB push: {} bytes",
+        body.len()
+    );
+    let accepted = h
+        .send(
+            "/github/webhook",
+            github_request_bytes(&h.github_secret, "push", "d-big-1", body),
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.raw);
+    assert!(accepted.raw.contains("to preview"), "{}", accepted.raw);
+    h.settle().await;
+    assert!(h.invocations() > 0, "the deployment was handed on");
+
+    let before = h.snapshot();
+    h.reset_counts();
+    let over = padded(&push_with_commits(1), JSON, GITHUB_MAX_PAYLOAD_BYTES + 1);
+    let refused = h
+        .send(
+            "/github/webhook",
+            github_request_bytes(&h.github_secret, "push", "d-big-2", over),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        refused.raw
+    );
+    assert_eq!(h.snapshot(), before);
+    assert!(h.writes().is_empty(), "{:?}", h.writes());
+    assert_eq!(h.invocations(), 0);
+
+    // The other routes keep their limit: a 3 MB body is still too large for them.
+    let three_mb = 3 * 1024 * 1024;
+    let slash = padded(&slash_body(CHANNEL, "list"), FORM, three_mb);
+    let answer = h
+        .send(
+            "/slack/command",
+            slack_request(&h.slack_secret, NOW_SECS, FORM, slash),
+        )
+        .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        answer.raw
+    );
+    let event = padded(
+        joined_event("Ev-big").to_string().as_bytes(),
+        JSON,
+        MAX_BODY + 1,
+    );
+    let answer = h
+        .send(
+            "/slack/event",
+            slack_request(&h.slack_secret, NOW_SECS, JSON, event),
+        )
+        .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        answer.raw
+    );
+    let completed = padded(
+        workflow_completed("e-big", PIPELINE).to_string().as_bytes(),
+        JSON,
+        three_mb,
+    );
+    let answer = h
+        .send(
+            "/circleci/webhook",
+            circleci_request_bytes(&h.circleci_secret, "workflow-completed", completed),
+        )
+        .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        answer.raw
+    );
+    assert_eq!(h.snapshot(), before);
 }

@@ -24,3 +24,4 @@ mod workflow_checks;
 mod workflow_file;
 mod workflow_pull_request;
 mod workflow_push;
+mod workflow_rename;

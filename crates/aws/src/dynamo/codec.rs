@@ -158,7 +158,8 @@ pub(crate) fn team_flag_key(team: &SlackTeamId) -> Item {
     )
 }
 
-/// The binding item of a project: the record, its key, and the channel index key.
+/// The binding item of a project: the record, its key, the channel index key and, when the
+/// repository's GitHub id is known, the GitHub id index key.
 pub(crate) fn binding_item(record: &Project) -> Result<Item, StoreError> {
     let mut item = encode("project", record)?;
     item.extend(binding_key(&record.repository, &record.channel));
@@ -166,6 +167,9 @@ pub(crate) fn binding_item(record: &Project) -> Result<Item, StoreError> {
         project::CHANNEL_INDEX_KEY.to_owned(),
         string(record.channel.as_str()),
     );
+    if let Some(id) = record.github_id {
+        item.insert(project::GITHUB_ID_INDEX_KEY.to_owned(), number(id));
+    }
     Ok(item)
 }
 

@@ -26,7 +26,7 @@ use codec::Item;
 use deploybot_core::lane::{LaneKey, LaneRecord, LockHistoryEntry};
 use deploybot_core::ports::{
     BindOutcome, Claim, DeliveryStore, DeploymentStore, InsertOutcome, LaneSaved, LaneStore,
-    LinkOutcome, ProjectStore, StoreError, UpdateOutcome, UserStore,
+    LinkOutcome, MoveOutcome, ProjectStore, StoreError, UpdateOutcome, UserStore,
 };
 use deploybot_core::{
     Deployment, DeploymentId, Environment, GithubLogin, Project, Repository, Sha, SlackChannelId,
@@ -351,6 +351,25 @@ fn delete_claim(
     Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
+/// A transactional put of a claim item that replaces the claim while it is held by
+/// `claimed_by` (the channel's claim following its repository's new name).
+fn replace_claim(
+    operation: &str,
+    table: &str,
+    item: Item,
+    claimed_by: &str,
+) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("#claimed_by = :claimed_by")
+        .expression_attribute_names("#claimed_by", schema::CLAIMED_BY)
+        .expression_attribute_values(":claimed_by", codec::string(claimed_by))
+        .build()
+        .map_err(|error| build_error(operation, error))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
 /// Whether an SDK error is a failed condition expression.
 fn is_condition_failed<E, R>(error: &SdkError<E, R>) -> bool
 where
@@ -384,6 +403,27 @@ impl ProjectStore for DynamoStore {
 
     async fn update_project(&self, project: &Project) -> Result<bool, StoreError> {
         projects::update(self, project).await
+    }
+
+    async fn project_by_github_id(&self, github_id: u64) -> Result<Option<Project>, StoreError> {
+        projects::by_github_id(self, github_id).await
+    }
+
+    async fn set_project_github_id(
+        &self,
+        project: &Project,
+        github_id: u64,
+    ) -> Result<bool, StoreError> {
+        projects::set_github_id(self, project, github_id).await
+    }
+
+    async fn move_project(
+        &self,
+        from: &Repository,
+        to: &Repository,
+        github_id: Option<u64>,
+    ) -> Result<MoveOutcome, StoreError> {
+        projects::move_binding(self, from, to, github_id).await
     }
 
     async fn unbind_project(

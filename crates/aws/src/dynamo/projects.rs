@@ -6,8 +6,11 @@
 use super::claims::{self, ClaimPair, Pairing};
 use super::codec::{self, Item};
 use super::schema::project;
-use super::{DynamoStore, is_condition_failed, sdk_error};
-use deploybot_core::ports::{BindOutcome, StoreError};
+use super::{
+    CONTENTION_ATTEMPTS, DynamoStore, Transaction, delete_claim, delete_existing,
+    is_condition_failed, put_new, replace_claim, sdk_error,
+};
+use deploybot_core::ports::{BindOutcome, MoveOutcome, StoreError};
 use deploybot_core::{Project, Repository, SlackChannelId, SlackTeamId, Unbinding};
 
 /// The project table's one-to-one relation: repository (partition) ↔ channel.
@@ -100,6 +103,124 @@ pub(super) async fn by_repository(
         .find(codec::is_binding)
         .map(|item| codec::decode(table, item))
         .transpose()
+}
+
+/// The GitHub id index: one query, eventually consistent like every global secondary index.
+pub(super) async fn by_github_id(
+    store: &DynamoStore,
+    github_id: u64,
+) -> Result<Option<Project>, StoreError> {
+    const OPERATION: &str = "project_by_github_id";
+    let table = store.tables.project.as_str();
+    let request = store
+        .client
+        .query()
+        .table_name(table)
+        .index_name(project::GITHUB_ID_INDEX)
+        .key_condition_expression("#github_id = :github_id")
+        .expression_attribute_names("#github_id", project::GITHUB_ID_INDEX_KEY)
+        .expression_attribute_values(":github_id", codec::number(github_id));
+    let items = store.query(OPERATION, table, request, 1).await?;
+    items
+        .into_iter()
+        .next()
+        .map(|item| codec::decode(table, item))
+        .transpose()
+}
+
+/// Records the GitHub id on the binding (and in the index) when the binding exists and has
+/// none: one conditional `UpdateItem`.
+pub(super) async fn set_github_id(
+    store: &DynamoStore,
+    record: &Project,
+    github_id: u64,
+) -> Result<bool, StoreError> {
+    const OPERATION: &str = "set_project_github_id";
+    let table = store.tables.project.as_str();
+    let result = store
+        .client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(codec::binding_key(
+            &record.repository,
+            &record.channel,
+        )))
+        .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#github_id)")
+        .update_expression("SET #github_id = :github_id, #index = :github_id")
+        .expression_attribute_names("#pk", project::PARTITION_KEY)
+        .expression_attribute_names("#github_id", "github_id")
+        .expression_attribute_names("#index", project::GITHUB_ID_INDEX_KEY)
+        .expression_attribute_values(":github_id", codec::number(github_id))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(error) if is_condition_failed(&error) => Ok(false),
+        Err(error) => Err(sdk_error(OPERATION, table, error)),
+    }
+}
+
+/// Moves the binding of `from` to `to` in one transaction: the binding and the repository
+/// claim are deleted under the old name and put under the new one (only if it is free), and
+/// the channel's claim is replaced to name `to` (only while it names `from`). A refused
+/// transaction is read back: the new name taken, the old one no longer bound, or else (a
+/// concurrent change) tried again.
+pub(super) async fn move_binding(
+    store: &DynamoStore,
+    from: &Repository,
+    to: &Repository,
+    github_id: Option<u64>,
+) -> Result<MoveOutcome, StoreError> {
+    const OPERATION: &str = "move_project";
+    let table = store.tables.project.as_str();
+    let pk = project::PARTITION_KEY;
+    for _ in 0..CONTENTION_ATTEMPTS {
+        let Some(old) = by_repository(store, from).await? else {
+            return Ok(MoveOutcome::NotBound);
+        };
+        if let Some(taken) = by_repository(store, to).await? {
+            return Ok(MoveOutcome::Taken {
+                channel: taken.channel,
+            });
+        }
+        let mut moved = old.clone();
+        moved.repository = to.clone();
+        if moved.github_id.is_none() {
+            moved.github_id = github_id;
+        }
+        let channel = old.channel.as_str();
+        let writes = vec![
+            delete_existing(
+                OPERATION,
+                table,
+                pk,
+                codec::binding_key(&old.repository, &old.channel),
+            )?,
+            delete_claim(OPERATION, table, codec::repository_claim_key(from), channel)?,
+            put_new(
+                OPERATION,
+                table,
+                pk,
+                codec::claim_item(codec::repository_claim_key(to), channel),
+            )?,
+            put_new(OPERATION, table, pk, codec::binding_item(&moved)?)?,
+            replace_claim(
+                OPERATION,
+                table,
+                codec::claim_item(codec::channel_claim_key(&old.channel), to.as_str()),
+                from.as_str(),
+            )?,
+        ];
+        match store.transact(OPERATION, table, writes).await? {
+            Transaction::Committed => return Ok(MoveOutcome::Moved(Box::new(moved))),
+            // Bound, unbound or moved meanwhile: look again.
+            Transaction::ConditionFailed(_) => continue,
+        }
+    }
+    Err(StoreError::Backend(format!(
+        "{OPERATION} on table {table}: the binding kept changing during {CONTENTION_ATTEMPTS} \
+         attempts"
+    )))
 }
 
 /// Replaces `channel_name`, `team` and `settings` of the binding, if it still exists.

@@ -20,6 +20,11 @@ pub mod project {
     pub const CHANNEL_INDEX_KEY: &str = "idx_channel";
     /// The global secondary index by channel.
     pub const CHANNEL_INDEX: &str = "by_channel";
+    /// Present only on binding items that know their repository's GitHub id (N): the GitHub id
+    /// index's key.
+    pub const GITHUB_ID_INDEX_KEY: &str = "idx_github_id";
+    /// The global secondary index by GitHub repository id (sparse).
+    pub const GITHUB_ID_INDEX: &str = "by_github_id";
     /// Partition-key prefix of a channel's claim item (`#channel#C123`).
     pub const CHANNEL_CLAIM_PREFIX: &str = "#channel#";
     /// Partition-key prefix of a Slack workspace's "tokens revoked" flag item (`#team#T123`).
@@ -216,11 +221,18 @@ pub const TABLE_SPECS: [TableSpec; 5] = [
         role: TableRole::Project,
         partition_key: string_key(project::PARTITION_KEY),
         sort_key: Some(string_key(project::SORT_KEY)),
-        indexes: &[IndexSpec {
-            name: project::CHANNEL_INDEX,
-            partition_key: string_key(project::CHANNEL_INDEX_KEY),
-            sort_key: None,
-        }],
+        indexes: &[
+            IndexSpec {
+                name: project::CHANNEL_INDEX,
+                partition_key: string_key(project::CHANNEL_INDEX_KEY),
+                sort_key: None,
+            },
+            IndexSpec {
+                name: project::GITHUB_ID_INDEX,
+                partition_key: number_key(project::GITHUB_ID_INDEX_KEY),
+                sort_key: None,
+            },
+        ],
         ttl_attribute: None,
         point_in_time_recovery: true,
     },

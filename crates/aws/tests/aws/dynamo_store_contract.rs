@@ -215,6 +215,7 @@ fn project(repo: &str, channel_id: &str) -> Project {
         created_by: None,
         workflow: None,
         created_at: Timestamp::from_millis(T0),
+        github_id: None,
     }
 }
 

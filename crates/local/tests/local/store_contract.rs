@@ -42,6 +42,7 @@ fn sample_project() -> Project {
         created_by: Some(SlackUserId::parse("U0001").expect("valid")),
         workflow: None,
         created_at: Timestamp::from_secs(1_700_000_000),
+        github_id: None,
     }
 }
 

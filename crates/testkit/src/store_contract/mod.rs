@@ -23,7 +23,7 @@ use deploybot_core::lane::{
     Hold, LaneKey, LaneRecord, Lock, LockEnd, LockHistoryEntry, LockHistoryEvent,
 };
 use deploybot_core::ports::{
-    BindOutcome, Claim, InsertOutcome, LaneSaved, LinkOutcome, Store, UpdateOutcome,
+    BindOutcome, Claim, InsertOutcome, LaneSaved, LinkOutcome, MoveOutcome, Store, UpdateOutcome,
 };
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Project,
@@ -100,6 +100,8 @@ macro_rules! store_contract_tests {
             bind_project_binds_both_sides,
             bind_project_outcomes,
             update_project_only_while_bound,
+            project_github_id_is_recorded_once_and_indexed,
+            move_project_follows_a_renamed_repository,
             unbind_project_returns_record_and_frees_both_sides,
             last_unbinding_is_kept_per_repository,
             team_revoked_flag,
@@ -179,6 +181,7 @@ fn project(repo: &str, channel_id: &str) -> Project {
         created_by: Some(slack_user("U0001")),
         workflow: None,
         created_at: Timestamp::from_millis(T0),
+        github_id: None,
     }
 }
 

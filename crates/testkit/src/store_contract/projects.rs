@@ -666,3 +666,235 @@ pub async fn team_revoked_flag(store: Arc<dyn Store>) {
         .expect("clearing a flag never set");
     assert!(!store.is_team_revoked(&two).await.expect("is_team_revoked"));
 }
+
+/// `set_project_github_id` records the repository's GitHub id once, only on an existing
+/// binding; `project_by_github_id` finds the binding by it until it is unbound.
+pub async fn project_github_id_is_recorded_once_and_indexed(store: Arc<dyn Store>) {
+    let web = project("acme/web", "C0WEB");
+    assert_eq!(store.project_by_github_id(42).await.expect("by id"), None);
+    assert!(
+        !store
+            .set_project_github_id(&web, 42)
+            .await
+            .expect("set_project_github_id"),
+        "no binding, nothing recorded"
+    );
+    assert_eq!(
+        store.bind_project(&web).await.expect("bind_project"),
+        BindOutcome::Bound
+    );
+    assert_eq!(store.project_by_github_id(42).await.expect("by id"), None);
+    let mut elsewhere = web.clone();
+    elsewhere.channel = channel("C0OTHER");
+    assert!(
+        !store
+            .set_project_github_id(&elsewhere, 42)
+            .await
+            .expect("set_project_github_id"),
+        "another channel's binding of the repository is not this one"
+    );
+    assert!(
+        store
+            .set_project_github_id(&web, 42)
+            .await
+            .expect("set_project_github_id")
+    );
+    let recorded = Project {
+        github_id: Some(42),
+        ..web.clone()
+    };
+    assert_eq!(
+        store
+            .project_by_repository(&web.repository)
+            .await
+            .expect("by repository"),
+        Some(recorded.clone())
+    );
+    assert_eq!(
+        store.project_by_github_id(42).await.expect("by id"),
+        Some(recorded.clone())
+    );
+    assert!(
+        !store
+            .set_project_github_id(&web, 43)
+            .await
+            .expect("set_project_github_id"),
+        "an id once recorded stays"
+    );
+    assert_eq!(store.project_by_github_id(43).await.expect("by id"), None);
+    // Settings updates keep the id.
+    let mut renamed_channel = web.clone();
+    renamed_channel.channel_name = Some("deploys".into());
+    assert!(
+        store
+            .update_project(&renamed_channel)
+            .await
+            .expect("update")
+    );
+    assert_eq!(
+        store
+            .project_by_github_id(42)
+            .await
+            .expect("by id")
+            .and_then(|p| p.github_id),
+        Some(42)
+    );
+    // A binding stored with its id is indexed at once.
+    let api = Project {
+        github_id: Some(7),
+        ..project("acme/api", "C0API")
+    };
+    assert_eq!(
+        store.bind_project(&api).await.expect("bind_project"),
+        BindOutcome::Bound
+    );
+    assert_eq!(
+        store.project_by_github_id(7).await.expect("by id"),
+        Some(api.clone())
+    );
+    assert_eq!(
+        store
+            .unbind_project(&web.channel)
+            .await
+            .expect("unbind")
+            .map(|p| p.github_id),
+        Some(Some(42))
+    );
+    assert_eq!(
+        store.project_by_github_id(42).await.expect("by id"),
+        None,
+        "unbinding takes the id out of the index"
+    );
+    assert_eq!(
+        store.project_by_github_id(7).await.expect("by id"),
+        Some(api)
+    );
+}
+
+/// `move_project` moves a binding to the repository's new name: both lookups and the id
+/// index follow, the old name is free, and a taken or unbound name changes nothing.
+pub async fn move_project_follows_a_renamed_repository(store: Arc<dyn Store>) {
+    let web = Project {
+        settings: ProjectSettings {
+            base_domain: Some("example.com".into()),
+            ..ProjectSettings::default()
+        },
+        ..project("acme/web", "C0WEB")
+    };
+    let website = repository("acme/website");
+    assert_eq!(
+        store
+            .move_project(&web.repository, &website, Some(42))
+            .await
+            .expect("move_project"),
+        MoveOutcome::NotBound
+    );
+    assert_eq!(
+        store.bind_project(&web).await.expect("bind_project"),
+        BindOutcome::Bound
+    );
+    let moved = Project {
+        repository: website.clone(),
+        github_id: Some(42),
+        ..web.clone()
+    };
+    assert_eq!(
+        store
+            .move_project(&web.repository, &website, Some(42))
+            .await
+            .expect("move_project"),
+        MoveOutcome::Moved(Box::new(moved.clone()))
+    );
+    assert_eq!(
+        store
+            .project_by_repository(&web.repository)
+            .await
+            .expect("by repository"),
+        None
+    );
+    assert_eq!(
+        store
+            .project_by_repository(&website)
+            .await
+            .expect("by repository"),
+        Some(moved.clone())
+    );
+    assert_eq!(
+        store
+            .project_by_channel(&web.channel)
+            .await
+            .expect("by channel"),
+        Some(moved.clone())
+    );
+    assert_eq!(
+        store.project_by_github_id(42).await.expect("by id"),
+        Some(moved.clone())
+    );
+    // Moving again (a redelivered event) finds nothing under the old name.
+    assert_eq!(
+        store
+            .move_project(&web.repository, &website, Some(42))
+            .await
+            .expect("move_project"),
+        MoveOutcome::NotBound
+    );
+    // The old name is free for another channel; the channel is still taken.
+    let reused = project("acme/web", "C0NEW");
+    assert_eq!(
+        store.bind_project(&reused).await.expect("bind_project"),
+        BindOutcome::Bound
+    );
+    assert_eq!(
+        store
+            .bind_project(&project("acme/other", "C0WEB"))
+            .await
+            .expect("bind_project"),
+        BindOutcome::ChannelTaken {
+            repository: website.clone()
+        }
+    );
+    // A name that is bound already is not taken over.
+    assert_eq!(
+        store
+            .move_project(&reused.repository, &website, None)
+            .await
+            .expect("move_project"),
+        MoveOutcome::Taken {
+            channel: web.channel.clone()
+        }
+    );
+    assert_eq!(
+        store
+            .project_by_repository(&reused.repository)
+            .await
+            .expect("by repository"),
+        Some(reused.clone())
+    );
+    // A transfer keeps the id it knows, whatever the caller passes.
+    let transferred = repository("globex/website");
+    let moved_again = Project {
+        repository: transferred.clone(),
+        ..moved.clone()
+    };
+    assert_eq!(
+        store
+            .move_project(&website, &transferred, Some(99))
+            .await
+            .expect("move_project"),
+        MoveOutcome::Moved(Box::new(moved_again.clone()))
+    );
+    assert_eq!(store.project_by_github_id(99).await.expect("by id"), None);
+    // Unbinding after the move frees the new name, the channel and the id.
+    assert_eq!(
+        store.unbind_project(&web.channel).await.expect("unbind"),
+        Some(moved_again)
+    );
+    assert_eq!(store.project_by_github_id(42).await.expect("by id"), None);
+    assert_eq!(
+        store
+            .bind_project(&project("globex/website", "C0THIRD"))
+            .await
+            .expect("bind_project"),
+        BindOutcome::Bound
+    );
+}

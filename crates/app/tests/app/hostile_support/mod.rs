@@ -55,9 +55,11 @@ pub const MAX_BODY: usize = 64 * 1024;
 
 /// The store methods that write. A hostile request calls none of them, except
 /// `claim_delivery` for a replayed delivery — which then must refuse (the snapshot shows it).
-pub const WRITES: [&str; 12] = [
+pub const WRITES: [&str; 14] = [
     "bind_project",
     "update_project",
+    "set_project_github_id",
+    "move_project",
     "unbind_project",
     "record_unbinding",
     "set_team_revoked",
@@ -182,6 +184,7 @@ impl Harness {
                 Timestamp::from_secs(NOW_SECS - 86_400),
             )),
             created_at: Timestamp::from_secs(NOW_SECS - 86_400),
+            github_id: Some(598_245_713),
         };
         memory.bind_project(&project).await.expect("binds");
         let link = UserLink {

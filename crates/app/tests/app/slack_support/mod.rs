@@ -336,6 +336,7 @@ impl Harness {
                 self.clock.now(),
             )),
             created_at: self.clock.now(),
+            github_id: None,
         };
         self.store.bind_project(&project).await.expect("bind");
         project

@@ -239,6 +239,7 @@ impl World {
                 Timestamp::from_secs(NOW_SECS - 86_400),
             )),
             created_at: Timestamp::from_secs(NOW_SECS - 86_400),
+            github_id: None,
         };
         store.bind_project(&project).await.expect("binds");
         let router = functions.router();

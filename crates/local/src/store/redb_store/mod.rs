@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use deploybot_core::lane::{LaneKey, LaneRecord, LockHistoryEntry};
 use deploybot_core::ports::{
     BindOutcome, Claim, DeliveryStore, DeploymentStore, InsertOutcome, LaneSaved, LaneStore,
-    LinkOutcome, ProjectStore, StoreError, UpdateOutcome, UserStore,
+    LinkOutcome, MoveOutcome, ProjectStore, StoreError, UpdateOutcome, UserStore,
 };
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, GithubLogin, Project, Repository, Sha,
@@ -41,6 +41,10 @@ const PROJECTS: TableDefinition<&str, &str> = TableDefinition::new("projects");
 const PROJECT_BY_CHANNEL: TableDefinition<&str, &str> = TableDefinition::new("project_by_channel");
 /// repository → its last unbinding JSON.
 const UNBINDINGS: TableDefinition<&str, &str> = TableDefinition::new("unbindings");
+/// (GitHub repository id, repository) of bindings with a `github_id` (the project table's
+/// GitHub id index).
+const PROJECT_BY_GITHUB_ID: TableDefinition<(u64, &str), ()> =
+    TableDefinition::new("project_by_github_id");
 /// Slack workspaces whose tokens were revoked.
 const REVOKED_TEAMS: TableDefinition<&str, ()> = TableDefinition::new("revoked_teams");
 /// GitHub login → user link JSON.
@@ -150,6 +154,9 @@ impl RedbStore {
         transaction
             .open_table(UNBINDINGS)
             .or_backend("unbindings")?;
+        transaction
+            .open_table(PROJECT_BY_GITHUB_ID)
+            .or_backend("project_by_github_id")?;
         transaction
             .open_table(REVOKED_TEAMS)
             .or_backend("revoked_teams")?;

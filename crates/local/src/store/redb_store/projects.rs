@@ -35,6 +35,13 @@ impl ProjectStore for RedbStore {
             by_channel
                 .insert(channel, repository)
                 .or_backend("project_by_channel")?;
+            if let Some(id) = project.github_id {
+                transaction
+                    .open_table(PROJECT_BY_GITHUB_ID)
+                    .or_backend("project_by_github_id")?
+                    .insert((id, repository), ())
+                    .or_backend("project_by_github_id")?;
+            }
             Ok(BindOutcome::Bound)
         })
         .await
@@ -67,6 +74,107 @@ impl ProjectStore for RedbStore {
         self.read(move |transaction| {
             let projects = transaction.open_table(PROJECTS).or_backend("projects")?;
             get_json(&projects, "projects", repository.as_str())
+        })
+        .await
+    }
+
+    async fn project_by_github_id(&self, github_id: u64) -> Result<Option<Project>, StoreError> {
+        self.read(move |transaction| {
+            let by_github_id = transaction
+                .open_table(PROJECT_BY_GITHUB_ID)
+                .or_backend("project_by_github_id")?;
+            let Some(entry) = by_github_id
+                .range((github_id, "")..)
+                .or_backend("project_by_github_id")?
+                .next()
+            else {
+                return Ok(None);
+            };
+            let (key, _) = entry.or_backend("project_by_github_id")?;
+            let (id, repository) = key.value();
+            if id != github_id {
+                return Ok(None);
+            }
+            let projects = transaction.open_table(PROJECTS).or_backend("projects")?;
+            get_json(&projects, "projects", repository)
+        })
+        .await
+    }
+
+    async fn set_project_github_id(
+        &self,
+        project: &Project,
+        github_id: u64,
+    ) -> Result<bool, StoreError> {
+        let project = project.clone();
+        self.write(move |transaction| {
+            let mut projects = transaction.open_table(PROJECTS).or_backend("projects")?;
+            let repository = project.repository.as_str();
+            let Some(mut stored) = get_json::<Project>(&projects, "projects", repository)? else {
+                return Ok(false);
+            };
+            if stored.channel != project.channel || stored.github_id.is_some() {
+                return Ok(false);
+            }
+            stored.github_id = Some(github_id);
+            projects
+                .insert(repository, encode(&stored)?.as_str())
+                .or_backend("projects")?;
+            transaction
+                .open_table(PROJECT_BY_GITHUB_ID)
+                .or_backend("project_by_github_id")?
+                .insert((github_id, repository), ())
+                .or_backend("project_by_github_id")?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn move_project(
+        &self,
+        from: &Repository,
+        to: &Repository,
+        github_id: Option<u64>,
+    ) -> Result<MoveOutcome, StoreError> {
+        let (from, to) = (from.clone(), to.clone());
+        self.write(move |transaction| {
+            let mut projects = transaction.open_table(PROJECTS).or_backend("projects")?;
+            let Some(mut project) = get_json::<Project>(&projects, "projects", from.as_str())?
+            else {
+                return Ok(MoveOutcome::NotBound);
+            };
+            if let Some(existing) = get_json::<Project>(&projects, "projects", to.as_str())? {
+                return Ok(MoveOutcome::Taken {
+                    channel: existing.channel,
+                });
+            }
+            let mut by_github_id = transaction
+                .open_table(PROJECT_BY_GITHUB_ID)
+                .or_backend("project_by_github_id")?;
+            if let Some(id) = project.github_id {
+                by_github_id
+                    .remove((id, from.as_str()))
+                    .or_backend("project_by_github_id")?;
+            }
+            project.repository = to.clone();
+            if project.github_id.is_none() {
+                project.github_id = github_id;
+            }
+            if let Some(id) = project.github_id {
+                by_github_id
+                    .insert((id, to.as_str()), ())
+                    .or_backend("project_by_github_id")?;
+            }
+            projects.remove(from.as_str()).or_backend("projects")?;
+            projects
+                .insert(to.as_str(), encode(&project)?.as_str())
+                .or_backend("projects")?;
+            transaction
+                .open_table(PROJECT_BY_CHANNEL)
+                .or_backend("project_by_channel")?
+                .insert(project.channel.as_str(), to.as_str())
+                .or_backend("project_by_channel")?;
+            Ok(MoveOutcome::Moved(Box::new(project)))
         })
         .await
     }
@@ -115,9 +223,17 @@ impl ProjectStore for RedbStore {
                 .remove(repository.as_str())
                 .or_backend("projects")?
                 .map(|json| json.value().to_owned());
-            removed
+            let removed: Option<Project> = removed
                 .map(|json| decode("projects", &repository, &json))
-                .transpose()
+                .transpose()?;
+            if let Some(id) = removed.as_ref().and_then(|p| p.github_id) {
+                transaction
+                    .open_table(PROJECT_BY_GITHUB_ID)
+                    .or_backend("project_by_github_id")?
+                    .remove((id, repository.as_str()))
+                    .or_backend("project_by_github_id")?;
+            }
+            Ok(removed)
         })
         .await
     }
