@@ -14,6 +14,7 @@ pub mod model;
 pub mod policy;
 pub mod ports;
 pub mod profile;
+pub mod required_checks;
 pub mod signature;
 pub mod state;
 pub mod time;

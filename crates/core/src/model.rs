@@ -175,6 +175,11 @@ pub struct Deployment {
     /// Required contexts that were not green when GitHub refused the deployment.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waiting_for: Vec<String>,
+    /// The environment's `required_checks` as deploybot last evaluated them for this commit
+    /// (docs/workflow.md, "Required checks"): `None` until evaluated (and on older records),
+    /// empty when the environment requires none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_checks: Option<Vec<crate::required_checks::NamedCheck>>,
     /// A short explanation of the current state (why it failed, what superseded it).
     #[serde(default)]
     pub description: Option<String>,
@@ -246,6 +251,7 @@ impl Deployment {
             slack_channel,
             slack_ts: None,
             waiting_for: Vec::new(),
+            required_checks: None,
             description: None,
             seq: 0,
             hold: None,
