@@ -210,6 +210,17 @@ impl Deployment {
             .unwrap_or(self.environment == Environment::Production)
     }
 
+    /// Whether it waits for the environment's `required_checks` as deploybot evaluated them
+    /// (some not passing yet), rather than for the checks GitHub refused it for.
+    pub fn waits_for_required_checks(&self) -> bool {
+        self.state == DeploymentState::WaitingForChecks
+            && self.required_checks.as_ref().is_some_and(|checks| {
+                checks
+                    .iter()
+                    .any(|c| c.state != crate::required_checks::CheckState::Passing)
+            })
+    }
+
     /// Whether the deployment succeeded: it is `success`, or it became inactive after
     /// succeeding.
     pub fn has_succeeded(&self) -> bool {

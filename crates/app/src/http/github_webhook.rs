@@ -191,11 +191,13 @@ async fn act(state: &AppState, project: &Project, event: Event) -> Result<Handle
         Event::PullRequest(e) => pull_request(state, project, e).await,
         Event::Push(e) => push(state, project, e).await,
         Event::Status(e) => {
-            if e.state == "pending" {
-                return Ok(Handled::Ignored("pending statuses change nothing".into()));
-            }
             let sha = parse_sha("sha", &e.sha)?;
-            recheck_parked(state, &project.repository, &sha).await
+            if e.state == "pending" {
+                // A pending status only moves a required check from missing to pending: only
+                // deployments waiting for deploybot's own required checks look again.
+                return recheck_parked(state, &project.repository, &sha, Parked::OnRequired).await;
+            }
+            recheck_parked(state, &project.repository, &sha, Parked::Any).await
         }
         Event::CheckSuite(e) => {
             if e.action != "completed" {
@@ -205,7 +207,7 @@ async fn act(state: &AppState, project: &Project, event: Event) -> Result<Handle
                 )));
             }
             let sha = parse_sha("check_suite.head_sha", &e.check_suite.head_sha)?;
-            recheck_parked(state, &project.repository, &sha).await
+            recheck_parked(state, &project.repository, &sha, Parked::Any).await
         }
         Event::Deployment(e) => deployment(state, &project.repository, e).await,
         Event::DeploymentStatus(e) => deployment_status(state, &project.repository, e).await,
@@ -376,11 +378,22 @@ async fn push(state: &AppState, project: &Project, e: PushEvent) -> Result<Handl
     decide(state, project, handed, reread_at).await
 }
 
-/// A commit's checks changed: every deployment parked on that commit looks again.
+/// Which parked deployments a change of a commit's checks concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Parked {
+    /// Every deployment waiting for checks.
+    Any,
+    /// Those waiting for the environment's `required_checks` (some not passing yet).
+    OnRequired,
+}
+
+/// A commit's checks changed: every deployment parked on that commit (of the kind `which`)
+/// looks again.
 async fn recheck_parked(
     state: &AppState,
     repository: &Repository,
     sha: &Sha,
+    which: Parked,
 ) -> Result<Handled, AppError> {
     let parked: Vec<Deployment> = state
         .deployments()?
@@ -388,6 +401,7 @@ async fn recheck_parked(
         .await?
         .into_iter()
         .filter(|d| d.state == DeploymentState::WaitingForChecks)
+        .filter(|d| which == Parked::Any || d.waits_for_required_checks())
         .collect();
     if parked.is_empty() {
         return Ok(Handled::Ignored(format!(

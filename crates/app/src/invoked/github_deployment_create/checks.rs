@@ -34,7 +34,7 @@ pub(super) async fn recheck(
     if current.state != DeploymentState::WaitingForChecks {
         return Ok(about(&current));
     }
-    if required::waits_for_required(&current) {
+    if current.waits_for_required_checks() {
         return recheck_required(state, current).await;
     }
     let checks = state

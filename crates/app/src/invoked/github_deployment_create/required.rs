@@ -61,13 +61,3 @@ pub(super) fn failed_sentence(failing: &[String]) -> String {
         list(failing)
     )
 }
-
-/// Whether a deployment waiting for checks waits for deploybot's own required checks (some
-/// not passing yet) rather than for the ones GitHub refused it for.
-pub(super) fn waits_for_required(d: &Deployment) -> bool {
-    d.required_checks.as_ref().is_some_and(|checks| {
-        checks
-            .iter()
-            .any(|c| c.state != deploybot_core::required_checks::CheckState::Passing)
-    })
-}
