@@ -10,8 +10,8 @@
 
 use crate::http::{check_body_size, header};
 use crate::webhook_payloads::github::{
-    CheckSuiteEvent, DeploymentEvent, DeploymentStatusEvent, GithubDeployment, PullRequestEvent,
-    PushEvent, RepositoryInfo, StatusEvent,
+    CheckRunEvent, CheckSuiteEvent, DeploymentEvent, DeploymentStatusEvent, GithubDeployment,
+    PullRequestEvent, PushEvent, RepositoryInfo, StatusEvent,
 };
 use crate::webhook_payloads::parse_json;
 use crate::{AppError, AppState};
@@ -33,11 +33,12 @@ use deploybot_core::{Deployment, DeploymentState, GitRef, Project, Repository, S
 use tracing::Instrument;
 
 /// The events this function acts on; anything else is acknowledged and ignored.
-const HANDLED: [&str; 6] = [
+const HANDLED: [&str; 7] = [
     "pull_request",
     "push",
     "status",
     "check_suite",
+    "check_run",
     "deployment",
     "deployment_status",
 ];
@@ -76,6 +77,7 @@ enum Event {
     Push(PushEvent),
     Status(StatusEvent),
     CheckSuite(CheckSuiteEvent),
+    CheckRun(CheckRunEvent),
     Deployment(DeploymentEvent),
     DeploymentStatus(DeploymentStatusEvent),
 }
@@ -104,6 +106,7 @@ impl Event {
             Self::CheckSuite(e) => {
                 parse_sha("check_suite.head_sha", &e.check_suite.head_sha).map(drop)
             }
+            Self::CheckRun(e) => parse_sha("check_run.head_sha", &e.check_run.head_sha).map(drop),
             Self::Deployment(_) | Self::DeploymentStatus(_) => Ok(()),
         }
     }
@@ -114,6 +117,7 @@ impl Event {
             "push" => Self::Push(parse_json(name, body)?),
             "status" => Self::Status(parse_json(name, body)?),
             "check_suite" => Self::CheckSuite(parse_json(name, body)?),
+            "check_run" => Self::CheckRun(parse_json(name, body)?),
             "deployment" => Self::Deployment(parse_json(name, body)?),
             "deployment_status" => Self::DeploymentStatus(parse_json(name, body)?),
             _ => return Ok(None),
@@ -126,6 +130,7 @@ impl Event {
             Self::Push(e) => &e.repository,
             Self::Status(e) => &e.repository,
             Self::CheckSuite(e) => &e.repository,
+            Self::CheckRun(e) => &e.repository,
             Self::Deployment(e) => &e.repository,
             Self::DeploymentStatus(e) => &e.repository,
         }
@@ -208,6 +213,20 @@ async fn act(state: &AppState, project: &Project, event: Event) -> Result<Handle
             }
             let sha = parse_sha("check_suite.head_sha", &e.check_suite.head_sha)?;
             recheck_parked(state, &project.repository, &sha, Parked::Any).await
+        }
+        Event::CheckRun(e) => {
+            // One check run, by name: what an environment's `required_checks` may name. Only
+            // deployments waiting for those look again (GitHub's own verdict follows the
+            // check suite).
+            let sha = parse_sha("check_run.head_sha", &e.check_run.head_sha)?;
+            match e.action.as_str() {
+                "created" | "completed" => {
+                    recheck_parked(state, &project.repository, &sha, Parked::OnRequired).await
+                }
+                other => Ok(Handled::Ignored(format!(
+                    "check_run {other} changes nothing"
+                ))),
+            }
         }
         Event::Deployment(e) => deployment(state, &project.repository, e).await,
         Event::DeploymentStatus(e) => deployment_status(state, &project.repository, e).await,

@@ -616,10 +616,15 @@ async fn required_checks_wait_while_missing_or_pending_and_dispatch_once_when_pa
         "{text}"
     );
 
-    // Both pass: the check suite's completion dispatches it, once.
+    // Both pass: the check run's completion dispatches it, once (the suite's completion
+    // arriving too changes nothing more).
     world
         .github
         .add_check_run(&repo(), &commit, "lint", "completed", Some("success"));
+    let (status, body) = world
+        .github_event("check_run", &check_run_event(&commit, "lint", "success"))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     world
         .github_event("check_suite", &check_suite_event(&commit, "success"))
         .await;

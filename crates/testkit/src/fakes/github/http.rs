@@ -710,7 +710,7 @@ fn installation(ctx: &Ctx, owner: &str, installation_id: u64) -> Result<Response
                 "metadata": "read",
                 "members": "read"
             },
-            "events": ["check_suite", "deployment", "deployment_status", "pull_request", "push", "status"],
+            "events": ["check_run", "check_suite", "deployment", "deployment_status", "pull_request", "push", "status"],
             "created_at": created,
             "updated_at": created,
             "single_file_name": null,
