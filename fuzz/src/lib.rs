@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use deploybot_app::AppConfig;
 use deploybot_app::webhook_payloads::circleci::{LegacyNotify, WebhookEnvelope, WorkflowCompleted};
 use deploybot_app::webhook_payloads::github::{
-    AnyRepositoryEvent, CheckSuiteEvent, DeploymentEvent, DeploymentStatusEvent, PullRequestEvent,
+    AnyRepositoryEvent, CheckRunEvent, CheckSuiteEvent, DeploymentEvent, DeploymentStatusEvent, PullRequestEvent,
     PushEvent, StatusEvent,
 };
 use deploybot_app::webhook_payloads::parse_json;
@@ -165,6 +165,9 @@ pub fn github_payloads(data: &[u8]) {
     if let Ok(e) = parse_json::<CheckSuiteEvent>("check_suite", data) {
         let _ = Sha::parse(&e.check_suite.head_sha);
     }
+    if let Ok(e) = parse_json::<CheckRunEvent>("check_run", data) {
+        let _ = Sha::parse(&e.check_run.head_sha);
+    }
     if let Ok(e) = parse_json::<DeploymentEvent>("deployment", data) {
         let _ = e.deployment.deployment_id();
     }
@@ -231,11 +234,12 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 const SLACK: &str = "fuzz-slack-secret";
 const GITHUB: &str = "fuzz-github-secret";
 const CIRCLECI: &str = "fuzz-circleci-secret";
-const GITHUB_EVENTS: [&str; 8] = [
+const GITHUB_EVENTS: [&str; 9] = [
     "push",
     "pull_request",
     "status",
     "check_suite",
+    "check_run",
     "deployment",
     "deployment_status",
     "ping",

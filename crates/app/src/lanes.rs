@@ -483,6 +483,8 @@ async fn apply_to_deployments(
                     r.state = DeploymentState::Ready;
                     r.hold = None;
                     r.waiting_for.clear();
+                    // Evaluated again when it is dispatched.
+                    r.required_checks = None;
                     r.description = None;
                     true
                 })

@@ -15,6 +15,7 @@ pub mod policy;
 pub mod ports;
 pub mod profile;
 pub mod repository_move;
+pub mod required_checks;
 pub mod signature;
 pub mod state;
 pub mod time;

@@ -180,6 +180,11 @@ pub struct Deployment {
     /// Required contexts that were not green when GitHub refused the deployment.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waiting_for: Vec<String>,
+    /// The environment's `required_checks` as deploybot last evaluated them for this commit
+    /// (docs/workflow.md, "Required checks"): `None` until evaluated (and on older records),
+    /// empty when the environment requires none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_checks: Option<Vec<crate::required_checks::NamedCheck>>,
     /// A short explanation of the current state (why it failed, what superseded it).
     #[serde(default)]
     pub description: Option<String>,
@@ -208,6 +213,17 @@ impl Deployment {
     pub fn is_production(&self) -> bool {
         self.production
             .unwrap_or(self.environment == Environment::Production)
+    }
+
+    /// Whether it waits for the environment's `required_checks` as deploybot evaluated them
+    /// (some not passing yet), rather than for the checks GitHub refused it for.
+    pub fn waits_for_required_checks(&self) -> bool {
+        self.state == DeploymentState::WaitingForChecks
+            && self.required_checks.as_ref().is_some_and(|checks| {
+                checks
+                    .iter()
+                    .any(|c| c.state != crate::required_checks::CheckState::Passing)
+            })
     }
 
     /// Whether the deployment succeeded: it is `success`, or it became inactive after
@@ -251,6 +267,7 @@ impl Deployment {
             slack_channel,
             slack_ts: None,
             waiting_for: Vec::new(),
+            required_checks: None,
             description: None,
             seq: 0,
             hold: None,

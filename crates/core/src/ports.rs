@@ -637,6 +637,15 @@ pub trait GitHub: Send + Sync {
         marker: &str,
         body: &str,
     ) -> Result<u64, GitHubError>;
+
+    /// Every commit status (by `context`, its latest state) and every check run (by `name`,
+    /// the latest of each) on the commit, for deploybot's own `required_checks`
+    /// (`GET /commits/{sha}/status` and `GET /commits/{sha}/check-runs`).
+    async fn named_checks(
+        &self,
+        repository: &Repository,
+        sha: &Sha,
+    ) -> Result<Vec<crate::required_checks::ReportedCheck>, GitHubError>;
 }
 
 // =============================================================================================

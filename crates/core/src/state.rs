@@ -118,7 +118,9 @@ impl DeploymentState {
             (_, Superseded | Skipped | Cancelled | Expired) => false,
             (_, Inactive) => true,
             (Waiting, Ready | WaitingForChecks) => true,
-            (Ready, Waiting | WaitingForChecks | Created | Error) => true,
+            // Failure: a required check fails when it is dispatched (docs/workflow.md,
+            // "Required checks").
+            (Ready, Waiting | WaitingForChecks | Created | Failure | Error) => true,
             (WaitingForChecks, Waiting | Ready | Created | Failure | Error) => true,
             (Created, Queued | InProgress | Success | Failure | Error) => true,
             (Queued, InProgress | Success | Failure | Error) => true,
@@ -253,6 +255,7 @@ mod tests {
             (Ready, Waiting),
             (Ready, WaitingForChecks),
             (Ready, Created),
+            (Ready, Failure),
             (Ready, Error),
             (Ready, Superseded),
             (Ready, Skipped),

@@ -64,6 +64,10 @@ pub const FIXTURES: &[(&str, &str)] = &[
         include_str!("../fixtures/github/check_suite.completed.json"),
     ),
     (
+        "github/check_run.completed.json",
+        include_str!("../fixtures/github/check_run.completed.json"),
+    ),
+    (
         "github/deployment.json",
         include_str!("../fixtures/github/deployment.json"),
     ),

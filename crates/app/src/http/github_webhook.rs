@@ -14,8 +14,8 @@
 
 use crate::http::{body_limit_layer, check_body_limit, header};
 use crate::webhook_payloads::github::{
-    CheckSuiteEvent, DeploymentEvent, DeploymentStatusEvent, GithubDeployment, PullRequestEvent,
-    PushEvent, RepositoryEvent, RepositoryInfo, StatusEvent,
+    CheckRunEvent, CheckSuiteEvent, DeploymentEvent, DeploymentStatusEvent, GithubDeployment,
+    PullRequestEvent, PushEvent, RepositoryEvent, RepositoryInfo, StatusEvent,
 };
 use crate::webhook_payloads::parse_json;
 use crate::{AppError, AppState};
@@ -39,12 +39,13 @@ use deploybot_core::{Deployment, DeploymentState, GitRef, Project, Repository, S
 use tracing::Instrument;
 
 /// The events this function acts on; anything else is acknowledged and ignored.
-const HANDLED: [&str; 7] = [
+const HANDLED: [&str; 8] = [
     "repository",
     "pull_request",
     "push",
     "status",
     "check_suite",
+    "check_run",
     "deployment",
     "deployment_status",
 ];
@@ -85,6 +86,7 @@ enum Event {
     Push(PushEvent),
     Status(StatusEvent),
     CheckSuite(CheckSuiteEvent),
+    CheckRun(CheckRunEvent),
     Deployment(DeploymentEvent),
     DeploymentStatus(DeploymentStatusEvent),
     Repository(RepositoryEvent),
@@ -114,6 +116,7 @@ impl Event {
             Self::CheckSuite(e) => {
                 parse_sha("check_suite.head_sha", &e.check_suite.head_sha).map(drop)
             }
+            Self::CheckRun(e) => parse_sha("check_run.head_sha", &e.check_run.head_sha).map(drop),
             Self::Deployment(_) | Self::DeploymentStatus(_) => Ok(()),
             Self::Repository(e) => {
                 let current = e.repository.repository()?;
@@ -142,6 +145,7 @@ impl Event {
             "push" => Self::Push(parse_json(name, body)?),
             "status" => Self::Status(parse_json(name, body)?),
             "check_suite" => Self::CheckSuite(parse_json(name, body)?),
+            "check_run" => Self::CheckRun(parse_json(name, body)?),
             "deployment" => Self::Deployment(parse_json(name, body)?),
             "deployment_status" => Self::DeploymentStatus(parse_json(name, body)?),
             "repository" => Self::Repository(parse_json(name, body)?),
@@ -155,6 +159,7 @@ impl Event {
             Self::Push(e) => &e.repository,
             Self::Status(e) => &e.repository,
             Self::CheckSuite(e) => &e.repository,
+            Self::CheckRun(e) => &e.repository,
             Self::Deployment(e) => &e.repository,
             Self::DeploymentStatus(e) => &e.repository,
             Self::Repository(e) => &e.repository,
@@ -257,11 +262,13 @@ async fn act(state: &AppState, project: &Project, event: Event) -> Result<Handle
         Event::PullRequest(e) => pull_request(state, project, e).await,
         Event::Push(e) => push(state, project, e).await,
         Event::Status(e) => {
-            if e.state == "pending" {
-                return Ok(Handled::Ignored("pending statuses change nothing".into()));
-            }
             let sha = parse_sha("sha", &e.sha)?;
-            recheck_parked(state, &project.repository, &sha).await
+            if e.state == "pending" {
+                // A pending status only moves a required check from missing to pending: only
+                // deployments waiting for deploybot's own required checks look again.
+                return recheck_parked(state, &project.repository, &sha, Parked::OnRequired).await;
+            }
+            recheck_parked(state, &project.repository, &sha, Parked::Any).await
         }
         Event::CheckSuite(e) => {
             if e.action != "completed" {
@@ -271,7 +278,21 @@ async fn act(state: &AppState, project: &Project, event: Event) -> Result<Handle
                 )));
             }
             let sha = parse_sha("check_suite.head_sha", &e.check_suite.head_sha)?;
-            recheck_parked(state, &project.repository, &sha).await
+            recheck_parked(state, &project.repository, &sha, Parked::Any).await
+        }
+        Event::CheckRun(e) => {
+            // One check run, by name: what an environment's `required_checks` may name. Only
+            // deployments waiting for those look again (GitHub's own verdict follows the
+            // check suite).
+            let sha = parse_sha("check_run.head_sha", &e.check_run.head_sha)?;
+            match e.action.as_str() {
+                "created" | "completed" => {
+                    recheck_parked(state, &project.repository, &sha, Parked::OnRequired).await
+                }
+                other => Ok(Handled::Ignored(format!(
+                    "check_run {other} changes nothing"
+                ))),
+            }
         }
         Event::Deployment(e) => deployment(state, &project.repository, e).await,
         Event::DeploymentStatus(e) => deployment_status(state, &project.repository, e).await,
@@ -532,11 +553,22 @@ async fn push(state: &AppState, project: &Project, e: PushEvent) -> Result<Handl
     decide(state, project, handed, reread_at).await
 }
 
-/// A commit's checks changed: every deployment parked on that commit looks again.
+/// Which parked deployments a change of a commit's checks concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Parked {
+    /// Every deployment waiting for checks.
+    Any,
+    /// Those waiting for the environment's `required_checks` (some not passing yet).
+    OnRequired,
+}
+
+/// A commit's checks changed: every deployment parked on that commit (of the kind `which`)
+/// looks again.
 async fn recheck_parked(
     state: &AppState,
     repository: &Repository,
     sha: &Sha,
+    which: Parked,
 ) -> Result<Handled, AppError> {
     let parked: Vec<Deployment> = state
         .deployments()?
@@ -544,6 +576,7 @@ async fn recheck_parked(
         .await?
         .into_iter()
         .filter(|d| d.state == DeploymentState::WaitingForChecks)
+        .filter(|d| which == Parked::Any || d.waits_for_required_checks())
         .collect();
     if parked.is_empty() {
         return Ok(Handled::Ignored(format!(

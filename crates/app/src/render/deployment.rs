@@ -134,6 +134,21 @@ pub fn deployment_message(d: &Deployment, links: &[UserLink]) -> Message {
         }
     }
 
+    // The environment's required checks as deploybot last evaluated them (nothing before
+    // the first evaluation, nor on records from before required checks were evaluated).
+    match d.required_checks.as_deref() {
+        Some([]) => blocks.push(Block::context("no required checks")),
+        Some(checks) => blocks.push(Block::context(format!(
+            "Required checks: {}",
+            checks
+                .iter()
+                .map(|c| format!("`{}` {}", escape(&c.name), c.state.label()))
+                .collect::<Vec<_>>()
+                .join("  ·  ")
+        ))),
+        None => {}
+    }
+
     let mut links_line = Vec::new();
     if let Some(build) = &d.build_url {
         let label = match d.pipeline_number {
@@ -272,6 +287,52 @@ mod tests {
             let message = deployment_message(&in_state(state), &linked_author());
             insta::assert_json_snapshot!(format!("deployment_{}", state.as_str()), message);
         }
+    }
+
+    #[test]
+    fn required_checks_show_each_state_and_their_absence() {
+        use deploybot_core::required_checks::{CheckState, NamedCheck};
+        let mut d = in_state(DeploymentState::WaitingForChecks);
+        d.github_deployment_id = None;
+        d.waiting_for = vec!["ci/circleci: build".into(), "e2e".into()];
+        let check = |name: &str, state| NamedCheck {
+            name: name.into(),
+            state,
+        };
+        d.required_checks = Some(vec![
+            check("ci/circleci: build", CheckState::Missing),
+            check("e2e", CheckState::Pending),
+            check("lint", CheckState::Passing),
+        ]);
+        let message = deployment_message(&d, &linked_author());
+        insta::assert_json_snapshot!("deployment_required_checks_waiting", message);
+        let all = serde_json::to_string(&message).expect("serialises");
+        assert!(
+            all.contains("`ci/circleci: build` :white_circle: missing"),
+            "{all}"
+        );
+        assert!(all.contains("`e2e` :hourglass: pending"), "{all}");
+        assert!(all.contains("`lint` :white_check_mark: passing"), "{all}");
+
+        let mut failed = in_state(DeploymentState::Failure);
+        failed.required_checks = Some(vec![
+            check("ci/circleci: build", CheckState::Failing),
+            check("lint", CheckState::Passing),
+        ]);
+        let all = serde_json::to_string(&deployment_message(&failed, &[])).expect("serialises");
+        assert!(all.contains("`ci/circleci: build` :x: failing"), "{all}");
+
+        let mut none = in_state(DeploymentState::Created);
+        none.required_checks = Some(Vec::new());
+        let all = serde_json::to_string(&deployment_message(&none, &[])).expect("serialises");
+        assert!(all.contains("no required checks"), "{all}");
+        // Not evaluated (yet): nothing about them.
+        let all = serde_json::to_string(&deployment_message(
+            &in_state(DeploymentState::Created),
+            &[],
+        ))
+        .expect("serialises");
+        assert!(!all.contains("required checks"), "{all}");
     }
 
     #[test]

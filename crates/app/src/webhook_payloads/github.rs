@@ -1,6 +1,6 @@
 //! The GitHub webhook payloads `github-webhook` acts on (`pull_request`, `push`, `status`,
-//! `check_suite`, `deployment`, `deployment_status`, `repository`), reduced to the fields it
-//! reads.
+//! `check_suite`, `check_run`, `deployment`, `deployment_status`, `repository`), reduced to the
+//! fields it reads.
 
 use super::non_empty;
 use crate::AppError;
@@ -321,6 +321,23 @@ pub struct CheckSuiteEvent {
 #[derive(Debug, Deserialize)]
 pub struct CheckSuite {
     pub head_sha: String,
+    #[serde(default)]
+    pub conclusion: Option<String>,
+}
+
+/// `check_run`.
+#[derive(Debug, Deserialize)]
+pub struct CheckRunEvent {
+    pub action: String,
+    pub check_run: CheckRun,
+    pub repository: RepositoryInfo,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CheckRun {
+    pub head_sha: String,
+    pub name: String,
+    pub status: String,
     #[serde(default)]
     pub conclusion: Option<String>,
 }

@@ -219,6 +219,14 @@ impl GitHub for TimingOut {
             .upsert_pr_comment(repository, pr_number, marker, body)
             .await
     }
+
+    async fn named_checks(
+        &self,
+        repository: &Repository,
+        sha: &Sha,
+    ) -> Result<Vec<deploybot_core::required_checks::ReportedCheck>, GitHubError> {
+        self.fake.named_checks(repository, sha).await
+    }
 }
 
 #[tokio::test]

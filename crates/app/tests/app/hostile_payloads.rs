@@ -177,13 +177,14 @@ fn slack(content_type: &str, body: Vec<u8>) -> SignedRequest {
     )
 }
 
-const GITHUB_FIXTURES: [(&str, &str); 8] = [
+const GITHUB_FIXTURES: [(&str, &str); 9] = [
     ("push", "github/push.json"),
     ("push", "github/push.tag.json"),
     ("pull_request", "github/pull_request.opened.json"),
     ("pull_request", "github/pull_request.closed.json"),
     ("status", "github/status.json"),
     ("check_suite", "github/check_suite.completed.json"),
+    ("check_run", "github/check_run.completed.json"),
     ("deployment", "github/deployment.json"),
     ("deployment_status", "github/deployment_status.json"),
 ];

@@ -497,3 +497,256 @@ async fn a_deleted_deployment_message_is_posted_again() {
     assert!(text.contains("succeeded"), "{text}");
     world.assert_no_failures();
 }
+
+// ---- required_checks, evaluated by deploybot ------------------------------------------------
+
+/// `qa` (pushes to `develop`) requires a status and a check run by name; `preview` (pushes to
+/// the default branch) requires nothing.
+const REQUIRED_CHECKS: &str = "\
+version: 1
+environments:
+  preview:
+    on: { push: [default] }
+  qa:
+    on: { push: [develop] }
+    required_checks: [\"ci/circleci: build\", \"lint\"]
+";
+
+fn qa() -> Environment {
+    Environment::parse("qa").expect("a name")
+}
+
+/// The latest text of the deployment's one message.
+async fn qa_message(world: &World, d: &deploybot_core::Deployment) -> String {
+    let ts = d.slack_ts.clone().expect("posted");
+    let message = world
+        .messages()
+        .into_iter()
+        .find(|m| m.ts == ts)
+        .expect("the deployment's message");
+    message_text(message.latest().expect("a version"))
+}
+
+/// How many times GitHub was asked for a commit's check runs.
+fn check_run_reads(world: &World) -> usize {
+    world
+        .github
+        .calls()
+        .iter()
+        .filter(|c| c.contains("/check-runs"))
+        .count()
+}
+
+async fn required_checks_world() -> World {
+    let world = World::new().await;
+    world
+        .use_workflow_file(&sha('1'), Some(REQUIRED_CHECKS))
+        .await;
+    world
+}
+
+#[tokio::test]
+async fn required_checks_wait_while_missing_or_pending_and_dispatch_once_when_passing() {
+    let world = required_checks_world().await;
+    let commit = sha('d');
+    world
+        .github
+        .set_branch(&repo(), "develop", &commit, Some(AUTHOR));
+
+    // Nothing reported yet: both missing, the deployment waits, nothing on GitHub.
+    let (status, body) = world
+        .github_event("push", &push_event("refs/heads/develop", &commit))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let waiting = world.only_deployment(qa()).await;
+    assert_eq!(waiting.state, DeploymentState::WaitingForChecks);
+    assert_eq!(waiting.waiting_for, vec!["ci/circleci: build", "lint"]);
+    assert!(world.github.deployments(&repo()).is_empty());
+    let text = qa_message(&world, &waiting).await;
+    assert!(text.contains("waiting for checks"), "{text}");
+    assert!(
+        text.contains("`ci/circleci: build` :white_circle: missing")
+            && text.contains("`lint` :white_circle: missing"),
+        "{text}"
+    );
+
+    // Pending: a pending status, a check run in progress. Still waiting, and it says so.
+    world
+        .github
+        .set_status(&repo(), &commit, "ci/circleci: build", "pending");
+    world
+        .github
+        .add_check_run(&repo(), &commit, "lint", "in_progress", None);
+    let (status, _) = world
+        .github_event(
+            "status",
+            &status_event(&commit, "ci/circleci: build", "pending"),
+        )
+        .await;
+    assert!(status.is_success(), "{status}");
+    world.settle().await;
+    let pending = world.only_deployment(qa()).await;
+    assert_eq!(pending.state, DeploymentState::WaitingForChecks);
+    let text = qa_message(&world, &pending).await;
+    assert!(
+        text.contains("`ci/circleci: build` :hourglass: pending")
+            && text.contains("`lint` :hourglass: pending"),
+        "{text}"
+    );
+    assert!(world.github.deployments(&repo()).is_empty());
+
+    // One passes, the other is still pending: still waiting.
+    world
+        .github
+        .set_status(&repo(), &commit, "ci/circleci: build", "success");
+    world
+        .github_event(
+            "status",
+            &status_event(&commit, "ci/circleci: build", "success"),
+        )
+        .await;
+    world.settle().await;
+    let half = world.only_deployment(qa()).await;
+    assert_eq!(half.state, DeploymentState::WaitingForChecks);
+    assert_eq!(half.waiting_for, vec!["lint"]);
+    let text = qa_message(&world, &half).await;
+    assert!(
+        text.contains("`ci/circleci: build` :white_check_mark: passing")
+            && text.contains("`lint` :hourglass: pending"),
+        "{text}"
+    );
+
+    // Both pass: the check run's completion dispatches it, once (the suite's completion
+    // arriving too changes nothing more).
+    world
+        .github
+        .add_check_run(&repo(), &commit, "lint", "completed", Some("success"));
+    let (status, body) = world
+        .github_event("check_run", &check_run_event(&commit, "lint", "success"))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    world
+        .github_event("check_suite", &check_suite_event(&commit, "success"))
+        .await;
+    world
+        .github_event(
+            "status",
+            &status_event(&commit, "ci/circleci: build", "success"),
+        )
+        .await;
+    world.settle().await;
+    assert_eq!(world.github.deployments(&repo()).len(), 1);
+    let created = world.only_deployment(qa()).await;
+    assert_eq!(created.state, DeploymentState::Created);
+    assert!(created.github_deployment_id.is_some());
+    assert!(created.waiting_for.is_empty());
+    let text = qa_message(&world, &created).await;
+    assert!(!text.contains("waiting for checks"), "{text}");
+    assert!(
+        text.contains("`ci/circleci: build` :white_check_mark: passing")
+            && text.contains("`lint` :white_check_mark: passing"),
+        "{text}"
+    );
+    world.finish_everything("success").await;
+    assert_eq!(
+        world.only_deployment(qa()).await.state,
+        DeploymentState::Success
+    );
+
+    // Another commit whose build fails: failed at once, naming the check, nothing on GitHub.
+    let broken = sha('e');
+    world
+        .github
+        .set_branch(&repo(), "develop", &broken, Some(AUTHOR));
+    world
+        .github
+        .set_status(&repo(), &broken, "ci/circleci: build", "failure");
+    world
+        .github
+        .add_check_run(&repo(), &broken, "lint", "in_progress", None);
+    let (status, body) = world
+        .github_event("push", &push_event("refs/heads/develop", &broken))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let failed = world
+        .deployments_in(qa())
+        .await
+        .into_iter()
+        .find(|d| d.sha == broken)
+        .expect("the broken commit's deployment");
+    assert_eq!(failed.state, DeploymentState::Failure);
+    let why = failed.description.clone().expect("a reason");
+    assert!(
+        why.contains("`ci/circleci: build`") && why.contains("fails"),
+        "{why}"
+    );
+    assert!(!why.contains("lint"), "{why}");
+    assert_eq!(world.github.deployments(&repo()).len(), 1);
+    let text = qa_message(&world, &failed).await;
+    assert!(
+        text.contains("`ci/circleci: build` :x: failing")
+            && text.contains("`lint` :hourglass: pending"),
+        "{text}"
+    );
+    // The lane is free again.
+    assert_eq!(world.lane(qa()).await.running, None);
+    world.assert_no_failures();
+}
+
+#[tokio::test]
+async fn a_deployment_waiting_for_required_checks_gives_up_after_the_timeout() {
+    let world = required_checks_world().await;
+    let commit = sha('d');
+    world
+        .github
+        .set_branch(&repo(), "develop", &commit, Some(AUTHOR));
+    world
+        .github
+        .set_status(&repo(), &commit, "ci/circleci: build", "success");
+    world
+        .github_event("push", &push_event("refs/heads/develop", &commit))
+        .await;
+    assert_eq!(
+        world.only_deployment(qa()).await.state,
+        DeploymentState::WaitingForChecks
+    );
+    world
+        .clock
+        .advance_secs(world.state.config.checks_timeout_secs + 1);
+    world.call(&DeploymentCreateRequest::ExpireWaiting).await;
+    let expired = world.only_deployment(qa()).await;
+    assert_eq!(expired.state, DeploymentState::Failure);
+    let why = expired.description.expect("a reason");
+    assert!(
+        why.contains("gave up after waiting 1 hour for `lint`"),
+        "{why}"
+    );
+    assert!(world.github.deployments(&repo()).is_empty());
+    world.assert_no_failures();
+}
+
+#[tokio::test]
+async fn an_environment_without_required_checks_dispatches_at_once_and_says_so() {
+    let world = required_checks_world().await;
+    let head = sha('2');
+    world
+        .github
+        .set_branch(&repo(), "main", &head, Some(AUTHOR));
+    // Its commit's failing status is none of deploybot's business here.
+    world
+        .github
+        .set_status(&repo(), &head, "ci/circleci: build", "failure");
+    let (status, body) = world
+        .github_event("push", &push_event("refs/heads/main", &head))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let preview = Environment::parse("preview").expect("a name");
+    let created = world.only_deployment(preview).await;
+    assert_eq!(created.state, DeploymentState::Created);
+    assert_eq!(world.github.deployments(&repo()).len(), 1);
+    let text = qa_message(&world, &created).await;
+    assert!(text.contains("no required checks"), "{text}");
+    // No extra GitHub call: the commit's check runs were never read.
+    assert_eq!(check_run_reads(&world), 0);
+    world.assert_no_failures();
+}

@@ -21,6 +21,7 @@ use deploybot_core::ports::{
     ChecksSummary, Clock, CreateDeploymentOutcome, GitHub, GitHubError, NewDeploymentStatus,
     NewGithubDeployment, RepositoryFile, RepositoryInfo, ResolvedRef,
 };
+use deploybot_core::required_checks::{CheckState, ReportedCheck};
 use deploybot_core::{DeploymentState, GitRef, GithubLogin, Repository, Sha};
 use request::Answer;
 use reqwest::{Method, StatusCode};
@@ -770,6 +771,47 @@ impl GitHub for GitHubClient {
                 Err(error) => return Err(error),
             }
         }
+    }
+
+    async fn named_checks(
+        &self,
+        repository: &Repository,
+        sha: &Sha,
+    ) -> Result<Vec<ReportedCheck>, GitHubError> {
+        let what = format!("commit {} in {repository}", sha.short());
+        let url = Self::with_per_page(
+            self.repo_url(repository, &["commits", sha.as_str(), "status"]),
+            &[],
+        );
+        let answer = self
+            .call(repository, Idempotency::Idempotent, Method::GET, &url, None)
+            .await?;
+        if answer.status != StatusCode::OK {
+            return Err(if answer.status == StatusCode::UNPROCESSABLE_ENTITY {
+                GitHubError::NotFound(what)
+            } else {
+                answer.refused(&what)
+            });
+        }
+        let combined: wire::CombinedStatus = answer.json()?;
+        let url = Self::with_per_page(
+            self.repo_url(repository, &["commits", sha.as_str(), "check-runs"]),
+            &[("filter", "latest")],
+        );
+        let runs = self
+            .all_pages(repository, url, &what, |a| {
+                a.json::<wire::CheckRunPage>().map(|p| p.check_runs)
+            })
+            .await?;
+        let statuses = combined
+            .statuses
+            .into_iter()
+            .map(|s| ReportedCheck::new(s.context, CheckState::of_status(&s.state)));
+        let runs = runs.into_iter().map(|r| {
+            let state = CheckState::of_check_run(&r.status, r.conclusion.as_deref());
+            ReportedCheck::new(r.name, state)
+        });
+        Ok(statuses.chain(runs).collect())
     }
 }
 

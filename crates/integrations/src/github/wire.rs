@@ -120,6 +120,21 @@ pub(crate) struct StatusItem {
     pub(crate) state: String,
 }
 
+/// A page of `GET /commits/{ref}/check-runs` (the latest run of each name by default).
+#[derive(Debug, Deserialize)]
+pub(crate) struct CheckRunPage {
+    #[serde(default)]
+    pub(crate) check_runs: Vec<CheckRun>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CheckRun {
+    pub(crate) name: String,
+    pub(crate) status: String,
+    #[serde(default)]
+    pub(crate) conclusion: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct CheckSuitePage {
     #[serde(default)]

@@ -5,6 +5,7 @@ use deploybot_core::ports::{
     ChecksState, Clock, CreateDeploymentOutcome, GitHub, GitHubError, NewDeploymentStatus,
     NewGithubDeployment,
 };
+use deploybot_core::required_checks::CheckState;
 use deploybot_core::{
     DeploymentState, Environment, GitRef, GithubLogin, Repository, Sha, Timestamp,
 };
@@ -948,6 +949,44 @@ async fn commit_checks_verdicts() {
     }
 }
 
+/// The adapter and the fake agree on a commit's named checks, read over HTTP: statuses by
+/// context, check runs by name.
+#[tokio::test]
+async fn named_checks_over_http_agree_with_the_fake() {
+    let h = harness().await;
+    let web = repo("acme/web");
+    let commit = sha('8');
+    h.fake.add_commit(&web, &commit, None);
+    h.fake
+        .set_status(&web, &commit, "ci/circleci: build", "pending");
+    h.fake
+        .set_status(&web, &commit, "ci/circleci: test", "error");
+    h.fake
+        .add_check_run(&web, &commit, "lint", "completed", Some("success"));
+    h.fake.add_check_run(&web, &commit, "e2e", "queued", None);
+    let mut got = h.client.named_checks(&web, &commit).await.expect("checks");
+    got.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut direct = h.fake.named_checks(&web, &commit).await.expect("direct");
+    direct.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(got, direct);
+    let named: Vec<(&str, CheckState)> = got.iter().map(|c| (c.name.as_str(), c.state)).collect();
+    assert_eq!(
+        named,
+        vec![
+            ("ci/circleci: build", CheckState::Pending),
+            ("ci/circleci: test", CheckState::Failing),
+            ("e2e", CheckState::Pending),
+            ("lint", CheckState::Passing),
+        ]
+    );
+    let err = h
+        .client
+        .named_checks(&web, &sha('e'))
+        .await
+        .expect_err("unknown commit");
+    assert!(matches!(err, GitHubError::NotFound(_)), "{err:?}");
+}
+
 #[tokio::test]
 async fn checks_of_an_unknown_commit_are_not_found() {
     let h = harness().await;
@@ -1171,6 +1210,109 @@ mod wire {
             "created_at": "2011-01-26T19:01:12Z",
             "updated_at": "2011-01-26T19:14:43Z"
         })
+    }
+
+    /// GitHub's published examples of `GET /commits/{ref}/status` and
+    /// `GET /commits/{ref}/check-runs` (trimmed to a realistic subset): each status by its
+    /// `context`, each check run by its `name`, in one of the four states.
+    #[tokio::test]
+    async fn named_checks_read_githubs_example_payloads() {
+        let server = MockServer::start().await;
+        github_with_app(&server).await;
+        let commit = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/web/commits/{commit}/status")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "state": "failure",
+                "statuses": [
+                    {
+                        "url": "https://api.github.com/repos/octocat/Hello-World/statuses/6dcb09b5b57875f334f61aebed695e2e4193db5e",
+                        "avatar_url": "https://github.com/images/error/hubot_happy.gif",
+                        "id": 1,
+                        "node_id": "MDY6U3RhdHVzMQ==",
+                        "state": "success",
+                        "description": "Build has completed successfully",
+                        "target_url": "https://ci.example.com/1000/output",
+                        "context": "continuous-integration/jenkins",
+                        "created_at": "2012-07-20T01:19:13Z",
+                        "updated_at": "2012-07-20T01:19:13Z"
+                    },
+                    {
+                        "url": "https://api.github.com/repos/octocat/Hello-World/statuses/6dcb09b5b57875f334f61aebed695e2e4193db5e",
+                        "avatar_url": "https://github.com/images/error/other_user_happy.gif",
+                        "id": 2,
+                        "node_id": "MDY6U3RhdHVzMg==",
+                        "state": "failure",
+                        "description": "Testing has completed and failed",
+                        "target_url": "https://ci.example.com/2000/output",
+                        "context": "security/brakeman",
+                        "created_at": "2012-08-20T01:19:13Z",
+                        "updated_at": "2012-08-20T01:19:13Z"
+                    }
+                ],
+                "sha": commit,
+                "total_count": 2,
+                "repository": {"id": 1296269, "full_name": "octocat/Hello-World"},
+                "commit_url": "https://api.github.com/repos/octocat/Hello-World/6dcb09b5b57875f334f61aebed695e2e4193db5e",
+                "url": "https://api.github.com/repos/octocat/Hello-World/6dcb09b5b57875f334f61aebed695e2e4193db5e/status"
+            })))
+            .mount(&server)
+            .await;
+        let run = |id: u64, name: &str, status: &str, conclusion: Option<&str>| {
+            serde_json::json!({
+                "id": id,
+                "head_sha": commit,
+                "node_id": "MDg6Q2hlY2tSdW40",
+                "external_id": "",
+                "url": format!("https://api.github.com/repos/github/hello-world/check-runs/{id}"),
+                "html_url": "https://github.com/github/hello-world/runs/4",
+                "details_url": "https://example.com",
+                "status": status,
+                "conclusion": conclusion,
+                "started_at": "2018-05-04T01:14:52Z",
+                "completed_at": if status == "completed" { Some("2018-05-04T01:14:52Z") } else { None },
+                "output": {
+                    "title": "Mighty Readme report",
+                    "summary": "There are 0 failures, 2 warnings, and 1 notice.",
+                    "text": "You may have some misspelled words on lines 2 and 4.",
+                    "annotations_count": 2,
+                    "annotations_url": "https://api.github.com/repos/github/hello-world/check-runs/4/annotations"
+                },
+                "name": name,
+                "check_suite": {"id": 5},
+                "app": {"id": 1, "slug": "octoapp", "name": "Octocat App"},
+                "pull_requests": []
+            })
+        };
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/web/commits/{commit}/check-runs")))
+            .and(wiremock::matchers::query_param("filter", "latest"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "total_count": 3,
+                "check_runs": [
+                    run(4, "mighty_readme", "completed", Some("neutral")),
+                    run(5, "ci/circleci: build", "in_progress", None),
+                    run(6, "lint", "completed", Some("timed_out"))
+                ]
+            })))
+            .mount(&server)
+            .await;
+        let checks = client(&server)
+            .named_checks(&repo("acme/web"), &Sha::parse(commit).expect("sha"))
+            .await
+            .expect("checks");
+        let named: Vec<(&str, CheckState)> =
+            checks.iter().map(|c| (c.name.as_str(), c.state)).collect();
+        assert_eq!(
+            named,
+            vec![
+                ("continuous-integration/jenkins", CheckState::Passing),
+                ("security/brakeman", CheckState::Failing),
+                ("mighty_readme", CheckState::Passing),
+                ("ci/circleci: build", CheckState::Pending),
+                ("lint", CheckState::Failing),
+            ]
+        );
     }
 
     #[tokio::test]

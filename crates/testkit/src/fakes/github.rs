@@ -15,6 +15,7 @@ use deploybot_core::ports::{
     NewDeploymentStatus, NewGithubDeployment, RepositoryFile, RepositoryInfo, ResolvedRef,
     SystemClock,
 };
+use deploybot_core::required_checks::{CheckState, ReportedCheck};
 use deploybot_core::{DeploymentState, GitRef, GithubLogin, Repository, Sha, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -102,6 +103,18 @@ pub struct FakeCheckSuite {
     pub check_runs: u64,
 }
 
+/// A check run on a commit (the latest of its name: adding one of the same name replaces it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeCheckRun {
+    pub id: u64,
+    /// Its name (`ci/circleci: build`), what `required_checks` names.
+    pub name: String,
+    /// `queued`, `in_progress` or `completed`.
+    pub status: String,
+    /// When completed: `success`, `failure`, `neutral`, ...
+    pub conclusion: Option<String>,
+}
+
 /// Claims of an App JWT the fake accepted.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct AcceptedAppJwt {
@@ -135,6 +148,9 @@ struct CommitChecks {
     /// context → (state, description)
     statuses: BTreeMap<String, String>,
     suites: Vec<FakeCheckSuite>,
+    /// Check runs by name (they belong to no suite here: the suites above are scripted on
+    /// their own).
+    runs: Vec<FakeCheckRun>,
     /// Contexts that make deployment creation answer 409 until they are green.
     required: Vec<(String, String)>,
 }
@@ -462,6 +478,30 @@ impl FakeGitHub {
         id
     }
 
+    /// Adds (or replaces, as its latest run) the commit's check run called `name`; returns
+    /// its id. `conclusion` only for `completed`.
+    pub fn add_check_run(
+        &self,
+        repository: &Repository,
+        sha: &Sha,
+        name: &str,
+        status: &str,
+        conclusion: Option<&str>,
+    ) -> u64 {
+        let id = self.lock().next_id();
+        self.with_repo(repository, |repo| {
+            let runs = &mut repo.checks.entry(sha.clone()).or_default().runs;
+            runs.retain(|r| r.name != name);
+            runs.push(FakeCheckRun {
+                id,
+                name: name.to_owned(),
+                status: status.to_owned(),
+                conclusion: conclusion.map(str::to_owned),
+            });
+        });
+        id
+    }
+
     /// Adds a check suite the way GitHub leaves one for an installed app that runs nothing on
     /// this commit: `queued` with no check runs.
     pub fn add_empty_check_suite(&self, repository: &Repository, sha: &Sha, app: &str) -> u64 {
@@ -513,6 +553,10 @@ impl FakeGitHub {
             for suite in &mut checks.suites {
                 "completed".clone_into(&mut suite.status);
                 suite.conclusion = Some("success".to_owned());
+            }
+            for run in &mut checks.runs {
+                "completed".clone_into(&mut run.status);
+                run.conclusion = Some("success".to_owned());
             }
         });
     }
@@ -1117,6 +1161,22 @@ fn checks_summary(checks: &CommitChecks) -> ChecksSummary {
     }
 }
 
+/// What the real adapter reports as the commit's named checks: each status by context, then
+/// each check run by name.
+fn reported_checks(checks: &CommitChecks) -> Vec<ReportedCheck> {
+    let statuses = checks
+        .statuses
+        .iter()
+        .map(|(context, state)| ReportedCheck::new(context, CheckState::of_status(state)));
+    let runs = checks.runs.iter().map(|r| {
+        ReportedCheck::new(
+            &r.name,
+            CheckState::of_check_run(&r.status, r.conclusion.as_deref()),
+        )
+    });
+    statuses.chain(runs).collect()
+}
+
 /// How the real adapter names a blocking context in `ChecksNotGreen`.
 fn context_label(context: &str, state: &str) -> String {
     if state.is_empty() {
@@ -1389,6 +1449,37 @@ impl GitHub for FakeGitHub {
         comment
             .map(|c| c.id)
             .map_err(|f| f.into_port_error(&what, now))
+    }
+
+    async fn named_checks(
+        &self,
+        repository: &Repository,
+        sha: &Sha,
+    ) -> Result<Vec<ReportedCheck>, GitHubError> {
+        let what = format!("commit {} in {repository}", sha.short());
+        let now = self.now();
+        let not_found = |f: Failure| {
+            let f = if f.status == 422 {
+                Failure::not_found()
+            } else {
+                f
+            };
+            f.into_port_error(&what, now)
+        };
+        self.enter(format!(
+            "GET {}/commits/{sha}/status",
+            repo_path(repository)
+        ))
+        .await
+        .map_err(not_found)?;
+        self.enter(format!(
+            "GET {}/commits/{sha}/check-runs",
+            repo_path(repository)
+        ))
+        .await
+        .and_then(|()| self.op_commit_checks(repository, sha.as_str()))
+        .map(|(_, checks)| reported_checks(&checks))
+        .map_err(not_found)
     }
 }
 

@@ -2,13 +2,14 @@
 //! `status` or `check_suite` event) and resume, fail or keep waiting; fail those that waited
 //! longer than the configured time.
 
-use super::{about, nothing, run_lane};
+use super::{about, nothing, required, run_lane};
 use crate::lifecycle::{self, Saved, Transition};
 use crate::{AppError, AppState, lanes};
 use deploybot_core::invoke::DeploymentCreateResponse;
 use deploybot_core::lane::{ChecksResult, LaneEvent};
 use deploybot_core::ports::ChecksState;
-use deploybot_core::{DeploymentId, DeploymentState, Repository};
+use deploybot_core::required_checks::Verdict;
+use deploybot_core::{Deployment, DeploymentId, DeploymentState, Repository};
 
 /// How many parked deployments one `ExpireWaiting` run fails at most.
 const EXPIRE_BATCH: usize = 100;
@@ -32,6 +33,9 @@ pub(super) async fn recheck(
     let current = lifecycle::load(state, repository, id).await?;
     if current.state != DeploymentState::WaitingForChecks {
         return Ok(about(&current));
+    }
+    if current.waits_for_required_checks() {
+        return recheck_required(state, current).await;
     }
     let checks = state
         .github()?
@@ -69,18 +73,74 @@ pub(super) async fn recheck(
             let saved = lifecycle::transition(state, current, &t).await?;
             Ok(about(saved.deployment()))
         }
-        ChecksState::Green => {
-            // Every intent of the lane waiting for this commit's checks is queued again, and
-            // the lane drains: the dispatch checks again with GitHub.
-            tracing::info!(deployment = %current.id, "checks are green: back in line");
-            let key = lanes::lane_of(&current);
-            let event = LaneEvent::ChecksChanged {
-                sha: current.sha.clone(),
-                result: ChecksResult::Green,
-            };
-            run_lane(state, &key, event).await?;
-            let d = lifecycle::load(state, repository, id).await?;
-            Ok(about(&d))
+        ChecksState::Green => back_in_line(state, current).await,
+    }
+}
+
+/// Every intent of the lane waiting for this commit's checks is queued again, and the lane
+/// drains: the dispatch checks again (deploybot's required checks, then GitHub).
+async fn back_in_line(
+    state: &AppState,
+    current: Deployment,
+) -> Result<DeploymentCreateResponse, AppError> {
+    tracing::info!(deployment = %current.id, "checks are green: back in line");
+    let key = lanes::lane_of(&current);
+    let event = LaneEvent::ChecksChanged {
+        sha: current.sha.clone(),
+        result: ChecksResult::Green,
+    };
+    run_lane(state, &key, event).await?;
+    let d = lifecycle::load(state, &current.repository, &current.id).await?;
+    Ok(about(&d))
+}
+
+/// A deployment waiting for the environment's `required_checks`: evaluated again by name.
+/// All passing puts it back in line, any failing fails it naming them, otherwise it keeps
+/// waiting with each check's state brought up to date.
+async fn recheck_required(
+    state: &AppState,
+    current: Deployment,
+) -> Result<DeploymentCreateResponse, AppError> {
+    let names = required::required_names(state, &current).await?;
+    if names.is_empty() {
+        // The workflow in force requires nothing any more.
+        return back_in_line(state, current).await;
+    }
+    let evaluation = required::evaluate_for(state, &current, &names).await?;
+    let checks = evaluation.checks;
+    match evaluation.verdict {
+        Verdict::Go => back_in_line(state, current).await,
+        Verdict::Wait(waiting) => {
+            let saved = lifecycle::update_from(state, current, |d| {
+                if d.state != DeploymentState::WaitingForChecks
+                    || (d.waiting_for == waiting && d.required_checks.as_ref() == Some(&checks))
+                {
+                    return false;
+                }
+                d.waiting_for = waiting.clone();
+                d.required_checks = Some(checks.clone());
+                true
+            })
+            .await?;
+            if let Saved::Changed(d) = &saved {
+                lifecycle::notify_slack(state, d).await;
+            }
+            Ok(about(saved.deployment()))
+        }
+        Verdict::Fail(failing) => {
+            let current = lifecycle::update_from(state, current, |d| {
+                if d.state != DeploymentState::WaitingForChecks {
+                    return false;
+                }
+                d.required_checks = Some(checks.clone());
+                true
+            })
+            .await?
+            .into_deployment();
+            let t = Transition::to(DeploymentState::Failure)
+                .description(required::failed_sentence(&failing));
+            let saved = lifecycle::transition(state, current, &t).await?;
+            Ok(about(saved.deployment()))
         }
     }
 }

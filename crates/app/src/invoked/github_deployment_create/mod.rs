@@ -14,6 +14,7 @@
 
 mod checks;
 mod manual;
+mod required;
 pub mod watchdog;
 mod workflow;
 
@@ -27,6 +28,7 @@ use deploybot_core::invoke::{
 use deploybot_core::lane::{DispatchRefusal, LaneEvent, LaneKey, LaneRecord};
 use deploybot_core::ports::InsertOutcome;
 use deploybot_core::ports::{CreateDeploymentOutcome, NewGithubDeployment};
+use deploybot_core::required_checks::{NamedCheck, Verdict};
 use deploybot_core::{
     Deployment, DeploymentId, DeploymentState, Environment, Project, Repository, Trigger,
 };
@@ -362,7 +364,9 @@ pub(crate) enum Created {
 
 /// Asks GitHub for the deployment of a dispatched record (`ready`, no GitHub deployment yet)
 /// and records the answer: the GitHub id, a parking spot while checks are not green, or an
-/// error. `shown` is the deployment's Slack message as last sent (see [`shown_message`]): the
+/// error. When the environment lists `required_checks`, deploybot evaluates them first: all
+/// passing goes on to GitHub, any failing fails the deployment, missing or pending parks it.
+/// `shown` is the deployment's Slack message as last sent (see [`shown_message`]): the
 /// message is edited only when the saved record renders differently, or posted when there is
 /// none. `lease`, the claim guarding the creation, is marked done once GitHub has answered.
 pub(crate) async fn create_on_github(
@@ -371,6 +375,60 @@ pub(crate) async fn create_on_github(
     shown: Option<&Message>,
     lease: Option<idempotency::Lease>,
 ) -> Result<Created, AppError> {
+    let names = match required::required_names(state, &record).await {
+        Ok(names) => names,
+        Err(error) => {
+            if let Some(lease) = lease {
+                lease.release(state).await;
+            }
+            return Err(error);
+        }
+    };
+    // The required checks as evaluated (empty: the environment requires none).
+    let mut evaluated: Vec<NamedCheck> = Vec::new();
+    if !names.is_empty() {
+        let evaluation = required::evaluate_for(state, &record, &names).await;
+        let verdict = match evaluation {
+            Ok(evaluation) => {
+                evaluated = evaluation.checks;
+                evaluation.verdict
+            }
+            Err(error) => {
+                if let Some(lease) = lease {
+                    let _ = idempotency::settle(state, lease, Ok(())).await;
+                }
+                return not_created(state, record, error).await;
+            }
+        };
+        match verdict {
+            Verdict::Go => {}
+            Verdict::Wait(waiting) => {
+                if let Some(lease) = lease {
+                    let _ = idempotency::settle(state, lease, Ok(())).await;
+                }
+                return park(state, record, waiting, evaluated, shown).await;
+            }
+            Verdict::Fail(failing) => {
+                if let Some(lease) = lease {
+                    let _ = idempotency::settle(state, lease, Ok(())).await;
+                }
+                let record = lifecycle::update_from(state, record, |d| {
+                    if d.state != DeploymentState::Ready || d.github_deployment_id.is_some() {
+                        return false;
+                    }
+                    d.required_checks = Some(evaluated.clone());
+                    true
+                })
+                .await?
+                .into_deployment();
+                let description = required::failed_sentence(&failing);
+                tracing::info!(deployment = %record.id, failing = ?failing, "required checks fail: not deployed");
+                let t = Transition::to(DeploymentState::Failure).description(description.clone());
+                lifecycle::transition(state, record, &t).await?;
+                return Ok(Created::Failed(description));
+            }
+        }
+    }
     let request = github_request(&record);
     let outcome = match state.github() {
         Ok(github) => github
@@ -391,6 +449,7 @@ pub(crate) async fn create_on_github(
                 d.github_deployment_id = Some(id);
                 d.state = DeploymentState::Created;
                 d.waiting_for.clear();
+                d.required_checks = Some(evaluated.clone());
                 d.description = None;
                 true
             })
@@ -401,34 +460,54 @@ pub(crate) async fn create_on_github(
             Ok(Created::OnGitHub)
         }
         Ok(CreateDeploymentOutcome::ChecksNotGreen { contexts }) => {
-            let saved = lifecycle::update_from(state, record, |d| {
-                if d.state != DeploymentState::Ready || d.github_deployment_id.is_some() {
-                    return false;
-                }
-                // Parking is the outcome of the creation attempt, not a move of an existing
-                // GitHub deployment: nothing exists on GitHub yet.
-                d.state = DeploymentState::WaitingForChecks;
-                d.waiting_for = contexts.clone();
-                d.description = None;
-                true
-            })
-            .await?
-            .into_deployment();
-            tracing::info!(deployment = %saved.id, contexts = ?saved.waiting_for, "parked until checks are green");
-            notify_slack_if_changed(state, &saved, shown).await;
-            Ok(Created::Parked(contexts))
+            park(state, record, contexts, evaluated, shown).await
         }
-        Err(error) => {
-            tracing::warn!(deployment = %record.id, %error, "GitHub did not create the deployment");
-            let description = match &error {
-                AppError::GitHub(e) => format!("GitHub did not create the deployment: {e}"),
-                other => format!("The deployment could not be created: {other}"),
-            };
-            let t = Transition::to(DeploymentState::Error).description(description.clone());
-            lifecycle::transition(state, record, &t).await?;
-            Ok(Created::Failed(description))
-        }
+        Err(error) => not_created(state, record, error).await,
     }
+}
+
+/// Parks a dispatched record as *waiting for checks* on `contexts` (GitHub's refused ones, or
+/// deploybot's required checks not passing yet), with the required checks as evaluated.
+async fn park(
+    state: &AppState,
+    record: Deployment,
+    contexts: Vec<String>,
+    evaluated: Vec<NamedCheck>,
+    shown: Option<&Message>,
+) -> Result<Created, AppError> {
+    let saved = lifecycle::update_from(state, record, |d| {
+        if d.state != DeploymentState::Ready || d.github_deployment_id.is_some() {
+            return false;
+        }
+        // Parking is the outcome of the creation attempt, not a move of an existing
+        // GitHub deployment: nothing exists on GitHub yet.
+        d.state = DeploymentState::WaitingForChecks;
+        d.waiting_for = contexts.clone();
+        d.required_checks = Some(evaluated.clone());
+        d.description = None;
+        true
+    })
+    .await?
+    .into_deployment();
+    tracing::info!(deployment = %saved.id, contexts = ?saved.waiting_for, "parked until checks are green");
+    notify_slack_if_changed(state, &saved, shown).await;
+    Ok(Created::Parked(contexts))
+}
+
+/// GitHub could not be asked or did not answer: the record becomes `error`.
+async fn not_created(
+    state: &AppState,
+    record: Deployment,
+    error: AppError,
+) -> Result<Created, AppError> {
+    tracing::warn!(deployment = %record.id, %error, "GitHub did not create the deployment");
+    let description = match &error {
+        AppError::GitHub(e) => format!("GitHub did not create the deployment: {e}"),
+        other => format!("The deployment could not be created: {other}"),
+    };
+    let t = Transition::to(DeploymentState::Error).description(description.clone());
+    lifecycle::transition(state, record, &t).await?;
+    Ok(Created::Failed(description))
 }
 
 /// The deployment's Slack message as it reads in the channel when `record` is what was last

@@ -149,6 +149,16 @@ pub fn check_suite_event(sha: &Sha, conclusion: &str) -> Value {
     e
 }
 
+/// `check_run` `completed` (`conclusion`) of the check run `name` on a commit.
+pub fn check_run_event(sha: &Sha, name: &str, conclusion: &str) -> Value {
+    let mut e = github_fixture("check_run.completed.json");
+    e["check_run"]["head_sha"] = sha.as_str().into();
+    e["check_run"]["check_suite"]["head_sha"] = sha.as_str().into();
+    e["check_run"]["name"] = name.into();
+    e["check_run"]["conclusion"] = conclusion.into();
+    e
+}
+
 /// The `deployment` event GitHub sends for a deployment the fake holds.
 pub fn deployment_event(d: &FakeDeployment) -> Value {
     let mut e = github_fixture("deployment.json");

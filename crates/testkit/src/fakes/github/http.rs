@@ -377,6 +377,48 @@ fn commit_routes(
                 }),
             ))
         }
+        [r @ .., "check-runs"] if !r.is_empty() => {
+            let (sha, checks) = fake.op_commit_checks(repository, &r.join("/"))?;
+            let runs: Vec<Value> = checks
+                .runs
+                .iter()
+                .map(|run| {
+                    let completed = run.status == "completed";
+                    json!({
+                        "id": run.id,
+                        "head_sha": sha.as_str(),
+                        "node_id": format!("CR_kwDO{}", run.id),
+                        "external_id": "",
+                        "url": format!("{repo_base}/check-runs/{}", run.id),
+                        "html_url": format!("https://github.com/{}/runs/{}", repository.as_str(), run.id),
+                        "details_url": format!("https://ci.example.com/runs/{}", run.id),
+                        "status": run.status,
+                        "conclusion": run.conclusion,
+                        "started_at": rfc3339(fake.now()),
+                        "completed_at": completed.then(|| rfc3339(fake.now())),
+                        "output": {"title": null, "summary": null, "text": null, "annotations_count": 0},
+                        "name": run.name,
+                        "check_suite": {"id": run.id + 1},
+                        "app": {"id": 1000, "slug": "ci", "name": "CI"},
+                        "pull_requests": []
+                    })
+                })
+                .collect();
+            let total = runs.len();
+            let (page, link) = paginate(
+                ctx,
+                repo_id,
+                &format!("commits/{sha}/check-runs"),
+                query,
+                runs,
+            );
+            // GitHub wraps this list in an object.
+            let response = json_response(
+                StatusCode::OK,
+                json!({"total_count": total, "check_runs": page}),
+            );
+            Ok(with_link(response, link))
+        }
         [r @ .., "check-suites"] if !r.is_empty() => {
             let (sha, checks) = fake.op_commit_checks(repository, &r.join("/"))?;
             let suites: Vec<Value> = checks
@@ -668,7 +710,7 @@ fn installation(ctx: &Ctx, owner: &str, installation_id: u64) -> Result<Response
                 "metadata": "read",
                 "members": "read"
             },
-            "events": ["check_suite", "deployment", "deployment_status", "pull_request", "push", "status"],
+            "events": ["check_run", "check_suite", "deployment", "deployment_status", "pull_request", "push", "status"],
             "created_at": created,
             "updated_at": created,
             "single_file_name": null,
