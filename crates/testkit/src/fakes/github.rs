@@ -11,9 +11,9 @@
 use crate::fakes::server::{Faults, SeenRequest};
 use async_trait::async_trait;
 use deploybot_core::ports::{
-    ChecksState, ChecksSummary, Clock, CreateDeploymentOutcome, GitHub, GitHubError,
-    NewDeploymentStatus, NewGithubDeployment, RepositoryFile, RepositoryInfo, ResolvedRef,
-    SystemClock,
+    ChangedFiles, ChecksState, ChecksSummary, Clock, CreateDeploymentOutcome, GitHub, GitHubError,
+    NewCheckRun, NewDeploymentStatus, NewGithubDeployment, RepositoryFile, RepositoryInfo,
+    ResolvedRef, SystemClock,
 };
 use deploybot_core::{DeploymentState, GitRef, GithubLogin, Repository, Sha, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
@@ -86,6 +86,30 @@ pub struct FakeComment {
     pub previous_bodies: Vec<String>,
 }
 
+/// A check run created through the API, as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeCheckRun {
+    pub id: u64,
+    pub name: String,
+    pub head_sha: Sha,
+    /// `queued`, `in_progress` or `completed`.
+    pub status: String,
+    pub conclusion: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub annotations: Vec<FakeAnnotation>,
+}
+
+/// One annotation of a check run, as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeAnnotation {
+    pub path: String,
+    pub start_line: u64,
+    pub end_line: u64,
+    pub annotation_level: String,
+    pub message: String,
+}
+
 /// A check suite on a commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeCheckSuite {
@@ -151,6 +175,7 @@ struct RepoState {
     checks: BTreeMap<Sha, CommitChecks>,
     deployments: Vec<FakeDeployment>,
     comments: Vec<FakeComment>,
+    check_runs: Vec<FakeCheckRun>,
     /// path → the file's text per commit it was set at (`None`: deleted there), in the order
     /// set. A commit with no entry of its own sees the latest entry.
     files: BTreeMap<String, Vec<(Sha, Option<String>)>>,
@@ -329,6 +354,7 @@ impl FakeGitHub {
                 checks: BTreeMap::new(),
                 deployments: Vec::new(),
                 comments: Vec::new(),
+                check_runs: Vec::new(),
                 files: BTreeMap::new(),
             },
         );
@@ -615,6 +641,15 @@ impl FakeGitHub {
             .unwrap_or_default()
     }
 
+    /// The check runs created on the repository, oldest first.
+    pub fn check_runs(&self, repository: &Repository) -> Vec<FakeCheckRun> {
+        self.lock()
+            .repos
+            .get(repository)
+            .map(|r| r.check_runs.clone())
+            .unwrap_or_default()
+    }
+
     /// How many installation tokens were requested (`POST /app/installations/{id}/access_tokens`).
     pub fn token_requests(&self) -> u64 {
         self.lock().token_requests
@@ -770,6 +805,58 @@ impl FakeGitHub {
                 text,
             })
         })
+    }
+
+    /// The paths `base...head` changes: a path set (with [`FakeGitHub::set_file`]) at `head`
+    /// itself whose text differs from what `base` holds — the entry set at `base`, else the
+    /// latest one set before `head`'s.
+    pub(crate) fn op_changed_files(
+        &self,
+        repository: &Repository,
+        base: &Sha,
+        head: &Sha,
+    ) -> Result<Vec<String>, Failure> {
+        self.repo_read(repository, |r| {
+            r.files
+                .iter()
+                .filter(|(_, versions)| {
+                    let Some(at_head) = versions.iter().rposition(|(at, _)| at == head) else {
+                        return false;
+                    };
+                    let before = versions
+                        .iter()
+                        .rev()
+                        .find(|(at, _)| at == base)
+                        .or_else(|| versions[..at_head].iter().rev().find(|(at, _)| at != head))
+                        .and_then(|(_, text)| text.as_ref());
+                    before != versions[at_head].1.as_ref()
+                })
+                .map(|(path, _)| path.clone())
+                .collect()
+        })
+    }
+
+    pub(crate) fn op_create_check_run(
+        &self,
+        repository: &Repository,
+        mut run: FakeCheckRun,
+    ) -> Result<FakeCheckRun, Failure> {
+        // As GitHub: at most 50 annotations per request.
+        if run.annotations.len() > 50 {
+            return Err(Failure::new(
+                422,
+                "Invalid request.\n\nOnly 50 annotations are allowed per request.",
+            ));
+        }
+        let mut state = self.lock();
+        let id = state.next_id();
+        let repo = state
+            .repos
+            .get_mut(repository)
+            .ok_or_else(Failure::not_found)?;
+        run.id = id;
+        repo.check_runs.push(run.clone());
+        Ok(run)
     }
 
     pub(crate) fn op_compare(
@@ -1198,6 +1285,56 @@ impl GitHub for FakeGitHub {
         .and_then(|()| self.op_compare(repository, base, head))
         .map(str::to_owned)
         .map_err(|f| f.into_port_error(&what, self.now()))
+    }
+
+    async fn changed_files(
+        &self,
+        repository: &Repository,
+        base: &Sha,
+        head: &Sha,
+    ) -> Result<ChangedFiles, GitHubError> {
+        let what = format!("comparison in {repository}");
+        self.enter(format!(
+            "GET {}/compare/{base}...{head}",
+            repo_path(repository)
+        ))
+        .await
+        .and_then(|()| self.op_changed_files(repository, base, head))
+        .map(|paths| ChangedFiles {
+            paths,
+            complete: true,
+        })
+        .map_err(|f| f.into_port_error(&what, self.now()))
+    }
+
+    async fn create_check_run(&self, run: &NewCheckRun) -> Result<u64, GitHubError> {
+        let repository = &run.repository;
+        let what = format!("repository {repository}");
+        let fake = FakeCheckRun {
+            id: 0,
+            name: run.name.clone(),
+            head_sha: run.head_sha.clone(),
+            status: "completed".to_owned(),
+            conclusion: Some(run.conclusion.as_str().to_owned()),
+            title: Some(run.title.clone()),
+            summary: Some(run.summary.clone()),
+            annotations: run
+                .annotations
+                .iter()
+                .map(|a| FakeAnnotation {
+                    path: a.path.clone(),
+                    start_line: u64::from(a.start_line),
+                    end_line: u64::from(a.end_line),
+                    annotation_level: "failure".to_owned(),
+                    message: a.message.clone(),
+                })
+                .collect(),
+        };
+        self.enter(format!("POST {}/check-runs", repo_path(repository)))
+            .await
+            .and_then(|()| self.op_create_check_run(repository, fake))
+            .map(|created| created.id)
+            .map_err(|f| f.into_port_error(&what, self.now()))
     }
 
     async fn file_at(
