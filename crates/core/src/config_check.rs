@@ -195,11 +195,8 @@ mod tests {
 
     #[test]
     fn environment_changes_table() {
-        let cases: Vec<(
-            Vec<(String, String)>,
-            Vec<(String, String)>,
-            Vec<EnvironmentChange>,
-        )> = vec![
+        type Described = Vec<(String, String)>;
+        let cases: Vec<(Described, Described, Vec<EnvironmentChange>)> = vec![
             (pairs(&[("a", "x")]), pairs(&[("a", "x")]), vec![]),
             (
                 pairs(&[("a", "x")]),
