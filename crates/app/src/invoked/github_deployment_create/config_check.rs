@@ -12,7 +12,7 @@ use super::{nothing, refused};
 use crate::{AppError, AppState, idempotency};
 use deploybot_core::config_check::{self, CHECK_NAME};
 use deploybot_core::invoke::DeploymentCreateResponse;
-use deploybot_core::ports::NewCheckRun;
+use deploybot_core::ports::{GitHubError, NewCheckRun};
 use deploybot_core::workflow_file::WORKFLOW_PATH;
 use deploybot_core::{Project, Repository, Sha};
 
@@ -58,7 +58,16 @@ async fn check(
 ) -> Result<Option<u64>, AppError> {
     let github = state.github()?;
     let repository = &project.repository;
-    let changed = github.changed_files(repository, base, head).await?;
+    let changed = match github.changed_files(repository, base, head).await {
+        Ok(changed) => changed,
+        // A commit GitHub no longer has (a force-push moved the branch on): a newer event
+        // brings the commit to check.
+        Err(GitHubError::NotFound(what)) => {
+            tracing::info!(%repository, %what, "nothing to compare; no check run");
+            return Ok(None);
+        }
+        Err(error) => return Err(error.into()),
+    };
     let mut touched = changed.paths.iter().any(|p| p == WORKFLOW_PATH);
     if !touched && !changed.complete {
         // GitHub's list was cut short: compare the file itself.
