@@ -234,3 +234,32 @@ async fn a_forks_pull_request_is_checked_too() {
     assert!(world.github.deployments(&repo()).is_empty());
     world.assert_no_failures();
 }
+
+#[tokio::test]
+async fn a_comparison_cut_short_is_settled_by_the_file_itself() {
+    let world = world_with_file_in_force().await;
+    world.github.cut_compared_files();
+    // The pull request's base holds the file in force.
+    let base = sha('9');
+    world
+        .github
+        .set_file(&repo(), WORKFLOW_PATH, &base, Some(IN_FORCE));
+    let mut leaves_it = pr_event("opened", 7, "feature", &sha('7'));
+    leaves_it["pull_request"]["base"]["sha"] = json!(base.as_str());
+    world
+        .github
+        .set_file(&repo(), WORKFLOW_PATH, &sha('7'), Some(IN_FORCE));
+    world.github_event("pull_request", &leaves_it).await;
+    assert!(
+        world.github.check_runs(&repo()).is_empty(),
+        "the same file: no check run"
+    );
+
+    pr_changes_file(&world, Some(BROKEN));
+    let mut breaks_it = pr_event("opened", 8, "config", &pr_sha());
+    breaks_it["pull_request"]["base"]["sha"] = json!(base.as_str());
+    world.github_event("pull_request", &breaks_it).await;
+    let run = only_check_run(&world);
+    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    world.assert_no_failures();
+}

@@ -204,6 +204,9 @@ struct State {
     next_id: u64,
     faults: Faults<Scripted>,
     merge_202_next: bool,
+    /// Comparisons list GitHub's maximum of 300 files, none of them the ones changed: the
+    /// list is cut short (see [`FakeGitHub::cut_compared_files`]).
+    compare_cut: bool,
     calls: Vec<String>,
     requests: Vec<SeenRequest>,
 }
@@ -583,6 +586,20 @@ impl FakeGitHub {
         self.lock().merge_202_next = true;
     }
 
+    /// From now on comparisons answer as for a pull request of more than 300 files: GitHub's
+    /// 300 (placeholders here, none of the files set with [`FakeGitHub::set_file`]), the rest
+    /// left out.
+    pub fn cut_compared_files(&self) {
+        self.lock().compare_cut = true;
+    }
+
+    /// The placeholders a cut comparison lists (see [`FakeGitHub::cut_compared_files`]).
+    pub(crate) fn cut_placeholders() -> Vec<String> {
+        (0..300)
+            .map(|i| format!("generated/file-{i:03}.txt"))
+            .collect()
+    }
+
     /// Removes the App from the repository's account: `GET /repos/{owner}/{repo}/installation`
     /// and `GET /users/{owner}/installation` answer 404, as GitHub does.
     pub fn uninstall_app(&self, repository: &Repository) {
@@ -816,6 +833,10 @@ impl FakeGitHub {
         base: &Sha,
         head: &Sha,
     ) -> Result<Vec<String>, Failure> {
+        if self.lock().compare_cut {
+            self.repo_read(repository, |_| ())?;
+            return Ok(Self::cut_placeholders());
+        }
         self.repo_read(repository, |r| {
             r.files
                 .iter()
@@ -1301,8 +1322,8 @@ impl GitHub for FakeGitHub {
         .await
         .and_then(|()| self.op_changed_files(repository, base, head))
         .map(|paths| ChangedFiles {
+            complete: paths.len() < 300,
             paths,
-            complete: true,
         })
         .map_err(|f| f.into_port_error(&what, self.now()))
     }
