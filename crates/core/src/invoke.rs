@@ -362,6 +362,16 @@ pub enum DeploymentCreateRequest {
     /// with it. Sent when the file was never read (setup, first use) or a push to the
     /// default branch touched it.
     Workflow(Box<WorkflowRequest>),
+    /// A pull request was opened, reopened or pushed to: when it changes the workflow file
+    /// (`base...head`), check the file at `head_sha` and create the `deploybot/config` check
+    /// run on it (docs/configuration.md, "The check on pull requests"). Once per
+    /// `(repository, head_sha)`.
+    CheckWorkflowFile {
+        repository: Repository,
+        number: u64,
+        base_sha: Sha,
+        head_sha: Sha,
+    },
 }
 
 /// See [`DeploymentCreateRequest::Workflow`].

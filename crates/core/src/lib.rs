@@ -6,6 +6,7 @@
 
 pub mod blocks;
 pub mod command;
+pub mod config_check;
 pub mod duration;
 pub mod ids;
 pub mod invoke;

@@ -570,6 +570,58 @@ pub struct RepositoryFile {
     pub text: String,
 }
 
+/// The paths a comparison of two commits changes (GitHub's compare API, `base...head`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangedFiles {
+    /// Every path added, modified or removed, and the old path of a renamed file.
+    pub paths: Vec<String>,
+    /// False when GitHub cut the list short (it lists at most 300 files): a path missing from
+    /// `paths` may still have changed.
+    pub complete: bool,
+}
+
+/// How a completed check run ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckConclusion {
+    Success,
+    Failure,
+}
+
+impl CheckConclusion {
+    /// GitHub's name for it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+        }
+    }
+}
+
+/// One annotation of a check run: a `failure` on lines of a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckAnnotation {
+    pub path: String,
+    /// 1-based.
+    pub start_line: u32,
+    pub end_line: u32,
+    pub message: String,
+}
+
+/// A completed check run to create on a commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCheckRun {
+    pub repository: Repository,
+    pub name: String,
+    pub head_sha: Sha,
+    pub conclusion: CheckConclusion,
+    pub title: String,
+    /// Markdown.
+    pub summary: String,
+    /// At most 50 (GitHub's limit per request; adapters send no more).
+    pub annotations: Vec<CheckAnnotation>,
+}
+
 #[async_trait]
 pub trait GitHub: Send + Sync {
     /// Every login with access to the repository (all pages).
@@ -607,6 +659,19 @@ pub trait GitHub: Send + Sync {
         base: &Sha,
         head: &Sha,
     ) -> Result<String, GitHubError>;
+
+    /// The paths changed from `base` to `head` (GitHub's compare API, `base...head`: what a
+    /// pull request with these two commits changes).
+    async fn changed_files(
+        &self,
+        repository: &Repository,
+        base: &Sha,
+        head: &Sha,
+    ) -> Result<ChangedFiles, GitHubError>;
+
+    /// Creates a completed check run (`POST /repos/{owner}/{repo}/check-runs`); returns its
+    /// id. Not idempotent: the caller guards against creating it twice.
+    async fn create_check_run(&self, run: &NewCheckRun) -> Result<u64, GitHubError>;
 
     /// Creates a deployment with `auto_merge: false` and GitHub's default required contexts.
     async fn create_deployment(

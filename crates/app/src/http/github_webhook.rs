@@ -106,7 +106,10 @@ impl Event {
 
     fn validate(&self) -> Result<(), AppError> {
         match self {
-            Self::PullRequest(e) => e.head_sha().map(drop),
+            Self::PullRequest(e) => {
+                e.head_sha()?;
+                e.base_sha().map(drop)
+            }
             Self::Push(e) => {
                 push_ref(e)?;
                 e.after_sha()?;
@@ -511,13 +514,50 @@ async fn pull_request(
     // The pull request's author stands for the commits' author: the payload names no commit
     // author, and this function makes no slow GitHub calls.
     let author = e.pull_request.user.as_ref().and_then(|u| u.github_login());
+    // A pull request that may change the workflow file gets its check (handed over first: if
+    // the invoke fails, nothing was decided yet and GitHub's redelivery does both).
+    let checking = check_workflow_file(state, project, &e).await?;
     let handed = HandedEvent {
         event,
         trigger,
         commit_author: author,
         pr_url: url,
     };
-    decide(state, project, handed, None).await
+    let handled = decide(state, project, handed, None).await?;
+    // The answer stays the decision's (a declined or ignored event is still answered 200).
+    const CHECKING: &str = "; the workflow file's check handed over";
+    Ok(match (checking, handled) {
+        (false, handled) => handled,
+        (true, Handled::Accepted(text)) => Handled::Accepted(format!("{text}{CHECKING}")),
+        (true, Handled::Ignored(text)) => Handled::Ignored(format!("{text}{CHECKING}")),
+    })
+}
+
+/// The pull-request actions that bring new commits: they get the `deploybot/config` check.
+const CHECKED_ACTIONS: [&str; 3] = ["opened", "synchronize", "reopened"];
+
+/// Hands the pull request to `github-deployment-create`, which creates the `deploybot/config`
+/// check run when it changes the workflow file (one `Event` invoke, for the actions in
+/// [`CHECKED_ACTIONS`] only). True when handed over.
+async fn check_workflow_file(
+    state: &AppState,
+    project: &Project,
+    e: &PullRequestEvent,
+) -> Result<bool, AppError> {
+    if !CHECKED_ACTIONS.contains(&e.action.as_str()) {
+        return Ok(false);
+    }
+    let Some(base_sha) = e.base_sha()? else {
+        return Ok(false);
+    };
+    let request = DeploymentCreateRequest::CheckWorkflowFile {
+        repository: project.repository.clone(),
+        number: e.number,
+        base_sha,
+        head_sha: e.head_sha()?,
+    };
+    invoke::send(state.invoker()?, &request).await?;
+    Ok(true)
 }
 
 async fn push(state: &AppState, project: &Project, e: PushEvent) -> Result<Handled, AppError> {

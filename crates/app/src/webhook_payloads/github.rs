@@ -64,8 +64,17 @@ pub struct PullRequest {
     #[serde(default)]
     pub draft: bool,
     pub head: PullRequestHead,
+    /// Where the pull request goes (its `sha` is the base branch's head when the event was
+    /// sent). Absent in some hand-made payloads: nothing is checked then.
+    #[serde(default)]
+    pub base: Option<PullRequestBase>,
     #[serde(default)]
     pub user: Option<Account>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PullRequestBase {
+    pub sha: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,6 +100,15 @@ impl PullRequestEvent {
 
     pub fn head_sha(&self) -> Result<Sha, AppError> {
         parse_sha("pull_request.head.sha", &self.pull_request.head.sha)
+    }
+
+    /// `pull_request.base.sha`, when the payload has one.
+    pub fn base_sha(&self) -> Result<Option<Sha>, AppError> {
+        self.pull_request
+            .base
+            .as_ref()
+            .map(|b| parse_sha("pull_request.base.sha", &b.sha))
+            .transpose()
     }
 }
 

@@ -177,6 +177,22 @@ impl GitHub for TimingOut {
         self.fake.compare_commits(repository, base, head).await
     }
 
+    async fn changed_files(
+        &self,
+        repository: &Repository,
+        base: &Sha,
+        head: &Sha,
+    ) -> Result<deploybot_core::ports::ChangedFiles, GitHubError> {
+        self.fake.changed_files(repository, base, head).await
+    }
+
+    async fn create_check_run(
+        &self,
+        run: &deploybot_core::ports::NewCheckRun,
+    ) -> Result<u64, GitHubError> {
+        self.fake.create_check_run(run).await
+    }
+
     async fn create_deployment(
         &self,
         deployment: &NewGithubDeployment,

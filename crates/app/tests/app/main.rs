@@ -22,6 +22,7 @@ mod slack_interactive;
 mod watchdog;
 mod workflow_checks;
 mod workflow_file;
+mod workflow_file_check;
 mod workflow_pull_request;
 mod workflow_push;
 mod workflow_rename;

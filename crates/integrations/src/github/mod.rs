@@ -6,7 +6,8 @@
 //! comment edits are retried after timeouts, connection errors and 5xx answers (sending them
 //! twice is harmless: a duplicate status repeats the same state). **Creating a deployment is
 //! not retried** once the request may have reached GitHub — a timeout may hide a deployment
-//! that exists — only when the connection was never made. Creating a PR comment is made
+//! that exists — only when the connection was never made; neither is creating a check run
+//! (its caller holds an idempotency key per commit). Creating a PR comment is made
 //! idempotent by its hidden marker: a retry looks the comment up again before posting.
 
 mod auth;
@@ -18,8 +19,8 @@ use crate::http::{self, HttpPolicy, Idempotency, Sleeper, TokioSleeper};
 use async_trait::async_trait;
 use auth::{AppKey, CachedToken};
 use deploybot_core::ports::{
-    ChecksSummary, Clock, CreateDeploymentOutcome, GitHub, GitHubError, NewDeploymentStatus,
-    NewGithubDeployment, RepositoryFile, RepositoryInfo, ResolvedRef,
+    ChangedFiles, ChecksSummary, Clock, CreateDeploymentOutcome, GitHub, GitHubError, NewCheckRun,
+    NewDeploymentStatus, NewGithubDeployment, RepositoryFile, RepositoryInfo, ResolvedRef,
 };
 use deploybot_core::required_checks::{CheckState, ReportedCheck};
 use deploybot_core::{DeploymentState, GitRef, GithubLogin, Repository, Sha};
@@ -37,6 +38,10 @@ pub use auth::{JWT_LIFETIME_SECS, TOKEN_REFRESH_MARGIN_SECS};
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 /// GitHub's limit on a deployment status description.
 pub const MAX_STATUS_DESCRIPTION_CHARS: usize = 140;
+/// GitHub's limit on the files a comparison lists.
+pub const MAX_COMPARED_FILES: usize = 300;
+/// GitHub's limit on a check run's annotations per request.
+pub const MAX_CHECK_ANNOTATIONS: usize = 50;
 /// Pages followed at most for one list (100 items each).
 const MAX_PAGES: usize = 100;
 
@@ -491,6 +496,87 @@ impl GitHub for GitHubClient {
         }
         let comparison: wire::Comparison = answer.json()?;
         Ok(comparison.status)
+    }
+
+    async fn changed_files(
+        &self,
+        repository: &Repository,
+        base: &Sha,
+        head: &Sha,
+    ) -> Result<ChangedFiles, GitHubError> {
+        let range = format!("{base}...{head}");
+        let url = self.repo_url(repository, &["compare", &range]);
+        let answer = self
+            .call(repository, Idempotency::Idempotent, Method::GET, &url, None)
+            .await?;
+        let what = format!(
+            "comparison of {} with {} in {repository}",
+            base.short(),
+            head.short()
+        );
+        match answer.status {
+            StatusCode::OK => {}
+            StatusCode::NOT_FOUND => return Err(GitHubError::NotFound(what)),
+            _ => return Err(answer.refused(&what)),
+        }
+        let comparison: wire::ComparisonFiles = answer.json()?;
+        let complete = comparison.files.len() < MAX_COMPARED_FILES;
+        let mut paths = Vec::with_capacity(comparison.files.len());
+        for entry in comparison.files {
+            for path in std::iter::once(entry.filename).chain(entry.previous_filename) {
+                if !paths.contains(&path) {
+                    paths.push(path);
+                }
+            }
+        }
+        Ok(ChangedFiles { paths, complete })
+    }
+
+    async fn create_check_run(&self, run: &NewCheckRun) -> Result<u64, GitHubError> {
+        let repository = &run.repository;
+        let annotations = run
+            .annotations
+            .iter()
+            .take(MAX_CHECK_ANNOTATIONS)
+            .map(|a| wire::CheckRunAnnotation {
+                path: &a.path,
+                start_line: a.start_line,
+                end_line: a.end_line,
+                annotation_level: "failure",
+                message: &a.message,
+            })
+            .collect();
+        let body = serde_json::to_value(wire::CreateCheckRun {
+            name: &run.name,
+            head_sha: run.head_sha.as_str(),
+            status: "completed",
+            conclusion: run.conclusion.as_str(),
+            output: wire::CheckRunOutput {
+                title: &run.title,
+                summary: &run.summary,
+                annotations,
+            },
+        })
+        .map_err(|e| GitHubError::InvalidResponse(format!("check run request: {e}")))?;
+        let url = self.repo_url(repository, &["check-runs"]);
+        let answer = self
+            .call(
+                repository,
+                Idempotency::NotIdempotent,
+                Method::POST,
+                &url,
+                Some(&body),
+            )
+            .await?;
+        if answer.status != StatusCode::CREATED && answer.status != StatusCode::OK {
+            return Err(answer.refused(&format!(
+                "check run {} on {} in {repository}",
+                run.name,
+                run.head_sha.short()
+            )));
+        }
+        let created: wire::CreatedCheckRun = answer.json()?;
+        Ok(created.id)
     }
 
     async fn default_branch(&self, repository: &Repository) -> Result<String, GitHubError> {

@@ -53,6 +53,55 @@ pub(crate) struct Comparison {
     pub(crate) status: String,
 }
 
+/// `GET /repos/{owner}/{repo}/compare/{base}...{head}`, for the files it changes (GitHub
+/// lists at most 300).
+#[derive(Debug, Deserialize)]
+pub(crate) struct ComparisonFiles {
+    #[serde(default)]
+    pub(crate) files: Vec<DiffEntry>,
+}
+
+/// One entry of a comparison's `files`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct DiffEntry {
+    pub(crate) filename: String,
+    /// A renamed file's old path.
+    #[serde(default)]
+    pub(crate) previous_filename: Option<String>,
+}
+
+/// `POST /repos/{owner}/{repo}/check-runs`, completed at once.
+#[derive(Debug, Serialize)]
+pub(crate) struct CreateCheckRun<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) head_sha: &'a str,
+    pub(crate) status: &'a str,
+    pub(crate) conclusion: &'a str,
+    pub(crate) output: CheckRunOutput<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct CheckRunOutput<'a> {
+    pub(crate) title: &'a str,
+    pub(crate) summary: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) annotations: Vec<CheckRunAnnotation<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct CheckRunAnnotation<'a> {
+    pub(crate) path: &'a str,
+    pub(crate) start_line: u32,
+    pub(crate) end_line: u32,
+    pub(crate) annotation_level: &'a str,
+    pub(crate) message: &'a str,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CreatedCheckRun {
+    pub(crate) id: u64,
+}
+
 /// `POST /repos/{owner}/{repo}/deployments`. `required_contexts` is deliberately absent:
 /// leaving it out makes GitHub verify every context (an empty list would skip the checks).
 #[derive(Debug, Serialize)]

@@ -1554,4 +1554,226 @@ mod wire {
             "{err:?}"
         );
     }
+
+    /// GitHub's published example of a comparison's `files` entry (`GET
+    /// /repos/{owner}/{repo}/compare/{basehead}`), with one renamed file added.
+    fn comparison_with(files: Vec<serde_json::Value>) -> serde_json::Value {
+        serde_json::json!({
+            "url": "https://api.github.com/repos/octocat/Hello-World/compare/master...topic",
+            "html_url": "https://github.com/octocat/Hello-World/compare/master...topic",
+            "permalink_url": "https://github.com/octocat/Hello-World/compare/octocat:bbcd538c8e72b8c175046e27cc8f907076331401...octocat:0328041d1152db8ae77652d1618a02e57f745f17",
+            "diff_url": "https://github.com/octocat/Hello-World/compare/master...topic.diff",
+            "patch_url": "https://github.com/octocat/Hello-World/compare/master...topic.patch",
+            "status": "ahead",
+            "ahead_by": 1,
+            "behind_by": 0,
+            "total_commits": 1,
+            "commits": [],
+            "files": files
+        })
+    }
+
+    fn diff_entry(filename: &str, status: &str) -> serde_json::Value {
+        serde_json::json!({
+            "sha": "bbcd538c8e72b8c175046e27cc8f907076331401",
+            "filename": filename,
+            "status": status,
+            "additions": 103,
+            "deletions": 21,
+            "changes": 124,
+            "blob_url": format!("https://github.com/octocat/Hello-World/blob/6dcb09b5b57875f334f61aebed695e2e4193db5e/{filename}"),
+            "raw_url": format!("https://github.com/octocat/Hello-World/raw/6dcb09b5b57875f334f61aebed695e2e4193db5e/{filename}"),
+            "contents_url": format!("https://api.github.com/repos/octocat/Hello-World/contents/{filename}?ref=6dcb09b5b57875f334f61aebed695e2e4193db5e"),
+            "patch": "@@ -132,7 +132,7 @@ module Test @@ -1000,7 +1000,7 @@ module Test"
+        })
+    }
+
+    #[tokio::test]
+    async fn changed_files_reads_the_comparisons_files_and_renames() {
+        let server = MockServer::start().await;
+        github_with_app(&server).await;
+        let mut renamed = diff_entry(".github/deploybot.yaml", "renamed");
+        renamed["previous_filename"] = serde_json::json!(".github/deploybot.yml");
+        let range = format!("{}...{}", sha('a'), sha('b'));
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/web/compare/{range}")))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(comparison_with(vec![
+                    diff_entry("file1.txt", "added"),
+                    renamed,
+                ])),
+            )
+            .mount(&server)
+            .await;
+        let changed = client(&server)
+            .changed_files(&repo("acme/web"), &sha('a'), &sha('b'))
+            .await
+            .expect("compared");
+        assert!(changed.complete);
+        assert_eq!(
+            changed.paths,
+            vec![
+                "file1.txt".to_owned(),
+                ".github/deploybot.yaml".to_owned(),
+                ".github/deploybot.yml".to_owned()
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_comparison_of_300_files_may_be_cut_short() {
+        let server = MockServer::start().await;
+        github_with_app(&server).await;
+        let files = (0..300)
+            .map(|i| diff_entry(&format!("src/f{i}.rs"), "modified"))
+            .collect();
+        Mock::given(method("GET"))
+            .and(path(format!(
+                "/repos/acme/web/compare/{}...{}",
+                sha('a'),
+                sha('b')
+            )))
+            .respond_with(ResponseTemplate::new(200).set_body_json(comparison_with(files)))
+            .mount(&server)
+            .await;
+        let changed = client(&server)
+            .changed_files(&repo("acme/web"), &sha('a'), &sha('b'))
+            .await
+            .expect("compared");
+        assert_eq!(changed.paths.len(), 300);
+        assert!(!changed.complete);
+    }
+
+    #[tokio::test]
+    async fn create_check_run_sends_a_completed_run_with_at_most_50_annotations() {
+        use deploybot_core::ports::{CheckAnnotation, CheckConclusion, NewCheckRun};
+        use wiremock::matchers::body_partial_json;
+        let server = MockServer::start().await;
+        github_with_app(&server).await;
+        // GitHub's published example answer (trimmed), for a run created completed.
+        Mock::given(method("POST"))
+            .and(path("/repos/acme/web/check-runs"))
+            .and(body_partial_json(serde_json::json!({
+                "name": "deploybot/config",
+                "head_sha": sha('c').as_str(),
+                "status": "completed",
+                "conclusion": "failure",
+                "output": {"title": "60 errors", "summary": "not valid"}
+            })))
+            .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({
+                "id": 4,
+                "head_sha": sha('c').as_str(),
+                "node_id": "MDg6Q2hlY2tSdW40",
+                "external_id": "",
+                "url": "https://api.github.com/repos/github/hello-world/check-runs/4",
+                "html_url": "https://github.com/github/hello-world/runs/4",
+                "details_url": "https://example.com",
+                "status": "completed",
+                "conclusion": "failure",
+                "started_at": "2018-05-04T01:14:52Z",
+                "completed_at": "2018-05-04T01:14:52Z",
+                "output": {
+                    "title": "60 errors",
+                    "summary": "not valid",
+                    "text": null,
+                    "annotations_count": 50,
+                    "annotations_url": "https://api.github.com/repos/github/hello-world/check-runs/4/annotations"
+                },
+                "name": "deploybot/config",
+                "check_suite": {"id": 5},
+                "app": {"id": 1, "slug": "octoapp", "name": "Octocat App"},
+                "pull_requests": []
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let run = NewCheckRun {
+            repository: repo("acme/web"),
+            name: "deploybot/config".into(),
+            head_sha: sha('c'),
+            conclusion: CheckConclusion::Failure,
+            title: "60 errors".into(),
+            summary: "not valid".into(),
+            annotations: (1..=60)
+                .map(|line| CheckAnnotation {
+                    path: ".github/deploybot.yml".into(),
+                    start_line: line,
+                    end_line: line,
+                    message: format!("error on line {line}"),
+                })
+                .collect(),
+        };
+        let id = client(&server)
+            .create_check_run(&run)
+            .await
+            .expect("created");
+        assert_eq!(id, 4);
+        let requests = server.received_requests().await.expect("recorded");
+        let sent = requests
+            .iter()
+            .find(|r| r.url.path().ends_with("/check-runs"))
+            .expect("posted");
+        let body: serde_json::Value = serde_json::from_slice(&sent.body).expect("JSON");
+        let annotations = body["output"]["annotations"].as_array().expect("a list");
+        assert_eq!(annotations.len(), 50);
+        assert_eq!(
+            annotations[0],
+            serde_json::json!({
+                "path": ".github/deploybot.yml",
+                "start_line": 1,
+                "end_line": 1,
+                "annotation_level": "failure",
+                "message": "error on line 1"
+            })
+        );
+    }
+}
+
+// ---- check runs against the fake ------------------------------------------------------------
+
+#[tokio::test]
+async fn the_fake_lists_changed_files_and_records_check_runs_over_http() {
+    use deploybot_core::ports::{CheckAnnotation, CheckConclusion, NewCheckRun};
+    let h = harness().await;
+    let web = repo("acme/web");
+    let path = ".github/deploybot.yml";
+    h.fake.set_file(&web, path, &sha('a'), Some("version: 1\n"));
+    h.fake.set_file(&web, path, &sha('b'), Some("version: 2\n"));
+    let changed = h
+        .client
+        .changed_files(&web, &sha('a'), &sha('b'))
+        .await
+        .expect("compared");
+    assert_eq!(changed.paths, vec![path.to_owned()]);
+    assert!(changed.complete);
+    let untouched = h
+        .client
+        .changed_files(&web, &sha('a'), &sha('c'))
+        .await
+        .expect("compared");
+    assert!(untouched.paths.is_empty());
+
+    let run = NewCheckRun {
+        repository: web.clone(),
+        name: "deploybot/config".into(),
+        head_sha: sha('b'),
+        conclusion: CheckConclusion::Failure,
+        title: "1 error".into(),
+        summary: "- line 1: `version` must be 1".into(),
+        annotations: vec![CheckAnnotation {
+            path: path.into(),
+            start_line: 1,
+            end_line: 1,
+            message: "`version` must be 1".into(),
+        }],
+    };
+    let id = h.client.create_check_run(&run).await.expect("created");
+    let runs = h.fake.check_runs(&web);
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].id, id);
+    assert_eq!(runs[0].head_sha, sha('b'));
+    assert_eq!(runs[0].status, "completed");
+    assert_eq!(runs[0].conclusion.as_deref(), Some("failure"));
+    assert_eq!(runs[0].annotations[0].start_line, 1);
+    assert_eq!(runs[0].annotations[0].annotation_level, "failure");
 }

@@ -11,9 +11,9 @@
 use crate::fakes::server::{Faults, SeenRequest};
 use async_trait::async_trait;
 use deploybot_core::ports::{
-    ChecksState, ChecksSummary, Clock, CreateDeploymentOutcome, GitHub, GitHubError,
-    NewDeploymentStatus, NewGithubDeployment, RepositoryFile, RepositoryInfo, ResolvedRef,
-    SystemClock,
+    ChangedFiles, ChecksState, ChecksSummary, Clock, CreateDeploymentOutcome, GitHub, GitHubError,
+    NewCheckRun, NewDeploymentStatus, NewGithubDeployment, RepositoryFile, RepositoryInfo,
+    ResolvedRef, SystemClock,
 };
 use deploybot_core::required_checks::{CheckState, ReportedCheck};
 use deploybot_core::{DeploymentState, GitRef, GithubLogin, Repository, Sha, Timestamp};
@@ -87,6 +87,30 @@ pub struct FakeComment {
     pub previous_bodies: Vec<String>,
 }
 
+/// A check run created through the API, as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeCheckRun {
+    pub id: u64,
+    pub name: String,
+    pub head_sha: Sha,
+    /// `queued`, `in_progress` or `completed`.
+    pub status: String,
+    pub conclusion: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub annotations: Vec<FakeAnnotation>,
+}
+
+/// One annotation of a check run, as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeAnnotation {
+    pub path: String,
+    pub start_line: u64,
+    pub end_line: u64,
+    pub annotation_level: String,
+    pub message: String,
+}
+
 /// A check suite on a commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeCheckSuite {
@@ -103,9 +127,10 @@ pub struct FakeCheckSuite {
     pub check_runs: u64,
 }
 
-/// A check run on a commit (the latest of its name: adding one of the same name replaces it).
+/// A check run some CI reported on a commit (the latest of its name: adding one of the same
+/// name replaces it), what `required_checks` reads; [`FakeCheckRun`] is one deploybot created.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FakeCheckRun {
+pub struct FakeNamedCheckRun {
     pub id: u64,
     /// Its name (`ci/circleci: build`), what `required_checks` names.
     pub name: String,
@@ -150,7 +175,7 @@ struct CommitChecks {
     suites: Vec<FakeCheckSuite>,
     /// Check runs by name (they belong to no suite here: the suites above are scripted on
     /// their own).
-    runs: Vec<FakeCheckRun>,
+    runs: Vec<FakeNamedCheckRun>,
     /// Contexts that make deployment creation answer 409 until they are green.
     required: Vec<(String, String)>,
 }
@@ -167,6 +192,7 @@ struct RepoState {
     checks: BTreeMap<Sha, CommitChecks>,
     deployments: Vec<FakeDeployment>,
     comments: Vec<FakeComment>,
+    check_runs: Vec<FakeCheckRun>,
     /// path → the file's text per commit it was set at (`None`: deleted there), in the order
     /// set. A commit with no entry of its own sees the latest entry.
     files: BTreeMap<String, Vec<(Sha, Option<String>)>>,
@@ -195,6 +221,9 @@ struct State {
     next_id: u64,
     faults: Faults<Scripted>,
     merge_202_next: bool,
+    /// Comparisons list GitHub's maximum of 300 files, none of them the ones changed: the
+    /// list is cut short (see [`FakeGitHub::cut_compared_files`]).
+    compare_cut: bool,
     calls: Vec<String>,
     requests: Vec<SeenRequest>,
 }
@@ -345,6 +374,7 @@ impl FakeGitHub {
                 checks: BTreeMap::new(),
                 deployments: Vec::new(),
                 comments: Vec::new(),
+                check_runs: Vec::new(),
                 files: BTreeMap::new(),
             },
         );
@@ -492,7 +522,7 @@ impl FakeGitHub {
         self.with_repo(repository, |repo| {
             let runs = &mut repo.checks.entry(sha.clone()).or_default().runs;
             runs.retain(|r| r.name != name);
-            runs.push(FakeCheckRun {
+            runs.push(FakeNamedCheckRun {
                 id,
                 name: name.to_owned(),
                 status: status.to_owned(),
@@ -601,6 +631,20 @@ impl FakeGitHub {
         self.lock().merge_202_next = true;
     }
 
+    /// From now on comparisons answer as for a pull request of more than 300 files: GitHub's
+    /// 300 (placeholders here, none of the files set with [`FakeGitHub::set_file`]), the rest
+    /// left out.
+    pub fn cut_compared_files(&self) {
+        self.lock().compare_cut = true;
+    }
+
+    /// The placeholders a cut comparison lists (see [`FakeGitHub::cut_compared_files`]).
+    pub(crate) fn cut_placeholders() -> Vec<String> {
+        (0..300)
+            .map(|i| format!("generated/file-{i:03}.txt"))
+            .collect()
+    }
+
     /// Removes the App from the repository's account: `GET /repos/{owner}/{repo}/installation`
     /// and `GET /users/{owner}/installation` answer 404, as GitHub does.
     pub fn uninstall_app(&self, repository: &Repository) {
@@ -656,6 +700,15 @@ impl FakeGitHub {
             .repos
             .get(repository)
             .map(|r| r.comments.iter().filter(|c| c.pr == pr).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The check runs created on the repository, oldest first.
+    pub fn check_runs(&self, repository: &Repository) -> Vec<FakeCheckRun> {
+        self.lock()
+            .repos
+            .get(repository)
+            .map(|r| r.check_runs.clone())
             .unwrap_or_default()
     }
 
@@ -814,6 +867,62 @@ impl FakeGitHub {
                 text,
             })
         })
+    }
+
+    /// The paths `base...head` changes: a path set (with [`FakeGitHub::set_file`]) at `head`
+    /// itself whose text differs from what `base` holds — the entry set at `base`, else the
+    /// latest one set before `head`'s.
+    pub(crate) fn op_changed_files(
+        &self,
+        repository: &Repository,
+        base: &Sha,
+        head: &Sha,
+    ) -> Result<Vec<String>, Failure> {
+        if self.lock().compare_cut {
+            self.repo_read(repository, |_| ())?;
+            return Ok(Self::cut_placeholders());
+        }
+        self.repo_read(repository, |r| {
+            r.files
+                .iter()
+                .filter(|(_, versions)| {
+                    let Some(at_head) = versions.iter().rposition(|(at, _)| at == head) else {
+                        return false;
+                    };
+                    let before = versions
+                        .iter()
+                        .rev()
+                        .find(|(at, _)| at == base)
+                        .or_else(|| versions[..at_head].iter().rev().find(|(at, _)| at != head))
+                        .and_then(|(_, text)| text.as_ref());
+                    before != versions[at_head].1.as_ref()
+                })
+                .map(|(path, _)| path.clone())
+                .collect()
+        })
+    }
+
+    pub(crate) fn op_create_check_run(
+        &self,
+        repository: &Repository,
+        mut run: FakeCheckRun,
+    ) -> Result<FakeCheckRun, Failure> {
+        // As GitHub: at most 50 annotations per request.
+        if run.annotations.len() > 50 {
+            return Err(Failure::new(
+                422,
+                "Invalid request.\n\nOnly 50 annotations are allowed per request.",
+            ));
+        }
+        let mut state = self.lock();
+        let id = state.next_id();
+        let repo = state
+            .repos
+            .get_mut(repository)
+            .ok_or_else(Failure::not_found)?;
+        run.id = id;
+        repo.check_runs.push(run.clone());
+        Ok(run)
     }
 
     pub(crate) fn op_compare(
@@ -1258,6 +1367,56 @@ impl GitHub for FakeGitHub {
         .and_then(|()| self.op_compare(repository, base, head))
         .map(str::to_owned)
         .map_err(|f| f.into_port_error(&what, self.now()))
+    }
+
+    async fn changed_files(
+        &self,
+        repository: &Repository,
+        base: &Sha,
+        head: &Sha,
+    ) -> Result<ChangedFiles, GitHubError> {
+        let what = format!("comparison in {repository}");
+        self.enter(format!(
+            "GET {}/compare/{base}...{head}",
+            repo_path(repository)
+        ))
+        .await
+        .and_then(|()| self.op_changed_files(repository, base, head))
+        .map(|paths| ChangedFiles {
+            complete: paths.len() < 300,
+            paths,
+        })
+        .map_err(|f| f.into_port_error(&what, self.now()))
+    }
+
+    async fn create_check_run(&self, run: &NewCheckRun) -> Result<u64, GitHubError> {
+        let repository = &run.repository;
+        let what = format!("repository {repository}");
+        let fake = FakeCheckRun {
+            id: 0,
+            name: run.name.clone(),
+            head_sha: run.head_sha.clone(),
+            status: "completed".to_owned(),
+            conclusion: Some(run.conclusion.as_str().to_owned()),
+            title: Some(run.title.clone()),
+            summary: Some(run.summary.clone()),
+            annotations: run
+                .annotations
+                .iter()
+                .map(|a| FakeAnnotation {
+                    path: a.path.clone(),
+                    start_line: u64::from(a.start_line),
+                    end_line: u64::from(a.end_line),
+                    annotation_level: "failure".to_owned(),
+                    message: a.message.clone(),
+                })
+                .collect(),
+        };
+        self.enter(format!("POST {}/check-runs", repo_path(repository)))
+            .await
+            .and_then(|()| self.op_create_check_run(repository, fake))
+            .map(|created| created.id)
+            .map_err(|f| f.into_port_error(&what, self.now()))
     }
 
     async fn file_at(

@@ -4,8 +4,9 @@
 //! newest wins per source, one dispatched deployment per lane, and the dispatched one gets its
 //! GitHub Deployment now — parked as *waiting for checks* when GitHub answers 409 (resumed or
 //! failed later), `error` when GitHub fails. It carries out manual deployments asked for in
-//! Slack, `dispatch` and `lane` requests from the functions that free a lane, and deactivates
-//! a closed pull request's environment.
+//! Slack, `dispatch` and `lane` requests from the functions that free a lane, deactivates
+//! a closed pull request's environment, and checks a pull request's workflow file
+//! (`deploybot/config`).
 //!
 //! Idempotency: the caller chooses the deployment id, so a retried invoke finds the record it
 //! inserted and continues from its stored state; the lane's slot is taken with a conditional
@@ -13,6 +14,7 @@
 //! `github-deployment:<repository>:<id>:<dispatch number>`).
 
 mod checks;
+mod config_check;
 mod manual;
 mod required;
 pub mod watchdog;
@@ -59,6 +61,12 @@ pub async fn handle(
             Ok(nothing())
         }
         DeploymentCreateRequest::Workflow(request) => workflow::handle(state, *request).await,
+        DeploymentCreateRequest::CheckWorkflowFile {
+            repository,
+            number,
+            base_sha,
+            head_sha,
+        } => config_check::handle(state, &repository, number, &base_sha, &head_sha).await,
     }
 }
 

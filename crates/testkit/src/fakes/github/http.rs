@@ -3,9 +3,9 @@
 //! implementation, with GitHub's JSON shapes, pagination (`Link` headers) and errors.
 
 use super::{
-    AcceptedAppJwt, DeploymentAnswer, DeploymentRequest, FAKE_APP_ID, Failure, FakeComment,
-    FakeDeployment, FakeDeploymentStatus, FakeGitHub, INSTALLATION_TOKEN_LIFETIME_SECS,
-    IssuedToken, TEST_ONLY_APP_PUBLIC_KEY_PEM, combined_state,
+    AcceptedAppJwt, DeploymentAnswer, DeploymentRequest, FAKE_APP_ID, Failure, FakeAnnotation,
+    FakeCheckRun, FakeComment, FakeDeployment, FakeDeploymentStatus, FakeGitHub,
+    INSTALLATION_TOKEN_LIFETIME_SECS, IssuedToken, TEST_ONLY_APP_PUBLIC_KEY_PEM, combined_state,
 };
 use crate::fakes::server::{FakeServer, SeenRequest};
 use axum::Router;
@@ -228,7 +228,109 @@ async fn api(
             let base = Sha::parse(base).map_err(|_| Failure::not_found())?;
             let head = Sha::parse(head).map_err(|_| Failure::not_found())?;
             let status = fake.op_compare(repository, &base, &head)?;
-            Ok(json_response(StatusCode::OK, json!({"status": status})))
+            let files: Vec<Value> = fake
+                .op_changed_files(repository, &base, &head)?
+                .into_iter()
+                .map(|path| {
+                    let file = fake.op_file(repository, &path, &head).ok().flatten();
+                    let blob = file.as_ref().map(|f| f.blob.clone());
+                    json!({
+                        "sha": blob,
+                        "filename": path,
+                        "status": if file.is_some() { "modified" } else { "removed" },
+                        "additions": 1,
+                        "deletions": 1,
+                        "changes": 2,
+                        "blob_url": format!("https://github.com/{full_name}/blob/{head}/{path}"),
+                        "raw_url": format!("https://github.com/{full_name}/raw/{head}/{path}"),
+                        "contents_url": format!("{repo_base}/contents/{path}?ref={head}"),
+                        "patch": "@@ -1 +1 @@"
+                    })
+                })
+                .collect();
+            Ok(json_response(
+                StatusCode::OK,
+                json!({
+                    "url": format!("{repo_base}/compare/{base}...{head}"),
+                    "html_url": format!("https://github.com/{full_name}/compare/{base}...{head}"),
+                    "status": status,
+                    "files": files
+                }),
+            ))
+        }
+        (&Method::POST, ["check-runs"]) => {
+            let request = parse_body(body)?;
+            let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+            let missing = |key: &str| {
+                Failure::new(
+                    422,
+                    format!("Invalid request.\n\n\"{key}\" wasn't supplied."),
+                )
+            };
+            let name = text(&request, "name").ok_or_else(|| missing("name"))?;
+            let head_sha = text(&request, "head_sha")
+                .and_then(|s| Sha::parse(&s).ok())
+                .ok_or_else(|| missing("head_sha"))?;
+            let output = request.get("output").cloned().unwrap_or(Value::Null);
+            let mut annotations = Vec::new();
+            for a in output
+                .get("annotations")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let line = |key: &str| {
+                    a.get(key)
+                        .and_then(Value::as_u64)
+                        .ok_or_else(|| missing(key))
+                };
+                annotations.push(FakeAnnotation {
+                    path: text(a, "path").ok_or_else(|| missing("path"))?,
+                    start_line: line("start_line")?,
+                    end_line: line("end_line")?,
+                    annotation_level: text(a, "annotation_level")
+                        .ok_or_else(|| missing("annotation_level"))?,
+                    message: text(a, "message").ok_or_else(|| missing("message"))?,
+                });
+            }
+            let run = FakeCheckRun {
+                id: 0,
+                name,
+                head_sha,
+                status: text(&request, "status").unwrap_or_else(|| "queued".to_owned()),
+                conclusion: text(&request, "conclusion"),
+                title: text(&output, "title"),
+                summary: text(&output, "summary"),
+                annotations,
+            };
+            let run = fake.op_create_check_run(repository, run)?;
+            Ok(json_response(
+                StatusCode::CREATED,
+                json!({
+                    "id": run.id,
+                    "head_sha": run.head_sha.as_str(),
+                    "node_id": format!("CR_kwDO{:010}", run.id),
+                    "external_id": "",
+                    "url": format!("{repo_base}/check-runs/{}", run.id),
+                    "html_url": format!("https://github.com/{full_name}/runs/{}", run.id),
+                    "details_url": null,
+                    "status": run.status,
+                    "conclusion": run.conclusion,
+                    "started_at": rfc3339(fake.now()),
+                    "completed_at": rfc3339(fake.now()),
+                    "output": {
+                        "title": run.title,
+                        "summary": run.summary,
+                        "text": null,
+                        "annotations_count": run.annotations.len(),
+                        "annotations_url": format!("{repo_base}/check-runs/{}/annotations", run.id)
+                    },
+                    "name": run.name,
+                    "check_suite": {"id": run.id + 1_000_000},
+                    "app": {"id": FAKE_APP_ID.parse::<u64>().unwrap_or(0), "slug": "deploybot", "name": "deploybot"},
+                    "pull_requests": []
+                }),
+            ))
         }
         (&Method::GET, ["deployments"]) => {
             let items: Vec<Value> = fake
@@ -706,7 +808,7 @@ fn installation(ctx: &Ctx, owner: &str, installation_id: u64) -> Result<Response
                 "issues": "write",
                 "pull_requests": "write",
                 "statuses": "read",
-                "checks": "read",
+                "checks": "write",
                 "metadata": "read",
                 "members": "read"
             },
@@ -748,7 +850,7 @@ fn issue_token(ctx: &Ctx, installation_id: u64) -> Result<Response, Failure> {
         json!({
             "token": token,
             "expires_at": rfc3339(expires_at),
-            "permissions": {"deployments": "write", "issues": "write", "contents": "read", "metadata": "read"},
+            "permissions": {"deployments": "write", "issues": "write", "checks": "write", "contents": "read", "metadata": "read"},
             "repository_selection": "selected"
         }),
     ))
