@@ -13,8 +13,8 @@ use axum::http::StatusCode;
 use deploybot_app::AppConfig;
 use deploybot_app::webhook_payloads::circleci::{LegacyNotify, WebhookEnvelope, WorkflowCompleted};
 use deploybot_app::webhook_payloads::github::{
-    AnyRepositoryEvent, CheckRunEvent, CheckSuiteEvent, DeploymentEvent, DeploymentStatusEvent, PullRequestEvent,
-    PushEvent, StatusEvent,
+    AnyRepositoryEvent, CheckRunEvent, CheckSuiteEvent, DeploymentEvent, DeploymentStatusEvent,
+    PullRequestEvent, PushEvent, StatusEvent,
 };
 use deploybot_app::webhook_payloads::parse_json;
 use deploybot_app::wiring::{Functions, Parts};
