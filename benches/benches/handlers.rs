@@ -23,7 +23,6 @@ use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use deploybot_app::render::deployment::deployment_message;
 use deploybot_app::webhook_payloads::github::PushEvent;
-use deploybot_app::webhook_payloads::parse_json;
 use deploybot_benches::payloads::{
     GITHUB_SECRET, circleci_request, github_request, pull_request_payload, push_payload,
     push_payload_30k, slash_request, workflow_completed_body,
@@ -59,7 +58,7 @@ fn push_30kb(c: &mut Criterion) {
     group.bench_function("verify_parse_decide", |b| {
         b.iter(|| {
             verify_github(&secret, Some(&signature), black_box(&body)).expect("signed");
-            let push: PushEvent = parse_json("push", black_box(&body)).expect("parses");
+            let push = PushEvent::parse(black_box(&body)).expect("parses");
             let event = WorkflowEvent::Push {
                 git_ref: GitRef::parse(&push.git_ref).expect("ref"),
                 after: push.after_sha().expect("sha"),

@@ -145,7 +145,7 @@ impl Event {
     fn parse_payload(name: &str, body: &[u8]) -> Result<Option<Self>, AppError> {
         Ok(Some(match name {
             "pull_request" => Self::PullRequest(parse_json(name, body)?),
-            "push" => Self::Push(parse_json(name, body)?),
+            "push" => Self::Push(PushEvent::parse(body)?),
             "status" => Self::Status(parse_json(name, body)?),
             "check_suite" => Self::CheckSuite(parse_json(name, body)?),
             "check_run" => Self::CheckRun(parse_json(name, body)?),
@@ -566,8 +566,7 @@ async fn push(state: &AppState, project: &Project, e: PushEvent) -> Result<Handl
     let after = e.after_sha()?;
     // A push to the default branch that changed the workflow file: read it at this commit.
     let reread_at = after.clone().filter(|_| {
-        matches!(&git_ref, GitRef::Branch(b) if *b == default_branch)
-            && e.commits.iter().any(|c| c.touches_workflow_file())
+        matches!(&git_ref, GitRef::Branch(b) if *b == default_branch) && e.touches_workflow_file()
     });
     let event = WorkflowEvent::Push {
         git_ref: git_ref.clone(),

@@ -7,6 +7,7 @@ use crate::AppError;
 use deploybot_core::repository_move::FormerName;
 use deploybot_core::{DeploymentId, GithubLogin, Repository, Sha};
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 /// The `repository` object every repository event carries.
 #[derive(Debug, Clone, Deserialize)]
@@ -126,19 +127,54 @@ pub struct PushEvent {
     /// The push was forced.
     #[serde(default)]
     pub forced: bool,
+    /// The pushed commits, counted (what they touched: [`PushEvent::touches_workflow_file`]).
     #[serde(default)]
-    pub commits: Vec<PushCommit>,
+    pub commits: Vec<IgnoredAny>,
     pub repository: RepositoryInfo,
     #[serde(default)]
     pub sender: Option<Account>,
     #[serde(default)]
     pub head_commit: Option<HeadCommit>,
+    /// Set by [`PushEvent::parse`].
+    #[serde(skip)]
+    touches_workflow_file: bool,
+}
+
+/// The commits of a push with what they touched: read only when the body mentions the workflow
+/// file at all.
+#[derive(Debug, Deserialize)]
+struct PushFiles {
+    #[serde(default)]
+    commits: Vec<PushCommit>,
+}
+
+impl PushEvent {
+    /// Parses a `push`. Whether one of its commits added, changed or removed
+    /// `.github/deploybot.yml` is answered by a byte search first — nearly no push names the
+    /// file, and the search costs a fraction of the JSON pass — and only a body that names it
+    /// is read a second time for the commits' path lists.
+    pub fn parse(body: &[u8]) -> Result<Self, AppError> {
+        let mut push: PushEvent = super::parse_json("push", body)?;
+        // The file's name as it ends a JSON string (GitHub does not escape `/`, and a name
+        // without its folder is enough to decide whether to look closer).
+        if memchr::memmem::find(body, b"deploybot.yml\"").is_some() {
+            let files: PushFiles = super::parse_json("push", body)?;
+            push.touches_workflow_file =
+                files.commits.iter().any(PushCommit::touches_workflow_file);
+        }
+        Ok(push)
+    }
+
+    /// One of the pushed commits added, changed or removed `.github/deploybot.yml`.
+    pub fn touches_workflow_file(&self) -> bool {
+        self.touches_workflow_file
+    }
 }
 
 /// One commit of a push: only whether it touched the workflow file is kept (the path lists
 /// are read without being stored).
 #[derive(Debug, Default, Deserialize)]
-pub struct PushCommit {
+struct PushCommit {
     #[serde(default, deserialize_with = "touches_workflow_file")]
     added: bool,
     #[serde(default, deserialize_with = "touches_workflow_file")]
@@ -149,7 +185,7 @@ pub struct PushCommit {
 
 impl PushCommit {
     /// The commit added, changed or removed `.github/deploybot.yml`.
-    pub fn touches_workflow_file(&self) -> bool {
+    fn touches_workflow_file(&self) -> bool {
         self.added || self.modified || self.removed
     }
 }
@@ -433,6 +469,47 @@ mod tests {
     use super::*;
     use crate::webhook_payloads::parse_json;
     use serde_json::json;
+
+    fn push_with(commits: serde_json::Value) -> PushEvent {
+        let body = json!({
+            "ref": "refs/heads/main",
+            "after": "a".repeat(40),
+            "commits": commits,
+            "repository": {"full_name": "acme/web", "default_branch": "main"},
+        });
+        PushEvent::parse(&serde_json::to_vec(&body).expect("json")).expect("parses")
+    }
+
+    #[test]
+    fn a_push_touches_the_workflow_file_only_when_a_commit_lists_it() {
+        let commit = |message: &str, added: &[&str], modified: &[&str], removed: &[&str]| json!({"id": "a".repeat(40), "message": message, "added": added, "modified": modified, "removed": removed});
+        let path = deploybot_core::workflow_file::WORKFLOW_PATH;
+        let cases = [
+            (json!([commit("x", &[], &["src/main.rs"], &[])]), false),
+            (
+                json!([commit("x", &[], &[], &[]), commit("y", &[path], &[], &[])]),
+                true,
+            ),
+            (json!([commit("x", &[], &[path], &[])]), true),
+            (json!([commit("x", &[], &[], &[path])]), true),
+            // Named elsewhere (a message, another folder): not the file.
+            (
+                json!([commit(
+                    "edit \"deploybot.yml\"",
+                    &[],
+                    &["docs/deploybot.yml"],
+                    &[]
+                )]),
+                false,
+            ),
+            (json!([]), false),
+        ];
+        for (commits, want) in cases {
+            let push = push_with(commits.clone());
+            assert_eq!(push.touches_workflow_file(), want, "{commits}");
+            assert_eq!(push.commits.len(), commits.as_array().map_or(0, Vec::len));
+        }
+    }
 
     fn pr(head_repo: serde_json::Value) -> PullRequestEvent {
         let body = json!({
