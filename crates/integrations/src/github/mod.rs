@@ -189,6 +189,32 @@ impl GitHubClient {
         self.url(&segments)
     }
 
+    /// GitHub's comparison of `base...head` (`GET /repos/{owner}/{repo}/compare/...`), answered
+    /// 200; a missing commit is [`GitHubError::NotFound`].
+    async fn compare(
+        &self,
+        repository: &Repository,
+        base: &Sha,
+        head: &Sha,
+    ) -> Result<Answer, GitHubError> {
+        let range = format!("{base}...{head}");
+        let url = self.repo_url(repository, &["compare", &range]);
+        let answer = self
+            .call(repository, Idempotency::Idempotent, Method::GET, &url, None)
+            .await?;
+        let what = format!(
+            "comparison of {} with {} in {repository}",
+            base.short(),
+            head.short()
+        );
+        match answer.status {
+            StatusCode::OK => {}
+            StatusCode::NOT_FOUND => return Err(GitHubError::NotFound(what)),
+            _ => return Err(answer.refused(&what)),
+        }
+        Ok(answer)
+    }
+
     /// One request with this `Authorization` bearer.
     async fn send_as(
         &self,
@@ -479,22 +505,7 @@ impl GitHub for GitHubClient {
         base: &Sha,
         head: &Sha,
     ) -> Result<String, GitHubError> {
-        let range = format!("{base}...{head}");
-        let url = self.repo_url(repository, &["compare", &range]);
-        let answer = self
-            .call(repository, Idempotency::Idempotent, Method::GET, &url, None)
-            .await?;
-        let what = format!(
-            "comparison of {} with {} in {repository}",
-            base.short(),
-            head.short()
-        );
-        match answer.status {
-            StatusCode::OK => {}
-            StatusCode::NOT_FOUND => return Err(GitHubError::NotFound(what)),
-            _ => return Err(answer.refused(&what)),
-        }
-        let comparison: wire::Comparison = answer.json()?;
+        let comparison: wire::Comparison = self.compare(repository, base, head).await?.json()?;
         Ok(comparison.status)
     }
 
@@ -504,22 +515,8 @@ impl GitHub for GitHubClient {
         base: &Sha,
         head: &Sha,
     ) -> Result<ChangedFiles, GitHubError> {
-        let range = format!("{base}...{head}");
-        let url = self.repo_url(repository, &["compare", &range]);
-        let answer = self
-            .call(repository, Idempotency::Idempotent, Method::GET, &url, None)
-            .await?;
-        let what = format!(
-            "comparison of {} with {} in {repository}",
-            base.short(),
-            head.short()
-        );
-        match answer.status {
-            StatusCode::OK => {}
-            StatusCode::NOT_FOUND => return Err(GitHubError::NotFound(what)),
-            _ => return Err(answer.refused(&what)),
-        }
-        let comparison: wire::ComparisonFiles = answer.json()?;
+        let comparison: wire::ComparisonFiles =
+            self.compare(repository, base, head).await?.json()?;
         let complete = comparison.files.len() < MAX_COMPARED_FILES;
         let mut paths = Vec::with_capacity(comparison.files.len());
         for entry in comparison.files {
