@@ -950,8 +950,8 @@ impl Run<'_> {
             "one Slack message per deployment, edited in place",
         )?;
         self.check(
-            messages.len() == all.len() + 5,
-            "and three about preview's lock (locked, unlocked, what went next), two about the workflow file (in force, then a broken version refused)",
+            messages.len() == all.len() + 6,
+            "and three about preview's lock (locked, unlocked, what went next), one about a fork's pull request, two about the workflow file (in force, then a broken version refused)",
         )?;
         let edits: usize = messages.iter().map(|m| m.edits()).sum();
         self.say(format!(
@@ -1001,6 +1001,63 @@ environments:
     production: true
 ";
         self.step("The team writes .github/deploybot.yml: develop deploys qa");
+        // First, a stranger's pull request from a fork proposes a file with a mistake.
+        const FORK_HEAD: &str = "2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c";
+        const FORK_NEXT: &str = "3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d";
+        let proposed = FILE.replace("  qa:\n", "  qa:\n    deploy_on_friday: false\n");
+        self.app.fakes.github.set_file(
+            repository,
+            WORKFLOW_PATH,
+            &sha(FORK_HEAD)?,
+            Some(&proposed),
+        );
+        let seen = self.app.fakes.slack.messages(&self.channel()?).len();
+        let fork_pr = |action: &str, head: &str| {
+            let mut e = github_events::pull_request(
+                world::REPOSITORY,
+                action,
+                43,
+                "patch-1",
+                head,
+                "eve-outside",
+            );
+            e["pull_request"]["head"]["repo"]["full_name"] = "eve-outside/web".into();
+            e["pull_request"]["head"]["label"] = "eve-outside:patch-1".into();
+            e
+        };
+        let reply = self
+            .github(
+                "pull_request",
+                &fork_pr("opened", FORK_HEAD),
+                "pull request #43 from a fork, changing .github/deploybot.yml",
+            )
+            .await?;
+        self.check(reply.is_success(), "deploybot accepts the pull request")?;
+        let runs = self.app.fakes.github.check_runs(repository);
+        let fork_head = sha(FORK_HEAD)?;
+        self.check(
+            runs.iter().any(|r| {
+                r.name == "deploybot/config"
+                    && r.head_sha == fork_head
+                    && r.conclusion.as_deref() == Some("failure")
+                    && r.annotations
+                        .iter()
+                        .any(|a| a.start_line == 9 && a.message.contains("`deploy_on_friday`"))
+            }),
+            "its head gets the deploybot/config check run: failure, annotated on line 9",
+        )?;
+        self.github(
+            "pull_request",
+            &fork_pr("synchronize", FORK_NEXT),
+            "a second push to the fork's pull request",
+        )
+        .await?;
+        let told = self.channel_texts_since(seen)?;
+        self.check(
+            told.len() == 1 && told[0].contains("#43") && told[0].contains("fork"),
+            "the channel is told once that a fork's pull request is not deployed, not on every push",
+        )?;
+
         let github = &self.app.fakes.github;
         github.set_file(repository, WORKFLOW_PATH, &sha(LANDED)?, Some(FILE));
         self.say("Ada commits .github/deploybot.yml to main: the environments as before, and qa, which follows develop.");
