@@ -189,6 +189,32 @@ impl GitHubClient {
         self.url(&segments)
     }
 
+    /// A commit's combined status (`GET .../commits/{sha}/status`, the first page of 100); an
+    /// unknown commit (422) is [`GitHubError::NotFound`].
+    async fn combined_status(
+        &self,
+        repository: &Repository,
+        sha: &Sha,
+    ) -> Result<wire::CombinedStatus, GitHubError> {
+        let what = format!("commit {} in {repository}", sha.short());
+        let url = Self::with_per_page(
+            self.repo_url(repository, &["commits", sha.as_str(), "status"]),
+            &[],
+        );
+        let answer = self
+            .call(repository, Idempotency::Idempotent, Method::GET, &url, None)
+            .await?;
+        if answer.status != StatusCode::OK {
+            return Err(if answer.status == StatusCode::UNPROCESSABLE_ENTITY {
+                GitHubError::NotFound(what)
+            } else {
+                answer.refused(&what)
+            });
+        }
+        let combined: wire::CombinedStatus = answer.json()?;
+        Ok(combined)
+    }
+
     /// GitHub's comparison of `base...head` (`GET /repos/{owner}/{repo}/compare/...`), answered
     /// 200; a missing commit is [`GitHubError::NotFound`].
     async fn compare(
@@ -769,21 +795,7 @@ impl GitHub for GitHubClient {
         sha: &Sha,
     ) -> Result<ChecksSummary, GitHubError> {
         let what = format!("commit {} in {repository}", sha.short());
-        let url = Self::with_per_page(
-            self.repo_url(repository, &["commits", sha.as_str(), "status"]),
-            &[],
-        );
-        let answer = self
-            .call(repository, Idempotency::Idempotent, Method::GET, &url, None)
-            .await?;
-        if answer.status != StatusCode::OK {
-            return Err(if answer.status == StatusCode::UNPROCESSABLE_ENTITY {
-                GitHubError::NotFound(what)
-            } else {
-                answer.refused(&what)
-            });
-        }
-        let combined: wire::CombinedStatus = answer.json()?;
+        let combined = self.combined_status(repository, sha).await?;
         let url = Self::with_per_page(
             self.repo_url(repository, &["commits", sha.as_str(), "check-suites"]),
             &[],
@@ -862,21 +874,7 @@ impl GitHub for GitHubClient {
         sha: &Sha,
     ) -> Result<Vec<ReportedCheck>, GitHubError> {
         let what = format!("commit {} in {repository}", sha.short());
-        let url = Self::with_per_page(
-            self.repo_url(repository, &["commits", sha.as_str(), "status"]),
-            &[],
-        );
-        let answer = self
-            .call(repository, Idempotency::Idempotent, Method::GET, &url, None)
-            .await?;
-        if answer.status != StatusCode::OK {
-            return Err(if answer.status == StatusCode::UNPROCESSABLE_ENTITY {
-                GitHubError::NotFound(what)
-            } else {
-                answer.refused(&what)
-            });
-        }
-        let combined: wire::CombinedStatus = answer.json()?;
+        let combined = self.combined_status(repository, sha).await?;
         let url = Self::with_per_page(
             self.repo_url(repository, &["commits", sha.as_str(), "check-runs"]),
             &[("filter", "latest")],
