@@ -249,6 +249,32 @@ pub struct WorkflowRead {
     pub file: Option<crate::ports::RepositoryFile>,
 }
 
+impl HandedEvent {
+    /// The deployment this event was decided to make: `environment` at `git_ref` (`sha`), as
+    /// deployment `id`, reported to `channel`.
+    pub fn into_deployment(
+        self,
+        repository: Repository,
+        id: DeploymentId,
+        environment: Environment,
+        git_ref: GitRef,
+        sha: Sha,
+        channel: SlackChannelId,
+    ) -> NewDeploymentRequest {
+        NewDeploymentRequest {
+            repository,
+            deployment_id: id,
+            environment,
+            git_ref,
+            sha,
+            trigger: self.trigger,
+            commit_author: self.commit_author,
+            pr_url: self.pr_url,
+            channel,
+        }
+    }
+}
+
 /// What GitHub said about a repository someone wants to set up: found, or why not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]

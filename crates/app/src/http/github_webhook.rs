@@ -29,7 +29,7 @@ use bytes::Bytes;
 use deploybot_core::blocks::Message;
 use deploybot_core::invoke::{
     self, CircleciTriggerRequest, DeploymentCreateRequest, DeploymentStatusRequest, HandedEvent,
-    NewDeploymentRequest, SlackMessageRequest, WorkflowRequest,
+    SlackMessageRequest, WorkflowRequest,
 };
 use deploybot_core::policy::{Decision, PullRequestAction, WorkflowEvent};
 use deploybot_core::ports::MoveOutcome;
@@ -432,17 +432,14 @@ async fn decided(
             sha,
         } => {
             let deployment_id = state.new_deployment_id();
-            let request = DeploymentCreateRequest::New(NewDeploymentRequest {
-                repository: project.repository.clone(),
-                deployment_id: deployment_id.clone(),
-                environment: environment.clone(),
-                git_ref: git_ref.clone(),
-                sha: sha.clone(),
-                trigger: handed.trigger,
-                commit_author: handed.commit_author,
-                pr_url: handed.pr_url,
-                channel: project.channel.clone(),
-            });
+            let request = DeploymentCreateRequest::New(handed.into_deployment(
+                project.repository.clone(),
+                deployment_id.clone(),
+                environment.clone(),
+                git_ref.clone(),
+                sha.clone(),
+                project.channel.clone(),
+            ));
             invoke::send(invoker, &request).await?;
             Ok(Handled::Accepted(format!(
                 "deploying {} ({}) to {environment} as {deployment_id}",

@@ -11,8 +11,7 @@ use super::{deactivate, new_deployment, nothing, refused};
 use crate::{AppError, AppState, workflow};
 use deploybot_core::blocks::Message;
 use deploybot_core::invoke::{
-    self, DeploymentCreateResponse, HandedEvent, NewDeploymentRequest, SlackMessageRequest,
-    WorkflowRequest,
+    self, DeploymentCreateResponse, HandedEvent, SlackMessageRequest, WorkflowRequest,
 };
 use deploybot_core::policy::Decision;
 use deploybot_core::workflow_file::WORKFLOW_PATH;
@@ -95,17 +94,14 @@ async fn carry_out(
             git_ref,
             sha,
         } => {
-            let request = NewDeploymentRequest {
-                repository: project.repository.clone(),
-                deployment_id: state.new_deployment_id(),
+            let request = handed.into_deployment(
+                project.repository.clone(),
+                state.new_deployment_id(),
                 environment,
                 git_ref,
                 sha,
-                trigger: handed.trigger,
-                commit_author: handed.commit_author,
-                pr_url: handed.pr_url,
-                channel: project.channel.clone(),
-            };
+                project.channel.clone(),
+            );
             new_deployment(state, request).await
         }
         Decision::Deactivate { environment } => {
