@@ -154,7 +154,7 @@ impl Grammar {
                 text.chars().count()
             )));
         }
-        let words: Vec<String> = text.split_whitespace().map(unwrap_slack_link).collect();
+        let words = words(text).map_err(|e| self.usage(e))?;
         if invoked.trim().eq_ignore_ascii_case("/deploy") && invoked.trim() != self.command {
             return self.parse_deploy(&words);
         }
@@ -178,8 +178,9 @@ impl Grammar {
                     environment: Some(self.environment(env)?),
                 }),
                 _ => Err(self.usage(format!(
-                    "`list` takes at most one environment: `{} list` or `{} list staging`.",
-                    self.command, self.command
+                    "`list` takes at most one environment: `{c} list` or `{c} list staging`. {}",
+                    self.quote_hint("list"),
+                    c = self.command
                 ))),
             },
             "lock" => self.parse_lock(rest),
@@ -192,8 +193,9 @@ impl Grammar {
                     self.command
                 ))),
                 _ => Err(self.usage(format!(
-                    "`unlock` takes one environment: `{} unlock staging`.",
-                    self.command
+                    "`unlock` takes one environment: `{} unlock staging`. {}",
+                    self.command,
+                    self.quote_hint("unlock")
                 ))),
             },
             "status" => self.no_args(rest, "status", Command::Status),
@@ -218,6 +220,14 @@ impl Grammar {
                 self.command
             )))
         }
+    }
+
+    /// How to name an environment whose name has spaces, for `sub`command's usage errors.
+    fn quote_hint(&self, sub: &str) -> String {
+        format!(
+            "An environment whose name has spaces goes in quotes: `{} {sub} \"eu frankfurt\"`.",
+            self.command
+        )
     }
 
     fn environment(&self, word: &str) -> Result<Environment, UsageError> {
@@ -349,7 +359,7 @@ impl Grammar {
     fn parse_deploy(&self, rest: &[String]) -> Result<Command, UsageError> {
         let usage = || {
             self.usage(format!(
-                "Usage: `{c} deploy <ref> to <environment>` (for example `{c} deploy v1.4 to production`) or `{c} deploy <environment>`.",
+                "Usage: `{c} deploy <ref> to <environment>` (for example `{c} deploy v1.4 to production`) or `{c} deploy <environment>`. An environment whose name has spaces goes in quotes: `{c} deploy v1.4 to \"eu frankfurt\"`.",
                 c = self.command
             ))
         };
@@ -481,6 +491,35 @@ fn setting_help(s: SettingName) -> &'static str {
     }
 }
 
+/// The words of a command: split at whitespace, except that a word opening with a double
+/// quote (straight `"` or typographic `“`/`”`, which Slack clients may substitute) runs to
+/// the next one, spaces included, so `lock "eu frankfurt" for 2h` names one environment.
+/// Only unquoted words are links Slack may have rewritten.
+fn words(text: &str) -> Result<Vec<String>, String> {
+    const QUOTES: [char; 3] = ['"', '\u{201C}', '\u{201D}'];
+    let mut words = Vec::new();
+    let mut rest = text.trim_start();
+    while let Some(first) = rest.chars().next() {
+        if QUOTES.contains(&first) {
+            let inside = &rest[first.len_utf8()..];
+            let Some(end) = inside.find(QUOTES) else {
+                return Err(
+                    "A quote is not closed. Put the whole name in quotes, like `\"eu frankfurt\"`."
+                        .to_owned(),
+                );
+            };
+            words.push(inside[..end].to_owned());
+            let close = inside[end..].chars().next().map_or(0, char::len_utf8);
+            rest = inside[end + close..].trim_start();
+        } else {
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            words.push(unwrap_slack_link(&rest[..end]));
+            rest = rest[end..].trim_start();
+        }
+    }
+    Ok(words)
+}
+
 /// Slack turns links a person typed into `<https://x|label>` or `<https://x>`: keep the label
 /// (or the URL when there is none).
 fn unwrap_slack_link(word: &str) -> String {
@@ -501,6 +540,10 @@ mod tests {
 
     fn parse(text: &str) -> Result<Command, UsageError> {
         Grammar::default().parse("/cimon", text)
+    }
+
+    fn frankfurt() -> Environment {
+        Environment::parse("eu frankfurt").expect("a name with a space")
     }
 
     fn repo(s: &str) -> Repository {
@@ -695,6 +738,41 @@ mod tests {
             ),
             ("status", Command::Status),
             ("STATUS", Command::Status),
+            // Names with spaces, in straight or typographic quotes.
+            (
+                "lock \"EU Frankfurt\" for 2h \"big\" migration",
+                Command::Lock {
+                    environment: frankfurt(),
+                    duration: Some(Duration::from_secs(7_200)),
+                    reason: Some("big migration".into()),
+                },
+            ),
+            (
+                "deploy v1.4 to \u{201C}eu  frankfurt\u{201D}",
+                Command::Deploy {
+                    git_ref: Some(GitRef::Name("v1.4".into())),
+                    environment: frankfurt(),
+                },
+            ),
+            (
+                "deploy \"eu frankfurt\"",
+                Command::Deploy {
+                    git_ref: None,
+                    environment: frankfurt(),
+                },
+            ),
+            (
+                "unlock \"eu frankfurt\"",
+                Command::Unlock {
+                    environment: frankfurt(),
+                },
+            ),
+            (
+                "list \"eu frankfurt\"",
+                Command::List {
+                    environment: Some(frankfurt()),
+                },
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(parse(text), Ok(want), "{text:?}");
@@ -739,6 +817,18 @@ mod tests {
             ),
             ("setup acme", &["owner/name", "/cimon setup acme/web"]),
             ("setup acme/web extra", &["one repository"]),
+            (
+                "unlock eu frankfurt",
+                &[
+                    "one environment",
+                    "goes in quotes",
+                    "/cimon unlock \"eu frankfurt\"",
+                ],
+            ),
+            ("list eu frankfurt", &["goes in quotes"]),
+            ("deploy main to eu frankfurt", &["goes in quotes"]),
+            ("lock \"eu frankfurt for 2h", &["quote is not closed"]),
+            ("deploy main to \"\"", &["say which environment"]),
             ("setup -bad/web", &["owner"]),
             (
                 "set colour blue",

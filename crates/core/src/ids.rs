@@ -210,6 +210,31 @@ impl Environment {
     }
 }
 
+impl Environment {
+    /// The name as a command argument: in double quotes when it holds a space
+    /// (`"eu frankfurt"`), as the command grammar reads it back.
+    pub fn command_word(&self) -> std::borrow::Cow<'_, str> {
+        let name = self.name();
+        if name.contains(' ') {
+            format!("\"{name}\"").into()
+        } else {
+            name
+        }
+    }
+
+    /// The name as one DNS label or identifier part: spaces become `-`
+    /// (`eu frankfurt` → `eu-frankfurt`). Used where the name goes into a host name or a
+    /// pipeline's `version`/`subdomain`.
+    pub fn slug(&self) -> std::borrow::Cow<'_, str> {
+        let name = self.name();
+        if name.contains(' ') {
+            name.replace(' ', "-").into()
+        } else {
+            name
+        }
+    }
+}
+
 impl fmt::Display for Environment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name())
@@ -217,7 +242,9 @@ impl fmt::Display for Environment {
 }
 
 /// The name of an environment that is not built in: lower-case, 1–255 characters, no
-/// whitespace or control characters, none of `` <>&` `` (Slack's markup).
+/// control characters, none of `` <>&` `` (Slack's markup). Spaces are allowed between
+/// words (GitHub allows them): leading and trailing whitespace is dropped and every run of
+/// whitespace inside becomes one space, so `EU  Frankfurt` and `eu frankfurt` are one name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EnvironmentName(std::sync::Arc<str>);
 
@@ -232,18 +259,16 @@ impl EnvironmentName {
                 clip(text)
             ))
         };
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
         if text.is_empty() {
             return Err(err("say which environment".to_owned()));
         }
         if text.chars().count() > Self::MAX_CHARS {
             return Err(bad("it is longer than 255 characters"));
         }
-        if text
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "<>&`".contains(c))
-        {
+        if text.chars().any(|c| c.is_control() || "<>&`".contains(c)) {
             return Err(bad(
-                "it may not hold spaces, control characters or any of `<>&` and backquotes",
+                "it may not hold control characters or any of `<>&` and backquotes",
             ));
         }
         Ok(Self(text.into()))
@@ -692,6 +717,9 @@ mod tests {
             ("review/app_2.x", "review/app_2.x"),
             ("Über", "über"),
             ("eu/frankfurt(prod)", "eu/frankfurt(prod)"),
+            ("EU Frankfurt", "eu frankfurt"),
+            ("  eu \t frankfurt ", "eu frankfurt"),
+            ("pr 12", "pr 12"),
         ] {
             let env = Environment::parse(input).expect(input);
             assert!(matches!(env, Environment::Named(_)), "{input}");
@@ -704,7 +732,8 @@ mod tests {
             "",
             "pr0",
             "pr99999999999999",
-            "a b",
+            "a\u{7}b",
+            "  \t ",
             "a&b",
             "x`y",
             "<x>",
@@ -712,6 +741,11 @@ mod tests {
         ] {
             assert!(Environment::parse(bad).is_err(), "{bad}");
         }
+        let spaced = Environment::parse("EU Frankfurt").expect("spaced");
+        assert_eq!(spaced.command_word(), "\"eu frankfurt\"");
+        assert_eq!(spaced.slug(), "eu-frankfurt");
+        assert_eq!(Environment::Staging.command_word(), "staging");
+        assert_eq!(Environment::PullRequest(4).slug(), "pr4");
         assert!(Environment::PullRequest(3).is_transient());
         assert!(!Environment::Staging.is_transient());
     }

@@ -549,7 +549,8 @@ impl fmt::Display for Refusal {
             }
             Self::NeedsRef { environment, hint } => write!(
                 f,
-                "Say what to deploy to {environment}: `deploy <ref> to {environment}`, where the ref is {hint}."
+                "Say what to deploy to {environment}: `deploy <ref> to {}`, where the ref is {hint}.",
+                environment.command_word()
             ),
             Self::NotAMatchingTag {
                 environment,
@@ -565,12 +566,14 @@ impl fmt::Display for Refusal {
                 sha,
             } => write!(
                 f,
-                "Commit `{}` has no successful {required} deployment yet, so it cannot go to {environment}. Deploy it to {required} first (`deploy <ref> to {required}`), then promote it.",
-                sha.short()
+                "Commit `{}` has no successful {required} deployment yet, so it cannot go to {environment}. Deploy it to {required} first (`deploy <ref> to {}`), then promote it.",
+                sha.short(),
+                required.command_word()
             ),
             Self::NothingToPromote { environment, from } => write!(
                 f,
-                "There is no successful {from} deployment to promote to {environment} yet. Deploy to {from} first, or name a ref: `deploy <ref> to {environment}`."
+                "There is no successful {from} deployment to promote to {environment} yet. Deploy to {from} first, or name a ref: `deploy <ref> to {}`.",
+                environment.command_word()
             ),
         }
     }

@@ -24,7 +24,7 @@ pub fn environment_url(settings: &ProjectSettings, environment: &Environment) ->
         .unwrap_or(DEFAULT_URL_SEPARATOR);
     Some(
         pattern
-            .replace("{environment}", &environment.to_string())
+            .replace("{environment}", &environment.slug())
             .replace("{urlseparator}", separator)
             .replace("{basedomain}", base),
     )
@@ -106,14 +106,14 @@ pub fn pipeline_version(
 ) -> String {
     match git_ref {
         GitRef::Tag(tag) | GitRef::Name(tag) if production => tag.clone(),
-        _ => format!("{environment}-{}", sha.prefix(10)),
+        _ => format!("{}-{}", environment.slug(), sha.prefix(10)),
     }
 }
 
 /// The pipeline's `subdomain`: the environment name, except on a production environment
 /// (none).
 pub fn pipeline_subdomain(environment: &Environment, production: bool) -> Option<String> {
-    (!production).then(|| environment.to_string())
+    (!production).then(|| environment.slug().into_owned())
 }
 
 #[cfg(test)]
@@ -245,5 +245,20 @@ mod tests {
         let eu = Environment::parse("eu-production").expect("a name");
         assert_eq!(pipeline_subdomain(&eu, true), None);
         assert_eq!(pipeline_version(&eu, true, &tag, &sha), "v1.4.0");
+        // A name with spaces becomes one label.
+        let spaced = Environment::parse("EU Frankfurt").expect("a name");
+        assert_eq!(
+            pipeline_version(&spaced, false, &main, &sha),
+            "eu-frankfurt-0123456789"
+        );
+        assert_eq!(
+            pipeline_subdomain(&spaced, false).as_deref(),
+            Some("eu-frankfurt")
+        );
+        let s = settings(Some("example.com"), None, None);
+        assert_eq!(
+            environment_url(&s, &spaced).as_deref(),
+            Some("https://eu-frankfurt.example.com/")
+        );
     }
 }

@@ -32,7 +32,8 @@ impl Answer {
 /// The lane a button names: its value is `LaneKey::as_key` (`acme/web#staging`). `None` for
 /// anything else.
 pub fn lane_from_value(value: &str) -> Option<LaneKey> {
-    let (repository, environment) = value.rsplit_once('#')?;
+    // A repository's name has no `#`; an environment's may.
+    let (repository, environment) = value.split_once('#')?;
     Some(LaneKey {
         repository: Repository::parse(repository).ok()?,
         environment: Environment::parse(environment).ok()?,
@@ -120,16 +121,22 @@ mod tests {
             environment: Environment::PullRequest(12),
         };
         assert_eq!(lane_from_value(&key.as_key()), Some(key));
+        // Names may hold spaces and `#`.
+        let spaced = LaneKey {
+            repository: Repository::parse("acme/web").expect("valid"),
+            environment: Environment::parse("eu #1 frankfurt").expect("valid"),
+        };
+        assert_eq!(lane_from_value(&spaced.as_key()), Some(spaced));
         for value in [
             "",
             "#",
             "acme/web",
             "acme/web#",
-            "acme/web#q a",
+            "acme/web#q\u{7}a",
             "acme/web#pr0",
             "#staging",
             "acme#staging",
-            "acme/web#staging#x",
+            "acme/web#pr0#x<",
             "000001907e1c2f4a00000001",
         ] {
             assert_eq!(lane_from_value(value), None, "{value:?}");

@@ -757,7 +757,7 @@ pub fn retry_not_eligible(grammar: &Grammar, deployment: &Deployment) -> Message
         deployment.state.label(),
         grammar.command(),
         escape(deployment.git_ref.short_name()),
-        deployment.environment
+        deployment.environment.command_word()
     ))
 }
 
@@ -857,9 +857,10 @@ pub fn lane_not_found(grammar: &Grammar) -> Message {
 /// `lock` (or [Extend 1h]) done: the person holds the environment until the lock's end.
 pub fn lock_taken(grammar: &Grammar, environment: &Environment, lock: &Lock) -> Message {
     Message::text(format!(
-        ":lock: You hold *{environment}* until {}: deployments there wait, except the ones you start yourself. The channel is told; `{} unlock {environment}` lets them go again.",
+        ":lock: You hold *{environment}* until {}: deployments there wait, except the ones you start yourself. The channel is told; `{} unlock {}` lets them go again.",
         slack_time(lock.until),
-        grammar.command()
+        grammar.command(),
+        environment.command_word()
     ))
 }
 

@@ -384,3 +384,79 @@ async fn without_the_file_drafts_deploy_as_they_always_did() {
         1
     );
 }
+
+#[tokio::test]
+async fn an_environment_named_with_spaces_deploys_and_commands_name_it_in_quotes() {
+    let world = World::new().await;
+    world
+        .use_workflow_file(
+            &sha('1'),
+            Some("version: 1\nenvironments:\n  preview:\n    on: { push: [default] }\n  \"EU Frankfurt\":\n    on: { push: [develop] }\n"),
+        )
+        .await;
+    let frankfurt = Environment::parse("eu frankfurt").expect("a name with a space");
+    let push_develop = |hex: char| {
+        let world = &world;
+        async move {
+            let head = sha(hex);
+            world
+                .github
+                .set_branch(&repo(), "develop", &head, Some(AUTHOR));
+            let (status, body) = world
+                .github_event("push", &push_event("refs/heads/develop", &head))
+                .await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        }
+    };
+
+    // The first push reads the file and deploys under the name; GitHub's environment keeps
+    // the space.
+    push_develop('d').await;
+    let first = world.only_deployment(frankfurt.clone()).await;
+    assert_eq!(world.github_deployment(&first).environment, "eu frankfurt");
+    assert_eq!(world.finish_everything("success").await, 1);
+
+    // Locked by its quoted name (typographic quotes here), with the hint to unlock it quoted
+    // the same way.
+    let taken = ephemeral_text(
+        &world
+            .slash(
+                AUTHOR_SLACK,
+                "lock \u{201C}EU Frankfurt\u{201D} for 1h testing",
+            )
+            .await,
+    );
+    assert!(taken.contains("*eu frankfurt*"), "{taken}");
+    assert!(taken.contains("unlock \"eu frankfurt\"`"), "{taken}");
+    // Unquoted, it is a usage answer that says how to name it.
+    let unquoted = ephemeral_text(&world.slash(AUTHOR_SLACK, "unlock eu frankfurt").await);
+    assert!(unquoted.contains("goes in quotes"), "{unquoted}");
+
+    // The next push waits for the lock under that name.
+    push_develop('e').await;
+    let waiting = world
+        .deployments_in(frankfurt.clone())
+        .await
+        .into_iter()
+        .find(|d| d.sha == sha('e'))
+        .expect("the second push's deployment");
+    assert_eq!(waiting.state, DeploymentState::Waiting);
+    assert_eq!(world.github.deployments(&repo()).len(), 1);
+
+    // Unlocked by its quoted name, it deploys.
+    let unlocked = ephemeral_text(&world.slash(AUTHOR_SLACK, "unlock \"eu frankfurt\"").await);
+    assert!(
+        unlocked.contains("*eu frankfurt* is unlocked"),
+        "{unlocked}"
+    );
+    assert_eq!(
+        world.store_get(&waiting.id).await.state,
+        DeploymentState::Created
+    );
+    assert_eq!(world.finish_everything("success").await, 1);
+
+    // `list` names it too.
+    let listed = ephemeral_text(&world.slash(AUTHOR_SLACK, "list \"eu frankfurt\"").await);
+    assert!(listed.contains(sha('e').short()), "{listed}");
+    world.assert_no_failures();
+}

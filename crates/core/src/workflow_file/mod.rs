@@ -630,9 +630,11 @@ fn check_names(list: &[(&str, &Node<'_>, &Node<'_>)], errors: &mut Errors) {
                     "`{name}` is how deploybot names a pull request's environment; give this one another name"
                 ),
             ),
-            Ok(_) if name.trim() != *name => errors.at(
+            Ok(_) if name.split_whitespace().collect::<Vec<_>>().join(" ") != *name => errors.at(
                 node,
-                format!("`{name}` starts or ends with a space; write the name without it"),
+                format!(
+                    "`{name}` has a space at an end or more than one space between words; write it with single spaces between words"
+                ),
             ),
             Ok(_) => {}
         }

@@ -714,14 +714,19 @@ fn every_mistake_is_reported_at_once() {
 #[test]
 fn a_manual_only_environment_may_be_empty_and_names_may_be_anything_a_command_can_name() {
     let file = parse(
-        "version: 1\nenvironments:\n  \"EU/Frankfurt(prod)\":\n    production: true\n  staging:\n",
+        "version: 1\nenvironments:\n  \"EU/Frankfurt(prod)\":\n    production: true\n  staging:\n  \"EU Frankfurt\":\n",
     );
     assert_eq!(file.environments[0].key, "EU/Frankfurt(prod)");
     assert_eq!(file.environments[1].trigger, None);
+    assert_eq!(file.environments[2].key, "EU Frankfurt");
     for (key, needle) in [
         ("x".repeat(256), "longer than 255 characters"),
-        ("\"EU Frankfurt\"".to_owned(), "may not hold spaces"),
-        ("\"a<b\"".to_owned(), "may not hold spaces"),
+        ("\"a<b\"".to_owned(), "may not hold control characters"),
+        (
+            "\"EU  Frankfurt\"".to_owned(),
+            "more than one space between words",
+        ),
+        ("\" EU Frankfurt\"".to_owned(), "a space at an end"),
         ("pr12".to_owned(), "a pull request's environment"),
     ] {
         let text = format!("version: 1\nenvironments:\n  {key}:\n");
