@@ -53,7 +53,7 @@ impl Invoker for NullInvoker {
         &self,
         _function: FunctionName,
         _mode: InvokeMode,
-        _payload: serde_json::Value,
+        _payload: Vec<u8>,
     ) -> Result<serde_json::Value, InvokeError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         Ok(serde_json::Value::Null)

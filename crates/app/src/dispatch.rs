@@ -149,9 +149,15 @@ impl Invoker for InProcessInvoker {
         &self,
         function: FunctionName,
         mode: InvokeMode,
-        payload: Value,
+        payload: Vec<u8>,
     ) -> Result<Value, InvokeError> {
         let state = self.state(function)?;
+        // As the Lambda runtime does: the JSON text becomes the function's event.
+        let payload: Value =
+            serde_json::from_slice(&payload).map_err(|e| InvokeError::Payload {
+                function,
+                message: e.to_string(),
+            })?;
         match mode {
             InvokeMode::RequestResponse => {
                 dispatch(&state, function, payload)

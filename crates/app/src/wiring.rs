@@ -192,7 +192,7 @@ impl Invoker for ProfileInvoker {
         &self,
         function: FunctionName,
         mode: InvokeMode,
-        payload: Value,
+        payload: Vec<u8>,
     ) -> Result<Value, InvokeError> {
         if !self.profile.may_invoke(function) {
             return Err(InvokeError::OutsideProfile {

@@ -115,13 +115,10 @@ impl Invoker for LambdaInvoker {
         &self,
         function: FunctionName,
         mode: InvokeMode,
-        payload: Value,
+        payload: Vec<u8>,
     ) -> Result<Value, InvokeError> {
         let deployed_name = self.names.get(function)?;
-        let body = serde_json::to_vec(&payload).map_err(|e| InvokeError::Payload {
-            function,
-            message: e.to_string(),
-        })?;
+        let body = payload;
         let invocation_type = match mode {
             InvokeMode::RequestResponse => InvocationType::RequestResponse,
             InvokeMode::Event => InvocationType::Event,

@@ -132,7 +132,7 @@ async fn smoke() {
         .invoke(
             FunctionName::SlackEvent,
             InvokeMode::RequestResponse,
-            url_verification_event(SLACK_SIGNING_SECRET),
+            payload(url_verification_event(SLACK_SIGNING_SECRET)),
         )
         .await
         .expect("slack-event answers");
@@ -147,7 +147,7 @@ async fn smoke() {
         .invoke(
             FunctionName::SlackEvent,
             InvokeMode::RequestResponse,
-            url_verification_event("not-the-signing-secret"),
+            payload(url_verification_event("not-the-signing-secret")),
         )
         .await
         .expect("slack-event answers");
@@ -158,7 +158,7 @@ async fn smoke() {
         .invoke(
             FunctionName::GithubDeploymentCreate,
             InvokeMode::RequestResponse,
-            serde_json::to_value(DeploymentCreateRequest::Watchdog).expect("JSON"),
+            payload(serde_json::to_value(DeploymentCreateRequest::Watchdog).expect("JSON")),
         )
         .await
         .expect("github-deployment-create answers");
@@ -170,7 +170,7 @@ async fn smoke() {
         .invoke(
             FunctionName::GithubDeploymentCreate,
             InvokeMode::Event,
-            json!({"kind": "watchdog"}),
+            payload(json!({"kind": "watchdog"})),
         )
         .await
         .expect("an Event invocation is accepted");
@@ -181,7 +181,7 @@ async fn smoke() {
         .invoke(
             FunctionName::GithubDeploymentCreate,
             InvokeMode::RequestResponse,
-            json!({"kind": "no_such_request"}),
+            payload(json!({"kind": "no_such_request"})),
         )
         .await
         .expect_err("refused");
@@ -195,4 +195,9 @@ async fn smoke() {
         ),
         "{error:?}"
     );
+}
+
+/// A request as the invoker takes it: JSON text.
+fn payload(value: serde_json::Value) -> Vec<u8> {
+    value.to_string().into_bytes()
 }

@@ -381,13 +381,14 @@ pub enum InvokeError {
 /// typed front doors.
 #[async_trait]
 pub trait Invoker: Send + Sync {
-    /// Invokes `function` with a JSON payload. `RequestResponse` returns the function's JSON
-    /// answer; `Event` returns `Null` once the invocation is accepted.
+    /// Invokes `function` with a payload of JSON text (the request serialised once, as it
+    /// goes on the wire). `RequestResponse` returns the function's JSON answer; `Event`
+    /// returns `Null` once the invocation is accepted.
     async fn invoke(
         &self,
         function: FunctionName,
         mode: InvokeMode,
-        payload: serde_json::Value,
+        payload: Vec<u8>,
     ) -> Result<serde_json::Value, InvokeError>;
 }
 

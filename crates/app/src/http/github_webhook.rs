@@ -21,8 +21,8 @@ use crate::webhook_payloads::parse_json;
 use crate::{AppError, AppState};
 use crate::{idempotency, lifecycle, workflow};
 use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use bytes::Bytes;
@@ -181,9 +181,16 @@ fn former_repository(
 
 async fn receive(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    mut request: Request,
 ) -> Result<Response, AppError> {
+    // The headers are moved out of the request, not copied (axum's `HeaderMap` extractor
+    // clones them); the body is then read as the `Bytes` extractor reads it, within the
+    // route's limit.
+    let headers = std::mem::take(request.headers_mut());
+    let body = match Bytes::from_request(request, &()).await {
+        Ok(body) => body,
+        Err(rejection) => return Ok(rejection.into_response()),
+    };
     check_body_limit(state.config.github_max_body_bytes, &body)?;
     let secret = state
         .config

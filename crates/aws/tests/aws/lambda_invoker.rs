@@ -113,7 +113,7 @@ async fn request_response_returns_the_json_answer_of_the_deployed_function() {
         .invoke(
             FunctionName::SlackMessage,
             InvokeMode::RequestResponse,
-            json!({"kind": "channel"}),
+            payload(json!({"kind": "channel"})),
         )
         .await
         .expect("the fake answers");
@@ -132,7 +132,7 @@ async fn event_invocations_are_sent_as_event_and_answer_null() {
         .invoke(
             FunctionName::SlackMessage,
             InvokeMode::Event,
-            json!({"n": 1}),
+            payload(json!({"n": 1})),
         )
         .await
         .expect("accepted");
@@ -162,7 +162,7 @@ async fn a_function_error_in_the_answer_is_a_typed_function_error() {
         .invoke(
             FunctionName::GithubDeploymentStatus,
             InvokeMode::RequestResponse,
-            json!({}),
+            payload(json!({})),
         )
         .await
         .expect_err("the function failed");
@@ -182,7 +182,7 @@ async fn the_emulators_http_500_function_error_is_a_function_error_too() {
         .invoke(
             FunctionName::CircleciTrigger,
             InvokeMode::RequestResponse,
-            json!({}),
+            payload(json!({})),
         )
         .await
         .expect_err("the function failed");
@@ -199,7 +199,7 @@ async fn an_unconfigured_function_is_refused_before_any_request() {
         .invoke(
             FunctionName::GithubDeploymentCreate,
             InvokeMode::Event,
-            json!({}),
+            payload(json!({})),
         )
         .await
         .expect_err("no FUNCTION_GITHUB_DEPLOYMENT_CREATE");
@@ -219,7 +219,11 @@ async fn an_unreachable_lambda_endpoint_is_a_transport_error() {
         .local_addr()
         .expect("address");
     let error = invoker(&format!("http://{closed}"), names())
-        .invoke(FunctionName::SlackMessage, InvokeMode::Event, json!({}))
+        .invoke(
+            FunctionName::SlackMessage,
+            InvokeMode::Event,
+            payload(json!({})),
+        )
         .await
         .expect_err("nothing listens");
     assert!(
@@ -232,4 +236,9 @@ async fn an_unreachable_lambda_endpoint_is_a_transport_error() {
         ),
         "{error:?}"
     );
+}
+
+/// A request as the invoker takes it: JSON text.
+fn payload(value: serde_json::Value) -> Vec<u8> {
+    value.to_string().into_bytes()
 }

@@ -94,7 +94,7 @@ impl Invoker for CountingInvoker {
         &self,
         function: FunctionName,
         mode: InvokeMode,
-        payload: Value,
+        payload: Vec<u8>,
     ) -> Result<Value, InvokeError> {
         self.count.fetch_add(1, Ordering::SeqCst);
         self.inner.invoke(function, mode, payload).await

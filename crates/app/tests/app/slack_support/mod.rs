@@ -77,7 +77,7 @@ impl Invoker for RecordingInvoker {
         &self,
         function: FunctionName,
         mode: InvokeMode,
-        payload: Value,
+        payload: Vec<u8>,
     ) -> Result<Value, InvokeError> {
         self.seen
             .lock()
@@ -85,7 +85,7 @@ impl Invoker for RecordingInvoker {
             .push(Invocation {
                 function,
                 mode,
-                payload: payload.clone(),
+                payload: serde_json::from_slice(&payload).expect("an invoke payload is JSON"),
             });
         self.inner.invoke(function, mode, payload).await
     }
