@@ -107,8 +107,10 @@ pub async fn call<R: InvokeRequest>(
 /// Invokes without waiting for the function to finish (`Event`).
 pub async fn send<R: InvokeRequest>(invoker: &dyn Invoker, request: &R) -> Result<(), InvokeError> {
     let function = R::FUNCTION;
-    // Straight to JSON text: no `serde_json::Value` tree on the way (docs/performance.md).
-    let payload = serde_json::to_vec(request).map_err(|e| InvokeError::Payload {
+    // Straight to JSON text: no `serde_json::Value` tree on the way, and room for a typical
+    // request from the start (docs/performance.md).
+    let mut payload = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut payload, request).map_err(|e| InvokeError::Payload {
         function,
         message: e.to_string(),
     })?;
