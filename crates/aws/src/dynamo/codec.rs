@@ -6,11 +6,12 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use deploybot_core::lane::{LaneKey, LaneRecord, LockHistoryEntry};
 use deploybot_core::ports::StoreError;
 use deploybot_core::{
-    Deployment, DeploymentId, DeploymentState, GithubLogin, Project, Repository, SlackChannelId,
-    SlackTeamId, SlackUserId, Timestamp, Unbinding, UserLink,
+    Deployment, DeploymentId, DeploymentState, Environment, GithubLogin, Project, Repository,
+    SlackChannelId, SlackTeamId, SlackUserId, Timestamp, Unbinding, UserLink,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// A DynamoDB item (or key).
@@ -298,11 +299,23 @@ fn lane_table_key(repository: &str, sort: String) -> Item {
     ])
 }
 
+/// An environment's name as a part of a sort key: `%` and `#` (the parts' separator) are
+/// written `%25` and `%23`, so one name's keys never start with another's (`staging#2`
+/// holds a `#`; its history is not `staging`'s).
+fn key_part(environment: &Environment) -> Cow<'_, str> {
+    let name = environment.name();
+    if name.contains(['%', '#']) {
+        name.replace('%', "%25").replace('#', "%23").into()
+    } else {
+        name
+    }
+}
+
 /// The lane record item `(repository, lane#<environment>)`.
 pub(crate) fn lane_key(key: &LaneKey) -> Item {
     lane_table_key(
         key.repository.as_str(),
-        format!("{}{}", lane::RECORD_PREFIX, key.environment),
+        format!("{}{}", lane::RECORD_PREFIX, key_part(&key.environment)),
     )
 }
 
@@ -310,14 +323,15 @@ pub(crate) fn lane_key(key: &LaneKey) -> Item {
 pub(crate) fn lane_seq_key(key: &LaneKey) -> Item {
     lane_table_key(
         key.repository.as_str(),
-        format!("{}{}", lane::SEQ_PREFIX, key.environment),
+        format!("{}{}", lane::SEQ_PREFIX, key_part(&key.environment)),
     )
 }
 
 /// The sort-key prefix of the lane's lock history entries, `history#<environment>#` (the
-/// closing `#` keeps `pr1` from matching `pr12`).
+/// closing `#` keeps `pr1` from matching `pr12`; [`key_part`] keeps a `#` in a name from
+/// doing what that closing one does).
 pub(crate) fn lock_history_prefix(key: &LaneKey) -> String {
-    format!("{}{}#", lane::HISTORY_PREFIX, key.environment)
+    format!("{}{}#", lane::HISTORY_PREFIX, key_part(&key.environment))
 }
 
 /// The sort key of a lock history entry: the lane's prefix, the entry's time in Unix

@@ -398,6 +398,25 @@ pub async fn lock_history_newest_first_per_lane(store: Arc<dyn Store>) {
             "U0ANA",
             "lock",
         ),
+        // Names may hold `#` and `%`: `staging#2` is not `staging`'s.
+        history_entry(
+            &lane(
+                "acme/web",
+                Environment::parse("staging#2").expect("a name with a #"),
+            ),
+            45,
+            "U0ANA",
+            "lock",
+        ),
+        history_entry(
+            &lane(
+                "acme/web",
+                Environment::parse("staging%232").expect("a name with a %"),
+            ),
+            46,
+            "U0ANA",
+            "lock",
+        ),
     ];
     for entry in entries.iter().chain(&others) {
         store
