@@ -286,6 +286,13 @@ pub trait LaneStore: Send + Sync {
     /// of one version exactly one is `Saved`.
     async fn save_lane(&self, record: &LaneRecord) -> Result<LaneSaved, StoreError>;
 
+    /// Deletes the lane's record when the stored record's `version` equals
+    /// `record.version`: `true` when it was deleted, `false` when another save came first (or
+    /// there is no record). A pull request's lane goes this way when the pull request closes
+    /// with nothing left in it, so a repository's lanes do not grow with its pull requests.
+    /// The arrival counter and the lock history stay.
+    async fn delete_lane(&self, record: &LaneRecord) -> Result<bool, StoreError>;
+
     /// The lane's next arrival number, atomically: 1, 2, 3, … per lane, never repeated, even
     /// under concurrent calls. It does not touch the lane record (nor its version).
     async fn next_lane_seq(&self, lane: &LaneKey) -> Result<u64, StoreError>;

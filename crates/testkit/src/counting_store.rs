@@ -351,6 +351,11 @@ impl LaneStore for CountingStore {
         self.inner.save_lane(record).await
     }
 
+    async fn delete_lane(&self, record: &LaneRecord) -> Result<bool, StoreError> {
+        self.enter("delete_lane").await?;
+        self.inner.delete_lane(record).await
+    }
+
     async fn next_lane_seq(&self, lane: &LaneKey) -> Result<u64, StoreError> {
         self.enter("next_lane_seq").await?;
         self.inner.next_lane_seq(lane).await

@@ -635,6 +635,27 @@ impl LaneStore for MemoryStore {
         Ok(LaneSaved::Saved(Box::new(saved)))
     }
 
+    async fn delete_lane(&self, record: &LaneRecord) -> Result<bool, StoreError> {
+        let mut tables = self.lock()?;
+        let lane = &record.lane;
+        let stored = tables
+            .lanes
+            .get(&lane.repository)
+            .and_then(|p| p.get(&lane.environment))
+            .map(|s| (s.version, s.due_at));
+        let Some((version, due_at)) = stored.filter(|(v, _)| *v == record.version) else {
+            return Ok(false);
+        };
+        debug_assert_eq!(version, record.version);
+        if let Some(due) = due_at {
+            tables.due.remove(&(due, lane.clone()));
+        }
+        if let Some(lanes) = tables.lanes.get_mut(&lane.repository) {
+            lanes.remove(&lane.environment);
+        }
+        Ok(true)
+    }
+
     async fn next_lane_seq(&self, lane: &LaneKey) -> Result<u64, StoreError> {
         let mut tables = self.lock()?;
         let seq = tables.lane_seq.entry(lane.clone()).or_default();

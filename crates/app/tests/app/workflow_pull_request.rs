@@ -6,6 +6,8 @@
 use crate::workflow_support::*;
 use axum::http::StatusCode;
 use deploybot_core::signature::SigningSecret;
+use deploybot_core::lane::LaneKey;
+use deploybot_core::ports::LaneStore;
 use deploybot_core::{DeploymentState, Environment, GitRef};
 use deploybot_testkit::fakes::circleci::PipelineTarget;
 use deploybot_testkit::signing::github_request;
@@ -157,6 +159,43 @@ async fn a_pull_request_is_deployed_reported_and_retired() {
     let latest = message_text(messages[0].latest().expect("a version"));
     assert!(latest.contains("*pr42* inactive"), "{latest}");
     assert!(latest.contains("pull request closed"), "{latest}");
+    // Nothing is left in its lane, so the lane is gone: the repository's lanes do not grow
+    // with its pull requests.
+    let lane_key = LaneKey {
+        repository: repo(),
+        environment: Environment::PullRequest(42),
+    };
+    assert_eq!(
+        world.store.get_lane(&lane_key).await.expect("get_lane"),
+        None
+    );
+    assert!(
+        world
+            .store
+            .lanes_of(&repo())
+            .await
+            .expect("lanes_of")
+            .iter()
+            .all(|l| l.lane.environment != Environment::PullRequest(42))
+    );
+    // Reopened, it deploys again from a new lane.
+    let (status, body) = world
+        .github_event(
+            "pull_request",
+            &pr_event("reopened", 42, "feature/login", &sha),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(world.finish_everything("success").await, 1);
+    assert_eq!(
+        world
+            .deployments_in(Environment::PullRequest(42))
+            .await
+            .iter()
+            .filter(|d| d.state == DeploymentState::Success)
+            .count(),
+        1
+    );
     world.assert_no_failures();
 }
 

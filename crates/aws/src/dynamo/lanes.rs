@@ -89,6 +89,26 @@ pub(super) async fn save(
     }
 }
 
+/// `DeleteItem` of the lane record, conditional on its version (a lane with no record has
+/// nothing to delete); its `due` index entry goes with it.
+pub(super) async fn delete(store: &DynamoStore, record: &LaneRecord) -> Result<bool, StoreError> {
+    const OPERATION: &str = "delete_lane";
+    let table = store.tables.lane.as_str();
+    let request = store
+        .client
+        .delete_item()
+        .table_name(table)
+        .set_key(Some(codec::lane_key(&record.lane)))
+        .condition_expression("#version = :expected")
+        .expression_attribute_names("#version", lane::VERSION)
+        .expression_attribute_values(":expected", codec::number(record.version));
+    match request.send().await {
+        Ok(_) => Ok(true),
+        Err(error) if is_condition_failed(&error) => Ok(false),
+        Err(error) => Err(sdk_error(OPERATION, table, error)),
+    }
+}
+
 /// `ADD next_seq :one` on the lane's counter item, which creates it at 1: atomic, and the
 /// lane record is another item.
 pub(super) async fn next_seq(store: &DynamoStore, key: &LaneKey) -> Result<u64, StoreError> {

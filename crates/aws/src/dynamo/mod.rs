@@ -563,6 +563,10 @@ impl LaneStore for DynamoStore {
         lanes::save(self, record).await
     }
 
+    async fn delete_lane(&self, record: &LaneRecord) -> Result<bool, StoreError> {
+        lanes::delete(self, record).await
+    }
+
     async fn next_lane_seq(&self, lane: &LaneKey) -> Result<u64, StoreError> {
         lanes::next_seq(self, lane).await
     }

@@ -640,3 +640,51 @@ fn assert_same_entries(got: &[LockHistoryEntry], newest_first: &[LockHistoryEntr
         );
     }
 }
+
+/// `delete_lane`: only at the stored version; the record leaves `get_lane`, `lanes_of` and
+/// the due index; the arrival counter goes on; a later save creates the lane afresh.
+pub async fn delete_lane_is_optimistic_and_leaves_the_counter(store: Arc<dyn Store>) {
+    let pr = lane("acme/web", Environment::PullRequest(7));
+    let staging = lane("acme/web", Environment::Staging);
+    let mut record = busy_lane(&pr, 10);
+    record.due_at = Some(at(15));
+    let saved = save_lane(&*store, &record).await;
+    let kept = save_lane(&*store, &busy_lane(&staging, 10)).await;
+    assert_eq!(store.next_lane_seq(&pr).await.expect("seq"), 1);
+
+    // Nothing to delete, or a stale version: nothing changes.
+    let absent = busy_lane(&lane("acme/web", Environment::PullRequest(8)), 10);
+    assert!(!store.delete_lane(&absent).await.expect("delete_lane"));
+    let mut stale = saved.clone();
+    stale.version = 0;
+    assert!(!store.delete_lane(&stale).await.expect("delete_lane"));
+    assert_eq!(
+        store.get_lane(&pr).await.expect("get_lane"),
+        Some(saved.clone())
+    );
+
+    // At the stored version it goes, and only it.
+    assert!(store.delete_lane(&saved).await.expect("delete_lane"));
+    assert_eq!(store.get_lane(&pr).await.expect("get_lane"), None);
+    assert_eq!(
+        store
+            .lanes_of(&repository("acme/web"))
+            .await
+            .expect("lanes_of"),
+        vec![kept]
+    );
+    assert!(
+        store
+            .due_lanes(at(100), 10)
+            .await
+            .expect("due_lanes")
+            .iter()
+            .all(|r| r.lane != pr),
+        "the due index lost it too"
+    );
+    assert!(!store.delete_lane(&saved).await.expect("delete_lane"));
+    // The arrival counter is not reset, and the lane can be created again.
+    assert_eq!(store.next_lane_seq(&pr).await.expect("seq"), 2);
+    let again = save_lane(&*store, &busy_lane(&pr, 20)).await;
+    assert_eq!(again.version, 1);
+}

@@ -127,6 +127,7 @@ macro_rules! store_contract_tests {
             lane_seq_and_lane_saves_do_not_disturb_each_other,
             lock_history_newest_first_per_lane,
             due_lanes_earliest_first_across_repositories,
+            delete_lane_is_optimistic_and_leaves_the_counter,
         );
         $crate::store_contract_tests!(@each [$(#[$attribute])*]
             [#[tokio::test(flavor = "multi_thread", worker_threads = 4)]] $factory;

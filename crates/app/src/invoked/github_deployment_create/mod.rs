@@ -581,8 +581,38 @@ async fn deactivate(
         };
         run_lane(state, &key, event).await?;
     }
+    forget_closed_lane(state, &key).await?;
     Ok(DeploymentCreateResponse {
         state: Some(DeploymentState::Inactive),
         ..nothing()
     })
+}
+
+/// Deletes a closed pull request's lane when nothing is left in it — no deployment in its
+/// slot, no live lock, nothing pending — so that reading a repository's lanes (`status`) does
+/// not grow with the pull requests it ever had. Deleted at the version read: anything that
+/// came meanwhile (the pull request reopened) keeps the lane. A reopened pull request starts
+/// a new record; its arrival counter and lock history stay.
+async fn forget_closed_lane(state: &AppState, key: &LaneKey) -> Result<(), AppError> {
+    let lanes = state.lanes()?;
+    let Some(record) = lanes.get_lane(key).await? else {
+        return Ok(());
+    };
+    let now = state.clock.now();
+    let locked = record.lock.as_ref().is_some_and(|l| !l.is_expired(now));
+    if record.running.is_some() || locked {
+        return Ok(());
+    }
+    if !state
+        .deployments()?
+        .pending_deployments(key, 1)
+        .await?
+        .is_empty()
+    {
+        return Ok(());
+    }
+    if lanes.delete_lane(&record).await? {
+        tracing::info!(lane = %key, "closed pull request's lane deleted");
+    }
+    Ok(())
 }

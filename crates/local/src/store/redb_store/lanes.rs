@@ -76,6 +76,30 @@ impl LaneStore for RedbStore {
         .await
     }
 
+    async fn delete_lane(&self, record: &LaneRecord) -> Result<bool, StoreError> {
+        let record = record.clone();
+        self.write(move |transaction| {
+            let mut lanes = transaction.open_table(LANES).or_backend("lanes")?;
+            let mut due = transaction.open_table(LANES_DUE).or_backend("lanes_due")?;
+            let repository = record.lane.repository.as_str();
+            let environment = record.lane.environment.to_string();
+            let Some(stored) = get_lane_in(&lanes, repository, &environment)?
+                .filter(|stored| stored.version == record.version)
+            else {
+                return Ok(false);
+            };
+            if let Some(due_at) = stored.due_at {
+                due.remove((due_at.millis(), repository, environment.as_str()))
+                    .or_backend("lanes_due")?;
+            }
+            lanes
+                .remove((repository, environment.as_str()))
+                .or_backend("lanes")?;
+            Ok(true)
+        })
+        .await
+    }
+
     async fn next_lane_seq(&self, lane: &LaneKey) -> Result<u64, StoreError> {
         let lane = lane.clone();
         self.write(move |transaction| {
