@@ -760,6 +760,18 @@ pub struct PipelineRequest {
     pub repository: Repository,
     pub git_ref: GitRef,
     pub parameters: PipelineParameters,
+    /// Which CI, and where in it (the environment's `backend`, else the default).
+    #[serde(default)]
+    pub target: crate::ci::CiTarget,
+}
+
+/// A pipeline (CircleCI) or workflow run (GitHub Actions) that was started for a deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CiRun {
+    pub backend: crate::ci::CiKind,
+    pub repository: Repository,
+    /// The pipeline id (CircleCI) or the workflow run id (GitHub Actions).
+    pub id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -787,8 +799,9 @@ pub trait CiBackend: Send + Sync {
     /// Starts the deployment pipeline for a deployment.
     async fn start_pipeline(&self, request: &PipelineRequest) -> Result<PipelineStarted, CiError>;
 
-    /// The pipeline's workflows and their links (for `log_url`).
-    async fn pipeline_workflows(&self, pipeline_id: &str) -> Result<Vec<WorkflowInfo>, CiError>;
+    /// The run's workflows and their links (for `log_url`): a CircleCI pipeline's workflows;
+    /// a GitHub Actions run as one workflow, its status in CircleCI's words.
+    async fn pipeline_workflows(&self, run: &CiRun) -> Result<Vec<WorkflowInfo>, CiError>;
 }
 
 /// Maps a CI outcome to a deployment state (docs/workflow.md, "The CircleCI pipeline"): `success` →

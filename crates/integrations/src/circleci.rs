@@ -17,7 +17,9 @@ use crate::http::{
     send_with_retries,
 };
 use async_trait::async_trait;
-use deploybot_core::ports::{CiBackend, CiError, PipelineRequest, PipelineStarted, WorkflowInfo};
+use deploybot_core::ports::{
+    CiBackend, CiError, CiRun, PipelineRequest, PipelineStarted, WorkflowInfo,
+};
 use deploybot_core::{DeploymentId, GitRef, Repository, Sha};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -330,7 +332,14 @@ impl CiBackend for CircleCiClient {
         })
     }
 
-    async fn pipeline_workflows(&self, pipeline_id: &str) -> Result<Vec<WorkflowInfo>, CiError> {
+    async fn pipeline_workflows(&self, run: &CiRun) -> Result<Vec<WorkflowInfo>, CiError> {
+        self.workflows_of(&run.id).await
+    }
+}
+
+impl CircleCiClient {
+    /// A pipeline's workflows, by pipeline id (whatever the project's slug).
+    pub async fn workflows_of(&self, pipeline_id: &str) -> Result<Vec<WorkflowInfo>, CiError> {
         let base = self.url(&["pipeline", pipeline_id, "workflow"])?;
         let target = Target::Pipeline(pipeline_id);
         let mut workflows = Vec::new();

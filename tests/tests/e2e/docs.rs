@@ -410,6 +410,7 @@ async fn parameters_the_adapter_sends() -> BTreeSet<String> {
             sha: Sha::parse("0123456789abcdef0123456789abcdef01234567").expect("valid"),
             deployment_id: DeploymentId::parse("000000000000000100000002").expect("valid"),
         },
+        target: Default::default(),
     };
     client
         .start_pipeline(&request)

@@ -4,4 +4,5 @@
 
 mod circleci;
 mod github;
+mod github_actions;
 mod slack;

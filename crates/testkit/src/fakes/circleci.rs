@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use deploybot_core::ports::{
-    CiBackend, CiError, Clock, PipelineRequest, PipelineStarted, SystemClock, WorkflowInfo,
+    CiBackend, CiError, CiRun, Clock, PipelineRequest, PipelineStarted, SystemClock, WorkflowInfo,
 };
 use deploybot_core::signature::SigningSecret;
 use deploybot_core::{GitRef, Timestamp};
@@ -469,7 +469,8 @@ impl CiBackend for FakeCircleCi {
         })
     }
 
-    async fn pipeline_workflows(&self, pipeline_id: &str) -> Result<Vec<WorkflowInfo>, CiError> {
+    async fn pipeline_workflows(&self, run: &CiRun) -> Result<Vec<WorkflowInfo>, CiError> {
+        let pipeline_id = run.id.as_str();
         let pipeline = self
             .do_workflows(pipeline_id)
             .await
@@ -773,6 +774,7 @@ mod tests {
                 sha: Sha::parse("0123456789abcdef0123456789abcdef01234567").expect("sha"),
                 deployment_id: DeploymentId::new(Timestamp::from_secs(1_700_000_000), 7),
             },
+            target: Default::default(),
         }
     }
 
@@ -821,7 +823,12 @@ mod tests {
         assert_eq!(body["pipeline"]["id"], json!(first.id));
         assert_eq!(body["pipeline"]["vcs"]["branch"], "release-1");
         assert_eq!(body["workflow"]["status"], "success");
-        let workflows = ci.pipeline_workflows(&first.id).await.expect("workflows");
+        let run = CiRun {
+            backend: deploybot_core::ci::CiKind::CircleCi,
+            repository: Repository::parse("acme/web").expect("repository"),
+            id: first.id.clone(),
+        };
+        let workflows = ci.pipeline_workflows(&run).await.expect("workflows");
         assert_eq!(workflows[0].status, "success");
         assert!(
             workflows[0]

@@ -151,6 +151,7 @@ async fn new_deployment(
     let policy = state.policy_of(&project);
     record.environment_url = policy.environment_url(&project.settings, &record.environment);
     record.production = Some(policy.is_production(&record.environment));
+    record.ci = Some(policy.ci_target(&record.environment, state.config.ci_backend));
     start(state, record).await
 }
 
