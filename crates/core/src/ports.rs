@@ -802,6 +802,10 @@ pub trait CiBackend: Send + Sync {
     /// The run's workflows and their links (for `log_url`): a CircleCI pipeline's workflows;
     /// a GitHub Actions run as one workflow, its status in CircleCI's words.
     async fn pipeline_workflows(&self, run: &CiRun) -> Result<Vec<WorkflowInfo>, CiError>;
+
+    /// Cancels the run: a CircleCI pipeline's workflows still going, a GitHub Actions run.
+    /// `Ok` once the CI accepted; a run that already finished is `Ok` too (nothing to stop).
+    async fn cancel_run(&self, run: &CiRun) -> Result<(), CiError>;
 }
 
 /// The CI port over every CI a process can run deployments on: each call goes to the
@@ -868,6 +872,10 @@ impl CiBackend for CiBackends {
 
     async fn pipeline_workflows(&self, run: &CiRun) -> Result<Vec<WorkflowInfo>, CiError> {
         self.backend(run.backend)?.pipeline_workflows(run).await
+    }
+
+    async fn cancel_run(&self, run: &CiRun) -> Result<(), CiError> {
+        self.backend(run.backend)?.cancel_run(run).await
     }
 }
 

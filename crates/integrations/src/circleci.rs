@@ -335,7 +335,28 @@ impl CiBackend for CircleCiClient {
     async fn pipeline_workflows(&self, run: &CiRun) -> Result<Vec<WorkflowInfo>, CiError> {
         self.workflows_of(&run.id).await
     }
+
+    /// `POST /workflow/{id}/cancel` for each workflow of the pipeline still going.
+    async fn cancel_run(&self, run: &CiRun) -> Result<(), CiError> {
+        let workflows = self.workflows_of(&run.id).await?;
+        for w in workflows
+            .iter()
+            .filter(|w| STILL_GOING.contains(&w.status.as_str()))
+        {
+            let url = self.url(&["workflow", &w.id, "cancel"])?;
+            // Cancelling twice is harmless: retried like a read.
+            self.send(Idempotency::Idempotent, Target::Pipeline(&run.id), |http| {
+                http.post(url.clone())
+            })
+            .await?;
+            tracing::info!(pipeline = %run.id, workflow = %w.id, "workflow cancelled");
+        }
+        Ok(())
+    }
 }
+
+/// Workflow statuses of a workflow that can still be cancelled.
+const STILL_GOING: [&str; 3] = ["running", "on_hold", "failing"];
 
 impl CircleCiClient {
     /// A pipeline's workflows, by pipeline id (whatever the project's slug).

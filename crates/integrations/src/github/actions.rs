@@ -304,4 +304,39 @@ impl CiBackend for GitHubActions {
             url: found.html_url,
         }])
     }
+
+    /// `POST /repos/{o}/{r}/actions/runs/{id}/cancel` (GitHub answers 202); a run that has
+    /// finished (409) has nothing to stop.
+    async fn cancel_run(&self, run: &CiRun) -> Result<(), CiError> {
+        let url = self
+            .github
+            .repo_url(&run.repository, &["actions", "runs", &run.id, "cancel"]);
+        let answer = self
+            .github
+            .call(
+                &run.repository,
+                Idempotency::Idempotent,
+                Method::POST,
+                &url,
+                None,
+            )
+            .await
+            .map_err(ci_error)?;
+        match answer.status.as_u16() {
+            200..=299 | 409 => Ok(()),
+            404 => Err(CiError::NotFound(format!(
+                "workflow run {} of {} is not known to GitHub, or the GitHub App cannot see it",
+                run.id, run.repository
+            ))),
+            403 => Err(CiError::Unauthorized(format!(
+                "GitHub refused to cancel workflow run {} ({}): the GitHub App needs the `actions: write` permission",
+                run.id,
+                answer.message()
+            ))),
+            _ => Err(ci_error(answer.refused(&format!(
+                "workflow run {} of {}",
+                run.id, run.repository
+            )))),
+        }
+    }
 }

@@ -331,3 +331,41 @@ async fn a_run_is_read_back_in_the_words_the_watchdog_reads() {
         .await;
     assert!(matches!(missing, Err(CiError::NotFound(_))), "{missing:?}");
 }
+
+#[tokio::test]
+async fn a_cancel_is_accepted_and_a_finished_run_has_nothing_to_stop() {
+    let server = MockServer::start().await;
+    let actions = github(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/web/actions/runs/1/cancel"))
+        .respond_with(ResponseTemplate::new(202).set_body_json(json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/web/actions/runs/2/cancel"))
+        .respond_with(ResponseTemplate::new(409).set_body_json(json!({
+            "message": "Cannot cancel a workflow run that is completed.",
+            "documentation_url": "https://docs.github.com/rest/actions/workflow-runs#cancel-a-workflow-run"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/web/actions/runs/3/cancel"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "message": "Resource not accessible by integration"
+        })))
+        .mount(&server)
+        .await;
+    let run = |id: &str| CiRun {
+        backend: deploybot_core::ci::CiKind::GitHubActions,
+        repository: Repository::parse("acme/web").expect("repository"),
+        id: id.to_owned(),
+    };
+    assert_eq!(actions.cancel_run(&run("1")).await, Ok(()));
+    assert_eq!(actions.cancel_run(&run("2")).await, Ok(()));
+    let Err(CiError::Unauthorized(text)) = actions.cancel_run(&run("3")).await else {
+        panic!("refused");
+    };
+    assert!(text.contains("`actions: write`"), "{text}");
+}

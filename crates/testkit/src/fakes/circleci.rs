@@ -34,6 +34,7 @@ pub const DEFAULT_APP_URL: &str = "https://app.circleci.com";
 pub mod call {
     pub const START_PIPELINE: &str = "start_pipeline";
     pub const PIPELINE_WORKFLOWS: &str = "pipeline_workflows";
+    pub const CANCEL_WORKFLOW: &str = "cancel_workflow";
 }
 
 /// A failure scripted with [`FakeCircleCi::fail_next_with`]. A direct call returns the kind
@@ -328,6 +329,28 @@ impl FakeCircleCi {
         Ok(render(&mut state, &pipeline, &workflow))
     }
 
+    /// Someone re-ran the pipeline's workflow: CircleCI adds a new workflow of the same name,
+    /// running, to the same pipeline. False for an unknown pipeline.
+    pub fn rerun(&self, pipeline_id: &str) -> bool {
+        let now = SystemClock.now();
+        let mut state = self.state();
+        let Some(pipeline) = state.pipelines.iter_mut().find(|p| p.id == pipeline_id) else {
+            return false;
+        };
+        let name = pipeline
+            .workflows
+            .first()
+            .map_or_else(|| "deploy".to_owned(), |w| w.name.clone());
+        pipeline.workflows.push(FakeWorkflow {
+            id: uuid_like(),
+            name,
+            status: "running".into(),
+            created_at: now,
+            stopped_at: None,
+        });
+        true
+    }
+
     // ---- HTTP -------------------------------------------------------------------------------
 
     /// Serves this fake's state on 127.0.0.1 until the returned server is dropped (point
@@ -337,6 +360,7 @@ impl FakeCircleCi {
         let router = Router::new()
             .route("/project/{vcs}/{org}/{repo}/pipeline", post(http_start))
             .route("/pipeline/{id}/workflow", get(http_workflows))
+            .route("/workflow/{id}/cancel", post(http_cancel_workflow))
             .with_state(self.clone());
         FakeServer::start(router).await
     }
@@ -398,6 +422,25 @@ impl FakeCircleCi {
         };
         state.pipelines.push(pipeline.clone());
         Ok(pipeline)
+    }
+
+    /// `POST /workflow/{id}/cancel`: a workflow still going becomes `canceled`; one that
+    /// ended stays as it is (CircleCI accepts the request either way).
+    async fn do_cancel_workflow(&self, workflow_id: &str) -> Result<(), CircleCiFailure> {
+        self.gate(call::CANCEL_WORKFLOW).await?;
+        let now = SystemClock.now();
+        let mut state = self.state();
+        let workflow = state
+            .pipelines
+            .iter_mut()
+            .flat_map(|p| p.workflows.iter_mut())
+            .find(|w| w.id == workflow_id)
+            .ok_or(CircleCiFailure::NotFound)?;
+        if matches!(workflow.status.as_str(), "running" | "on_hold" | "failing") {
+            workflow.status = "canceled".into();
+            workflow.stopped_at = Some(now);
+        }
+        Ok(())
     }
 
     async fn do_workflows(&self, pipeline_id: &str) -> Result<FakePipeline, CircleCiFailure> {
@@ -467,6 +510,21 @@ impl CiBackend for FakeCircleCi {
             id: pipeline.id,
             number: pipeline.number,
         })
+    }
+
+    async fn cancel_run(&self, run: &CiRun) -> Result<(), CiError> {
+        let pipeline = self
+            .do_workflows(&run.id)
+            .await
+            .map_err(|f| f.to_error(PIPELINE_NOT_FOUND))?;
+        for w in &pipeline.workflows {
+            if matches!(w.status.as_str(), "running" | "on_hold" | "failing") {
+                self.do_cancel_workflow(&w.id)
+                    .await
+                    .map_err(|f| f.to_error(PIPELINE_NOT_FOUND))?;
+            }
+        }
+        Ok(())
     }
 
     async fn pipeline_workflows(&self, run: &CiRun) -> Result<Vec<WorkflowInfo>, CiError> {
@@ -714,6 +772,28 @@ async fn http_start(
         )
             .into_response(),
         Err(failure) => failure_response(&failure, PROJECT_NOT_FOUND),
+    }
+}
+
+async fn http_cancel_workflow(
+    State(fake): State<FakeCircleCi>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    fake.record(&method, &uri, &headers, &[]);
+    if fake.token_refused(&headers) {
+        fake.state().calls.push(call::CANCEL_WORKFLOW.to_owned());
+        return failure_response(&CircleCiFailure::Unauthorized, "");
+    }
+    match fake.do_cancel_workflow(&id).await {
+        Ok(()) => (
+            StatusCode::ACCEPTED,
+            axum::Json(json!({"message": "Accepted."})),
+        )
+            .into_response(),
+        Err(failure) => failure_response(&failure, "Workflow not found"),
     }
 }
 

@@ -331,4 +331,13 @@ impl CiBackend for FakeActions {
             url: found.html_url(),
         }])
     }
+
+    async fn cancel_run(&self, run: &CiRun) -> Result<(), CiError> {
+        match self.cancel(&run.id) {
+            Ok(_) => Ok(()),
+            // Finished already: nothing to stop, as GitHub's 409 is read.
+            Err(CiError::Rejected(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
 }
