@@ -301,9 +301,23 @@ async fn a_tag_deploys_production_on_circleci_beside_it() {
     world.announce_deployments().await;
     let d = world.only_deployment(Environment::Production).await;
     assert_eq!(d.ci_target().kind(), CiKind::CircleCi);
-    assert_eq!(world.ci.pipelines().len(), 1);
+    let pipelines = world.ci.pipelines();
+    assert_eq!(pipelines.len(), 1);
     assert!(world.actions.runs().is_empty());
     assert_eq!(d.state, DeploymentState::Queued);
+    // CircleCI's GitHub App project, through its pipeline definition, on the tag.
+    assert_eq!(
+        pipelines[0].project_slug,
+        "circleci/8d1f3e2a-5c6b-4d7e-9f80-1a2b3c4d5e6f/a7c2b1d0-3e4f-4a5b-8c6d-7e8f9a0b1c2d"
+    );
+    assert_eq!(
+        pipelines[0].definition_id.as_deref(),
+        Some("5b0e1f2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b")
+    );
+    // Its completion webhook is matched by pipeline id, whatever the slug.
+    let (status, body) = world.complete_pipeline(&pipelines[0].id, "success").await;
+    assert!(status.is_success(), "{status} {body}");
+    assert_eq!(world.store_get(&d.id).await.state, DeploymentState::Success);
 }
 
 #[tokio::test]

@@ -647,3 +647,130 @@ fn run(id: &str) -> CiRun {
         id: id.to_owned(),
     }
 }
+
+// ---- project slugs and pipeline definitions ----------------------------------------------------
+
+const APP_SLUG: &str =
+    "circleci/8d1f3e2a-5c6b-4d7e-9f80-1a2b3c4d5e6f/a7c2b1d0-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+const DEFINITION: &str = "5b0e1f2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
+
+fn on(target: deploybot_core::ci::CiTarget, mut request: PipelineRequest) -> PipelineRequest {
+    request.target = target;
+    request
+}
+
+fn github_app_project() -> deploybot_core::ci::CiTarget {
+    deploybot_core::ci::CiTarget::CircleCi {
+        project_slug: Some(APP_SLUG.into()),
+        definition_id: Some(DEFINITION.into()),
+    }
+}
+
+#[tokio::test]
+async fn a_github_app_project_starts_through_its_pipeline_definition() {
+    let fake = FakeCircleCi::new();
+    fake.set_definitions(APP_SLUG, &[DEFINITION]);
+    let server = fake.serve().await;
+    let (ci, _) = client_for(server.base_url(), quick_policy());
+
+    // A tag: checkout.tag and config.tag.
+    let started = ci
+        .start_pipeline(&on(
+            github_app_project(),
+            request(Environment::Production, GitRef::Tag("v1.2.0".into()), None),
+        ))
+        .await
+        .expect("started");
+    let pipeline = fake.pipeline(&started.id).expect("recorded");
+    assert_eq!(pipeline.project_slug, APP_SLUG);
+    assert_eq!(pipeline.definition_id.as_deref(), Some(DEFINITION));
+    assert_eq!(pipeline.target, PipelineTarget::Tag("v1.2.0".into()));
+    assert_eq!(
+        started.url.as_deref(),
+        Some(format!("https://app.circleci.com/pipelines/{APP_SLUG}/1").as_str())
+    );
+    let sent = fake.requests();
+    let seen = sent.last().expect("a request");
+    assert_eq!(
+        seen.path_and_query,
+        format!("/project/{APP_SLUG}/pipeline/run")
+    );
+    let body: Value = serde_json::from_slice(&seen.body).expect("json");
+    assert_eq!(body["definition_id"], DEFINITION);
+    assert_eq!(body["config"], json!({"tag": "v1.2.0"}));
+    assert_eq!(body["checkout"], json!({"tag": "v1.2.0"}));
+    assert_eq!(body["parameters"]["environment"], "production");
+
+    // A branch: checkout.branch and config.branch.
+    let started = ci
+        .start_pipeline(&on(
+            github_app_project(),
+            request(Environment::Test, branch("release-2"), None),
+        ))
+        .await
+        .expect("started");
+    let body: Value =
+        serde_json::from_slice(&fake.requests().last().expect("a request").body).expect("json");
+    assert_eq!(body["config"], json!({"branch": "release-2"}));
+    assert_eq!(body["checkout"], json!({"branch": "release-2"}));
+    // The pipeline is found by its id whatever the slug.
+    let workflows = ci
+        .pipeline_workflows(&run(&started.id))
+        .await
+        .expect("workflows");
+    assert_eq!(workflows.len(), 1);
+    assert!(workflows[0].url.contains(APP_SLUG), "{}", workflows[0].url);
+}
+
+#[tokio::test]
+async fn an_unknown_definition_says_what_to_check() {
+    let fake = FakeCircleCi::new();
+    fake.set_definitions(APP_SLUG, &[DEFINITION]);
+    let server = fake.serve().await;
+    let (ci, _) = client_for(server.base_url(), quick_policy());
+    let unknown = deploybot_core::ci::CiTarget::CircleCi {
+        project_slug: Some(APP_SLUG.into()),
+        definition_id: Some("00000000-0000-4000-8000-000000000000".into()),
+    };
+    let Err(CiError::NotFound(text)) = ci
+        .start_pipeline(&on(
+            unknown,
+            request(Environment::Test, branch("main"), None),
+        ))
+        .await
+    else {
+        panic!("not found");
+    };
+    assert!(
+        text.contains("knows no pipeline definition 00000000-0000-4000-8000-000000000000"),
+        "{text}"
+    );
+    assert!(text.contains("definition_id"), "{text}");
+    assert!(fake.pipelines().is_empty());
+}
+
+#[tokio::test]
+async fn a_bitbucket_slug_uses_its_own_project_path() {
+    let fake = FakeCircleCi::new();
+    let server = fake.serve().await;
+    let (ci, _) = client_for(server.base_url(), quick_policy());
+    let bitbucket = deploybot_core::ci::CiTarget::CircleCi {
+        project_slug: Some("bb/acme/web-bb".into()),
+        definition_id: None,
+    };
+    let started = ci
+        .start_pipeline(&on(
+            bitbucket,
+            request(Environment::Test, branch("main"), None),
+        ))
+        .await
+        .expect("started");
+    assert_eq!(
+        fake.requests().last().map(|r| r.path_and_query.clone()),
+        Some("/project/bb/acme/web-bb/pipeline".to_owned())
+    );
+    assert_eq!(
+        fake.pipeline(&started.id).map(|p| p.project_slug),
+        Some("bb/acme/web-bb".to_owned())
+    );
+}

@@ -81,9 +81,11 @@ pub struct FakeWorkflow {
 pub struct FakePipeline {
     pub id: String,
     pub number: u64,
-    /// `gh/<owner>/<repo>`.
+    /// `gh/<owner>/<repo>`, `bb/...`, `circleci/<org-id>/<project-id>`.
     pub project_slug: String,
     pub target: PipelineTarget,
+    /// The pipeline definition it was started through (`/pipeline/run`), if any.
+    pub definition_id: Option<String>,
     /// The pipeline parameters exactly as received.
     pub parameters: serde_json::Map<String, Value>,
     pub created_at: Timestamp,
@@ -122,6 +124,8 @@ struct CircleCiState {
     requests: Vec<SeenRequest>,
     faults: Faults<CircleCiFailure>,
     required_token: Option<String>,
+    /// Pipeline definitions per project slug; a project not listed accepts any.
+    definitions: HashMap<String, Vec<String>>,
 }
 
 impl Default for CircleCiState {
@@ -139,6 +143,7 @@ impl Default for CircleCiState {
             requests: Vec::new(),
             faults: Faults::default(),
             required_token: None,
+            definitions: HashMap::new(),
         }
     }
 }
@@ -329,6 +334,14 @@ impl FakeCircleCi {
         Ok(render(&mut state, &pipeline, &workflow))
     }
 
+    /// The project `slug` has exactly these pipeline definitions (others answer 404).
+    pub fn set_definitions(&self, slug: &str, ids: &[&str]) {
+        self.state().definitions.insert(
+            slug.to_owned(),
+            ids.iter().map(|id| (*id).to_owned()).collect(),
+        );
+    }
+
     /// Someone re-ran the pipeline's workflow: CircleCI adds a new workflow of the same name,
     /// running, to the same pipeline. False for an unknown pipeline.
     pub fn rerun(&self, pipeline_id: &str) -> bool {
@@ -359,6 +372,7 @@ impl FakeCircleCi {
     pub async fn try_serve(&self) -> std::io::Result<FakeServer> {
         let router = Router::new()
             .route("/project/{vcs}/{org}/{repo}/pipeline", post(http_start))
+            .route("/project/{vcs}/{org}/{repo}/pipeline/run", post(http_run))
             .route("/pipeline/{id}/workflow", get(http_workflows))
             .route("/workflow/{id}/cancel", post(http_cancel_workflow))
             .with_state(self.clone());
@@ -393,11 +407,17 @@ impl FakeCircleCi {
         &self,
         project_slug: &str,
         target: PipelineTarget,
+        definition_id: Option<String>,
         parameters: serde_json::Map<String, Value>,
     ) -> Result<FakePipeline, CircleCiFailure> {
         self.gate(call::START_PIPELINE).await?;
         let now = SystemClock.now();
         let mut state = self.state();
+        if let (Some(id), Some(known)) = (&definition_id, state.definitions.get(project_slug))
+            && !known.contains(id)
+        {
+            return Err(CircleCiFailure::NotFound);
+        }
         let number = state
             .next_number
             .entry(project_slug.to_owned())
@@ -416,6 +436,7 @@ impl FakeCircleCi {
             number,
             project_slug: project_slug.to_owned(),
             target,
+            definition_id,
             parameters,
             created_at: now,
             workflows: vec![workflow],
@@ -492,17 +513,32 @@ impl CiBackend for FakeCircleCi {
     }
 
     async fn start_pipeline(&self, request: &PipelineRequest) -> Result<PipelineStarted, CiError> {
-        let slug = format!(
-            "gh/{}/{}",
-            request.repository.owner(),
-            request.repository.name()
-        );
+        let (slug, definition_id) = match &request.target {
+            deploybot_core::ci::CiTarget::CircleCi {
+                project_slug,
+                definition_id,
+            } => (
+                project_slug.clone().unwrap_or_else(|| {
+                    format!(
+                        "gh/{}/{}",
+                        request.repository.owner(),
+                        request.repository.name()
+                    )
+                }),
+                definition_id.clone(),
+            ),
+            other => {
+                return Err(CiError::Rejected(format!(
+                    "{other} is not a CircleCI project"
+                )));
+            }
+        };
         let target = match &request.git_ref {
             GitRef::Tag(tag) => PipelineTarget::Tag(tag.clone()),
             GitRef::Branch(name) | GitRef::Name(name) => PipelineTarget::Branch(name.clone()),
         };
         let pipeline = self
-            .do_start(&slug, target, parameters_of(request))
+            .do_start(&slug, target, definition_id, parameters_of(request))
             .await
             .map_err(|f| f.to_error(PROJECT_NOT_FOUND))?;
         Ok(PipelineStarted {
@@ -712,6 +748,71 @@ impl FakeCircleCi {
     }
 }
 
+/// `/pipeline/run`'s body.
+#[derive(serde::Deserialize)]
+struct RunBody {
+    definition_id: String,
+    config: RunSource,
+    checkout: RunSource,
+    #[serde(default)]
+    parameters: serde_json::Map<String, Value>,
+}
+
+#[derive(serde::Deserialize, PartialEq, Eq)]
+struct RunSource {
+    branch: Option<String>,
+    tag: Option<String>,
+}
+
+/// `POST /project/{slug}/pipeline/run`: any integration's project; the checkout's branch or
+/// tag is the pipeline's (config and checkout must agree here: deploybot sends both alike).
+async fn http_run(
+    State(fake): State<FakeCircleCi>,
+    Path((vcs, org, repo)): Path<(String, String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    fake.record(&method, &uri, &headers, &body);
+    if fake.token_refused(&headers) {
+        fake.state().calls.push(call::START_PIPELINE.to_owned());
+        return failure_response(&CircleCiFailure::Unauthorized, "");
+    }
+    let refuse = |text: &str| {
+        fake.state().calls.push(call::START_PIPELINE.to_owned());
+        message(StatusCode::BAD_REQUEST, text)
+    };
+    let Ok(run) = serde_json::from_slice::<RunBody>(&body) else {
+        return refuse("Invalid JSON body.");
+    };
+    if run.config != run.checkout {
+        return refuse("config and checkout name different sources");
+    }
+    let target = match (run.checkout.branch, run.checkout.tag) {
+        (Some(branch), None) => PipelineTarget::Branch(branch),
+        (None, Some(tag)) => PipelineTarget::Tag(tag),
+        _ => return refuse("checkout needs exactly one of branch and tag"),
+    };
+    let slug = format!("{vcs}/{org}/{repo}");
+    match fake
+        .do_start(&slug, target, Some(run.definition_id), run.parameters)
+        .await
+    {
+        Ok(pipeline) => (
+            StatusCode::CREATED,
+            axum::Json(json!({
+                "id": pipeline.id,
+                "state": "created",
+                "number": pipeline.number,
+                "created_at": rfc3339(pipeline.created_at),
+            })),
+        )
+            .into_response(),
+        Err(failure) => failure_response(&failure, "Pipeline definition not found"),
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct StartBody {
     branch: Option<String>,
@@ -735,6 +836,7 @@ async fn http_start(
     }
     let vcs = match vcs.as_str() {
         "gh" | "github" => "gh",
+        "bb" | "bitbucket" => "bb",
         _ => {
             fake.state().calls.push(call::START_PIPELINE.to_owned());
             return message(StatusCode::NOT_FOUND, PROJECT_NOT_FOUND);
@@ -760,7 +862,7 @@ async fn http_start(
         (None, None) => PipelineTarget::Branch("main".into()),
     };
     let slug = format!("{vcs}/{org}/{repo}").to_ascii_lowercase();
-    match fake.do_start(&slug, target, start.parameters).await {
+    match fake.do_start(&slug, target, None, start.parameters).await {
         Ok(pipeline) => (
             StatusCode::CREATED,
             axum::Json(json!({
