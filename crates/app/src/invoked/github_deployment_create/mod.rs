@@ -13,6 +13,7 @@
 //! write; the GitHub Deployment is created at most once per dispatch (key
 //! `github-deployment:<repository>:<id>:<dispatch number>`).
 
+mod cancel;
 mod checks;
 mod config_check;
 mod manual;
@@ -52,6 +53,13 @@ pub async fn handle(
             repository,
             environment,
         } => deactivate(state, &repository, environment).await,
+        DeploymentCreateRequest::CancelRunning {
+            repository,
+            environment,
+            all,
+            by,
+            channel,
+        } => cancel::handle(state, repository, environment, all, by, channel).await,
         DeploymentCreateRequest::Dispatch {
             repository,
             deployment_id,
