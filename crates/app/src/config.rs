@@ -3,6 +3,7 @@
 //! Manager) and the local server (everything from the environment), with one set of defaults
 //! and one wording for mistakes (`VARIABLE is invalid: ...`).
 
+use deploybot_core::ci::{CI_BACKEND_VAR, CiKind};
 use deploybot_core::command::Grammar;
 use deploybot_core::duration::parse_duration;
 use deploybot_core::lane::WatchdogConfig;
@@ -123,6 +124,9 @@ pub struct AppConfig {
     /// `DEPLOYBOT_WATCHDOG_INTERVAL`: how often running deployments are looked at (default
     /// one minute).
     pub watchdog_interval: Duration,
+    /// `DEPLOYBOT_CI_BACKEND`: the CI of environments whose `backend` the workflow file does
+    /// not set (`circleci`, the default, or `github_actions`).
+    pub ci_backend: CiKind,
 }
 
 impl Default for AppConfig {
@@ -140,6 +144,7 @@ impl Default for AppConfig {
             start_timeout: WatchdogConfig::default().start_timeout,
             deployment_timeout: WatchdogConfig::default().deployment_timeout,
             watchdog_interval: WatchdogConfig::default().interval,
+            ci_backend: CiKind::default(),
         }
     }
 }
@@ -186,6 +191,8 @@ impl AppConfig {
             start_timeout: duration(lookup, START_TIMEOUT, defaults.start_timeout)?,
             deployment_timeout: duration(lookup, DEPLOYMENT_TIMEOUT, defaults.deployment_timeout)?,
             watchdog_interval: duration(lookup, WATCHDOG_INTERVAL, defaults.watchdog_interval)?,
+            ci_backend: parsed(lookup, CI_BACKEND_VAR, CiKind::parse)?
+                .unwrap_or(defaults.ci_backend),
             ..defaults
         })
     }
@@ -245,6 +252,7 @@ mod tests {
         assert_eq!(config.watchdog_interval, Duration::from_secs(60));
         assert!(config.slack_signing_secret.is_none());
         assert!(config.circleci_notify_token.is_none());
+        assert_eq!(config.ci_backend, CiKind::CircleCi);
         assert_eq!(
             config.require_signing_secrets(),
             Err(ConfigError::Missing {
@@ -262,6 +270,7 @@ mod tests {
                 ("DEPLOYBOT_START_TIMEOUT", "30s"),
                 ("DEPLOYBOT_DEPLOYMENT_TIMEOUT", "2h"),
                 ("DEPLOYBOT_WATCHDOG_INTERVAL", "1d"),
+                ("DEPLOYBOT_CI_BACKEND", "github_actions"),
             ]),
             &secrets(&[
                 ("SLACK_SIGNING_SECRET", "s1"),
@@ -276,6 +285,7 @@ mod tests {
         assert_eq!(config.start_timeout, Duration::from_secs(30));
         assert_eq!(config.deployment_timeout, Duration::from_secs(7200));
         assert_eq!(config.watchdog_interval, Duration::from_secs(86400));
+        assert_eq!(config.ci_backend, CiKind::GitHubActions);
         let rotating = config.github_webhook_secret.as_ref().expect("set");
         assert_eq!(
             sign_github(rotating, b"body"),
@@ -303,6 +313,11 @@ mod tests {
             error(&[("DEPLOYBOT_START_TIMEOUT", "120")], &[]),
             "DEPLOYBOT_START_TIMEOUT is invalid: `120` has no unit: write it like `30s`, `45m`, \
              `2h` or `1d`"
+        );
+        assert_eq!(
+            error(&[("DEPLOYBOT_CI_BACKEND", "jenkins")], &[]),
+            "DEPLOYBOT_CI_BACKEND is invalid: `jenkins` is not a CI backend; the backends are \
+             circleci, github_actions"
         );
         assert_eq!(
             error(&[("DEPLOYBOT_WATCHDOG_INTERVAL", "soon")], &[]),

@@ -142,6 +142,19 @@ impl Transition {
     /// Applies the transition to a record; false when the state machine says no or the record
     /// is already there (moving to the same state is "already done").
     fn apply(&self, d: &mut Deployment, now: Timestamp) -> bool {
+        // A running deployment may say more about what it does without changing state
+        // ("waiting on GitHub reviewers", then "job deploy running").
+        if d.state == DeploymentState::InProgress
+            && self.to == DeploymentState::InProgress
+            && self.description.is_some()
+            && d.description != self.description
+        {
+            d.description = self.description.clone();
+            if let Some(url) = &self.log_url {
+                d.build_url = Some(url.clone());
+            }
+            return true;
+        }
         if d.state == self.to || !d.state.can_become(self.to) {
             return false;
         }

@@ -16,8 +16,9 @@ use deploybot_app::wiring::{Parts, WiringError, function_state};
 use deploybot_app::{AppConfig, AppState, ConfigError};
 use deploybot_core::invoke::FunctionName;
 use deploybot_core::ports::SystemClock;
+use deploybot_integrations::ci::CiBackends;
 use deploybot_integrations::circleci::{CircleCiClient, CircleCiConfig};
-use deploybot_integrations::github::{GitHubClient, GitHubConfig};
+use deploybot_integrations::github::{GitHubActions, GitHubClient, GitHubConfig};
 use deploybot_integrations::slack::{SlackClient, SlackConfig};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use secrecy::ExposeSecret;
@@ -152,6 +153,7 @@ fn attach_clients(
         client,
         message: error.to_string(),
     };
+    let mut github_client = None;
     if clients.slack {
         let token = secrets.require(secrets::SLACK_BOT_TOKEN)?.clone();
         let slack = SlackClient::new(SlackConfig::from_lookup(token, lookup))
@@ -168,15 +170,24 @@ fn attach_clients(
             }
         })
         .map_err(|e| failed("GitHub", &e))?;
-        let github = GitHubClient::new(config, Arc::clone(&parts.clock))
-            .map_err(|e| failed("GitHub", &e))?;
-        parts = parts.with_github(Arc::new(github));
+        let github = Arc::new(
+            GitHubClient::new(config, Arc::clone(&parts.clock))
+                .map_err(|e| failed("GitHub", &e))?,
+        );
+        github_client = Some(Arc::clone(&github));
+        parts = parts.with_github(github);
     }
     if clients.ci {
         let token = secrets.require(secrets::CIRCLECI_TOKEN)?.clone();
-        let ci = CircleCiClient::new(CircleCiConfig::from_lookup(token, lookup))
+        let circleci = CircleCiClient::new(CircleCiConfig::from_lookup(token, lookup))
             .map_err(|e| failed("CircleCI", &e))?;
-        parts = parts.with_ci(Arc::new(ci));
+        let mut backends = CiBackends::new().with_circleci(Arc::new(circleci));
+        // GitHub Actions runs through the GitHub App: every function with the CI client has
+        // the GitHub one too (core::profile).
+        if let Some(github) = github_client {
+            backends = backends.with_github_actions(Arc::new(GitHubActions::new(github)));
+        }
+        parts = parts.with_ci(Arc::new(backends));
     }
     Ok(parts)
 }

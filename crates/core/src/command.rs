@@ -56,6 +56,12 @@ pub enum Command {
     },
     /// `status`: every environment at a glance.
     Status,
+    /// `cancel <environment> [--all]`: cancel the environment's running deployment (and with
+    /// `--all` drop its queued ones too).
+    Cancel {
+        environment: Environment,
+        all: bool,
+    },
 }
 
 /// The names of the settings.
@@ -199,6 +205,7 @@ impl Grammar {
                 ))),
             },
             "status" => self.no_args(rest, "status", Command::Status),
+            "cancel" => self.parse_cancel(rest),
             _ => Err(self.usage(format!(
                 "I don't know the command `{}`. Try `{} help` to see what I can do.",
                 clip(first),
@@ -232,6 +239,28 @@ impl Grammar {
 
     fn environment(&self, word: &str) -> Result<Environment, UsageError> {
         Environment::parse(word).map_err(|e| self.usage(format!("{e}.")))
+    }
+
+    /// `cancel <environment> [--all]` (`--all` before or after the environment).
+    fn parse_cancel(&self, rest: &[String]) -> Result<Command, UsageError> {
+        let example = format!(
+            "`{} cancel staging` (or `{} cancel staging --all` to drop its queued deployments too)",
+            self.command, self.command
+        );
+        let all = rest.iter().any(|w| w == "--all");
+        let names: Vec<&String> = rest.iter().filter(|w| *w != "--all").collect();
+        match names.as_slice() {
+            [env] if !env.starts_with("--") => Ok(Command::Cancel {
+                environment: self.environment(env)?,
+                all,
+            }),
+            [] => Err(self.usage(format!(
+                "Say which environment's deployment to cancel: {example}."
+            ))),
+            _ => Err(self.usage(format!(
+                "`cancel` takes one environment and optionally `--all`: {example}."
+            ))),
+        }
     }
 
     fn parse_setup(&self, rest: &[String]) -> Result<Command, UsageError> {
@@ -453,6 +482,7 @@ impl Grammar {
              • `{c} status` — every environment at a glance: what runs, what is queued, locks\n\
              • `{c} lock <environment> [for <duration>] [reason]` — hold deployments there (e.g. `{c} lock staging for 2h testing the migration`; default 2h, 1h for production, at most 1d)\n\
              • `{c} unlock <environment>` — let deployments go again\n\
+             • `{c} cancel <environment> [--all]` — cancel its running deployment (`--all`: drop its queued ones too)\n\
              Environments: `preview`, `test`, `staging`, `production`, and `pr<number>` for pull requests."
         )
     }
@@ -919,6 +949,43 @@ mod tests {
         ] {
             assert!(help.contains(needle), "{needle}");
         }
+    }
+
+    #[test]
+    fn cancel_names_one_environment_and_may_say_all() {
+        let env = |s: &str| Environment::parse(s).expect("valid");
+        for (text, want) in [
+            ("cancel staging", (env("staging"), false)),
+            ("cancel staging --all", (env("staging"), true)),
+            ("cancel --all pr12", (env("pr12"), true)),
+        ] {
+            assert_eq!(
+                parse(text),
+                Ok(Command::Cancel {
+                    environment: want.0,
+                    all: want.1
+                }),
+                "{text}"
+            );
+        }
+        for (text, needle) in [
+            ("cancel", "Say which environment's deployment to cancel"),
+            (
+                "cancel --all",
+                "Say which environment's deployment to cancel",
+            ),
+            ("cancel staging test", "takes one environment"),
+            ("cancel staging --force", "takes one environment"),
+            ("cancel a>b", "not an environment name"),
+        ] {
+            let msg = parse(text).expect_err(text).message;
+            assert!(msg.contains(needle), "{text}: {msg}");
+        }
+        assert!(
+            Grammar::default()
+                .help_text()
+                .contains("`/cimon cancel <environment> [--all]`")
+        );
     }
 
     #[test]

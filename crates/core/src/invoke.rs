@@ -370,6 +370,16 @@ pub enum DeploymentCreateRequest {
     /// started in time or without an outcome in time, a lock's reminder or expiry — and the
     /// deployments parked for checks too long.
     Watchdog,
+    /// `cancel <environment> [--all]`: cancel the environment's running deployment on its CI
+    /// and end it `error` "cancelled by @x"; with `all`, drop its queued deployments first.
+    /// Refusals go to `by` in `channel`.
+    CancelRunning {
+        repository: Repository,
+        environment: Environment,
+        all: bool,
+        by: SlackUserId,
+        channel: SlackChannelId,
+    },
     /// Mark every deployment of an environment inactive (pull request closed).
     Deactivate {
         repository: Repository,

@@ -169,6 +169,10 @@ pub struct Deployment {
     pub pipeline_id: Option<String>,
     #[serde(default)]
     pub pipeline_number: Option<u64>,
+    /// The CI that runs it (the environment's `backend` when it was asked for). `None` on
+    /// records written before backends could be chosen: CircleCI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci: Option<crate::ci::CiTarget>,
     #[serde(default)]
     pub build_url: Option<String>,
     #[serde(default)]
@@ -213,6 +217,20 @@ impl Deployment {
     pub fn is_production(&self) -> bool {
         self.production
             .unwrap_or(self.environment == Environment::Production)
+    }
+
+    /// The CI that runs it: what was recorded, else CircleCI (older records).
+    pub fn ci_target(&self) -> crate::ci::CiTarget {
+        self.ci.clone().unwrap_or_default()
+    }
+
+    /// The CI run started for it, once CI started one.
+    pub fn ci_run(&self) -> Option<crate::ports::CiRun> {
+        self.pipeline_id.as_ref().map(|id| crate::ports::CiRun {
+            backend: self.ci_target().kind(),
+            repository: self.repository.clone(),
+            id: id.clone(),
+        })
     }
 
     /// Whether it waits for the environment's `required_checks` as deploybot evaluated them
@@ -262,6 +280,7 @@ impl Deployment {
             github_deployment_id: None,
             pipeline_id: None,
             pipeline_number: None,
+            ci: None,
             build_url: None,
             environment_url: None,
             slack_channel,

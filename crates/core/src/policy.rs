@@ -181,6 +181,18 @@ impl Policy {
         self.spec(environment).and_then(|e| e.url.as_ref())
     }
 
+    /// The CI that runs `environment`'s deployments: the file's `backend`, else `default`
+    /// (`DEPLOYBOT_CI_BACKEND`) with its defaults.
+    pub fn ci_target(
+        &self,
+        environment: &Environment,
+        default: crate::ci::CiKind,
+    ) -> crate::ci::CiTarget {
+        self.spec(environment)
+            .and_then(|e| e.backend.clone())
+            .unwrap_or_else(|| crate::ci::CiTarget::of_kind(default))
+    }
+
     /// Where `environment` is reached: the file's `url`, else the channel's URL settings
     /// (`crate::urls::environment_url`).
     pub fn environment_url(

@@ -768,6 +768,18 @@ pub struct PipelineRequest {
     pub repository: Repository,
     pub git_ref: GitRef,
     pub parameters: PipelineParameters,
+    /// Which CI, and where in it (the environment's `backend`, else the default).
+    #[serde(default)]
+    pub target: crate::ci::CiTarget,
+}
+
+/// A pipeline (CircleCI) or workflow run (GitHub Actions) that was started for a deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CiRun {
+    pub backend: crate::ci::CiKind,
+    pub repository: Repository,
+    /// The pipeline id (CircleCI) or the workflow run id (GitHub Actions).
+    pub id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -795,8 +807,84 @@ pub trait CiBackend: Send + Sync {
     /// Starts the deployment pipeline for a deployment.
     async fn start_pipeline(&self, request: &PipelineRequest) -> Result<PipelineStarted, CiError>;
 
-    /// The pipeline's workflows and their links (for `log_url`).
-    async fn pipeline_workflows(&self, pipeline_id: &str) -> Result<Vec<WorkflowInfo>, CiError>;
+    /// The run's workflows and their links (for `log_url`): a CircleCI pipeline's workflows;
+    /// a GitHub Actions run as one workflow, its status in CircleCI's words.
+    async fn pipeline_workflows(&self, run: &CiRun) -> Result<Vec<WorkflowInfo>, CiError>;
+
+    /// Cancels the run: a CircleCI pipeline's workflows still going, a GitHub Actions run.
+    /// `Ok` once the CI accepted; a run that already finished is `Ok` too (nothing to stop).
+    async fn cancel_run(&self, run: &CiRun) -> Result<(), CiError>;
+}
+
+/// The CI port over every CI a process can run deployments on: each call goes to the
+/// backend of the CI the deployment names (`PipelineRequest::target`, `CiRun::backend`).
+/// Which CI an environment uses is configuration (its `backend`, else
+/// `DEPLOYBOT_CI_BACKEND`); this only routes (docs/adr/0016-ci-backends.md).
+#[derive(Clone, Default)]
+pub struct CiBackends {
+    circleci: Option<std::sync::Arc<dyn CiBackend>>,
+    github_actions: Option<std::sync::Arc<dyn CiBackend>>,
+}
+
+impl std::fmt::Debug for CiBackends {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CiBackends")
+            .field("circleci", &self.circleci.is_some())
+            .field("github_actions", &self.github_actions.is_some())
+            .finish()
+    }
+}
+
+impl CiBackends {
+    /// No CI yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_circleci(mut self, backend: std::sync::Arc<dyn CiBackend>) -> Self {
+        self.circleci = Some(backend);
+        self
+    }
+
+    pub fn with_github_actions(mut self, backend: std::sync::Arc<dyn CiBackend>) -> Self {
+        self.github_actions = Some(backend);
+        self
+    }
+
+    /// The adapter of `kind`, or a sentence saying what to set up.
+    fn backend(&self, kind: crate::ci::CiKind) -> Result<&dyn CiBackend, CiError> {
+        let found = match kind {
+            crate::ci::CiKind::CircleCi => self.circleci.as_deref(),
+            crate::ci::CiKind::GitHubActions => self.github_actions.as_deref(),
+        };
+        found.ok_or_else(|| {
+            CiError::Unauthorized(match kind {
+                crate::ci::CiKind::CircleCi => "this deploybot has no CircleCI token (CIRCLECI_TOKEN): set one, or give the environment `backend: { github_actions: }` in .github/deploybot.yml".to_owned(),
+                crate::ci::CiKind::GitHubActions => "this deploybot has no GitHub App credentials to dispatch GitHub Actions workflows with".to_owned(),
+            })
+        })
+    }
+}
+
+#[async_trait]
+impl CiBackend for CiBackends {
+    fn name(&self) -> &'static str {
+        "CI"
+    }
+
+    async fn start_pipeline(&self, request: &PipelineRequest) -> Result<PipelineStarted, CiError> {
+        self.backend(request.target.kind())?
+            .start_pipeline(request)
+            .await
+    }
+
+    async fn pipeline_workflows(&self, run: &CiRun) -> Result<Vec<WorkflowInfo>, CiError> {
+        self.backend(run.backend)?.pipeline_workflows(run).await
+    }
+
+    async fn cancel_run(&self, run: &CiRun) -> Result<(), CiError> {
+        self.backend(run.backend)?.cancel_run(run).await
+    }
 }
 
 /// Maps a CI outcome to a deployment state (docs/workflow.md, "The CircleCI pipeline"): `success` →

@@ -17,7 +17,10 @@ use crate::http::{
     send_with_retries,
 };
 use async_trait::async_trait;
-use deploybot_core::ports::{CiBackend, CiError, PipelineRequest, PipelineStarted, WorkflowInfo};
+use deploybot_core::ci::CiTarget;
+use deploybot_core::ports::{
+    CiBackend, CiError, CiRun, PipelineRequest, PipelineStarted, WorkflowInfo,
+};
 use deploybot_core::{DeploymentId, GitRef, Repository, Sha};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -103,6 +106,8 @@ enum Target<'a> {
     Project(&'a str),
     /// A pipeline id.
     Pipeline(&'a str),
+    /// A project slug and a pipeline definition id.
+    Definition(&'a str, &'a str),
 }
 
 /// HTTP 401/403: the token was refused.
@@ -119,6 +124,9 @@ fn not_found(target: Target<'_>) -> CiError {
         Target::Pipeline(id) => {
             format!("pipeline {id} is not known to CircleCI, or the token cannot see it")
         }
+        Target::Definition(slug, id) => format!(
+            "CircleCI knows no pipeline definition {id} in project {slug} (or the token cannot see them): check `definition_id` under Project Settings → Pipelines and `project_slug` in .github/deploybot.yml"
+        ),
     })
 }
 
@@ -126,7 +134,9 @@ fn not_found(target: Target<'_>) -> CiError {
 /// the project's config does not declare: `Unexpected argument(s): environment`).
 fn rejected(target: Target<'_>, message: &str) -> CiError {
     let what = match target {
-        Target::Project(slug) => format!("CircleCI refused to start a pipeline for {slug}"),
+        Target::Project(slug) | Target::Definition(slug, _) => {
+            format!("CircleCI refused to start a pipeline for {slug}")
+        }
         Target::Pipeline(id) => format!("CircleCI refused the request for pipeline {id}"),
     };
     let lower = message.to_ascii_lowercase();
@@ -199,7 +209,25 @@ struct ErrorBody {
     message: String,
 }
 
-fn project_slug(repository: &Repository) -> String {
+/// `/pipeline/run`'s body: the definition, where its config and checkout come from.
+#[derive(Serialize)]
+struct RunBody<'a> {
+    definition_id: &'a str,
+    config: RunSource<'a>,
+    checkout: RunSource<'a>,
+    parameters: Parameters<'a>,
+}
+
+/// A branch or a tag, for `config` and `checkout`.
+#[derive(Serialize, Clone, Copy)]
+struct RunSource<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    branch: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tag: Option<&'a str>,
+}
+
+fn project_slug_of(repository: &Repository) -> String {
     format!("gh/{}/{}", repository.owner(), repository.name())
 }
 
@@ -287,9 +315,27 @@ impl CiBackend for CircleCiClient {
         "CircleCI"
     }
 
+    /// `POST /project/{slug}/pipeline`, or with a pipeline definition
+    /// `POST /project/{slug}/pipeline/run` (every GitHub integration, CircleCI's GitHub App
+    /// included), on the branch or tag with the deployment's parameters.
     async fn start_pipeline(&self, request: &PipelineRequest) -> Result<PipelineStarted, CiError> {
         let repository = &request.repository;
-        let slug = project_slug(repository);
+        let (slug, definition_id) = match &request.target {
+            CiTarget::CircleCi {
+                project_slug,
+                definition_id,
+            } => (
+                project_slug
+                    .clone()
+                    .unwrap_or_else(|| project_slug_of(repository)),
+                definition_id.clone(),
+            ),
+            other => {
+                return Err(CiError::Rejected(format!(
+                    "{other} is not a CircleCI project"
+                )));
+            }
+        };
         // CircleCI takes a branch or a tag, never a SHA (the SHA is a parameter); a name
         // typed by a person is passed as a branch.
         let (branch, tag) = match &request.git_ref {
@@ -297,27 +343,42 @@ impl CiBackend for CircleCiClient {
             GitRef::Branch(name) | GitRef::Name(name) => (Some(name.as_str()), None),
         };
         let p = &request.parameters;
-        let body = TriggerBody {
-            branch,
-            tag,
-            parameters: Parameters {
-                environment: p.environment.to_string(),
-                version: &p.version,
-                subdomain: p.subdomain.as_deref(),
-                url: p.url.as_deref(),
-                sha: &p.sha,
-                deployment_id: &p.deployment_id,
-            },
+        let parameters = Parameters {
+            environment: p.environment.to_string(),
+            version: &p.version,
+            subdomain: p.subdomain.as_deref(),
+            url: p.url.as_deref(),
+            sha: &p.sha,
+            deployment_id: &p.deployment_id,
         };
-        let url = self.url(&[
-            "project",
-            "gh",
-            repository.owner(),
-            repository.name(),
-            "pipeline",
-        ])?;
+        let mut segments = vec!["project"];
+        segments.extend(slug.split('/'));
+        segments.push("pipeline");
+        let body = match &definition_id {
+            None => serde_json::to_value(TriggerBody {
+                branch,
+                tag,
+                parameters,
+            }),
+            Some(definition_id) => {
+                segments.push("run");
+                let source = RunSource { branch, tag };
+                serde_json::to_value(RunBody {
+                    definition_id,
+                    config: source,
+                    checkout: source,
+                    parameters,
+                })
+            }
+        }
+        .map_err(|e| CiError::InvalidResponse(format!("encoding the request: {e}")))?;
+        let url = self.url(&segments)?;
+        let target = match &definition_id {
+            Some(id) => Target::Definition(&slug, id),
+            None => Target::Project(&slug),
+        };
         let answer = self
-            .send(Idempotency::NotIdempotent, Target::Project(&slug), |http| {
+            .send(Idempotency::NotIdempotent, target, |http| {
                 http.post(url.clone()).json(&body)
             })
             .await?;
@@ -330,7 +391,35 @@ impl CiBackend for CircleCiClient {
         })
     }
 
-    async fn pipeline_workflows(&self, pipeline_id: &str) -> Result<Vec<WorkflowInfo>, CiError> {
+    async fn pipeline_workflows(&self, run: &CiRun) -> Result<Vec<WorkflowInfo>, CiError> {
+        self.workflows_of(&run.id).await
+    }
+
+    /// `POST /workflow/{id}/cancel` for each workflow of the pipeline still going.
+    async fn cancel_run(&self, run: &CiRun) -> Result<(), CiError> {
+        let workflows = self.workflows_of(&run.id).await?;
+        for w in workflows
+            .iter()
+            .filter(|w| STILL_GOING.contains(&w.status.as_str()))
+        {
+            let url = self.url(&["workflow", &w.id, "cancel"])?;
+            // Cancelling twice is harmless: retried like a read.
+            self.send(Idempotency::Idempotent, Target::Pipeline(&run.id), |http| {
+                http.post(url.clone())
+            })
+            .await?;
+            tracing::info!(pipeline = %run.id, workflow = %w.id, "workflow cancelled");
+        }
+        Ok(())
+    }
+}
+
+/// Workflow statuses of a workflow that can still be cancelled.
+const STILL_GOING: [&str; 3] = ["running", "on_hold", "failing"];
+
+impl CircleCiClient {
+    /// A pipeline's workflows, by pipeline id (whatever the project's slug).
+    pub async fn workflows_of(&self, pipeline_id: &str) -> Result<Vec<WorkflowInfo>, CiError> {
         let base = self.url(&["pipeline", pipeline_id, "workflow"])?;
         let target = Target::Pipeline(pipeline_id);
         let mut workflows = Vec::new();

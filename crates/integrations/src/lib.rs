@@ -3,6 +3,7 @@
 //! (`SLACK_API_URL`, `GITHUB_API_URL`, `CIRCLECI_API_URL`) so tests and demos can point them
 //! at local fakes.
 
+pub mod ci;
 pub mod circleci;
 pub mod github;
 pub mod http;

@@ -6,7 +6,7 @@
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use deploybot_core::ports::{CiBackend, Clock, SystemClock};
+use deploybot_core::ports::{Clock, SystemClock};
 use deploybot_core::signature::SigningSecret;
 use deploybot_integrations::circleci::{CircleCiClient, CircleCiConfig};
 use deploybot_local::github_events;
@@ -461,7 +461,7 @@ async fn workflow_completed(vars: &Vars, pipeline: &str, status: &str) -> anyhow
         (Some(token), Some(api)) => {
             let config = CircleCiConfig::new(SecretString::from(token)).with_api_url(&api);
             let client = CircleCiClient::new(config).context("building the CircleCI client")?;
-            match client.pipeline_workflows(pipeline).await {
+            match client.workflows_of(pipeline).await {
                 Ok(workflows) => workflows.into_iter().next(),
                 Err(error) => {
                     eprintln!("note: could not look the pipeline up on CircleCI ({error})");

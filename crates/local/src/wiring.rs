@@ -18,8 +18,9 @@ use deploybot_core::ports::{
     CiError, Clock, GitHubError, SlackError, Store, StoreError, SystemClock,
 };
 use deploybot_core::signature::SigningSecret;
+use deploybot_integrations::ci::CiBackends;
 use deploybot_integrations::circleci::{CircleCiClient, CircleCiConfig};
-use deploybot_integrations::github::{GitHubClient, GitHubConfig};
+use deploybot_integrations::github::{GitHubActions, GitHubClient, GitHubConfig};
 use deploybot_integrations::slack::{SlackClient, SlackConfig};
 use deploybot_testkit::MemoryStore;
 use deploybot_testkit::fakes::circleci::FakeCircleCi;
@@ -444,10 +445,14 @@ fn with_real_adapters(
     if let Some(url) = &urls.circleci_api {
         circleci = circleci.with_api_url(url);
     }
+    let github = Arc::new(GitHubClient::new(github, clock)?);
+    let ci = CiBackends::new()
+        .with_circleci(Arc::new(CircleCiClient::new(circleci)?))
+        .with_github_actions(Arc::new(GitHubActions::new(Arc::clone(&github))));
     Ok(parts
         .with_slack(Arc::new(SlackClient::new(slack)?))
-        .with_github(Arc::new(GitHubClient::new(github, clock)?))
-        .with_ci(Arc::new(CircleCiClient::new(circleci)?)))
+        .with_github(github)
+        .with_ci(Arc::new(ci)))
 }
 
 fn with_fake_adapters(
@@ -464,10 +469,14 @@ fn with_fake_adapters(
     .with_api_url(fakes.github_url())?;
     let circleci =
         CircleCiConfig::new(SecretString::from(random_hex(20))).with_api_url(fakes.circleci_url());
+    let github = Arc::new(GitHubClient::new(github, clock)?);
+    let ci = CiBackends::new()
+        .with_circleci(Arc::new(CircleCiClient::new(circleci)?))
+        .with_github_actions(Arc::new(GitHubActions::new(Arc::clone(&github))));
     Ok(parts
         .with_slack(Arc::new(SlackClient::new(slack)?))
-        .with_github(Arc::new(GitHubClient::new(github, clock)?))
-        .with_ci(Arc::new(CircleCiClient::new(circleci)?)))
+        .with_github(github)
+        .with_ci(Arc::new(ci)))
 }
 
 // =============================================================================================

@@ -174,6 +174,7 @@ mod tests {
                 sha: Sha::parse("0123456789abcdef0123456789abcdef01234567").expect("sha"),
                 deployment_id: DeploymentId::new(Timestamp::from_secs(1_700_000_000), 1),
             },
+            target: Default::default(),
         })
         .await
         .expect("started")

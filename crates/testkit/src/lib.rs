@@ -3,6 +3,7 @@
 //! and as HTTP servers on 127.0.0.1), the in-memory store, the store contract suite every
 //! store implementation runs, payload fixtures and request signing.
 
+pub mod ci_contract;
 pub mod counting_store;
 pub mod fakes;
 pub mod fixtures;

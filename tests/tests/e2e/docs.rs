@@ -410,6 +410,7 @@ async fn parameters_the_adapter_sends() -> BTreeSet<String> {
             sha: Sha::parse("0123456789abcdef0123456789abcdef01234567").expect("valid"),
             deployment_id: DeploymentId::parse("000000000000000100000002").expect("valid"),
         },
+        target: Default::default(),
     };
     client
         .start_pipeline(&request)
@@ -895,4 +896,64 @@ fn links_between_the_docs_resolve() {
         }
     }
     assert!(checked > 0);
+}
+
+// ---- GitHub Actions ------------------------------------------------------------------------
+
+#[test]
+fn the_github_actions_example_declares_exactly_the_inputs_deploybot_sends() {
+    let text = read("docs/github-actions/deploy.example.yml");
+    let workflow = yaml("docs/github-actions/deploy.example.yml");
+    // `on:` is a plain key in YAML 1.2.
+    let inputs = workflow["on"]["workflow_dispatch"]["inputs"]
+        .as_mapping()
+        .expect("workflow_dispatch inputs");
+    let declared: BTreeSet<String> = inputs
+        .iter()
+        .map(|(k, _)| yaml_str(k, "input name").to_owned())
+        .collect();
+    let sent: BTreeSet<String> = deploybot_integrations::github::DISPATCH_INPUTS
+        .iter()
+        .map(|i| (*i).to_owned())
+        .collect();
+    assert_eq!(declared, sent);
+    for (name, spec) in inputs {
+        assert_eq!(spec["type"].as_str(), Some("string"), "{name:?}");
+    }
+    // The run name carries the deployment id, exactly as docs/github-actions.md says.
+    assert_eq!(
+        workflow["run-name"].as_str(),
+        Some("deploy ${{ inputs.deployment_id }}")
+    );
+    // One group per environment, never cancelling a running deployment.
+    assert_eq!(
+        workflow["concurrency"]["group"].as_str(),
+        Some("deploy-${{ github.event.inputs.environment }}")
+    );
+    assert_eq!(
+        workflow["concurrency"]["cancel-in-progress"].as_bool(),
+        Some(false)
+    );
+    // It deploys the commit it was given.
+    let steps = workflow["jobs"]["deploy"]["steps"]
+        .as_sequence()
+        .expect("steps");
+    let checkout = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/checkout@"))
+        })
+        .expect("a checkout step");
+    assert_eq!(
+        checkout["with"]["ref"].as_str(),
+        Some("${{ github.event.inputs.sha }}")
+    );
+    // The page shows the file as it is.
+    let page = read("docs/github-actions.md");
+    assert!(
+        page.contains(&format!("```yaml\n{}\n```", text.trim_end())),
+        "docs/github-actions.md embeds docs/github-actions/deploy.example.yml verbatim"
+    );
 }

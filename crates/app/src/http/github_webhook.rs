@@ -15,7 +15,8 @@
 use crate::http::{body_limit_layer, check_body_limit, header};
 use crate::webhook_payloads::github::{
     CheckRunEvent, CheckSuiteEvent, DeploymentEvent, DeploymentStatusEvent, GithubDeployment,
-    PullRequestEvent, PushEvent, RepositoryEvent, RepositoryInfo, StatusEvent,
+    PullRequestEvent, PushEvent, RepositoryEvent, RepositoryInfo, StatusEvent, WorkflowJobEvent,
+    WorkflowRunEvent,
 };
 use crate::webhook_payloads::parse_json;
 use crate::{AppError, AppState};
@@ -38,8 +39,10 @@ use deploybot_core::signature::verify_github;
 use deploybot_core::{Deployment, DeploymentState, GitRef, Project, Repository, Sha, Trigger};
 use tracing::Instrument;
 
+mod actions_runs;
+
 /// The events this function acts on; anything else is acknowledged and ignored.
-const HANDLED: [&str; 8] = [
+const HANDLED: [&str; 10] = [
     "repository",
     "pull_request",
     "push",
@@ -48,6 +51,8 @@ const HANDLED: [&str; 8] = [
     "check_run",
     "deployment",
     "deployment_status",
+    "workflow_run",
+    "workflow_job",
 ];
 
 /// How many deployments of one commit are looked at for parked ones.
@@ -89,6 +94,8 @@ enum Event {
     CheckRun(CheckRunEvent),
     Deployment(DeploymentEvent),
     DeploymentStatus(DeploymentStatusEvent),
+    WorkflowRun(WorkflowRunEvent),
+    WorkflowJob(WorkflowJobEvent),
     Repository(RepositoryEvent),
 }
 
@@ -120,7 +127,10 @@ impl Event {
                 parse_sha("check_suite.head_sha", &e.check_suite.head_sha).map(drop)
             }
             Self::CheckRun(e) => parse_sha("check_run.head_sha", &e.check_run.head_sha).map(drop),
-            Self::Deployment(_) | Self::DeploymentStatus(_) => Ok(()),
+            Self::Deployment(_)
+            | Self::DeploymentStatus(_)
+            | Self::WorkflowRun(_)
+            | Self::WorkflowJob(_) => Ok(()),
             Self::Repository(e) => {
                 let current = e.repository.repository()?;
                 match e.former_name()? {
@@ -151,6 +161,8 @@ impl Event {
             "check_run" => Self::CheckRun(parse_json(name, body)?),
             "deployment" => Self::Deployment(parse_json(name, body)?),
             "deployment_status" => Self::DeploymentStatus(parse_json(name, body)?),
+            "workflow_run" => Self::WorkflowRun(parse_json(name, body)?),
+            "workflow_job" => Self::WorkflowJob(parse_json(name, body)?),
             "repository" => Self::Repository(parse_json(name, body)?),
             _ => return Ok(None),
         }))
@@ -165,6 +177,8 @@ impl Event {
             Self::CheckRun(e) => &e.repository,
             Self::Deployment(e) => &e.repository,
             Self::DeploymentStatus(e) => &e.repository,
+            Self::WorkflowRun(e) => &e.repository,
+            Self::WorkflowJob(e) => &e.repository,
             Self::Repository(e) => &e.repository,
         }
     }
@@ -306,6 +320,8 @@ async fn act(state: &AppState, project: &Project, event: Event) -> Result<Handle
         }
         Event::Deployment(e) => deployment(state, &project.repository, e).await,
         Event::DeploymentStatus(e) => deployment_status(state, &project.repository, e).await,
+        Event::WorkflowRun(e) => actions_runs::workflow_run(state, &project.repository, e).await,
+        Event::WorkflowJob(e) => actions_runs::workflow_job(state, &project.repository, e).await,
         Event::Repository(e) => Ok(Handled::Ignored(format!(
             "repository {} changes nothing",
             e.action

@@ -27,6 +27,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use deploybot_core::blocks::Message;
 use deploybot_core::command::{Command, SettingName, SettingValue};
 use deploybot_core::invoke::{
     DeploymentCreateRequest, ManualDeploymentRequest, SlackMessageRequest, send,
@@ -223,6 +224,7 @@ async fn run(state: &AppState, request: &SlashCommand) -> Result<SlashReply, App
             lane_command(state, request, environment, event).await
         }
         Command::Status => status(state, request).await,
+        Command::Cancel { environment, all } => cancel(state, request, environment, all).await,
     }
 }
 
@@ -566,6 +568,49 @@ async fn lane_command(
     };
     let answer = lane_actions::act(state, &key, event, &request.channel).await?;
     Ok(SlashReply::ephemeral(answer.into_message()))
+}
+
+/// `cancel <environment> [--all]`: checked here (a followed repository, a known
+/// environment), done by `github-deployment-create`, which has the CI client; it answers the
+/// person when there is nothing to cancel or the CI refuses, and the deployment's message
+/// shows the rest.
+async fn cancel(
+    state: &AppState,
+    request: &SlashCommand,
+    environment: Environment,
+    all: bool,
+) -> Result<SlashReply, AppError> {
+    let Some(project) = state
+        .projects()?
+        .project_by_channel(&request.channel)
+        .await?
+    else {
+        return Ok(SlashReply::ephemeral(replies::not_set_up(
+            &state.config.grammar,
+        )));
+    };
+    let policy = state.policy_of(&project);
+    if policy.pull_request_of(&environment).is_none()
+        && let Some(refusal) = unknown_environment(&policy, &environment)
+    {
+        return Ok(SlashReply::ephemeral(replies::deploy_refused(&refusal)));
+    }
+    let create = DeploymentCreateRequest::CancelRunning {
+        repository: project.repository,
+        environment: environment.clone(),
+        all,
+        by: request.user.clone(),
+        channel: request.channel.clone(),
+    };
+    send(state.invoker()?, &create).await?;
+    let text = if all {
+        format!(
+            "Cancelling the deployment running in `{environment}` and dropping its queued ones…"
+        )
+    } else {
+        format!("Cancelling the deployment running in `{environment}`…")
+    };
+    Ok(SlashReply::ephemeral(Message::text(text)))
 }
 
 /// How many pull-request environments `status` shows (the busy ones: a deployment going or a

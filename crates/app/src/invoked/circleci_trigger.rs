@@ -1,11 +1,13 @@
-//! `circleci-trigger`: starts the deployment's CircleCI pipeline on its branch or tag with the
-//! parameters of docs/workflow.md ("The CircleCI pipeline"), stores the pipeline id, number and
+//! `circleci-trigger`: starts the deployment's pipeline on the CI its environment names
+//! (`backend`, else `DEPLOYBOT_CI_BACKEND`; CircleCI on its branch or tag, GitHub Actions by
+//! dispatching the workflow) with the parameters of docs/workflow.md ("The CircleCI pipeline"), stores the pipeline id, number and
 //! link on the record, and moves the deployment to `queued` (log_url = pipeline link). A CircleCI
 //! refusal becomes an `error` status with a message a person can act on. A retried invoke starts at
 //! most one pipeline (idempotency key `circleci-trigger:<repository>:<deployment id>`).
 
 use crate::lifecycle::{self, Transition};
 use crate::{AppError, AppState, idempotency};
+use deploybot_core::ci::CiKind;
 use deploybot_core::invoke::{
     self, CircleciTriggerRequest, CircleciTriggerResponse, DeploymentStatusRequest,
 };
@@ -20,13 +22,16 @@ fn answer(d: &Deployment) -> CircleciTriggerResponse {
     }
 }
 
-/// Words for a person about why CircleCI did not start the pipeline.
-pub fn ci_error_message(error: &CiError) -> String {
+/// Words for a person about why the CI did not start the deployment's pipeline or run.
+pub fn ci_error_message(kind: CiKind, error: &CiError) -> String {
     let detail = match error {
         CiError::Rejected(m) | CiError::NotFound(m) | CiError::Unauthorized(m) => m.clone(),
         other => other.to_string(),
     };
-    format!("CircleCI did not start the pipeline: {detail}")
+    match kind {
+        CiKind::CircleCi => format!("CircleCI did not start the pipeline: {detail}"),
+        CiKind::GitHubActions => format!("GitHub Actions did not start the workflow: {detail}"),
+    }
 }
 
 /// The branch or tag the pipeline runs on. CircleCI takes a branch or a tag, never a SHA (the
@@ -105,6 +110,7 @@ pub async fn handle(
             sha: current.sha.clone(),
             deployment_id: current.id.clone(),
         },
+        target: current.ci_target(),
     };
     let ci = match state.ci() {
         Ok(ci) => ci,
@@ -122,6 +128,7 @@ pub async fn handle(
             let with_pipeline = lifecycle::update_from(state, current, |d| {
                 d.pipeline_id = Some(started.id.clone());
                 d.pipeline_number = Some(started.number);
+                d.ci = Some(pipeline.target.clone());
                 if started.url.is_some() {
                     d.build_url = started.url.clone();
                 }
@@ -144,7 +151,7 @@ pub async fn handle(
                 state: DeploymentState::Error,
                 log_url: None,
                 environment_url: current.environment_url.clone(),
-                description: Some(ci_error_message(&error)),
+                description: Some(ci_error_message(pipeline.target.kind(), &error)),
                 from_github: false,
                 finished_workflow: None,
             };

@@ -25,7 +25,7 @@ pub async fn handle(
     let mut log_url = request.log_url;
     if let Some(finished) = &request.finished_workflow
         && to == DeploymentState::Success
-        && others_still_running(state, finished).await
+        && others_still_running(state, &current, finished).await
     {
         // One workflow of several finished: the deployment is under way, not done.
         to = DeploymentState::InProgress;
@@ -92,7 +92,11 @@ async fn tell_lane(state: &AppState, d: &Deployment) -> Result<(), AppError> {
 
 /// Whether another workflow of the finished one's pipeline is still running (then its success
 /// does not finish the deployment). When the CI cannot answer, the finished workflow decides.
-async fn others_still_running(state: &AppState, finished: &FinishedWorkflow) -> bool {
+async fn others_still_running(
+    state: &AppState,
+    current: &deploybot_core::Deployment,
+    finished: &FinishedWorkflow,
+) -> bool {
     let ci = match state.ci() {
         Ok(ci) => ci,
         Err(error) => {
@@ -100,7 +104,12 @@ async fn others_still_running(state: &AppState, finished: &FinishedWorkflow) -> 
             return false;
         }
     };
-    match ci.pipeline_workflows(&finished.pipeline_id).await {
+    let run = deploybot_core::ports::CiRun {
+        backend: current.ci_target().kind(),
+        repository: current.repository.clone(),
+        id: finished.pipeline_id.clone(),
+    };
+    match ci.pipeline_workflows(&run).await {
         Ok(workflows) => workflows
             .iter()
             .any(|w| w.id != finished.workflow_id && STILL_RUNNING.contains(&w.status.as_str())),

@@ -424,6 +424,46 @@ pub struct DeploymentEvent {
     pub repository: RepositoryInfo,
 }
 
+/// `workflow_run`: a GitHub Actions run was requested, started or finished.
+#[derive(Debug, Deserialize)]
+pub struct WorkflowRunEvent {
+    pub action: String,
+    pub workflow_run: WorkflowRun,
+    pub repository: RepositoryInfo,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WorkflowRun {
+    pub id: u64,
+    /// The run name (`run-name`): `deploy <deployment id>` for deploybot's runs.
+    #[serde(default)]
+    pub display_title: Option<String>,
+    #[serde(default)]
+    pub run_attempt: Option<u64>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub conclusion: Option<String>,
+    pub html_url: String,
+}
+
+/// `workflow_job`: one job of a run was queued, is waiting (on an environment's protection
+/// rules), started or finished.
+#[derive(Debug, Deserialize)]
+pub struct WorkflowJobEvent {
+    pub action: String,
+    pub workflow_job: WorkflowJob,
+    pub repository: RepositoryInfo,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WorkflowJob {
+    pub run_id: u64,
+    pub name: String,
+    #[serde(default)]
+    pub html_url: Option<String>,
+}
+
 /// `deployment_status`.
 #[derive(Debug, Deserialize)]
 pub struct DeploymentStatusEvent {

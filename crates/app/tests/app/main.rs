@@ -7,6 +7,8 @@ mod hostile_support;
 mod slack_support;
 mod workflow_support;
 
+mod cancel;
+mod ci_actions;
 mod faults_github;
 mod faults_races;
 mod faults_services;

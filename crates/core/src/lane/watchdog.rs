@@ -73,7 +73,8 @@ pub enum CiReport {
 impl CiReport {
     /// What a pipeline's workflows say, given each workflow's status as the CI reports it
     /// (CircleCI's words: `success`, `running`, `not_run`, `failed`, `error`, `failing`,
-    /// `on_hold`, `canceled`, `unauthorized`). No workflow: the CI has nothing for it. One
+    /// `on_hold`, `canceled`, `unauthorized`; a GitHub Actions run is reported in them, its
+    /// conclusions other than success and failure as themselves). No workflow: the CI has nothing for it. One
     /// still going (running, failing, on hold): running. Else any that did not succeed decides
     /// the outcome (`why` names it); all succeeded: success.
     pub fn from_workflows<'a>(workflows: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
@@ -98,7 +99,9 @@ impl CiReport {
             Some((name, status)) => {
                 let why = format!("workflow {name} {status}");
                 match status.as_str() {
-                    "failed" | "canceled" | "cancelled" | "not_run" => Outcome::Failure { why },
+                    // CircleCI's `canceled`; GitHub Actions' `cancelled` is an error, as its
+                    // webhook maps it (the adapter passes Actions' conclusions through).
+                    "failed" | "canceled" | "not_run" => Outcome::Failure { why },
                     _ => Outcome::Error { why },
                 }
             }
@@ -224,6 +227,12 @@ mod tests {
                 vec![("deploy", "unauthorized")],
                 CiReport::Finished(Outcome::Error {
                     why: "workflow deploy unauthorized".to_owned(),
+                }),
+            ),
+            (
+                vec![("deploy", "cancelled")],
+                CiReport::Finished(Outcome::Error {
+                    why: "workflow deploy cancelled".to_owned(),
                 }),
             ),
             (

@@ -18,7 +18,8 @@ pub const WORKFLOW_PATH: &str = ".github/deploybot.yml";
 /// The keys of the file's top level.
 pub const TOP_KEYS: [&str; 2] = ["version", "environments"];
 /// The keys of one environment.
-pub const ENVIRONMENT_KEYS: [&str; 9] = [
+pub const ENVIRONMENT_KEYS: [&str; 10] = [
+    "backend",
     "name",
     "on",
     "transient",
@@ -29,6 +30,12 @@ pub const ENVIRONMENT_KEYS: [&str; 9] = [
     "required_checks",
     "url",
 ];
+/// The keys of an environment's `backend`: one CI, named by its key.
+pub const BACKEND_KEYS: [&str; 2] = ["circleci", "github_actions"];
+/// The keys of `backend: { circleci: ... }`.
+pub const CIRCLECI_KEYS: [&str; 2] = ["project_slug", "definition_id"];
+/// The keys of `backend: { github_actions: ... }`.
+pub const GITHUB_ACTIONS_KEYS: [&str; 1] = ["workflow"];
 /// The keys of an environment's `on` when it is a mapping.
 pub const ON_KEYS: [&str; 2] = ["push", "tag"];
 /// The keyword in a push list that stands for the repository's default branch.
@@ -64,6 +71,9 @@ pub struct EnvironmentSpec {
     /// Status checks (exact names) a commit needs before it deploys here.
     pub required_checks: Vec<String>,
     pub url: Option<url::Url>,
+    /// The CI that runs its deployments; `None`: the deployment-wide default
+    /// (`DEPLOYBOT_CI_BACKEND`).
+    pub backend: Option<crate::ci::CiTarget>,
     /// The line of the key in the file (0 for the built-in workflow).
     pub line: usize,
 }
@@ -748,6 +758,7 @@ fn parse_environment<'n, 'a>(
         production: false,
         required_checks: Vec::new(),
         url: None,
+        backend: None,
         line: key_node.span.start.line(),
     };
     match &value.data {
@@ -805,6 +816,7 @@ fn parse_environment<'n, 'a>(
                     }
                 }
             }
+            "backend" => spec.backend = parse_backend(name, v, errors),
             "url" => {
                 if let Some(s) = expect_str(v, key, errors) {
                     match url::Url::parse(s) {
@@ -870,6 +882,115 @@ fn parse_environment<'n, 'a>(
         }
     }
     Some(spec)
+}
+
+/// `backend:` — one mapping key naming the CI, with that CI's settings (or nothing: its
+/// defaults).
+fn parse_backend(env: &str, node: &Node<'_>, errors: &mut Errors) -> Option<crate::ci::CiTarget> {
+    use crate::ci::{self, CiKind, CiTarget};
+    let shape = "`backend` names one CI: `backend: { github_actions: { workflow: deploy.yml } }` or `backend: { circleci: { project_slug: ..., definition_id: ... } }`";
+    if !matches!(node.data, YamlData::Mapping(_)) {
+        errors.at(node, format!("{shape}, not {}", kind(node)));
+        return None;
+    }
+    let list = entries(node, errors);
+    let mut target = None;
+    for (i, (key, k_node, v)) in list.iter().enumerate() {
+        let place = format!("`backend.{key}` of `{env}`");
+        let settings = match &v.data {
+            YamlData::Value(Scalar::Null) => Vec::new(),
+            YamlData::Mapping(_) => entries(v, errors),
+            _ => {
+                errors.at(
+                    v,
+                    format!(
+                        "{place} must be a mapping of its settings (or empty), not {}",
+                        kind(v)
+                    ),
+                );
+                continue;
+            }
+        };
+        let parsed = match *key {
+            "github_actions" => {
+                let mut workflow = ci::DEFAULT_ACTIONS_WORKFLOW.to_owned();
+                for (setting, s_node, value) in settings {
+                    match setting {
+                        "workflow" => {
+                            if let Some(s) = expect_str(value, setting, errors) {
+                                match ci::check_workflow_name(s) {
+                                    Ok(()) => workflow = s.to_owned(),
+                                    Err(e) => errors.at(value, e),
+                                }
+                            }
+                        }
+                        _ => unknown_key(s_node, setting, &GITHUB_ACTIONS_KEYS, &place, errors),
+                    }
+                }
+                Some(CiTarget::GitHubActions { workflow })
+            }
+            "circleci" => {
+                let mut project_slug = None;
+                let mut definition_id = None;
+                for (setting, s_node, value) in settings {
+                    match setting {
+                        "project_slug" => {
+                            if let Some(s) = expect_str(value, setting, errors) {
+                                match ci::check_project_slug(s) {
+                                    Ok(()) => project_slug = Some((s.to_owned(), value)),
+                                    Err(e) => errors.at(value, e),
+                                }
+                            }
+                        }
+                        "definition_id" => {
+                            if let Some(s) = expect_str(value, setting, errors) {
+                                match ci::check_definition_id(s) {
+                                    Ok(()) => definition_id = Some(s.to_owned()),
+                                    Err(e) => errors.at(value, e),
+                                }
+                            }
+                        }
+                        _ => unknown_key(s_node, setting, &CIRCLECI_KEYS, &place, errors),
+                    }
+                }
+                if let Some((slug, slug_node)) = &project_slug
+                    && ci::is_github_app_slug(slug)
+                    && definition_id.is_none()
+                {
+                    errors.at(
+                        slug_node,
+                        format!("`{slug}` is a project of CircleCI's GitHub App integration, which starts pipelines only through a pipeline definition: add `definition_id` (Project Settings → Pipelines)"),
+                    );
+                }
+                Some(CiTarget::CircleCi {
+                    project_slug: project_slug.map(|(s, _)| s),
+                    definition_id,
+                })
+            }
+            _ => {
+                unknown_key(
+                    k_node,
+                    key,
+                    &BACKEND_KEYS,
+                    &format!("`backend` of `{env}`"),
+                    errors,
+                );
+                None
+            }
+        };
+        if i > 0 {
+            errors.at(
+                k_node,
+                format!("`backend` of `{env}` names more than one CI; an environment deploys with one of {}", CiKind::ALL.map(CiKind::as_str).join(", ")),
+            );
+            continue;
+        }
+        target = parsed;
+    }
+    if list.is_empty() {
+        errors.at(node, shape);
+    }
+    target
 }
 
 fn parse_on<'n, 'a>(
@@ -991,6 +1112,7 @@ impl WorkflowFile {
             production: false,
             required_checks: Vec::new(),
             url: None,
+            backend: None,
             line: 0,
         };
         let globs = |texts: &[&str]| -> Vec<BranchPattern> {
@@ -1206,3 +1328,6 @@ impl WorkflowFile {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod backend_tests;

@@ -1024,6 +1024,10 @@ fn schema_accepts(
             .get("minProperties")
             .and_then(Value::as_u64)
             .is_some_and(|m| (map.len() as u64) < m)
+            || obj
+                .get("maxProperties")
+                .and_then(Value::as_u64)
+                .is_some_and(|m| (map.len() as u64) > m)
         {
             return false;
         }
@@ -1144,6 +1148,44 @@ fn the_schema_and_the_parser_agree_on_files() {
             env("  a:\n    on: { push: [\"r-[0-9]*\"] }\n  b:\n    on: { push: [\"r-[1-2]*\"] }\n"),
             true,
             BOTH,
+        ),
+        (env("  a:\n    backend: { github_actions: }\n"), true, BOTH),
+        (
+            env("  a:\n    backend: { github_actions: { workflow: ship.yml } }\n"),
+            true,
+            BOTH,
+        ),
+        (
+            env("  a:\n    backend: { circleci: { project_slug: bb/acme/web } }\n"),
+            true,
+            BOTH,
+        ),
+        (env("  a:\n    backend: {}\n"), false, BOTH),
+        (
+            env("  a:\n    backend: { circleci: , github_actions: }\n"),
+            false,
+            BOTH,
+        ),
+        (env("  a:\n    backend: { travis: }\n"), false, BOTH),
+        (
+            env("  a:\n    backend: { circleci: { branch: x } }\n"),
+            false,
+            BOTH,
+        ),
+        (
+            env("  a:\n    backend: { github_actions: ship.yml }\n"),
+            false,
+            BOTH,
+        ),
+        (
+            env("  a:\n    backend: { circleci: { project_slug: circleci/o/p } }\n"),
+            false,
+            PARSER_ONLY,
+        ),
+        (
+            env("  a:\n    backend: { github_actions: { workflow: ship } }\n"),
+            false,
+            PARSER_ONLY,
         ),
     ];
     let schema = schema();

@@ -10,6 +10,7 @@
 //! (its caller holds an idempotency key per commit). Creating a PR comment is made
 //! idempotent by its hidden marker: a retry looks the comment up again before posting.
 
+mod actions;
 mod auth;
 mod checks;
 mod request;
@@ -32,6 +33,7 @@ use std::sync::Arc;
 use tokio::sync::Mutex;
 use url::Url;
 
+pub use actions::{DISPATCH_INPUTS, GitHubActions};
 pub use auth::{JWT_LIFETIME_SECS, TOKEN_REFRESH_MARGIN_SECS};
 
 /// GitHub's public API.

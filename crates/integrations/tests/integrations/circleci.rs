@@ -3,7 +3,7 @@
 //! retries, and the fake's signed completion webhook.
 
 use deploybot_core::ports::{
-    CiBackend, CiError, PipelineParameters, PipelineRequest, PipelineStarted,
+    CiBackend, CiError, CiRun, PipelineParameters, PipelineRequest, PipelineStarted,
 };
 use deploybot_core::signature::{SigningSecret, verify_circleci};
 use deploybot_core::{DeploymentId, Environment, GitRef, Repository, Sha, Timestamp};
@@ -64,6 +64,7 @@ fn request(environment: Environment, git_ref: GitRef, url: Option<&str>) -> Pipe
             sha: Sha::parse(SHA).expect("sha"),
             deployment_id: deployment_id(),
         },
+        target: Default::default(),
     }
 }
 
@@ -199,7 +200,10 @@ async fn workflows_link_to_the_app() {
         started.url.as_deref(),
         Some("https://ci.example.test/pipelines/gh/acme/web/1")
     );
-    let workflows = ci.pipeline_workflows(&started.id).await.expect("workflows");
+    let workflows = ci
+        .pipeline_workflows(&run(&started.id))
+        .await
+        .expect("workflows");
     let stored = fake.pipeline(&started.id).expect("stored");
     assert_eq!(workflows.len(), 1);
     assert_eq!(workflows[0].id, stored.workflows[0].id);
@@ -258,7 +262,7 @@ async fn refusals_say_what_to_do() {
     fake.require_token(TOKEN);
 
     assert_eq!(
-        ci.pipeline_workflows("5034460f-c7c4-4c43-9457-de07e2029e7b")
+        ci.pipeline_workflows(&run("5034460f-c7c4-4c43-9457-de07e2029e7b"))
             .await,
         Err(CiError::NotFound(
             "pipeline 5034460f-c7c4-4c43-9457-de07e2029e7b is not known to CircleCI, or the token cannot see it"
@@ -289,7 +293,7 @@ async fn rate_limit_waits_retry_after_then_succeeds() {
 
     fake.rate_limit_next(1, 60);
     assert_eq!(
-        ci.pipeline_workflows(&started.id).await,
+        ci.pipeline_workflows(&run(&started.id)).await,
         Err(CiError::RateLimited {
             retry_after_secs: 60
         })
@@ -318,7 +322,7 @@ async fn server_errors_retry_reads_but_never_a_pipeline_start() {
         .expect("started");
     fake.fail_next(2, 503);
     let workflows = ci
-        .pipeline_workflows(&started.id)
+        .pipeline_workflows(&run(&started.id))
         .await
         .expect("third attempt succeeds");
     assert_eq!(workflows.len(), 1);
@@ -339,7 +343,7 @@ async fn server_errors_retry_reads_but_never_a_pipeline_start() {
 
     fake.fail_next(3, 500);
     assert_eq!(
-        ci.pipeline_workflows(&started.id).await,
+        ci.pipeline_workflows(&run(&started.id)).await,
         Err(CiError::Server { status: 500 })
     );
 }
@@ -362,7 +366,7 @@ async fn timeouts_retry_reads_but_not_a_pipeline_start() {
         Err(CiError::Transport("CircleCI did not answer in time".into()))
     );
     assert_eq!(
-        ci.pipeline_workflows("5034460f-c7c4-4c43-9457-de07e2029e7b")
+        ci.pipeline_workflows(&run("5034460f-c7c4-4c43-9457-de07e2029e7b"))
             .await,
         Err(CiError::Transport("CircleCI did not answer in time".into()))
     );
@@ -407,7 +411,7 @@ async fn direct_port_and_http_agree() {
                 .map_err(kind),
         );
         let id = first.map(|p| p.id).unwrap_or_default();
-        let workflows = ci.pipeline_workflows(&id).await;
+        let workflows = ci.pipeline_workflows(&run(&id)).await;
         record(
             &workflows
                 .map(|w| {
@@ -447,13 +451,13 @@ async fn direct_port_and_http_agree() {
         }
         fake.fail_next_with(1, CircleCiFailure::NotFound);
         record(
-            &ci.pipeline_workflows(&id)
+            &ci.pipeline_workflows(&run(&id))
                 .await
                 .map(|w| w.len())
                 .map_err(|e| kind(&e)),
         );
         record(
-            &ci.pipeline_workflows("no-such-pipeline")
+            &ci.pipeline_workflows(&run("no-such-pipeline"))
                 .await
                 .map(|w| w.len())
                 .map_err(|e| kind(&e)),
@@ -550,7 +554,10 @@ async fn answers_the_fake_cannot_give() {
             "CircleCI refused the token: check CIRCLECI_TOKEN".into()
         ))
     );
-    let workflows = ci.pipeline_workflows("p-1").await.expect("both pages");
+    let workflows = ci
+        .pipeline_workflows(&run("p-1"))
+        .await
+        .expect("both pages");
     let names: Vec<(&str, &str)> = workflows
         .iter()
         .map(|w| (w.name.as_str(), w.url.as_str()))
@@ -569,13 +576,13 @@ async fn answers_the_fake_cannot_give() {
         ]
     );
     assert_eq!(
-        ci.pipeline_workflows("p-bad").await,
+        ci.pipeline_workflows(&run("p-bad")).await,
         Err(CiError::Rejected(
             "CircleCI refused the request for pipeline p-bad: Bad Request".into()
         ))
     );
     // A pipeline id is one path segment, whatever it holds.
-    let _ = ci.pipeline_workflows("../project/x").await;
+    let _ = ci.pipeline_workflows(&run("../project/x")).await;
     let requests = mock.received_requests().await.expect("recorded");
     let last = requests.last().expect("a request");
     assert_eq!(last.url.path(), "/pipeline/..%2Fproject%2Fx/workflow");
@@ -625,9 +632,145 @@ async fn completion_sends_a_signed_workflow_completed_webhook() {
     assert_eq!(body["workflow"]["status"], "failed");
     assert_eq!(body["project"]["slug"], "gh/acme/web");
     let workflows = fake
-        .pipeline_workflows(&started.id)
+        .pipeline_workflows(&run(&started.id))
         .await
         .expect("workflows");
     assert_eq!(workflows[0].status, "failed");
     assert_eq!(body["workflow"]["url"], json!(workflows[0].url));
+}
+
+/// A CircleCI pipeline by id (the repository is not needed to find it).
+fn run(id: &str) -> CiRun {
+    CiRun {
+        backend: deploybot_core::ci::CiKind::CircleCi,
+        repository: deploybot_core::Repository::parse("acme/web").expect("repository"),
+        id: id.to_owned(),
+    }
+}
+
+// ---- project slugs and pipeline definitions ----------------------------------------------------
+
+const APP_SLUG: &str =
+    "circleci/8d1f3e2a-5c6b-4d7e-9f80-1a2b3c4d5e6f/a7c2b1d0-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+const DEFINITION: &str = "5b0e1f2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
+
+fn on(target: deploybot_core::ci::CiTarget, mut request: PipelineRequest) -> PipelineRequest {
+    request.target = target;
+    request
+}
+
+fn github_app_project() -> deploybot_core::ci::CiTarget {
+    deploybot_core::ci::CiTarget::CircleCi {
+        project_slug: Some(APP_SLUG.into()),
+        definition_id: Some(DEFINITION.into()),
+    }
+}
+
+#[tokio::test]
+async fn a_github_app_project_starts_through_its_pipeline_definition() {
+    let fake = FakeCircleCi::new();
+    fake.set_definitions(APP_SLUG, &[DEFINITION]);
+    let server = fake.serve().await;
+    let (ci, _) = client_for(server.base_url(), quick_policy());
+
+    // A tag: checkout.tag and config.tag.
+    let started = ci
+        .start_pipeline(&on(
+            github_app_project(),
+            request(Environment::Production, GitRef::Tag("v1.2.0".into()), None),
+        ))
+        .await
+        .expect("started");
+    let pipeline = fake.pipeline(&started.id).expect("recorded");
+    assert_eq!(pipeline.project_slug, APP_SLUG);
+    assert_eq!(pipeline.definition_id.as_deref(), Some(DEFINITION));
+    assert_eq!(pipeline.target, PipelineTarget::Tag("v1.2.0".into()));
+    assert_eq!(
+        started.url.as_deref(),
+        Some(format!("https://app.circleci.com/pipelines/{APP_SLUG}/1").as_str())
+    );
+    let sent = fake.requests();
+    let seen = sent.last().expect("a request");
+    assert_eq!(
+        seen.path_and_query,
+        format!("/project/{APP_SLUG}/pipeline/run")
+    );
+    let body: Value = serde_json::from_slice(&seen.body).expect("json");
+    assert_eq!(body["definition_id"], DEFINITION);
+    assert_eq!(body["config"], json!({"tag": "v1.2.0"}));
+    assert_eq!(body["checkout"], json!({"tag": "v1.2.0"}));
+    assert_eq!(body["parameters"]["environment"], "production");
+
+    // A branch: checkout.branch and config.branch.
+    let started = ci
+        .start_pipeline(&on(
+            github_app_project(),
+            request(Environment::Test, branch("release-2"), None),
+        ))
+        .await
+        .expect("started");
+    let body: Value =
+        serde_json::from_slice(&fake.requests().last().expect("a request").body).expect("json");
+    assert_eq!(body["config"], json!({"branch": "release-2"}));
+    assert_eq!(body["checkout"], json!({"branch": "release-2"}));
+    // The pipeline is found by its id whatever the slug.
+    let workflows = ci
+        .pipeline_workflows(&run(&started.id))
+        .await
+        .expect("workflows");
+    assert_eq!(workflows.len(), 1);
+    assert!(workflows[0].url.contains(APP_SLUG), "{}", workflows[0].url);
+}
+
+#[tokio::test]
+async fn an_unknown_definition_says_what_to_check() {
+    let fake = FakeCircleCi::new();
+    fake.set_definitions(APP_SLUG, &[DEFINITION]);
+    let server = fake.serve().await;
+    let (ci, _) = client_for(server.base_url(), quick_policy());
+    let unknown = deploybot_core::ci::CiTarget::CircleCi {
+        project_slug: Some(APP_SLUG.into()),
+        definition_id: Some("00000000-0000-4000-8000-000000000000".into()),
+    };
+    let Err(CiError::NotFound(text)) = ci
+        .start_pipeline(&on(
+            unknown,
+            request(Environment::Test, branch("main"), None),
+        ))
+        .await
+    else {
+        panic!("not found");
+    };
+    assert!(
+        text.contains("knows no pipeline definition 00000000-0000-4000-8000-000000000000"),
+        "{text}"
+    );
+    assert!(text.contains("definition_id"), "{text}");
+    assert!(fake.pipelines().is_empty());
+}
+
+#[tokio::test]
+async fn a_bitbucket_slug_uses_its_own_project_path() {
+    let fake = FakeCircleCi::new();
+    let server = fake.serve().await;
+    let (ci, _) = client_for(server.base_url(), quick_policy());
+    let bitbucket = deploybot_core::ci::CiTarget::CircleCi {
+        project_slug: Some("bb/acme/web-bb".into()),
+        definition_id: None,
+    };
+    let started = ci
+        .start_pipeline(&on(
+            bitbucket,
+            request(Environment::Test, branch("main"), None),
+        ))
+        .await
+        .expect("started");
+    assert_eq!(
+        fake.requests().last().map(|r| r.path_and_query.clone()),
+        Some("/project/bb/acme/web-bb/pipeline".to_owned())
+    );
+    assert_eq!(
+        fake.pipeline(&started.id).map(|p| p.project_slug),
+        Some("bb/acme/web-bb".to_owned())
+    );
 }

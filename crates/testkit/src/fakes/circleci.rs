@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use deploybot_core::ports::{
-    CiBackend, CiError, Clock, PipelineRequest, PipelineStarted, SystemClock, WorkflowInfo,
+    CiBackend, CiError, CiRun, Clock, PipelineRequest, PipelineStarted, SystemClock, WorkflowInfo,
 };
 use deploybot_core::signature::SigningSecret;
 use deploybot_core::{GitRef, Timestamp};
@@ -34,6 +34,7 @@ pub const DEFAULT_APP_URL: &str = "https://app.circleci.com";
 pub mod call {
     pub const START_PIPELINE: &str = "start_pipeline";
     pub const PIPELINE_WORKFLOWS: &str = "pipeline_workflows";
+    pub const CANCEL_WORKFLOW: &str = "cancel_workflow";
 }
 
 /// A failure scripted with [`FakeCircleCi::fail_next_with`]. A direct call returns the kind
@@ -80,9 +81,11 @@ pub struct FakeWorkflow {
 pub struct FakePipeline {
     pub id: String,
     pub number: u64,
-    /// `gh/<owner>/<repo>`.
+    /// `gh/<owner>/<repo>`, `bb/...`, `circleci/<org-id>/<project-id>`.
     pub project_slug: String,
     pub target: PipelineTarget,
+    /// The pipeline definition it was started through (`/pipeline/run`), if any.
+    pub definition_id: Option<String>,
     /// The pipeline parameters exactly as received.
     pub parameters: serde_json::Map<String, Value>,
     pub created_at: Timestamp,
@@ -121,6 +124,8 @@ struct CircleCiState {
     requests: Vec<SeenRequest>,
     faults: Faults<CircleCiFailure>,
     required_token: Option<String>,
+    /// Pipeline definitions per project slug; a project not listed accepts any.
+    definitions: HashMap<String, Vec<String>>,
 }
 
 impl Default for CircleCiState {
@@ -138,6 +143,7 @@ impl Default for CircleCiState {
             requests: Vec::new(),
             faults: Faults::default(),
             required_token: None,
+            definitions: HashMap::new(),
         }
     }
 }
@@ -328,6 +334,36 @@ impl FakeCircleCi {
         Ok(render(&mut state, &pipeline, &workflow))
     }
 
+    /// The project `slug` has exactly these pipeline definitions (others answer 404).
+    pub fn set_definitions(&self, slug: &str, ids: &[&str]) {
+        self.state().definitions.insert(
+            slug.to_owned(),
+            ids.iter().map(|id| (*id).to_owned()).collect(),
+        );
+    }
+
+    /// Someone re-ran the pipeline's workflow: CircleCI adds a new workflow of the same name,
+    /// running, to the same pipeline. False for an unknown pipeline.
+    pub fn rerun(&self, pipeline_id: &str) -> bool {
+        let now = SystemClock.now();
+        let mut state = self.state();
+        let Some(pipeline) = state.pipelines.iter_mut().find(|p| p.id == pipeline_id) else {
+            return false;
+        };
+        let name = pipeline
+            .workflows
+            .first()
+            .map_or_else(|| "deploy".to_owned(), |w| w.name.clone());
+        pipeline.workflows.push(FakeWorkflow {
+            id: uuid_like(),
+            name,
+            status: "running".into(),
+            created_at: now,
+            stopped_at: None,
+        });
+        true
+    }
+
     // ---- HTTP -------------------------------------------------------------------------------
 
     /// Serves this fake's state on 127.0.0.1 until the returned server is dropped (point
@@ -336,7 +372,9 @@ impl FakeCircleCi {
     pub async fn try_serve(&self) -> std::io::Result<FakeServer> {
         let router = Router::new()
             .route("/project/{vcs}/{org}/{repo}/pipeline", post(http_start))
+            .route("/project/{vcs}/{org}/{repo}/pipeline/run", post(http_run))
             .route("/pipeline/{id}/workflow", get(http_workflows))
+            .route("/workflow/{id}/cancel", post(http_cancel_workflow))
             .with_state(self.clone());
         FakeServer::start(router).await
     }
@@ -369,11 +407,17 @@ impl FakeCircleCi {
         &self,
         project_slug: &str,
         target: PipelineTarget,
+        definition_id: Option<String>,
         parameters: serde_json::Map<String, Value>,
     ) -> Result<FakePipeline, CircleCiFailure> {
         self.gate(call::START_PIPELINE).await?;
         let now = SystemClock.now();
         let mut state = self.state();
+        if let (Some(id), Some(known)) = (&definition_id, state.definitions.get(project_slug))
+            && !known.contains(id)
+        {
+            return Err(CircleCiFailure::NotFound);
+        }
         let number = state
             .next_number
             .entry(project_slug.to_owned())
@@ -392,12 +436,32 @@ impl FakeCircleCi {
             number,
             project_slug: project_slug.to_owned(),
             target,
+            definition_id,
             parameters,
             created_at: now,
             workflows: vec![workflow],
         };
         state.pipelines.push(pipeline.clone());
         Ok(pipeline)
+    }
+
+    /// `POST /workflow/{id}/cancel`: a workflow still going becomes `canceled`; one that
+    /// ended stays as it is (CircleCI accepts the request either way).
+    async fn do_cancel_workflow(&self, workflow_id: &str) -> Result<(), CircleCiFailure> {
+        self.gate(call::CANCEL_WORKFLOW).await?;
+        let now = SystemClock.now();
+        let mut state = self.state();
+        let workflow = state
+            .pipelines
+            .iter_mut()
+            .flat_map(|p| p.workflows.iter_mut())
+            .find(|w| w.id == workflow_id)
+            .ok_or(CircleCiFailure::NotFound)?;
+        if matches!(workflow.status.as_str(), "running" | "on_hold" | "failing") {
+            workflow.status = "canceled".into();
+            workflow.stopped_at = Some(now);
+        }
+        Ok(())
     }
 
     async fn do_workflows(&self, pipeline_id: &str) -> Result<FakePipeline, CircleCiFailure> {
@@ -449,17 +513,32 @@ impl CiBackend for FakeCircleCi {
     }
 
     async fn start_pipeline(&self, request: &PipelineRequest) -> Result<PipelineStarted, CiError> {
-        let slug = format!(
-            "gh/{}/{}",
-            request.repository.owner(),
-            request.repository.name()
-        );
+        let (slug, definition_id) = match &request.target {
+            deploybot_core::ci::CiTarget::CircleCi {
+                project_slug,
+                definition_id,
+            } => (
+                project_slug.clone().unwrap_or_else(|| {
+                    format!(
+                        "gh/{}/{}",
+                        request.repository.owner(),
+                        request.repository.name()
+                    )
+                }),
+                definition_id.clone(),
+            ),
+            other => {
+                return Err(CiError::Rejected(format!(
+                    "{other} is not a CircleCI project"
+                )));
+            }
+        };
         let target = match &request.git_ref {
             GitRef::Tag(tag) => PipelineTarget::Tag(tag.clone()),
             GitRef::Branch(name) | GitRef::Name(name) => PipelineTarget::Branch(name.clone()),
         };
         let pipeline = self
-            .do_start(&slug, target, parameters_of(request))
+            .do_start(&slug, target, definition_id, parameters_of(request))
             .await
             .map_err(|f| f.to_error(PROJECT_NOT_FOUND))?;
         Ok(PipelineStarted {
@@ -469,7 +548,23 @@ impl CiBackend for FakeCircleCi {
         })
     }
 
-    async fn pipeline_workflows(&self, pipeline_id: &str) -> Result<Vec<WorkflowInfo>, CiError> {
+    async fn cancel_run(&self, run: &CiRun) -> Result<(), CiError> {
+        let pipeline = self
+            .do_workflows(&run.id)
+            .await
+            .map_err(|f| f.to_error(PIPELINE_NOT_FOUND))?;
+        for w in &pipeline.workflows {
+            if matches!(w.status.as_str(), "running" | "on_hold" | "failing") {
+                self.do_cancel_workflow(&w.id)
+                    .await
+                    .map_err(|f| f.to_error(PIPELINE_NOT_FOUND))?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn pipeline_workflows(&self, run: &CiRun) -> Result<Vec<WorkflowInfo>, CiError> {
+        let pipeline_id = run.id.as_str();
         let pipeline = self
             .do_workflows(pipeline_id)
             .await
@@ -653,6 +748,71 @@ impl FakeCircleCi {
     }
 }
 
+/// `/pipeline/run`'s body.
+#[derive(serde::Deserialize)]
+struct RunBody {
+    definition_id: String,
+    config: RunSource,
+    checkout: RunSource,
+    #[serde(default)]
+    parameters: serde_json::Map<String, Value>,
+}
+
+#[derive(serde::Deserialize, PartialEq, Eq)]
+struct RunSource {
+    branch: Option<String>,
+    tag: Option<String>,
+}
+
+/// `POST /project/{slug}/pipeline/run`: any integration's project; the checkout's branch or
+/// tag is the pipeline's (config and checkout must agree here: deploybot sends both alike).
+async fn http_run(
+    State(fake): State<FakeCircleCi>,
+    Path((vcs, org, repo)): Path<(String, String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    fake.record(&method, &uri, &headers, &body);
+    if fake.token_refused(&headers) {
+        fake.state().calls.push(call::START_PIPELINE.to_owned());
+        return failure_response(&CircleCiFailure::Unauthorized, "");
+    }
+    let refuse = |text: &str| {
+        fake.state().calls.push(call::START_PIPELINE.to_owned());
+        message(StatusCode::BAD_REQUEST, text)
+    };
+    let Ok(run) = serde_json::from_slice::<RunBody>(&body) else {
+        return refuse("Invalid JSON body.");
+    };
+    if run.config != run.checkout {
+        return refuse("config and checkout name different sources");
+    }
+    let target = match (run.checkout.branch, run.checkout.tag) {
+        (Some(branch), None) => PipelineTarget::Branch(branch),
+        (None, Some(tag)) => PipelineTarget::Tag(tag),
+        _ => return refuse("checkout needs exactly one of branch and tag"),
+    };
+    let slug = format!("{vcs}/{org}/{repo}");
+    match fake
+        .do_start(&slug, target, Some(run.definition_id), run.parameters)
+        .await
+    {
+        Ok(pipeline) => (
+            StatusCode::CREATED,
+            axum::Json(json!({
+                "id": pipeline.id,
+                "state": "created",
+                "number": pipeline.number,
+                "created_at": rfc3339(pipeline.created_at),
+            })),
+        )
+            .into_response(),
+        Err(failure) => failure_response(&failure, "Pipeline definition not found"),
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct StartBody {
     branch: Option<String>,
@@ -676,6 +836,7 @@ async fn http_start(
     }
     let vcs = match vcs.as_str() {
         "gh" | "github" => "gh",
+        "bb" | "bitbucket" => "bb",
         _ => {
             fake.state().calls.push(call::START_PIPELINE.to_owned());
             return message(StatusCode::NOT_FOUND, PROJECT_NOT_FOUND);
@@ -701,7 +862,7 @@ async fn http_start(
         (None, None) => PipelineTarget::Branch("main".into()),
     };
     let slug = format!("{vcs}/{org}/{repo}").to_ascii_lowercase();
-    match fake.do_start(&slug, target, start.parameters).await {
+    match fake.do_start(&slug, target, None, start.parameters).await {
         Ok(pipeline) => (
             StatusCode::CREATED,
             axum::Json(json!({
@@ -713,6 +874,28 @@ async fn http_start(
         )
             .into_response(),
         Err(failure) => failure_response(&failure, PROJECT_NOT_FOUND),
+    }
+}
+
+async fn http_cancel_workflow(
+    State(fake): State<FakeCircleCi>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    fake.record(&method, &uri, &headers, &[]);
+    if fake.token_refused(&headers) {
+        fake.state().calls.push(call::CANCEL_WORKFLOW.to_owned());
+        return failure_response(&CircleCiFailure::Unauthorized, "");
+    }
+    match fake.do_cancel_workflow(&id).await {
+        Ok(()) => (
+            StatusCode::ACCEPTED,
+            axum::Json(json!({"message": "Accepted."})),
+        )
+            .into_response(),
+        Err(failure) => failure_response(&failure, "Workflow not found"),
     }
 }
 
@@ -773,6 +956,7 @@ mod tests {
                 sha: Sha::parse("0123456789abcdef0123456789abcdef01234567").expect("sha"),
                 deployment_id: DeploymentId::new(Timestamp::from_secs(1_700_000_000), 7),
             },
+            target: Default::default(),
         }
     }
 
@@ -821,7 +1005,12 @@ mod tests {
         assert_eq!(body["pipeline"]["id"], json!(first.id));
         assert_eq!(body["pipeline"]["vcs"]["branch"], "release-1");
         assert_eq!(body["workflow"]["status"], "success");
-        let workflows = ci.pipeline_workflows(&first.id).await.expect("workflows");
+        let run = CiRun {
+            backend: deploybot_core::ci::CiKind::CircleCi,
+            repository: Repository::parse("acme/web").expect("repository"),
+            id: first.id.clone(),
+        };
+        let workflows = ci.pipeline_workflows(&run).await.expect("workflows");
         assert_eq!(workflows[0].status, "success");
         assert!(
             workflows[0]

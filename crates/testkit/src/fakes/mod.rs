@@ -4,5 +4,6 @@
 
 pub mod circleci;
 pub mod github;
+pub mod github_actions;
 pub mod server;
 pub mod slack;

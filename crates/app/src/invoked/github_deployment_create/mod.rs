@@ -13,6 +13,7 @@
 //! write; the GitHub Deployment is created at most once per dispatch (key
 //! `github-deployment:<repository>:<id>:<dispatch number>`).
 
+mod cancel;
 mod checks;
 mod config_check;
 mod manual;
@@ -52,6 +53,13 @@ pub async fn handle(
             repository,
             environment,
         } => deactivate(state, &repository, environment).await,
+        DeploymentCreateRequest::CancelRunning {
+            repository,
+            environment,
+            all,
+            by,
+            channel,
+        } => cancel::handle(state, repository, environment, all, by, channel).await,
         DeploymentCreateRequest::Dispatch {
             repository,
             deployment_id,
@@ -151,6 +159,7 @@ async fn new_deployment(
     let policy = state.policy_of(&project);
     record.environment_url = policy.environment_url(&project.settings, &record.environment);
     record.production = Some(policy.is_production(&record.environment));
+    record.ci = Some(policy.ci_target(&record.environment, state.config.ci_backend));
     start(state, record).await
 }
 

@@ -156,10 +156,10 @@ async fn start(state: &AppState, lane: LaneRecord, d: Deployment) -> Result<(), 
 /// Asks CI what became of a deployment that has had no outcome for too long, and has
 /// `github-deployment-status` record the answer as a webhook would.
 async fn reconcile(state: &AppState, d: &Deployment) -> Result<(), AppError> {
-    let report = match &d.pipeline_id {
+    let report = match d.ci_run() {
         None => CiReport::Unknown,
-        Some(pipeline) => {
-            let workflows = state.ci()?.pipeline_workflows(pipeline).await?;
+        Some(run) => {
+            let workflows = state.ci()?.pipeline_workflows(&run).await?;
             CiReport::from_workflows(
                 workflows
                     .iter()
@@ -173,7 +173,7 @@ async fn reconcile(state: &AppState, d: &Deployment) -> Result<(), AppError> {
         deploybot_core::lane::LaneState::Dispatched
     };
     let config = lanes::watchdog_config(state);
-    let ci_name = state.ci()?.name();
+    let ci_name = d.ci_target().kind().label();
     let now = state.clock.now();
     let (to, description) = match config.reconcile(lane_state, report, &d.environment, ci_name, now)
     {

@@ -199,6 +199,8 @@ pub struct World {
     pub github: FakeGitHub,
     pub slack: FakeSlack,
     pub ci: FakeCircleCi,
+    /// GitHub Actions' runs, for environments whose `backend` is `github_actions`.
+    pub actions: deploybot_testkit::fakes::github_actions::FakeActions,
     pub clock: Arc<TestClock>,
     router: Router,
     next_delivery: AtomicU64,
@@ -214,6 +216,7 @@ impl World {
         let github = FakeGitHub::new();
         let slack = FakeSlack::new();
         let ci = FakeCircleCi::new();
+        let actions = deploybot_testkit::fakes::github_actions::FakeActions::new();
         let config = AppConfig {
             github_webhook_secret: Some(SigningSecret::new(GITHUB_SECRET)),
             circleci_webhook_secret: Some(SigningSecret::new(CIRCLECI_SECRET)),
@@ -226,7 +229,11 @@ impl World {
             .with_store(counting.clone())
             .with_github(Arc::new(github.clone()))
             .with_slack(Arc::new(slack.clone()))
-            .with_ci(Arc::new(ci.clone()));
+            .with_ci(Arc::new(
+                deploybot_core::ports::CiBackends::new()
+                    .with_circleci(Arc::new(ci.clone()))
+                    .with_github_actions(Arc::new(actions.clone())),
+            ));
         let functions = Functions::wire(parts.clone()).expect("wires");
         let invoker = functions.invoker().clone();
         let state = functions
@@ -262,6 +269,7 @@ impl World {
             github,
             slack,
             ci,
+            actions,
             clock,
             router,
             next_delivery: AtomicU64::new(1),
