@@ -8,6 +8,7 @@ pub mod blocks;
 pub mod command;
 pub mod config_check;
 pub mod duration;
+pub mod freeze;
 pub mod ids;
 pub mod invoke;
 pub mod lane;
