@@ -411,6 +411,94 @@ pub fn starting_between<'w>(
     out
 }
 
+/// A freeze set from Slack (`freeze <environment> for 2h …`), kept on the lane record of
+/// each environment it freezes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ManualFreeze {
+    /// Who set it.
+    pub by: crate::SlackUserId,
+    /// When it was set (it freezes from then).
+    pub from: Timestamp,
+    /// When it ends.
+    pub until: Timestamp,
+    /// Why, when said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl ManualFreeze {
+    /// The freeze as a window of one lane.
+    pub fn window(&self) -> FreezeWindow {
+        FreezeWindow {
+            name: format!("frozen by {}", self.by.mention()),
+            environments: Vec::new(),
+            schedule: Schedule::Fixed {
+                from: self.from,
+                until: self.until,
+            },
+            reason: self.reason.clone(),
+            line: 0,
+        }
+    }
+
+    /// Whether it still freezes at `now` or later.
+    pub fn is_over(&self, now: Timestamp) -> bool {
+        self.until <= now
+    }
+}
+
+/// The end of a freeze set from Slack: `for 2h`, or `until 18:00` / `until 2026-12-08T09:00`,
+/// each optionally followed by an IANA time zone (UTC when none is said).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FreezeEnd {
+    /// For a duration from now.
+    For(std::time::Duration),
+    /// Until the next time the clock reads `time` in `zone`.
+    UntilTime { time: Time, zone: Zone },
+    /// Until a local date-time in `zone`.
+    UntilDateTime { at: DateTime, zone: Zone },
+}
+
+/// The longest freeze that can be set from Slack (longer ones belong in the workflow file).
+pub const MAX_MANUAL_FREEZE: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+
+impl FreezeEnd {
+    /// `18:00`, `2026-12-08T09:00` (after `until`), with an optional zone word after it.
+    pub fn parse_until(time: &str, zone: Option<&str>) -> Result<Self, String> {
+        let zone = match zone {
+            Some(z) => Zone::parse(z)?,
+            None => Zone::parse("UTC")?,
+        };
+        if let Some(t) = parse_hh_mm(time) {
+            return Ok(Self::UntilTime { time: t, zone });
+        }
+        match parse_local_date_time(time) {
+            Ok(at) => Ok(Self::UntilDateTime { at, zone }),
+            Err(_) => Err(format!(
+                "`{time}` is not a time; write `until 18:00` or `until 2026-12-08T09:00`, optionally followed by a time zone such as `Europe/London` (UTC otherwise)"
+            )),
+        }
+    }
+
+    /// The instant the freeze ends, set at `now`.
+    pub fn resolve(&self, now: Timestamp) -> Timestamp {
+        match self {
+            Self::For(d) => now.plus_millis(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            Self::UntilDateTime { at, zone } => zone.end_instant(*at),
+            Self::UntilTime { time, zone } => {
+                let today = zone.local(now).date();
+                let mut end = zone.end_instant(today.to_datetime(*time));
+                if end <= now
+                    && let Ok(tomorrow) = today.tomorrow()
+                {
+                    end = zone.end_instant(tomorrow.to_datetime(*time));
+                }
+                end
+            }
+        }
+    }
+}
+
 fn to_jiff(at: Timestamp) -> jiff::Timestamp {
     jiff::Timestamp::from_millisecond(at.millis()).unwrap_or(if at.millis() < 0 {
         jiff::Timestamp::MIN

@@ -10,6 +10,7 @@ mod workflow_support;
 mod faults_github;
 mod faults_races;
 mod faults_services;
+mod freezes;
 mod hostile_payloads;
 mod hostile_requests;
 mod lanes;

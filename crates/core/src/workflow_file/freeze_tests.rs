@@ -258,3 +258,36 @@ fn the_schema_knows_the_freeze_keys_and_agrees_with_the_parser() {
         assert_eq!(by_schema, want, "schema on\n{text}");
     }
 }
+
+#[test]
+fn the_policy_freezes_an_environment_by_the_file_and_by_hand() {
+    use crate::freeze::ManualFreeze;
+    use crate::policy::Policy;
+    use crate::{Environment, SlackUserId};
+    let policy = Policy::from_file(WorkflowFile::parse(FREEZES).expect("parses"));
+    let saturday = at("2026-06-06T12:00Z");
+    let f = policy
+        .frozen(&Environment::Production, None, saturday)
+        .expect("the weekend freezes production");
+    assert_eq!(f.name, "weekend");
+    assert_eq!(policy.frozen(&Environment::Staging, None, saturday), None);
+    let by_hand = ManualFreeze {
+        by: SlackUserId::parse("UANA").expect("valid"),
+        from: saturday,
+        until: saturday.plus_secs(3600),
+        reason: Some("incident".into()),
+    };
+    let f = policy
+        .frozen(&Environment::Staging, Some(&by_hand), saturday)
+        .expect("frozen by hand");
+    assert_eq!(f.name, "frozen by <@UANA>");
+    assert_eq!(f.until, saturday.plus_secs(3600));
+    assert_eq!(
+        policy.frozen(
+            &Environment::Staging,
+            Some(&by_hand),
+            saturday.plus_secs(3600)
+        ),
+        None
+    );
+}
