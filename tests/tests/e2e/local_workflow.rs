@@ -10,7 +10,7 @@ use deploybot_local::harness::{AppOptions, LocalApp, StoreSetup, try_spawn_app};
 use deploybot_local::wiring::{DynamoSettings, random_hex};
 
 /// The titles of the scenario's steps, in order: what the demo promises to show.
-const STEPS: [&str; 19] = [
+const STEPS: [&str; 20] = [
     "Grace binds #web to acme/web and claims her GitHub login",
     "Grace sets the base domain for environment URLs",
     "Ada says hello and claims her GitHub login",
@@ -29,6 +29,7 @@ const STEPS: [&str; 19] = [
     "CircleCI's completion webhook is lost; the watchdog finds out and moves on",
     "Behind the scenes: each function holds only what its profile grants",
     "The team writes .github/deploybot.yml: develop deploys qa",
+    "Linus freezes preview for the release party; pushes wait until unfreeze",
     "Looking back",
 ];
 

@@ -430,7 +430,7 @@ impl Hold {
                 reason,
             } => {
                 let mut s = format!(
-                    "waiting: :snowflake: {environment} is frozen until {} ({window}",
+                    "waiting: {environment} is frozen until {} ({window}",
                     slack_date_time(*until)
                 );
                 if let Some(r) = reason {

@@ -208,7 +208,7 @@ fn a_frozen_intent_says_until_when_and_why() {
     let hold = Hold::from_freeze(&weekend());
     let text = hold.sentence(&Environment::Production);
     assert!(
-        text.starts_with("waiting: :snowflake: production is frozen until <!date^2003600^"),
+        text.starts_with("waiting: production is frozen until <!date^2003600^"),
         "{text}"
     );
     assert!(
