@@ -76,14 +76,15 @@ pub struct Zone {
 impl Zone {
     /// `Europe/London`, `America/New_York`, `UTC`: a name of the IANA time-zone database.
     pub fn parse(name: &str) -> Result<Self, String> {
+        let shown = crate::ids::clip(name);
         if name.is_empty() || name.starts_with(['+', '-']) || name.contains(' ') {
             return Err(format!(
-                "`{name}` is not an IANA time zone; write a name such as `Europe/London` or `America/New_York`"
+                "`{shown}` is not an IANA time zone; write a name such as `Europe/London` or `America/New_York`"
             ));
         }
         let tz = jiff::tz::db().get(name).map_err(|_| {
             format!(
-                "`{name}` is not an IANA time zone; write a name such as `Europe/London` or `America/New_York`"
+                "`{shown}` is not an IANA time zone; write a name such as `Europe/London` or `America/New_York`"
             )
         })?;
         Ok(Self {
@@ -475,7 +476,8 @@ impl FreezeEnd {
         match parse_local_date_time(time) {
             Ok(at) => Ok(Self::UntilDateTime { at, zone }),
             Err(_) => Err(format!(
-                "`{time}` is not a time; write `until 18:00` or `until 2026-12-08T09:00`, optionally followed by a time zone such as `Europe/London` (UTC otherwise)"
+                "`{}` is not a time; write `until 18:00` or `until 2026-12-08T09:00`, optionally followed by a time zone such as `Europe/London` (UTC otherwise)",
+                crate::ids::clip(time)
             )),
         }
     }

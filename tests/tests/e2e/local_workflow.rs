@@ -64,9 +64,14 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
     assert_eq!(
         pairs,
         [
-            // The workflow file's chapter: the push that brought a broken version of the file
-            // still deployed preview; develop deployed qa; the push that added the file.
+            // The freeze's chapter: the newest push deployed once preview was unfrozen; the
+            // push before it was superseded while it waited.
             ("preview", DeploymentState::Success),
+            ("preview", DeploymentState::Superseded),
+            // The workflow file's chapter: the push that brought a broken version of the file
+            // still deployed preview (inactive once the next one succeeded); develop deployed
+            // qa; the push that added the file.
+            ("preview", DeploymentState::Inactive),
             ("qa", DeploymentState::Success),
             ("preview", DeploymentState::Inactive),
             // The lanes' chapters: each success became inactive when the next one succeeded;
@@ -89,8 +94,8 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
     );
     assert_eq!(
         app.fakes.ci.pipelines().len(),
-        14,
-        "the superseded push never ran"
+        15,
+        "the superseded pushes never ran"
     );
     assert!(app.failures().is_empty(), "{:#?}", app.failures());
     // The transcript a person reads names what happened.
