@@ -17,12 +17,14 @@ use crate::lifecycle::{self, Transition};
 use crate::{AppError, AppState};
 use deploybot_core::invoke::{self, DeploymentCreateRequest, SlackMessageRequest};
 use deploybot_core::lane::{
-    Ancestry, Decision, Effect, Hold, InFlight, Intent, IntentKind, IntentStatus, LaneEvent,
+    Ancestry, Decision, Effect, Gates, Hold, InFlight, Intent, IntentKind, IntentStatus, LaneEvent,
     LaneKey, LaneRecord, LaneSnapshot, Lock, LockEnd, LockHistoryEntry, LockHistoryEvent, Notice,
-    Outcome, Requester, SourceKey, WatchdogConfig, decide,
+    Outcome, Requester, SourceKey, WatchdogConfig, decide_gated,
 };
+use deploybot_core::policy::Policy;
 use deploybot_core::ports::LaneSaved;
 use deploybot_core::{Deployment, DeploymentId, DeploymentState, SlackChannelId, Trigger};
+use std::sync::Arc;
 
 /// How many pending intents a decision reads (a lane's queue is short: newest wins per
 /// source; more than this many sources waiting at once is not a lane people can follow).
@@ -232,11 +234,12 @@ async fn decide_answering(
     state: &AppState,
     snapshot: &LaneSnapshot,
     event: &LaneEvent,
+    gates: &Gates,
 ) -> Result<Option<Vec<Effect>>, AppError> {
     let mut ancestry = Ancestry::new();
     // Each answer settles one question; a lane has at most one question per pending intent.
     for _ in 0..=PENDING_LIMIT {
-        match decide(snapshot, event, &ancestry) {
+        match decide_gated(snapshot, event, &ancestry, gates) {
             Decision::Apply(effects) => return Ok(Some(effects)),
             Decision::Ask(question) => {
                 let Ok(github) = state.github() else {
@@ -296,6 +299,30 @@ pub async fn apply_in(
     apply_with(state, key, event, channel, true, None).await
 }
 
+/// The workflow policy of the lane's repository: one key read of its project. The built-in
+/// workflow when the repository has no project (any more).
+pub async fn policy_of_repository(
+    state: &AppState,
+    key: &LaneKey,
+) -> Result<Arc<Policy>, AppError> {
+    let project = state
+        .projects()?
+        .project_by_repository(&key.repository)
+        .await?;
+    Ok(match project {
+        Some(project) => state.policy_of(&project),
+        None => state.workflows.builtin(),
+    })
+}
+
+/// The lane's gates at `now`: the freeze in force (the workflow file's windows and the freeze
+/// set from Slack on the lane record), from the stored windows and the clock.
+pub fn gates(policy: &Policy, record: &LaneRecord, now: deploybot_core::Timestamp) -> Gates {
+    Gates {
+        freeze: policy.frozen(&record.lane.environment, record.freeze.as_ref(), now),
+    }
+}
+
 async fn apply_with(
     state: &AppState,
     key: &LaneKey,
@@ -304,6 +331,8 @@ async fn apply_with(
     replies_to_caller: bool,
     fresh: Option<&DeploymentId>,
 ) -> Result<Applied, AppError> {
+    // One key read of the project, whatever the lane's history: the gates' only store call.
+    let policy = policy_of_repository(state, key).await?;
     for _ in 0..MAX_ATTEMPTS {
         let mut view = read(state, key).await?;
         if let Some(id) = fresh
@@ -318,7 +347,8 @@ async fn apply_with(
             view.pending.push(d);
         }
         let snapshot = view.snapshot(state);
-        let Some(effects) = decide_answering(state, &snapshot, event).await? else {
+        let gates = gates(&policy, &view.record, snapshot.now);
+        let Some(effects) = decide_answering(state, &snapshot, event, &gates).await? else {
             forward(state, key, event).await?;
             return Ok(Applied {
                 lane: view.record,
@@ -332,6 +362,7 @@ async fn apply_with(
         for effect in &effects {
             apply_to_record(&mut next, effect, now);
         }
+        next.thaw_at = thaw_at(&gates, &view, &effects);
         next.due_at = due_at(state, &next, &view, &effects);
         let lane = if next != view.record {
             next.updated_at = now;
@@ -361,6 +392,36 @@ async fn apply_with(
     }
     Err(AppError::Internal(format!(
         "lane {key} kept changing while a decision was saved"
+    )))
+}
+
+/// Sets (or, with `None`, lifts) the freeze set from Slack on the lane record, with a
+/// conditional write (read again on a conflict). Returns the freeze it replaced (none when
+/// there was none, or nothing changed). The caller drains the lane afterwards.
+pub async fn set_freeze(
+    state: &AppState,
+    key: &LaneKey,
+    freeze: Option<deploybot_core::freeze::ManualFreeze>,
+) -> Result<Option<deploybot_core::freeze::ManualFreeze>, AppError> {
+    let lanes = state.lanes()?;
+    for _ in 0..MAX_ATTEMPTS {
+        let now = state.clock.now();
+        let mut record = lanes
+            .get_lane(key)
+            .await?
+            .unwrap_or_else(|| LaneRecord::empty(key.clone(), now));
+        if record.freeze == freeze {
+            return Ok(None);
+        }
+        let before = std::mem::replace(&mut record.freeze, freeze.clone());
+        record.updated_at = now;
+        match lanes.save_lane(&record).await? {
+            LaneSaved::Saved(_) => return Ok(before),
+            LaneSaved::Conflict(_) => continue,
+        }
+    }
+    Err(AppError::Internal(format!(
+        "lane {key} kept changing while its freeze was saved"
     )))
 }
 
@@ -433,7 +494,32 @@ fn due_at(
         })
     });
     let lock = r.lock.as_ref().map(|l| l.due_at());
-    running.into_iter().chain(lock).min()
+    running.into_iter().chain(lock).chain(r.thaw_at).min()
+}
+
+/// When the freeze that holds some of the lane's intents ends, if one does after `effects`:
+/// the watchdog drains the lane then.
+fn thaw_at(
+    gates: &Gates,
+    view: &LaneView,
+    effects: &[Effect],
+) -> Option<deploybot_core::Timestamp> {
+    let frozen = gates.freeze.as_ref()?;
+    let is_freeze = |hold: &Hold| matches!(hold, Hold::Freeze { .. });
+    let held_before = view
+        .pending
+        .iter()
+        .filter(|d| d.state == DeploymentState::Waiting && d.hold.as_ref().is_some_and(is_freeze));
+    let moved = |id: &DeploymentId| {
+        effects.iter().any(|e| {
+            e.intent() == Some(id) && !matches!(e, Effect::Wait { hold, .. } if is_freeze(hold))
+        })
+    };
+    let still_held = held_before.map(|d| &d.id).any(|id| !moved(id));
+    let newly_held = effects
+        .iter()
+        .any(|e| matches!(e, Effect::Wait { hold, .. } if is_freeze(hold)));
+    (still_held || newly_held).then_some(frozen.until)
 }
 
 /// The deployment-record part of the effects, in order. Returns the deployment that took the

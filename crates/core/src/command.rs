@@ -62,6 +62,27 @@ pub enum Command {
         environment: Environment,
         all: bool,
     },
+    /// `freeze <environment|all> for <duration>|until <time> [<reason…>]`.
+    Freeze {
+        target: FreezeTarget,
+        end: crate::freeze::FreezeEnd,
+        reason: Option<String>,
+    },
+    /// `unfreeze <environment|all>`.
+    Unfreeze {
+        target: FreezeTarget,
+    },
+    /// `freezes`: the freezes in force and those of the next seven days.
+    Freezes,
+}
+
+/// What `freeze` and `unfreeze` apply to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FreezeTarget {
+    /// One environment.
+    Environment(Environment),
+    /// Every environment of the repository's workflow.
+    All,
 }
 
 /// The names of the settings.
@@ -206,6 +227,17 @@ impl Grammar {
             },
             "status" => self.no_args(rest, "status", Command::Status),
             "cancel" => self.parse_cancel(rest),
+            "freeze" => self.parse_freeze(rest),
+            "unfreeze" => match rest {
+                [target] => Ok(Command::Unfreeze {
+                    target: self.freeze_target(target)?,
+                }),
+                _ => Err(self.usage(format!(
+                    "`unfreeze` takes one environment, or `all`: `{} unfreeze production`.",
+                    self.command
+                ))),
+            },
+            "freezes" => self.no_args(rest, "freezes", Command::Freezes),
             _ => Err(self.usage(format!(
                 "I don't know the command `{}`. Try `{} help` to see what I can do.",
                 clip(first),
@@ -466,6 +498,73 @@ impl Grammar {
         })
     }
 
+    fn freeze_target(&self, word: &str) -> Result<FreezeTarget, UsageError> {
+        if word.eq_ignore_ascii_case("all") {
+            return Ok(FreezeTarget::All);
+        }
+        self.environment(word).map(FreezeTarget::Environment)
+    }
+
+    /// `freeze <environment|all> for <duration>|until <time> [<zone>] [<reason…>]`. The
+    /// word after the time is a time zone when it is one (`Europe/London`, `UTC`);
+    /// anything after that is the reason.
+    fn parse_freeze(&self, rest: &[String]) -> Result<Command, UsageError> {
+        use crate::freeze::{FreezeEnd, MAX_MANUAL_FREEZE};
+        let example = format!(
+            "`{c} freeze production for 2h incident review` or `{c} freeze all until 18:00 Europe/London`",
+            c = self.command
+        );
+        let Some((target, rest)) = rest.split_first() else {
+            return Err(self.usage(format!(
+                "Say which environment to freeze (or `all`), and for how long or until when: {example}."
+            )));
+        };
+        let target = self.freeze_target(target)?;
+        let (end, rest) = match rest {
+            [word, d, after @ ..] if word.eq_ignore_ascii_case("for") => {
+                let d = parse_duration(d)
+                    .map_err(|e| self.usage(format!("{e}. Example: {example}.")))?;
+                if d > MAX_MANUAL_FREEZE {
+                    return Err(self.usage(format!(
+                        "A freeze set from Slack lasts at most 30 days; `{}` is longer. Put long freezes in the workflow file's `freezes:`.",
+                        format_duration(d)
+                    )));
+                }
+                (FreezeEnd::For(d), after)
+            }
+            [word, time, after @ ..] if word.eq_ignore_ascii_case("until") => {
+                // `Europe/London`, `UTC`: a word shaped like a zone name is one (and a
+                // misspelt one is refused rather than read as the reason).
+                let zone = after.first().filter(|z| {
+                    z.eq_ignore_ascii_case("utc")
+                        || (z.starts_with(|c: char| c.is_ascii_uppercase())
+                            && z.contains('/')
+                            && z.chars()
+                                .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c)))
+                });
+                let end = FreezeEnd::parse_until(time, zone.map(String::as_str))
+                    .map_err(|e| self.usage(format!("{e}.")))?;
+                (end, &after[usize::from(zone.is_some())..])
+            }
+            _ => {
+                return Err(self.usage(format!(
+                    "Say for how long (`for 2h`) or until when (`until 18:00`): {example}."
+                )));
+            }
+        };
+        let reason = rest.join(" ");
+        if reason.chars().count() > MAX_REASON_CHARS {
+            return Err(self.usage(format!(
+                "Keep the reason under {MAX_REASON_CHARS} characters; it is shown with every deployment the freeze holds."
+            )));
+        }
+        Ok(Command::Freeze {
+            target,
+            end,
+            reason: (!reason.is_empty()).then_some(reason),
+        })
+    }
+
     /// The answer to `help` (and to an empty command).
     pub fn help_text(&self) -> String {
         let c = &self.command;
@@ -483,6 +582,7 @@ impl Grammar {
              • `{c} lock <environment> [for <duration>] [reason]` — hold deployments there (e.g. `{c} lock staging for 2h testing the migration`; default 2h, 1h for production, at most 1d)\n\
              • `{c} unlock <environment>` — let deployments go again\n\
              • `{c} cancel <environment> [--all]` — cancel its running deployment (`--all`: drop its queued ones too)\n\
+             • `{c} freeze <environment|all> for <duration>|until <time> [reason]` — hold automatic deployments there (e.g. `{c} freeze production for 2h incident review`); `{c} unfreeze <environment|all>` ends it; `{c} freezes` lists the freezes now and in the next 7 days\n\
              Environments: `preview`, `test`, `staging`, `production`, and `pr<number>` for pull requests."
         )
     }
@@ -1006,6 +1106,119 @@ mod tests {
                 .message
                 .contains("/ship help")
         );
+    }
+
+    #[test]
+    fn freeze_forms() {
+        use crate::freeze::FreezeEnd;
+        let at = |text: &str| {
+            let t: jiff::Timestamp = text.parse().expect("instant");
+            crate::Timestamp::from_millis(t.as_millisecond())
+        };
+        let now = at("2026-06-05T17:30:00Z");
+        // (text, target, end as an instant from `now`, reason)
+        let rows = [
+            (
+                "freeze production for 2h",
+                "production",
+                "2026-06-05T19:30:00Z",
+                None,
+            ),
+            (
+                "freeze all for 1d incident review",
+                "all",
+                "2026-06-06T17:30:00Z",
+                Some("incident review"),
+            ),
+            (
+                "freeze staging until 18:00",
+                "staging",
+                "2026-06-05T18:00:00Z",
+                None,
+            ),
+            // 17:00 has passed today in UTC: tomorrow's.
+            (
+                "freeze staging until 17:00",
+                "staging",
+                "2026-06-06T17:00:00Z",
+                None,
+            ),
+            // 18:00 in London (BST) is 17:00 UTC: passed, so tomorrow's.
+            (
+                "FREEZE production until 18:00 Europe/London release party",
+                "production",
+                "2026-06-06T17:00:00Z",
+                Some("release party"),
+            ),
+            (
+                "freeze production until 2026-06-08T09:00 America/New_York",
+                "production",
+                "2026-06-08T13:00:00Z",
+                None,
+            ),
+            (
+                "freeze production until 2026-06-08T09:00 utc-ish things",
+                "production",
+                "2026-06-08T09:00:00Z",
+                Some("utc-ish things"),
+            ),
+        ];
+        for (text, target, until, reason) in rows {
+            let Ok(Command::Freeze {
+                target: t,
+                end,
+                reason: r,
+            }) = parse(text)
+            else {
+                panic!("{text}: {:?}", parse(text));
+            };
+            let want = if target == "all" {
+                FreezeTarget::All
+            } else {
+                FreezeTarget::Environment(Environment::parse(target).expect("env"))
+            };
+            assert_eq!(t, want, "{text}");
+            assert_eq!(end.resolve(now), at(until), "{text}");
+            assert_eq!(r.as_deref(), reason, "{text}");
+            if text.contains(" for ") {
+                assert!(matches!(end, FreezeEnd::For(_)));
+            }
+        }
+        assert_eq!(
+            parse("unfreeze all"),
+            Ok(Command::Unfreeze {
+                target: FreezeTarget::All
+            })
+        );
+        assert_eq!(
+            parse("unfreeze Production"),
+            Ok(Command::Unfreeze {
+                target: FreezeTarget::Environment(Environment::Production)
+            })
+        );
+        assert_eq!(parse("freezes"), Ok(Command::Freezes));
+        for (bad, needle) in [
+            ("freeze", "Say which environment to freeze"),
+            ("freeze production", "for how long (`for 2h`) or until when"),
+            (
+                "freeze production for",
+                "for how long (`for 2h`) or until when",
+            ),
+            ("freeze production for soon", "freeze production for 2h"),
+            ("freeze production for 31d", "at most 30 days"),
+            ("freeze production until teatime", "`until 18:00`"),
+            ("freeze production until 25:00", "`until 18:00`"),
+            (
+                "freeze production until 18:00 Mars/Base",
+                "not an IANA time zone",
+            ),
+            ("unfreeze", "`unfreeze` takes one environment, or `all`"),
+            ("unfreeze a b", "`unfreeze` takes one environment"),
+            ("freezes now", "`freezes` takes no arguments"),
+        ] {
+            let e = parse(bad).expect_err(bad);
+            assert!(e.message.contains(needle), "{bad}: {}", e.message);
+        }
     }
 
     proptest! {

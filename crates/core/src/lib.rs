@@ -9,6 +9,7 @@ pub mod ci;
 pub mod command;
 pub mod config_check;
 pub mod duration;
+pub mod freeze;
 pub mod ids;
 pub mod invoke;
 pub mod lane;

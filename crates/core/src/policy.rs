@@ -176,6 +176,39 @@ impl Policy {
             .map_or(&[], |e| e.required_checks.as_slice())
     }
 
+    /// The freeze windows of `environment`: the file's windows that name it, and the freeze
+    /// set from Slack on its lane (`manual`), if any.
+    pub fn freeze_windows(
+        &self,
+        environment: &Environment,
+        manual: Option<&crate::freeze::ManualFreeze>,
+    ) -> Vec<crate::freeze::FreezeWindow> {
+        let key = self.spec(environment).map(|e| e.key.as_str());
+        self.workflow
+            .freezes
+            .iter()
+            .filter(|w| key.is_some_and(|k| w.applies_to(k)))
+            .cloned()
+            .chain(manual.map(crate::freeze::ManualFreeze::window))
+            .collect()
+    }
+
+    /// Whether `environment` is frozen at `now` (by the file's windows or the freeze set from
+    /// Slack on its lane), until when and why. No I/O: the windows and the clock only.
+    pub fn frozen(
+        &self,
+        environment: &Environment,
+        manual: Option<&crate::freeze::ManualFreeze>,
+        now: crate::Timestamp,
+    ) -> Option<crate::freeze::Frozen> {
+        let windows = self.freeze_windows(environment, manual);
+        // The windows are those of this environment already: any key they apply to will do.
+        let key = self
+            .spec(environment)
+            .map_or_else(|| environment.name().into_owned(), |e| e.key.clone());
+        crate::freeze::frozen_at(&windows, &key, now)
+    }
+
     /// The environment's URL from the file (`url`), which wins over the channel's settings.
     pub fn url(&self, environment: &Environment) -> Option<&url::Url> {
         self.spec(environment).and_then(|e| e.url.as_ref())

@@ -325,7 +325,9 @@ pub const PROFILES: [FunctionProfile; 10] = [
     FunctionProfile {
         function: F::GithubDeploymentStatus,
         route: None,
-        tables: &[T::Deployment, T::Lane],
+        // project: the lane's gates (the workflow file's freeze windows) when a finished
+        // deployment lets the next one go.
+        tables: &[T::Project, T::Deployment, T::Lane],
         secrets: &[secret::GITHUB_APP_PRIVATE_KEY, secret::CIRCLECI_TOKEN],
         optional_secrets: &[],
         clients: Clients {

@@ -31,6 +31,11 @@ impl Timestamp {
         Self(self.0.saturating_add(secs.saturating_mul(1000)))
     }
 
+    /// This time plus `millis` milliseconds (saturating).
+    pub const fn plus_millis(self, millis: i64) -> Self {
+        Self(self.0.saturating_add(millis))
+    }
+
     /// A short, human description of how long ago `self` was, seen from `now`:
     /// `just now`, `5 min ago`, `3 h ago`, `2 days ago`.
     pub fn ago(self, now: Timestamp) -> String {

@@ -925,6 +925,9 @@ impl Run<'_> {
         self.workflow_file(&repository).await?;
 
         // 19 -----------------------------------------------------------------------------------
+        self.freeze().await?;
+
+        // 20 -----------------------------------------------------------------------------------
         self.step("Looking back");
         self.say("Everything deploybot recorded, newest first:");
         let all = self.app.deployments().await?;
@@ -939,7 +942,7 @@ impl Run<'_> {
             );
             self.out.line(line);
         }
-        self.check(all.len() == 15, "fifteen deployments were wished for")?;
+        self.check(all.len() == 17, "seventeen deployments were wished for")?;
         let messages = self.app.fakes.slack.messages(&channel);
         let posted: HashSet<&str> = messages.iter().map(|m| m.ts.as_str()).collect();
         let own: HashSet<&str> = all.iter().filter_map(|d| d.slack_ts.as_deref()).collect();
@@ -950,8 +953,8 @@ impl Run<'_> {
             "one Slack message per deployment, edited in place",
         )?;
         self.check(
-            messages.len() == all.len() + 6,
-            "and three about preview's lock (locked, unlocked, what went next), one about a fork's pull request, two about the workflow file (in force, then a broken version refused)",
+            messages.len() == all.len() + 7,
+            "and three about preview's lock (locked, unlocked, what went next), one about a fork's pull request, two about the workflow file (in force, then a broken version refused), one saying what deploys after the freeze",
         )?;
         let edits: usize = messages.iter().map(|m| m.edits()).sum();
         self.say(format!(
@@ -961,8 +964,8 @@ impl Run<'_> {
         let on_github = self.app.fakes.github.deployments(&repository);
         let ran = all.iter().filter(|d| !d.state.never_ran()).count();
         self.check(
-            on_github.len() == ran && ran == all.len() - 1,
-            "GitHub has one deployment for each that ran; the superseded one never reached it",
+            on_github.len() == ran && ran == all.len() - 2,
+            "GitHub has one deployment for each that ran; the two superseded ones never reached it",
         )?;
         self.check(
             self.app.failures().is_empty(),
@@ -1152,6 +1155,100 @@ environments:
                 .is_some_and(|f| f.commit == landed),
             "the file in force is still the one of the commit that added it",
         )?;
+        Ok(())
+    }
+
+    /// Chapter 19: a freeze set from Slack holds pushes to preview in the lane, a deployment
+    /// by hand is refused with until when and why, `status` shows the snowflake, and
+    /// `unfreeze` lets the newest push deploy.
+    async fn freeze(&mut self) -> Step {
+        const FIRST: &str = "4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e";
+        const NEWEST: &str = "5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f";
+        self.step("Linus freezes preview for the release party; pushes wait until unfreeze");
+        let reply = self
+            .slash(LINUS, "freeze preview for 2h release party")
+            .await?;
+        let (said, everyone) = reply
+            .slash_message()
+            .map(|(m, everyone)| (text(&m), everyone))
+            .unwrap_or_default();
+        self.check(
+            everyone && said.contains("froze preview") && said.contains("release party"),
+            "the channel is told preview is frozen for 2h, by whom and why",
+        )?;
+        let on_github = self
+            .app
+            .fakes
+            .github
+            .deployments(&self.app.repository)
+            .len();
+        self.push_main(FIRST, Some("1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b"), ADA)
+            .await?;
+        self.push_main(NEWEST, Some(FIRST), GRACE).await?;
+        let first = self.preview_of(FIRST).await?;
+        let newest = self.preview_of(NEWEST).await?;
+        self.check(
+            first.state == DeploymentState::Superseded,
+            "the first push is superseded by the newer one while it waits",
+        )?;
+        self.check(
+            newest.state == DeploymentState::Waiting
+                && newest
+                    .description
+                    .as_deref()
+                    .is_some_and(|d| d.contains("preview is frozen until")),
+            "the newest push waits in the lane: \"preview is frozen until … (frozen by Linus — release party)\"",
+        )?;
+        self.check(
+            self.app
+                .fakes
+                .github
+                .deployments(&self.app.repository)
+                .len()
+                == on_github,
+            "nothing reached GitHub while preview is frozen",
+        )?;
+        let reply = self.slash(ADA, "deploy main to preview").await?;
+        let refused = reply
+            .slash_message()
+            .map(|(m, _)| text(&m))
+            .unwrap_or_default();
+        self.check(
+            refused.contains("preview is frozen until") && refused.contains("release party"),
+            "Ada's deployment by hand is refused, saying until when and why",
+        )?;
+        let reply = self.slash(ADA, "status").await?;
+        let status = reply
+            .slash_message()
+            .map(|(m, _)| text(&m))
+            .unwrap_or_default();
+        self.check(
+            status.contains(":snowflake: frozen for 2h more"),
+            "/cimon status shows ❄ and the time left on preview",
+        )?;
+        let seen = self.app.fakes.slack.messages(&self.channel()?).len();
+        let reply = self.slash(LINUS, "unfreeze preview").await?;
+        self.check(
+            reply
+                .slash_message()
+                .is_some_and(|(m, everyone)| everyone && text(&m).contains("unfroze preview")),
+            "Linus unfreezes preview and the channel is told",
+        )?;
+        self.settle().await?;
+        let told = self.channel_texts_since(seen)?;
+        self.check(
+            told.iter().any(|t| {
+                t.contains(&format!("deploying `{}`", &NEWEST[..7]))
+                    && t.contains("came while it was frozen")
+            }),
+            "the channel is told what waited and what deploys now",
+        )?;
+        let newest = self.get(&newest.id).await?;
+        let main = Expect::success(
+            Environment::Preview,
+            PipelineTarget::Branch(world::DEFAULT_BRANCH.into()),
+        );
+        self.run_pipeline(newest, &main).await?;
         Ok(())
     }
 

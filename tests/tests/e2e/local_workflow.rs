@@ -10,7 +10,7 @@ use deploybot_local::harness::{AppOptions, LocalApp, StoreSetup, try_spawn_app};
 use deploybot_local::wiring::{DynamoSettings, random_hex};
 
 /// The titles of the scenario's steps, in order: what the demo promises to show.
-const STEPS: [&str; 19] = [
+const STEPS: [&str; 20] = [
     "Grace binds #web to acme/web and claims her GitHub login",
     "Grace sets the base domain for environment URLs",
     "Ada says hello and claims her GitHub login",
@@ -29,6 +29,7 @@ const STEPS: [&str; 19] = [
     "CircleCI's completion webhook is lost; the watchdog finds out and moves on",
     "Behind the scenes: each function holds only what its profile grants",
     "The team writes .github/deploybot.yml: develop deploys qa",
+    "Linus freezes preview for the release party; pushes wait until unfreeze",
     "Looking back",
 ];
 
@@ -63,9 +64,14 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
     assert_eq!(
         pairs,
         [
-            // The workflow file's chapter: the push that brought a broken version of the file
-            // still deployed preview; develop deployed qa; the push that added the file.
+            // The freeze's chapter: the newest push deployed once preview was unfrozen; the
+            // push before it was superseded while it waited.
             ("preview", DeploymentState::Success),
+            ("preview", DeploymentState::Superseded),
+            // The workflow file's chapter: the push that brought a broken version of the file
+            // still deployed preview (inactive once the next one succeeded); develop deployed
+            // qa; the push that added the file.
+            ("preview", DeploymentState::Inactive),
             ("qa", DeploymentState::Success),
             ("preview", DeploymentState::Inactive),
             // The lanes' chapters: each success became inactive when the next one succeeded;
@@ -88,8 +94,8 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
     );
     assert_eq!(
         app.fakes.ci.pipelines().len(),
-        14,
-        "the superseded push never ran"
+        15,
+        "the superseded pushes never ran"
     );
     assert!(app.failures().is_empty(), "{:#?}", app.failures());
     // The transcript a person reads names what happened.

@@ -2,6 +2,7 @@
 //! request plumbing they share.
 
 pub mod circleci_webhook;
+pub mod freezes;
 pub mod github_webhook;
 pub mod lane_actions;
 pub mod slack_command;

@@ -225,7 +225,55 @@ async fn run(state: &AppState, request: &SlashCommand) -> Result<SlashReply, App
         }
         Command::Status => status(state, request).await,
         Command::Cancel { environment, all } => cancel(state, request, environment, all).await,
+        Command::Freeze { .. } | Command::Unfreeze { .. } | Command::Freezes => {
+            freeze_command(state, request, command).await
+        }
     }
+}
+
+/// `freeze`, `unfreeze`, `freezes` (`crate::http::freezes`): a freeze set or lifted is
+/// announced in the channel as the command's answer; anything else is for the person.
+async fn freeze_command(
+    state: &AppState,
+    request: &SlashCommand,
+    command: Command,
+) -> Result<SlashReply, AppError> {
+    use crate::http::freezes::{self, FreezeAnswer};
+    let Some(project) = state
+        .projects()?
+        .project_by_channel(&request.channel)
+        .await?
+    else {
+        return Ok(SlashReply::ephemeral(replies::not_set_up(
+            &state.config.grammar,
+        )));
+    };
+    let answer = match command {
+        Command::Freeze {
+            target,
+            end,
+            reason,
+        } => {
+            freezes::freeze(
+                state,
+                &project,
+                &request.channel,
+                &request.user,
+                &target,
+                &end,
+                reason,
+            )
+            .await?
+        }
+        Command::Unfreeze { target } => {
+            freezes::unfreeze(state, &project, &request.channel, &request.user, &target).await?
+        }
+        _ => FreezeAnswer::Person(freezes::freezes(state, &project).await?),
+    };
+    Ok(match answer {
+        FreezeAnswer::Channel(m) => SlashReply::in_channel(m),
+        FreezeAnswer::Person(m) => SlashReply::ephemeral(m),
+    })
 }
 
 /// Slack only sends slash commands for an installed app: a workspace marked revoked by
@@ -496,11 +544,28 @@ async fn deploy(
     else {
         return Ok(SlashReply::ephemeral(replies::not_set_up(grammar)));
     };
-    if let Err(refusal) = state
-        .policy_of(&project)
-        .plan_manual(&environment, git_ref.as_ref())
-    {
+    let policy = state.policy_of(&project);
+    if let Err(refusal) = policy.plan_manual(&environment, git_ref.as_ref()) {
         return Ok(SlashReply::ephemeral(replies::deploy_refused(&refusal)));
+    }
+    // A freeze refuses deployments by hand, saying until when and why (one key read of the
+    // lane record, for a freeze set from Slack; the file's windows are in the policy).
+    let lane = state
+        .lanes()?
+        .get_lane(&LaneKey {
+            repository: project.repository.clone(),
+            environment: environment.clone(),
+        })
+        .await?;
+    let now = state.clock.now();
+    if let Some(frozen) = policy.frozen(
+        &environment,
+        lane.as_ref().and_then(|l| l.freeze.as_ref()),
+        now,
+    ) {
+        return Ok(SlashReply::ephemeral(
+            crate::render::freezes::deploy_frozen(grammar, &environment, &frozen, now),
+        ));
     }
     let create = DeploymentCreateRequest::Manual(ManualDeploymentRequest {
         repository: project.repository,
@@ -676,7 +741,14 @@ async fn status(state: &AppState, request: &SlashCommand) -> Result<SlashReply, 
     );
     let mut environments = Vec::with_capacity(shown.len());
     for (environment, record) in shown {
-        environments.push(environment_status(state, repository, environment, record, now).await?);
+        let frozen = policy.frozen(
+            &environment,
+            record.as_ref().and_then(|r| r.freeze.as_ref()),
+            now,
+        );
+        let mut status = environment_status(state, repository, environment, record, now).await?;
+        status.frozen = frozen;
+        environments.push(status);
     }
     let named = environments
         .iter()
@@ -714,6 +786,7 @@ async fn environment_status(
             lock: None,
             queued: 0,
             queue_more: false,
+            frozen: None,
         });
     };
     let deployments = state.deployments()?;
@@ -736,6 +809,7 @@ async fn environment_status(
         lock: record.lock.filter(|l| !l.is_expired(now)),
         queued: pending.len().min(STATUS_QUEUE_COUNT),
         queue_more: pending.len() > STATUS_QUEUE_COUNT,
+        frozen: None,
     })
 }
 

@@ -122,7 +122,11 @@ pub fn deployment_message(d: &Deployment, links: &[UserLink]) -> Message {
     match (state, &d.hold) {
         // The hold's sentence is deploybot's own markup (a mention, a date).
         (DeploymentState::Waiting, Some(hold)) => {
-            blocks.push(Block::section(format!(":lock: {}", hold.sentence(env))));
+            let icon = match hold {
+                deploybot_core::lane::Hold::Freeze { .. } => ":snowflake:",
+                _ => ":lock:",
+            };
+            blocks.push(Block::section(format!("{icon} {}", hold.sentence(env))));
         }
         (DeploymentState::Ready, _) => blocks.push(Block::section(format!(
             ":hourglass_flowing_sand: In line for {env}: it deploys when {env} is free and it is first."

@@ -2,6 +2,7 @@
 //! the replies to commands and buttons.
 
 pub mod deployment;
+pub mod freezes;
 pub mod lanes;
 pub mod replies;
 

@@ -906,6 +906,8 @@ pub struct EnvironmentStatus {
     pub queued: usize,
     /// Whether more wait than `queued` says.
     pub queue_more: bool,
+    /// The freeze in force, if it is frozen.
+    pub frozen: Option<deploybot_core::freeze::Frozen>,
 }
 
 /// How many names of further busy pull-request environments `status` writes out.
@@ -962,8 +964,11 @@ fn environment_status(env: &EnvironmentStatus, links: &[UserLink], now: Timestam
     out.push('*');
     push_display(&mut out, &env.environment);
     out.push('*');
-    let idle =
-        env.current.is_none() && env.running.is_none() && env.lock.is_none() && env.queued == 0;
+    let idle = env.current.is_none()
+        && env.running.is_none()
+        && env.lock.is_none()
+        && env.queued == 0
+        && env.frozen.is_none();
     if idle {
         out.push_str(" _nothing deployed yet_");
         return out;
@@ -993,6 +998,10 @@ fn environment_status(env: &EnvironmentStatus, links: &[UserLink], now: Timestam
             out.push_str(" — ");
             out.push_str(reason);
         }
+    }
+    if let Some(frozen) = &env.frozen {
+        out.push_str("\n• ");
+        out.push_str(&crate::render::freezes::frozen_line(frozen, now));
     }
     if env.queued > 0 {
         let more = if env.queue_more { "+" } else { "" };
@@ -1640,6 +1649,7 @@ mod tests {
                 lock: None,
                 queued: 1,
                 queue_more: false,
+                frozen: None,
             },
             EnvironmentStatus {
                 environment: Environment::Test,
@@ -1648,6 +1658,7 @@ mod tests {
                 lock: Some(lock("U1", Some("testing the migration"), 80)),
                 queued: 10,
                 queue_more: true,
+                frozen: None,
             },
             EnvironmentStatus {
                 environment: Environment::Staging,
@@ -1659,6 +1670,7 @@ mod tests {
                 }),
                 queued: 0,
                 queue_more: false,
+                frozen: None,
             },
             EnvironmentStatus {
                 environment: Environment::Production,
@@ -1667,6 +1679,7 @@ mod tests {
                 lock: None,
                 queued: 0,
                 queue_more: false,
+                frozen: None,
             },
             EnvironmentStatus {
                 environment: Environment::PullRequest(12),
@@ -1675,6 +1688,7 @@ mod tests {
                 lock: None,
                 queued: 0,
                 queue_more: false,
+                frozen: None,
             },
         ];
         let links = [UserLink {

@@ -12,6 +12,7 @@ mod ci_actions;
 mod faults_github;
 mod faults_races;
 mod faults_services;
+mod freezes;
 mod hostile_payloads;
 mod hostile_requests;
 mod lanes;

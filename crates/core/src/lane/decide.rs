@@ -480,10 +480,26 @@ impl Decision {
     }
 }
 
+/// What gates the lane beyond its own state, computed by the caller from what it stores and
+/// the clock: the freeze in force at [`LaneSnapshot::now`], if any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Gates {
+    /// The environment is frozen: automatic intents wait ([`super::IntentKind::waits_for_freeze`]).
+    pub freeze: Option<crate::freeze::Frozen>,
+}
+
+impl Gates {
+    /// Nothing gates the lane.
+    pub fn none() -> Self {
+        Self::default()
+    }
+}
+
 /// The lane's working copy while a decision is made.
 struct Work {
     environment: Environment,
     now: Timestamp,
+    gates: Gates,
     running: Option<Intent>,
     pending: Vec<Intent>,
     current: Option<Intent>,
@@ -494,6 +510,18 @@ struct Work {
 /// effects, then the lane's (supersede, wait, queue, skip, dispatch). An expired lock is
 /// released whatever the event. See the module documentation for applying the result.
 pub fn decide(snapshot: &LaneSnapshot, event: &LaneEvent, ancestry: &Ancestry) -> Decision {
+    decide_gated(snapshot, event, ancestry, &Gates::none())
+}
+
+/// As [`decide`], with the lane's gates: while the environment is frozen, the automatic
+/// intents wait ([`Hold::Freeze`]); once it is not, the intents a freeze held go on, and the
+/// channel is told what was waiting and what deploys now.
+pub fn decide_gated(
+    snapshot: &LaneSnapshot,
+    event: &LaneEvent,
+    ancestry: &Ancestry,
+    gates: &Gates,
+) -> Decision {
     let mut pending: Vec<Intent> = snapshot
         .pending
         .iter()
@@ -504,6 +532,7 @@ pub fn decide(snapshot: &LaneSnapshot, event: &LaneEvent, ancestry: &Ancestry) -
     let mut w = Work {
         environment: snapshot.lane.environment.clone(),
         now: snapshot.now,
+        gates: gates.clone(),
         running: snapshot
             .running
             .clone()
@@ -669,9 +698,52 @@ pub fn decide(snapshot: &LaneSnapshot, event: &LaneEvent, ancestry: &Ancestry) -
     } else {
         BTreeSet::new()
     };
+    // Who waited on a freeze that is over now: the same.
+    let thawed: BTreeSet<DeploymentId> = if w.gates.freeze.is_none() {
+        w.pending
+            .iter()
+            .filter(|i| {
+                matches!(
+                    i.status,
+                    IntentStatus::Waiting {
+                        hold: Hold::Freeze { .. }
+                    }
+                )
+            })
+            .map(|i| i.id.clone())
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
+    let thaw_window = snapshot.pending.iter().find_map(|i| match &i.status {
+        IntentStatus::Waiting {
+            hold: Hold::Freeze { window, .. },
+        } if thawed.contains(&i.id) => Some(window.clone()),
+        _ => None,
+    });
+    let (waited, held_by) = if thawed.is_empty() {
+        (waited_on_lock, "locked")
+    } else {
+        (waited_on_lock.union(&thawed).cloned().collect(), "frozen")
+    };
 
-    match drain(&mut w, &mut fx, ancestry, &waited_on_lock) {
+    let dispatches_before = fx.len();
+    match drain(&mut w, &mut fx, ancestry, &waited, held_by) {
         Ok(()) => {
+            if let Some(window) = thaw_window
+                && !fx[dispatches_before..]
+                    .iter()
+                    .any(|e| matches!(e, Effect::Dispatch { .. }))
+            {
+                let text = match &w.running {
+                    Some(r) => format!(
+                        "the freeze ({window}) is over; `{}` is still deploying and what waited goes after it",
+                        r.short_sha()
+                    ),
+                    None => format!("the freeze ({window}) is over"),
+                };
+                fx.push(Effect::Notify(Notice::NextUp { text }));
+            }
             if lock_ended && !fx.iter().any(|e| matches!(e, Effect::Dispatch { .. })) {
                 if w.running.is_none() && w.pending.is_empty() {
                     fx.push(Effect::Notify(Notice::NextUp {
@@ -795,6 +867,7 @@ fn drain(
     fx: &mut Vec<Effect>,
     ancestry: &Ancestry,
     waited_on_lock: &BTreeSet<DeploymentId>,
+    held_by: &str,
 ) -> Result<(), AncestryQuestion> {
     // Newest wins per source (pending is sorted oldest first, so the last one of a source
     // is its newest).
@@ -850,6 +923,23 @@ fn drain(
             kept.push(i);
             continue;
         }
+        if let Some(frozen) = w
+            .gates
+            .freeze
+            .as_ref()
+            .filter(|_| i.kind.waits_for_freeze())
+        {
+            let hold = Hold::from_freeze(frozen);
+            if !matches!(&i.status, IntentStatus::Waiting { hold: h } if *h == hold) {
+                fx.push(Effect::Wait {
+                    intent: i.id.clone(),
+                    hold: hold.clone(),
+                });
+                i.status = IntentStatus::Waiting { hold };
+            }
+            kept.push(i);
+            continue;
+        }
         if slot_taken {
             if i.status != IntentStatus::Queued {
                 fx.push(Effect::Queue {
@@ -895,11 +985,11 @@ fn drain(
             let text = match count {
                 0 => format!("deploying `{}`", i.short_sha()),
                 1 => format!(
-                    "deploying `{}`, which came while it was locked",
+                    "deploying `{}`, which came while it was {held_by}",
                     i.short_sha()
                 ),
                 n => format!(
-                    "deploying `{}`, the newest of {n} {} that came while it was locked",
+                    "deploying `{}`, the newest of {n} {} that came while it was {held_by}",
                     i.short_sha(),
                     i.kind.plural()
                 ),
@@ -1594,3 +1684,6 @@ mod tests {
         assert_eq!(id(4), retry.id);
     }
 }
+
+#[cfg(test)]
+mod gate_tests;

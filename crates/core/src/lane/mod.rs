@@ -63,8 +63,8 @@ pub mod record;
 pub mod watchdog;
 
 pub use decide::{
-    Ancestry, AncestryQuestion, ChecksResult, Decision, DispatchRefusal, Effect, LaneEvent,
-    LockEnd, Notice, RetryRefused, check_retry, decide,
+    Ancestry, AncestryQuestion, ChecksResult, Decision, DispatchRefusal, Effect, Gates, LaneEvent,
+    LockEnd, Notice, RetryRefused, check_retry, decide, decide_gated,
 };
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use lock::{Lock, LockError};
@@ -156,6 +156,16 @@ pub enum IntentKind {
     },
     /// A rollback (a later issue).
     Rollback,
+}
+
+impl IntentKind {
+    /// Whether a freeze holds intents of this kind in the lane. Automatic ones wait for the
+    /// freeze to end; what a person asked for was let in at the door (a manual deploy into a
+    /// frozen environment is refused there unless overridden), and a rollback passes a
+    /// freeze by design. The one place the lane's gate asks.
+    pub fn waits_for_freeze(&self) -> bool {
+        self.is_automatic()
+    }
 }
 
 impl IntentKind {
@@ -365,6 +375,17 @@ pub enum Hold {
         /// Since when it waits (for the checks timeout).
         since: Timestamp,
     },
+    /// The environment is frozen (a copy of the freeze as it was when the intent started
+    /// waiting): automatic deployments wait for its end.
+    Freeze {
+        /// The window's name.
+        window: String,
+        /// When it ends.
+        until: Timestamp,
+        /// Its reason.
+        #[serde(default)]
+        reason: Option<String>,
+    },
 }
 
 impl Hold {
@@ -403,6 +424,31 @@ impl Hold {
                 let list: Vec<String> = contexts.iter().map(|c| format!("`{c}`")).collect();
                 format!("waiting for checks: {}", list.join(", "))
             }
+            Self::Freeze {
+                window,
+                until,
+                reason,
+            } => {
+                let mut s = format!(
+                    "waiting: {environment} is frozen until {} ({window}",
+                    slack_date_time(*until)
+                );
+                if let Some(r) = reason {
+                    s.push_str(" — ");
+                    s.push_str(r);
+                }
+                s.push_str("); it deploys when the freeze ends");
+                s
+            }
+        }
+    }
+
+    /// The hold a freeze puts on automatic intents.
+    pub fn from_freeze(frozen: &crate::freeze::Frozen) -> Self {
+        Self::Freeze {
+            window: frozen.name.clone(),
+            until: frozen.until,
+            reason: frozen.reason.clone(),
         }
     }
 }
@@ -599,6 +645,16 @@ pub fn slack_time(at: Timestamp) -> String {
         of_day / 3600,
         (of_day % 3600) / 60
     )
+}
+
+/// A date and time in Slack's date markup, for times that may be days away:
+/// `<!date^1718289000^{date_short_pretty} {time}|2024-06-13 14:30 UTC>`.
+pub fn slack_date_time(at: Timestamp) -> String {
+    let secs = at.secs();
+    let fallback = jiff::Timestamp::from_second(secs)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|_| format!("{secs}"));
+    format!("<!date^{secs}^{{date_short_pretty}} {{time}}|{fallback}>")
 }
 
 #[cfg(test)]

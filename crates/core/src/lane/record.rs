@@ -42,6 +42,14 @@ pub struct LaneRecord {
     /// only due lanes.
     #[serde(default)]
     pub due_at: Option<Timestamp>,
+    /// A freeze set from Slack (`freeze <environment> …`), until it is lifted or replaced;
+    /// it may be over already (it freezes only until its `until`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze: Option<crate::freeze::ManualFreeze>,
+    /// When the freeze that holds some of the lane's intents ends: the watchdog drains the
+    /// lane then (it counts towards `due_at`). `None` when no intent waits for a freeze.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thaw_at: Option<Timestamp>,
     /// When the record was last saved.
     pub updated_at: Timestamp,
 }
@@ -59,6 +67,8 @@ impl LaneRecord {
             current: None,
             lock: None,
             due_at: None,
+            freeze: None,
+            thaw_at: None,
             updated_at: now,
         }
     }

@@ -8,6 +8,7 @@
 
 mod glob;
 
+use crate::freeze::{FreezeWindow, Schedule, WeeklyTime, Zone, parse_local_date_time};
 use glob::Glob;
 pub use glob::GlobError;
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, ScanError, YamlData};
@@ -16,7 +17,7 @@ use std::fmt;
 /// Where the file lives in a repository (read from the default branch only).
 pub const WORKFLOW_PATH: &str = ".github/deploybot.yml";
 /// The keys of the file's top level.
-pub const TOP_KEYS: [&str; 2] = ["version", "environments"];
+pub const TOP_KEYS: [&str; 3] = ["version", "environments", "freezes"];
 /// The keys of one environment.
 pub const ENVIRONMENT_KEYS: [&str; 10] = [
     "backend",
@@ -36,6 +37,18 @@ pub const BACKEND_KEYS: [&str; 2] = ["circleci", "github_actions"];
 pub const CIRCLECI_KEYS: [&str; 2] = ["project_slug", "definition_id"];
 /// The keys of `backend: { github_actions: ... }`.
 pub const GITHUB_ACTIONS_KEYS: [&str; 1] = ["workflow"];
+/// The keys of one freeze window.
+pub const FREEZE_KEYS: [&str; 7] = [
+    "name",
+    "environments",
+    "timezone",
+    "weekly",
+    "from",
+    "until",
+    "reason",
+];
+/// The keys of a freeze window's `weekly`.
+pub const WEEKLY_KEYS: [&str; 2] = ["from", "until"];
 /// The keys of an environment's `on` when it is a mapping.
 pub const ON_KEYS: [&str; 2] = ["push", "tag"];
 /// The keyword in a push list that stands for the repository's default branch.
@@ -51,10 +64,13 @@ const MAX_FILE_BYTES: usize = 64 * 1024;
 // ---------------------------------------------------------------------------------------------
 // The parsed file
 
-/// A parsed workflow file: its environments in the order the file lists them.
+/// A parsed workflow file: its environments in the order the file lists them, and its freeze
+/// windows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkflowFile {
     pub environments: Vec<EnvironmentSpec>,
+    /// `freezes:`: when environments take no automatic deployment ([`crate::freeze`]).
+    pub freezes: Vec<crate::freeze::FreezeWindow>,
 }
 
 /// One environment of the file.
@@ -560,10 +576,12 @@ fn parse_top(doc: &Node<'_>, errors: &mut Errors) -> Option<WorkflowFile> {
     }
     let mut version = None;
     let mut environments = None;
+    let mut freezes = None;
     for (key, key_node, value) in entries(doc, errors) {
         match key {
             "version" => version = Some(value),
             "environments" => environments = Some(value),
+            "freezes" => freezes = Some(value),
             _ => unknown_key(key_node, key, &TOP_KEYS, "the file", errors),
         }
     }
@@ -625,9 +643,242 @@ fn parse_top(doc: &Node<'_>, errors: &mut Errors) -> Option<WorkflowFile> {
     for (env, target, node) in promote_nodes {
         check_promote_from(&env, &target, node, &names, &specs, errors);
     }
+    let freezes = freezes.map_or_else(Vec::new, |node| parse_freezes(node, &names, errors));
     Some(WorkflowFile {
         environments: specs,
+        freezes,
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Freeze windows
+
+fn parse_freezes(node: &Node<'_>, names: &[&str], errors: &mut Errors) -> Vec<FreezeWindow> {
+    let items = match &node.data {
+        YamlData::Value(Scalar::Null) => return Vec::new(),
+        YamlData::Sequence(items) => items,
+        _ => {
+            errors.at(
+                node,
+                format!(
+                    "`freezes` must be a list of windows (`- name: …`), not {}",
+                    kind(node)
+                ),
+            );
+            return Vec::new();
+        }
+    };
+    let mut out: Vec<FreezeWindow> = Vec::new();
+    for item in items {
+        if let Some(w) = parse_freeze(item, names, errors) {
+            if let Some(earlier) = out.iter().find(|o| o.name == w.name) {
+                errors.at(
+                    item,
+                    format!(
+                        "the freeze window `{}` is already named on line {}; give each window its own name",
+                        w.name, earlier.line
+                    ),
+                );
+            } else {
+                out.push(w);
+            }
+        }
+    }
+    out
+}
+
+fn parse_freeze(node: &Node<'_>, names: &[&str], errors: &mut Errors) -> Option<FreezeWindow> {
+    if !matches!(node.data, YamlData::Mapping(_)) {
+        errors.at(
+            node,
+            format!(
+                "a freeze window must be a mapping with `name`, `environments`, `timezone` and `weekly` or `from`/`until`, not {}",
+                kind(node)
+            ),
+        );
+        return None;
+    }
+    let before = errors.0.len();
+    let mut name = None;
+    let mut environments = Vec::new();
+    let mut environments_given = false;
+    let mut zone = None;
+    let mut zone_given = false;
+    let mut weekly = None;
+    let mut dates: [Option<(&Node<'_>, Option<jiff::civil::DateTime>)>; 2] = [None, None];
+    let mut reason = None;
+    for (key, k_node, v) in entries(node, errors) {
+        match key {
+            "name" => {
+                if let Some(s) = expect_str(v, key, errors) {
+                    if s.trim().is_empty() {
+                        errors.at(v, "a freeze window needs a name");
+                    } else {
+                        name = Some(s.to_owned());
+                    }
+                }
+            }
+            "environments" => {
+                environments_given = true;
+                for (env, item) in expect_str_list(v, key, errors) {
+                    match names.iter().find(|n| n.eq_ignore_ascii_case(env)) {
+                        Some(known) if environments.iter().any(|e| e == known) => {
+                            errors.at(item, format!("`{env}` is listed twice in `environments`"))
+                        }
+                        Some(known) => environments.push((*known).to_owned()),
+                        None => errors.at(
+                            item,
+                            format!(
+                                "`{env}` names no environment; the environments are {}",
+                                names.join(", ")
+                            ),
+                        ),
+                    }
+                }
+            }
+            "timezone" => {
+                zone_given = true;
+                if let Some(s) = expect_str(v, key, errors) {
+                    match Zone::parse(s) {
+                        Ok(z) => zone = Some(z),
+                        Err(e) => errors.at(v, format!("`timezone`: {e}")),
+                    }
+                }
+            }
+            "weekly" => weekly = Some((k_node, parse_weekly(v, errors))),
+            "from" | "until" => {
+                let slot = usize::from(key == "until");
+                let value = expect_str(v, key, errors).and_then(|s| {
+                    parse_local_date_time(s)
+                        .map_err(|e| errors.at(v, format!("`{key}`: {e}")))
+                        .ok()
+                });
+                dates[slot] = Some((v, value));
+            }
+            "reason" => {
+                if let Some(s) = expect_str(v, key, errors) {
+                    reason = Some(s.trim().to_owned()).filter(|r| !r.is_empty());
+                }
+            }
+            _ => unknown_key(k_node, key, &FREEZE_KEYS, "a freeze window", errors),
+        }
+    }
+    let shown = name.clone().unwrap_or_else(|| "this window".into());
+    if name.is_none() && errors.0.len() == before {
+        errors.at(node, "a freeze window needs `name: …`");
+    }
+    if !environments_given {
+        errors.at(
+            node,
+            format!("`{shown}` needs `environments: [...]`, the environments it freezes"),
+        );
+    }
+    if !zone_given {
+        errors.at(
+            node,
+            format!("`{shown}` needs `timezone:`, an IANA name such as `Europe/London`: its times are wall-clock times there"),
+        );
+    }
+    let schedule = match (weekly, &dates) {
+        (Some((k_node, _)), [Some(_), _] | [_, Some(_)]) => {
+            errors.at(
+                k_node,
+                format!(
+                    "`{shown}` has both `weekly` and `from`/`until`; a window is one or the other"
+                ),
+            );
+            None
+        }
+        (Some((k_node, Some((f, u)))), _) => {
+            if f == u {
+                errors.at(
+                    k_node,
+                    "`weekly` starts and ends at the same time; a window needs an end after its start",
+                );
+                None
+            } else {
+                zone.map(|zone| Schedule::Weekly {
+                    zone,
+                    from: f,
+                    until: u,
+                })
+            }
+        }
+        (Some((_, None)), _) => None,
+        (None, [Some((_, Some(f))), Some((u_node, Some(u)))]) => {
+            if u <= f {
+                errors.at(u_node, format!("`until` must come after `from` ({f})"));
+                None
+            } else {
+                zone.map(|zone| Schedule::Once {
+                    zone,
+                    from: *f,
+                    until: *u,
+                })
+            }
+        }
+        (None, [Some(_), Some(_)]) => None,
+        (None, [Some(_), None] | [None, Some(_)]) => {
+            errors.at(node, format!("`{shown}` needs both `from` and `until`"));
+            None
+        }
+        (None, [None, None]) => {
+            errors.at(
+                node,
+                format!("`{shown}` needs `weekly: {{ from: \"Fri 16:00\", until: \"Mon 08:00\" }}`, or `from:` and `until:` local date-times"),
+            );
+            None
+        }
+    };
+    if errors.0.len() != before {
+        return None;
+    }
+    Some(FreezeWindow {
+        name: name?,
+        environments,
+        schedule: schedule?,
+        reason,
+        line: node.span.start.line(),
+    })
+}
+
+/// `weekly: { from: "Fri 16:00", until: "Mon 08:00" }`: its start and end, when both read.
+fn parse_weekly(node: &Node<'_>, errors: &mut Errors) -> Option<(WeeklyTime, WeeklyTime)> {
+    if !matches!(node.data, YamlData::Mapping(_)) {
+        errors.at(
+            node,
+            format!(
+                "`weekly` must be a mapping, as in `weekly: {{ from: \"Fri 16:00\", until: \"Mon 08:00\" }}`, not {}",
+                kind(node)
+            ),
+        );
+        return None;
+    }
+    let mut times: [Option<Option<WeeklyTime>>; 2] = [None, None];
+    for (key, k_node, v) in entries(node, errors) {
+        match key {
+            "from" | "until" => {
+                let value = expect_str(v, key, errors).and_then(|s| {
+                    WeeklyTime::parse(s)
+                        .map_err(|e| errors.at(v, format!("`{key}`: {e}")))
+                        .ok()
+                });
+                times[usize::from(key == "until")] = Some(value);
+            }
+            _ => unknown_key(k_node, key, &WEEKLY_KEYS, "`weekly`", errors),
+        }
+    }
+    match times {
+        [Some(Some(f)), Some(Some(u))] => Some((f, u)),
+        [Some(_), Some(_)] => None,
+        _ => {
+            errors.at(
+                node,
+                "`weekly` needs both `from` and `until`, as in `{ from: \"Fri 16:00\", until: \"Mon 08:00\" }`",
+            );
+            None
+        }
+    }
 }
 
 fn check_names(list: &[(&str, &Node<'_>, &Node<'_>)], errors: &mut Errors) {
@@ -1157,6 +1408,7 @@ impl WorkflowFile {
                     )
                 },
             ],
+            freezes: Vec::new(),
         }
     }
 
@@ -1326,6 +1578,8 @@ impl WorkflowFile {
     }
 }
 
+#[cfg(test)]
+mod freeze_tests;
 #[cfg(test)]
 mod tests;
 

@@ -739,12 +739,12 @@ fn a_manual_only_environment_may_be_empty_and_names_may_be_anything_a_command_ca
 // ---------------------------------------------------------------------------------------------
 // The schema
 
-fn schema() -> serde_json::Value {
+pub(super) fn schema() -> serde_json::Value {
     let text = include_str!("../../../../docs/deploybot.schema.json");
     serde_json::from_str(text).expect("the schema is JSON")
 }
 
-fn property_names(node: &serde_json::Value) -> Vec<String> {
+pub(super) fn property_names(node: &serde_json::Value) -> Vec<String> {
     let mut names: Vec<String> = node["properties"]
         .as_object()
         .map(|m| m.keys().cloned().collect())
@@ -753,7 +753,7 @@ fn property_names(node: &serde_json::Value) -> Vec<String> {
     names
 }
 
-fn sorted(keys: &[&str]) -> Vec<String> {
+pub(super) fn sorted(keys: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
     v.sort();
     v
@@ -913,7 +913,7 @@ fn deep_nesting_is_answered_without_overflowing_the_stack() {
 // The schema and the parser agree on files
 
 /// The YAML text as the JSON value a schema validator would see.
-fn yaml_to_json(text: &str) -> serde_json::Value {
+pub(super) fn yaml_to_json(text: &str) -> serde_json::Value {
     fn convert(node: &MarkedYaml<'_>) -> serde_json::Value {
         use serde_json::Value;
         match &node.data {
@@ -945,7 +945,7 @@ fn yaml_to_json(text: &str) -> serde_json::Value {
 
 /// A validator for the keywords docs/deploybot.schema.json uses, but `pattern` and `format`
 /// (the table's files do not depend on them).
-fn schema_accepts(
+pub(super) fn schema_accepts(
     schema: &serde_json::Value,
     root: &serde_json::Value,
     value: &serde_json::Value,

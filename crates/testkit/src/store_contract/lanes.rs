@@ -85,6 +85,8 @@ pub async fn save_lane_creates_then_is_optimistic(store: Arc<dyn Store>) {
     idle.start_attempted = false;
     idle.lock = None;
     idle.due_at = None;
+    idle.freeze = None;
+    idle.thaw_at = None;
     idle.updated_at = at(20);
     let idle_saved = save_lane(&*store, &idle).await;
     assert_eq!(
@@ -574,6 +576,14 @@ fn busy_lane(key: &LaneKey, offset_secs: i64) -> LaneRecord {
             reminded: false,
         }),
         due_at: Some(at(offset_secs + 120)),
+        // Every field set, so the stores show they keep each one.
+        freeze: Some(deploybot_core::freeze::ManualFreeze {
+            by: slack_user("U0BOB"),
+            from: at(offset_secs),
+            until: at(offset_secs + 7_200),
+            reason: Some("incident review".to_owned()),
+        }),
+        thaw_at: Some(at(offset_secs + 7_200)),
         updated_at: at(offset_secs),
     }
 }

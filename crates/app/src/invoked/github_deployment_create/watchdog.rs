@@ -5,6 +5,8 @@
 //!
 //! - a lane whose lock's reminder or expiry is due gets a `Tick` (the reminder goes out once;
 //!   an expired lock is released and the lane drains);
+//! - a lane whose freeze ended while intents waited for it (`thaw_at`) is drained: the newest
+//!   of each source deploys, and the channel is told what waited;
 //! - a dispatched deployment that CI has not started `DEPLOYBOT_START_TIMEOUT` after its
 //!   dispatch (the GitHub `deployment` event was lost) has its pipeline started by the
 //!   watchdog, once: the lane record is marked first with a conditional write, so of two
@@ -58,6 +60,9 @@ async fn look(state: &AppState, lane: LaneRecord) -> Result<(), AppError> {
     let checks_timeout = Duration::from_secs(state.config.checks_timeout_secs.unsigned_abs());
     if lane.lock.as_ref().is_some_and(|l| l.due_at() <= now) {
         run_lane(state, &key, LaneEvent::Tick { checks_timeout }).await?;
+    } else if lane.thaw_at.is_some_and(|t| t <= now) {
+        // The freeze that held intents is over: they go (or wait for the next window).
+        run_lane(state, &key, LaneEvent::Drain).await?;
     }
     let (Some(id), Some(dispatched_at)) = (lane.running.clone(), lane.dispatched_at) else {
         return Ok(());
