@@ -170,6 +170,7 @@ struct Parameters<'a> {
     url: Option<&'a str>,
     sha: &'a Sha,
     deployment_id: &'a DeploymentId,
+    rollback: bool,
 }
 
 #[derive(Deserialize)]
@@ -307,6 +308,7 @@ impl CiBackend for CircleCiClient {
                 url: p.url.as_deref(),
                 sha: &p.sha,
                 deployment_id: &p.deployment_id,
+                rollback: p.rollback,
             },
         };
         let url = self.url(&[
@@ -399,6 +401,7 @@ mod tests {
             url: None,
             sha: Sha::parse("0123456789abcdef0123456789abcdef01234567").expect("sha"),
             deployment_id: DeploymentId::new(Timestamp::from_secs(1_700_000_000), 1),
+            rollback: false,
         };
         let body = TriggerBody {
             branch: None,
@@ -410,6 +413,7 @@ mod tests {
                 url: None,
                 sha: &parameters.sha,
                 deployment_id: &parameters.deployment_id,
+                rollback: parameters.rollback,
             },
         };
         assert_eq!(
@@ -421,6 +425,7 @@ mod tests {
                     "version": "v1.2.0",
                     "sha": "0123456789abcdef0123456789abcdef01234567",
                     "deployment_id": parameters.deployment_id.to_string(),
+                    "rollback": false,
                 }
             })
         );

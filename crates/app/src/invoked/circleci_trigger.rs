@@ -104,6 +104,7 @@ pub async fn handle(
             url: current.environment_url.clone(),
             sha: current.sha.clone(),
             deployment_id: current.id.clone(),
+            rollback: current.trigger.is_rollback(),
         },
     };
     let ci = match state.ci() {
