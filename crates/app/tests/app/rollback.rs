@@ -8,6 +8,7 @@
 use crate::workflow_support::*;
 use deploybot_app::render::{ACTION_ROLLBACK, ACTION_ROLLBACK_CANCEL};
 use deploybot_core::blocks::{Block, Element, Message};
+use deploybot_core::ports::Clock;
 use deploybot_core::{DeploymentState, Environment, Trigger};
 
 const ANA: &str = "U0ANA";
@@ -218,5 +219,81 @@ async fn a_rollback_with_nothing_earlier_or_an_unknown_target_says_why() {
         "{text}"
     );
     assert!(text.contains("The oldest it keeps is `aaaaaaa`"), "{text}");
+    world.assert_no_failures();
+}
+
+#[tokio::test]
+async fn after_a_rollback_the_environment_is_locked_and_the_bad_commit_stays_out() {
+    let world = World::new().await;
+    push_main(&world, 'a', None).await;
+    assert_eq!(world.finish_everything("success").await, 1);
+    push_main(&world, 'b', Some('a')).await;
+    assert_eq!(world.finish_everything("success").await, 1);
+    let bad = world
+        .deployments_in(Environment::Preview)
+        .await
+        .into_iter()
+        .find(|d| d.sha == sha('b'))
+        .expect("the bad release");
+
+    world.slash(ANA, "rollback preview login broken").await;
+    let preview = command_responses(&world, ANA);
+    let value = buttons(preview.last().expect("a preview"))[0].1.clone();
+    world.press(ANA, &channel(), ACTION_ROLLBACK, &value).await;
+    assert_eq!(world.finish_everything("success").await, 1);
+
+    // Locked by Ana, with the reason, for the default time.
+    let lock = world.lane(Environment::Preview).await.lock.expect("locked");
+    assert_eq!(lock.holder.as_str(), ANA);
+    assert_eq!(
+        lock.reason.as_deref(),
+        Some("rolled back from `bbbbbbb`: login broken")
+    );
+    assert_eq!(lock.until, world.clock.now().plus_secs(7200));
+    // The release rolled away from says so, in the store and on GitHub.
+    let away = world.store_get(&bad.id).await;
+    assert_eq!(away.state, DeploymentState::Inactive);
+    assert_eq!(away.description.as_deref(), Some("rolled back by <@U0ANA>"));
+    assert_eq!(
+        world.github_states(&away).last().map(String::as_str),
+        Some("inactive")
+    );
+
+    // The bad commit pushed again is refused at once, saying why; nothing reaches GitHub.
+    let on_github = world.github.deployments(&repo()).len();
+    world
+        .github_event("push", &push_event("refs/heads/main", &sha('b')))
+        .await;
+    let refused = world
+        .deployments_in(Environment::Preview)
+        .await
+        .into_iter()
+        .filter(|d| d.sha == sha('b'))
+        .find(|d| d.id != bad.id)
+        .expect("the push's intent");
+    assert_eq!(refused.state, DeploymentState::Skipped);
+    let why = refused.description.clone().unwrap_or_default();
+    assert!(
+        why.starts_with("not deployed: `bbbbbbb` was rolled back from preview by <@U0ANA>"),
+        "{why}"
+    );
+    assert!(why.contains("login broken"), "{why}");
+    assert_eq!(world.github.deployments(&repo()).len(), on_github);
+
+    // A fix on top of the bad commit waits for the lock, then deploys after unlock.
+    push_main(&world, 'c', Some('b')).await;
+    let fix = world
+        .deployments_in(Environment::Preview)
+        .await
+        .into_iter()
+        .find(|d| d.sha == sha('c'))
+        .expect("the fix");
+    assert_eq!(fix.state, DeploymentState::Waiting);
+    world.slash(ANA, "unlock preview").await;
+    assert_eq!(
+        world.store_get(&fix.id).await.state,
+        DeploymentState::Created
+    );
+    assert_eq!(world.finish_everything("success").await, 1);
     world.assert_no_failures();
 }
