@@ -133,7 +133,7 @@ fn rejected(target: Target<'_>, message: &str) -> CiError {
     if lower.contains("argument") || lower.contains("parameter") {
         CiError::Rejected(format!(
             "{what}: {message}. Every pipeline parameter deploybot sends (environment, version, \
-             subdomain, url, sha, deployment_id) must be declared under `parameters:` in \
+             subdomain, url, sha, deployment_id, rollback) must be declared under `parameters:` in \
              .circleci/config.yml"
         ))
     } else {

@@ -10,7 +10,7 @@ use deploybot_local::harness::{AppOptions, LocalApp, StoreSetup, try_spawn_app};
 use deploybot_local::wiring::{DynamoSettings, random_hex};
 
 /// The titles of the scenario's steps, in order: what the demo promises to show.
-const STEPS: [&str; 19] = [
+const STEPS: [&str; 20] = [
     "Grace binds #web to acme/web and claims her GitHub login",
     "Grace sets the base domain for environment URLs",
     "Ada says hello and claims her GitHub login",
@@ -27,6 +27,7 @@ const STEPS: [&str; 19] = [
     "Three pushes to main in a row: one deploys at a time, the newest goes next",
     "Grace locks preview to test a migration; a push waits and deploys on unlock",
     "CircleCI's completion webhook is lost; the watchdog finds out and moves on",
+    "A bad release is rolled back: a preview, the rollback, a lock, the bad commit kept out",
     "Behind the scenes: each function holds only what its profile grants",
     "The team writes .github/deploybot.yml: develop deploys qa",
     "Looking back",
