@@ -69,6 +69,10 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
             ("preview", DeploymentState::Success),
             ("qa", DeploymentState::Success),
             ("preview", DeploymentState::Inactive),
+            // The rollback's chapter: the fix, the bad commit's push refused, the rollback.
+            ("preview", DeploymentState::Inactive),
+            ("preview", DeploymentState::Skipped),
+            ("preview", DeploymentState::Inactive),
             // The lanes' chapters: each success became inactive when the next one succeeded;
             // the middle push of three never ran.
             ("preview", DeploymentState::Inactive),
@@ -89,8 +93,8 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
     );
     assert_eq!(
         app.fakes.ci.pipelines().len(),
-        14,
-        "the superseded push never ran"
+        16,
+        "the superseded push and the refused one never ran"
     );
     assert!(app.failures().is_empty(), "{:#?}", app.failures());
     // The transcript a person reads names what happened.
@@ -100,6 +104,8 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
         "[Deploy to staging]",
         "[Retry]",
         "Deployment to production succeeded",
+        "[Roll back]",
+        "not deployed: `e5e5e5e` was rolled back from preview",
         "GitHub API   ← POST /repos/acme/web/deployments",
         "CircleCI API ← POST /project/gh/acme/web/pipeline",
         "The demo worked",
