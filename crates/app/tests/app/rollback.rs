@@ -251,6 +251,7 @@ async fn after_a_rollback_the_environment_is_locked_and_the_bad_commit_stays_out
     );
     assert_eq!(lock.until, world.clock.now().plus_secs(7200));
     // The release rolled away from says so, in the store and on GitHub.
+    world.settle().await;
     let away = world.store_get(&bad.id).await;
     assert_eq!(away.state, DeploymentState::Inactive);
     assert_eq!(away.description.as_deref(), Some("rolled back by <@U0ANA>"));

@@ -175,6 +175,7 @@ async fn production_runs_on_the_tag_without_a_subdomain() {
         vec![
             "deployment_id",
             "environment",
+            "rollback",
             "sha",
             "subdomain",
             "version"
