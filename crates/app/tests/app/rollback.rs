@@ -236,6 +236,8 @@ async fn after_a_rollback_the_environment_is_locked_and_the_bad_commit_stays_out
         .find(|d| d.sha == sha('b'))
         .expect("the bad release");
 
+    // Minutes later (deployment ids order deployments by their creation time).
+    world.clock.advance_secs(600);
     world.slash(ANA, "rollback preview login broken").await;
     let preview = command_responses(&world, ANA);
     let value = buttons(preview.last().expect("a preview"))[0].1.clone();
