@@ -320,6 +320,7 @@ fn lanes(c: &mut Criterion) {
             pending: queue.iter().map(|d| intent_of(d, &lane)).collect(),
             current: None,
             lock: None,
+            bad: Vec::new(),
             now: Timestamp::from_secs(NOW_SECS),
         };
         let ancestry = Ancestry::new();

@@ -66,6 +66,9 @@ fn kind_of(d: &Deployment) -> (IntentKind, Requester) {
             IntentKind::Retry { of: of.clone() },
             Requester::Person(slack_user.clone()),
         ),
+        Trigger::Rollback { slack_user, .. } => {
+            (IntentKind::Rollback, Requester::Person(slack_user.clone()))
+        }
     }
 }
 
@@ -131,6 +134,10 @@ pub struct LaneView {
     pub running: Option<Deployment>,
     pub current: Option<Deployment>,
     pub pending: Vec<Deployment>,
+    /// The lane's rolled-back ranges, newest first (read after the lane record: a range is
+    /// recorded before the lane hears that its rollback succeeded, so a decision that sees
+    /// the slot free sees the range).
+    pub bad: Vec<deploybot_core::rollback::BadRange>,
 }
 
 impl LaneView {
@@ -143,6 +150,7 @@ impl LaneView {
             pending: self.pending.iter().map(|d| intent_of(d, r)).collect(),
             current: self.current.as_ref().map(|d| intent_of(d, r)),
             lock: r.lock.clone(),
+            bad: self.bad.clone(),
             now: state.clock.now(),
         }
     }
@@ -172,11 +180,16 @@ pub async fn read(state: &AppState, key: &LaneKey) -> Result<LaneView, AppError>
             None => Ok(None),
         }
     };
-    let (running, current) = tokio::join!(get(record.running.clone()), get(record.current.clone()));
+    let (running, current, bad) = tokio::join!(
+        get(record.running.clone()),
+        get(record.current.clone()),
+        lanes.bad_ranges(key, deploybot_core::rollback::RANGES_READ)
+    );
     Ok(LaneView {
         running: running?,
         current: current?,
         pending: pending?,
+        bad: bad?,
         record,
     })
 }

@@ -259,7 +259,15 @@ async fn supersede_older_successes(state: &AppState, newer: &Deployment) {
         .into_iter()
         .filter(|o| o.id > newer.id && o.state == DeploymentState::Success)
     {
-        let t = Transition::to(DeploymentState::Inactive).description(superseded_by(newer));
+        let why = match &newer.trigger {
+            // The deployment a rollback went away from says so (docs/workflow.md, "Rolling
+            // back").
+            deploybot_core::Trigger::Rollback {
+                slack_user, from, ..
+            } if from == &old.id => format!("rolled back by {}", slack_user.mention()),
+            _ => superseded_by(newer),
+        };
+        let t = Transition::to(DeploymentState::Inactive).description(why);
         if let Err(error) = save_and_announce(state, old, &t).await {
             tracing::warn!(deployment = %newer.id, %error, "superseding an older success failed");
         }

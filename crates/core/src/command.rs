@@ -56,6 +56,14 @@ pub enum Command {
     },
     /// `status`: every environment at a glance.
     Status,
+    /// `rollback <environment> [to <ref|commit>] [<reason…>]`: put back what worked
+    /// (docs/workflow.md, "Rolling back"). `target` is `None` for the most recent earlier
+    /// success.
+    Rollback {
+        environment: Environment,
+        target: Option<GitRef>,
+        reason: Option<String>,
+    },
     /// `cancel <environment> [--all]`: cancel the environment's running deployment (and with
     /// `--all` drop its queued ones too).
     Cancel {
@@ -226,6 +234,7 @@ impl Grammar {
                 ))),
             },
             "status" => self.no_args(rest, "status", Command::Status),
+            "rollback" => self.parse_rollback(rest),
             "cancel" => self.parse_cancel(rest),
             "freeze" => self.parse_freeze(rest),
             "unfreeze" => match rest {
@@ -498,6 +507,44 @@ impl Grammar {
         })
     }
 
+    /// `rollback <environment> [to <ref|commit>] [<reason…>]`: after the environment, `to`
+    /// followed by a word is the target; anything else is the reason.
+    fn parse_rollback(&self, rest: &[String]) -> Result<Command, UsageError> {
+        let example = format!(
+            "`{} rollback production` or `{} rollback production to v1.4 the login page is blank`",
+            self.command, self.command
+        );
+        let Some((env, mut rest)) = rest.split_first() else {
+            return Err(self.usage(format!(
+                "Say which environment to roll back, and optionally to what and why: {example}."
+            )));
+        };
+        let environment = self.environment(env)?;
+        let mut target = None;
+        if let [word, tail @ ..] = rest
+            && word.eq_ignore_ascii_case("to")
+        {
+            let Some((git_ref, after)) = tail.split_first() else {
+                return Err(self.usage(format!(
+                    "Say which commit, tag or branch to roll back to after `to`: {example}."
+                )));
+            };
+            target = Some(GitRef::parse(git_ref).map_err(|e| self.usage(format!("{e}.")))?);
+            rest = after;
+        }
+        let reason = rest.join(" ");
+        if reason.chars().count() > MAX_REASON_CHARS {
+            return Err(self.usage(format!(
+                "Keep the reason under {MAX_REASON_CHARS} characters; it goes with the lock the rollback leaves."
+            )));
+        }
+        Ok(Command::Rollback {
+            environment,
+            target,
+            reason: (!reason.is_empty()).then_some(reason),
+        })
+    }
+
     fn freeze_target(&self, word: &str) -> Result<FreezeTarget, UsageError> {
         if word.eq_ignore_ascii_case("all") {
             return Ok(FreezeTarget::All);
@@ -581,6 +628,7 @@ impl Grammar {
              • `{c} status` — every environment at a glance: what runs, what is queued, locks\n\
              • `{c} lock <environment> [for <duration>] [reason]` — hold deployments there (e.g. `{c} lock staging for 2h testing the migration`; default 2h, 1h for production, at most 1d)\n\
              • `{c} unlock <environment>` — let deployments go again\n\
+             • `{c} rollback <environment> [to <ref>] [reason]` — put back what worked there (a preview first; the rollback locks the environment and marks the rolled-back commits bad)\n\
              • `{c} cancel <environment> [--all]` — cancel its running deployment (`--all`: drop its queued ones too)\n\
              • `{c} freeze <environment|all> for <duration>|until <time> [reason]` — hold automatic deployments there (e.g. `{c} freeze production for 2h incident review`); `{c} unfreeze <environment|all>` ends it; `{c} freezes` lists the freezes now and in the next 7 days\n\
              Environments: `preview`, `test`, `staging`, `production`, and `pr<number>` for pull requests."
@@ -795,6 +843,30 @@ mod tests {
                 Command::Deploy {
                     git_ref: None,
                     environment: Environment::Staging,
+                },
+            ),
+            (
+                "rollback production",
+                Command::Rollback {
+                    environment: Environment::Production,
+                    target: None,
+                    reason: None,
+                },
+            ),
+            (
+                "Rollback Production TO v1.4 login page is blank",
+                Command::Rollback {
+                    environment: Environment::Production,
+                    target: Some(r("v1.4")),
+                    reason: Some("login page is blank".into()),
+                },
+            ),
+            (
+                "rollback staging tomorrow's data is wrong",
+                Command::Rollback {
+                    environment: Environment::Staging,
+                    target: None,
+                    reason: Some("tomorrow's data is wrong".into()),
                 },
             ),
             ("list", Command::List { environment: None }),
@@ -1027,6 +1099,25 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn rollback_mistakes_say_how() {
+        for (text, needle) in [
+            ("rollback", "Say which environment to roll back"),
+            ("rollback production to", "after `to`"),
+        ] {
+            let msg = parse(text).expect_err(text).message;
+            assert!(msg.contains(needle), "{text}: {msg}");
+        }
+        let long = format!("rollback production {}", "word ".repeat(50));
+        let msg = parse(&long).expect_err("too long").message;
+        assert!(msg.contains("under 200 characters"), "{msg}");
+        assert!(
+            Grammar::default()
+                .help_text()
+                .contains("`/cimon rollback <environment> [to <ref>] [reason]`")
+        );
     }
 
     #[test]

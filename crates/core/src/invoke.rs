@@ -411,6 +411,48 @@ pub enum DeploymentCreateRequest {
         base_sha: Sha,
         head_sha: Sha,
     },
+    /// `rollback <environment> …` in Slack: choose the target and show the person the
+    /// preview with [Roll back] / [Cancel] (docs/workflow.md, "Rolling back").
+    RollbackPreview(RollbackRequest),
+    /// The [Roll back] button: store the rollback as an intent at the head of its lane.
+    Rollback(RollbackConfirmed),
+}
+
+/// See [`DeploymentCreateRequest::RollbackPreview`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackRequest {
+    pub repository: Repository,
+    pub environment: Environment,
+    /// `to <ref|commit>`, when said.
+    pub target: Option<GitRef>,
+    pub reason: Option<String>,
+    pub user: SlackUserId,
+    pub channel: SlackChannelId,
+    pub response_url: Option<String>,
+}
+
+/// What the preview showed, carried in the [Roll back] button's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackChoice {
+    pub repository: Repository,
+    pub environment: Environment,
+    /// The deployment running when the preview was shown.
+    pub from: DeploymentId,
+    /// The successful deployment of the target commit.
+    pub to: DeploymentId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// See [`DeploymentCreateRequest::Rollback`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackConfirmed {
+    pub choice: RollbackChoice,
+    /// The rollback's own deployment id (chosen by the caller: a retried invoke finds it).
+    pub deployment_id: DeploymentId,
+    pub user: SlackUserId,
+    pub channel: SlackChannelId,
+    pub response_url: Option<String>,
 }
 
 /// See [`DeploymentCreateRequest::Workflow`].

@@ -19,6 +19,7 @@ pub mod ports;
 pub mod profile;
 pub mod repository_move;
 pub mod required_checks;
+pub mod rollback;
 pub mod signature;
 pub mod state;
 pub mod time;

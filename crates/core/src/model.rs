@@ -144,6 +144,27 @@ pub enum Trigger {
         slack_user: SlackUserId,
         of: DeploymentId,
     },
+    /// `rollback <environment>` in Slack, confirmed: a new deployment of an earlier
+    /// successful commit (docs/workflow.md, "Rolling back").
+    Rollback {
+        slack_user: SlackUserId,
+        /// The deployment that ran when the rollback was asked for.
+        from: DeploymentId,
+        /// Its commit.
+        from_sha: Sha,
+        /// The successful deployment of the target commit it goes back to.
+        to: DeploymentId,
+        /// Why, as the person said it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+}
+
+impl Trigger {
+    /// Whether this deployment is a rollback.
+    pub fn is_rollback(&self) -> bool {
+        matches!(self, Self::Rollback { .. })
+    }
 }
 
 /// Everything known about one deployment (its states: docs/workflow.md, "Lifecycle").

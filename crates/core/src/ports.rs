@@ -5,6 +5,7 @@
 use crate::blocks::Message;
 use crate::invoke::FunctionName;
 use crate::lane::{LaneKey, LaneRecord, LockHistoryEntry};
+use crate::rollback::BadRange;
 use crate::{
     Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Project,
     Repository, Sha, SlackChannelId, SlackTeamId, SlackUserId, Timestamp, Unbinding, UserLink,
@@ -268,6 +269,16 @@ pub trait DeploymentStore: Send + Sync {
         lane: &LaneKey,
         limit: usize,
     ) -> Result<Vec<Deployment>, StoreError>;
+
+    /// The lane's deployments that succeeded (`succeeded_at` set, whatever their state now),
+    /// newest first — or oldest first when `oldest_first` — at most `limit` (a sparse index
+    /// keyed by lane: a rollback's history, docs/adr/0018-rollback.md).
+    async fn succeeded_deployments(
+        &self,
+        lane: &LaneKey,
+        oldest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError>;
 }
 
 /// The lane table: one record per (repository, environment) — its slot, what it runs, its
@@ -311,6 +322,13 @@ pub trait LaneStore: Send + Sync {
     /// Lane records whose `due_at` is at or before `now`, earliest first, at most `limit`,
     /// across repositories (a sparse index holding only lanes with a `due_at`).
     async fn due_lanes(&self, now: Timestamp, limit: usize) -> Result<Vec<LaneRecord>, StoreError>;
+
+    /// Keeps the commits a rollback took out of its lane, keyed by the rollback's deployment
+    /// id: recording the same rollback again replaces its range (the same content).
+    async fn record_bad_range(&self, range: &BadRange) -> Result<(), StoreError>;
+
+    /// The lane's rolled-back ranges, newest rollback first, at most `limit`.
+    async fn bad_ranges(&self, lane: &LaneKey, limit: usize) -> Result<Vec<BadRange>, StoreError>;
 }
 
 /// The delivery table: idempotency keys with a lease (see `deploybot_app::idempotency`, the
@@ -508,6 +526,11 @@ pub struct NewGithubDeployment {
     pub payload: serde_json::Value,
     pub transient_environment: bool,
     pub production_environment: bool,
+    /// A rollback (`crate::rollback`): created with the task `deploy:rollback` and no required
+    /// contexts (the target's checks passed when it deployed there before; they may be stale
+    /// now).
+    #[serde(default)]
+    pub rollback: bool,
 }
 
 /// What GitHub did with a deployment request.
@@ -759,6 +782,10 @@ pub struct PipelineParameters {
     pub url: Option<String>,
     pub sha: Sha,
     pub deployment_id: DeploymentId,
+    /// Whether the deployment is a rollback (the pipeline may skip its build); `false` for
+    /// every other deployment.
+    #[serde(default)]
+    pub rollback: bool,
 }
 
 /// Start a pipeline on a branch or tag (CI systems take those, not SHAs; the SHA travels as

@@ -143,7 +143,7 @@ fn rejected(target: Target<'_>, message: &str) -> CiError {
     if lower.contains("argument") || lower.contains("parameter") {
         CiError::Rejected(format!(
             "{what}: {message}. Every pipeline parameter deploybot sends (environment, version, \
-             subdomain, url, sha, deployment_id) must be declared under `parameters:` in \
+             subdomain, url, sha, deployment_id, rollback) must be declared under `parameters:` in \
              .circleci/config.yml"
         ))
     } else {
@@ -180,6 +180,7 @@ struct Parameters<'a> {
     url: Option<&'a str>,
     sha: &'a Sha,
     deployment_id: &'a DeploymentId,
+    rollback: bool,
 }
 
 #[derive(Deserialize)]
@@ -350,6 +351,7 @@ impl CiBackend for CircleCiClient {
             url: p.url.as_deref(),
             sha: &p.sha,
             deployment_id: &p.deployment_id,
+            rollback: p.rollback,
         };
         let mut segments = vec!["project"];
         segments.extend(slug.split('/'));
@@ -488,6 +490,7 @@ mod tests {
             url: None,
             sha: Sha::parse("0123456789abcdef0123456789abcdef01234567").expect("sha"),
             deployment_id: DeploymentId::new(Timestamp::from_secs(1_700_000_000), 1),
+            rollback: false,
         };
         let body = TriggerBody {
             branch: None,
@@ -499,6 +502,7 @@ mod tests {
                 url: None,
                 sha: &parameters.sha,
                 deployment_id: &parameters.deployment_id,
+                rollback: parameters.rollback,
             },
         };
         assert_eq!(
@@ -510,6 +514,7 @@ mod tests {
                     "version": "v1.2.0",
                     "sha": "0123456789abcdef0123456789abcdef01234567",
                     "deployment_id": parameters.deployment_id.to_string(),
+                    "rollback": false,
                 }
             })
         );

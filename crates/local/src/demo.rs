@@ -13,7 +13,7 @@ use crate::github_events;
 use crate::harness::{Announced, HarnessError, LocalApp, Reply};
 use crate::transcript::{Observer, Transcript, message_lines};
 use crate::world::{self, ADA, GRACE, LINUS, Person};
-use deploybot_app::render::{ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY};
+use deploybot_app::render::{ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY, ACTION_ROLLBACK};
 use deploybot_core::blocks::{Block, Element, Message};
 use deploybot_core::invoke::{self, DeploymentCreateRequest};
 use deploybot_core::lane::LaneKey;
@@ -918,16 +918,22 @@ impl Run<'_> {
         self.lanes(&repository).await?;
 
         // 17 -----------------------------------------------------------------------------------
+        self.step(
+            "A bad release is rolled back: a preview, the rollback, a lock, the bad commit kept out",
+        );
+        self.rollback(&repository).await?;
+
+        // 18 -----------------------------------------------------------------------------------
         self.step("Behind the scenes: each function holds only what its profile grants");
         self.profiles().await?;
 
-        // 18 -----------------------------------------------------------------------------------
+        // 19 -----------------------------------------------------------------------------------
         self.workflow_file(&repository).await?;
 
-        // 19 -----------------------------------------------------------------------------------
+        // 20 -----------------------------------------------------------------------------------
         self.freeze().await?;
 
-        // 20 -----------------------------------------------------------------------------------
+        // 21 -----------------------------------------------------------------------------------
         self.step("Looking back");
         self.say("Everything deploybot recorded, newest first:");
         let all = self.app.deployments().await?;
@@ -942,7 +948,7 @@ impl Run<'_> {
             );
             self.out.line(line);
         }
-        self.check(all.len() == 17, "seventeen deployments were wished for")?;
+        self.check(all.len() == 20, "twenty deployments were wished for")?;
         let messages = self.app.fakes.slack.messages(&channel);
         let posted: HashSet<&str> = messages.iter().map(|m| m.ts.as_str()).collect();
         let own: HashSet<&str> = all.iter().filter_map(|d| d.slack_ts.as_deref()).collect();
@@ -953,8 +959,8 @@ impl Run<'_> {
             "one Slack message per deployment, edited in place",
         )?;
         self.check(
-            messages.len() == all.len() + 7,
-            "and three about preview's lock (locked, unlocked, what went next), one about a fork's pull request, two about the workflow file (in force, then a broken version refused), one saying what deploys after the freeze",
+            messages.len() == all.len() + 10,
+            "and three about each of preview's two locks (locked, unlocked, what went next), one about a fork's pull request, two about the workflow file (in force, then a broken version refused), one saying what deploys after the freeze",
         )?;
         let edits: usize = messages.iter().map(|m| m.edits()).sum();
         self.say(format!(
@@ -964,8 +970,8 @@ impl Run<'_> {
         let on_github = self.app.fakes.github.deployments(&repository);
         let ran = all.iter().filter(|d| !d.state.never_ran()).count();
         self.check(
-            on_github.len() == ran && ran == all.len() - 2,
-            "GitHub has one deployment for each that ran; the two superseded ones never reached it",
+            on_github.len() == ran && ran == all.len() - 3,
+            "GitHub has one deployment for each that ran; the two superseded ones and the refused one never reached it",
         )?;
         self.check(
             self.app.failures().is_empty(),
@@ -979,7 +985,7 @@ impl Run<'_> {
         self.push_main_changing(hex, parent, who, &[]).await
     }
 
-    /// Chapter 18: the team's own workflow file comes into force with the push that adds it,
+    /// Chapter 19: the team's own workflow file comes into force with the push that adds it,
     /// `develop` deploys `qa`, `/cimon config` says so, and a broken version is refused with
     /// its line while the last valid one stays in force.
     async fn workflow_file(&mut self, repository: &Repository) -> Step {
@@ -1547,6 +1553,137 @@ environments:
             "preview is free, and runs e5e5e5e",
         )?;
         Ok(())
+    }
+
+    /// Chapter 17: preview runs `e5e5e5e`, which broke the login page. Grace rolls back: the
+    /// preview shows from → to, [Roll back] deploys `d4d4d4d` again first in line, preview is
+    /// locked by Grace, the release rolled away from says so, a push of `e5e5e5e` is refused
+    /// with the sentence why, and the fix on top of it deploys after unlock.
+    async fn rollback(&mut self, repository: &Repository) -> Step {
+        const D: &str = "d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4";
+        const E: &str = "e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5";
+        const FIX: &str = "f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7";
+        let bad = self.preview_of(E).await?;
+        let seen = self.app.fakes.slack.responses().len();
+        self.slash(GRACE, "rollback preview the login page is blank")
+            .await?;
+        let preview = self
+            .responses_since(seen)
+            .into_iter()
+            .map(|r| r.response.message)
+            .rfind(|m| !buttons(m, ACTION_ROLLBACK).is_empty());
+        let preview = self.require(preview, "Grace gets the rollback preview")?;
+        for line in message_lines(&preview) {
+            self.say(format!("(only Grace sees) {line}"));
+        }
+        let shown = text(&preview);
+        self.check(
+            shown.contains("from `main` @ `e5e5e5e`") && shown.contains("to `main` @ `d4d4d4d`"),
+            "the preview shows from e5e5e5e to d4d4d4d, who deployed each and when",
+        )?;
+        let value = buttons(&preview, ACTION_ROLLBACK).concat();
+        self.press(GRACE, "Roll back", ACTION_ROLLBACK, &value)
+            .await?;
+        let rollback = self
+            .app
+            .deployments()
+            .await?
+            .into_iter()
+            .find(|d| d.trigger.is_rollback());
+        let rollback = self.require(rollback, "the rollback is a deployment of its own")?;
+        self.check(
+            rollback.sha == sha(D)? && rollback.state == DeploymentState::Created,
+            "it deploys d4d4d4d again, created on GitHub at once",
+        )?;
+        let on_github = self
+            .app
+            .fakes
+            .github
+            .deployments(repository)
+            .into_iter()
+            .find(|g| Some(g.id) == rollback.github_deployment_id);
+        self.check(
+            on_github.is_some_and(|g| {
+                g.task.as_deref() == Some("deploy:rollback")
+                    && g.auto_merge == Some(false)
+                    && g.required_contexts == Some(Vec::new())
+            }),
+            "on GitHub: task deploy:rollback, auto_merge false, no required contexts",
+        )?;
+        let pipeline = self.start_pipeline(&rollback).await?;
+        self.check(
+            pipeline.parameter("rollback").as_deref() == Some("true"),
+            "CircleCI's pipeline gets rollback: true (the example config skips the build)",
+        )?;
+        self.complete(&pipeline, "success").await?;
+        let key = LaneKey {
+            repository: repository.clone(),
+            environment: Environment::Preview,
+        };
+        let lane = self
+            .app
+            .store
+            .get_lane(&key)
+            .await
+            .map_err(|e| Failed(e.to_string()))?;
+        let lock = lane.and_then(|l| l.lock);
+        self.check(
+            lock.is_some_and(|l| {
+                l.holder.as_str() == GRACE.slack_user
+                    && l.reason.as_deref()
+                        == Some("rolled back from `e5e5e5e`: the login page is blank")
+            }),
+            "preview is locked by Grace: rolled back from `e5e5e5e`: the login page is blank",
+        )?;
+        let bad = self.get(&bad.id).await?;
+        self.check(
+            bad.state == DeploymentState::Inactive
+                && bad
+                    .description
+                    .as_deref()
+                    .is_some_and(|d| d.starts_with("rolled back by")),
+            "the release rolled away from is inactive: rolled back by Grace",
+        )?;
+
+        let before = self.app.fakes.github.deployments(repository).len();
+        self.push_main(E, Some(D), LINUS).await?;
+        let again = self
+            .app
+            .deployments()
+            .await?
+            .into_iter()
+            .find(|d| d.sha == bad.sha && d.id != bad.id);
+        let again = self.require(again, "the push of e5e5e5e is an intent")?;
+        let why = again.description.clone().unwrap_or_default();
+        self.say(format!("→ {why}"));
+        self.check(
+            again.state == DeploymentState::Skipped
+                && why.starts_with("not deployed: `e5e5e5e` was rolled back from preview"),
+            "pushed again, e5e5e5e is refused at once with the sentence why",
+        )?;
+        self.check(
+            self.app.fakes.github.deployments(repository).len() == before,
+            "nothing reached GitHub for it",
+        )?;
+        self.push_main(FIX, Some(E), ADA).await?;
+        let fix = self.preview_of(FIX).await?;
+        self.check(
+            fix.state == DeploymentState::Waiting,
+            "Ada's fix on top of e5e5e5e is not bad: it waits for Grace's lock",
+        )?;
+        self.slash(GRACE, "unlock preview").await?;
+        let fix = self.get(&fix.id).await?;
+        self.check(
+            fix.state == DeploymentState::Created,
+            "on unlock the fix is dispatched",
+        )?;
+        let fix_pipeline = self.start_pipeline(&fix).await?;
+        self.complete(&fix_pipeline, "success").await?;
+        let fix = self.get(&fix.id).await?;
+        self.check(
+            fix.state == DeploymentState::Success,
+            "preview runs the fix f7f7f7f",
+        )
     }
 
     /// Every function of the server runs with exactly the tables, clients and callees of its

@@ -101,6 +101,7 @@ fn request(ci: &dyn CiUnderTest, n: u32) -> PipelineRequest {
             url: Some("https://preview.example.com/".into()),
             sha: Sha::parse("0123456789abcdef0123456789abcdef01234567").expect("a sha"),
             deployment_id: DeploymentId::new(Timestamp::from_secs(1_700_000_000), n),
+            rollback: false,
         },
         target: ci.target(),
     }

@@ -332,6 +332,18 @@ impl DeploymentStore for CountingStore {
         }
         self.inner.pending_deployments(lane, limit).await
     }
+
+    async fn succeeded_deployments(
+        &self,
+        lane: &LaneKey,
+        oldest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        self.enter("succeeded_deployments").await?;
+        self.inner
+            .succeeded_deployments(lane, oldest_first, limit)
+            .await
+    }
 }
 
 #[async_trait]
@@ -378,6 +390,23 @@ impl LaneStore for CountingStore {
     async fn due_lanes(&self, now: Timestamp, limit: usize) -> Result<Vec<LaneRecord>, StoreError> {
         self.enter("due_lanes").await?;
         self.inner.due_lanes(now, limit).await
+    }
+
+    async fn record_bad_range(
+        &self,
+        range: &deploybot_core::rollback::BadRange,
+    ) -> Result<(), StoreError> {
+        self.enter("record_bad_range").await?;
+        self.inner.record_bad_range(range).await
+    }
+
+    async fn bad_ranges(
+        &self,
+        lane: &LaneKey,
+        limit: usize,
+    ) -> Result<Vec<deploybot_core::rollback::BadRange>, StoreError> {
+        self.enter("bad_ranges").await?;
+        self.inner.bad_ranges(lane, limit).await
     }
 }
 

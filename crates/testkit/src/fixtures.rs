@@ -173,6 +173,7 @@ mod tests {
                 url: None,
                 sha: Sha::parse("0123456789abcdef0123456789abcdef01234567").expect("sha"),
                 deployment_id: DeploymentId::new(Timestamp::from_secs(1_700_000_000), 1),
+                rollback: false,
             },
             target: Default::default(),
         })

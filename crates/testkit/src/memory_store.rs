@@ -50,6 +50,10 @@ struct Tables {
     /// Sparse index of pending deployments (`waiting`, `ready`, `waiting_for_checks`) per
     /// lane, in `seq` order.
     pending: HashMap<LaneKey, BTreeSet<(u64, DeploymentId)>>,
+    /// Sparse index of deployments that succeeded, per lane, ids newest first.
+    succeeded: HashMap<LaneKey, BTreeSet<DeploymentId>>,
+    /// Each lane's rolled-back ranges, by rollback deployment id (newest first).
+    bad_ranges: HashMap<LaneKey, BTreeMap<DeploymentId, deploybot_core::rollback::BadRange>>,
     /// lane table: one record per lane, one partition per repository (environments in order).
     lanes: HashMap<Repository, BTreeMap<Environment, LaneRecord>>,
     /// Each lane's arrival counter.
@@ -131,6 +135,12 @@ impl Tables {
                 .or_default()
                 .insert((deployment.seq, deployment.id.clone()));
         }
+        if deployment.succeeded_at.is_some() {
+            self.succeeded
+                .entry(lane_of(deployment))
+                .or_default()
+                .insert(deployment.id.clone());
+        }
         if deployment.state == DeploymentState::WaitingForChecks {
             self.waiting.insert((deployment.created_at, key.0, key.1));
         }
@@ -167,6 +177,12 @@ impl Tables {
             }
         }
         let lane = lane_of(deployment);
+        if let Some(succeeded) = self.succeeded.get_mut(&lane) {
+            succeeded.remove(&deployment.id);
+            if succeeded.is_empty() {
+                self.succeeded.remove(&lane);
+            }
+        }
         if let Some(pending) = self.pending.get_mut(&lane) {
             pending.remove(&(deployment.seq, deployment.id.clone()));
             if pending.is_empty() {
@@ -584,6 +600,28 @@ impl DeploymentStore for MemoryStore {
             })
             .collect())
     }
+
+    async fn succeeded_deployments(
+        &self,
+        lane: &LaneKey,
+        oldest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        let tables = self.lock()?;
+        let Some(ids) = tables.succeeded.get(lane) else {
+            return Ok(Vec::new());
+        };
+        let get = |id: &DeploymentId| {
+            tables
+                .deployment(&(lane.repository.clone(), id.clone()))
+                .cloned()
+        };
+        Ok(if oldest_first {
+            ids.iter().rev().take(limit).filter_map(get).collect()
+        } else {
+            ids.iter().take(limit).filter_map(get).collect()
+        })
+    }
 }
 
 #[async_trait]
@@ -683,6 +721,32 @@ impl LaneStore for MemoryStore {
             return Ok(Vec::new());
         };
         Ok(history.iter().rev().take(limit).cloned().collect())
+    }
+
+    async fn record_bad_range(
+        &self,
+        range: &deploybot_core::rollback::BadRange,
+    ) -> Result<(), StoreError> {
+        let mut tables = self.lock()?;
+        tables
+            .bad_ranges
+            .entry(range.lane.clone())
+            .or_default()
+            .insert(range.rollback.clone(), range.clone());
+        Ok(())
+    }
+
+    async fn bad_ranges(
+        &self,
+        lane: &LaneKey,
+        limit: usize,
+    ) -> Result<Vec<deploybot_core::rollback::BadRange>, StoreError> {
+        let tables = self.lock()?;
+        Ok(tables
+            .bad_ranges
+            .get(lane)
+            .map(|ranges| ranges.values().take(limit).cloned().collect())
+            .unwrap_or_default())
     }
 
     async fn due_lanes(&self, now: Timestamp, limit: usize) -> Result<Vec<LaneRecord>, StoreError> {

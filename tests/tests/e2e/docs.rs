@@ -409,6 +409,7 @@ async fn parameters_the_adapter_sends() -> BTreeSet<String> {
             url: Some("https://test.example.com/".into()),
             sha: Sha::parse("0123456789abcdef0123456789abcdef01234567").expect("valid"),
             deployment_id: DeploymentId::parse("000000000000000100000002").expect("valid"),
+            rollback: false,
         },
         target: Default::default(),
     };
@@ -434,6 +435,15 @@ async fn circleci_example_declares_exactly_the_parameters_the_adapter_sends() {
         .collect();
     assert_eq!(names, parameters_the_adapter_sends().await);
     for (name, spec) in declared {
+        if yaml_str(name, "parameter name") == "rollback" {
+            assert_eq!(spec["type"].as_str(), Some("boolean"), "rollback");
+            assert_eq!(
+                spec["default"].as_bool(),
+                Some(false),
+                "rollback: default false"
+            );
+            continue;
+        }
         assert_eq!(spec["type"].as_str(), Some("string"), "{name:?}");
         assert_eq!(spec["default"].as_str(), Some(""), "{name:?}: default \"\"");
     }

@@ -10,7 +10,7 @@ use deploybot_local::harness::{AppOptions, LocalApp, StoreSetup, try_spawn_app};
 use deploybot_local::wiring::{DynamoSettings, random_hex};
 
 /// The titles of the scenario's steps, in order: what the demo promises to show.
-const STEPS: [&str; 20] = [
+const STEPS: [&str; 21] = [
     "Grace binds #web to acme/web and claims her GitHub login",
     "Grace sets the base domain for environment URLs",
     "Ada says hello and claims her GitHub login",
@@ -27,6 +27,7 @@ const STEPS: [&str; 20] = [
     "Three pushes to main in a row: one deploys at a time, the newest goes next",
     "Grace locks preview to test a migration; a push waits and deploys on unlock",
     "CircleCI's completion webhook is lost; the watchdog finds out and moves on",
+    "A bad release is rolled back: a preview, the rollback, a lock, the bad commit kept out",
     "Behind the scenes: each function holds only what its profile grants",
     "The team writes .github/deploybot.yml: develop deploys qa",
     "Linus freezes preview for the release party; pushes wait until unfreeze",
@@ -74,6 +75,10 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
             ("preview", DeploymentState::Inactive),
             ("qa", DeploymentState::Success),
             ("preview", DeploymentState::Inactive),
+            // The rollback's chapter: the fix, the bad commit's push refused, the rollback.
+            ("preview", DeploymentState::Inactive),
+            ("preview", DeploymentState::Skipped),
+            ("preview", DeploymentState::Inactive),
             // The lanes' chapters: each success became inactive when the next one succeeded;
             // the middle push of three never ran.
             ("preview", DeploymentState::Inactive),
@@ -94,8 +99,8 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
     );
     assert_eq!(
         app.fakes.ci.pipelines().len(),
-        15,
-        "the superseded pushes never ran"
+        17,
+        "the superseded pushes and the refused one never ran"
     );
     assert!(app.failures().is_empty(), "{:#?}", app.failures());
     // The transcript a person reads names what happened.
@@ -105,6 +110,8 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
         "[Deploy to staging]",
         "[Retry]",
         "Deployment to production succeeded",
+        "[Roll back]",
+        "not deployed: `e5e5e5e` was rolled back from preview",
         "GitHub API   ← POST /repos/acme/web/deployments",
         "CircleCI API ← POST /project/gh/acme/web/pipeline",
         "The demo worked",

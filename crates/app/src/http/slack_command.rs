@@ -30,7 +30,7 @@ use axum::routing::post;
 use deploybot_core::blocks::Message;
 use deploybot_core::command::{Command, SettingName, SettingValue};
 use deploybot_core::invoke::{
-    DeploymentCreateRequest, ManualDeploymentRequest, SlackMessageRequest, send,
+    DeploymentCreateRequest, ManualDeploymentRequest, RollbackRequest, SlackMessageRequest, send,
 };
 use deploybot_core::lane::{LaneEvent, LaneKey, LaneRecord};
 use deploybot_core::policy::Refusal;
@@ -228,7 +228,47 @@ async fn run(state: &AppState, request: &SlashCommand) -> Result<SlashReply, App
         Command::Freeze { .. } | Command::Unfreeze { .. } | Command::Freezes => {
             freeze_command(state, request, command).await
         }
+        Command::Rollback {
+            environment,
+            target,
+            reason,
+        } => rollback(state, request, environment, target, reason).await,
     }
+}
+
+/// `rollback <environment> [to <ref|commit>] [<reason…>]`: acknowledged at once; the preview
+/// (which may ask GitHub what a ref is) comes from `github-deployment-create` through
+/// `response_url` (docs/workflow.md, "Rolling back").
+async fn rollback(
+    state: &AppState,
+    request: &SlashCommand,
+    environment: Environment,
+    target: Option<GitRef>,
+    reason: Option<String>,
+) -> Result<SlashReply, AppError> {
+    let grammar = &state.config.grammar;
+    let Some(project) = state
+        .projects()?
+        .project_by_channel(&request.channel)
+        .await?
+    else {
+        return Ok(SlashReply::ephemeral(replies::not_set_up(grammar)));
+    };
+    let policy = state.policy_of(&project);
+    if let Some(refusal) = unknown_environment(&policy, &environment) {
+        return Ok(SlashReply::ephemeral(replies::deploy_refused(&refusal)));
+    }
+    let preview = DeploymentCreateRequest::RollbackPreview(RollbackRequest {
+        repository: project.repository,
+        environment: environment.clone(),
+        target,
+        reason,
+        user: request.user.clone(),
+        channel: request.channel.clone(),
+        response_url: request.response_url.clone(),
+    });
+    send(state.invoker()?, &preview).await?;
+    Ok(SlashReply::ephemeral(replies::rollback_ack(&environment)))
 }
 
 /// `freeze`, `unfreeze`, `freezes` (`crate::http::freezes`): a freeze set or lifted is

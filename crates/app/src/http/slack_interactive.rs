@@ -159,13 +159,15 @@ fn parse(body: &[u8]) -> Result<(Payload, Option<Press>), AppError> {
 }
 
 /// The buttons handled here.
-const ACTIONS: [&str; 6] = [
+const ACTIONS: [&str; 8] = [
     ACTION_CLAIM_LOGIN,
     ACTION_PROMOTE,
     ACTION_RETRY,
     ACTION_UNLOCK,
     ACTION_UNLOCK_CONFIRMED,
     ACTION_EXTEND,
+    crate::render::ACTION_ROLLBACK,
+    crate::render::ACTION_ROLLBACK_CANCEL,
 ];
 
 async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -256,8 +258,44 @@ async fn run(state: &AppState, press: &Press) -> Result<(), AppError> {
             };
             lane_button(state, press, &event).await
         }
+        crate::render::ACTION_ROLLBACK => rollback(state, press).await,
+        crate::render::ACTION_ROLLBACK_CANCEL => {
+            let text = format!("Rollback of {} cancelled; nothing changed.", press.value);
+            reply(state, press, Message::text(text), true).await
+        }
         _ => Ok(()),
     }
+}
+
+/// [Roll back] on a preview: the choice goes to `github-deployment-create`, which checks that
+/// the environment still runs what the preview showed and stores the rollback; the preview is
+/// replaced by what happens.
+async fn rollback(state: &AppState, press: &Press) -> Result<(), AppError> {
+    let choice: deploybot_core::invoke::RollbackChoice = match serde_json::from_str(&press.value) {
+        Ok(choice) => choice,
+        Err(error) => {
+            tracing::warn!(%error, "rollback button with a value deploybot did not write");
+            let text = "That button is from an older preview; run the rollback command again.";
+            return reply(state, press, Message::text(text), true).await;
+        }
+    };
+    let Some(channel) = press.channel.clone() else {
+        tracing::warn!("rollback button without a channel");
+        return Ok(());
+    };
+    let environment = choice.environment.clone();
+    let create = DeploymentCreateRequest::Rollback(deploybot_core::invoke::RollbackConfirmed {
+        choice,
+        deployment_id: state.new_deployment_id(),
+        user: press.user.clone(),
+        channel,
+        response_url: press.response_url.clone(),
+    });
+    send(state.invoker()?, &create).await?;
+    let text = format!(
+        ":rewind: Rolling back {environment}: it goes first in line; its progress is posted in this channel."
+    );
+    reply(state, press, Message::text(text), true).await
 }
 
 /// Most logins looked up in the user table for one `block_suggestion` (those matching what

@@ -109,6 +109,7 @@ pub async fn handle(
             url: current.environment_url.clone(),
             sha: current.sha.clone(),
             deployment_id: current.id.clone(),
+            rollback: current.trigger.is_rollback(),
         },
         target: current.ci_target(),
     };

@@ -11,7 +11,8 @@ use deploybot_core::invoke::{
     FinishedWorkflow,
 };
 use deploybot_core::lane::{LaneEvent, Outcome};
-use deploybot_core::{Deployment, DeploymentState};
+use deploybot_core::rollback::BadRange;
+use deploybot_core::{Deployment, DeploymentState, Trigger};
 
 /// Workflow statuses of a pipeline that is still going.
 const STILL_RUNNING: [&str; 3] = ["running", "on_hold", "failing"];
@@ -79,6 +80,9 @@ async fn tell_lane(state: &AppState, d: &Deployment) -> Result<(), AppError> {
         },
         _ => return Ok(()),
     };
+    if d.state == DeploymentState::Success && d.trigger.is_rollback() {
+        after_rollback(state, d).await?;
+    }
     let applied = lanes::apply(state, &lanes::lane_of(d), &event).await?;
     if let Some(next) = applied.dispatch {
         let request = DeploymentCreateRequest::Dispatch {
@@ -87,6 +91,71 @@ async fn tell_lane(state: &AppState, d: &Deployment) -> Result<(), AppError> {
         };
         invoke::send(state.invoker()?, &request).await?;
     }
+    Ok(())
+}
+
+/// A rollback succeeded (docs/workflow.md, "Rolling back"): before its lane hears it, the
+/// commits it took out are recorded as bad for the environment, and the environment is locked
+/// by the person who rolled back, with the reason, for the environment's default time — so a
+/// lane decision that sees the slot free sees both (docs/adr/0018-rollback.md). Both steps
+/// are idempotent (the range is keyed by the rollback; a lock taken again by its holder is
+/// the same lock), so a repeated status repeats them harmlessly.
+async fn after_rollback(state: &AppState, d: &Deployment) -> Result<(), AppError> {
+    let Trigger::Rollback {
+        slack_user,
+        from,
+        from_sha,
+        reason,
+        ..
+    } = &d.trigger
+    else {
+        return Ok(());
+    };
+    let key = lanes::lane_of(d);
+    let from_record = state
+        .deployments()?
+        .get_deployment(&d.repository, from)
+        .await?;
+    let range = match &from_record {
+        // The end is listed; every other commit of the range is told apart by ancestry
+        // (GitHub's compare API, asked by the lane's decisions), so no commit list is needed.
+        Some(from_record) => BadRange::of(
+            d,
+            from_record,
+            slack_user.clone(),
+            reason.clone(),
+            vec![from_sha.clone()],
+            false,
+            d.succeeded_at.unwrap_or(d.updated_at),
+        ),
+        None => {
+            tracing::warn!(deployment = %d.id, from = %from, "the rolled-back deployment is gone; only its commit is marked");
+            BadRange {
+                lane: key.clone(),
+                rollback: d.id.clone(),
+                target: d.sha.clone(),
+                from: from_sha.clone(),
+                from_deployment: from.clone(),
+                commits: vec![from_sha.clone()],
+                complete: false,
+                by: slack_user.clone(),
+                reason: reason.clone(),
+                at: d.succeeded_at.unwrap_or(d.updated_at),
+            }
+        }
+    };
+    state.lanes()?.record_bad_range(&range).await?;
+    let lock_reason = match reason {
+        Some(reason) => format!("rolled back from `{}`: {reason}", from_sha.short()),
+        None => format!("rolled back from `{}`", from_sha.short()),
+    };
+    let lock = LaneEvent::Lock {
+        by: slack_user.clone(),
+        duration: None,
+        reason: Some(lock_reason),
+        production: d.is_production(),
+    };
+    lanes::apply(state, &key, &lock).await?;
     Ok(())
 }
 

@@ -48,6 +48,15 @@ fn trigger_text(trigger: &Trigger, links: &[UserLink]) -> String {
         },
         Trigger::Manual { slack_user } => slack_user.mention(),
         Trigger::Retry { slack_user, .. } => format!("{} (retry)", slack_user.mention()),
+        Trigger::Rollback {
+            slack_user,
+            from_sha,
+            ..
+        } => format!(
+            "{} (rollback from `{}`)",
+            slack_user.mention(),
+            from_sha.short()
+        ),
     }
 }
 

@@ -19,6 +19,10 @@ pub const ACTION_UNLOCK: &str = "lane_unlock";
 pub const ACTION_UNLOCK_CONFIRMED: &str = "lane_unlock_confirmed";
 /// `action_id` of [Extend 1h] on a lock message; value: `acme/web#staging`.
 pub const ACTION_EXTEND: &str = "lane_extend";
+/// [Roll back] on a rollback preview (value: the `RollbackChoice` as JSON).
+pub const ACTION_ROLLBACK: &str = "rollback_confirm";
+/// [Cancel] on a rollback preview.
+pub const ACTION_ROLLBACK_CANCEL: &str = "rollback_cancel";
 
 /// Whether the deployment's ref is its commit itself (the full SHA or an abbreviation of it,
 /// as typed in `deploy <sha> to <environment>`), so showing the ref beside the short SHA

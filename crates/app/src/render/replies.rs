@@ -706,6 +706,13 @@ pub fn deploy_ack(git_ref: Option<&GitRef>, environment: &Environment) -> Messag
     ))
 }
 
+/// `rollback` accepted: the preview follows.
+pub fn rollback_ack(environment: &Environment) -> Message {
+    Message::text(format!(
+        ":mag: Looking at what *{environment}* ran before; the rollback preview follows here."
+    ))
+}
+
 /// "Deploy to staging" accepted.
 pub fn promote_ack(deployment: &Deployment) -> Message {
     Message::text(format!(
@@ -1086,7 +1093,10 @@ fn named_login(d: &Deployment) -> Option<&GithubLogin> {
         Trigger::Push { pusher } | Trigger::Tag { pusher } => {
             pusher.as_ref().or(d.commit_author.as_ref())
         }
-        Trigger::PullRequest { .. } | Trigger::Manual { .. } | Trigger::Retry { .. } => None,
+        Trigger::PullRequest { .. }
+        | Trigger::Manual { .. }
+        | Trigger::Retry { .. }
+        | Trigger::Rollback { .. } => None,
     }
 }
 
@@ -1100,6 +1110,9 @@ fn who(d: &Deployment, links: &[UserLink]) -> Option<String> {
         }),
         Trigger::Manual { slack_user } => Some(slack_user.mention()),
         Trigger::Retry { slack_user, .. } => Some(format!("{} (retry)", slack_user.mention())),
+        Trigger::Rollback { slack_user, .. } => {
+            Some(format!("{} (rollback)", slack_user.mention()))
+        }
         Trigger::Push { .. } | Trigger::Tag { .. } => {
             named_login(d).map(|login| person(login, links))
         }

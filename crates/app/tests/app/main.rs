@@ -19,6 +19,7 @@ mod lanes;
 mod leases;
 mod locks;
 mod profiles;
+mod rollback;
 mod slack_command;
 mod slack_event;
 mod slack_interactive;

@@ -280,6 +280,15 @@ pub(crate) fn deployment_item(record: &Deployment) -> Result<Item, StoreError> {
             )),
         );
     }
+    if record.succeeded_at.is_some() {
+        item.insert(
+            deployment::SUCCEEDED_INDEX_KEY.to_owned(),
+            string(repository_scoped(
+                &record.repository,
+                &record.environment.to_string(),
+            )),
+        );
+    }
     // The pending index sorts by this attribute: a number, whatever serde did.
     item.insert(deployment::SEQ.to_owned(), number(record.seq));
     // The waiting index sorts by this attribute; make sure it is a number whatever serde did.
@@ -355,6 +364,23 @@ pub(crate) fn lane_item(record: &LaneRecord) -> Result<Item, StoreError> {
         // The due index sorts by this attribute: a number, whatever serde did.
         item.insert(lane::DUE_AT.to_owned(), number(due_at.millis()));
     }
+    Ok(item)
+}
+
+/// The sort-key prefix of the lane's rolled-back ranges, `bad#<environment>#`.
+pub(crate) fn bad_range_prefix(key: &LaneKey) -> String {
+    format!("{}{}#", lane::BAD_PREFIX, key.environment)
+}
+
+/// A rolled-back range item: the range and its key (`bad#<environment>#<rollback id>`).
+pub(crate) fn bad_range_item(
+    range: &deploybot_core::rollback::BadRange,
+) -> Result<Item, StoreError> {
+    let mut item = encode("rolled-back range", range)?;
+    item.extend(lane_table_key(
+        range.lane.repository.as_str(),
+        format!("{}{}", bad_range_prefix(&range.lane), range.rollback),
+    ));
     Ok(item)
 }
 

@@ -1,6 +1,7 @@
 //! The deployment table: conditional inserts, whole-item saves guarded by the `version`
 //! counter (optimistic concurrency), key reads, and key-ordered queries on the table and its
-//! six indexes (SHA, environment, pipeline id, GitHub deployment id, waiting, pending).
+//! seven indexes (SHA, environment, pipeline id, GitHub deployment id, waiting, pending,
+//! succeeded).
 
 use super::codec;
 use super::schema::deployment;
@@ -242,4 +243,25 @@ pub(super) async fn pending(
         )),
     );
     run(store, "pending_deployments", request, limit).await
+}
+
+/// The sparse succeeded index: the lane's successes, newest first (ids sort newest first) or
+/// oldest first.
+pub(super) async fn succeeded(
+    store: &DynamoStore,
+    lane: &LaneKey,
+    oldest_first: bool,
+    limit: usize,
+) -> Result<Vec<Deployment>, StoreError> {
+    let request = index_query(
+        store,
+        deployment::SUCCEEDED_INDEX,
+        deployment::SUCCEEDED_INDEX_KEY,
+        codec::string(codec::repository_scoped(
+            &lane.repository,
+            &lane.environment.to_string(),
+        )),
+    )
+    .scan_index_forward(!oldest_first);
+    run(store, "succeeded_deployments", request, limit).await
 }

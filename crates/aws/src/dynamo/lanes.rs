@@ -176,6 +176,41 @@ pub(super) async fn history(
         .collect()
 }
 
+/// Puts the range's item (the same rollback's range again replaces it).
+pub(super) async fn record_bad_range(
+    store: &DynamoStore,
+    range: &deploybot_core::rollback::BadRange,
+) -> Result<(), StoreError> {
+    const OPERATION: &str = "record_bad_range";
+    let table = store.tables.lane.as_str();
+    store
+        .client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(codec::bad_range_item(range)?))
+        .send()
+        .await
+        .map_err(|error| sdk_error(OPERATION, table, error))?;
+    Ok(())
+}
+
+/// The lane's rolled-back ranges, ascending on the sort key: the newest rollback first.
+pub(super) async fn bad_ranges(
+    store: &DynamoStore,
+    key: &LaneKey,
+    limit: usize,
+) -> Result<Vec<deploybot_core::rollback::BadRange>, StoreError> {
+    let table = store.tables.lane.as_str();
+    let request = partition_query(store, &key.repository, codec::bad_range_prefix(key))
+        .scan_index_forward(true);
+    store
+        .query("bad_ranges", table, request, limit)
+        .await?
+        .into_iter()
+        .map(|item| codec::decode(table, item))
+        .collect()
+}
+
 /// The sparse due index: `idx_due = due AND due_at <= :now`, earliest first.
 pub(super) async fn due(
     store: &DynamoStore,

@@ -547,6 +547,15 @@ impl DeploymentStore for DynamoStore {
     ) -> Result<Vec<Deployment>, StoreError> {
         deployments::pending(self, lane, limit).await
     }
+
+    async fn succeeded_deployments(
+        &self,
+        lane: &LaneKey,
+        oldest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        deployments::succeeded(self, lane, oldest_first, limit).await
+    }
 }
 
 #[async_trait]
@@ -585,6 +594,21 @@ impl LaneStore for DynamoStore {
 
     async fn due_lanes(&self, now: Timestamp, limit: usize) -> Result<Vec<LaneRecord>, StoreError> {
         lanes::due(self, now, limit).await
+    }
+
+    async fn record_bad_range(
+        &self,
+        range: &deploybot_core::rollback::BadRange,
+    ) -> Result<(), StoreError> {
+        lanes::record_bad_range(self, range).await
+    }
+
+    async fn bad_ranges(
+        &self,
+        lane: &LaneKey,
+        limit: usize,
+    ) -> Result<Vec<deploybot_core::rollback::BadRange>, StoreError> {
+        lanes::bad_ranges(self, lane, limit).await
     }
 }
 

@@ -87,6 +87,11 @@ pub mod deployment {
     /// lane's queue only.
     pub const PENDING_INDEX_KEY: &str = "idx_lane_pending";
     pub const PENDING_INDEX: &str = "pending";
+    /// `owner/name#<environment>` (the lane) once the deployment succeeded (`succeeded_at`
+    /// set, kept when it becomes inactive), absent otherwise: the succeeded index is sparse
+    /// and holds each lane's successes, newest first by id (a rollback's history).
+    pub const SUCCEEDED_INDEX_KEY: &str = "idx_lane_succeeded";
+    pub const SUCCEEDED_INDEX: &str = "succeeded";
 }
 
 /// Attribute names, sort-key prefixes and the index of the lane table. One partition per
@@ -104,6 +109,9 @@ pub mod lane {
     /// `history#<environment>#<at, Unix milliseconds, 19 digits>#<unique suffix>`: one lock
     /// history entry.
     pub const HISTORY_PREFIX: &str = "history#";
+    /// `bad#<environment>#<rollback deployment id>`: the commits one rollback took out of the
+    /// lane (ids sort newest first, so the newest rollback comes first).
+    pub const BAD_PREFIX: &str = "bad#";
     /// The counter item's attribute: the last arrival number handed out.
     pub const NEXT_SEQ: &str = "next_seq";
     /// The lane record's optimistic-concurrency counter.
@@ -282,6 +290,11 @@ pub const TABLE_SPECS: [TableSpec; 5] = [
                 name: deployment::PENDING_INDEX,
                 partition_key: string_key(deployment::PENDING_INDEX_KEY),
                 sort_key: Some(number_key(deployment::SEQ)),
+            },
+            IndexSpec {
+                name: deployment::SUCCEEDED_INDEX,
+                partition_key: string_key(deployment::SUCCEEDED_INDEX_KEY),
+                sort_key: Some(string_key(deployment::SORT_KEY)),
             },
         ],
         ttl_attribute: None,

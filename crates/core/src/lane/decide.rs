@@ -23,8 +23,8 @@
 
 use super::duration::{format_duration, millis};
 use super::{
-    Environment, Hold, Intent, IntentStatus, LaneSnapshot, LaneState, Lock, Outcome, SkipReason,
-    SourceKey, slack_time,
+    Environment, Hold, Intent, IntentKind, IntentStatus, LaneSnapshot, LaneState, Lock, Outcome,
+    SkipReason, SourceKey, slack_time,
 };
 use crate::{DeploymentId, Sha, SlackUserId, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
@@ -504,6 +504,7 @@ struct Work {
     pending: Vec<Intent>,
     current: Option<Intent>,
     lock: Option<Lock>,
+    bad: Vec<crate::rollback::BadRange>,
 }
 
 /// Decides what `event` means for the lane in `snapshot`, then drains it: the event's own
@@ -540,6 +541,7 @@ pub fn decide_gated(
         pending,
         current: snapshot.current.clone(),
         lock: snapshot.lock.clone(),
+        bad: snapshot.bad.clone(),
     };
     let mut fx = Vec::new();
     let mut lock_ended = false;
@@ -897,7 +899,13 @@ fn drain(
         }
     }
 
-    survivors.sort_by_key(|i: &Intent| place.get(&i.source).copied().unwrap_or(usize::MAX));
+    // A rollback goes to the head of the line; the others keep their places.
+    survivors.sort_by_key(|i: &Intent| {
+        (
+            i.kind != IntentKind::Rollback,
+            place.get(&i.source).copied().unwrap_or(usize::MAX),
+        )
+    });
     let mut slot_taken = w.running.is_some();
     let mut kept = Vec::new();
     for mut i in survivors {
@@ -909,6 +917,20 @@ fn drain(
         ) {
             // Only a checks event (or the timeout) moves it.
             kept.push(i);
+            continue;
+        }
+        // A commit rolled back from this environment goes there again only by name.
+        if let Some(wish) = bad_commit_wish(&i.kind)
+            && let Some(range) = crate::rollback::bad_range(&i.sha, &w.bad, ancestry)?
+        {
+            let sentence = match crate::rollback::bad_commit_answer(&i.sha, range, wish) {
+                crate::rollback::BadCommitAnswer::Refused(s)
+                | crate::rollback::BadCommitAnswer::Confirm(s) => s,
+            };
+            fx.push(Effect::Skip {
+                intent: i.id.clone(),
+                why: SkipReason::RolledBack { sentence },
+            });
             continue;
         }
         if let Some(lock) = w.lock.as_ref().filter(|l| l.holds(&i)) {
@@ -1004,6 +1026,18 @@ fn drain(
     Ok(())
 }
 
+/// Which wishes a rolled-back commit refuses: automatic ones, promotions and retries (a
+/// manual deploy was confirmed when it was asked for; a rollback chose its target).
+fn bad_commit_wish(kind: &IntentKind) -> Option<crate::rollback::WishKind> {
+    use crate::rollback::WishKind;
+    match kind {
+        IntentKind::Push | IntentKind::PullRequest | IntentKind::Tag => Some(WishKind::Automatic),
+        IntentKind::Promotion => Some(WishKind::Promotion),
+        IntentKind::Retry { .. } => Some(WishKind::Retry),
+        IntentKind::Manual | IntentKind::Rollback => None,
+    }
+}
+
 /// Why a retry is refused. The message is for the person who pressed Retry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RetryRefused {
@@ -1061,7 +1095,7 @@ pub fn check_retry(
 mod tests {
     use super::*;
     use crate::lane::tests::{id, manual, push, sha};
-    use crate::lane::{IntentKind, LaneKey, Requester};
+    use crate::lane::{LaneKey, Requester};
     use crate::{GitRef, Repository};
 
     const NOW: Timestamp = Timestamp::from_secs(2_000_000);
@@ -1089,6 +1123,7 @@ mod tests {
             pending,
             current,
             lock,
+            bad: Vec::new(),
             now: NOW,
         }
     }
@@ -1682,6 +1717,111 @@ mod tests {
         assert!(retry.kind.is_manual());
         assert_eq!(retry.sha, sha("abc1234"));
         assert_eq!(id(4), retry.id);
+    }
+
+    /// A rollback by `user` to a commit starting with `hex`.
+    fn rollback(seq: u64, user: &str, hex: &str) -> Intent {
+        Intent {
+            kind: IntentKind::Rollback,
+            ..manual(seq, user, hex)
+        }
+    }
+
+    #[test]
+    fn a_rollback_goes_first_and_passes_others_locks() {
+        let lock = lock_by(ana(), NOW.plus_secs(600));
+        let (p1, p2) = (push(1, "main", "a1"), push(2, "release", "b2"));
+        let rb = rollback(3, "UBOB", "c3");
+        // Behind two pushes in line, under Ana's lock: Bob's rollback is dispatched.
+        let fx = apply(
+            &lane(
+                None,
+                vec![p1.clone(), p2.clone(), rb.clone()],
+                None,
+                Some(lock.clone()),
+            ),
+            &LaneEvent::Drain,
+        );
+        assert_eq!(
+            fx,
+            vec![dispatch(&rb), wait(&p1, &lock), wait(&p2, &lock)],
+            "the pushes wait for the lock, the rollback goes"
+        );
+        // Unlocked, the rollback still goes first.
+        let fx = apply(
+            &lane(None, vec![p1.clone(), p2.clone(), rb.clone()], None, None),
+            &LaneEvent::Drain,
+        );
+        assert_eq!(fx, vec![dispatch(&rb)], "the pushes stay queued behind it");
+        // A manual deploy by someone other than the holder still waits.
+        let m = manual(4, "UBOB", "d4");
+        let fx = apply(
+            &lane(None, vec![m.clone()], None, Some(lock.clone())),
+            &LaneEvent::Drain,
+        );
+        assert_eq!(fx, vec![wait(&m, &lock)]);
+    }
+
+    #[test]
+    fn wishes_for_a_rolled_back_commit_are_skipped_with_why_except_by_name() {
+        use crate::rollback::BadRange;
+        let range = BadRange {
+            lane: lane(None, vec![], None, None).lane,
+            rollback: id(90),
+            target: sha("a0"),
+            from: sha("a3"),
+            from_deployment: id(80),
+            commits: vec![sha("a2"), sha("a3")],
+            complete: true,
+            by: ana(),
+            reason: Some("blank page".into()),
+            at: NOW,
+        };
+        let lock = lock_by(ana(), NOW.plus_secs(600));
+        let bad_push = push(1, "main", "a3");
+        let fix = push(2, "release", "a4");
+        let promotion = Intent {
+            kind: IntentKind::Promotion,
+            ..manual(3, "UBOB", "a2")
+        };
+        let by_name = manual(4, "UANA", "a2");
+        let mut s = lane(
+            None,
+            vec![
+                bad_push.clone(),
+                fix.clone(),
+                promotion.clone(),
+                by_name.clone(),
+            ],
+            None,
+            Some(lock.clone()),
+        );
+        s.bad = vec![range];
+        let fx = apply(&s, &LaneEvent::Drain);
+        let skipped: Vec<(&DeploymentId, String)> = fx
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Skip { intent, why } => {
+                    Some((intent, why.sentence(&sha("a3"), &Environment::Staging)))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(skipped.len(), 2, "{fx:?}");
+        assert_eq!(skipped[0].0, &bad_push.id);
+        assert!(
+            skipped[0]
+                .1
+                .starts_with("not deployed: `a300000` was rolled back from staging by <@UANA>"),
+            "{}",
+            skipped[0].1
+        );
+        assert!(skipped[0].1.contains("blank page"), "{}", skipped[0].1);
+        assert_eq!(skipped[1].0, &promotion.id);
+        // Refused at once, even under the lock; the fix waits for the lock like everything
+        // else; the holder's deploy by name goes.
+        assert!(fx.contains(&wait(&fix, &lock)), "{fx:?}");
+        assert!(fx.contains(&dispatch(&by_name)), "{fx:?}");
     }
 }
 

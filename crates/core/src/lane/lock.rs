@@ -190,9 +190,11 @@ impl Lock {
     }
 
     /// Whether the lock holds `intent` back: every intent waits except the holder's own
-    /// manual ones (a deploy, a promotion, a retry, a rollback they asked for).
+    /// manual ones (a deploy, a promotion, a retry they asked for), and a rollback, whoever
+    /// asked for it: putting back what worked passes every lock.
     pub fn holds(&self, intent: &Intent) -> bool {
-        !(intent.kind.is_manual() && intent.requested_by.person() == Some(&self.holder))
+        intent.kind != super::IntentKind::Rollback
+            && !(intent.kind.is_manual() && intent.requested_by.person() == Some(&self.holder))
     }
 
     /// "staging is locked by @ana until 14:30 — testing the migration".

@@ -465,6 +465,11 @@ pub enum SkipReason {
         /// Its commit.
         running_sha: Sha,
     },
+    /// Its commit was rolled back from the environment (`crate::rollback`).
+    RolledBack {
+        /// Why, for people: who rolled it back, when, and what to do instead.
+        sentence: String,
+    },
 }
 
 impl SkipReason {
@@ -480,6 +485,7 @@ impl SkipReason {
                 skipped.short(),
                 running_sha.short()
             ),
+            Self::RolledBack { sentence } => sentence.clone(),
         }
     }
 }
@@ -631,6 +637,9 @@ pub struct LaneSnapshot {
     pub current: Option<Intent>,
     /// The lock, if any (possibly expired: [`decide`] releases it).
     pub lock: Option<Lock>,
+    /// The environment's rolled-back ranges, newest first (`crate::rollback::BadRange`):
+    /// an automatic deployment, promotion or retry of a commit in one is skipped.
+    pub bad: Vec<crate::rollback::BadRange>,
     /// The time of the decision.
     pub now: Timestamp,
 }

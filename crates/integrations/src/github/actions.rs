@@ -28,13 +28,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The inputs every dispatch carries (docs/github-actions.md declares exactly these).
-pub const DISPATCH_INPUTS: [&str; 6] = [
+pub const DISPATCH_INPUTS: [&str; 7] = [
     "environment",
     "sha",
     "ref",
     "deployment_id",
     "version",
     "url",
+    "rollback",
 ];
 
 /// How often the runs are listed for a run named after the deployment, when GitHub did not
@@ -215,6 +216,8 @@ impl CiBackend for GitHubActions {
             "deployment_id": p.deployment_id.to_string(),
             "version": p.version,
             "url": p.url.clone().unwrap_or_default(),
+            // A `boolean` input, sent as GitHub's own forms send it.
+            "rollback": if p.rollback { "true" } else { "false" },
         });
         let url = self.github.repo_url(
             repository,

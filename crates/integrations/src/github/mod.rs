@@ -718,6 +718,10 @@ impl GitHub for GitHubClient {
             auto_merge: false,
             transient_environment: deployment.transient_environment,
             production_environment: deployment.production_environment,
+            task: deployment
+                .rollback
+                .then_some(deploybot_core::rollback::ROLLBACK_TASK),
+            required_contexts: deployment.rollback.then(Vec::new),
         })
         .map_err(|e| GitHubError::InvalidResponse(format!("deployment request: {e}")))?;
         let url = self.repo_url(repository, &["deployments"]);

@@ -114,6 +114,13 @@ pub(crate) struct CreateDeployment<'a> {
     pub(crate) auto_merge: bool,
     pub(crate) transient_environment: bool,
     pub(crate) production_environment: bool,
+    /// `deploy:rollback` for a rollback; absent (GitHub's `deploy`) otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) task: Option<&'static str>,
+    /// `[]` for a rollback (no checks required); absent (GitHub's default, every context)
+    /// otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) required_contexts: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

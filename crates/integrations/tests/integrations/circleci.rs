@@ -63,6 +63,7 @@ fn request(environment: Environment, git_ref: GitRef, url: Option<&str>) -> Pipe
             url: url.map(str::to_owned),
             sha: Sha::parse(SHA).expect("sha"),
             deployment_id: deployment_id(),
+            rollback: false,
         },
         target: Default::default(),
     }
@@ -113,6 +114,7 @@ async fn starts_a_pipeline_with_the_spec_parameters() {
             "url": "https://pr12.acme.dev/",
             "sha": SHA,
             "deployment_id": deployment_id().to_string(),
+            "rollback": false,
         })
     );
 
@@ -154,6 +156,7 @@ async fn production_runs_on_the_tag_without_a_subdomain() {
             "url": "https://www.acme.dev/",
             "sha": SHA,
             "deployment_id": deployment_id().to_string(),
+            "rollback": false,
         })
     );
     let body: Value = serde_json::from_slice(&fake.requests()[0].body).expect("JSON");
@@ -173,6 +176,7 @@ async fn production_runs_on_the_tag_without_a_subdomain() {
         vec![
             "deployment_id",
             "environment",
+            "rollback",
             "sha",
             "subdomain",
             "version"

@@ -145,6 +145,7 @@ fn new_deployment(git_ref: &str, environment: Environment) -> NewGithubDeploymen
         payload: serde_json::json!({"deployment_id": "01HZY", "pr": 7, "pr_url": "https://github.com/acme/web/pull/7"}),
         transient_environment: environment.is_transient(),
         production_environment: environment == Environment::Production,
+        rollback: false,
     }
 }
 

@@ -93,6 +93,7 @@ fn request(workflow: &str) -> PipelineRequest {
             url: Some("https://pr12.example.com".into()),
             sha: Sha::parse(SHA).expect("sha"),
             deployment_id: deployment_id(),
+            rollback: false,
         },
         target: CiTarget::GitHubActions {
             workflow: workflow.into(),
@@ -144,7 +145,8 @@ async fn a_dispatch_sends_the_deployments_facts_on_the_default_branch_and_asks_f
                 "ref": "feature/login",
                 "deployment_id": id,
                 "version": "pr12-6dcb09b",
-                "url": "https://pr12.example.com"
+                "url": "https://pr12.example.com",
+                "rollback": "false"
             }
         })))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({

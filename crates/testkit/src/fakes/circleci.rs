@@ -489,7 +489,8 @@ fn workflow_url(app_url: &str, pipeline: &FakePipeline, workflow: &FakeWorkflow)
     )
 }
 
-/// The parameters as the adapter sends them: strings, `subdomain` and `url` only when set.
+/// The parameters as the adapter sends them: strings, `subdomain` and `url` only when set,
+/// and the boolean `rollback`.
 fn parameters_of(request: &PipelineRequest) -> serde_json::Map<String, Value> {
     let p = &request.parameters;
     let mut map = serde_json::Map::new();
@@ -503,6 +504,7 @@ fn parameters_of(request: &PipelineRequest) -> serde_json::Map<String, Value> {
     }
     map.insert("sha".into(), p.sha.to_string().into());
     map.insert("deployment_id".into(), p.deployment_id.to_string().into());
+    map.insert("rollback".into(), p.rollback.into());
     map
 }
 
@@ -955,6 +957,7 @@ mod tests {
                 url: None,
                 sha: Sha::parse("0123456789abcdef0123456789abcdef01234567").expect("sha"),
                 deployment_id: DeploymentId::new(Timestamp::from_secs(1_700_000_000), 7),
+                rollback: false,
             },
             target: Default::default(),
         }

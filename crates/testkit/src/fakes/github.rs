@@ -58,6 +58,8 @@ pub struct FakeDeployment {
     pub auto_merge: Option<bool>,
     /// `required_contexts` as sent (None when the request left it out, which means "all").
     pub required_contexts: Option<Vec<String>>,
+    /// `task` as sent (None when left out: GitHub's `deploy`).
+    pub task: Option<String>,
     pub created_at: Timestamp,
     /// Statuses in the order they were written.
     pub statuses: Vec<FakeDeploymentStatus>,
@@ -1068,6 +1070,7 @@ impl FakeGitHub {
             production_environment: request.production_environment,
             auto_merge: request.auto_merge,
             required_contexts: request.required_contexts,
+            task: request.task,
             created_at: now,
             statuses: Vec::new(),
         };
@@ -1190,6 +1193,7 @@ struct DeploymentRequest {
     production_environment: bool,
     auto_merge: Option<bool>,
     required_contexts: Option<Vec<String>>,
+    task: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -1489,7 +1493,10 @@ impl GitHub for FakeGitHub {
             transient_environment: deployment.transient_environment,
             production_environment: deployment.production_environment,
             auto_merge: Some(false),
-            required_contexts: None,
+            required_contexts: deployment.rollback.then(Vec::new),
+            task: deployment
+                .rollback
+                .then(|| deploybot_core::rollback::ROLLBACK_TASK.to_owned()),
         };
         let answer = self
             .enter(format!(
@@ -1672,6 +1679,7 @@ mod tests {
             payload: serde_json::json!({"deployment_id": "x"}),
             transient_environment: false,
             production_environment: false,
+            rollback: false,
         }
     }
 

@@ -938,3 +938,71 @@ pub async fn pending_deployment_follows_its_state(store: Arc<dyn Store>) {
         vec![moved]
     );
 }
+
+pub async fn succeeded_deployments_per_lane_both_ways(store: Arc<dyn Store>) {
+    let production = LaneKey {
+        repository: repository("acme/web"),
+        environment: Environment::Production,
+    };
+    // (offset, environment, state, succeeded?)
+    let table: [(i64, Environment, DeploymentState, bool); 6] = [
+        (10, Environment::Production, DeploymentState::Success, true),
+        (20, Environment::Production, DeploymentState::Failure, false),
+        (30, Environment::Production, DeploymentState::Inactive, true),
+        (40, Environment::Staging, DeploymentState::Success, true),
+        (50, Environment::Production, DeploymentState::Ready, false),
+        (60, Environment::Production, DeploymentState::Success, true),
+    ];
+    let all: Vec<Deployment> = table
+        .iter()
+        .map(|(offset, environment, state, succeeded)| {
+            let mut d = deployment("acme/web", *offset, environment.clone(), sha('a'));
+            d.state = *state;
+            d.succeeded_at = succeeded.then(|| Timestamp::from_millis(T0).plus_secs(*offset + 5));
+            d
+        })
+        .collect();
+    let mut other = deployment("acme/api", 70, Environment::Production, sha('b'));
+    other.state = DeploymentState::Success;
+    other.succeeded_at = Some(Timestamp::from_millis(T0));
+    insert_all(&*store, &all).await;
+    insert_all(&*store, std::slice::from_ref(&other)).await;
+    let succeeded = |oldest_first: bool, limit: usize| {
+        let store = Arc::clone(&store);
+        let production = production.clone();
+        async move {
+            ids(&store
+                .succeeded_deployments(&production, oldest_first, limit)
+                .await
+                .expect("succeeded_deployments"))
+        }
+    };
+    assert_eq!(
+        succeeded(false, 10).await,
+        vec![all[5].id.clone(), all[2].id.clone(), all[0].id.clone()],
+        "newest first, inactive ones that succeeded included, other lanes left out"
+    );
+    assert_eq!(succeeded(false, 1).await, vec![all[5].id.clone()]);
+    assert_eq!(
+        succeeded(true, 1).await,
+        vec![all[0].id.clone()],
+        "the oldest kept"
+    );
+    assert_eq!(succeeded(true, 0).await, Vec::<DeploymentId>::new());
+
+    // A deployment joins the index when it succeeds.
+    let mut pending = all[4].clone();
+    pending.state = DeploymentState::Success;
+    pending.succeeded_at = Some(Timestamp::from_millis(T0).plus_secs(90));
+    save(&*store, &pending).await;
+    assert_eq!(succeeded(false, 1).await, vec![all[5].id.clone()]);
+    assert_eq!(
+        succeeded(false, 10).await,
+        vec![
+            all[5].id.clone(),
+            all[4].id.clone(),
+            all[2].id.clone(),
+            all[0].id.clone()
+        ]
+    );
+}

@@ -698,3 +698,57 @@ pub async fn delete_lane_is_optimistic_and_leaves_the_counter(store: Arc<dyn Sto
     let again = save_lane(&*store, &busy_lane(&pr, 20)).await;
     assert_eq!(again.version, 1);
 }
+
+pub async fn bad_ranges_newest_rollback_first_per_lane(store: Arc<dyn Store>) {
+    use deploybot_core::rollback::BadRange;
+    let production = lane("acme/web", Environment::Production);
+    let staging = lane("acme/web", Environment::Staging);
+    let range = |key: &LaneKey, offset_secs: i64, target: char, from: char| BadRange {
+        lane: key.clone(),
+        rollback: DeploymentId::new(at(offset_secs), 7),
+        target: sha(target),
+        from: sha(from),
+        from_deployment: DeploymentId::new(at(offset_secs - 5), 3),
+        commits: vec![sha('d'), sha(from)],
+        complete: offset_secs % 2 == 0,
+        by: slack_user("U0ANA"),
+        reason: Some(format!("bad release {offset_secs}")),
+        at: at(offset_secs + 60),
+    };
+    assert_eq!(
+        store.bad_ranges(&production, 10).await.expect("bad_ranges"),
+        Vec::new()
+    );
+    let (older, newer) = (
+        range(&production, 100, 'a', 'b'),
+        range(&production, 200, 'c', 'e'),
+    );
+    let elsewhere = range(&staging, 300, 'a', 'b');
+    for r in [&older, &newer, &elsewhere] {
+        store.record_bad_range(r).await.expect("record_bad_range");
+    }
+    // The same rollback recorded again replaces its range.
+    store
+        .record_bad_range(&newer)
+        .await
+        .expect("record_bad_range");
+    assert_eq!(
+        store.bad_ranges(&production, 10).await.expect("bad_ranges"),
+        vec![newer.clone(), older.clone()]
+    );
+    assert_eq!(
+        store.bad_ranges(&production, 1).await.expect("bad_ranges"),
+        vec![newer]
+    );
+    assert_eq!(
+        store.bad_ranges(&staging, 10).await.expect("bad_ranges"),
+        vec![elsewhere]
+    );
+    assert_eq!(
+        store
+            .bad_ranges(&lane("acme/api", Environment::Production), 10)
+            .await
+            .expect("bad_ranges"),
+        Vec::new()
+    );
+}

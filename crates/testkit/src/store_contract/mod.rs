@@ -118,6 +118,7 @@ macro_rules! store_contract_tests {
             waiting_deployment_leaves_index_when_state_changes,
             pending_deployments_in_seq_order_per_lane,
             pending_deployment_follows_its_state,
+            succeeded_deployments_per_lane_both_ways,
             claim_delivery_lease_and_done,
             forget_delivery_frees_the_key,
             an_unknown_lane_has_nothing,
@@ -128,6 +129,7 @@ macro_rules! store_contract_tests {
             lock_history_newest_first_per_lane,
             due_lanes_earliest_first_across_repositories,
             delete_lane_is_optimistic_and_leaves_the_counter,
+            bad_ranges_newest_rollback_first_per_lane,
         );
         $crate::store_contract_tests!(@each [$(#[$attribute])*]
             [#[tokio::test(flavor = "multi_thread", worker_threads = 4)]] $factory;

@@ -18,6 +18,7 @@ mod checks;
 mod config_check;
 mod manual;
 mod required;
+mod rollback;
 pub mod watchdog;
 mod workflow;
 
@@ -75,6 +76,10 @@ pub async fn handle(
             base_sha,
             head_sha,
         } => config_check::handle(state, &repository, number, &base_sha, &head_sha).await,
+        DeploymentCreateRequest::RollbackPreview(request) => {
+            rollback::preview(state, request).await
+        }
+        DeploymentCreateRequest::Rollback(request) => rollback::confirmed(state, request).await,
     }
 }
 
@@ -359,13 +364,34 @@ fn github_request(d: &Deployment) -> NewGithubDeployment {
             d.sha.short(),
             d.environment
         ),
-        payload: serde_json::json!({
-            "deployment_id": d.id,
-            "pr_number": d.pr_number,
-            "pr_url": pr_url,
-        }),
+        payload: match &d.trigger {
+            Trigger::Rollback {
+                slack_user,
+                from,
+                from_sha,
+                to,
+                reason,
+            } => serde_json::json!({
+                "deployment_id": d.id,
+                "pr_number": d.pr_number,
+                "pr_url": pr_url,
+                "rollback": {
+                    "from_deployment_id": from,
+                    "from_sha": from_sha,
+                    "to_deployment_id": to,
+                    "by_slack_user": slack_user,
+                    "reason": reason,
+                },
+            }),
+            _ => serde_json::json!({
+                "deployment_id": d.id,
+                "pr_number": d.pr_number,
+                "pr_url": pr_url,
+            }),
+        },
         transient_environment: d.pr_number.is_some(),
         production_environment: d.is_production(),
+        rollback: d.trigger.is_rollback(),
     }
 }
 

@@ -19,6 +19,7 @@ fn snapshot(running: Option<Intent>, pending: Vec<Intent>) -> LaneSnapshot {
         pending,
         current: None,
         lock: None,
+        bad: Vec::new(),
         now: NOW,
     }
 }

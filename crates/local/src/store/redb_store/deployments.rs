@@ -250,4 +250,43 @@ impl DeploymentStore for RedbStore {
         })
         .await
     }
+
+    async fn succeeded_deployments(
+        &self,
+        lane: &LaneKey,
+        oldest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        let lane = lane.clone();
+        self.read(move |transaction| {
+            let succeeded = transaction
+                .open_table(SUCCEEDED_DEPLOYMENTS)
+                .or_backend("succeeded_deployments")?;
+            let repository = lane.repository.as_str();
+            let environment = lane.environment.to_string();
+            let mut ids = Vec::new();
+            if limit > 0 {
+                let range = succeeded
+                    .range(
+                        (repository, environment.as_str(), "")
+                            ..(repository, environment.as_str(), "\u{10FFFF}"),
+                    )
+                    .or_backend("succeeded_deployments")?;
+                let entries: Box<dyn Iterator<Item = _>> = if oldest_first {
+                    Box::new(range.rev())
+                } else {
+                    Box::new(range)
+                };
+                for entry in entries {
+                    let (key, _) = entry.or_backend("succeeded_deployments")?;
+                    ids.push(key.value().2.to_owned());
+                    if ids.len() == limit {
+                        break;
+                    }
+                }
+            }
+            deployments_by_ids(transaction, repository, ids)
+        })
+        .await
+    }
 }

@@ -199,6 +199,66 @@ impl LaneStore for RedbStore {
         .await
     }
 
+    async fn record_bad_range(
+        &self,
+        range: &deploybot_core::rollback::BadRange,
+    ) -> Result<(), StoreError> {
+        let range = range.clone();
+        self.write(move |transaction| {
+            let mut ranges = transaction
+                .open_table(BAD_RANGES)
+                .or_backend("bad_ranges")?;
+            let environment = range.lane.environment.to_string();
+            ranges
+                .insert(
+                    (
+                        range.lane.repository.as_str(),
+                        environment.as_str(),
+                        range.rollback.as_str(),
+                    ),
+                    encode(&range)?.as_str(),
+                )
+                .or_backend("bad_ranges")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn bad_ranges(
+        &self,
+        lane: &LaneKey,
+        limit: usize,
+    ) -> Result<Vec<deploybot_core::rollback::BadRange>, StoreError> {
+        let lane = lane.clone();
+        self.read(move |transaction| {
+            let ranges = transaction
+                .open_table(BAD_RANGES)
+                .or_backend("bad_ranges")?;
+            let repository = lane.repository.as_str();
+            let environment = lane.environment.to_string();
+            let mut found = Vec::new();
+            if limit == 0 {
+                return Ok(found);
+            }
+            for entry in ranges
+                .range(
+                    (repository, environment.as_str(), "")
+                        ..(repository, environment.as_str(), "\u{10FFFF}"),
+                )
+                .or_backend("bad_ranges")?
+            {
+                let (key, json) = entry.or_backend("bad_ranges")?;
+                let (_, _, id) = key.value();
+                found.push(decode("bad_ranges", &format!("{lane} {id}"), json.value())?);
+                if found.len() == limit {
+                    break;
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
     async fn due_lanes(&self, now: Timestamp, limit: usize) -> Result<Vec<LaneRecord>, StoreError> {
         self.read(move |transaction| {
             let due = transaction.open_table(LANES_DUE).or_backend("lanes_due")?;

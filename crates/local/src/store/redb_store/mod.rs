@@ -72,6 +72,13 @@ const WAITING_DEPLOYMENTS: TableDefinition<(i64, &str, &str), ()> =
 /// `waiting_for_checks`) only: each lane's queue in `seq` order.
 const PENDING_DEPLOYMENTS: TableDefinition<(&str, &str, u64, &str), ()> =
     TableDefinition::new("pending_deployments");
+/// (repository, environment, deployment id) of deployments that succeeded (`succeeded_at`
+/// set) only, newest first per lane: a rollback's history.
+const SUCCEEDED_DEPLOYMENTS: TableDefinition<(&str, &str, &str), ()> =
+    TableDefinition::new("succeeded_deployments");
+/// (repository, environment, rollback deployment id) → rolled-back range JSON, newest
+/// rollback first per lane.
+const BAD_RANGES: TableDefinition<(&str, &str, &str), &str> = TableDefinition::new("bad_ranges");
 /// (repository, environment) → lane record JSON.
 const LANES: TableDefinition<(&str, &str), &str> = TableDefinition::new("lanes");
 /// (repository, environment) → the lane's last arrival number handed out.
@@ -180,6 +187,9 @@ impl RedbStore {
             .open_table(LOCK_HISTORY)
             .or_backend("lock_history")?;
         transaction.open_table(LANES_DUE).or_backend("lanes_due")?;
+        transaction
+            .open_table(BAD_RANGES)
+            .or_backend("bad_ranges")?;
         transaction.commit().or_backend("creating the tables")?;
         Ok(Self {
             database: Arc::new(database),
@@ -354,6 +364,7 @@ struct DeploymentTables<'txn> {
     by_environment: Table<'txn, (&'static str, &'static str, &'static str), ()>,
     waiting: Table<'txn, (i64, &'static str, &'static str), ()>,
     pending: Table<'txn, (&'static str, &'static str, u64, &'static str), ()>,
+    succeeded: Table<'txn, (&'static str, &'static str, &'static str), ()>,
 }
 
 impl<'txn> DeploymentTables<'txn> {
@@ -380,6 +391,9 @@ impl<'txn> DeploymentTables<'txn> {
             pending: transaction
                 .open_table(PENDING_DEPLOYMENTS)
                 .or_backend("pending_deployments")?,
+            succeeded: transaction
+                .open_table(SUCCEEDED_DEPLOYMENTS)
+                .or_backend("succeeded_deployments")?,
         })
     }
 
@@ -417,6 +431,11 @@ impl<'txn> DeploymentTables<'txn> {
             self.pending
                 .insert((repository, environment.as_str(), deployment.seq, id), ())
                 .or_backend("pending_deployments")?;
+        }
+        if deployment.succeeded_at.is_some() {
+            self.succeeded
+                .insert((repository, environment.as_str(), id), ())
+                .or_backend("succeeded_deployments")?;
         }
         Ok(())
     }
@@ -463,6 +482,9 @@ impl<'txn> DeploymentTables<'txn> {
         self.pending
             .remove((repository, environment.as_str(), deployment.seq, id))
             .or_backend("pending_deployments")?;
+        self.succeeded
+            .remove((repository, environment.as_str(), id))
+            .or_backend("succeeded_deployments")?;
         Ok(())
     }
 }

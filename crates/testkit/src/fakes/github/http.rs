@@ -667,6 +667,10 @@ fn create_deployment(
             .unwrap_or(production_default),
         auto_merge: request.get("auto_merge").and_then(Value::as_bool),
         required_contexts,
+        task: request
+            .get("task")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     };
     match fake.op_create_deployment(deployment_request)? {
         DeploymentAnswer::Created(deployment) => Ok(json_response(
