@@ -11,6 +11,7 @@ pub mod duration;
 pub mod ids;
 pub mod invoke;
 pub mod lane;
+pub mod metrics;
 pub mod model;
 pub mod policy;
 pub mod ports;

@@ -15,6 +15,7 @@ mod hostile_requests;
 mod lanes;
 mod leases;
 mod locks;
+mod observability;
 mod profiles;
 mod slack_command;
 mod slack_event;
