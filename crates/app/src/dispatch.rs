@@ -23,37 +23,89 @@ fn answer<T: Serialize>(value: T) -> Result<Value, AppError> {
 }
 
 /// Runs the invoked function `function` on `payload`. HTTP functions are not invokable.
+/// Everything it logs is in a span naming the function and the payload's correlation id, and
+/// the invokes it sends carry that id on ([`crate::correlation`]); a payload without one (a
+/// schedule's) goes on under the id in hand, if any.
 pub async fn dispatch(
     state: &AppState,
     function: FunctionName,
     payload: Value,
 ) -> Result<Value, AppError> {
-    match function {
-        FunctionName::SlackMessage => {
-            answer(invoked::slack_message::handle(state, parse(function, payload)?).await?)
+    let correlation = deploybot_core::invoke::correlation_of(&payload);
+    // The span is made when the work first runs, inside the correlation's scope, so that the
+    // correlation span is its parent (a span's parent is the span current at its creation).
+    let work = async move {
+        let span = tracing::info_span!("invoked", %function);
+        let work = async move {
+            let answer = run(state, function, payload).await;
+            // One line per invocation, so a search for the correlation id lists every function
+            // the story went through (failures are logged by the caller with their error).
+            tracing::info!(ok = answer.is_ok(), "invocation handled");
+            answer
+        };
+        tracing::Instrument::instrument(work, span).await
+    };
+    match correlation {
+        // Already in that story (an in-process `RequestResponse` call): its span is the parent.
+        Some(id) if crate::correlation::current().as_deref() != Some(id.as_str()) => {
+            crate::correlation::scope(&id, work).await
         }
+        _ => work.await,
+    }
+}
+
+/// Each handler's future is boxed: together they would make this one as large as the largest,
+/// and an in-process `RequestResponse` call nests it inside its caller's.
+async fn run(state: &AppState, function: FunctionName, payload: Value) -> Result<Value, AppError> {
+    match function {
+        FunctionName::SlackMessage => answer(
+            Box::pin(invoked::slack_message::handle(
+                state,
+                parse(function, payload)?,
+            ))
+            .await?,
+        ),
         // Two requests: a `RepositoryRequest` says `"kind": "repository"`.
         FunctionName::GithubCollaborators => {
             if payload.get("kind").and_then(Value::as_str) == Some("repository") {
                 answer(
-                    invoked::github_collaborators::repository(state, parse(function, payload)?)
-                        .await?,
+                    Box::pin(invoked::github_collaborators::repository(
+                        state,
+                        parse(function, payload)?,
+                    ))
+                    .await?,
                 )
             } else {
                 answer(
-                    invoked::github_collaborators::handle(state, parse(function, payload)?).await?,
+                    Box::pin(invoked::github_collaborators::handle(
+                        state,
+                        parse(function, payload)?,
+                    ))
+                    .await?,
                 )
             }
         }
         FunctionName::GithubDeploymentCreate => answer(
-            invoked::github_deployment_create::handle(state, parse(function, payload)?).await?,
+            Box::pin(invoked::github_deployment_create::handle(
+                state,
+                parse(function, payload)?,
+            ))
+            .await?,
         ),
         FunctionName::GithubDeploymentStatus => answer(
-            invoked::github_deployment_status::handle(state, parse(function, payload)?).await?,
+            Box::pin(invoked::github_deployment_status::handle(
+                state,
+                parse(function, payload)?,
+            ))
+            .await?,
         ),
-        FunctionName::CircleciTrigger => {
-            answer(invoked::circleci_trigger::handle(state, parse(function, payload)?).await?)
-        }
+        FunctionName::CircleciTrigger => answer(
+            Box::pin(invoked::circleci_trigger::handle(
+                state,
+                parse(function, payload)?,
+            ))
+            .await?,
+        ),
         FunctionName::SlackCommand
         | FunctionName::SlackInteractive
         | FunctionName::SlackEvent

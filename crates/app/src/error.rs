@@ -67,7 +67,14 @@ impl IntoResponse for AppError {
                 "internal error".to_owned()
             }
         };
-        (status, body).into_response()
+        let refused = status.is_client_error().then(|| body.clone());
+        let mut response = (status, body).into_response();
+        if let Some(reason) = refused {
+            response
+                .extensions_mut()
+                .insert(crate::http::Refusal(reason));
+        }
+        response
     }
 }
 

@@ -387,6 +387,12 @@ async fn apply_with(
             view.record.clone()
         };
         let dispatch = apply_to_deployments(state, &view, &effects).await?;
+        // The deployments that waited in the lane when it was decided (docs/operations.md,
+        // "Metrics").
+        deploybot_core::metrics::emit(deploybot_core::metrics::Metric::LaneQueueDepth {
+            environment: key.environment.to_string(),
+            depth: u64::try_from(view.pending.len()).unwrap_or(u64::MAX),
+        });
         record_history(state, key, view.record.lock.as_ref(), &effects, now).await;
         let replies: Vec<Notice> = effects
             .iter()

@@ -4,6 +4,7 @@
 //! `deploybot-core`, held in [`AppState`].
 
 pub mod config;
+pub mod correlation;
 pub mod dispatch;
 pub mod error;
 pub mod http;

@@ -186,6 +186,17 @@ pub async fn transition(
 ) -> Result<Saved, AppError> {
     let saved = save_and_announce(state, current, transition).await?;
     if let Saved::Changed(d) = &saved
+        && matches!(
+            d.state,
+            DeploymentState::Success | DeploymentState::Failure | DeploymentState::Error
+        )
+    {
+        deploybot_core::metrics::emit(deploybot_core::metrics::Metric::Deployment {
+            environment: d.environment.to_string(),
+            outcome: d.state.to_string(),
+        });
+    }
+    if let Saved::Changed(d) = &saved
         && d.state == DeploymentState::Success
     {
         supersede_older_successes(state, d).await;

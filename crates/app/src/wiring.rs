@@ -200,6 +200,11 @@ impl Invoker for ProfileInvoker {
                 message: self.profile.outside(&format!("the function {function}")),
             });
         }
+        // The story's id rides along (docs/operations.md, "Following one delivery").
+        let payload = match crate::correlation::current() {
+            Some(id) => deploybot_core::invoke::with_correlation_text(payload, &id),
+            None => payload,
+        };
         self.inner.invoke(function, mode, payload).await
     }
 }

@@ -2,7 +2,8 @@
 //! [`AppState`] once per cold start ([`app_state`]: the adapters its profile names, handed to
 //! `deploybot_app::wiring::function_state`, the one builder of every function's state), and
 //! running it as Lambda runs it ([`run_http`] for API Gateway HTTP API v2 events,
-//! [`run_invoked`] for function-to-function invokes).
+//! [`run_invoked`] for function-to-function invokes), with its secrets read again every
+//! [`SECRETS_TTL`] ([`Refreshing`]).
 //!
 //! [`profile`] (`deploybot_core::profile`) is the single list of the tables, secrets, outside
 //! clients, invoke targets and time limits of every function; `template.yaml` grants each
@@ -46,9 +47,36 @@ pub enum BootstrapError {
 }
 
 /// Logging as Lambda expects it: JSON lines when the function's log format is JSON
-/// (`AWS_LAMBDA_LOG_FORMAT`), level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`.
+/// (`AWS_LAMBDA_LOG_FORMAT`), level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`; and metrics as
+/// embedded-metric-format lines on standard output ([`EmfStdout`]).
 pub fn init_tracing() {
     lambda_runtime::tracing::init_default_subscriber();
+    deploybot_core::metrics::install(Arc::new(EmfStdout));
+}
+
+/// The Lambda metric sink: each metric is one embedded-metric-format JSON line on standard
+/// output, which CloudWatch Logs turns into a metric (no API call, no added latency).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EmfStdout;
+
+impl deploybot_core::metrics::MetricSink for EmfStdout {
+    fn record(&self, metric: &deploybot_core::metrics::Metric) {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or_default();
+        println!("{}", metric.to_emf_line(now_ms));
+    }
+}
+
+/// The correlation id of an invocation whose payload has none (an EventBridge schedule, a
+/// hand-made test event): the watchdog's run or the invocation, by Lambda's request id.
+pub fn fallback_correlation(payload: &Value, request_id: &str) -> String {
+    if payload.get("kind").and_then(Value::as_str) == Some("watchdog") {
+        format!("watchdog:{request_id}")
+    } else {
+        format!("invoke:{request_id}")
+    }
 }
 
 /// The handler configuration from loaded secrets and plain variables, read as everywhere
@@ -141,7 +169,7 @@ pub async fn app_state(function: FunctionName) -> Result<AppState, BootstrapErro
 }
 
 /// Adds the Slack, GitHub and CircleCI clients `clients` asks for, configured from
-/// `secrets` and the plain variables (`GITHUB_APP_ID`, `SLACK_API_URL`, `GITHUB_API_URL`,
+/// `secrets` (`GITHUB_APP_ID` among them) and the plain variables (`SLACK_API_URL`, `GITHUB_API_URL`,
 /// `CIRCLECI_API_URL`, `CIRCLECI_APP_URL`).
 fn attach_clients(
     mut parts: Parts,
@@ -162,9 +190,12 @@ fn attach_clients(
     }
     if clients.github {
         let key = secrets.require(secrets::GITHUB_APP_PRIVATE_KEY)?;
+        let app_id = secrets.require(secrets::GITHUB_APP_ID)?;
         let config = GitHubConfig::from_lookup(|name| {
             if name == secrets::GITHUB_APP_PRIVATE_KEY {
                 Some(key.expose_secret().to_owned())
+            } else if name == secrets::GITHUB_APP_ID {
+                Some(app_id.expose_secret().to_owned())
             } else {
                 lookup(name)
             }
@@ -202,21 +233,123 @@ pub fn http_entry(
     lambda_http::Adapter::from(router)
 }
 
-/// Runs an HTTP function: API Gateway HTTP API v2 events into `router`, its responses back.
-pub async fn run_http(router: axum::Router) -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::run(http_entry(router)).await
+/// Runs an HTTP function: API Gateway HTTP API v2 events into the router `router` makes of
+/// `state`, its responses back. The state is rebuilt with freshly read secrets once they are
+/// [`SECRETS_TTL`] old ([`Refreshing`]), so a rotated secret is used without a redeploy.
+pub async fn run_http(
+    function: FunctionName,
+    state: AppState,
+    router: fn(AppState) -> axum::Router,
+) -> Result<(), lambda_runtime::Error> {
+    use tower::ServiceExt;
+    let routers = Arc::new(Refreshing::new(
+        router(state),
+        SECRETS_TTL,
+        Arc::new(SystemClock),
+        move || Box::pin(async move { app_state(function).await.map(router) }),
+    ));
+    lambda_http::run(tower::service_fn(move |request: lambda_http::Request| {
+        let routers = Arc::clone(&routers);
+        async move {
+            let router = routers.get().await;
+            router
+                .oneshot(request)
+                .await
+                .map_err(|never| -> lambda_http::Error { match never {} })
+        }
+    }))
+    .await
+}
+
+/// How long a function uses the secrets it read before reading them again (docs/operations.md,
+/// "Rotating a secret").
+pub const SECRETS_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The future a [`Refreshing`] value is rebuilt with.
+pub type Rebuild<T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, BootstrapError>> + Send>>;
+
+/// A value built from secrets (a function's state, or the router made of it), rebuilt by
+/// `rebuild` at the first use after it is `ttl` old. A rebuild that fails (SSM unreachable, a
+/// parameter deleted) keeps the value in use, logs a warning and is tried again after
+/// another `ttl`: a rotation never stops a running function.
+pub struct Refreshing<T> {
+    ttl_ms: i64,
+    clock: Arc<dyn deploybot_core::ports::Clock>,
+    rebuild: Box<dyn Fn() -> Rebuild<T> + Send + Sync>,
+    current: tokio::sync::Mutex<(T, deploybot_core::Timestamp)>,
+}
+
+impl<T> std::fmt::Debug for Refreshing<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Refreshing")
+            .field("ttl_ms", &self.ttl_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Clone> Refreshing<T> {
+    /// `first`, built now, rebuilt with `rebuild` once `ttl` has passed on `clock`.
+    pub fn new(
+        first: T,
+        ttl: std::time::Duration,
+        clock: Arc<dyn deploybot_core::ports::Clock>,
+        rebuild: impl Fn() -> Rebuild<T> + Send + Sync + 'static,
+    ) -> Self {
+        let now = clock.now();
+        Self {
+            ttl_ms: i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX),
+            clock,
+            rebuild: Box::new(rebuild),
+            current: tokio::sync::Mutex::new((first, now)),
+        }
+    }
+
+    /// The value to use now (rebuilt first when it is due).
+    pub async fn get(&self) -> T {
+        let mut current = self.current.lock().await;
+        let now = self.clock.now();
+        if now.0.saturating_sub(current.1.0) >= self.ttl_ms {
+            match (self.rebuild)().await {
+                Ok(fresh) => {
+                    tracing::info!("secrets read again");
+                    current.0 = fresh;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "reading the secrets again failed; the ones in use stay");
+                }
+            }
+            current.1 = now;
+        }
+        current.0.clone()
+    }
 }
 
 /// Runs an invoked function: each event's payload goes to the app's handler for
 /// `function`; its answer is the invoke's JSON answer, its error a Lambda function error.
+/// The state is rebuilt with freshly read secrets as [`run_http`]'s is.
 pub async fn run_invoked(
     state: AppState,
     function: FunctionName,
 ) -> Result<(), lambda_runtime::Error> {
+    let states = Arc::new(Refreshing::new(
+        state,
+        SECRETS_TTL,
+        Arc::new(SystemClock),
+        move || Box::pin(app_state(function)),
+    ));
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: LambdaEvent<Value>| {
-            let state = state.clone();
-            async move { handle_invocation(&state, function, event.payload).await }
+            let states = Arc::clone(&states);
+            let mut payload = event.payload;
+            if deploybot_core::invoke::correlation_of(&payload).is_none() {
+                let id = fallback_correlation(&payload, &event.context.request_id);
+                payload = deploybot_core::invoke::with_correlation(payload, &id);
+            }
+            async move {
+                let state = states.get().await;
+                handle_invocation(&state, function, payload).await
+            }
         },
     ))
     .await
@@ -299,6 +432,14 @@ mod tests {
             endpoint_for(&global, "Lambda").as_deref(),
             Some("http://127.0.0.1:4566")
         );
+    }
+
+    #[test]
+    fn a_payload_without_correlation_gets_the_request_id() {
+        let watchdog = serde_json::json!({"kind": "watchdog"});
+        assert_eq!(fallback_correlation(&watchdog, "r-1"), "watchdog:r-1");
+        let other = serde_json::json!({"kind": "recheck"});
+        assert_eq!(fallback_correlation(&other, "r-2"), "invoke:r-2");
     }
 
     #[test]

@@ -120,6 +120,89 @@ pub async fn send<R: InvokeRequest>(invoker: &dyn Invoker, request: &R) -> Resul
         .map(|_| ())
 }
 
+// ---- correlation ---------------------------------------------------------------------------
+
+/// The field every invoke payload carries beside its own fields: the id of what started the
+/// story — `github:<X-GitHub-Delivery>`, `slack:<trigger or event id>`, `circleci:<event id>`,
+/// `watchdog:<run>` — so that one search finds every function's lines about it
+/// (docs/operations.md, "Following one delivery"). It sits at the payload's top level, outside
+/// the typed requests, so adding it changed none of them; a payload without it (an older
+/// caller, a schedule) is accepted as before.
+pub const CORRELATION_FIELD: &str = "correlation_id";
+
+/// The longest correlation id kept (longer ones are cut at a character boundary).
+pub const CORRELATION_MAX_LEN: usize = 120;
+
+/// `payload` carrying `correlation`, unless it carries one already (the first id of a story
+/// wins) or is not a JSON object.
+pub fn with_correlation(mut payload: serde_json::Value, correlation: &str) -> serde_json::Value {
+    if let serde_json::Value::Object(fields) = &mut payload
+        && !fields.contains_key(CORRELATION_FIELD)
+    {
+        fields.insert(
+            CORRELATION_FIELD.to_owned(),
+            serde_json::Value::String(bounded_correlation(correlation)),
+        );
+    }
+    payload
+}
+
+/// [`with_correlation`] on a payload of JSON text, as invokers take it: the field is written
+/// first in the object, without reading the rest. A payload that is not an object, or that
+/// names the field anywhere already, is left as it is.
+pub fn with_correlation_text(payload: Vec<u8>, correlation: &str) -> Vec<u8> {
+    let Some(open) = payload.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return payload;
+    };
+    if payload[open] != b'{'
+        || payload
+            .windows(CORRELATION_FIELD.len())
+            .any(|w| w == CORRELATION_FIELD.as_bytes())
+    {
+        return payload;
+    }
+    let rest = &payload[open + 1..];
+    let empty = rest
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'}');
+    let id = serde_json::Value::String(bounded_correlation(correlation)).to_string();
+    let mut out = Vec::with_capacity(payload.len() + CORRELATION_FIELD.len() + id.len() + 4);
+    out.push(b'{');
+    out.push(b'"');
+    out.extend_from_slice(CORRELATION_FIELD.as_bytes());
+    out.extend_from_slice(b"\":");
+    out.extend_from_slice(id.as_bytes());
+    if !empty {
+        out.push(b',');
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+/// The correlation id a payload carries, when it carries a usable one.
+pub fn correlation_of(payload: &serde_json::Value) -> Option<String> {
+    payload
+        .get(CORRELATION_FIELD)
+        .and_then(serde_json::Value::as_str)
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(bounded_correlation)
+}
+
+/// `id` cut to [`CORRELATION_MAX_LEN`] bytes, with control characters dropped (it goes into
+/// log lines).
+pub fn bounded_correlation(id: &str) -> String {
+    let mut out = String::new();
+    for c in id.chars().filter(|c| !c.is_control()) {
+        if out.len() + c.len_utf8() > CORRELATION_MAX_LEN {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
 // ---- slack-message ------------------------------------------------------------------------
 
 /// What `slack-message` should post or edit.
@@ -551,6 +634,97 @@ impl InvokeRequest for CircleciTriggerRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn correlation_rides_beside_the_typed_request() {
+        let repo = Repository::parse("acme/web").expect("valid");
+        let id = DeploymentId::parse("000000000000000100000002").expect("valid");
+        let request = CircleciTriggerRequest {
+            repository: repo,
+            deployment_id: id,
+        };
+        let plain = serde_json::to_value(&request).expect("json");
+        assert_eq!(correlation_of(&plain), None);
+        let carried = with_correlation(plain, "github:72d3162e-cc78-11e3-81ab-4c9367dc0958");
+        assert_eq!(
+            correlation_of(&carried).as_deref(),
+            Some("github:72d3162e-cc78-11e3-81ab-4c9367dc0958")
+        );
+        // The first id of a story wins.
+        let again = with_correlation(carried.clone(), "watchdog:other");
+        assert_eq!(again, carried);
+        // The typed request still reads the payload.
+        let back: CircleciTriggerRequest = serde_json::from_value(carried).expect("reads");
+        assert_eq!(back, request);
+        // Tagged requests too.
+        let tagged = with_correlation(
+            serde_json::to_value(DeploymentCreateRequest::Watchdog).expect("json"),
+            "watchdog:1",
+        );
+        assert_eq!(
+            serde_json::from_value::<DeploymentCreateRequest>(tagged).ok(),
+            Some(DeploymentCreateRequest::Watchdog)
+        );
+        // Not an object: left alone.
+        assert_eq!(
+            with_correlation(serde_json::json!(null), "x"),
+            serde_json::json!(null)
+        );
+        let cases = [
+            (serde_json::json!({"correlation_id": "  "}), None),
+            (serde_json::json!({"correlation_id": 7}), None),
+            (
+                serde_json::json!({"correlation_id": "slack:a\nb"}),
+                Some("slack:ab".to_owned()),
+            ),
+            (
+                serde_json::json!({"correlation_id": "x".repeat(500)}),
+                Some("x".repeat(CORRELATION_MAX_LEN)),
+            ),
+        ];
+        for (payload, want) in cases {
+            assert_eq!(correlation_of(&payload), want, "{payload}");
+        }
+    }
+
+    #[test]
+    fn correlation_goes_into_json_text_the_same_way() {
+        let read = |text: &[u8]| -> serde_json::Value {
+            serde_json::from_slice(text).expect("still JSON")
+        };
+        let id = "github:72d3162e-cc78-11e3-81ab-4c9367dc0958";
+        let request = DeploymentCreateRequest::Watchdog;
+        let text = serde_json::to_vec(&request).expect("json");
+        let carried = with_correlation_text(text.clone(), id);
+        let value = read(&carried);
+        assert_eq!(correlation_of(&value).as_deref(), Some(id));
+        assert_eq!(value, with_correlation(read(&text), id));
+        assert_eq!(
+            serde_json::from_value::<DeploymentCreateRequest>(value).ok(),
+            Some(request)
+        );
+        // The first id of a story wins; an empty object, a quote or a newline in the id,
+        // whitespace before the object.
+        assert_eq!(
+            with_correlation_text(carried.clone(), "watchdog:x"),
+            carried
+        );
+        for (text, id) in [
+            ("{}", "slack:1"),
+            ("  { }", "a\"b\nc"),
+            ("\n{\"kind\":\"watchdog\"}", "circleci:9"),
+        ] {
+            let value = read(&with_correlation_text(text.as_bytes().to_vec(), id));
+            assert_eq!(value, with_correlation(read(text.as_bytes()), id), "{text}");
+        }
+        // Not an object: left alone.
+        for text in ["null", "[1]", "", "  "] {
+            assert_eq!(
+                with_correlation_text(text.as_bytes().to_vec(), "x"),
+                text.as_bytes()
+            );
+        }
+    }
 
     #[test]
     fn function_names() {

@@ -13,6 +13,7 @@ pub mod freeze;
 pub mod ids;
 pub mod invoke;
 pub mod lane;
+pub mod metrics;
 pub mod model;
 pub mod policy;
 pub mod ports;

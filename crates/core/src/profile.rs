@@ -73,6 +73,9 @@ pub mod secret {
     pub const GITHUB_WEBHOOK_SECRET: &str = "GITHUB_WEBHOOK_SECRET";
     /// The GitHub App's private key, PEM (the functions that call GitHub).
     pub const GITHUB_APP_PRIVATE_KEY: &str = "GITHUB_APP_PRIVATE_KEY";
+    /// The GitHub App's id, kept in SSM beside its key so that no stack parameter can lose
+    /// it (the functions that call GitHub). Not secret, but read like one.
+    pub const GITHUB_APP_ID: &str = "GITHUB_APP_ID";
     /// CI API token (`circleci-trigger`, `github-deployment-status`).
     pub const CIRCLECI_TOKEN: &str = "CIRCLECI_TOKEN";
     /// CircleCI webhook signing secret (`circleci-webhook`).
@@ -81,11 +84,12 @@ pub mod secret {
     pub const CIRCLECI_NOTIFY_TOKEN: &str = "CIRCLECI_NOTIFY_TOKEN";
 
     /// Every secret name.
-    pub const ALL: [&str; 7] = [
+    pub const ALL: [&str; 8] = [
         SLACK_SIGNING_SECRET,
         SLACK_BOT_TOKEN,
         GITHUB_WEBHOOK_SECRET,
         GITHUB_APP_PRIVATE_KEY,
+        GITHUB_APP_ID,
         CIRCLECI_TOKEN,
         CIRCLECI_WEBHOOK_SECRET,
         CIRCLECI_NOTIFY_TOKEN,
@@ -295,7 +299,7 @@ pub const PROFILES: [FunctionProfile; 10] = [
         function: F::GithubCollaborators,
         route: None,
         tables: &[],
-        secrets: &[secret::GITHUB_APP_PRIVATE_KEY],
+        secrets: &[secret::GITHUB_APP_PRIVATE_KEY, secret::GITHUB_APP_ID],
         optional_secrets: &[],
         clients: Clients {
             github: true,
@@ -308,7 +312,11 @@ pub const PROFILES: [FunctionProfile; 10] = [
         function: F::GithubDeploymentCreate,
         route: None,
         tables: &[T::Project, T::Deployment, T::Delivery, T::Lane],
-        secrets: &[secret::GITHUB_APP_PRIVATE_KEY, secret::CIRCLECI_TOKEN],
+        secrets: &[
+            secret::GITHUB_APP_PRIVATE_KEY,
+            secret::GITHUB_APP_ID,
+            secret::CIRCLECI_TOKEN,
+        ],
         optional_secrets: &[],
         clients: Clients {
             slack: false,
@@ -328,7 +336,11 @@ pub const PROFILES: [FunctionProfile; 10] = [
         // project: the lane's gates (the workflow file's freeze windows) when a finished
         // deployment lets the next one go.
         tables: &[T::Project, T::Deployment, T::Lane],
-        secrets: &[secret::GITHUB_APP_PRIVATE_KEY, secret::CIRCLECI_TOKEN],
+        secrets: &[
+            secret::GITHUB_APP_PRIVATE_KEY,
+            secret::GITHUB_APP_ID,
+            secret::CIRCLECI_TOKEN,
+        ],
         optional_secrets: &[],
         clients: Clients {
             slack: false,
@@ -342,7 +354,11 @@ pub const PROFILES: [FunctionProfile; 10] = [
         function: F::CircleciTrigger,
         route: None,
         tables: &[T::Deployment, T::Delivery],
-        secrets: &[secret::CIRCLECI_TOKEN, secret::GITHUB_APP_PRIVATE_KEY],
+        secrets: &[
+            secret::CIRCLECI_TOKEN,
+            secret::GITHUB_APP_PRIVATE_KEY,
+            secret::GITHUB_APP_ID,
+        ],
         optional_secrets: &[],
         clients: Clients {
             slack: false,

@@ -293,6 +293,7 @@ impl CircleCiClient {
             .map(|b| b.message)
             .unwrap_or_else(|_| String::from_utf8_lossy(&body).trim().to_owned());
         tracing::debug!(status = status.as_u16(), %message, "CircleCI refused");
+        crate::http::provider_error("circleci", status.as_u16());
         Err(match status.as_u16() {
             401 | 403 => token_refused(),
             404 => not_found(target),

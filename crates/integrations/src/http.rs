@@ -211,6 +211,15 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// Counts an error answer of `provider`'s API (the `ProviderApiErrors` metric, by provider and
+/// status; docs/operations.md, "Metrics").
+pub fn provider_error(provider: &str, status: u16) {
+    deploybot_core::metrics::emit(deploybot_core::metrics::Metric::ProviderError {
+        provider: provider.to_owned(),
+        status,
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -150,6 +150,9 @@ fn transport(what: &str, error: reqwest::Error) -> SlackError {
 /// a 2xx that is not JSON → `InvalidResponse`.
 async fn read_answer(what: &str, response: reqwest::Response) -> Result<Value, SlackError> {
     let status = response.status();
+    if !status.is_success() {
+        crate::http::provider_error("slack", status.as_u16());
+    }
     if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
         return Err(SlackError::RateLimited {
             retry_after_secs: retry_after(response.headers()).unwrap_or(0),

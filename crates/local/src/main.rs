@@ -41,6 +41,21 @@ fn init_tracing(default: &str) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    deploybot_core::metrics::install(std::sync::Arc::new(LoggedMetrics));
+}
+
+/// Metrics on a laptop: each embedded-metric-format line is logged (`info`, target
+/// `deploybot::metrics`) instead of being printed among the transcript.
+struct LoggedMetrics;
+
+impl deploybot_core::metrics::MetricSink for LoggedMetrics {
+    fn record(&self, metric: &deploybot_core::metrics::Metric) {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or_default();
+        tracing::info!(target: "deploybot::metrics", "{}", metric.to_emf_line(now_ms));
+    }
 }
 
 fn env(name: &str) -> Option<String> {

@@ -564,7 +564,14 @@ impl WatchdogTask {
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
-                match invoke::call(&invoker, &DeploymentCreateRequest::Watchdog).await {
+                let run = format!("local-{}-{}", std::process::id(), *count.borrow() + 1);
+                let sweep = invoke::call(&invoker, &DeploymentCreateRequest::Watchdog);
+                match deploybot_app::correlation::scope(
+                    &deploybot_app::correlation::watchdog(&run),
+                    sweep,
+                )
+                .await
+                {
                     Ok(answer) => tracing::debug!(?answer, "watchdog sweep"),
                     Err(error) => tracing::warn!(%error, "the watchdog's sweep failed"),
                 }

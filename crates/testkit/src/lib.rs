@@ -9,6 +9,7 @@ pub mod fakes;
 pub mod fixtures;
 pub mod markdown;
 pub mod memory_store;
+pub mod metrics;
 pub mod signing;
 pub mod store_contract;
 

@@ -12,7 +12,11 @@ async fn main() -> anyhow::Result<()> {
     let state = bootstrap::app_state(FunctionName::CircleciWebhook)
         .await
         .context("starting circleci-webhook")?;
-    bootstrap::run_http(circleci_webhook::router(state))
-        .await
-        .map_err(anyhow::Error::from_boxed)
+    bootstrap::run_http(
+        FunctionName::CircleciWebhook,
+        state,
+        circleci_webhook::router,
+    )
+    .await
+    .map_err(anyhow::Error::from_boxed)
 }

@@ -12,7 +12,7 @@ async fn main() -> anyhow::Result<()> {
     let state = bootstrap::app_state(FunctionName::GithubWebhook)
         .await
         .context("starting github-webhook")?;
-    bootstrap::run_http(github_webhook::router(state))
+    bootstrap::run_http(FunctionName::GithubWebhook, state, github_webhook::router)
         .await
         .map_err(anyhow::Error::from_boxed)
 }

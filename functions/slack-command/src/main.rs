@@ -12,7 +12,7 @@ async fn main() -> anyhow::Result<()> {
     let state = bootstrap::app_state(FunctionName::SlackCommand)
         .await
         .context("starting slack-command")?;
-    bootstrap::run_http(slack_command::router(state))
+    bootstrap::run_http(FunctionName::SlackCommand, state, slack_command::router)
         .await
         .map_err(anyhow::Error::from_boxed)
 }

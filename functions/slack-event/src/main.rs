@@ -12,7 +12,7 @@ async fn main() -> anyhow::Result<()> {
     let state = bootstrap::app_state(FunctionName::SlackEvent)
         .await
         .context("starting slack-event")?;
-    bootstrap::run_http(slack_event::router(state))
+    bootstrap::run_http(FunctionName::SlackEvent, state, slack_event::router)
         .await
         .map_err(anyhow::Error::from_boxed)
 }

@@ -12,7 +12,11 @@ async fn main() -> anyhow::Result<()> {
     let state = bootstrap::app_state(FunctionName::SlackInteractive)
         .await
         .context("starting slack-interactive")?;
-    bootstrap::run_http(slack_interactive::router(state))
-        .await
-        .map_err(anyhow::Error::from_boxed)
+    bootstrap::run_http(
+        FunctionName::SlackInteractive,
+        state,
+        slack_interactive::router,
+    )
+    .await
+    .map_err(anyhow::Error::from_boxed)
 }

@@ -126,10 +126,56 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
 
 #[tokio::test]
 async fn the_whole_workflow_runs_on_the_embedded_store() {
+    let metrics = deploybot_testkit::metrics::captured().expect("the test's metric sink");
     let (app, report) = run(StoreSetup::TempFile).await;
     assert!(app.store_description.starts_with("redb file"));
     assert_outcome(&app, &report).await;
+    assert_metrics(&metrics);
     app.shutdown().await.expect("stops");
+}
+
+/// The metric lines the scenario reported (docs/operations.md, "Metrics"): deployments by
+/// environment and outcome, the lanes' queue depth (three pushes in a row queue), the
+/// watchdog's reconciliation of the lost completion webhook.
+fn assert_metrics(metrics: &deploybot_testkit::metrics::CapturedMetrics) {
+    let deployments = |environment: &str, outcome: &str| {
+        metrics
+            .lines("Deployments", "Environment", environment)
+            .into_iter()
+            .filter(|l| l["Outcome"] == outcome)
+            .count()
+    };
+    assert!(deployments("production", "success") >= 1);
+    assert!(deployments("staging", "success") >= 1);
+    assert!(deployments("preview", "failure") >= 1);
+    assert_eq!(deployments("production", "failure"), 0);
+    let line = metrics
+        .lines("Deployments", "Environment", "production")
+        .pop()
+        .expect("a production line");
+    assert_eq!(
+        line["_aws"]["CloudWatchMetrics"][0],
+        serde_json::json!({
+            "Namespace": "deploybot",
+            "Dimensions": [["Environment", "Outcome"], []],
+            "Metrics": [{"Name": "Deployments", "Unit": "Count"}],
+        })
+    );
+    let deepest = metrics
+        .lines("LaneQueueDepth", "Environment", "preview")
+        .iter()
+        .filter_map(|l| l["LaneQueueDepth"].as_u64())
+        .max();
+    assert!(
+        deepest.is_some_and(|d| d >= 2),
+        "deepest preview queue: {deepest:?}"
+    );
+    assert!(
+        !metrics
+            .lines("WatchdogReconciliations", "Action", "reconcile")
+            .is_empty(),
+        "the watchdog's reconciliation is counted"
+    );
 }
 
 #[tokio::test]

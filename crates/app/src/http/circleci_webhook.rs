@@ -32,6 +32,7 @@ use tracing::Instrument;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/circleci/webhook", post(receive))
+        .layer(axum::middleware::from_fn(super::log_refusals))
         .with_state(state)
 }
 
@@ -121,9 +122,14 @@ async fn signed(state: &AppState, body: &[u8]) -> Result<Response, AppError> {
             "job-completed of a finished workflow: its workflow-completed event tells the outcome",
         ));
     }
-    let span =
-        tracing::info_span!("circleci_webhook", event = %event.id, pipeline = %event.pipeline.id);
-    async move {
+    let correlation = crate::correlation::circleci(&event.id);
+    let span = tracing::info_span!(
+        "circleci_webhook",
+        correlation_id = %correlation,
+        event = %event.id,
+        pipeline = %event.pipeline.id
+    );
+    let work = async move {
         let key = format!("circleci:{}", event.id);
         // Two independent round trips, issued together: which deployment, and the claim.
         let lookup = async {
@@ -166,8 +172,8 @@ async fn signed(state: &AppState, body: &[u8]) -> Result<Response, AppError> {
         };
         idempotency::work_while_finishing(state, lease, work).await
     }
-    .instrument(span)
-    .await
+    .instrument(span);
+    crate::correlation::scope(&correlation, work).await
 }
 
 /// The deployment's work runs: `in_progress`, when it is not already (or done).

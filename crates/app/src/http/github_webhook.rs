@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.github_max_body_bytes;
     Router::new()
         .route("/github/webhook", post(receive))
+        .layer(axum::middleware::from_fn(super::log_refusals))
         .layer(body_limit_layer(limit))
         .with_state(state)
 }
@@ -231,8 +232,15 @@ async fn receive(
     let repository = event.repository().repository()?;
     let github_id = event.repository().id;
     let former = event.former_repository(&repository)?;
-    let span = tracing::info_span!("github_webhook", %delivery, event = %name, %repository);
-    async move {
+    let correlation = crate::correlation::github(delivery);
+    let span = tracing::info_span!(
+        "github_webhook",
+        correlation_id = %correlation,
+        %delivery,
+        event = %name,
+        %repository
+    );
+    let work = async move {
         let Some(found) = find(&state, &repository, github_id, former.as_ref()).await? else {
             return Ok(Handled::Ignored(format!("no channel follows {repository}")).into_response());
         };
@@ -277,8 +285,8 @@ async fn receive(
             }
         })
     }
-    .instrument(span)
-    .await
+    .instrument(span);
+    crate::correlation::scope(&correlation, work).await
 }
 
 async fn act(state: &AppState, project: &Project, event: Event) -> Result<Handled, AppError> {

@@ -35,6 +35,34 @@ pub fn router(functions: &Functions) -> Router {
         ))
 }
 
+/// Why a request was refused (a 4xx answer), kept on the response by [`AppError`]'s
+/// conversion for [`log_refusals`]. Never holds a secret or a signature: it is the error's
+/// own sentence ("unauthorized: the signature does not match").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+/// The layer of every HTTP route: a refused request is logged at `warn` with its route,
+/// status and reason, and a signature refusal (401) is counted as the
+/// `SignatureFailures` metric of its route (docs/operations.md, "Metrics").
+pub async fn log_refusals(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    // Each router serves one fixed path, so the path is the route.
+    let route = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    if let Some(Refusal(reason)) = response.extensions().get::<Refusal>() {
+        let status = response.status().as_u16();
+        tracing::warn!(%route, status, %reason, "request refused");
+        if response.status() == axum::http::StatusCode::UNAUTHORIZED {
+            deploybot_core::metrics::emit(deploybot_core::metrics::Metric::SignatureFailure {
+                route,
+            });
+        }
+    }
+    response
+}
+
 /// A header's value as text, when present and valid UTF-8.
 pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())

@@ -44,6 +44,7 @@ use tracing::Instrument;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/slack/command", post(handle))
+        .layer(axum::middleware::from_fn(super::log_refusals))
         .with_state(state)
 }
 
@@ -58,6 +59,7 @@ struct RawForm {
     user_name: Option<String>,
     team_id: Option<String>,
     response_url: Option<String>,
+    trigger_id: Option<String>,
 }
 
 /// A validated slash command request.
@@ -71,6 +73,8 @@ struct SlashCommand {
     user_name: Option<String>,
     team: Option<SlackTeamId>,
     response_url: Option<String>,
+    /// Slack's id of this request (the story's correlation id).
+    trigger_id: Option<String>,
 }
 
 impl SlashCommand {
@@ -114,6 +118,7 @@ impl SlashCommand {
             user_name: raw.user_name.filter(|n| !n.is_empty()),
             team,
             response_url: raw.response_url.filter(|u| !u.is_empty()),
+            trigger_id: raw.trigger_id.filter(|t| !t.is_empty()),
         })
     }
 }
@@ -126,13 +131,20 @@ async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         Ok(request) => request,
         Err(error) => return error.into_response(),
     };
+    let correlation =
+        crate::correlation::slack(request.trigger_id.as_deref().unwrap_or_else(|| {
+            crate::http::header(&headers, "x-slack-request-timestamp").unwrap_or("unknown")
+        }));
     let span = tracing::info_span!(
         "slack-command",
+        correlation_id = %correlation,
         command = %request.command,
         channel = %request.channel,
         user = %request.user,
     );
-    match run(&state, &request).instrument(span.clone()).await {
+    let ran =
+        crate::correlation::scope(&correlation, run(&state, &request).instrument(span.clone()));
+    match ran.await {
         Ok(reply) => reply.into_response(),
         Err(error) => {
             span.in_scope(|| {

@@ -33,6 +33,7 @@ use tracing::Instrument;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/slack/event", post(handle))
+        .layer(axum::middleware::from_fn(super::log_refusals))
         .with_state(state)
 }
 
@@ -173,16 +174,20 @@ async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
             authorizations,
             authed_users,
         } => {
+            let correlation = crate::correlation::slack(&event_id);
             let span = tracing::info_span!(
                 "slack-event",
+                correlation_id = %correlation,
                 %event_id,
                 retry = header(&headers, "X-Slack-Retry-Num").unwrap_or("0"),
             );
             let bots = bot_users(&authorizations, &authed_users);
-            match callback(&state, &event_id, team_id.as_deref(), &bots, event)
-                .instrument(span.clone())
-                .await
-            {
+            let ran = crate::correlation::scope(
+                &correlation,
+                callback(&state, &event_id, team_id.as_deref(), &bots, event)
+                    .instrument(span.clone()),
+            );
+            match ran.await {
                 Ok(()) => StatusCode::OK.into_response(),
                 Err(error) => {
                     if error.is_caller_error() {

@@ -50,6 +50,7 @@ use tracing::Instrument;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/slack/interactive", post(handle))
+        .layer(axum::middleware::from_fn(super::log_refusals))
         .with_state(state)
 }
 
@@ -196,16 +197,22 @@ async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         .trigger_id
         .as_ref()
         .map(|t| format!("slack-action:{t}"));
+    let correlation =
+        crate::correlation::slack(payload.trigger_id.as_deref().unwrap_or_else(|| {
+            crate::http::header(&headers, "x-slack-request-timestamp").unwrap_or("unknown")
+        }));
     let span = tracing::info_span!(
         "slack-interactive",
+        correlation_id = %correlation,
         action = %press.action_id,
         user = %press.user,
         trigger = payload.trigger_id.as_deref().unwrap_or(""),
     );
-    match run_once(&state, key.as_deref(), &press)
-        .instrument(span.clone())
-        .await
-    {
+    let ran = crate::correlation::scope(
+        &correlation,
+        run_once(&state, key.as_deref(), &press).instrument(span.clone()),
+    );
+    match ran.await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(error) => {
             span.in_scope(|| tracing::error!(%error, value = %press.value, "button press failed"));

@@ -18,6 +18,7 @@ mod hostile_requests;
 mod lanes;
 mod leases;
 mod locks;
+mod observability;
 mod profiles;
 mod rollback;
 mod slack_command;

@@ -5,9 +5,9 @@
 
 use crate::workflow_support::*;
 use axum::http::StatusCode;
-use deploybot_core::signature::SigningSecret;
 use deploybot_core::lane::LaneKey;
 use deploybot_core::ports::LaneStore;
+use deploybot_core::signature::SigningSecret;
 use deploybot_core::{DeploymentState, Environment, GitRef};
 use deploybot_testkit::fakes::circleci::PipelineTarget;
 use deploybot_testkit::signing::github_request;

@@ -161,3 +161,61 @@ async fn a_configured_parameter_that_does_not_exist_is_an_error_naming_it() {
         }
     );
 }
+
+/// A clock the test moves by hand.
+#[derive(Debug, Default)]
+struct HandClock(std::sync::atomic::AtomicI64);
+
+impl deploybot_core::ports::Clock for HandClock {
+    fn now(&self) -> deploybot_core::Timestamp {
+        deploybot_core::Timestamp(self.0.load(Ordering::SeqCst))
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_parameter_is_read_again_after_the_ttl_without_a_restart() {
+    use deploybot_aws::bootstrap::{Refreshing, SECRETS_TTL};
+    use std::sync::Arc;
+
+    let parameter = unique("slack-signing-secret");
+    put_secure_string(&parameter, "before-rotation").await;
+    let loader = loader(&[("SLACK_SIGNING_SECRET_PARAM", parameter.clone())]);
+    let first = loader
+        .load(&[SLACK_SIGNING_SECRET])
+        .await
+        .expect("the parameter loads");
+    let clock = Arc::new(HandClock::default());
+    let secrets = Refreshing::new(first, SECRETS_TTL, clock.clone(), move || {
+        let loader = loader.clone();
+        Box::pin(async move { Ok(loader.load(&[SLACK_SIGNING_SECRET]).await?) })
+    });
+    let signing = |s: &deploybot_aws::Secrets| {
+        s.require(SLACK_SIGNING_SECRET)
+            .expect("loaded")
+            .expose_secret()
+            .to_owned()
+    };
+    assert_eq!(signing(&secrets.get().await), "before-rotation");
+
+    // The operator rotates the secret in Parameter Store.
+    put_secure_string(&parameter, "after-rotation").await;
+    let ttl_ms = i64::try_from(SECRETS_TTL.as_millis()).expect("fits");
+    clock.0.store(ttl_ms - 1, Ordering::SeqCst);
+    assert_eq!(
+        signing(&secrets.get().await),
+        "before-rotation",
+        "within the TTL the secrets in hand are used (no SSM call per request)"
+    );
+    clock.0.store(ttl_ms, Ordering::SeqCst);
+    assert_eq!(signing(&secrets.get().await), "after-rotation");
+
+    // A parameter that cannot be read any more keeps the function on the value it has.
+    let ssm = aws_sdk_ssm::Client::new(&sdk_config());
+    ssm.delete_parameter()
+        .name(&parameter)
+        .send()
+        .await
+        .expect("moto deletes it");
+    clock.0.store(2 * ttl_ms, Ordering::SeqCst);
+    assert_eq!(signing(&secrets.get().await), "after-rotation");
+}

@@ -420,14 +420,136 @@ fn failed_invocations_are_queued_and_alarmed() {
     );
     let alarm = resource(&template, "FailedInvocationsAlarm");
     assert_eq!(alarm["Type"], "AWS::CloudWatch::Alarm");
-    assert_eq!(
-        alarm["Properties"]["MetricName"],
-        "ApproximateNumberOfMessagesVisible"
-    );
+    // Messages sent, not visible: a message someone is reading still raised the alarm once.
+    assert_eq!(alarm["Properties"]["MetricName"], "NumberOfMessagesSent");
+    assert_eq!(alarm["Properties"]["Statistic"], "Sum");
     assert_eq!(
         alarm["Properties"]["Dimensions"][0]["Value"],
         json!({"Fn::GetAtt": "FailedInvocationsQueue.QueueName"})
     );
+}
+
+#[test]
+fn every_alarm_notifies_the_stacks_topic_and_the_dashboard_shows_them() {
+    let template = template();
+    assert_eq!(resource(&template, "AlarmTopic")["Type"], "AWS::SNS::Topic");
+    let subscription = resource(&template, "AlarmEmailSubscription");
+    assert_eq!(subscription["Condition"], "HasAlarmEmail");
+    assert_eq!(
+        subscription["Properties"]["Endpoint"],
+        json!({"Ref": "AlarmEmail"})
+    );
+    let resources = template["Resources"].as_object().expect("Resources");
+    let alarms: Vec<&String> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
+        .map(|(id, _)| id)
+        .collect();
+    for wanted in [
+        "FailedInvocationsAlarm",
+        "Api5xxAlarm",
+        "FunctionErrorsAlarm",
+        "FunctionThrottlesAlarm",
+        "WatchdogReconciliationsAlarm",
+    ] {
+        assert!(
+            alarms.iter().any(|a| *a == wanted),
+            "{wanted} in {alarms:?}"
+        );
+    }
+    let dashboard = resource(&template, "Dashboard")["Properties"]["DashboardBody"]["Fn::Sub"][0]
+        .as_str()
+        .expect("a dashboard body");
+    for id in &alarms {
+        let alarm = resource(&template, id);
+        assert_eq!(
+            alarm["Properties"]["AlarmActions"],
+            json!([{"Ref": "AlarmTopic"}]),
+            "{id}"
+        );
+        assert!(
+            dashboard.contains(&format!("${{{id}.Arn}}")),
+            "the dashboard shows {id}"
+        );
+    }
+    // The errors and throttles alarms sum exactly the ten functions.
+    for id in ["FunctionErrorsAlarm", "FunctionThrottlesAlarm"] {
+        let metrics = resource(&template, id)["Properties"]["Metrics"]
+            .as_array()
+            .expect("metric math")
+            .clone();
+        let functions: Vec<Value> = metrics
+            .iter()
+            .filter_map(|m| {
+                m["MetricStat"]["Metric"]["Dimensions"][0]
+                    .get("Value")
+                    .cloned()
+            })
+            .collect();
+        let want: Vec<Value> = FunctionName::ALL
+            .into_iter()
+            .map(|f| json!({"Ref": format!("{}Function", pascal(f))}))
+            .collect();
+        assert_eq!(functions.len(), want.len(), "{id}");
+        for f in want {
+            assert!(functions.contains(&f), "{id} lacks {f}");
+        }
+    }
+    // The metrics the functions report are the ones the dashboard and alarm name.
+    for name in [
+        "Deployments",
+        "LaneQueueDepth",
+        "SignatureFailures",
+        "ProviderApiErrors",
+        "WatchdogReconciliations",
+    ] {
+        assert!(dashboard.contains(name), "the dashboard shows {name}");
+    }
+    let watchdog = resource(&template, "WatchdogReconciliationsAlarm");
+    assert_eq!(
+        watchdog["Properties"]["Namespace"],
+        deploybot_core::metrics::NAMESPACE
+    );
+}
+
+#[test]
+fn each_function_logs_to_its_own_group_with_a_retention() {
+    let template = template();
+    let globals = &template["Globals"]["Function"]["LoggingConfig"];
+    assert_eq!(
+        globals["SystemLogLevel"], "INFO",
+        "START/REPORT lines are kept"
+    );
+    assert_eq!(template["Parameters"]["LogRetentionDays"]["Default"], 30);
+    let mut groups = Vec::new();
+    for function in FunctionName::ALL {
+        let logical_id = format!("{}Function", pascal(function));
+        let group =
+            resource(&template, &logical_id)["Properties"]["LoggingConfig"]["LogGroup"].clone();
+        let group_id = group["Ref"]
+            .as_str()
+            .expect("a Ref to a log group")
+            .to_owned();
+        let resource = resource(&template, &group_id);
+        assert_eq!(resource["Type"], "AWS::Logs::LogGroup");
+        assert_eq!(
+            resource["Properties"]["RetentionInDays"],
+            json!({"Ref": "LogRetentionDays"})
+        );
+        assert!(!groups.contains(&group_id), "{group_id} is shared");
+        groups.push(group_id);
+    }
+}
+
+#[test]
+fn the_github_app_id_is_read_from_ssm_not_a_stack_parameter() {
+    let template = template();
+    let parameters = template["Parameters"].as_object().expect("Parameters");
+    assert!(!parameters.contains_key("GithubAppId"));
+    assert!(parameters.contains_key("GithubAppIdParameter"));
+    for name in ["GithubApiUrl", "CircleciApiUrl", "CircleciAppUrl"] {
+        assert!(parameters.contains_key(name), "{name}");
+    }
 }
 
 #[test]

@@ -48,6 +48,7 @@ impl Answer {
     /// The typed error for an answer the caller does not handle itself. `what` names the
     /// thing looked for, for a 404.
     pub(crate) fn refused(&self, what: &str) -> GitHubError {
+        crate::http::provider_error("github", self.status.as_u16());
         match self.status.as_u16() {
             401 | 403 => GitHubError::Unauthorized(self.message()),
             404 => GitHubError::NotFound(what.to_owned()),
@@ -160,14 +161,17 @@ pub(crate) async fn send(
         body,
     };
     if let Some(retry_after_secs) = rate_limit_wait(status, &answer.headers, now) {
+        crate::http::provider_error("github", status.as_u16());
         return Err(GitHubError::RateLimited { retry_after_secs });
     }
     if status.is_server_error() {
+        crate::http::provider_error("github", status.as_u16());
         return Err(GitHubError::Server {
             status: status.as_u16(),
         });
     }
     if status == StatusCode::UNAUTHORIZED {
+        crate::http::provider_error("github", status.as_u16());
         return Err(GitHubError::Unauthorized(answer.message()));
     }
     Ok(answer)

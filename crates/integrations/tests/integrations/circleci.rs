@@ -311,12 +311,25 @@ async fn server_errors_retry_reads_but_never_a_pipeline_start() {
     let server = fake.serve().await;
     let (ci, sleeper) = client_for(server.base_url(), quick_policy());
 
+    let metrics = deploybot_testkit::metrics::captured().expect("the test's metric sink");
+    let counted = || {
+        metrics
+            .lines("ProviderApiErrors", "Provider", "circleci")
+            .iter()
+            .filter(|l| l["Status"] == "502")
+            .count()
+    };
+    let before = counted();
     fake.fail_next(1, 502);
     assert_eq!(
         ci.start_pipeline(&request(Environment::Preview, branch("main"), None))
             .await,
         Err(CiError::Server { status: 502 }),
         "a start is not repeated after a 5xx: it may have started a pipeline"
+    );
+    assert!(
+        counted() > before,
+        "the 502 is counted by provider and status"
     );
     assert_eq!(fake.calls(), vec![call::START_PIPELINE]);
 

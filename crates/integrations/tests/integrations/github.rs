@@ -753,6 +753,13 @@ async fn deployment_creation_is_not_retried_after_a_server_error_or_a_timeout() 
     let h = harness().await;
     let web = repo("acme/web");
     h.client.default_branch(&web).await.expect("warm the token");
+    let metrics = deploybot_testkit::metrics::captured().expect("the test's metric sink");
+    let counted = || {
+        metrics
+            .lines("ProviderApiErrors", "Provider", "github")
+            .len()
+    };
+    let before = counted();
     h.fake.fail_next(1, 502);
     let err = h
         .client
@@ -760,6 +767,14 @@ async fn deployment_creation_is_not_retried_after_a_server_error_or_a_timeout() 
         .await
         .expect_err("502");
     assert_eq!(err, GitHubError::Server { status: 502 });
+    // Counted as a provider API error, by provider and status.
+    assert!(counted() > before, "the 502 is counted");
+    assert!(
+        metrics
+            .lines("ProviderApiErrors", "Provider", "github")
+            .iter()
+            .any(|l| l["Status"] == "502")
+    );
     assert_eq!(api_calls(&h.fake, "POST /repos/acme/web/deployments"), 1);
 
     let mut quick = policy();

@@ -434,10 +434,23 @@ async fn server_errors_are_retried_for_idempotent_calls_only() {
     );
     assert_eq!(fake.calls().len(), 5);
 
+    let metrics = deploybot_testkit::metrics::captured().expect("the test's metric sink");
+    let counted = || {
+        metrics
+            .lines("ProviderApiErrors", "Provider", "slack")
+            .iter()
+            .filter(|l| l["Status"] == "502")
+            .count()
+    };
+    let before = counted();
     fake.fail_next(3, 502);
     assert_eq!(
         slack.user_name(&user()).await,
         Err(SlackError::Transport("Slack answered HTTP 502".into()))
+    );
+    assert!(
+        counted() > before,
+        "the 502 is counted by provider and status"
     );
     assert_eq!(fake.calls().len(), 8);
 }

@@ -361,6 +361,47 @@ impl Server {
         server
     }
 
+    /// As [`Server::start`], with the server's log (standard error) kept in the returned
+    /// buffer instead of passed through.
+    fn start_logging(
+        mut command: Command,
+    ) -> (Self, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        command
+            .env("DEPLOYBOT_LISTEN", "127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("serve starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let keep = std::sync::Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Ok(mut log) = keep.lock() {
+                    log.push(line);
+                }
+            }
+        });
+        let (send, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Self {
+            child: Some(child),
+            lines,
+            seen: VecDeque::new(),
+            log: Vec::new(),
+        };
+        server.wait_for("deploybot-local serving on");
+        (server, log)
+    }
+
     /// The next line containing `needle` (lines before it are skipped).
     fn wait_for(&mut self, needle: &str) -> String {
         let deadline = Instant::now() + PATIENCE;
@@ -531,6 +572,53 @@ fn the_documented_pokes_drive_a_server_with_the_fakes() {
     let log = server.stop();
     assert!(log.iter().any(|l| l == "stopped"), "{}", log.join("\n"));
     assert!(!env_file.exists(), "the env file is removed on shutdown");
+}
+
+/// docs/operations.md, "Following one delivery": the log lines of every function a GitHub
+/// delivery reaches carry `correlation_id=github:<X-GitHub-Delivery>`, so one search finds
+/// the whole story.
+#[cfg(unix)]
+#[test]
+fn one_delivery_is_followed_through_the_servers_log_by_its_correlation_id() {
+    let dir = temp_dir();
+    let mut command = documented(SERVE_BLOCK[0], dir.path());
+    command.env("RUST_LOG", "info");
+    let (mut server, log) = Server::start_logging(command);
+    set_up_by_poke(dir.path(), &mut server);
+    let sent = poke(POKE_BLOCK[3], dir.path(), None, &["← HTTP 202", "to pr42"]);
+    let delivery = sent
+        .split("(delivery ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .expect("poke names the delivery")
+        .to_owned();
+    server.wait_for_all(&[
+        "Deployment to pr42 created",
+        "CircleCI pipeline #1 started (pr42)",
+    ]);
+    server.stop();
+
+    let log = log.lock().map(|l| l.clone()).unwrap_or_default();
+    let id = format!("correlation_id=github:{delivery}");
+    let story: Vec<&String> = log.iter().filter(|l| l.contains(&id)).collect();
+    for function in [
+        "github_webhook{correlation_id=github:",
+        "invoked{function=github-deployment-create}",
+        "invoked{function=slack-message}",
+    ] {
+        assert!(
+            story.iter().any(|l| l.contains(function)),
+            "no line of {function} carries {id}; the log:\n{}",
+            log.join("\n")
+        );
+    }
+    // Another story (the `deployment` event GitHub sends back) has an id of its own.
+    assert!(
+        log.iter()
+            .any(|l| l.contains("correlation_id=github:") && !l.contains(&id)),
+        "{}",
+        log.join("\n")
+    );
 }
 
 #[cfg(unix)]

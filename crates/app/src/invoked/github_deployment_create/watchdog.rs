@@ -90,9 +90,23 @@ async fn look(state: &AppState, lane: LaneRecord) -> Result<(), AppError> {
     match config.watch(&in_flight, now) {
         // Its due time moved on (CI started it since): the lane is saved with the new one.
         WatchdogAction::Nothing => run_lane(state, &key, LaneEvent::Drain).await,
-        WatchdogAction::StartPipeline => start(state, lane, d).await,
-        WatchdogAction::Reconcile => reconcile(state, &d).await,
+        WatchdogAction::StartPipeline => {
+            reconciled("start_pipeline");
+            start(state, lane, d).await
+        }
+        WatchdogAction::Reconcile => {
+            reconciled("reconcile");
+            reconcile(state, &d).await
+        }
     }
+}
+
+/// Counts one thing the watchdog settled that the events did not (the
+/// `WatchdogReconciliations` metric; its alarm is in template.yaml).
+fn reconciled(action: &str) {
+    deploybot_core::metrics::emit(deploybot_core::metrics::Metric::WatchdogReconciliation {
+        action: action.to_owned(),
+    });
 }
 
 /// Frees a lane whose slot names a deployment that ended (or does not exist) without the lane
@@ -104,6 +118,7 @@ async fn free(
     outcome: Outcome,
 ) -> Result<(), AppError> {
     tracing::info!(lane = %key, deployment = %intent, "the lane had not heard that its deployment ended");
+    reconciled("free_lane");
     run_lane(state, key, LaneEvent::Finished { intent, outcome }).await
 }
 

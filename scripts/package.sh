@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Packages the ten Lambda functions as prebuilt artefacts (docs/installation.md, "Prebuilt
+# release"): one zip per function holding exactly one `bootstrap`, and a packaged template
+# whose CodeUris point at the zips, so that an operator deploys with the SAM CLI alone.
+#
+#   scripts/package.sh [--profile release|dev] [--arch x86_64|arm64] [--binaries DIR] [--out DIR]
+#
+#   --profile   cargo profile to build with (default release). scripts/test uses `dev`: its
+#               nextest run has built the functions' binaries already, so packaging costs only
+#               the zips and the checks.
+#   --arch      the architecture the binaries are for (default x86_64); names the zips and is
+#               the packaged template's Architecture default.
+#   --binaries  take the binaries from DIR instead of building: DIR/<function>/bootstrap
+#               (cargo lambda build's layout, target/lambda) or DIR/<function>. The release
+#               workflow builds with cargo-lambda for x86_64 and arm64 and packages each.
+#   --out       where the zips and packaged-template.yaml go (default dist/<arch>).
+#
+# Without --binaries, all ten functions are built in ONE cargo invocation (they share the
+# dependency build; docs/performance.md, "Release build").
+#
+# Then it checks what it made: each zip lists exactly `bootstrap` (executable), and the
+# packaged template passes cfn-lint and `sam validate --lint`. Fails, never skips.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$(pwd)"
+
+export DEPLOYBOT_CACHE="${DEPLOYBOT_CACHE:-$HOME/.cache/deploybot}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$DEPLOYBOT_CACHE/target}"
+
+PROFILE=release
+ARCH=x86_64
+BINARIES=""
+OUT=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --profile) PROFILE="$2"; shift 2 ;;
+    --arch) ARCH="$2"; shift 2 ;;
+    --binaries) BINARIES="$2"; shift 2 ;;
+    --out) OUT="$2"; shift 2 ;;
+    *) echo "package.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+case "$ARCH" in
+  x86_64 | arm64) ;;
+  *) echo "package.sh: --arch is x86_64 or arm64, not $ARCH" >&2; exit 2 ;;
+esac
+OUT="${OUT:-$ROOT/dist/$ARCH}"
+
+# The functions: every package under functions/ (template.yaml has one resource per package;
+# crates/aws/tests/aws/template.rs checks that).
+FUNCTIONS=()
+for dir in functions/*/; do
+  FUNCTIONS+=("$(basename "$dir")")
+done
+if [[ ${#FUNCTIONS[@]} -ne 10 ]]; then
+  echo "package.sh: expected ten functions under functions/, found ${#FUNCTIONS[@]}" >&2
+  exit 1
+fi
+
+if [[ -z "$BINARIES" ]]; then
+  LOCKED=()
+  [[ -f Cargo.lock ]] && LOCKED=(--locked)
+  packages=()
+  for f in "${FUNCTIONS[@]}"; do
+    packages+=(-p "$f")
+  done
+  echo "==> cargo build --profile $PROFILE (the ten functions, one invocation)"
+  cargo build "${LOCKED[@]}" --profile "$PROFILE" "${packages[@]}"
+  case "$PROFILE" in
+    dev | test) BINARIES="$CARGO_TARGET_DIR/debug" ;;
+    *) BINARIES="$CARGO_TARGET_DIR/$PROFILE" ;;
+  esac
+fi
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+echo "==> zips in $OUT"
+python3 - "$BINARIES" "$OUT" "$ARCH" "${FUNCTIONS[@]}" <<'PY'
+import os, sys, zipfile
+binaries, out, arch, functions = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+for f in functions:
+    candidates = [os.path.join(binaries, f, "bootstrap"), os.path.join(binaries, f)]
+    source = next((c for c in candidates if os.path.isfile(c)), None)
+    if source is None:
+        sys.exit(f"package.sh: no binary for {f} in {binaries} (looked for {candidates})")
+    target = os.path.join(out, f"{f}-{arch}.zip")
+    # One entry, `bootstrap`, executable, with a fixed date: the same binary gives the same zip.
+    info = zipfile.ZipInfo("bootstrap", date_time=(2020, 1, 1, 0, 0, 0))
+    info.external_attr = (0o100755 << 16)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    with open(source, "rb") as binary, zipfile.ZipFile(target, "w") as z:
+        z.writestr(info, binary.read())
+    print(f"    {os.path.basename(target)}  {os.path.getsize(target) // 1024} KiB")
+PY
+
+echo "==> packaged-template.yaml"
+python3 - "$ROOT/template.yaml" "$OUT/packaged-template.yaml" "$ARCH" "${FUNCTIONS[@]}" <<'PY'
+import re, sys
+source, target, arch, functions = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+text = open(source).read()
+block = re.compile(
+    r"    Metadata:\n      BuildMethod: rust-cargolambda\n      BuildProperties:\n"
+    r"        Binary: (?P<binary>[a-z-]+)\n    Properties:\n(?P<body>(?:      .*\n|\n)*?)      CodeUri: \.\n"
+)
+seen = []
+def to_zip(m):
+    seen.append(m.group("binary"))
+    return f"    Properties:\n{m.group('body')}      CodeUri: {m.group('binary')}-{arch}.zip\n"
+text = block.sub(to_zip, text)
+if sorted(seen) != sorted(functions):
+    sys.exit(f"package.sh: template functions {sorted(seen)} are not {sorted(functions)}")
+if "rust-cargolambda" in text or "CodeUri: .\n" in text:
+    sys.exit("package.sh: a function of the template still builds from source")
+default = re.compile(r"(  Architecture:\n    Type: String\n    Default: )x86_64\n")
+if not default.search(text):
+    sys.exit("package.sh: the template's Architecture parameter was not found")
+text = default.sub(lambda m: m.group(1) + arch + "\n", text, count=1)
+header = (
+    "# Packaged by scripts/package.sh from template.yaml: every function's code is a prebuilt\n"
+    f"# zip beside this file ({arch}). Deploy with `sam deploy --template-file packaged-template.yaml`.\n"
+)
+open(target, "w").write(header + text)
+PY
+
+echo "==> checks"
+for f in "${FUNCTIONS[@]}"; do
+  zip="$OUT/$f-$ARCH.zip"
+  entries="$(unzip -Z1 "$zip")"
+  if [[ "$entries" != "bootstrap" ]]; then
+    echo "package.sh: $zip holds [$entries], not exactly one bootstrap" >&2
+    exit 1
+  fi
+  mode="$(unzip -Z "$zip" bootstrap | awk '{print $1}')"
+  if [[ "$mode" != -rwx* ]]; then
+    echo "package.sh: bootstrap in $zip is not executable ($mode)" >&2
+    exit 1
+  fi
+done
+echo "    each zip holds exactly one executable bootstrap"
+# cfn-lint and sam come from scripts/tools.sh (on PATH after deploybot_tools_install).
+if ! command -v cfn-lint >/dev/null || ! command -v sam >/dev/null; then
+  # shellcheck source=scripts/tools.sh
+  source "$ROOT/scripts/tools.sh"
+  deploybot_tools_install
+fi
+(cd "$OUT" && cfn-lint packaged-template.yaml)
+echo "    cfn-lint packaged-template.yaml"
+(cd "$OUT" && sam validate --lint --template packaged-template.yaml --region us-east-1 >/dev/null)
+echo "    sam validate --lint packaged-template.yaml"
