@@ -206,7 +206,7 @@ impl Invoker for NullInvoker {
         &self,
         _function: FunctionName,
         _mode: InvokeMode,
-        _payload: serde_json::Value,
+        _payload: Vec<u8>,
     ) -> Result<serde_json::Value, InvokeError> {
         Ok(serde_json::Value::Null)
     }
