@@ -33,12 +33,13 @@ use deploybot_core::invoke::{
     DeploymentCreateRequest, ManualDeploymentRequest, RollbackRequest, SlackMessageRequest, send,
 };
 use deploybot_core::lane::{LaneEvent, LaneKey, LaneRecord};
-use deploybot_core::policy::Refusal;
+use deploybot_core::policy::{Policy, Refusal};
 use deploybot_core::{
     Deployment, DeploymentId, Environment, GitRef, GithubLogin, Project, Repository,
     SlackChannelId, SlackTeamId, SlackUserId, Timestamp, Trigger, UnbindReason, Unbinding,
 };
 use serde::Deserialize;
+use std::sync::Arc;
 use tracing::Instrument;
 
 pub fn router(state: AppState) -> Router {
@@ -258,18 +259,10 @@ async fn rollback(
     target: Option<GitRef>,
     reason: Option<String>,
 ) -> Result<SlashReply, AppError> {
-    let grammar = &state.config.grammar;
-    let Some(project) = state
-        .projects()?
-        .project_by_channel(&request.channel)
-        .await?
-    else {
-        return Ok(SlashReply::ephemeral(replies::not_set_up(grammar)));
+    let (project, _) = match project_with(state, request, &environment).await? {
+        Ok(found) => found,
+        Err(answer) => return Ok(answer),
     };
-    let policy = state.policy_of(&project);
-    if let Some(refusal) = unknown_environment(&policy, &environment) {
-        return Ok(SlashReply::ephemeral(replies::deploy_refused(&refusal)));
-    }
     let preview = DeploymentCreateRequest::RollbackPreview(RollbackRequest {
         repository: project.repository,
         environment: environment.clone(),
@@ -651,6 +644,34 @@ fn unknown_environment(
         })
 }
 
+/// The channel's project and the workflow in force, when `environment` is one of the
+/// workflow's environments or a pull request's; otherwise the answer to give instead (set
+/// the channel up first, or the environments there are).
+async fn project_with(
+    state: &AppState,
+    request: &SlashCommand,
+    environment: &Environment,
+) -> Result<Result<(Project, Arc<Policy>), SlashReply>, AppError> {
+    let Some(project) = state
+        .projects()?
+        .project_by_channel(&request.channel)
+        .await?
+    else {
+        return Ok(Err(SlashReply::ephemeral(replies::not_set_up(
+            &state.config.grammar,
+        ))));
+    };
+    let policy = state.policy_of(&project);
+    if policy.pull_request_of(environment).is_none()
+        && let Some(refusal) = unknown_environment(&policy, environment)
+    {
+        return Ok(Err(SlashReply::ephemeral(replies::deploy_refused(
+            &refusal,
+        ))));
+    }
+    Ok(Ok((project, policy)))
+}
+
 /// `lock` and `unlock`: the event goes to the environment's lane, whose notices go to this
 /// channel; the answer for the person (a refusal, the offer to take someone else's lock, or
 /// what was done) is this command's own ephemeral reply.
@@ -660,21 +681,10 @@ async fn lane_command(
     environment: Environment,
     mut event: LaneEvent,
 ) -> Result<SlashReply, AppError> {
-    let Some(project) = state
-        .projects()?
-        .project_by_channel(&request.channel)
-        .await?
-    else {
-        return Ok(SlashReply::ephemeral(replies::not_set_up(
-            &state.config.grammar,
-        )));
+    let (project, policy) = match project_with(state, request, &environment).await? {
+        Ok(found) => found,
+        Err(answer) => return Ok(answer),
     };
-    let policy = state.policy_of(&project);
-    if policy.pull_request_of(&environment).is_none()
-        && let Some(refusal) = unknown_environment(&policy, &environment)
-    {
-        return Ok(SlashReply::ephemeral(replies::deploy_refused(&refusal)));
-    }
     if let LaneEvent::Lock { production, .. } = &mut event {
         *production = policy.is_production(&environment);
     }
@@ -697,21 +707,10 @@ async fn cancel(
     environment: Environment,
     all: bool,
 ) -> Result<SlashReply, AppError> {
-    let Some(project) = state
-        .projects()?
-        .project_by_channel(&request.channel)
-        .await?
-    else {
-        return Ok(SlashReply::ephemeral(replies::not_set_up(
-            &state.config.grammar,
-        )));
+    let (project, _) = match project_with(state, request, &environment).await? {
+        Ok(found) => found,
+        Err(answer) => return Ok(answer),
     };
-    let policy = state.policy_of(&project);
-    if policy.pull_request_of(&environment).is_none()
-        && let Some(refusal) = unknown_environment(&policy, &environment)
-    {
-        return Ok(SlashReply::ephemeral(replies::deploy_refused(&refusal)));
-    }
     let create = DeploymentCreateRequest::CancelRunning {
         repository: project.repository,
         environment: environment.clone(),
