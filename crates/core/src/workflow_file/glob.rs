@@ -237,8 +237,18 @@ fn class(chars: &[char], start: usize) -> Result<(Token, usize), GlobError> {
             if end < c {
                 return Err(GlobError::InvalidRange(c, end));
             }
-            ranges.push((c, end));
+            let mut end = end;
             i += 3;
+            // As globset: a range that goes on (`[a-b-c]`) ends at its last character
+            // (`[a-c]`); a `-` just before `]` is a literal `-`.
+            while chars.get(i) == Some(&'-') && chars.get(i + 1).is_some_and(|n| *n != ']') {
+                end = chars[i + 1];
+                if end < c {
+                    return Err(GlobError::InvalidRange(c, end));
+                }
+                i += 2;
+            }
+            ranges.push((c, end));
         } else {
             ranges.push((c, c));
             i += 1;
@@ -283,6 +293,9 @@ mod tests {
             ("a[!x]b", "a/b", false),
             ("[]]", "]", true),
             ("[a-]", "-", true),
+            // A range that goes on ends at its last character, as in globset.
+            ("[a-b-d]", "c", true),
+            ("[a-b-d]", "-", false),
             ("[^a]", "b", true),
             ("a\\*", "a*", true),
             ("a\\*", "ab", false),
@@ -295,6 +308,7 @@ mod tests {
             ("", GlobError::Empty),
             ("[", GlobError::UnclosedClass),
             ("[z-a]", GlobError::InvalidRange('z', 'a')),
+            ("[]?-[--]", GlobError::InvalidRange('?', '-')),
             ("a\\", GlobError::DanglingEscape),
             ("{a,b}", GlobError::Alternatives),
             ("release/", GlobError::TrailingSlash),
