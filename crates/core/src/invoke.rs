@@ -462,6 +462,10 @@ pub enum DeploymentCreateRequest {
         all: bool,
         by: SlackUserId,
         channel: SlackChannelId,
+        /// The [Cancel] button of one deployment's message: cancel only when that deployment
+        /// is the one running (an older message's button cancels nothing else).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        only: Option<DeploymentId>,
     },
     /// Mark every deployment of an environment inactive (pull request closed).
     Deactivate {

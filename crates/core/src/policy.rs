@@ -226,6 +226,13 @@ impl Policy {
             .unwrap_or_else(|| crate::ci::CiTarget::of_kind(default))
     }
 
+    /// Whether a newer automatic deployment of the same source cancels `environment`'s
+    /// running one (`queue: { running: cancel }`).
+    pub fn cancels_running(&self, environment: &Environment) -> bool {
+        self.spec(environment)
+            .is_some_and(|e| e.running == crate::workflow_file::Running::Cancel)
+    }
+
     /// Where `environment` is reached: the file's `url`, else the channel's URL settings
     /// (`crate::urls::environment_url`).
     pub fn environment_url(

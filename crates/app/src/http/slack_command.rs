@@ -717,6 +717,7 @@ async fn cancel(
         all,
         by: request.user.clone(),
         channel: request.channel.clone(),
+        only: None,
     };
     send(state.invoker()?, &create).await?;
     let text = if all {

@@ -160,7 +160,7 @@ fn parse(body: &[u8]) -> Result<(Payload, Option<Press>), AppError> {
 }
 
 /// The buttons handled here.
-const ACTIONS: [&str; 8] = [
+const ACTIONS: [&str; 9] = [
     ACTION_CLAIM_LOGIN,
     ACTION_PROMOTE,
     ACTION_RETRY,
@@ -169,6 +169,7 @@ const ACTIONS: [&str; 8] = [
     ACTION_EXTEND,
     crate::render::ACTION_ROLLBACK,
     crate::render::ACTION_ROLLBACK_CANCEL,
+    crate::render::ACTION_CANCEL_DEPLOYMENT,
 ];
 
 async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -266,6 +267,7 @@ async fn run(state: &AppState, press: &Press) -> Result<(), AppError> {
             lane_button(state, press, &event).await
         }
         crate::render::ACTION_ROLLBACK => rollback(state, press).await,
+        crate::render::ACTION_CANCEL_DEPLOYMENT => cancel(state, press).await,
         crate::render::ACTION_ROLLBACK_CANCEL => {
             let text = format!("Rollback of {} cancelled; nothing changed.", press.value);
             reply(state, press, Message::text(text), true).await
@@ -303,6 +305,54 @@ async fn rollback(state: &AppState, press: &Press) -> Result<(), AppError> {
         ":rewind: Rolling back {environment}: it goes first in line; its progress is posted in this channel."
     );
     reply(state, press, Message::text(text), true).await
+}
+
+/// [Cancel] on a running deployment's message (after its confirm dialog): done by
+/// `github-deployment-create`, as `cancel <environment>` is, but only while that deployment is
+/// still the one running — a press on an older message cancels nothing else.
+async fn cancel(state: &AppState, press: &Press) -> Result<(), AppError> {
+    let grammar = &state.config.grammar;
+    let Some(channel) = press.channel.clone() else {
+        return reply(state, press, replies::deployment_not_found(grammar), false).await;
+    };
+    let Some(project) = state.projects()?.project_by_channel(&channel).await? else {
+        return reply(state, press, replies::not_set_up(grammar), false).await;
+    };
+    let found = match DeploymentId::parse(&press.value) {
+        Ok(id) => {
+            state
+                .deployments()?
+                .get_deployment(&project.repository, &id)
+                .await?
+        }
+        Err(_) => None,
+    };
+    let Some(deployment) = found else {
+        return reply(state, press, replies::deployment_not_found(grammar), false).await;
+    };
+    if deployment.state.is_finished() {
+        let text = format!(
+            "`{}` is {} already; there is nothing to cancel.",
+            deployment.id,
+            deployment.state.label()
+        );
+        return reply(state, press, Message::text(text), false).await;
+    }
+    let create = DeploymentCreateRequest::CancelRunning {
+        repository: project.repository,
+        environment: deployment.environment.clone(),
+        all: false,
+        by: press.user.clone(),
+        channel,
+        only: Some(deployment.id.clone()),
+    };
+    send(state.invoker()?, &create).await?;
+    let text = format!(
+        "Cancelling the deployment of `{}` to {}…",
+        deployment.sha.short(),
+        deployment.environment
+    );
+    reply(state, press, Message::text(text), false).await
 }
 
 /// Most logins looked up in the user table for one `block_suggestion` (those matching what

@@ -2,8 +2,8 @@
 //! transition) and the pull-request comment with the environment link. Pure functions of the
 //! stored record, so the message always shows the latest state whoever renders it.
 
-use super::{ACTION_PROMOTE, ACTION_RETRY, ref_is_its_sha};
-use deploybot_core::blocks::{Block, ButtonStyle, Element, Message, Text};
+use super::{ACTION_CANCEL_DEPLOYMENT, ACTION_PROMOTE, ACTION_RETRY, ref_is_its_sha};
+use deploybot_core::blocks::{Block, ButtonStyle, Confirm, Element, Message, Text};
 use deploybot_core::{Deployment, DeploymentState, Environment, GithubLogin, Trigger, UserLink};
 
 /// The hidden marker that finds deploybot's comment on a pull request again.
@@ -186,6 +186,23 @@ pub fn deployment_message(d: &Deployment, links: &[UserLink]) -> Message {
     }
     if matches!(state, DeploymentState::Failure | DeploymentState::Error) {
         buttons.push(Element::button("Retry", ACTION_RETRY, d.id.as_str()));
+    }
+    if d.ci_run().is_some()
+        && matches!(
+            state,
+            DeploymentState::Created | DeploymentState::Queued | DeploymentState::InProgress
+        )
+    {
+        let question = format!(
+            "Cancel the deployment of `{}` to {env}? Its {} run is cancelled and the deployment ends `error` \"cancelled by you\".",
+            d.sha.short(),
+            d.ci_target().kind().label(),
+        );
+        buttons.push(
+            Element::button("Cancel", ACTION_CANCEL_DEPLOYMENT, d.id.as_str())
+                .with_style(ButtonStyle::Danger)
+                .with_confirm(Confirm::new("Cancel the deployment?", question, "Cancel it")),
+        );
     }
     if !buttons.is_empty() {
         blocks.push(Block::Actions {

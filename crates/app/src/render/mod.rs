@@ -23,6 +23,8 @@ pub const ACTION_EXTEND: &str = "lane_extend";
 pub const ACTION_ROLLBACK: &str = "rollback_confirm";
 /// [Cancel] on a rollback preview.
 pub const ACTION_ROLLBACK_CANCEL: &str = "rollback_cancel";
+/// [Cancel] on a running deployment's message (behind a confirm dialog); value: deployment id.
+pub const ACTION_CANCEL_DEPLOYMENT: &str = "cancel_deployment";
 
 /// Whether the deployment's ref is its commit itself (the full SHA or an abbreviation of it,
 /// as typed in `deploy <sha> to <environment>`), so showing the ref beside the short SHA

@@ -252,6 +252,21 @@ impl Intent {
     pub fn short_sha(&self) -> &str {
         self.sha.short()
     }
+
+    /// With `queue: { running: cancel }`: whether this intent, just stored, cancels the
+    /// lane's running deployment `running` so that it goes at once. Only automatic
+    /// deployments of one source replace each other this way (a newer push of the branch,
+    /// update of the pull request, push of the tag); what a person asked for is never
+    /// cancelled by anything but a person, and a rollback never by a push.
+    pub fn cancels_running(&self, running: &Intent) -> bool {
+        self.kind.is_automatic()
+            && running.kind.is_automatic()
+            && self.source == running.source
+            && self.id != running.id
+            && self.is_newer_than(running)
+            && self.status.state().is_pending()
+            && running.status.state().is_running()
+    }
 }
 
 /// An intent's state, without its details: what indexes and conditions compare.
@@ -763,6 +778,57 @@ pub(crate) mod tests {
         ];
         for (from, to) in refused {
             assert!(!from.can_become(to), "{from} -> {to}");
+        }
+    }
+
+    #[test]
+    fn a_newer_automatic_intent_of_the_same_source_cancels_the_running_one() {
+        let at = Timestamp::from_secs(1_000);
+        let running = |mut i: Intent| {
+            i.status = IntentStatus::InProgress { at };
+            i
+        };
+        let dispatched = |mut i: Intent| {
+            i.status = IntentStatus::Dispatched { at };
+            i
+        };
+        let succeeded = |mut i: Intent| {
+            i.status = IntentStatus::Success;
+            i
+        };
+        let pr = |seq: u64, number: u64, hex: &str| {
+            let mut i = push(seq, "topic", hex);
+            i.kind = IntentKind::PullRequest;
+            i.source = SourceKey::PullRequest(number);
+            i
+        };
+        let mut rollback = manual(1, "U0ANA", "a");
+        rollback.kind = IntentKind::Rollback;
+        // (arrived, running, cancels)
+        let rows: Vec<(Intent, Intent, bool)> = vec![
+            (push(2, "main", "b"), running(push(1, "main", "a")), true),
+            (push(2, "main", "b"), dispatched(push(1, "main", "a")), true),
+            (pr(2, 42, "b"), running(pr(1, 42, "a")), true),
+            // Another source: it waits its turn.
+            (pr(2, 43, "b"), running(pr(1, 42, "a")), false),
+            (push(2, "develop", "b"), running(push(1, "main", "a")), false),
+            // Older than what runs (a late delivery): never.
+            (push(1, "main", "a"), running(push(2, "main", "b")), false),
+            // What runs ended already.
+            (push(2, "main", "b"), succeeded(push(1, "main", "a")), false),
+            // A person's deploys are not cancelled by a push, nor cancel one by arriving.
+            (push(2, "main", "b"), running(manual(1, "U0ANA", "a")), false),
+            (manual(2, "U0ANA", "b"), running(manual(1, "U0ANA", "a")), false),
+            (push(2, "main", "b"), running(rollback), false),
+            // Itself.
+            (running(push(1, "main", "a")), running(push(1, "main", "a")), false),
+        ];
+        for (arrived, running, cancels) in rows {
+            assert_eq!(
+                arrived.cancels_running(&running),
+                cancels,
+                "{arrived:?} / {running:?}"
+            );
         }
     }
 

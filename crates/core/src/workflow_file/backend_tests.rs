@@ -221,3 +221,53 @@ fn the_schema_names_exactly_the_backend_keys() {
         );
     }
 }
+
+#[test]
+fn queue_running_is_finish_unless_it_says_cancel() {
+    let file = parse(
+        "version: 1
+environments:
+  pr:
+    on: pull_request
+    queue: { running: cancel }
+  preview:
+    on: { push: [default] }
+    queue:
+      running: finish
+  staging:
+",
+    );
+    let running: Vec<(String, Running)> = file
+        .environments
+        .iter()
+        .map(|e| (e.key.clone(), e.running))
+        .collect();
+    assert_eq!(
+        running,
+        [
+            ("pr".to_owned(), Running::Cancel),
+            ("preview".to_owned(), Running::Finish),
+            ("staging".to_owned(), Running::Finish),
+        ]
+    );
+    let policy = Policy::from_file(file);
+    assert!(policy.cancels_running(&crate::Environment::PullRequest(42)));
+    assert!(!policy.cancels_running(&crate::Environment::Preview));
+    assert!(!policy.cancels_running(&crate::Environment::Staging));
+    assert!(!Policy::default().cancels_running(&crate::Environment::PullRequest(42)));
+}
+
+#[test]
+fn a_bad_queue_says_what_to_write_on_its_line() {
+    for (text, line, says) in [
+        ("  a:\n    queue: { running: abort }\n", 4, "`running: abort` is not a choice"),
+        ("  a:\n    queue: cancel\n", 4, "must be a mapping such as `queue: { running: cancel }`"),
+        ("  a:\n    queue: { waiting: cancel }\n", 4, "`waiting` is not a key of `queue` of `a`"),
+    ] {
+        let errors = errors(&format!("version: 1\nenvironments:\n{text}"));
+        assert!(
+            errors.iter().any(|e| e.line == line && e.message.contains(says)),
+            "{text}: {errors:?}"
+        );
+    }
+}

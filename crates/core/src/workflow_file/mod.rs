@@ -19,7 +19,7 @@ pub const WORKFLOW_PATH: &str = ".github/deploybot.yml";
 /// The keys of the file's top level.
 pub const TOP_KEYS: [&str; 3] = ["version", "environments", "freezes"];
 /// The keys of one environment.
-pub const ENVIRONMENT_KEYS: [&str; 10] = [
+pub const ENVIRONMENT_KEYS: [&str; 11] = [
     "backend",
     "name",
     "on",
@@ -28,9 +28,12 @@ pub const ENVIRONMENT_KEYS: [&str; 10] = [
     "forks",
     "promote_from",
     "production",
+    "queue",
     "required_checks",
     "url",
 ];
+/// The keys of an environment's `queue`.
+pub const QUEUE_KEYS: [&str; 1] = ["running"];
 /// The keys of an environment's `backend`: one CI, named by its key.
 pub const BACKEND_KEYS: [&str; 2] = ["circleci", "github_actions"];
 /// The keys of `backend: { circleci: ... }`.
@@ -90,8 +93,24 @@ pub struct EnvironmentSpec {
     /// The CI that runs its deployments; `None`: the deployment-wide default
     /// (`DEPLOYBOT_CI_BACKEND`).
     pub backend: Option<crate::ci::CiTarget>,
+    /// `queue: { running: ... }`: what a newer deployment of the same source does to the
+    /// running one.
+    pub running: Running,
     /// The line of the key in the file (0 for the built-in workflow).
     pub line: usize,
+}
+
+/// `queue: { running: finish | cancel }`: when a newer automatic deployment of the same
+/// source (a branch, a pull request, a tag) arrives while one of that source runs, the
+/// running one finishes first (the default) or is cancelled on its CI so the newer one goes
+/// at once — what pull-request environments usually want.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Running {
+    /// The running deployment finishes; the newer one waits for it.
+    #[default]
+    Finish,
+    /// The running deployment is cancelled; the newer one goes.
+    Cancel,
 }
 
 /// What deploys an environment automatically.
@@ -1010,6 +1029,7 @@ fn parse_environment<'n, 'a>(
         required_checks: Vec::new(),
         url: None,
         backend: None,
+        running: Running::Finish,
         line: key_node.span.start.line(),
     };
     match &value.data {
@@ -1068,6 +1088,7 @@ fn parse_environment<'n, 'a>(
                 }
             }
             "backend" => spec.backend = parse_backend(name, v, errors),
+            "queue" => spec.running = parse_queue(name, v, errors),
             "url" => {
                 if let Some(s) = expect_str(v, key, errors) {
                     match url::Url::parse(s) {
@@ -1133,6 +1154,38 @@ fn parse_environment<'n, 'a>(
         }
     }
     Some(spec)
+}
+
+/// `queue: { running: finish | cancel }`.
+fn parse_queue(env: &str, node: &Node<'_>, errors: &mut Errors) -> Running {
+    if !matches!(node.data, YamlData::Mapping(_)) {
+        errors.at(
+            node,
+            format!(
+                "`queue` of `{env}` must be a mapping such as `queue: {{ running: cancel }}`, not {}",
+                kind(node)
+            ),
+        );
+        return Running::Finish;
+    }
+    let mut running = Running::Finish;
+    for (key, k_node, v) in entries(node, errors) {
+        match key {
+            "running" => match expect_str(v, key, errors) {
+                Some("finish") => running = Running::Finish,
+                Some("cancel") => running = Running::Cancel,
+                Some(other) => errors.at(
+                    v,
+                    format!(
+                        "`running: {other}` is not a choice; say `finish` (the running deployment finishes first, the default) or `cancel` (a newer one of the same source cancels it)"
+                    ),
+                ),
+                None => {}
+            },
+            _ => unknown_key(k_node, key, &QUEUE_KEYS, &format!("`queue` of `{env}`"), errors),
+        }
+    }
+    running
 }
 
 /// `backend:` — one mapping key naming the CI, with that CI's settings (or nothing: its
@@ -1364,6 +1417,7 @@ impl WorkflowFile {
             required_checks: Vec::new(),
             url: None,
             backend: None,
+            running: Running::Finish,
             line: 0,
         };
         let globs = |texts: &[&str]| -> Vec<BranchPattern> {

@@ -60,7 +60,16 @@ pub async fn handle(
             all,
             by,
             channel,
-        } => cancel::handle(state, repository, environment, all, by, channel).await,
+            only,
+        } => {
+            let asked = cancel::Asked {
+                all,
+                by,
+                channel,
+                only,
+            };
+            cancel::handle(state, repository, environment, asked).await
+        }
         DeploymentCreateRequest::Dispatch {
             repository,
             deployment_id,
@@ -165,7 +174,13 @@ async fn new_deployment(
     record.environment_url = policy.environment_url(&project.settings, &record.environment);
     record.production = Some(policy.is_production(&record.environment));
     record.ci = Some(policy.ci_target(&record.environment, state.config.ci_backend));
-    start(state, record).await
+    let cancels_running = policy.cancels_running(&record.environment);
+    let stored = record.clone();
+    let answer = start(state, record).await?;
+    if cancels_running && answer.state.is_some_and(|s| s.is_pending()) {
+        cancel::superseded_running(state, &stored).await?;
+    }
+    Ok(answer)
 }
 
 /// Stores a new intent in its lane (state `ready`, the lane's next `seq`), posts its Slack
