@@ -423,15 +423,29 @@ mod tests {
         assert_eq!(buttons(DeploymentState::Success), 1);
         assert_eq!(buttons(DeploymentState::Failure), 1);
         assert_eq!(buttons(DeploymentState::Error), 1);
+        // Created here means its CI run is not started yet: nothing to cancel.
         for state in [
             DeploymentState::WaitingForChecks,
             DeploymentState::Created,
-            DeploymentState::Queued,
-            DeploymentState::InProgress,
             DeploymentState::Inactive,
         ] {
             assert_eq!(buttons(state), 0, "{state}");
         }
+        // A deployment whose CI run started can be cancelled (behind a confirm dialog).
+        for state in [DeploymentState::Queued, DeploymentState::InProgress] {
+            assert_eq!(buttons(state), 1, "{state}");
+            let mut d = in_state(state);
+            d.pipeline_id = None;
+            let m = deployment_message(&d, &[]);
+            let json = serde_json::to_string(&m).expect("serialises");
+            assert!(!json.contains(ACTION_CANCEL_DEPLOYMENT), "no run, no [Cancel]: {state}");
+        }
+        let json = serde_json::to_string(&deployment_message(
+            &in_state(DeploymentState::InProgress),
+            &[],
+        ))
+        .expect("serialises");
+        assert!(json.contains("\"confirm\""), "{json}");
     }
 
     #[test]
