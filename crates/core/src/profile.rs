@@ -76,7 +76,8 @@ pub mod secret {
     /// The GitHub App's id, kept in SSM beside its key so that no stack parameter can lose
     /// it (the functions that call GitHub). Not secret, but read like one.
     pub const GITHUB_APP_ID: &str = "GITHUB_APP_ID";
-    /// CI API token (`circleci-trigger`, `github-deployment-status`).
+    /// CircleCI API token (the functions with the CI client; optional: an installation that
+    /// deploys only with GitHub Actions has none).
     pub const CIRCLECI_TOKEN: &str = "CIRCLECI_TOKEN";
     /// CircleCI webhook signing secret (`circleci-webhook`).
     pub const CIRCLECI_WEBHOOK_SECRET: &str = "CIRCLECI_WEBHOOK_SECRET";
@@ -315,9 +316,8 @@ pub const PROFILES: [FunctionProfile; 10] = [
         secrets: &[
             secret::GITHUB_APP_PRIVATE_KEY,
             secret::GITHUB_APP_ID,
-            secret::CIRCLECI_TOKEN,
         ],
-        optional_secrets: &[],
+        optional_secrets: &[secret::CIRCLECI_TOKEN],
         clients: Clients {
             slack: false,
             github: true,
@@ -339,9 +339,8 @@ pub const PROFILES: [FunctionProfile; 10] = [
         secrets: &[
             secret::GITHUB_APP_PRIVATE_KEY,
             secret::GITHUB_APP_ID,
-            secret::CIRCLECI_TOKEN,
         ],
-        optional_secrets: &[],
+        optional_secrets: &[secret::CIRCLECI_TOKEN],
         clients: Clients {
             slack: false,
             github: true,
@@ -355,11 +354,10 @@ pub const PROFILES: [FunctionProfile; 10] = [
         route: None,
         tables: &[T::Deployment, T::Delivery],
         secrets: &[
-            secret::CIRCLECI_TOKEN,
             secret::GITHUB_APP_PRIVATE_KEY,
             secret::GITHUB_APP_ID,
         ],
-        optional_secrets: &[],
+        optional_secrets: &[secret::CIRCLECI_TOKEN],
         clients: Clients {
             slack: false,
             github: true,

@@ -28,7 +28,8 @@ pub struct ServiceCredentials {
     pub slack_bot_token: SecretString,
     pub github_app_id: u64,
     pub github_app_private_key: SecretString,
-    pub circleci_token: SecretString,
+    /// Absent when every environment deploys with GitHub Actions.
+    pub circleci_token: Option<SecretString>,
 }
 
 /// Outbound base URLs; `None` means the public API.
@@ -92,7 +93,7 @@ pub fn from_env(
                 })?,
             slack_bot_token: SecretString::from(required("SLACK_BOT_TOKEN")?),
             github_app_private_key: SecretString::from(required("GITHUB_APP_PRIVATE_KEY")?),
-            circleci_token: SecretString::from(required("CIRCLECI_TOKEN")?),
+            circleci_token: var("CIRCLECI_TOKEN").map(SecretString::from),
         })
     };
 
@@ -158,13 +159,28 @@ pub(crate) mod tests {
 
     #[test]
     fn each_missing_value_is_named() {
-        for (name, _) in FULL.iter().filter(|(n, _)| *n != "COMMAND") {
+        // COMMAND has a default; CIRCLECI_TOKEN is only for environments on CircleCI.
+        for (name, _) in FULL
+            .iter()
+            .filter(|(n, _)| !["COMMAND", "CIRCLECI_TOKEN"].contains(n))
+        {
             let without: Vec<(&str, &str)> =
                 FULL.iter().copied().filter(|(n, _)| n != name).collect();
             let err = from_env(env(&without), false).expect_err("missing value");
             assert_eq!(err, ConfigError::Missing { variable: name }, "{name}");
             assert!(err.to_string().contains(name));
         }
+    }
+
+    #[test]
+    fn an_installation_on_github_actions_alone_needs_no_circleci_token() {
+        let without: Vec<(&str, &str)> = FULL
+            .iter()
+            .copied()
+            .filter(|(n, _)| *n != "CIRCLECI_TOKEN")
+            .collect();
+        let cfg = from_env(env(&without), false).expect("complete without it");
+        assert!(cfg.credentials.expect("credentials").circleci_token.is_none());
     }
 
     #[test]

@@ -441,14 +441,16 @@ fn with_real_adapters(
     if let Some(url) = &urls.github_api {
         github = github.with_api_url(url)?;
     }
-    let mut circleci = CircleCiConfig::new(credentials.circleci_token.clone());
-    if let Some(url) = &urls.circleci_api {
-        circleci = circleci.with_api_url(url);
-    }
     let github = Arc::new(GitHubClient::new(github, clock)?);
-    let ci = CiBackends::new()
-        .with_circleci(Arc::new(CircleCiClient::new(circleci)?))
-        .with_github_actions(Arc::new(GitHubActions::new(Arc::clone(&github))));
+    let mut ci =
+        CiBackends::new().with_github_actions(Arc::new(GitHubActions::new(Arc::clone(&github))));
+    if let Some(token) = &credentials.circleci_token {
+        let mut circleci = CircleCiConfig::new(token.clone());
+        if let Some(url) = &urls.circleci_api {
+            circleci = circleci.with_api_url(url);
+        }
+        ci = ci.with_circleci(Arc::new(CircleCiClient::new(circleci)?));
+    }
     Ok(parts
         .with_slack(Arc::new(SlackClient::new(slack)?))
         .with_github(github)
