@@ -228,6 +228,8 @@ struct State {
     compare_cut: bool,
     calls: Vec<String>,
     requests: Vec<SeenRequest>,
+    /// The Actions runs its HTTP API serves, once attached ([`FakeGitHub::attach_actions`]).
+    actions: Option<crate::fakes::github_actions::FakeActions>,
 }
 
 impl State {
@@ -263,6 +265,11 @@ impl Failure {
 
     fn not_found() -> Self {
         Self::new(404, "Not Found")
+    }
+
+    /// An answer with `status` and GitHub's error body saying `message`.
+    pub(crate) fn with_message(status: u16, message: impl Into<String>) -> Self {
+        Self::new(status, message)
     }
 
     fn message(&self) -> String {
@@ -314,6 +321,17 @@ impl Default for FakeGitHub {
 }
 
 impl FakeGitHub {
+    /// Serves `actions`' runs over this fake's HTTP API (`/repos/{o}/{r}/actions/...`):
+    /// dispatch, read, list and cancel, as the GitHub Actions adapter calls them.
+    pub fn attach_actions(&self, actions: &crate::fakes::github_actions::FakeActions) {
+        self.lock().actions = Some(actions.clone());
+    }
+
+    /// The attached Actions runs, if any.
+    pub fn actions(&self) -> Option<crate::fakes::github_actions::FakeActions> {
+        self.lock().actions.clone()
+    }
+
     /// An empty fake on the system clock.
     pub fn new() -> Self {
         Self::with_clock(Arc::new(SystemClock))

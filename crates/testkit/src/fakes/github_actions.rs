@@ -51,6 +51,23 @@ struct State {
     workflows: BTreeMap<String, Vec<String>>,
     fail_next: Option<CiError>,
     default_branch: Option<String>,
+    /// The inputs each repository's workflows declare; a repository not listed takes any.
+    declared: BTreeMap<String, Vec<String>>,
+    /// Plays an older GitHub Enterprise Server that does not know `return_run_details`.
+    no_run_details: bool,
+}
+
+/// Why GitHub refuses a dispatch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DispatchRefusal {
+    /// The repository has no such workflow file (404).
+    NoWorkflow,
+    /// The ref is not a branch runs can be dispatched on (422).
+    NoRef,
+    /// Inputs the workflow does not declare (422), by name.
+    UndeclaredInputs(Vec<String>),
+    /// A refusal a test scripted ([`FakeActions::fail_next_with`]).
+    Scripted(String),
 }
 
 /// The fake. Cheap to clone (shared state).
@@ -79,6 +96,82 @@ impl FakeActions {
     /// The default branch runs are dispatched on (`main` unless set).
     pub fn set_default_branch(&self, branch: &str) {
         self.lock().default_branch = Some(branch.to_owned());
+    }
+
+    /// From now on the HTTP API answers as an older GitHub Enterprise Server: a dispatch
+    /// asking for `return_run_details` is refused (422), one without it answers 204.
+    pub fn refuse_run_details(&self) {
+        self.lock().no_run_details = true;
+    }
+
+    /// Whether [`FakeActions::refuse_run_details`] was called.
+    pub fn refuses_run_details(&self) -> bool {
+        self.lock().no_run_details
+    }
+
+    /// The repository's workflows declare exactly `inputs` (a dispatch with others is
+    /// refused, as GitHub refuses it).
+    pub fn declare_inputs(&self, repository: &Repository, inputs: &[&str]) {
+        self.lock().declared.insert(
+            repository.to_string(),
+            inputs.iter().map(|i| (*i).to_owned()).collect(),
+        );
+    }
+
+    /// A dispatch of `workflow` on `branch` with `inputs`: a new queued run, or GitHub's
+    /// refusal. Both the port implementation and the HTTP API start runs here.
+    pub fn dispatch(
+        &self,
+        repository: &Repository,
+        workflow: &str,
+        branch: &str,
+        inputs: BTreeMap<String, String>,
+    ) -> Result<FakeRun, DispatchRefusal> {
+        let mut state = self.lock();
+        if let Some(error) = state.fail_next.take() {
+            return Err(DispatchRefusal::Scripted(error.to_string()));
+        }
+        if let Some(known) = state.workflows.get(&repository.to_string())
+            && !known.iter().any(|w| w == workflow)
+        {
+            return Err(DispatchRefusal::NoWorkflow);
+        }
+        let default_branch = state
+            .default_branch
+            .clone()
+            .unwrap_or_else(|| "main".to_owned());
+        if branch != default_branch {
+            return Err(DispatchRefusal::NoRef);
+        }
+        if let Some(declared) = state.declared.get(&repository.to_string()) {
+            let undeclared: Vec<String> = inputs
+                .keys()
+                .filter(|k| !declared.contains(k))
+                .cloned()
+                .collect();
+            if !undeclared.is_empty() {
+                return Err(DispatchRefusal::UndeclaredInputs(undeclared));
+            }
+        }
+        let id = FIRST_RUN_ID + state.runs.len() as u64;
+        let run_number = 1 + state
+            .runs
+            .iter()
+            .filter(|r| &r.repository == repository && r.workflow == workflow)
+            .count() as u64;
+        let run = FakeRun {
+            id,
+            repository: repository.clone(),
+            workflow: workflow.to_owned(),
+            branch: branch.to_owned(),
+            inputs,
+            run_number,
+            run_attempt: 1,
+            status: "queued".into(),
+            conclusion: None,
+        };
+        state.runs.push(run.clone());
+        Ok(run)
     }
 
     /// The next dispatch fails with `error` (as the adapter words GitHub's refusal).
@@ -218,8 +311,9 @@ fn repository_json(repository: &Repository) -> Value {
     })
 }
 
-/// A run as GitHub's `workflow_run` object (a realistic subset of its published example).
-fn run_json(run: &FakeRun) -> Value {
+/// A run as GitHub's `workflow_run` object (a realistic subset of its published example), as
+/// the webhooks and the REST API show it.
+pub fn run_json(run: &FakeRun) -> Value {
     let title = run
         .inputs
         .get("deployment_id")
@@ -232,6 +326,7 @@ fn run_json(run: &FakeRun) -> Value {
         "head_branch": run.branch,
         "head_sha": "acb5820ced9479c074f688cc328bf03f341a511d",
         "path": format!(".github/workflows/{}", run.workflow),
+        "repository": repository_json(&run.repository),
         "display_title": title,
         "run_number": run.run_number,
         "run_attempt": run.run_attempt,
@@ -260,21 +355,8 @@ impl CiBackend for FakeActions {
                 request.target
             )));
         };
-        let mut state = self.lock();
-        if let Some(error) = state.fail_next.take() {
+        if let Some(error) = self.lock().fail_next.take() {
             return Err(error);
-        }
-        let branch = state
-            .default_branch
-            .clone()
-            .unwrap_or_else(|| "main".to_owned());
-        if let Some(known) = state.workflows.get(&request.repository.to_string())
-            && !known.contains(workflow)
-        {
-            return Err(CiError::NotFound(format!(
-                "there is no workflow `.github/workflows/{workflow}` on `{branch}`, the default branch of {}",
-                request.repository
-            )));
         }
         let p = &request.parameters;
         let git_ref = match &request.git_ref {
@@ -287,34 +369,34 @@ impl CiBackend for FakeActions {
             ("deployment_id", p.deployment_id.to_string()),
             ("version", p.version.clone()),
             ("url", p.url.clone().unwrap_or_default()),
+            ("rollback", p.rollback.to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
-        let id = FIRST_RUN_ID + state.runs.len() as u64;
-        let run_number = 1 + state
-            .runs
-            .iter()
-            .filter(|r| r.repository == request.repository && &r.workflow == workflow)
-            .count() as u64;
-        let run = FakeRun {
-            id,
-            repository: request.repository.clone(),
-            workflow: workflow.clone(),
-            branch,
-            inputs,
-            run_number,
-            run_attempt: 1,
-            status: "queued".into(),
-            conclusion: None,
-        };
-        let started = PipelineStarted {
-            id: id.to_string(),
-            number: run_number,
+        let branch = self
+            .lock()
+            .default_branch
+            .clone()
+            .unwrap_or_else(|| "main".to_owned());
+        let repository = &request.repository;
+        let run = self
+            .dispatch(repository, workflow, &branch, inputs)
+            .map_err(|refusal| match refusal {
+                DispatchRefusal::NoWorkflow => CiError::NotFound(format!(
+                    "there is no workflow `.github/workflows/{workflow}` on `{branch}`, the default branch of {repository}"
+                )),
+                DispatchRefusal::NoRef => CiError::Rejected(format!("No ref found for: {branch}")),
+                DispatchRefusal::UndeclaredInputs(names) => {
+                    CiError::Rejected(format!("Unexpected inputs provided: {names:?}"))
+                }
+                DispatchRefusal::Scripted(message) => CiError::Rejected(message),
+            })?;
+        Ok(PipelineStarted {
+            id: run.id.to_string(),
+            number: run.run_number,
             url: Some(run.html_url()),
-        };
-        state.runs.push(run);
-        Ok(started)
+        })
     }
 
     async fn pipeline_workflows(&self, run: &CiRun) -> Result<Vec<WorkflowInfo>, CiError> {

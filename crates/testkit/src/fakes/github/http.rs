@@ -431,6 +431,121 @@ async fn api(
                 comment_json(&repo_base, &comment),
             ))
         }
+        (_, ["actions", rest @ ..]) => {
+            let actions = fake.actions().ok_or_else(Failure::not_found)?;
+            actions_api(&actions, method, repository, rest, query, body)
+        }
+        _ => Err(Failure::not_found()),
+    }
+}
+
+/// GitHub Actions' REST API over the attached runs: `POST
+/// .../actions/workflows/{workflow}/dispatches` (200 with the run's id when
+/// `return_run_details` is asked, 204 otherwise; 404 for a workflow the repository does not
+/// have; 422 for a ref other than the default branch or an input the workflow does not
+/// declare), `GET .../actions/runs/{id}`, `GET .../actions/workflows/{workflow}/runs` and
+/// `POST .../actions/runs/{id}/cancel` (202; 409 once the run finished).
+fn actions_api(
+    actions: &crate::fakes::github_actions::FakeActions,
+    method: &Method,
+    repository: &Repository,
+    rest: &[&str],
+    query: &HashMap<String, String>,
+    body: &[u8],
+) -> Result<Response, Failure> {
+    use crate::fakes::github_actions::DispatchRefusal;
+    match (method, rest) {
+        (&Method::POST, ["workflows", workflow, "dispatches"]) => {
+            let body: Value = serde_json::from_slice(body)
+                .map_err(|_| Failure::with_message(400, "Problems parsing JSON"))?;
+            if body.get("return_run_details").is_some() && actions.refuses_run_details() {
+                return Err(Failure::with_message(
+                    422,
+                    "Invalid request.\n\n\"return_run_details\" is not a permitted key.",
+                ));
+            }
+            let Some(branch) = body.get("ref").and_then(Value::as_str) else {
+                return Err(Failure::with_message(
+                    422,
+                    "Invalid request.\n\n\"ref\" wasn't supplied.",
+                ));
+            };
+            let inputs: std::collections::BTreeMap<String, String> = body
+                .get("inputs")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| {
+                            let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                            (k.clone(), v)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let run = actions
+                .dispatch(repository, workflow, branch, inputs)
+                .map_err(|refusal| match refusal {
+                    DispatchRefusal::NoWorkflow => Failure::not_found(),
+                    DispatchRefusal::NoRef => {
+                        Failure::with_message(422, format!("No ref found for: {branch}"))
+                    }
+                    DispatchRefusal::UndeclaredInputs(names) => Failure::with_message(
+                        422,
+                        format!("Unexpected inputs provided: {names:?}"),
+                    ),
+                    DispatchRefusal::Scripted(message) => Failure::with_message(422, message),
+                })?;
+            if body.get("return_run_details").and_then(Value::as_bool) == Some(true) {
+                Ok(json_response(
+                    StatusCode::OK,
+                    json!({
+                        "workflow_run_id": run.id,
+                        "run_url": format!("https://api.github.com/repos/{repository}/actions/runs/{}", run.id),
+                        "html_url": run.html_url(),
+                    }),
+                ))
+            } else {
+                Ok(StatusCode::NO_CONTENT.into_response())
+            }
+        }
+        (&Method::GET, ["runs", id]) => {
+            let run = actions
+                .run(id)
+                .filter(|r| &r.repository == repository)
+                .ok_or_else(Failure::not_found)?;
+            Ok(json_response(
+                StatusCode::OK,
+                crate::fakes::github_actions::run_json(&run),
+            ))
+        }
+        (&Method::POST, ["runs", id, "cancel"]) => {
+            let known = actions.run(id).filter(|r| &r.repository == repository);
+            let Some(run) = known else {
+                return Err(Failure::not_found());
+            };
+            if run.status == "completed" {
+                return Err(Failure::with_message(
+                    409,
+                    "Cannot cancel a workflow run that is completed.",
+                ));
+            }
+            actions.cancel(id).map_err(|_| Failure::not_found())?;
+            Ok(json_response(StatusCode::ACCEPTED, json!({})))
+        }
+        (&Method::GET, ["workflows", workflow, "runs"]) => {
+            let runs: Vec<Value> = actions
+                .runs()
+                .iter()
+                .rev()
+                .filter(|r| &r.repository == repository && r.workflow == *workflow)
+                .filter(|r| query.get("branch").is_none_or(|b| *b == r.branch))
+                .map(crate::fakes::github_actions::run_json)
+                .collect();
+            Ok(json_response(
+                StatusCode::OK,
+                json!({"total_count": runs.len(), "workflow_runs": runs}),
+            ))
+        }
         _ => Err(Failure::not_found()),
     }
 }
