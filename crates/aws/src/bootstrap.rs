@@ -213,9 +213,8 @@ fn attach_clients(
         // Optional: an installation whose environments all deploy with GitHub Actions has no
         // CircleCI token, and a CircleCI environment there fails with a sentence saying so.
         if let Some(token) = secrets.get(secrets::CIRCLECI_TOKEN) {
-            let circleci =
-                CircleCiClient::new(CircleCiConfig::from_lookup(token.clone(), lookup))
-                    .map_err(|e| failed("CircleCI", &e))?;
+            let circleci = CircleCiClient::new(CircleCiConfig::from_lookup(token.clone(), lookup))
+                .map_err(|e| failed("CircleCI", &e))?;
             backends = backends.with_circleci(Arc::new(circleci));
         }
         // GitHub Actions runs through the GitHub App: every function with the CI client has

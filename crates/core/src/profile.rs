@@ -313,10 +313,7 @@ pub const PROFILES: [FunctionProfile; 10] = [
         function: F::GithubDeploymentCreate,
         route: None,
         tables: &[T::Project, T::Deployment, T::Delivery, T::Lane],
-        secrets: &[
-            secret::GITHUB_APP_PRIVATE_KEY,
-            secret::GITHUB_APP_ID,
-        ],
+        secrets: &[secret::GITHUB_APP_PRIVATE_KEY, secret::GITHUB_APP_ID],
         optional_secrets: &[secret::CIRCLECI_TOKEN],
         clients: Clients {
             slack: false,
@@ -336,10 +333,7 @@ pub const PROFILES: [FunctionProfile; 10] = [
         // project: the lane's gates (the workflow file's freeze windows) when a finished
         // deployment lets the next one go.
         tables: &[T::Project, T::Deployment, T::Lane],
-        secrets: &[
-            secret::GITHUB_APP_PRIVATE_KEY,
-            secret::GITHUB_APP_ID,
-        ],
+        secrets: &[secret::GITHUB_APP_PRIVATE_KEY, secret::GITHUB_APP_ID],
         optional_secrets: &[secret::CIRCLECI_TOKEN],
         clients: Clients {
             slack: false,
@@ -353,10 +347,7 @@ pub const PROFILES: [FunctionProfile; 10] = [
         function: F::CircleciTrigger,
         route: None,
         tables: &[T::Deployment, T::Delivery],
-        secrets: &[
-            secret::GITHUB_APP_PRIVATE_KEY,
-            secret::GITHUB_APP_ID,
-        ],
+        secrets: &[secret::GITHUB_APP_PRIVATE_KEY, secret::GITHUB_APP_ID],
         optional_secrets: &[secret::CIRCLECI_TOKEN],
         clients: Clients {
             slack: false,

@@ -180,7 +180,12 @@ pub(crate) mod tests {
             .filter(|(n, _)| *n != "CIRCLECI_TOKEN")
             .collect();
         let cfg = from_env(env(&without), false).expect("complete without it");
-        assert!(cfg.credentials.expect("credentials").circleci_token.is_none());
+        assert!(
+            cfg.credentials
+                .expect("credentials")
+                .circleci_token
+                .is_none()
+        );
     }
 
     #[test]

@@ -13,7 +13,9 @@ use crate::github_events;
 use crate::harness::{Announced, HarnessError, LocalApp, Reply};
 use crate::transcript::{Observer, Transcript, message_lines};
 use crate::world::{self, ADA, GRACE, LINUS, Person};
-use deploybot_app::render::{ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY, ACTION_ROLLBACK};
+use deploybot_app::render::{
+    ACTION_CANCEL_DEPLOYMENT, ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY, ACTION_ROLLBACK,
+};
 use deploybot_core::blocks::{Block, Element, Message};
 use deploybot_core::invoke::{self, DeploymentCreateRequest};
 use deploybot_core::lane::LaneKey;
@@ -934,6 +936,9 @@ impl Run<'_> {
         self.freeze().await?;
 
         // 21 -----------------------------------------------------------------------------------
+        self.backends(&repository).await?;
+
+        // 22 -----------------------------------------------------------------------------------
         self.step("Looking back");
         self.say("Everything deploybot recorded, newest first:");
         let all = self.app.deployments().await?;
@@ -948,7 +953,7 @@ impl Run<'_> {
             );
             self.out.line(line);
         }
-        self.check(all.len() == 20, "twenty deployments were wished for")?;
+        self.check(all.len() == 23, "twenty-three deployments were wished for")?;
         let messages = self.app.fakes.slack.messages(&channel);
         let posted: HashSet<&str> = messages.iter().map(|m| m.ts.as_str()).collect();
         let own: HashSet<&str> = all.iter().filter_map(|d| d.slack_ts.as_deref()).collect();
@@ -959,8 +964,8 @@ impl Run<'_> {
             "one Slack message per deployment, edited in place",
         )?;
         self.check(
-            messages.len() == all.len() + 10,
-            "and three about each of preview's two locks (locked, unlocked, what went next), one about a fork's pull request, two about the workflow file (in force, then a broken version refused), one saying what deploys after the freeze",
+            messages.len() == all.len() + 11,
+            "and three about each of preview's two locks (locked, unlocked, what went next), one about a fork's pull request, three about the workflow file (in force, a broken version refused, a new version in force), one saying what deploys after the freeze",
         )?;
         let edits: usize = messages.iter().map(|m| m.edits()).sum();
         self.say(format!(
@@ -1258,6 +1263,197 @@ environments:
         Ok(())
     }
 
+    /// Chapter 21: the workflow file moves preview to GitHub Actions and production to
+    /// CircleCI's GitHub App integration (a `circleci/` project slug and a pipeline
+    /// definition). A push to main dispatches the Actions workflow with the deployment's
+    /// inputs, GitHub's `workflow_run` webhooks move it to in progress and success; a second
+    /// push is cancelled with the [Cancel] button on its message; a tag goes out through
+    /// CircleCI's `/pipeline/run`.
+    async fn backends(&mut self, repository: &Repository) -> Step {
+        const ON_ACTIONS: &str = "6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a6a";
+        const CANCELLED: &str = "7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b";
+        const SLUG: &str =
+            "circleci/8d1f3e2a-5c6b-4d7e-9f80-1a2b3c4d5e6f/a7c2b1d0-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+        const DEFINITION: &str = "5b0e1f2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
+        const TAG: &str = "v1.5.0";
+        let file = format!(
+            "version: 1
+environments:
+  pr:
+    name: \"pr{{number}}\"
+    on: pull_request
+    queue: {{ running: cancel }}
+  preview:
+    on: {{ push: [default] }}
+    backend:
+      github_actions:
+        workflow: deploy.yml
+  qa:
+    on: {{ push: [develop] }}
+  test:
+    on: {{ push: [\"release*\", \"release*/**\"] }}
+  staging:
+    promote_from: test
+  production:
+    on: {{ tag: [\"v{{semver}}\"] }}
+    production: true
+    backend:
+      circleci:
+        project_slug: {SLUG}
+        definition_id: {DEFINITION}
+"
+        );
+        self.step(
+            "preview moves to GitHub Actions, production to CircleCI's GitHub App; a run is cancelled from Slack",
+        );
+        self.app
+            .fakes
+            .github
+            .set_file(repository, WORKFLOW_PATH, &sha(ON_ACTIONS)?, Some(&file));
+        self.say("Grace commits a workflow file whose preview deploys with the Actions workflow deploy.yml and whose production starts CircleCI pipeline definitions.");
+        self.push_main_changing(
+            ON_ACTIONS,
+            Some("5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f"),
+            GRACE,
+            &[WORKFLOW_PATH],
+        )
+        .await?;
+        let preview = self.preview_of(ON_ACTIONS).await?;
+        let preview = self.run_on_actions(preview).await?;
+        let run_id = preview.pipeline_id.clone().unwrap_or_default();
+        self.actions_event(&run_id, "in_progress").await?;
+        self.check(
+            self.get(&preview.id).await?.state == DeploymentState::InProgress,
+            "GitHub's workflow_run `in_progress` moves the deployment to in progress",
+        )?;
+        self.app.fakes.actions.finish(&run_id, "success");
+        self.actions_event(&run_id, "completed").await?;
+        let done = self.get(&preview.id).await?;
+        self.check(
+            done.state == DeploymentState::Success,
+            "`completed` with conclusion `success`: preview succeeded",
+        )?;
+        let states = self.github_states(&done);
+        self.check(
+            states.last().map(String::as_str) == Some("success"),
+            format!("GitHub's deployment statuses: {}", states.join(" → ")),
+        )?;
+
+        self.push_main(CANCELLED, Some(ON_ACTIONS), LINUS).await?;
+        let second = self.preview_of(CANCELLED).await?;
+        let second = self.run_on_actions(second).await?;
+        let second_run = second.pipeline_id.clone().unwrap_or_default();
+        self.app.fakes.actions.start(&second_run);
+        self.actions_event(&second_run, "in_progress").await?;
+        let message = self.latest_message(&second).unwrap_or_default();
+        self.check(
+            buttons(&message, ACTION_CANCEL_DEPLOYMENT) == [second.id.as_str()],
+            "the running deployment's message offers [Cancel] (behind a confirm dialog)",
+        )?;
+        self.press(
+            GRACE,
+            "Cancel",
+            ACTION_CANCEL_DEPLOYMENT,
+            second.id.as_str(),
+        )
+        .await?;
+        let run = self.app.fakes.actions.run(&second_run);
+        self.check(
+            run.as_ref().and_then(|r| r.conclusion.as_deref()) == Some("cancelled"),
+            "deploybot cancelled the run on GitHub Actions",
+        )?;
+        let cancelled = self.get(&second.id).await?;
+        let by_grace = format!("cancelled by <@{}>", GRACE.slack_user);
+        self.check(
+            cancelled.state == DeploymentState::Error
+                && cancelled.description.as_deref() == Some(by_grace.as_str()),
+            "the deployment ends `error` \"cancelled by @Grace\" at once",
+        )?;
+        self.actions_event(&second_run, "completed").await?;
+        let after = self.get(&second.id).await?;
+        self.check(
+            after.state == cancelled.state && after.description == cancelled.description,
+            "GitHub's own `cancelled` afterwards changes nothing",
+        )?;
+
+        self.app.fakes.ci.set_definitions(SLUG, &[DEFINITION]);
+        let tag = github_events::tag(world::REPOSITORY, TAG, ON_ACTIONS, ADA.github_login);
+        let production = self
+            .event_deploys(
+                "push",
+                &tag,
+                &format!("tag {TAG} pushed"),
+                &Expect::success(Environment::Production, PipelineTarget::Tag(TAG.into())),
+            )
+            .await?;
+        let pipeline = self
+            .app
+            .fakes
+            .ci
+            .pipeline(production.pipeline_id.as_deref().unwrap_or_default());
+        self.check(
+            pipeline.as_ref().is_some_and(|p| {
+                p.project_slug == SLUG && p.definition_id.as_deref() == Some(DEFINITION)
+            }),
+            "production's pipeline was started through /pipeline/run: the circleci/ project and its definition",
+        )?;
+        Ok(())
+    }
+
+    /// A deployment on GitHub Actions, just created: GitHub announces it, deploybot dispatches
+    /// the workflow with the deployment's inputs. Returns the record, `queued` with the run.
+    async fn run_on_actions(&mut self, created: Deployment) -> Step<Deployment> {
+        let runs_before = self.app.fakes.actions.runs().len();
+        let announced = self.announce().await?;
+        self.check(
+            announced
+                .iter()
+                .any(|a| Some(a.deployment.id) == created.github_deployment_id),
+            "deploybot accepts GitHub's deployment event",
+        )?;
+        let runs = self.app.fakes.actions.runs();
+        self.check(
+            runs.len() == runs_before + 1,
+            "one GitHub Actions run is dispatched",
+        )?;
+        let run = self.require(runs.last().cloned(), "the run exists")?;
+        let input = |name: &str| run.inputs.get(name).map(String::as_str);
+        self.check(
+            run.workflow == "deploy.yml"
+                && run.branch == world::DEFAULT_BRANCH
+                && input("environment") == Some("preview")
+                && input("sha") == Some(created.sha.as_str())
+                && input("deployment_id") == Some(created.id.as_str())
+                && input("rollback") == Some("false"),
+            format!(
+                "deploy.yml runs on main (its own version) with inputs environment, sha, ref, deployment_id, version ({}), url, rollback",
+                input("version").unwrap_or_default()
+            ),
+        )?;
+        let queued = self.get(&created.id).await?;
+        self.check(
+            queued.state == DeploymentState::Queued
+                && queued.pipeline_id.as_deref() == Some(run.id.to_string().as_str())
+                && queued.build_url.as_deref() == Some(run.html_url().as_str()),
+            "the deployment is `queued` with the run's id; its log link is the run's page",
+        )?;
+        Ok(queued)
+    }
+
+    /// GitHub's signed `workflow_run` webhook for the run `id` as it is now.
+    async fn actions_event(&mut self, id: &str, action: &str) -> Step {
+        let body = self.app.fakes.actions.workflow_run_event(id, action);
+        let body = self.require(body, format!("GitHub knows workflow run {id}"))?;
+        let reply = self
+            .github("workflow_run", &body, &format!("workflow_run {action}"))
+            .await?;
+        self.check(
+            reply.is_success(),
+            format!("deploybot accepts workflow_run `{action}`"),
+        )?;
+        self.settle().await
+    }
+
     fn channel(&self) -> Step<SlackChannelId> {
         SlackChannelId::parse(world::CHANNEL).map_err(|e| Failed(format!("channel id: {e}")))
     }
@@ -1305,11 +1501,15 @@ environments:
         );
         let changed: Vec<serde_json::Value> = files.iter().map(|f| (*f).into()).collect();
         push["commits"][0]["modified"] = changed.into();
-        let what = format!(
-            "push of {} to main, changing {}",
-            &hex[..7],
-            files.join(", ")
-        );
+        let what = if files.is_empty() {
+            format!("push of {} to main", &hex[..7])
+        } else {
+            format!(
+                "push of {} to main, changing {}",
+                &hex[..7],
+                files.join(", ")
+            )
+        };
         let reply = self.github("push", &push, &what).await?;
         self.check(reply.status == 202, "deploybot accepts the push")?;
         Ok(reply)

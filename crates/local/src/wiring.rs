@@ -25,6 +25,7 @@ use deploybot_integrations::slack::{SlackClient, SlackConfig};
 use deploybot_testkit::MemoryStore;
 use deploybot_testkit::fakes::circleci::FakeCircleCi;
 use deploybot_testkit::fakes::github::{FAKE_APP_ID, FakeGitHub, TEST_ONLY_APP_PRIVATE_KEY_PEM};
+use deploybot_testkit::fakes::github_actions::FakeActions;
 use deploybot_testkit::fakes::server::FakeServer;
 use deploybot_testkit::fakes::slack::FakeSlack;
 use secrecy::{ExposeSecret, SecretString};
@@ -249,6 +250,8 @@ async fn open_dynamo(settings: &DynamoSettings) -> Result<OpenedStore, WiringErr
 pub struct FakeServices {
     pub slack: FakeSlack,
     pub github: FakeGitHub,
+    /// GitHub Actions' runs, served by the fake GitHub's API.
+    pub actions: FakeActions,
     pub ci: FakeCircleCi,
     slack_server: FakeServer,
     github_server: FakeServer,
@@ -263,6 +266,9 @@ impl FakeServices {
     pub async fn start() -> Result<Self, WiringError> {
         let slack = FakeSlack::new();
         let github = FakeGitHub::new();
+        let actions = FakeActions::new();
+        actions.set_default_branch(world::DEFAULT_BRANCH);
+        github.attach_actions(&actions);
         let ci = FakeCircleCi::new();
         world::seed_github(&github).map_err(WiringError::Invalid)?;
         world::seed_slack(&slack);
@@ -281,6 +287,7 @@ impl FakeServices {
         Ok(Self {
             slack,
             github,
+            actions,
             ci,
             slack_server,
             github_server,

@@ -10,7 +10,7 @@ use deploybot_local::harness::{AppOptions, LocalApp, StoreSetup, try_spawn_app};
 use deploybot_local::wiring::{DynamoSettings, random_hex};
 
 /// The titles of the scenario's steps, in order: what the demo promises to show.
-const STEPS: [&str; 21] = [
+const STEPS: [&str; 22] = [
     "Grace binds #web to acme/web and claims her GitHub login",
     "Grace sets the base domain for environment URLs",
     "Ada says hello and claims her GitHub login",
@@ -31,6 +31,7 @@ const STEPS: [&str; 21] = [
     "Behind the scenes: each function holds only what its profile grants",
     "The team writes .github/deploybot.yml: develop deploys qa",
     "Linus freezes preview for the release party; pushes wait until unfreeze",
+    "preview moves to GitHub Actions, production to CircleCI's GitHub App; a run is cancelled from Slack",
     "Looking back",
 ];
 
@@ -65,9 +66,14 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
     assert_eq!(
         pairs,
         [
+            // The CI backends' chapter: a tag through CircleCI's /pipeline/run; a push on
+            // GitHub Actions cancelled from Slack; the push on Actions that brought the file.
+            ("production", DeploymentState::Success),
+            ("preview", DeploymentState::Error),
+            ("preview", DeploymentState::Success),
             // The freeze's chapter: the newest push deployed once preview was unfrozen; the
             // push before it was superseded while it waited.
-            ("preview", DeploymentState::Success),
+            ("preview", DeploymentState::Inactive),
             ("preview", DeploymentState::Superseded),
             // The workflow file's chapter: the push that brought a broken version of the file
             // still deployed preview (inactive once the next one succeeded); develop deployed
@@ -89,7 +95,7 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
             // The retried hotfix, then the failure it retried.
             ("preview", DeploymentState::Inactive),
             ("preview", DeploymentState::Failure),
-            ("production", DeploymentState::Success),
+            ("production", DeploymentState::Inactive),
             ("staging", DeploymentState::Success),
             ("test", DeploymentState::Success),
             ("preview", DeploymentState::Inactive),
@@ -99,9 +105,10 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
     );
     assert_eq!(
         app.fakes.ci.pipelines().len(),
-        17,
-        "the superseded pushes and the refused one never ran"
+        18,
+        "the superseded pushes and the refused one never ran; two preview deployments ran on GitHub Actions"
     );
+    assert_eq!(app.fakes.actions.runs().len(), 2, "GitHub Actions ran two");
     assert!(app.failures().is_empty(), "{:#?}", app.failures());
     // The transcript a person reads names what happened.
     for expected in [
@@ -114,6 +121,9 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
         "not deployed: `e5e5e5e` was rolled back from preview",
         "GitHub API   ← POST /repos/acme/web/deployments",
         "CircleCI API ← POST /project/gh/acme/web/pipeline",
+        "GitHub API   ← POST /repos/acme/web/actions/workflows/deploy.yml/dispatches",
+        "GitHub API   ← POST /repos/acme/web/actions/runs/30433643/cancel",
+        "/pipeline/run",
         "The demo worked",
     ] {
         assert!(

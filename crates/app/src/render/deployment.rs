@@ -201,7 +201,11 @@ pub fn deployment_message(d: &Deployment, links: &[UserLink]) -> Message {
         buttons.push(
             Element::button("Cancel", ACTION_CANCEL_DEPLOYMENT, d.id.as_str())
                 .with_style(ButtonStyle::Danger)
-                .with_confirm(Confirm::new("Cancel the deployment?", question, "Cancel it")),
+                .with_confirm(Confirm::new(
+                    "Cancel the deployment?",
+                    question,
+                    "Cancel it",
+                )),
         );
     }
     if !buttons.is_empty() {
@@ -438,7 +442,10 @@ mod tests {
             d.pipeline_id = None;
             let m = deployment_message(&d, &[]);
             let json = serde_json::to_string(&m).expect("serialises");
-            assert!(!json.contains(ACTION_CANCEL_DEPLOYMENT), "no run, no [Cancel]: {state}");
+            assert!(
+                !json.contains(ACTION_CANCEL_DEPLOYMENT),
+                "no run, no [Cancel]: {state}"
+            );
         }
         let json = serde_json::to_string(&deployment_message(
             &in_state(DeploymentState::InProgress),

@@ -138,7 +138,10 @@ async fn nothing_to_cancel_is_told_to_the_person() {
 async fn latest_message(world: &World, d: &deploybot_core::Deployment) -> String {
     let d = world.store_get(&d.id).await;
     let ts = d.slack_ts.clone().expect("posted");
-    let versions = world.slack.message(&channel(), ts.as_str()).expect("the message");
+    let versions = world
+        .slack
+        .message(&channel(), ts.as_str())
+        .expect("the message");
     message_text(versions.last().expect("a version"))
 }
 
@@ -157,14 +160,23 @@ async fn the_cancel_button_of_a_running_deployment_cancels_it_after_a_confirm() 
 
     let shown = latest_message(&world, &d).await;
     assert!(shown.contains(ACTION_CANCEL_DEPLOYMENT), "{shown}");
-    assert!(shown.contains("\"confirm\""), "behind a confirm dialog: {shown}");
+    assert!(
+        shown.contains("\"confirm\""),
+        "behind a confirm dialog: {shown}"
+    );
 
     let answers = world
-        .press(BYSTANDER_SLACK, &channel(), ACTION_CANCEL_DEPLOYMENT, d.id.as_str())
+        .press(
+            BYSTANDER_SLACK,
+            &channel(),
+            ACTION_CANCEL_DEPLOYMENT,
+            d.id.as_str(),
+        )
         .await;
     let said: Vec<String> = answers.iter().map(message_text).collect();
     assert!(
-        said.iter().any(|t| t.contains("Cancelling the deployment of")),
+        said.iter()
+            .any(|t| t.contains("Cancelling the deployment of")),
         "{said:?}"
     );
     let run = world.actions.run(&run_id).expect("the run");
@@ -214,7 +226,12 @@ async fn the_cancel_button_of_an_older_message_cancels_nothing_else() {
 
     // A stale press of the first message's button (sent before it ended).
     let answers = world
-        .press(AUTHOR_SLACK, &channel(), ACTION_CANCEL_DEPLOYMENT, first.id.as_str())
+        .press(
+            AUTHOR_SLACK,
+            &channel(),
+            ACTION_CANCEL_DEPLOYMENT,
+            first.id.as_str(),
+        )
         .await;
     let said: Vec<String> = answers.iter().map(message_text).collect();
     assert!(
@@ -242,7 +259,9 @@ environments:
 #[tokio::test]
 async fn with_running_cancel_a_newer_push_to_the_pull_request_cancels_the_running_deployment() {
     let world = World::new().await;
-    world.use_workflow_file(&sha('1'), Some(PR_CANCELS_RUNNING)).await;
+    world
+        .use_workflow_file(&sha('1'), Some(PR_CANCELS_RUNNING))
+        .await;
     let (first, second) = (pr_sha(), sha('e'));
     world
         .github
@@ -294,7 +313,9 @@ async fn with_running_cancel_a_newer_push_to_the_pull_request_cancels_the_runnin
 #[tokio::test]
 async fn without_running_cancel_the_running_deployment_finishes_first() {
     let world = World::new().await;
-    world.use_workflow_file(&sha('1'), Some(PR_CANCELS_RUNNING)).await;
+    world
+        .use_workflow_file(&sha('1'), Some(PR_CANCELS_RUNNING))
+        .await;
     world.github.set_branch(&repo(), "main", &sha('a'), None);
     world
         .github_event("push", &push_event("refs/heads/main", &sha('a')))
@@ -313,7 +334,12 @@ async fn without_running_cancel_the_running_deployment_finishes_first() {
     assert_eq!(second.state, DeploymentState::Ready, "waits its turn");
     let pipeline = first.pipeline_id.clone().expect("started");
     assert_ne!(
-        world.ci.pipeline(&pipeline).expect("the pipeline").workflows[0].status,
+        world
+            .ci
+            .pipeline(&pipeline)
+            .expect("the pipeline")
+            .workflows[0]
+            .status,
         "canceled"
     );
 }

@@ -811,17 +811,33 @@ pub(crate) mod tests {
             (pr(2, 42, "b"), running(pr(1, 42, "a")), true),
             // Another source: it waits its turn.
             (pr(2, 43, "b"), running(pr(1, 42, "a")), false),
-            (push(2, "develop", "b"), running(push(1, "main", "a")), false),
+            (
+                push(2, "develop", "b"),
+                running(push(1, "main", "a")),
+                false,
+            ),
             // Older than what runs (a late delivery): never.
             (push(1, "main", "a"), running(push(2, "main", "b")), false),
             // What runs ended already.
             (push(2, "main", "b"), succeeded(push(1, "main", "a")), false),
             // A person's deploys are not cancelled by a push, nor cancel one by arriving.
-            (push(2, "main", "b"), running(manual(1, "U0ANA", "a")), false),
-            (manual(2, "U0ANA", "b"), running(manual(1, "U0ANA", "a")), false),
+            (
+                push(2, "main", "b"),
+                running(manual(1, "U0ANA", "a")),
+                false,
+            ),
+            (
+                manual(2, "U0ANA", "b"),
+                running(manual(1, "U0ANA", "a")),
+                false,
+            ),
             (push(2, "main", "b"), running(rollback), false),
             // Itself.
-            (running(push(1, "main", "a")), running(push(1, "main", "a")), false),
+            (
+                running(push(1, "main", "a")),
+                running(push(1, "main", "a")),
+                false,
+            ),
         ];
         for (arrived, running, cancels) in rows {
             assert_eq!(

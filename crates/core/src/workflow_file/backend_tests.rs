@@ -260,13 +260,27 @@ environments:
 #[test]
 fn a_bad_queue_says_what_to_write_on_its_line() {
     for (text, line, says) in [
-        ("  a:\n    queue: { running: abort }\n", 4, "`running: abort` is not a choice"),
-        ("  a:\n    queue: cancel\n", 4, "must be a mapping such as `queue: { running: cancel }`"),
-        ("  a:\n    queue: { waiting: cancel }\n", 4, "`waiting` is not a key of `queue` of `a`"),
+        (
+            "  a:\n    queue: { running: abort }\n",
+            4,
+            "`running: abort` is not a choice",
+        ),
+        (
+            "  a:\n    queue: cancel\n",
+            4,
+            "must be a mapping such as `queue: { running: cancel }`",
+        ),
+        (
+            "  a:\n    queue: { waiting: cancel }\n",
+            4,
+            "`waiting` is not a key of `queue` of `a`",
+        ),
     ] {
         let errors = errors(&format!("version: 1\nenvironments:\n{text}"));
         assert!(
-            errors.iter().any(|e| e.line == line && e.message.contains(says)),
+            errors
+                .iter()
+                .any(|e| e.line == line && e.message.contains(says)),
             "{text}: {errors:?}"
         );
     }

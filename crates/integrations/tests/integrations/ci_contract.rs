@@ -117,7 +117,10 @@ mod actions_adapter {
         github.add_repository(&repository, "main");
         let fake = FakeActions::new();
         fake.set_workflows(&repository, &["deploy.yml"]);
-        fake.declare_inputs(&repository, &deploybot_integrations::github::DISPATCH_INPUTS);
+        fake.declare_inputs(
+            &repository,
+            &deploybot_integrations::github::DISPATCH_INPUTS,
+        );
         github.attach_actions(&fake);
         let server = github.serve().await;
         let config = GitHubConfig::new(

@@ -14,8 +14,7 @@ use deploybot_core::invoke::{
 };
 use deploybot_core::lane::{LaneEvent, LaneKey};
 use deploybot_core::{
-    Deployment, DeploymentId, DeploymentState, Environment, Repository, SlackChannelId,
-    SlackUserId,
+    Deployment, DeploymentId, DeploymentState, Environment, Repository, SlackChannelId, SlackUserId,
 };
 
 /// The description of a deployment someone cancelled.

@@ -489,10 +489,9 @@ fn actions_api(
                     DispatchRefusal::NoRef => {
                         Failure::with_message(422, format!("No ref found for: {branch}"))
                     }
-                    DispatchRefusal::UndeclaredInputs(names) => Failure::with_message(
-                        422,
-                        format!("Unexpected inputs provided: {names:?}"),
-                    ),
+                    DispatchRefusal::UndeclaredInputs(names) => {
+                        Failure::with_message(422, format!("Unexpected inputs provided: {names:?}"))
+                    }
                     DispatchRefusal::Scripted(message) => Failure::with_message(422, message),
                 })?;
             if body.get("return_run_details").and_then(Value::as_bool) == Some(true) {
