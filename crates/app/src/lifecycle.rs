@@ -101,6 +101,9 @@ pub struct Transition {
     pub description: Option<String>,
     /// GitHub already has this status (someone else wrote it): skip writing it again.
     pub from_github: bool,
+    /// A re-run reopens a finished deployment: back to `in_progress`, following the CI run's
+    /// attempt `n` from now on ([`deploybot_core::ci::rerun`]).
+    pub reopen_attempt: Option<u64>,
 }
 
 impl Transition {
@@ -111,7 +114,14 @@ impl Transition {
             environment_url: None,
             description: None,
             from_github: false,
+            reopen_attempt: None,
         }
+    }
+
+    /// Reopens a finished deployment whose CI run was re-run (attempt `attempt`).
+    pub fn reopening(mut self, attempt: u64) -> Self {
+        self.reopen_attempt = Some(attempt);
+        self
     }
 
     pub fn log_url(mut self, url: Option<String>) -> Self {
@@ -155,7 +165,17 @@ impl Transition {
             }
             return true;
         }
-        if d.state == self.to || !d.state.can_become(self.to) {
+        let reopens = self.reopen_attempt.is_some_and(|attempt| {
+            self.to == DeploymentState::InProgress
+                && matches!(
+                    d.state,
+                    DeploymentState::Success | DeploymentState::Failure | DeploymentState::Error
+                )
+                && d.ci_attempt.unwrap_or(1) < attempt
+        });
+        if reopens {
+            d.ci_attempt = self.reopen_attempt;
+        } else if d.state == self.to || !d.state.can_become(self.to) {
             return false;
         }
         d.state = self.to;

@@ -243,6 +243,78 @@ pub fn actions_run_status(status: &str, conclusion: Option<&str>) -> String {
     }
 }
 
+/// What is known when a finished deployment's CI run is re-run (GitHub Actions'
+/// `run_attempt` > 1): everything [`rerun`] weighs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RerunFacts {
+    /// The environment, for the sentences.
+    pub environment: String,
+    /// The deployment has an outcome already (success, failure, error, or inactive after
+    /// one).
+    pub finished: bool,
+    /// It was marked inactive: superseded by a newer success, or its environment taken down
+    /// (a closed pull request's).
+    pub inactive: bool,
+    /// The attempt GitHub reports.
+    pub attempt: u64,
+    /// The attempt the record follows (1 unless a re-run reopened it before).
+    pub recorded_attempt: u64,
+    /// No deployment of the environment reached GitHub after this one.
+    pub latest_dispatched: bool,
+    /// Another deployment holds the environment's slot now (its short id or commit).
+    pub running_other: Option<String>,
+    /// The environment's lock, as a sentence ("preview is locked by @ana until 14:00").
+    pub locked: Option<String>,
+    /// The freeze in force, as a sentence.
+    pub frozen: Option<String>,
+}
+
+/// What a re-run of a finished deployment's run does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rerun {
+    /// Nothing: not a re-run of a finished deployment, or an attempt already followed.
+    Ignore,
+    /// The deployment is in progress again, and the re-run's outcome is its outcome: it is
+    /// still what the environment last deployed, and nothing stands in the way.
+    Reopen,
+    /// The re-run would deploy behind deploybot's back (something newer ran since, the
+    /// environment is busy, locked or frozen): it is cancelled, and the channel told why.
+    Cancel {
+        /// Why, for people.
+        why: String,
+    },
+}
+
+/// Decides what a re-run does. A re-run deploys the same commit again, so it may only go
+/// where a deployment of that commit could go now: the environment still runs (or last
+/// tried) this deployment, nothing else is running, and no lock or freeze holds the
+/// environment. Otherwise the environment would run something other than what deploybot
+/// says it runs, so the re-run is cancelled.
+pub fn rerun(facts: &RerunFacts) -> Rerun {
+    if !facts.finished || facts.attempt <= facts.recorded_attempt {
+        return Rerun::Ignore;
+    }
+    let env = &facts.environment;
+    let why = if facts.inactive && facts.latest_dispatched {
+        format!(
+            "this deployment of {env} was marked inactive; deploy again with the deploy command if {env} should come back"
+        )
+    } else if !facts.latest_dispatched {
+        format!(
+            "a newer deployment of {env} has run since; deploy this commit again with the deploy command if it should go out"
+        )
+    } else if let Some(other) = &facts.running_other {
+        format!("{other} is deploying to {env} now")
+    } else if let Some(lock) = &facts.locked {
+        lock.clone()
+    } else if let Some(frozen) = &facts.frozen {
+        frozen.clone()
+    } else {
+        return Rerun::Reopen;
+    };
+    Rerun::Cancel { why }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,5 +475,74 @@ mod tests {
         ] {
             assert!(check_workflow_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_rerun_reopens_only_the_latest_deployment_of_a_free_environment() {
+        let facts = RerunFacts {
+            environment: "preview".into(),
+            finished: true,
+            inactive: false,
+            attempt: 2,
+            recorded_attempt: 1,
+            latest_dispatched: true,
+            running_other: None,
+            locked: None,
+            frozen: None,
+        };
+        let with = |change: &dyn Fn(&mut RerunFacts)| {
+            let mut f = facts.clone();
+            change(&mut f);
+            rerun(&f)
+        };
+        assert_eq!(rerun(&facts), Rerun::Reopen);
+        assert_eq!(with(&|f| f.attempt = 3), Rerun::Reopen, "any newer attempt");
+        // Not a re-run of a finished deployment, or one already followed.
+        assert_eq!(with(&|f| f.finished = false), Rerun::Ignore);
+        assert_eq!(with(&|f| f.attempt = 1), Rerun::Ignore);
+        assert_eq!(
+            with(&|f| {
+                f.attempt = 2;
+                f.recorded_attempt = 2;
+            }),
+            Rerun::Ignore
+        );
+        // Anything standing in the way cancels it, saying what.
+        let cancels = |r: Rerun, says: &str| match r {
+            Rerun::Cancel { why } => assert!(why.contains(says), "{why}"),
+            other => panic!("{other:?}"),
+        };
+        cancels(
+            with(&|f| f.latest_dispatched = false),
+            "a newer deployment of preview has run since",
+        );
+        cancels(with(&|f| f.inactive = true), "was marked inactive");
+        cancels(
+            with(&|f| {
+                f.inactive = true;
+                f.latest_dispatched = false;
+            }),
+            "a newer deployment of preview has run since",
+        );
+        cancels(
+            with(&|f| f.running_other = Some("`def4567`".into())),
+            "`def4567` is deploying to preview now",
+        );
+        cancels(
+            with(&|f| f.locked = Some("preview is locked by <@U1>".into())),
+            "locked by",
+        );
+        cancels(
+            with(&|f| f.frozen = Some("preview is frozen until 18:00".into())),
+            "frozen",
+        );
+        // The first reason wins: newer deployments before a busy lane before a lock.
+        cancels(
+            with(&|f| {
+                f.latest_dispatched = false;
+                f.locked = Some("locked".into());
+            }),
+            "has run since",
+        );
     }
 }

@@ -467,6 +467,19 @@ pub enum DeploymentCreateRequest {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         only: Option<DeploymentId>,
     },
+    /// GitHub Actions re-ran the finished deployment's run (attempt `attempt`): reopen it, or
+    /// cancel the re-run when the environment moved on (`core::ci::rerun`).
+    Rerun {
+        repository: Repository,
+        deployment_id: DeploymentId,
+        attempt: u64,
+        /// The run's page.
+        log_url: Option<String>,
+        /// The re-run had ended already when GitHub told (its `completed` event): its outcome
+        /// and why, recorded once the deployment is reopened.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        outcome: Option<(DeploymentState, Option<String>)>,
+    },
     /// Mark every deployment of an environment inactive (pull request closed).
     Deactivate {
         repository: Repository,

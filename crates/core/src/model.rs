@@ -194,6 +194,11 @@ pub struct Deployment {
     /// records written before backends could be chosen: CircleCI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci: Option<crate::ci::CiTarget>,
+    /// The CI run's attempt the record follows: a GitHub Actions re-run (`run_attempt` 2, 3,
+    /// …) that reopened the deployment. `None`: the first. Events of older attempts change
+    /// nothing ([`crate::ci::rerun`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_attempt: Option<u64>,
     #[serde(default)]
     pub build_url: Option<String>,
     #[serde(default)]
@@ -301,6 +306,7 @@ impl Deployment {
             github_deployment_id: None,
             pipeline_id: None,
             pipeline_number: None,
+            ci_attempt: None,
             ci: None,
             build_url: None,
             environment_url: None,

@@ -174,13 +174,159 @@ async fn every_conclusion_ends_the_deployment_as_documented() {
         assert_eq!(done.state, state, "{conclusion}");
         assert_eq!(done.description.as_deref(), Some(why), "{conclusion}");
         assert_eq!(world.lane(Environment::Preview).await.running, None);
-
-        // A re-run of the finished deployment is not taken for a new outcome.
-        world.actions.rerun(&run_id);
-        world.actions.finish(&run_id, "success");
-        run_event(&world, &run_id, "completed").await;
-        assert_eq!(world.store_get(&d.id).await.state, state, "{conclusion}");
     }
+}
+
+/// A re-run on GitHub (`run_attempt` 2) of the environment's latest deployment, which
+/// failed: it is in progress again and holds preview's slot, the re-run's outcome is its
+/// outcome, and a late event of the first attempt changes nothing.
+#[tokio::test]
+async fn a_rerun_of_the_latest_deployment_reopens_it_and_the_latest_attempt_decides() {
+    let (world, d) = dispatched_on_actions('d').await;
+    let run_id = d.pipeline_id.clone().expect("dispatched");
+    world.actions.finish(&run_id, "failure");
+    run_event(&world, &run_id, "completed").await;
+    assert_eq!(world.store_get(&d.id).await.state, DeploymentState::Failure);
+    let first_attempt_completed = world
+        .actions
+        .workflow_run_event(&run_id, "completed")
+        .expect("a known run");
+
+    world.actions.rerun(&run_id);
+    world.actions.start(&run_id);
+    run_event(&world, &run_id, "in_progress").await;
+    let reopened = world.store_get(&d.id).await;
+    assert_eq!(reopened.state, DeploymentState::InProgress);
+    assert_eq!(reopened.ci_attempt, Some(2));
+    assert_eq!(
+        reopened.description.as_deref(),
+        Some("re-run on GitHub Actions (attempt 2)")
+    );
+    let lane = world.lane(Environment::Preview).await;
+    assert_eq!(
+        lane.running.as_ref(),
+        Some(&d.id),
+        "it holds the slot again"
+    );
+    assert!(lane.due_at.is_some(), "the watchdog keeps an eye on it");
+
+    // The first attempt's `completed`, delivered late, is not the outcome.
+    let (status, text) = world
+        .github_event("workflow_run", &first_attempt_completed)
+        .await;
+    assert!(status.is_success(), "{text}");
+    assert!(text.contains("older than attempt 2"), "{text}");
+    assert_eq!(
+        world.store_get(&d.id).await.state,
+        DeploymentState::InProgress
+    );
+
+    world.actions.finish(&run_id, "success");
+    run_event(&world, &run_id, "completed").await;
+    let done = world.store_get(&d.id).await;
+    assert_eq!(done.state, DeploymentState::Success);
+    let lane = world.lane(Environment::Preview).await;
+    assert_eq!(lane.running, None);
+    assert_eq!(lane.current.as_ref(), Some(&d.id));
+    world.assert_no_failures();
+}
+
+/// A re-run whose `completed` is the first GitHub tells of it: reopened and finished at once.
+#[tokio::test]
+async fn a_rerun_that_had_ended_when_github_told_is_reopened_with_its_outcome() {
+    let (world, d) = dispatched_on_actions('e').await;
+    let run_id = d.pipeline_id.clone().expect("dispatched");
+    world.actions.finish(&run_id, "timed_out");
+    run_event(&world, &run_id, "completed").await;
+    world.actions.rerun(&run_id);
+    world.actions.finish(&run_id, "success");
+    run_event(&world, &run_id, "completed").await;
+    let done = world.store_get(&d.id).await;
+    assert_eq!(done.state, DeploymentState::Success);
+    assert_eq!(done.ci_attempt, Some(2));
+    assert_eq!(world.lane(Environment::Preview).await.running, None);
+    world.assert_no_failures();
+}
+
+/// A re-run of a deployment something newer replaced would put the old commit back behind
+/// deploybot's back: it is cancelled on GitHub and the channel is told why.
+#[tokio::test]
+async fn a_rerun_of_an_older_deployment_is_cancelled_and_the_channel_told_why() {
+    let (world, old) = dispatched_on_actions('f').await;
+    let old_run = old.pipeline_id.clone().expect("dispatched");
+    world.actions.finish(&old_run, "success");
+    run_event(&world, &old_run, "completed").await;
+    // A newer push deploys.
+    world.github.set_parent(&repo(), &sha('8'), &sha('f'));
+    world.github.set_branch(&repo(), "main", &sha('8'), None);
+    world.clock.advance_secs(60);
+    world
+        .github_event("push", &push_event("refs/heads/main", &sha('8')))
+        .await;
+    world.announce_deployments().await;
+    let newer = world
+        .deployments_in(Environment::Preview)
+        .await
+        .into_iter()
+        .find(|d| d.sha == sha('8'))
+        .expect("the newer one");
+    let newer_run = newer.pipeline_id.clone().expect("dispatched");
+    world.actions.finish(&newer_run, "success");
+    run_event(&world, &newer_run, "completed").await;
+
+    world.actions.rerun(&old_run);
+    run_event(&world, &old_run, "requested").await;
+    let run = world.actions.run(&old_run).expect("the run");
+    assert_eq!(
+        run.conclusion.as_deref(),
+        Some("cancelled"),
+        "cancelled on GitHub"
+    );
+    let old_now = world.store_get(&old.id).await;
+    assert_eq!(
+        old_now.state,
+        DeploymentState::Inactive,
+        "superseded by the newer success, and it stays so"
+    );
+    assert_eq!(old_now.ci_attempt, None);
+    let told: Vec<String> = world
+        .slack
+        .messages(&channel())
+        .iter()
+        .filter_map(|m| m.latest().map(message_text))
+        .collect();
+    assert!(
+        told.iter().any(|t| t.contains("was cancelled")
+            && t.contains("a newer deployment of preview has run since")),
+        "{told:?}"
+    );
+    let lane = world.lane(Environment::Preview).await;
+    assert_eq!(
+        lane.current.as_ref(),
+        Some(&newer.id),
+        "preview still runs the newer one"
+    );
+    world.assert_no_failures();
+}
+
+/// A locked environment takes no re-run either.
+#[tokio::test]
+async fn a_rerun_into_a_locked_environment_is_cancelled() {
+    let (world, d) = dispatched_on_actions('9').await;
+    let run_id = d.pipeline_id.clone().expect("dispatched");
+    world.actions.finish(&run_id, "failure");
+    run_event(&world, &run_id, "completed").await;
+    world
+        .slash(AUTHOR_SLACK, "lock preview for 1h testing")
+        .await;
+    world.actions.rerun(&run_id);
+    run_event(&world, &run_id, "requested").await;
+    assert_eq!(
+        world.actions.run(&run_id).and_then(|r| r.conclusion),
+        Some("cancelled".to_owned())
+    );
+    assert_eq!(world.store_get(&d.id).await.state, DeploymentState::Failure);
+    assert_eq!(world.lane(Environment::Preview).await.running, None);
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use super::Handled;
 use crate::webhook_payloads::github::{WorkflowJobEvent, WorkflowRunEvent};
 use crate::{AppError, AppState};
 use deploybot_core::ci::{CiKind, actions_conclusion};
-use deploybot_core::invoke::{self, DeploymentStatusRequest};
+use deploybot_core::invoke::{self, DeploymentCreateRequest, DeploymentStatusRequest};
 use deploybot_core::{Deployment, DeploymentId, DeploymentState, Repository};
 
 /// What a waiting job shows on the deployment's message.
@@ -94,16 +94,41 @@ pub(super) async fn workflow_run(
             )));
         }
     };
-    if !d.state.can_become(to) {
-        let why = if attempt > 1 && d.state.is_finished() {
-            format!(
-                "attempt {attempt} of run {} re-runs deployment {}, which is {} already",
-                run.id, d.id, d.state
-            )
-        } else {
-            format!("deployment {} is {} already", d.id, d.state)
+    let followed = d.ci_attempt.unwrap_or(1);
+    if attempt < followed {
+        return Ok(Handled::Ignored(format!(
+            "attempt {attempt} of run {} is older than attempt {followed}, which deployment {} follows",
+            run.id, d.id
+        )));
+    }
+    let finished = matches!(
+        d.state,
+        DeploymentState::Success
+            | DeploymentState::Failure
+            | DeploymentState::Error
+            | DeploymentState::Inactive
+    );
+    if finished && attempt > followed {
+        // A re-run deploys the commit again: reopened, or cancelled when the environment
+        // moved on — decided where the lane is (github-deployment-create).
+        let request = DeploymentCreateRequest::Rerun {
+            repository: d.repository.clone(),
+            deployment_id: d.id.clone(),
+            attempt,
+            log_url: Some(run.html_url.clone()),
+            outcome: (e.action == "completed").then(|| (to, description.clone())),
         };
-        return Ok(Handled::Ignored(why));
+        invoke::send(state.invoker()?, &request).await?;
+        return Ok(Handled::Accepted(format!(
+            "attempt {attempt} of run {} re-runs deployment {}, which is {}",
+            run.id, d.id, d.state
+        )));
+    }
+    if !d.state.can_become(to) {
+        return Ok(Handled::Ignored(format!(
+            "deployment {} is {} already",
+            d.id, d.state
+        )));
     }
     record(state, &d, to, Some(run.html_url.clone()), description).await?;
     Ok(Handled::Accepted(format!(

@@ -18,6 +18,7 @@ mod checks;
 mod config_check;
 mod manual;
 mod required;
+mod rerun;
 mod rollback;
 pub mod watchdog;
 mod workflow;
@@ -54,6 +55,20 @@ pub async fn handle(
             repository,
             environment,
         } => deactivate(state, &repository, environment).await,
+        DeploymentCreateRequest::Rerun {
+            repository,
+            deployment_id,
+            attempt,
+            log_url,
+            outcome,
+        } => {
+            let rerun = rerun::Rerun {
+                attempt,
+                log_url,
+                outcome,
+            };
+            rerun::handle(state, &repository, &deployment_id, rerun).await
+        }
         DeploymentCreateRequest::CancelRunning {
             repository,
             environment,
