@@ -1304,7 +1304,7 @@ environments:
 "
         );
         self.step(
-            "preview moves to GitHub Actions, production to CircleCI's GitHub App; a run is cancelled from Slack",
+            "preview moves to GitHub Actions, production to CircleCI's GitHub App; a run is cancelled from Slack, then re-run",
         );
         self.app
             .fakes
@@ -1375,27 +1375,64 @@ environments:
             after.state == cancelled.state && after.description == cancelled.description,
             "GitHub's own `cancelled` afterwards changes nothing",
         )?;
+        self.say("Linus re-runs the cancelled run on GitHub (attempt 2): preview last deployed it, and nothing stands in the way.");
+        self.app.fakes.actions.rerun(&second_run);
+        self.app.fakes.actions.start(&second_run);
+        self.actions_event(&second_run, "in_progress").await?;
+        let reopened = self.get(&second.id).await?;
+        self.check(
+            reopened.state == DeploymentState::InProgress
+                && reopened.ci_attempt == Some(2)
+                && reopened.description.as_deref() == Some("re-run on GitHub Actions (attempt 2)"),
+            "deploybot follows the re-run: the deployment is in progress again, on attempt 2",
+        )?;
+        self.app.fakes.actions.finish(&second_run, "success");
+        self.actions_event(&second_run, "completed").await?;
+        self.check(
+            self.get(&second.id).await?.state == DeploymentState::Success,
+            "the latest attempt decides: preview succeeded",
+        )?;
 
         self.app.fakes.ci.set_definitions(SLUG, &[DEFINITION]);
         let tag = github_events::tag(world::REPOSITORY, TAG, ON_ACTIONS, ADA.github_login);
-        let production = self
-            .event_deploys(
-                "push",
-                &tag,
-                &format!("tag {TAG} pushed"),
-                &Expect::success(Environment::Production, PipelineTarget::Tag(TAG.into())),
-            )
+        let before = self.deployment_ids().await?;
+        let reply = self
+            .github("push", &tag, &format!("tag {TAG} pushed"))
             .await?;
+        self.check(reply.status == 202, "deploybot accepts the tag")?;
+        let production = self
+            .new_deployment(Environment::Production, &before)
+            .await?;
+        self.announce().await?;
+        let production = self.get(&production.id).await?;
         let pipeline = self
             .app
             .fakes
             .ci
             .pipeline(production.pipeline_id.as_deref().unwrap_or_default());
+        let pipeline = self.require(pipeline, "production's CircleCI pipeline started")?;
         self.check(
-            pipeline.as_ref().is_some_and(|p| {
-                p.project_slug == SLUG && p.definition_id.as_deref() == Some(DEFINITION)
-            }),
-            "production's pipeline was started through /pipeline/run: the circleci/ project and its definition",
+            pipeline.project_slug == SLUG
+                && pipeline.definition_id.as_deref() == Some(DEFINITION)
+                && pipeline.target == PipelineTarget::Tag(TAG.into()),
+            "it was started through /pipeline/run: the circleci/ project, its definition, checkout of the tag",
+        )?;
+        self.say("CircleCI → deploybot: job `build` of the deploy workflow finished; the workflow goes on");
+        let reply = self
+            .app
+            .circleci_job_completed(&pipeline.id, "build")
+            .await?;
+        self.reply_line(&reply);
+        self.settle().await?;
+        self.check(
+            self.get(&production.id).await?.state == DeploymentState::InProgress,
+            "CircleCI's first job-completed moves production to in progress",
+        )?;
+        self.complete(&pipeline, "success").await?;
+        let done = self.get(&production.id).await?;
+        self.check(
+            done.state == DeploymentState::Success,
+            "production succeeded on CircleCI's GitHub App integration",
         )?;
         Ok(())
     }

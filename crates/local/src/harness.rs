@@ -468,6 +468,24 @@ impl LocalApp {
             })
     }
 
+    /// The fake CircleCI reports that one job of the pipeline's running workflow finished:
+    /// its signed `job-completed` webhook, posted to the server.
+    pub async fn circleci_job_completed(
+        &self,
+        pipeline_id: &str,
+        job: &str,
+    ) -> Result<Reply, HarnessError> {
+        let request = self
+            .fakes
+            .ci
+            .job_completed_payload(pipeline_id, job, &self.secrets.circleci())
+            .map_err(|e| HarnessError::Http {
+                what: format!("the fake CircleCI's job-completed of pipeline {pipeline_id}"),
+                message: e.to_string(),
+            })?;
+        self.post_signed("/circleci/webhook", request).await
+    }
+
     /// Posts any signed request (e.g. a tampered one) to `path`.
     pub async fn post_signed(
         &self,

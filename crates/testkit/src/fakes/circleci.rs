@@ -297,6 +297,46 @@ impl FakeCircleCi {
         ))
     }
 
+    /// One job of the pipeline's (still running) workflow finished: the signed `job-completed`
+    /// webhook CircleCI sends then (shaped like its published example), for in-process router
+    /// tests. The workflow keeps running.
+    pub fn job_completed_payload(
+        &self,
+        pipeline_id: &str,
+        job: &str,
+        secret: &SigningSecret,
+    ) -> Result<SignedRequest, WebhookError> {
+        let mut state = self.state();
+        let pipeline = state
+            .pipelines
+            .iter()
+            .find(|p| p.id == pipeline_id)
+            .cloned()
+            .ok_or_else(|| WebhookError::UnknownPipeline(pipeline_id.to_owned()))?;
+        let workflow = pipeline
+            .workflows
+            .first()
+            .cloned()
+            .ok_or_else(|| WebhookError::UnknownPipeline(pipeline_id.to_owned()))?;
+        state.next_job_number += 1;
+        let number = state.next_job_number;
+        let mut body = workflow_completed(&mut state, &pipeline, &workflow);
+        body["type"] = json!("job-completed");
+        body["job"] = json!({
+            "id": uuid_like(),
+            "name": job,
+            "number": number,
+            "status": "success",
+            "started_at": rfc3339(workflow.created_at),
+            "stopped_at": rfc3339(SystemClock.now()),
+        });
+        Ok(circleci_request_bytes(
+            secret,
+            "job-completed",
+            body.to_string().into_bytes(),
+        ))
+    }
+
     /// Finishes the pipeline's workflow with `outcome` and returns the legacy per-job
     /// `notify` body (`{"payload": {build_num, build_url, outcome, status, vcs_revision,
     /// reponame, username, branch, ...}}`), which CircleCI sent unsigned.
