@@ -514,3 +514,30 @@ async fn githubs_example_payloads_follow_the_run_deploybot_dispatched() {
         assert!(text.contains("not dispatched by deploybot"), "{text}");
     }
 }
+
+/// A pipeline definition CircleCI does not know: the deployment ends `error` with a sentence
+/// that says what to fix, and the lane is free for the next one.
+#[tokio::test]
+async fn a_definition_circleci_does_not_know_is_a_sentence_and_frees_the_lane() {
+    let world = World::new().await;
+    world
+        .use_workflow_file(&sha('1'), Some(BOTH_BACKENDS))
+        .await;
+    world.ci.set_definitions(
+        "circleci/8d1f3e2a-5c6b-4d7e-9f80-1a2b3c4d5e6f/a7c2b1d0-3e4f-4a5b-8c6d-7e8f9a0b1c2d",
+        &["0f0f0f0f-0000-4000-8000-000000000000"],
+    );
+    world
+        .github
+        .set_tag(&repo(), "v1.3.0", &sha('e'), Some(AUTHOR));
+    world
+        .github_event("push", &tag_event("v1.3.0", &sha('e')))
+        .await;
+    world.announce_deployments().await;
+    let d = world.only_deployment(Environment::Production).await;
+    assert_eq!(d.state, DeploymentState::Error, "{d:#?}");
+    let why = d.description.unwrap_or_default();
+    assert!(why.starts_with("CircleCI did not start the pipeline"), "{why}");
+    assert!(world.ci.pipelines().is_empty(), "nothing started");
+    assert_eq!(world.lane(Environment::Production).await.running, None);
+}
