@@ -537,7 +537,14 @@ async fn a_definition_circleci_does_not_know_is_a_sentence_and_frees_the_lane() 
     let d = world.only_deployment(Environment::Production).await;
     assert_eq!(d.state, DeploymentState::Error, "{d:#?}");
     let why = d.description.unwrap_or_default();
-    assert!(why.starts_with("CircleCI did not start the pipeline"), "{why}");
+    assert!(
+        why.starts_with("CircleCI did not start the pipeline"),
+        "{why}"
+    );
+    assert!(
+        why.contains("check `definition_id` under Project Settings → Pipelines"),
+        "{why}"
+    );
     assert!(world.ci.pipelines().is_empty(), "nothing started");
     assert_eq!(world.lane(Environment::Production).await.running, None);
 }

@@ -580,9 +580,15 @@ impl CiBackend for FakeCircleCi {
             GitRef::Branch(name) | GitRef::Name(name) => PipelineTarget::Branch(name.clone()),
         };
         let pipeline = self
-            .do_start(&slug, target, definition_id, parameters_of(request))
+            .do_start(&slug, target, definition_id.clone(), parameters_of(request))
             .await
-            .map_err(|f| f.to_error(PROJECT_NOT_FOUND))?;
+            .map_err(|f| match (&f, &definition_id) {
+                // As the adapter words CircleCI's 404 for a definition.
+                (CircleCiFailure::NotFound, Some(id)) => CiError::NotFound(format!(
+                    "CircleCI knows no pipeline definition {id} in project {slug} (or the token cannot see them): check `definition_id` under Project Settings → Pipelines and `project_slug` in .github/deploybot.yml"
+                )),
+                _ => f.to_error(PROJECT_NOT_FOUND),
+            })?;
         Ok(PipelineStarted {
             url: Some(pipeline_url(&self.app_url(), &pipeline)),
             id: pipeline.id,
