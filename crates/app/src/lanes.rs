@@ -333,6 +333,7 @@ pub async fn policy_of_repository(
 pub fn gates(policy: &Policy, record: &LaneRecord, now: deploybot_core::Timestamp) -> Gates {
     Gates {
         freeze: policy.frozen(&record.lane.environment, record.freeze.as_ref(), now),
+        ..Gates::none()
     }
 }
 

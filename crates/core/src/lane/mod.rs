@@ -63,8 +63,8 @@ pub mod record;
 pub mod watchdog;
 
 pub use decide::{
-    Ancestry, AncestryQuestion, ChecksResult, Decision, DispatchRefusal, Effect, Gates, LaneEvent,
-    LockEnd, Notice, RetryRefused, check_retry, decide, decide_gated,
+    Ancestry, AncestryQuestion, ApprovalGate, ChecksResult, Decision, DispatchRefusal, Effect,
+    Gates, LaneEvent, LockEnd, Notice, RetryRefused, check_retry, decide, decide_gated,
 };
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use lock::{Lock, LockError};
@@ -386,6 +386,12 @@ pub enum Hold {
         #[serde(default)]
         reason: Option<String>,
     },
+    /// The environment needs approvals (`crate::approval`) and the intent's request is not
+    /// satisfied yet.
+    Approval {
+        /// When the request expires.
+        expires_at: Timestamp,
+    },
 }
 
 impl Hold {
@@ -440,6 +446,10 @@ impl Hold {
                 s.push_str("); it deploys when the freeze ends");
                 s
             }
+            Self::Approval { expires_at } => format!(
+                "waiting for approval to deploy to {environment} (until {})",
+                slack_date_time(*expires_at)
+            ),
         }
     }
 

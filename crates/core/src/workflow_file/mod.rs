@@ -6,9 +6,11 @@
 //! the person who wrote it can fix it. docs/configuration.md explains every key;
 //! docs/deploybot.schema.json is the same contract as a JSON Schema.
 
+mod approvals;
 mod glob;
 
 use crate::freeze::{FreezeWindow, Schedule, WeeklyTime, Zone, parse_local_date_time};
+pub use approvals::{APPROVAL_FROM_KEYS, APPROVAL_RULE_KEYS, APPROVALS_KEYS, EXCLUDE_VALUES};
 use glob::Glob;
 pub use glob::GlobError;
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, ScanError, YamlData};
@@ -19,7 +21,8 @@ pub const WORKFLOW_PATH: &str = ".github/deploybot.yml";
 /// The keys of the file's top level.
 pub const TOP_KEYS: [&str; 3] = ["version", "environments", "freezes"];
 /// The keys of one environment.
-pub const ENVIRONMENT_KEYS: [&str; 10] = [
+pub const ENVIRONMENT_KEYS: [&str; 11] = [
+    "approvals",
     "backend",
     "name",
     "on",
@@ -90,6 +93,9 @@ pub struct EnvironmentSpec {
     /// The CI that runs its deployments; `None`: the deployment-wide default
     /// (`DEPLOYBOT_CI_BACKEND`).
     pub backend: Option<crate::ci::CiTarget>,
+    /// `approvals:`: who must approve a deployment here before it goes out
+    /// ([`crate::approval`]); `None`: nobody.
+    pub approvals: Option<crate::approval::ApprovalPolicy>,
     /// The line of the key in the file (0 for the built-in workflow).
     pub line: usize,
 }
@@ -1010,6 +1016,7 @@ fn parse_environment<'n, 'a>(
         required_checks: Vec::new(),
         url: None,
         backend: None,
+        approvals: None,
         line: key_node.span.start.line(),
     };
     match &value.data {
@@ -1068,6 +1075,7 @@ fn parse_environment<'n, 'a>(
                 }
             }
             "backend" => spec.backend = parse_backend(name, v, errors),
+            "approvals" => spec.approvals = approvals::parse_approvals(name, v, errors),
             "url" => {
                 if let Some(s) = expect_str(v, key, errors) {
                     match url::Url::parse(s) {
@@ -1364,6 +1372,7 @@ impl WorkflowFile {
             required_checks: Vec::new(),
             url: None,
             backend: None,
+            approvals: None,
             line: 0,
         };
         let globs = |texts: &[&str]| -> Vec<BranchPattern> {
@@ -1578,6 +1587,8 @@ impl WorkflowFile {
     }
 }
 
+#[cfg(test)]
+mod approvals_tests;
 #[cfg(test)]
 mod freeze_tests;
 #[cfg(test)]
