@@ -547,11 +547,11 @@ pub async fn due_lanes_earliest_first_across_repositories(store: Arc<dyn Store>)
 // Samples
 
 /// `offset_secs` after T0.
-fn at(offset_secs: i64) -> Timestamp {
+pub(super) fn at(offset_secs: i64) -> Timestamp {
     Timestamp::from_millis(T0).plus_secs(offset_secs)
 }
 
-fn lane(repo: &str, environment: Environment) -> LaneKey {
+pub(super) fn lane(repo: &str, environment: Environment) -> LaneKey {
     LaneKey {
         repository: repository(repo),
         environment,
