@@ -568,6 +568,44 @@ fn describe_rules(rules: &[ApprovalRule]) -> String {
         .join("; ")
 }
 
+impl ApprovalRequest {
+    /// The lane's hold for the intent while the request is pending.
+    pub fn hold(&self) -> crate::lane::Hold {
+        crate::lane::Hold::Approval {
+            expires_at: self.expires_at,
+            progress: self.progress(),
+            requested_by: self.requested_by.mention(),
+            workflow: self.key.workflow.clone(),
+        }
+    }
+
+    /// What the lane's gate makes of the request: `None` once approved (nothing holds the
+    /// intent), else its hold or its end.
+    pub fn gate(&self) -> Option<crate::lane::ApprovalGate> {
+        use crate::lane::ApprovalGate;
+        Some(match &self.status {
+            ApprovalStatus::Approved { .. } => return None,
+            ApprovalStatus::Pending => ApprovalGate::Pending { hold: self.hold() },
+            ApprovalStatus::Rejected { by, reason, .. } => ApprovalGate::Rejected {
+                why: format!("rejected by {} — {reason}", by.mention()),
+            },
+            ApprovalStatus::Expired { .. } => ApprovalGate::Expired {
+                why: format!(
+                    "nobody approved it within {} ({}); deploy again to ask anew",
+                    crate::duration::format_duration(self.policy.expires_after),
+                    self.progress()
+                ),
+            },
+            ApprovalStatus::Superseded { by } => ApprovalGate::Rejected {
+                why: format!("a newer commit (`{}`) asks for approval now", by.short()),
+            },
+            ApprovalStatus::Unsatisfiable { why, .. } => ApprovalGate::Unsatisfiable {
+                why: format!("it cannot be approved: {why}"),
+            },
+        })
+    }
+}
+
 /// "3h58m": what is left until `until`, in minutes (a minute or less shows as `1m`).
 pub fn remaining(now: Timestamp, until: Timestamp) -> String {
     let secs = until.secs().saturating_sub(now.secs()).max(0);

@@ -683,6 +683,15 @@ pub trait GitHub: Send + Sync {
     async fn collaborators(&self, repository: &Repository)
     -> Result<Vec<GithubLogin>, GitHubError>;
 
+    /// The members of a GitHub team (`GET /orgs/{org}/teams/{team_slug}/members`, all pages),
+    /// asked with `repository`'s installation: who may approve for a rule naming the team.
+    /// An unknown team (or one the installation may not see) is [`GitHubError::NotFound`].
+    async fn team_members(
+        &self,
+        repository: &Repository,
+        team: &crate::approval::Team,
+    ) -> Result<Vec<GithubLogin>, GitHubError>;
+
     /// A branch, tag or (abbreviated) SHA → the commit.
     async fn resolve_ref(
         &self,

@@ -494,10 +494,11 @@ pub struct Gates {
 /// Where an intent's approval request is, as the lane's gate needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApprovalGate {
-    /// Collecting votes: the intent waits ([`Hold::Approval`]).
+    /// Collecting votes: the intent waits with this hold (a [`Hold::Approval`], which
+    /// changes as votes come in, so the intent's message is edited).
     Pending {
-        /// When the request expires.
-        expires_at: Timestamp,
+        /// The hold.
+        hold: Hold,
     },
     /// Someone rejected it: the intent is cancelled.
     Rejected {
@@ -950,10 +951,8 @@ fn drain(
         // Approval first: once approved the intent goes on through lock, freeze and slot.
         match w.gates.approvals.get(&i.id) {
             None => {}
-            Some(ApprovalGate::Pending { expires_at }) => {
-                let hold = Hold::Approval {
-                    expires_at: *expires_at,
-                };
+            Some(ApprovalGate::Pending { hold }) => {
+                let hold = hold.clone();
                 if !matches!(&i.status, IntentStatus::Waiting { hold: h } if *h == hold) {
                     fx.push(Effect::Wait {
                         intent: i.id.clone(),

@@ -391,6 +391,12 @@ pub enum Hold {
     Approval {
         /// When the request expires.
         expires_at: Timestamp,
+        /// Each rule's count, "leads 0/1 · qa 0/1".
+        progress: String,
+        /// Who asked, for people ("<@U…>", "@login").
+        requested_by: String,
+        /// The workflow-file version the request was made under (its key's last part).
+        workflow: String,
     },
 }
 
@@ -446,8 +452,13 @@ impl Hold {
                 s.push_str("); it deploys when the freeze ends");
                 s
             }
-            Self::Approval { expires_at } => format!(
-                "waiting for approval to deploy to {environment} (until {})",
+            Self::Approval {
+                expires_at,
+                progress,
+                requested_by,
+                ..
+            } => format!(
+                "Waiting for approval — {progress} — requested by {requested_by} — expires {}",
                 slack_date_time(*expires_at)
             ),
         }

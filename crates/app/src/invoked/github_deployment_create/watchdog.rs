@@ -7,6 +7,8 @@
 //!   an expired lock is released and the lane drains);
 //! - a lane whose freeze ended while intents waited for it (`thaw_at`) is drained: the newest
 //!   of each source deploys, and the channel is told what waited;
+//! - a lane whose deployment waits for an approval request that expires now is drained: the
+//!   request and the deployment end expired;
 //! - a dispatched deployment that CI has not started `DEPLOYBOT_START_TIMEOUT` after its
 //!   dispatch (the GitHub `deployment` event was lost) has its pipeline started by the
 //!   watchdog, once: the lane record is marked first with a conditional write, so of two
@@ -62,6 +64,10 @@ async fn look(state: &AppState, lane: LaneRecord) -> Result<(), AppError> {
         run_lane(state, &key, LaneEvent::Tick { checks_timeout }).await?;
     } else if lane.thaw_at.is_some_and(|t| t <= now) {
         // The freeze that held intents is over: they go (or wait for the next window).
+        run_lane(state, &key, LaneEvent::Drain).await?;
+    } else if lane.running.is_none() && lane.due_at.is_some_and(|t| t <= now) {
+        // An approval request's expiry (`crate::approvals::due_at`): the drain expires it,
+        // and its deployment with it.
         run_lane(state, &key, LaneEvent::Drain).await?;
     }
     let (Some(id), Some(dispatched_at)) = (lane.running.clone(), lane.dispatched_at) else {

@@ -40,19 +40,22 @@ fn gate(id: &DeploymentId, g: ApprovalGate) -> Gates {
     }
 }
 
-fn pending() -> ApprovalGate {
-    ApprovalGate::Pending {
+fn hold() -> Hold {
+    Hold::Approval {
         expires_at: EXPIRES,
+        progress: "leads 0/1".into(),
+        requested_by: "<@UANA>".into(),
+        workflow: "builtin".into(),
     }
+}
+
+fn pending() -> ApprovalGate {
+    ApprovalGate::Pending { hold: hold() }
 }
 
 fn awaiting(i: Intent) -> Intent {
     Intent {
-        status: IntentStatus::Waiting {
-            hold: Hold::Approval {
-                expires_at: EXPIRES,
-            },
-        },
+        status: IntentStatus::Waiting { hold: hold() },
         ..i
     }
 }
@@ -70,9 +73,7 @@ fn a_pending_request_holds_its_intent_and_not_the_ones_behind_it() {
         vec![
             Effect::Wait {
                 intent: tag.id.clone(),
-                hold: Hold::Approval {
-                    expires_at: EXPIRES
-                },
+                hold: hold(),
             },
             Effect::Dispatch {
                 intent: other.id.clone()
@@ -211,9 +212,7 @@ fn a_newer_commit_supersedes_the_one_waiting_for_approval() {
             },
             Effect::Wait {
                 intent: new.id.clone(),
-                hold: Hold::Approval {
-                    expires_at: EXPIRES
-                },
+                hold: hold(),
             },
         ]
     );
