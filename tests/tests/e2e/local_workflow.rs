@@ -10,7 +10,7 @@ use deploybot_local::harness::{AppOptions, LocalApp, StoreSetup, try_spawn_app};
 use deploybot_local::wiring::{DynamoSettings, random_hex};
 
 /// The titles of the scenario's steps, in order: what the demo promises to show.
-const STEPS: [&str; 21] = [
+const STEPS: [&str; 22] = [
     "Grace binds #web to acme/web and claims her GitHub login",
     "Grace sets the base domain for environment URLs",
     "Ada says hello and claims her GitHub login",
@@ -31,6 +31,7 @@ const STEPS: [&str; 21] = [
     "Behind the scenes: each function holds only what its profile grants",
     "The team writes .github/deploybot.yml: develop deploys qa",
     "Linus freezes preview for the release party; pushes wait until unfreeze",
+    "Production needs an approval: Ada tags v1.5.0, Grace approves, it goes out by itself",
     "Looking back",
 ];
 
@@ -65,9 +66,13 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
     assert_eq!(
         pairs,
         [
+            // The approvals' chapter: the release waited for Grace's approval, then deployed;
+            // the push that brought `approvals:` deployed preview.
+            ("production", DeploymentState::Success),
+            ("preview", DeploymentState::Success),
             // The freeze's chapter: the newest push deployed once preview was unfrozen; the
             // push before it was superseded while it waited.
-            ("preview", DeploymentState::Success),
+            ("preview", DeploymentState::Inactive),
             ("preview", DeploymentState::Superseded),
             // The workflow file's chapter: the push that brought a broken version of the file
             // still deployed preview (inactive once the next one succeeded); develop deployed
@@ -89,7 +94,7 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
             // The retried hotfix, then the failure it retried.
             ("preview", DeploymentState::Inactive),
             ("preview", DeploymentState::Failure),
-            ("production", DeploymentState::Success),
+            ("production", DeploymentState::Inactive),
             ("staging", DeploymentState::Success),
             ("test", DeploymentState::Success),
             ("preview", DeploymentState::Inactive),
@@ -99,7 +104,7 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
     );
     assert_eq!(
         app.fakes.ci.pipelines().len(),
-        17,
+        19,
         "the superseded pushes and the refused one never ran"
     );
     assert!(app.failures().is_empty(), "{:#?}", app.failures());
@@ -111,6 +116,8 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
         "[Retry]",
         "Deployment to production succeeded",
         "[Roll back]",
+        "You can't approve this deployment: you asked for it.",
+        "Waiting for approval — release 0/1",
         "not deployed: `e5e5e5e` was rolled back from preview",
         "GitHub API   ← POST /repos/acme/web/deployments",
         "CircleCI API ← POST /project/gh/acme/web/pipeline",
