@@ -399,9 +399,13 @@ async fn apply_with(
             apply_to_record(&mut next, effect, now);
         }
         next.thaw_at = thaw_at(&gates, &view, &effects);
+        next.freeze_warn_at =
+            crate::freeze_warnings::next(&policy, &key.environment, now, next.freeze_warned)
+                .map(|w| w.at);
         next.due_at = due_at(state, &next, &view, &effects)
             .into_iter()
             .chain(crate::approvals::due_at(&view.pending, &effects))
+            .chain(next.freeze_warn_at)
             .min();
         let lane = if next != view.record {
             next.updated_at = now;

@@ -8,6 +8,7 @@ pub mod config;
 pub mod correlation;
 pub mod dispatch;
 pub mod error;
+pub mod freeze_warnings;
 pub mod http;
 pub mod idempotency;
 pub mod invoked;

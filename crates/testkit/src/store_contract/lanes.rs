@@ -584,6 +584,8 @@ fn busy_lane(key: &LaneKey, offset_secs: i64) -> LaneRecord {
             reason: Some("incident review".to_owned()),
         }),
         thaw_at: Some(at(offset_secs + 7_200)),
+        freeze_warn_at: Some(at(offset_secs + 600)),
+        freeze_warned: Some(at(offset_secs - 600)),
         updated_at: at(offset_secs),
     }
 }
