@@ -333,6 +333,7 @@ pub async fn policy_of_repository(
 pub fn gates(policy: &Policy, record: &LaneRecord, now: deploybot_core::Timestamp) -> Gates {
     Gates {
         freeze: policy.frozen(&record.lane.environment, record.freeze.as_ref(), now),
+        ..Gates::none()
     }
 }
 
@@ -344,8 +345,17 @@ async fn apply_with(
     replies_to_caller: bool,
     fresh: Option<&DeploymentId>,
 ) -> Result<Applied, AppError> {
-    // One key read of the project, whatever the lane's history: the gates' only store call.
-    let policy = policy_of_repository(state, key).await?;
+    // One key read of the project, whatever the lane's history: the freeze's only store call
+    // (approvals add one key read per pending deployment that needs one).
+    let project = state
+        .projects()?
+        .project_by_repository(&key.repository)
+        .await?;
+    let policy = match &project {
+        Some(project) => state.policy_of(project),
+        None => state.workflows.builtin(),
+    };
+    let workflow = crate::approvals::workflow_version(project.as_ref());
     for _ in 0..MAX_ATTEMPTS {
         let mut view = read(state, key).await?;
         if let Some(id) = fresh
@@ -360,7 +370,20 @@ async fn apply_with(
             view.pending.push(d);
         }
         let snapshot = view.snapshot(state);
-        let gates = gates(&policy, &view.record, snapshot.now);
+        let mut gates = gates(&policy, &view.record, snapshot.now);
+        let approvals =
+            crate::approvals::gates(state, &policy, &workflow, &view.pending, snapshot.now).await?;
+        let Some(approvals) = approvals else {
+            // A request to make needs GitHub's teams: `github-deployment-create` decides.
+            forward(state, key, event).await?;
+            return Ok(Applied {
+                lane: view.record,
+                effects: Vec::new(),
+                dispatch: None,
+                replies: Vec::new(),
+            });
+        };
+        gates.approvals = approvals;
         let Some(effects) = decide_answering(state, &snapshot, event, &gates).await? else {
             forward(state, key, event).await?;
             return Ok(Applied {
@@ -376,7 +399,14 @@ async fn apply_with(
             apply_to_record(&mut next, effect, now);
         }
         next.thaw_at = thaw_at(&gates, &view, &effects);
-        next.due_at = due_at(state, &next, &view, &effects);
+        next.freeze_warn_at =
+            crate::freeze_warnings::next(&policy, &key.environment, now, next.freeze_warned)
+                .map(|w| w.at);
+        next.due_at = due_at(state, &next, &view, &effects)
+            .into_iter()
+            .chain(crate::approvals::due_at(&view.pending, &effects))
+            .chain(next.freeze_warn_at)
+            .min();
         let lane = if next != view.record {
             next.updated_at = now;
             match state.lanes()?.save_lane(&next).await? {
@@ -387,6 +417,7 @@ async fn apply_with(
             view.record.clone()
         };
         let dispatch = apply_to_deployments(state, &view, &effects).await?;
+        crate::approvals::after_effects(state, &workflow, &view.pending, &effects).await;
         // The deployments that waited in the lane when it was decided (docs/operations.md,
         // "Metrics").
         deploybot_core::metrics::emit(deploybot_core::metrics::Metric::LaneQueueDepth {

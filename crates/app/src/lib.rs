@@ -3,10 +3,12 @@
 //! message rendering they share. Handlers see the outside world only through the ports of
 //! `deploybot-core`, held in [`AppState`].
 
+pub mod approvals;
 pub mod config;
 pub mod correlation;
 pub mod dispatch;
 pub mod error;
+pub mod freeze_warnings;
 pub mod http;
 pub mod idempotency;
 pub mod invoked;

@@ -46,6 +46,14 @@ pub enum Block {
         elements: Vec<Element>,
     },
     Divider,
+    /// A field people fill in (in a message, its value comes with the next button press of
+    /// the message, in the payload's `state.values`).
+    Input {
+        block_id: String,
+        label: Text,
+        element: Element,
+        optional: bool,
+    },
 }
 
 impl Block {
@@ -134,6 +142,14 @@ pub enum Element {
         /// Characters typed before Slack asks (Slack's default is 3).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         min_query_length: Option<u32>,
+    },
+    /// A one-line text field (in an [`Block::Input`]).
+    PlainTextInput {
+        action_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        placeholder: Option<Text>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_length: Option<u32>,
     },
 }
 

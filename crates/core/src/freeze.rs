@@ -14,6 +14,8 @@ use jiff::civil::{Date, DateTime, Time, Weekday};
 use jiff::tz::{AmbiguousOffset, TimeZone};
 use std::fmt;
 
+pub mod warning;
+
 /// The longest chain of back-to-back windows [`frozen_at`] follows to find the end of a
 /// freeze (two weekly windows covering the whole week would otherwise never end).
 const MAX_CHAIN: usize = 16;

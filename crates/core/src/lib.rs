@@ -4,6 +4,7 @@
 //!
 //! Nothing in here performs I/O or depends on an async runtime, an HTTP client or the AWS SDK.
 
+pub mod approval;
 pub mod blocks;
 pub mod ci;
 pub mod command;

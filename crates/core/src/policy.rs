@@ -176,6 +176,11 @@ impl Policy {
             .map_or(&[], |e| e.required_checks.as_slice())
     }
 
+    /// Who must approve a deployment to `environment` (`approvals`), if anybody.
+    pub fn approvals(&self, environment: &Environment) -> Option<&crate::approval::ApprovalPolicy> {
+        self.spec(environment).and_then(|e| e.approvals.as_ref())
+    }
+
     /// The freeze windows of `environment`: the file's windows that name it, and the freeze
     /// set from Slack on its lane (`manual`), if any.
     pub fn freeze_windows(

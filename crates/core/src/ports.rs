@@ -329,6 +329,30 @@ pub trait LaneStore: Send + Sync {
 
     /// The lane's rolled-back ranges, newest rollback first, at most `limit`.
     async fn bad_ranges(&self, lane: &LaneKey, limit: usize) -> Result<Vec<BadRange>, StoreError>;
+
+    /// The approval request with `key` (one lane, commit and workflow-file version), if any.
+    async fn get_approval(
+        &self,
+        key: &crate::approval::ApprovalKey,
+    ) -> Result<Option<crate::approval::ApprovalRequest>, StoreError>;
+
+    /// Saves `request` when the stored request's `version` equals `request.version` (a
+    /// request not stored yet has version 0); the stored copy gets `version + 1`. Of
+    /// concurrent saves of one version exactly one is `Saved`: two presses of Approve at once,
+    /// or one press delivered twice, count once.
+    async fn save_approval(
+        &self,
+        request: &crate::approval::ApprovalRequest,
+    ) -> Result<ApprovalSaved, StoreError>;
+}
+
+/// The result of [`LaneStore::save_approval`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApprovalSaved {
+    /// Saved; the request as stored (its `version` one higher than the one passed in).
+    Saved(Box<crate::approval::ApprovalRequest>),
+    /// Another save came first: nothing changed. The stored request, when there is one.
+    Conflict(Option<Box<crate::approval::ApprovalRequest>>),
 }
 
 /// The delivery table: idempotency keys with a lease (see `deploybot_app::idempotency`, the
@@ -658,6 +682,15 @@ pub trait GitHub: Send + Sync {
     /// Every login with access to the repository (all pages).
     async fn collaborators(&self, repository: &Repository)
     -> Result<Vec<GithubLogin>, GitHubError>;
+
+    /// The members of a GitHub team (`GET /orgs/{org}/teams/{team_slug}/members`, all pages),
+    /// asked with `repository`'s installation: who may approve for a rule naming the team.
+    /// An unknown team (or one the installation may not see) is [`GitHubError::NotFound`].
+    async fn team_members(
+        &self,
+        repository: &Repository,
+        team: &crate::approval::Team,
+    ) -> Result<Vec<GithubLogin>, GitHubError>;
 
     /// A branch, tag or (abbreviated) SHA → the commit.
     async fn resolve_ref(

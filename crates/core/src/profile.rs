@@ -246,9 +246,18 @@ pub const PROFILES: [FunctionProfile; 10] = [
         function: F::SlackInteractive,
         route: Some("/slack/interactive"),
         tables: ALL_TABLES,
-        secrets: &[secret::SLACK_SIGNING_SECRET],
+        // The GitHub App: whether whoever pressed Approve is in a team an approval rule
+        // names (team membership is GitHub's answer, asked when they press).
+        secrets: &[
+            secret::SLACK_SIGNING_SECRET,
+            secret::GITHUB_APP_PRIVATE_KEY,
+            secret::GITHUB_APP_ID,
+        ],
         optional_secrets: &[],
-        clients: NO_CLIENTS,
+        clients: Clients {
+            github: true,
+            ..NO_CLIENTS
+        },
         // github-collaborators: the options of a claim offer's type-ahead select
         // (`block_suggestion`), answered while Slack waits.
         invokes: &[
@@ -312,7 +321,8 @@ pub const PROFILES: [FunctionProfile; 10] = [
     FunctionProfile {
         function: F::GithubDeploymentCreate,
         route: None,
-        tables: &[T::Project, T::Deployment, T::Delivery, T::Lane],
+        // The user table (read only): who asked for a deployment that needs approval.
+        tables: &[T::Project, T::User, T::Deployment, T::Delivery, T::Lane],
         secrets: &[secret::GITHUB_APP_PRIVATE_KEY, secret::GITHUB_APP_ID],
         optional_secrets: &[secret::CIRCLECI_TOKEN],
         clients: Clients {

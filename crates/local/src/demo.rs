@@ -14,7 +14,8 @@ use crate::harness::{Announced, HarnessError, LocalApp, Reply};
 use crate::transcript::{Observer, Transcript, message_lines};
 use crate::world::{self, ADA, GRACE, LINUS, Person};
 use deploybot_app::render::{
-    ACTION_CANCEL_DEPLOYMENT, ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY, ACTION_ROLLBACK,
+    ACTION_APPROVE, ACTION_CANCEL_DEPLOYMENT, ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY,
+    ACTION_ROLLBACK,
 };
 use deploybot_core::blocks::{Block, Element, Message};
 use deploybot_core::invoke::{self, DeploymentCreateRequest};
@@ -550,6 +551,8 @@ impl Run<'_> {
 
     // ---- the scenario -------------------------------------------------------------------------
 
+    /// The chapters after the first dozen run boxed: each one's state lives on the heap, so
+    /// the scenario's future stays small enough for a test thread's stack.
     async fn scenario(&mut self) -> Step {
         let repository = self.app.repository.clone();
         let channel = SlackChannelId::parse(world::CHANNEL)
@@ -917,28 +920,31 @@ impl Run<'_> {
             "the list shows production, staging, test, preview and pr42",
         )?;
 
-        self.lanes(&repository).await?;
+        Box::pin(self.lanes(&repository)).await?;
 
         // 17 -----------------------------------------------------------------------------------
         self.step(
             "A bad release is rolled back: a preview, the rollback, a lock, the bad commit kept out",
         );
-        self.rollback(&repository).await?;
+        Box::pin(self.rollback(&repository)).await?;
 
         // 18 -----------------------------------------------------------------------------------
         self.step("Behind the scenes: each function holds only what its profile grants");
-        self.profiles().await?;
+        Box::pin(self.profiles()).await?;
 
         // 19 -----------------------------------------------------------------------------------
-        self.workflow_file(&repository).await?;
+        Box::pin(self.workflow_file(&repository)).await?;
 
         // 20 -----------------------------------------------------------------------------------
-        self.freeze().await?;
+        Box::pin(self.freeze()).await?;
 
         // 21 -----------------------------------------------------------------------------------
-        self.backends(&repository).await?;
+        Box::pin(self.backends(&repository)).await?;
 
         // 22 -----------------------------------------------------------------------------------
+        Box::pin(self.approvals(&repository)).await?;
+
+        // 23 -----------------------------------------------------------------------------------
         self.step("Looking back");
         self.say("Everything deploybot recorded, newest first:");
         let all = self.app.deployments().await?;
@@ -953,7 +959,7 @@ impl Run<'_> {
             );
             self.out.line(line);
         }
-        self.check(all.len() == 23, "twenty-three deployments were wished for")?;
+        self.check(all.len() == 25, "twenty-five deployments were wished for")?;
         let messages = self.app.fakes.slack.messages(&channel);
         let posted: HashSet<&str> = messages.iter().map(|m| m.ts.as_str()).collect();
         let own: HashSet<&str> = all.iter().filter_map(|d| d.slack_ts.as_deref()).collect();
@@ -964,8 +970,8 @@ impl Run<'_> {
             "one Slack message per deployment, edited in place",
         )?;
         self.check(
-            messages.len() == all.len() + 11,
-            "and three about each of preview's two locks (locked, unlocked, what went next), one about a fork's pull request, three about the workflow file (in force, a broken version refused, a new version in force), one saying what deploys after the freeze",
+            messages.len() == all.len() + 12,
+            "and three about each of preview's two locks (locked, unlocked, what went next), one about a fork's pull request, four about the workflow file (in force, a broken version refused, the version on two CIs in force, the version with approvals in force), one saying what deploys after the freeze",
         )?;
         let edits: usize = messages.iter().map(|m| m.edits()).sum();
         self.say(format!(
@@ -1489,6 +1495,153 @@ environments:
             format!("deploybot accepts workflow_run `{action}`"),
         )?;
         self.settle().await
+    }
+
+    /// Chapter 22: production needs an approval. The workflow file gains `approvals:`; Ada
+    /// tags a release, which waits for approval; Ada cannot approve her own deployment; Grace
+    /// approves, and the release goes out by itself with Grace named on GitHub.
+    async fn approvals(&mut self, repository: &Repository) -> Step {
+        const WITH_APPROVALS: &str = "8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c8c";
+        const RELEASE: &str = "9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d9d";
+        const TAG: &str = "v1.6.0";
+        const FILE: &str = "version: 1
+environments:
+  pr:
+    name: \"pr{number}\"
+    on: pull_request
+  preview:
+    on: { push: [default] }
+  qa:
+    on: { push: [develop] }
+  test:
+    on: { push: [\"release*\", \"release*/**\"] }
+  staging:
+    promote_from: test
+  production:
+    on: { tag: [\"v{semver}\"] }
+    production: true
+    approvals:
+      rules:
+        - name: release
+          from: { users: [ada-l, grace-h] }
+          count: 1
+      expires_after: 4h
+";
+        self.step(
+            "Production needs an approval: Ada tags v1.6.0, Grace approves, it goes out by itself",
+        );
+        self.app.fakes.github.set_file(
+            repository,
+            WORKFLOW_PATH,
+            &sha(WITH_APPROVALS)?,
+            Some(FILE),
+        );
+        self.say("Linus commits `approvals:` for production to .github/deploybot.yml: one of Ada or Grace must approve, never the person who asked.");
+        let seen = self.app.fakes.slack.messages(&self.channel()?).len();
+        self.push_main_changing(
+            WITH_APPROVALS,
+            Some("7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b7b"),
+            LINUS,
+            &[WORKFLOW_PATH],
+        )
+        .await?;
+        let landed = self.preview_of(WITH_APPROVALS).await?;
+        let main = Expect::success(
+            Environment::Preview,
+            PipelineTarget::Branch(world::DEFAULT_BRANCH.into()),
+        );
+        self.run_pipeline(landed, &main).await?;
+        self.check(
+            self.channel_texts_since(seen)?
+                .iter()
+                .any(|t| t.contains("now follows `.github/deploybot.yml`")),
+            "the version with approvals is in force",
+        )?;
+
+        self.app
+            .fakes
+            .github
+            .set_tag(repository, TAG, &sha(RELEASE)?, Some(ADA.github_login));
+        let before = self.deployment_ids().await?;
+        let reply = self
+            .github(
+                "push",
+                &github_events::tag(world::REPOSITORY, TAG, RELEASE, ADA.github_login),
+                &format!("tag {TAG} pushed by Ada"),
+            )
+            .await?;
+        self.check(reply.status == 202, "deploybot accepts the push event")?;
+        let waiting = self
+            .new_deployment(Environment::Production, &before)
+            .await?;
+        self.check(
+            waiting.state == DeploymentState::Waiting,
+            "the release waits in production's lane",
+        )?;
+        let shown = self
+            .latest_message(&waiting)
+            .map(|m| text(&m))
+            .unwrap_or_default();
+        self.check(
+            shown.contains("Waiting for approval — release 0/1 — requested by @Ada Lovelace — expires in 4h")
+                && shown.contains("[Approve]")
+                && shown.contains("[Reject]"),
+            "its message: \"Waiting for approval — release 0/1 — requested by @Ada — expires in 4h\" with [Approve] and [Reject]",
+        )?;
+        let on_github = self.app.fakes.github.deployments(repository).len();
+
+        let seen = self.app.fakes.slack.responses().len();
+        self.press(ADA, "Approve", ACTION_APPROVE, waiting.id.as_str())
+            .await?;
+        let said: Vec<String> = self
+            .responses_since(seen)
+            .iter()
+            .map(|r| text(&r.response.message))
+            .collect();
+        self.check(
+            said.iter()
+                .any(|t| t.contains("You can't approve this deployment: you asked for it.")),
+            "Ada is told she cannot approve her own deployment",
+        )?;
+        let still = self.get(&waiting.id).await?;
+        self.check(
+            still.state == DeploymentState::Waiting
+                && self.app.fakes.github.deployments(repository).len() == on_github,
+            "nothing changed: the release still waits, and nothing reached GitHub",
+        )?;
+
+        let seen = self.app.fakes.slack.responses().len();
+        self.press(GRACE, "Approve", ACTION_APPROVE, waiting.id.as_str())
+            .await?;
+        let said: Vec<String> = self
+            .responses_since(seen)
+            .iter()
+            .map(|r| text(&r.response.message))
+            .collect();
+        self.check(
+            said.iter().any(|t| t.contains("was the last one needed")),
+            "Grace's approval was the one needed",
+        )?;
+        let created = self.get(&waiting.id).await?;
+        let approved = self
+            .app
+            .fakes
+            .github
+            .deployments(repository)
+            .into_iter()
+            .find(|g| Some(g.id) == created.github_deployment_id);
+        self.check(
+            approved.is_some_and(|g| {
+                g.description
+                    .as_deref()
+                    .is_some_and(|d| d.contains("approved by @grace-h (release)"))
+                    && g.payload["approvals"][0]["login"] == "grace-h"
+            }),
+            "the release went to GitHub by itself, \"approved by @grace-h (release)\" in its description and payload",
+        )?;
+        let expect = Expect::success(Environment::Production, PipelineTarget::Tag(TAG.into()));
+        self.run_pipeline(created, &expect).await?;
+        Ok(())
     }
 
     fn channel(&self) -> Step<SlackChannelId> {

@@ -145,6 +145,13 @@ fn button(element: &Element) -> String {
         Element::ExternalSelect { placeholder, .. } => {
             format!("[{} ▾]", plain(text_of(placeholder)))
         }
+        Element::PlainTextInput { placeholder, .. } => format!(
+            "[{} ____]",
+            placeholder
+                .as_ref()
+                .map(|p| plain(text_of(p)))
+                .unwrap_or_default()
+        ),
     }
 }
 
@@ -183,6 +190,9 @@ pub fn message_lines(message: &Message) -> Vec<String> {
                 lines.push(elements.iter().map(button).collect::<Vec<_>>().join(" "));
             }
             Block::Divider => lines.push("────".to_owned()),
+            Block::Input { label, element, .. } => {
+                lines.push(format!("{}: {}", plain(text_of(label)), button(element)));
+            }
         }
     }
     lines.retain(|l| !l.trim().is_empty());

@@ -408,6 +408,22 @@ impl LaneStore for CountingStore {
         self.enter("bad_ranges").await?;
         self.inner.bad_ranges(lane, limit).await
     }
+
+    async fn get_approval(
+        &self,
+        key: &deploybot_core::approval::ApprovalKey,
+    ) -> Result<Option<deploybot_core::approval::ApprovalRequest>, StoreError> {
+        self.enter("get_approval").await?;
+        self.inner.get_approval(key).await
+    }
+
+    async fn save_approval(
+        &self,
+        request: &deploybot_core::approval::ApprovalRequest,
+    ) -> Result<deploybot_core::ports::ApprovalSaved, StoreError> {
+        self.enter("save_approval").await?;
+        self.inner.save_approval(request).await
+    }
 }
 
 #[async_trait]

@@ -54,6 +54,9 @@ struct Tables {
     succeeded: HashMap<LaneKey, BTreeSet<DeploymentId>>,
     /// Each lane's rolled-back ranges, by rollback deployment id (newest first).
     bad_ranges: HashMap<LaneKey, BTreeMap<DeploymentId, deploybot_core::rollback::BadRange>>,
+    /// Approval requests (in the lane table, by their key).
+    approvals:
+        HashMap<deploybot_core::approval::ApprovalKey, deploybot_core::approval::ApprovalRequest>,
     /// lane table: one record per lane, one partition per repository (environments in order).
     lanes: HashMap<Repository, BTreeMap<Environment, LaneRecord>>,
     /// Each lane's arrival counter.
@@ -747,6 +750,29 @@ impl LaneStore for MemoryStore {
             .get(lane)
             .map(|ranges| ranges.values().take(limit).cloned().collect())
             .unwrap_or_default())
+    }
+
+    async fn get_approval(
+        &self,
+        key: &deploybot_core::approval::ApprovalKey,
+    ) -> Result<Option<deploybot_core::approval::ApprovalRequest>, StoreError> {
+        Ok(self.lock()?.approvals.get(key).cloned())
+    }
+
+    async fn save_approval(
+        &self,
+        request: &deploybot_core::approval::ApprovalRequest,
+    ) -> Result<deploybot_core::ports::ApprovalSaved, StoreError> {
+        use deploybot_core::ports::ApprovalSaved;
+        let mut tables = self.lock()?;
+        let stored = tables.approvals.get(&request.key).cloned();
+        if stored.as_ref().map_or(0, |s| s.version) != request.version {
+            return Ok(ApprovalSaved::Conflict(stored.map(Box::new)));
+        }
+        let mut saved = request.clone();
+        saved.version = request.version + 1;
+        tables.approvals.insert(saved.key.clone(), saved.clone());
+        Ok(ApprovalSaved::Saved(Box::new(saved)))
     }
 
     async fn due_lanes(&self, now: Timestamp, limit: usize) -> Result<Vec<LaneRecord>, StoreError> {

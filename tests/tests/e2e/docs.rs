@@ -761,8 +761,16 @@ fn deploy_workflow_follows_ci_and_deploys_with_oidc() {
         "deploy.yml follows the CI workflow by its name"
     );
     assert_eq!(yaml_str(&run["branches"][0], "branch"), "main");
-    assert_eq!(deploy["permissions"]["id-token"].as_str(), Some("write"));
+    // Read-only by default; only the deploy job may ask for an OIDC token.
+    assert_eq!(deploy["permissions"]["id-token"].as_str(), None);
     assert_eq!(deploy["permissions"]["contents"].as_str(), Some("read"));
+    let job = &deploy["jobs"]["deploy"];
+    assert_eq!(job["permissions"]["id-token"].as_str(), Some("write"));
+    assert_eq!(job["permissions"]["contents"].as_str(), Some("read"));
+    assert!(
+        deploy["jobs"]["gate"]["permissions"].is_null(),
+        "the gate job keeps the read-only default"
+    );
 
     let jobs = deploy["jobs"].as_mapping().expect("jobs");
     let steps: Vec<&Yaml> = jobs
@@ -788,6 +796,12 @@ fn deploy_workflow_follows_ci_and_deploys_with_oidc() {
     );
     let commands: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
     assert!(commands.iter().any(|c| c.contains("sam build")));
+    assert!(
+        commands
+            .iter()
+            .any(|c| c.contains("scripts/smoke-deployed.sh")),
+        "the deployed routes are smoke-checked"
+    );
     assert!(
         commands
             .iter()

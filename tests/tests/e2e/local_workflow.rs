@@ -10,7 +10,7 @@ use deploybot_local::harness::{AppOptions, LocalApp, StoreSetup, try_spawn_app};
 use deploybot_local::wiring::{DynamoSettings, random_hex};
 
 /// The titles of the scenario's steps, in order: what the demo promises to show.
-const STEPS: [&str; 22] = [
+const STEPS: [&str; 23] = [
     "Grace binds #web to acme/web and claims her GitHub login",
     "Grace sets the base domain for environment URLs",
     "Ada says hello and claims her GitHub login",
@@ -32,6 +32,7 @@ const STEPS: [&str; 22] = [
     "The team writes .github/deploybot.yml: develop deploys qa",
     "Linus freezes preview for the release party; pushes wait until unfreeze",
     "preview moves to GitHub Actions, production to CircleCI's GitHub App; a run is cancelled from Slack, then re-run",
+    "Production needs an approval: Ada tags v1.6.0, Grace approves, it goes out by itself",
     "Looking back",
 ];
 
@@ -66,11 +67,15 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
     assert_eq!(
         pairs,
         [
+            // The approvals' chapter: the release waited for Grace's approval, then deployed;
+            // the push that brought `approvals:` deployed preview (on CircleCI again).
+            ("production", DeploymentState::Success),
+            ("preview", DeploymentState::Success),
             // The CI backends' chapter: a tag through CircleCI's /pipeline/run; a push on
             // GitHub Actions cancelled from Slack, then re-run on GitHub (it succeeded); the push
             // on Actions that brought the file.
-            ("production", DeploymentState::Success),
-            ("preview", DeploymentState::Success),
+            ("production", DeploymentState::Inactive),
+            ("preview", DeploymentState::Inactive),
             ("preview", DeploymentState::Inactive),
             // The freeze's chapter: the newest push deployed once preview was unfrozen; the
             // push before it was superseded while it waited.
@@ -106,7 +111,7 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
     );
     assert_eq!(
         app.fakes.ci.pipelines().len(),
-        18,
+        20,
         "the superseded pushes and the refused one never ran; two preview deployments ran on GitHub Actions"
     );
     assert_eq!(app.fakes.actions.runs().len(), 2, "GitHub Actions ran two");
@@ -119,6 +124,8 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
         "[Retry]",
         "Deployment to production succeeded",
         "[Roll back]",
+        "You can't approve this deployment: you asked for it.",
+        "Waiting for approval — release 0/1",
         "not deployed: `e5e5e5e` was rolled back from preview",
         "GitHub API   ← POST /repos/acme/web/deployments",
         "CircleCI API ← POST /project/gh/acme/web/pipeline",

@@ -78,6 +78,22 @@ struct Payload {
     block_id: Option<String>,
     #[serde(default)]
     value: Option<String>,
+    /// The message's input fields as they were when the button was pressed.
+    #[serde(default)]
+    state: Option<InputState>,
+}
+
+/// `state.values`: block id → action id → the field's value.
+#[derive(Debug, Default, Deserialize)]
+struct InputState {
+    #[serde(default)]
+    values: std::collections::HashMap<String, std::collections::HashMap<String, InputValue>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct InputValue {
+    #[serde(default)]
+    value: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,6 +130,8 @@ struct Press {
     response_url: Option<String>,
     action_id: String,
     value: String,
+    /// The reason field beside Reject, when the message has one and it was filled in.
+    reason: Option<String>,
 }
 
 /// The payload, and the press when it is a `block_actions` with an action.
@@ -155,12 +173,20 @@ fn parse(body: &[u8]) -> Result<(Payload, Option<Press>), AppError> {
             .clone()
             .or_else(|| action.selected_option.as_ref().map(|o| o.value.clone()))
             .unwrap_or_default(),
+        reason: payload
+            .state
+            .as_ref()
+            .and_then(|st| st.values.get(crate::render::APPROVAL_REASON))
+            .and_then(|block| block.get(crate::render::APPROVAL_REASON))
+            .and_then(|v| v.value.clone()),
     };
     Ok((payload, Some(press)))
 }
 
 /// The buttons handled here.
-const ACTIONS: [&str; 9] = [
+const ACTIONS: [&str; 11] = [
+    crate::render::ACTION_APPROVE,
+    crate::render::ACTION_REJECT,
     ACTION_CLAIM_LOGIN,
     ACTION_PROMOTE,
     ACTION_RETRY,
@@ -265,6 +291,9 @@ async fn run(state: &AppState, press: &Press) -> Result<(), AppError> {
                 by_duration: EXTEND_BY,
             };
             lane_button(state, press, &event).await
+        }
+        crate::render::ACTION_APPROVE | crate::render::ACTION_REJECT => {
+            approval(state, press).await
         }
         crate::render::ACTION_ROLLBACK => rollback(state, press).await,
         crate::render::ACTION_CANCEL_DEPLOYMENT => cancel(state, press).await,
@@ -578,6 +607,42 @@ async fn redeploy(state: &AppState, press: &Press, kind: Redeploy) -> Result<(),
     };
     send(state.invoker()?, &create).await?;
     reply(state, press, ack, false).await
+}
+
+/// Approve or Reject on a deployment waiting for approval (the value: its id, in the
+/// channel's repository). The presser is told what their press did, or why it did nothing;
+/// the deployment's message is edited by the lane.
+async fn approval(state: &AppState, press: &Press) -> Result<(), AppError> {
+    let grammar = &state.config.grammar;
+    let Some(channel) = press.channel.clone() else {
+        return reply(state, press, replies::deployment_not_found(grammar), false).await;
+    };
+    let Some(project) = state.projects()?.project_by_channel(&channel).await? else {
+        return reply(state, press, replies::not_set_up(grammar), false).await;
+    };
+    let found = match DeploymentId::parse(&press.value) {
+        Ok(id) => {
+            state
+                .deployments()?
+                .get_deployment(&project.repository, &id)
+                .await?
+        }
+        Err(_) => None,
+    };
+    let Some(deployment) = found else {
+        return reply(state, press, replies::deployment_not_found(grammar), false).await;
+    };
+    let pressed = if press.action_id == crate::render::ACTION_APPROVE {
+        crate::approvals::vote(state, &press.user, &deployment).await?
+    } else {
+        let reason = press.reason.clone().unwrap_or_default();
+        crate::approvals::reject(state, &press.user, &deployment, &reason).await?
+    };
+    let sentence = match pressed {
+        crate::approvals::Pressed::Done(s) => format!(":white_check_mark: {s}"),
+        crate::approvals::Pressed::Refused(s) => format!(":no_entry: {s}"),
+    };
+    reply(state, press, Message::text(sentence), false).await
 }
 
 /// A lock's button: the lane it names (its value, `acme/web#staging`) gets the event, with its

@@ -2,7 +2,10 @@
 //! transition) and the pull-request comment with the environment link. Pure functions of the
 //! stored record, so the message always shows the latest state whoever renders it.
 
-use super::{ACTION_CANCEL_DEPLOYMENT, ACTION_PROMOTE, ACTION_RETRY, ref_is_its_sha};
+use super::{
+    ACTION_APPROVE, ACTION_CANCEL_DEPLOYMENT, ACTION_PROMOTE, ACTION_REJECT, ACTION_RETRY,
+    APPROVAL_REASON, ref_is_its_sha,
+};
 use deploybot_core::blocks::{Block, ButtonStyle, Confirm, Element, Message, Text};
 use deploybot_core::{Deployment, DeploymentState, Environment, GithubLogin, Trigger, UserLink};
 
@@ -129,6 +132,15 @@ pub fn deployment_message(d: &Deployment, links: &[UserLink]) -> Message {
         )));
     }
     match (state, &d.hold) {
+        (
+            DeploymentState::Waiting,
+            Some(deploybot_core::lane::Hold::Approval {
+                expires_at,
+                progress,
+                requested_by,
+                ..
+            }),
+        ) => approval_blocks(&mut blocks, d, *expires_at, progress, requested_by),
         // The hold's sentence is deploybot's own markup (a mention, a date).
         (DeploymentState::Waiting, Some(hold)) => {
             let icon = match hold {
@@ -216,6 +228,59 @@ pub fn deployment_message(d: &Deployment, links: &[UserLink]) -> Message {
     }
 
     Message { text, blocks }
+}
+
+/// A deployment waiting for approval: "Waiting for approval — leads 0/1 · qa 0/1 — requested
+/// by @ana — expires in 3h58m" (the time left as of the message's last edit, with the
+/// expiry in each reader's time zone beside it), the reason field and [Approve] [Reject],
+/// each with a confirm dialog.
+fn approval_blocks(
+    blocks: &mut Vec<Block>,
+    d: &Deployment,
+    expires_at: deploybot_core::Timestamp,
+    progress: &str,
+    requested_by: &str,
+) {
+    let env = &d.environment;
+    blocks.push(Block::section(format!(
+        ":raised_hand: Waiting for approval — {} — requested by {requested_by} — expires in {}",
+        escape(progress),
+        deploybot_core::approval::remaining(d.updated_at, expires_at)
+    )));
+    blocks.push(Block::context(format!(
+        "It deploys by itself once approved. Expires {}.",
+        deploybot_core::lane::slack_date_time(expires_at)
+    )));
+    blocks.push(Block::Input {
+        block_id: APPROVAL_REASON.to_owned(),
+        label: Text::plain("Reason (to reject)"),
+        element: Element::PlainTextInput {
+            action_id: APPROVAL_REASON.to_owned(),
+            placeholder: Some(Text::plain("Why it should not go out")),
+            max_length: Some(300),
+        },
+        optional: true,
+    });
+    let sha = d.sha.short();
+    blocks.push(Block::Actions {
+        block_id: Some(format!("approval:{}", d.id)),
+        elements: vec![
+            Element::button("Approve", ACTION_APPROVE, d.id.as_str())
+                .with_style(ButtonStyle::Primary)
+                .with_confirm(Confirm::new(
+                    "Approve this deployment?",
+                    format!("`{sha}` goes to {env} once every rule is satisfied."),
+                    "Approve",
+                )),
+            Element::button("Reject", ACTION_REJECT, d.id.as_str())
+                .with_style(ButtonStyle::Danger)
+                .with_confirm(Confirm::new(
+                    "Reject this deployment?",
+                    format!("`{sha}` will not go to {env}; the reason you wrote above is shown in the channel."),
+                    "Reject",
+                )),
+        ],
+    });
 }
 
 /// The pull request's comment once its environment is up: the marker, the link and the

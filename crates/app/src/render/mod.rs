@@ -25,6 +25,13 @@ pub const ACTION_ROLLBACK: &str = "rollback_confirm";
 pub const ACTION_ROLLBACK_CANCEL: &str = "rollback_cancel";
 /// [Cancel] on a running deployment's message (behind a confirm dialog); value: deployment id.
 pub const ACTION_CANCEL_DEPLOYMENT: &str = "cancel_deployment";
+/// The Approve button of a deployment waiting for approval (value: the deployment id).
+pub const ACTION_APPROVE: &str = "approval_approve";
+/// The Reject button of a deployment waiting for approval (value: the deployment id); the
+/// reason comes from the message's reason field ([`APPROVAL_REASON`]).
+pub const ACTION_REJECT: &str = "approval_reject";
+/// The block and action id of the reason field beside Reject.
+pub const APPROVAL_REASON: &str = "approval_reason";
 
 /// Whether the deployment's ref is its commit itself (the full SHA or an abbreviation of it,
 /// as typed in `deploy <sha> to <environment>`), so showing the ref beside the short SHA

@@ -140,6 +140,14 @@ impl GitHub for TimingOut {
         self.fake.collaborators(repository).await
     }
 
+    async fn team_members(
+        &self,
+        repository: &Repository,
+        team: &deploybot_core::approval::Team,
+    ) -> Result<Vec<GithubLogin>, GitHubError> {
+        self.fake.team_members(repository, team).await
+    }
+
     async fn resolve_ref(
         &self,
         repository: &Repository,

@@ -194,3 +194,66 @@ async fn a_window_of_the_workflow_file_holds_pushes_and_the_watchdog_lets_them_g
     assert_eq!(lane.thaw_at, None);
     world.assert_no_failures();
 }
+
+/// A window that starts an hour after the tests' clock (10:00 UTC is 11:00 in London).
+const LATER: &str = "\
+version: 1
+environments:
+  preview:
+    on: { push: [default] }
+freezes:
+  - name: maintenance
+    environments: [preview]
+    timezone: Europe/London
+    from: \"2024-05-14T11:00\"
+    until: \"2024-05-14T12:00\"
+    reason: database upgrade
+";
+
+#[tokio::test]
+async fn the_channel_is_told_thirty_minutes_before_a_window_starts_with_what_is_queued() {
+    let world = World::new().await;
+    world.use_workflow_file(&sha('1'), Some(LATER)).await;
+    push_main(&world, 'c').await;
+    push_main(&world, 'd').await;
+    let start = deploybot_core::Timestamp::from_secs(NOW_SECS + 3600);
+    let lane = world.lane(Environment::Preview).await;
+    assert_eq!(lane.freeze_warn_at, Some(start.plus_secs(-1800)));
+    assert!(lane.due_at.is_some_and(|d| d <= start.plus_secs(-1800)));
+
+    // Before the warning's time the watchdog says nothing about it.
+    world.clock.advance_secs(1700);
+    world.call(&DeploymentCreateRequest::Watchdog).await;
+    world.settle().await;
+    let warned = |texts: &[String]| {
+        texts
+            .iter()
+            .filter(|t| t.contains("freezes at"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert!(warned(&channel_texts(&world)).is_empty());
+
+    world.clock.advance_secs(100);
+    world.call(&DeploymentCreateRequest::Watchdog).await;
+    world.settle().await;
+    let told = warned(&channel_texts(&world));
+    assert_eq!(told.len(), 1, "{told:#?}");
+    let said = &told[0];
+    assert!(said.contains(":snowflake: *preview* freezes at"), "{said}");
+    assert!(said.contains("(maintenance — database upgrade)"), "{said}");
+    assert!(
+        said.contains("Queued now: `ccccccc` is deploying and will finish; `ddddddd` (main) is"),
+        "{said}"
+    );
+    let lane = world.lane(Environment::Preview).await;
+    assert_eq!(lane.freeze_warned, Some(start));
+    assert_eq!(lane.freeze_warn_at, None, "no other window to warn about");
+
+    // Told once.
+    world.clock.advance_secs(60);
+    world.call(&DeploymentCreateRequest::Watchdog).await;
+    world.settle().await;
+    assert_eq!(warned(&channel_texts(&world)).len(), 1);
+    world.assert_no_failures();
+}

@@ -57,7 +57,7 @@ fn buttons(message: &Message) -> Vec<(String, String, bool)> {
                 confirm,
                 ..
             } => Some((action_id, value.unwrap_or_default(), confirm.is_some())),
-            Element::ExternalSelect { .. } => None,
+            Element::ExternalSelect { .. } | Element::PlainTextInput { .. } => None,
         })
         .collect()
 }

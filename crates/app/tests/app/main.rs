@@ -7,6 +7,7 @@ mod hostile_support;
 mod slack_support;
 mod workflow_support;
 
+mod approvals;
 mod cancel;
 mod ci_actions;
 mod faults_github;

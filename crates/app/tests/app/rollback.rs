@@ -40,7 +40,7 @@ fn buttons(message: &Message) -> Vec<(String, String)> {
             Element::Button {
                 action_id, value, ..
             } => Some((action_id, value.unwrap_or_default())),
-            Element::ExternalSelect { .. } => None,
+            Element::ExternalSelect { .. } | Element::PlainTextInput { .. } => None,
         })
         .collect()
 }

@@ -45,7 +45,7 @@ fn claim_buttons(message: &deploybot_core::blocks::Message) -> Vec<String> {
                 assert_eq!(action_id, deploybot_app::render::ACTION_CLAIM_LOGIN);
                 value
             }
-            Element::ExternalSelect { .. } => None,
+            Element::ExternalSelect { .. } | Element::PlainTextInput { .. } => None,
         })
         .collect()
 }

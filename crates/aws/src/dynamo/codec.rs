@@ -301,7 +301,7 @@ pub(crate) fn deployment_item(record: &Deployment) -> Result<Item, StoreError> {
 
 // ---- lane table -------------------------------------------------------------------------------
 
-fn lane_table_key(repository: &str, sort: String) -> Item {
+pub(crate) fn lane_table_key(repository: &str, sort: String) -> Item {
     HashMap::from([
         (lane::PARTITION_KEY.to_owned(), string(repository)),
         (lane::SORT_KEY.to_owned(), string(sort)),
@@ -311,7 +311,7 @@ fn lane_table_key(repository: &str, sort: String) -> Item {
 /// An environment's name as a part of a sort key: `%` and `#` (the parts' separator) are
 /// written `%25` and `%23`, so one name's keys never start with another's (`staging#2`
 /// holds a `#`; its history is not `staging`'s).
-fn key_part(environment: &Environment) -> Cow<'_, str> {
+pub(crate) fn key_part(environment: &Environment) -> Cow<'_, str> {
     let name = environment.name();
     if name.contains(['%', '#']) {
         name.replace('%', "%25").replace('#', "%23").into()

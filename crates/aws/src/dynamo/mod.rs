@@ -3,6 +3,7 @@
 //! write or a transaction — never a `Scan`. The design is in `docs/data-model.md` and
 //! `docs/adr/` ("DynamoDB table design").
 
+mod approvals;
 mod claims;
 mod codec;
 mod deliveries;
@@ -609,6 +610,20 @@ impl LaneStore for DynamoStore {
         limit: usize,
     ) -> Result<Vec<deploybot_core::rollback::BadRange>, StoreError> {
         lanes::bad_ranges(self, lane, limit).await
+    }
+
+    async fn get_approval(
+        &self,
+        key: &deploybot_core::approval::ApprovalKey,
+    ) -> Result<Option<deploybot_core::approval::ApprovalRequest>, StoreError> {
+        approvals::get(self, key).await
+    }
+
+    async fn save_approval(
+        &self,
+        request: &deploybot_core::approval::ApprovalRequest,
+    ) -> Result<deploybot_core::ports::ApprovalSaved, StoreError> {
+        approvals::save(self, request).await
     }
 }
 

@@ -112,6 +112,11 @@ pub mod lane {
     /// `bad#<environment>#<rollback deployment id>`: the commits one rollback took out of the
     /// lane (ids sort newest first, so the newest rollback comes first).
     pub const BAD_PREFIX: &str = "bad#";
+    /// `approval#<environment>#<sha>#<workflow version>`: one approval request, whole in
+    /// [`APPROVAL_REQUEST`], its [`VERSION`] beside it for the conditional save.
+    pub const APPROVAL_PREFIX: &str = "approval#";
+    /// The approval request item's attribute holding the request.
+    pub const APPROVAL_REQUEST: &str = "request";
     /// The counter item's attribute: the last arrival number handed out.
     pub const NEXT_SEQ: &str = "next_seq";
     /// The lane record's optimistic-concurrency counter.

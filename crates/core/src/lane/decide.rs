@@ -486,6 +486,35 @@ impl Decision {
 pub struct Gates {
     /// The environment is frozen: automatic intents wait ([`super::IntentKind::waits_for_freeze`]).
     pub freeze: Option<crate::freeze::Frozen>,
+    /// The intents whose approval request is not approved, by id, and where each request is
+    /// (`crate::approval`). An intent not in here needs no approval, or has it.
+    pub approvals: BTreeMap<DeploymentId, ApprovalGate>,
+}
+
+/// Where an intent's approval request is, as the lane's gate needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApprovalGate {
+    /// Collecting votes: the intent waits with this hold (a [`Hold::Approval`], which
+    /// changes as votes come in, so the intent's message is edited).
+    Pending {
+        /// The hold.
+        hold: Hold,
+    },
+    /// Someone rejected it: the intent is cancelled.
+    Rejected {
+        /// Why, for people.
+        why: String,
+    },
+    /// It expired: so does the intent.
+    Expired {
+        /// Why, for people.
+        why: String,
+    },
+    /// A rule nobody eligible can satisfy: the intent fails.
+    Unsatisfiable {
+        /// Why, for people.
+        why: String,
+    },
 }
 
 impl Gates {
@@ -918,6 +947,43 @@ fn drain(
             // Only a checks event (or the timeout) moves it.
             kept.push(i);
             continue;
+        }
+        // Approval first: once approved the intent goes on through lock, freeze and slot.
+        match w.gates.approvals.get(&i.id) {
+            None => {}
+            Some(ApprovalGate::Pending { hold }) => {
+                let hold = hold.clone();
+                if !matches!(&i.status, IntentStatus::Waiting { hold: h } if *h == hold) {
+                    fx.push(Effect::Wait {
+                        intent: i.id.clone(),
+                        hold: hold.clone(),
+                    });
+                    i.status = IntentStatus::Waiting { hold };
+                }
+                kept.push(i);
+                continue;
+            }
+            Some(ApprovalGate::Rejected { why }) => {
+                fx.push(Effect::Cancel {
+                    intent: i.id.clone(),
+                    why: why.clone(),
+                });
+                continue;
+            }
+            Some(ApprovalGate::Expired { why }) => {
+                fx.push(Effect::Expire {
+                    intent: i.id.clone(),
+                    why: why.clone(),
+                });
+                continue;
+            }
+            Some(ApprovalGate::Unsatisfiable { why }) => {
+                fx.push(Effect::Fail {
+                    intent: i.id.clone(),
+                    why: why.clone(),
+                });
+                continue;
+            }
         }
         // A commit rolled back from this environment goes there again only by name.
         if let Some(wish) = bad_commit_wish(&i.kind)
@@ -1825,5 +1891,7 @@ mod tests {
     }
 }
 
+#[cfg(test)]
+mod approval_gate_tests;
 #[cfg(test)]
 mod gate_tests;

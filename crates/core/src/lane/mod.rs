@@ -63,8 +63,8 @@ pub mod record;
 pub mod watchdog;
 
 pub use decide::{
-    Ancestry, AncestryQuestion, ChecksResult, Decision, DispatchRefusal, Effect, Gates, LaneEvent,
-    LockEnd, Notice, RetryRefused, check_retry, decide, decide_gated,
+    Ancestry, AncestryQuestion, ApprovalGate, ChecksResult, Decision, DispatchRefusal, Effect,
+    Gates, LaneEvent, LockEnd, Notice, RetryRefused, check_retry, decide, decide_gated,
 };
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use lock::{Lock, LockError};
@@ -401,6 +401,18 @@ pub enum Hold {
         #[serde(default)]
         reason: Option<String>,
     },
+    /// The environment needs approvals (`crate::approval`) and the intent's request is not
+    /// satisfied yet.
+    Approval {
+        /// When the request expires.
+        expires_at: Timestamp,
+        /// Each rule's count, "leads 0/1 · qa 0/1".
+        progress: String,
+        /// Who asked, for people ("<@U…>", "@login").
+        requested_by: String,
+        /// The workflow-file version the request was made under (its key's last part).
+        workflow: String,
+    },
 }
 
 impl Hold {
@@ -455,6 +467,15 @@ impl Hold {
                 s.push_str("); it deploys when the freeze ends");
                 s
             }
+            Self::Approval {
+                expires_at,
+                progress,
+                requested_by,
+                ..
+            } => format!(
+                "Waiting for approval — {progress} — requested by {requested_by} — expires {}",
+                slack_date_time(*expires_at)
+            ),
         }
     }
 

@@ -50,6 +50,13 @@ pub struct LaneRecord {
     /// lane then (it counts towards `due_at`). `None` when no intent waits for a freeze.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thaw_at: Option<Timestamp>,
+    /// When the channel should be told that a freeze window of the workflow file starts in
+    /// thirty minutes (`crate::freeze::warning`); counts towards `due_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze_warn_at: Option<Timestamp>,
+    /// The start of the window the channel was last told about (so it is told once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze_warned: Option<Timestamp>,
     /// When the record was last saved.
     pub updated_at: Timestamp,
 }
@@ -69,6 +76,8 @@ impl LaneRecord {
             due_at: None,
             freeze: None,
             thaw_at: None,
+            freeze_warn_at: None,
+            freeze_warned: None,
             updated_at: now,
         }
     }

@@ -6,9 +6,11 @@
 //! the person who wrote it can fix it. docs/configuration.md explains every key;
 //! docs/deploybot.schema.json is the same contract as a JSON Schema.
 
+mod approvals;
 mod glob;
 
 use crate::freeze::{FreezeWindow, Schedule, WeeklyTime, Zone, parse_local_date_time};
+pub use approvals::{APPROVAL_FROM_KEYS, APPROVAL_RULE_KEYS, APPROVALS_KEYS, EXCLUDE_VALUES};
 use glob::Glob;
 pub use glob::GlobError;
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, ScanError, YamlData};
@@ -19,7 +21,8 @@ pub const WORKFLOW_PATH: &str = ".github/deploybot.yml";
 /// The keys of the file's top level.
 pub const TOP_KEYS: [&str; 3] = ["version", "environments", "freezes"];
 /// The keys of one environment.
-pub const ENVIRONMENT_KEYS: [&str; 11] = [
+pub const ENVIRONMENT_KEYS: [&str; 12] = [
+    "approvals",
     "backend",
     "name",
     "on",
@@ -96,6 +99,9 @@ pub struct EnvironmentSpec {
     /// `queue: { running: ... }`: what a newer deployment of the same source does to the
     /// running one.
     pub running: Running,
+    /// `approvals:`: who must approve a deployment here before it goes out
+    /// ([`crate::approval`]); `None`: nobody.
+    pub approvals: Option<crate::approval::ApprovalPolicy>,
     /// The line of the key in the file (0 for the built-in workflow).
     pub line: usize,
 }
@@ -1030,6 +1036,7 @@ fn parse_environment<'n, 'a>(
         url: None,
         backend: None,
         running: Running::Finish,
+        approvals: None,
         line: key_node.span.start.line(),
     };
     match &value.data {
@@ -1089,6 +1096,7 @@ fn parse_environment<'n, 'a>(
             }
             "backend" => spec.backend = parse_backend(name, v, errors),
             "queue" => spec.running = parse_queue(name, v, errors),
+            "approvals" => spec.approvals = approvals::parse_approvals(name, v, errors),
             "url" => {
                 if let Some(s) = expect_str(v, key, errors) {
                     match url::Url::parse(s) {
@@ -1418,6 +1426,7 @@ impl WorkflowFile {
             url: None,
             backend: None,
             running: Running::Finish,
+            approvals: None,
             line: 0,
         };
         let globs = |texts: &[&str]| -> Vec<BranchPattern> {
@@ -1632,6 +1641,8 @@ impl WorkflowFile {
     }
 }
 
+#[cfg(test)]
+mod approvals_tests;
 #[cfg(test)]
 mod freeze_tests;
 #[cfg(test)]

@@ -970,6 +970,7 @@ pub(super) fn schema_accepts(
             "string" => value.is_string(),
             "boolean" => value.is_boolean(),
             "null" => value.is_null(),
+            "integer" => value.is_i64() || value.is_u64(),
             other => panic!("type {other} not handled"),
         };
         if !ok {
@@ -1005,6 +1006,13 @@ pub(super) fn schema_accepts(
         }
     }
     if let Some(items) = value.as_array() {
+        if obj
+            .get("minItems")
+            .and_then(Value::as_u64)
+            .is_some_and(|m| (items.len() as u64) < m)
+        {
+            return false;
+        }
         if let Some(item_schema) = obj.get("items")
             && !items.iter().all(|i| schema_accepts(item_schema, root, i))
         {

@@ -497,6 +497,29 @@ impl GitHub for GitHubClient {
         Ok(logins)
     }
 
+    async fn team_members(
+        &self,
+        repository: &Repository,
+        team: &deploybot_core::approval::Team,
+    ) -> Result<Vec<GithubLogin>, GitHubError> {
+        let url = Self::with_per_page(
+            self.url(&["orgs", team.org(), "teams", team.slug(), "members"]),
+            &[],
+        );
+        let what = format!("team {team}");
+        let accounts: Vec<wire::Account> =
+            self.all_pages(repository, url, &what, |a| a.json()).await?;
+        let mut logins = Vec::with_capacity(accounts.len());
+        for account in accounts {
+            match GithubLogin::parse(&account.login) {
+                Ok(login) if !logins.contains(&login) => logins.push(login),
+                Ok(_) => {}
+                Err(_) => tracing::debug!(login = %account.login, "skipping an unusual login"),
+            }
+        }
+        Ok(logins)
+    }
+
     async fn resolve_ref(
         &self,
         repository: &Repository,

@@ -451,6 +451,39 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
 // ---- reads ----------------------------------------------------------------------------------
 
 #[tokio::test]
+async fn team_members_come_from_the_organisation_with_the_repository_installation() {
+    let h = harness().await;
+    let web = repo("acme/web");
+    h.fake.add_team_members("acme/qa", ["cy", "Ada-L"]);
+    let qa = deploybot_core::approval::Team::parse("acme/qa").expect("team");
+    let got = h.client.team_members(&web, &qa).await.expect("members");
+    let want: Vec<GithubLogin> = ["cy", "ada-l"]
+        .iter()
+        .map(|l| GithubLogin::parse(l).expect("login"))
+        .collect();
+    assert_eq!(got, want);
+    assert!(
+        h.fake
+            .calls()
+            .iter()
+            .any(|c| c.starts_with("GET /orgs/acme/teams/qa/members")),
+        "{:?}",
+        h.fake.calls()
+    );
+    // A team never made, or another organisation's, is not found.
+    let unknown = deploybot_core::approval::Team::parse("acme/sec").expect("team");
+    assert!(matches!(
+        h.client.team_members(&web, &unknown).await,
+        Err(GitHubError::NotFound(_))
+    ));
+    let other = deploybot_core::approval::Team::parse("globex/qa").expect("team");
+    assert!(matches!(
+        h.client.team_members(&web, &other).await,
+        Err(GitHubError::NotFound(_))
+    ));
+}
+
+#[tokio::test]
 async fn collaborators_come_from_every_page() {
     let h = harness().await;
     let web = repo("acme/web");

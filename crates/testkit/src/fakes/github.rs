@@ -230,6 +230,8 @@ struct State {
     requests: Vec<SeenRequest>,
     /// The Actions runs its HTTP API serves, once attached ([`FakeGitHub::attach_actions`]).
     actions: Option<crate::fakes::github_actions::FakeActions>,
+    /// Teams (`org/slug`) and their members.
+    teams: BTreeMap<deploybot_core::approval::Team, Vec<GithubLogin>>,
 }
 
 impl State {
@@ -425,6 +427,22 @@ impl FakeGitHub {
                 }
             }
         });
+    }
+
+    /// Makes `logins` members of `team` (`acme/qa`), creating the team.
+    pub fn add_team_members<'a>(&self, team: &str, logins: impl IntoIterator<Item = &'a str>) {
+        let team = deploybot_core::approval::Team::parse(team).expect("test team is valid");
+        let logins: Vec<GithubLogin> = logins
+            .into_iter()
+            .map(|l| GithubLogin::parse(l).expect("test member login is valid"))
+            .collect();
+        let mut state = self.lock();
+        let members = state.teams.entry(team).or_default();
+        for login in logins {
+            if !members.contains(&login) {
+                members.push(login);
+            }
+        }
     }
 
     /// Points branch `name` at a commit (creating the commit, authored by `author`).
@@ -811,6 +829,24 @@ impl FakeGitHub {
             .repos
             .get(repository)
             .map(f)
+            .ok_or_else(Failure::not_found)
+    }
+
+    /// A team's members, as the installation of `repository` sees them: a team of another
+    /// organisation, or one never added, is not found.
+    pub(crate) fn op_team_members(
+        &self,
+        repository: &Repository,
+        team: &deploybot_core::approval::Team,
+    ) -> Result<Vec<GithubLogin>, Failure> {
+        self.repo_read(repository, |_| ())?;
+        if !team.org().eq_ignore_ascii_case(repository.owner()) {
+            return Err(Failure::not_found());
+        }
+        self.lock()
+            .teams
+            .get(team)
+            .cloned()
             .ok_or_else(Failure::not_found)
     }
 
@@ -1347,6 +1383,22 @@ impl GitHub for FakeGitHub {
             .await
             .and_then(|()| self.op_collaborators(repository))
             .map_err(|f| f.into_port_error(&what, self.now()))
+    }
+
+    async fn team_members(
+        &self,
+        repository: &Repository,
+        team: &deploybot_core::approval::Team,
+    ) -> Result<Vec<GithubLogin>, GitHubError> {
+        let what = format!("team {team}");
+        self.enter(format!(
+            "GET /orgs/{}/teams/{}/members",
+            team.org(),
+            team.slug()
+        ))
+        .await
+        .and_then(|()| self.op_team_members(repository, team))
+        .map_err(|f| f.into_port_error(&what, self.now()))
     }
 
     async fn resolve_ref(

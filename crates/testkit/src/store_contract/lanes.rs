@@ -547,11 +547,11 @@ pub async fn due_lanes_earliest_first_across_repositories(store: Arc<dyn Store>)
 // Samples
 
 /// `offset_secs` after T0.
-fn at(offset_secs: i64) -> Timestamp {
+pub(super) fn at(offset_secs: i64) -> Timestamp {
     Timestamp::from_millis(T0).plus_secs(offset_secs)
 }
 
-fn lane(repo: &str, environment: Environment) -> LaneKey {
+pub(super) fn lane(repo: &str, environment: Environment) -> LaneKey {
     LaneKey {
         repository: repository(repo),
         environment,
@@ -584,6 +584,8 @@ fn busy_lane(key: &LaneKey, offset_secs: i64) -> LaneRecord {
             reason: Some("incident review".to_owned()),
         }),
         thaw_at: Some(at(offset_secs + 7_200)),
+        freeze_warn_at: Some(at(offset_secs + 600)),
+        freeze_warned: Some(at(offset_secs - 600)),
         updated_at: at(offset_secs),
     }
 }

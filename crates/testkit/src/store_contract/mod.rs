@@ -7,12 +7,14 @@
 //! Each property takes a FRESH, EMPTY store and makes no assumption about anything outside
 //! it (the DynamoDB store gives each test its own tables).
 
+mod approvals;
 mod deliveries;
 mod deployments;
 mod lanes;
 mod projects;
 mod users;
 
+pub use approvals::*;
 pub use deliveries::*;
 pub use deployments::*;
 pub use lanes::*;
@@ -130,6 +132,7 @@ macro_rules! store_contract_tests {
             due_lanes_earliest_first_across_repositories,
             delete_lane_is_optimistic_and_leaves_the_counter,
             bad_ranges_newest_rollback_first_per_lane,
+            approval_requests_by_key_and_optimistic,
         );
         $crate::store_contract_tests!(@each [$(#[$attribute])*]
             [#[tokio::test(flavor = "multi_thread", worker_threads = 4)]] $factory;
@@ -141,6 +144,7 @@ macro_rules! store_contract_tests {
             concurrent_claims_have_one_winner,
             concurrent_saves_of_one_lane_version_have_one_winner,
             concurrent_next_lane_seq_never_repeats,
+            concurrent_votes_on_one_version_count_once,
         );
     };
 }

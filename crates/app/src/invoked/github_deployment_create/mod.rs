@@ -425,6 +425,52 @@ fn github_request(d: &Deployment) -> NewGithubDeployment {
     }
 }
 
+/// The approved request that let `d` through, when its environment needs approvals (a
+/// failure to read it is logged: the deployment goes on without naming its approvers).
+async fn approved_by(
+    state: &AppState,
+    d: &Deployment,
+) -> Option<deploybot_core::approval::ApprovalRequest> {
+    let project = match state.projects() {
+        Ok(projects) => projects.project_by_repository(&d.repository).await.ok()?,
+        Err(_) => None,
+    };
+    let policy = project.as_ref().map(|p| state.policy_of(p))?;
+    policy.approvals(&d.environment)?;
+    let workflow = crate::approvals::workflow_version(project.as_ref());
+    match crate::approvals::approved_by(state, d, &workflow).await {
+        Ok(found) => found,
+        Err(error) => {
+            tracing::warn!(deployment = %d.id, %error, "reading the approval request failed");
+            None
+        }
+    }
+}
+
+/// The approvals in the GitHub deployment: `approvals` in its payload (login, rule, Slack
+/// user, when) and "approved by @bo (leads), @cy (qa)" in its description.
+fn with_approvals(
+    request: &mut NewGithubDeployment,
+    approval: &deploybot_core::approval::ApprovalRequest,
+) {
+    let votes: Vec<serde_json::Value> = approval
+        .votes
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "login": v.login,
+                "rule": v.rule,
+                "slack_user": v.by,
+                "at": v.at.millis(),
+            })
+        })
+        .collect();
+    if let Some(payload) = request.payload.as_object_mut() {
+        payload.insert("approvals".to_owned(), serde_json::Value::Array(votes));
+    }
+    request.description = format!("{} — {}", request.description, approval.approved_by());
+}
+
 /// What became of a dispatched deployment at GitHub.
 pub(crate) enum Created {
     /// GitHub created it: `created`, with its GitHub id.
@@ -502,7 +548,11 @@ pub(crate) async fn create_on_github(
             }
         }
     }
-    let request = github_request(&record);
+    let mut request = github_request(&record);
+    let approved = approved_by(state, &record).await;
+    if let Some(approval) = &approved {
+        with_approvals(&mut request, approval);
+    }
     let outcome = match state.github() {
         Ok(github) => github
             .create_deployment(&request)
@@ -523,7 +573,7 @@ pub(crate) async fn create_on_github(
                 d.state = DeploymentState::Created;
                 d.waiting_for.clear();
                 d.required_checks = Some(evaluated.clone());
-                d.description = None;
+                d.description = approved.as_ref().map(|a| a.approved_by());
                 true
             })
             .await?

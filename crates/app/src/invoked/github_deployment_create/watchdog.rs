@@ -7,6 +7,10 @@
 //!   an expired lock is released and the lane drains);
 //! - a lane whose freeze ended while intents waited for it (`thaw_at`) is drained: the newest
 //!   of each source deploys, and the channel is told what waited;
+//! - a lane whose workflow file has a freeze window starting in thirty minutes
+//!   (`freeze_warn_at`) has the channel told, with what is queued;
+//! - a lane whose deployment waits for an approval request that expires now is drained: the
+//!   request and the deployment end expired;
 //! - a dispatched deployment that CI has not started `DEPLOYBOT_START_TIMEOUT` after its
 //!   dispatch (the GitHub `deployment` event was lost) has its pipeline started by the
 //!   watchdog, once: the lane record is marked first with a conditional write, so of two
@@ -62,6 +66,15 @@ async fn look(state: &AppState, lane: LaneRecord) -> Result<(), AppError> {
         run_lane(state, &key, LaneEvent::Tick { checks_timeout }).await?;
     } else if lane.thaw_at.is_some_and(|t| t <= now) {
         // The freeze that held intents is over: they go (or wait for the next window).
+        run_lane(state, &key, LaneEvent::Drain).await?;
+    } else if lane.freeze_warn_at.is_some_and(|t| t <= now) {
+        // A window of the workflow file starts in thirty minutes: the channel is told, and
+        // the drain stores the next warning's time.
+        crate::freeze_warnings::warn(state, lane.clone()).await?;
+        run_lane(state, &key, LaneEvent::Drain).await?;
+    } else if lane.running.is_none() && lane.due_at.is_some_and(|t| t <= now) {
+        // An approval request's expiry (`crate::approvals::due_at`): the drain expires it,
+        // and its deployment with it.
         run_lane(state, &key, LaneEvent::Drain).await?;
     }
     let (Some(id), Some(dispatched_at)) = (lane.running.clone(), lane.dispatched_at) else {
@@ -145,13 +158,20 @@ async fn start(state: &AppState, lane: LaneRecord, d: Deployment) -> Result<(), 
     let key = lane.lane.clone();
     let mut marked = lane;
     marked.start_attempted = true;
-    marked.due_at = marked.dispatched_at.map(|at| {
+    let running_due = marked.dispatched_at.map(|at| {
         lanes::watchdog_config(state).due_at(&InFlight {
             dispatched_at: at,
             ci_started: false,
             start_attempted: true,
         })
     });
+    // What else the lane is due for stays due (the lock, a thaw, a freeze warning).
+    marked.due_at = running_due
+        .into_iter()
+        .chain(marked.lock.as_ref().map(|l| l.due_at()))
+        .chain(marked.thaw_at)
+        .chain(marked.freeze_warn_at)
+        .min();
     marked.updated_at = state.clock.now();
     match state.lanes()?.save_lane(&marked).await? {
         LaneSaved::Saved(_) => {}

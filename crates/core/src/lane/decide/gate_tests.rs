@@ -36,6 +36,7 @@ fn weekend() -> Frozen {
 fn frozen() -> Gates {
     Gates {
         freeze: Some(weekend()),
+        ..Gates::none()
     }
 }
 

@@ -224,6 +224,49 @@ impl LaneStore for RedbStore {
         .await
     }
 
+    async fn get_approval(
+        &self,
+        key: &deploybot_core::approval::ApprovalKey,
+    ) -> Result<Option<deploybot_core::approval::ApprovalRequest>, StoreError> {
+        let key = key.clone();
+        self.read(move |transaction| {
+            let approvals = transaction.open_table(APPROVALS).or_backend("approvals")?;
+            get_approval_in(&approvals, &key)
+        })
+        .await
+    }
+
+    async fn save_approval(
+        &self,
+        request: &deploybot_core::approval::ApprovalRequest,
+    ) -> Result<deploybot_core::ports::ApprovalSaved, StoreError> {
+        use deploybot_core::ports::ApprovalSaved;
+        let request = request.clone();
+        self.write(move |transaction| {
+            let mut approvals = transaction.open_table(APPROVALS).or_backend("approvals")?;
+            let stored = get_approval_in(&approvals, &request.key)?;
+            if stored.as_ref().map_or(0, |s| s.version) != request.version {
+                return Ok(ApprovalSaved::Conflict(stored.map(Box::new)));
+            }
+            let mut saved = request.clone();
+            saved.version = request.version.checked_add(1).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "approval {} version overflow",
+                    request.key.sort_key()
+                ))
+            })?;
+            let sort_key = saved.key.sort_key();
+            approvals
+                .insert(
+                    (saved.key.lane.repository.as_str(), sort_key.as_str()),
+                    encode(&saved)?.as_str(),
+                )
+                .or_backend("approvals")?;
+            Ok(ApprovalSaved::Saved(Box::new(saved)))
+        })
+        .await
+    }
+
     async fn bad_ranges(
         &self,
         lane: &LaneKey,
@@ -309,4 +352,16 @@ fn get_lane_in(
         .map(Some),
         None => Ok(None),
     }
+}
+
+fn get_approval_in(
+    approvals: &impl ReadableTable<(&'static str, &'static str), &'static str>,
+    key: &deploybot_core::approval::ApprovalKey,
+) -> Result<Option<deploybot_core::approval::ApprovalRequest>, StoreError> {
+    let sort_key = key.sort_key();
+    approvals
+        .get((key.lane.repository.as_str(), sort_key.as_str()))
+        .or_backend("approvals")?
+        .map(|json| decode("approvals", &sort_key, json.value()))
+        .transpose()
 }

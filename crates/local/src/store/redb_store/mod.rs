@@ -79,6 +79,9 @@ const SUCCEEDED_DEPLOYMENTS: TableDefinition<(&str, &str, &str), ()> =
 /// (repository, environment, rollback deployment id) → rolled-back range JSON, newest
 /// rollback first per lane.
 const BAD_RANGES: TableDefinition<(&str, &str, &str), &str> = TableDefinition::new("bad_ranges");
+/// (repository, approval sort key `approval#<environment>#<sha>#<workflow>`) → approval
+/// request JSON.
+const APPROVALS: TableDefinition<(&str, &str), &str> = TableDefinition::new("approvals");
 /// (repository, environment) → lane record JSON.
 const LANES: TableDefinition<(&str, &str), &str> = TableDefinition::new("lanes");
 /// (repository, environment) → the lane's last arrival number handed out.
@@ -190,6 +193,7 @@ impl RedbStore {
         transaction
             .open_table(BAD_RANGES)
             .or_backend("bad_ranges")?;
+        transaction.open_table(APPROVALS).or_backend("approvals")?;
         transaction.commit().or_backend("creating the tables")?;
         Ok(Self {
             database: Arc::new(database),

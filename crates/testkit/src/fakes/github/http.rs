@@ -113,6 +113,9 @@ async fn route(
             let installation_id = ctx.fake.op_owner_installation(owner)?;
             installation(ctx, owner, installation_id)
         }
+        (&Method::GET, ["orgs", org, "teams", slug, "members"]) => {
+            team_members(ctx, org, slug, headers).await
+        }
         (_, ["repos", owner, name, rest @ ..]) => {
             let repository = parse_repository(owner, name)?;
             api(ctx, method, &repository, rest, query, headers, body).await
@@ -132,6 +135,58 @@ async fn route(
         }
         _ => Err(Failure::not_found()),
     }
+}
+
+/// `GET /orgs/{org}/teams/{team_slug}/members`: an installation token of the organisation,
+/// then scripted faults; one page (teams in tests are small).
+async fn team_members(
+    ctx: &Ctx,
+    org: &str,
+    slug: &str,
+    headers: &HeaderMap,
+) -> Result<Response, Failure> {
+    let bad = || Failure::new(401, "Bad credentials");
+    let team = deploybot_core::approval::Team::parse(&format!("{org}/{slug}"))
+        .map_err(|_| Failure::not_found())?;
+    let repository = {
+        let token = bearer(headers).ok_or_else(bad)?;
+        let now = ctx.fake.now();
+        let state = ctx.fake.lock();
+        let issued = state.tokens.get(token).ok_or_else(bad)?;
+        if issued.expires_at <= now {
+            return Err(bad());
+        }
+        state
+            .repos
+            .iter()
+            .find(|(name, repo)| {
+                name.owner().eq_ignore_ascii_case(org)
+                    && repo.installation_id == issued.installation_id
+            })
+            .map(|(name, _)| name.clone())
+            .ok_or_else(Failure::not_found)?
+    };
+    ctx.fake.apply_faults().await?;
+    let items: Vec<Value> = ctx
+        .fake
+        .op_team_members(&repository, &team)?
+        .iter()
+        .enumerate()
+        .map(|(i, login)| {
+            let id = 6_000_000 + i as u64;
+            json!({
+                "login": login.as_str(),
+                "id": id,
+                "node_id": format!("MDQ6VXNlcj{id}"),
+                "avatar_url": format!("https://avatars.githubusercontent.com/u/{id}?v=4"),
+                "url": format!("{}/users/{}", ctx.base(), login.as_str()),
+                "html_url": format!("https://github.com/{}", login.as_str()),
+                "type": "User",
+                "site_admin": false
+            })
+        })
+        .collect();
+    Ok(json_response(StatusCode::OK, Value::Array(items)))
 }
 
 /// An API route: installation token first, then scripted faults, then the operation.

@@ -1,0 +1,319 @@
+//! Approvals end to end, through the routers and the invoked functions with the fakes: a
+//! production tag waits for its approvals; the pusher cannot approve their own deployment;
+//! somebody without a linked login is told to link it; each approver counts once; the last
+//! approval lets the deployment go by itself, with its approvers in the GitHub deployment; a
+//! rejection (with its reason) cancels it; a newer commit supersedes the request; a request
+//! nobody approves expires through the watchdog; a rule nobody can satisfy fails at once.
+
+use crate::workflow_support::*;
+use deploybot_app::render::{ACTION_APPROVE, ACTION_REJECT, APPROVAL_REASON};
+use deploybot_core::approval::{ApprovalKey, ApprovalStatus};
+use deploybot_core::invoke::DeploymentCreateRequest;
+use deploybot_core::lane::{Hold, LaneKey};
+use deploybot_core::ports::{Clock, LaneStore, UserStore};
+use deploybot_core::signature::SigningSecret;
+use deploybot_core::{
+    Deployment, DeploymentState, Environment, GithubLogin, SlackUserId, Timestamp, UserLink,
+};
+use deploybot_testkit::signing::slack_interactive_request;
+
+/// Production deploys `v{semver}` tags once a lead and someone from QA approve.
+const FILE: &str = "\
+version: 1
+environments:
+  preview:
+    on: { push: [default] }
+  production:
+    production: true
+    on:
+      tag: [\"v{semver}\"]
+    approvals:
+      rules:
+        - name: leads
+          from: { users: [ada-l, grace-h] }
+          count: 1
+        - name: qa
+          from: { teams: [acme/qa] }
+          count: 1
+      expires_after: 4h
+";
+
+const GRACE: &str = "U0GRACE";
+const CY: &str = "U0CY";
+const EVE: &str = "U0EVE";
+
+async fn link(world: &World, login: &str, slack: &str) {
+    let link = UserLink {
+        github_login: GithubLogin::parse(login).expect("valid login"),
+        slack_user: SlackUserId::parse(slack).expect("valid user"),
+        slack_name: None,
+        linked_at: Timestamp::from_secs(NOW_SECS - 3600),
+    };
+    world.store.link_user(&link).await.expect("links");
+}
+
+/// The file in force, ada-l (the pusher) linked, grace-h and cy linked, cy and ada-l in
+/// acme/qa.
+async fn world_with_approvals() -> World {
+    let world = World::new().await;
+    world.use_workflow_file(&sha('1'), Some(FILE)).await;
+    world.link_author().await;
+    link(&world, "grace-h", GRACE).await;
+    link(&world, "cy", CY).await;
+    world.github.add_team_members("acme/qa", ["cy", "ada-l"]);
+    world
+}
+
+/// ada-l pushes tag `tag` at a commit of `hex`.
+async fn push_tag(world: &World, tag: &str, hex: char) {
+    let sha = sha(hex);
+    world.github.set_tag(&repo(), tag, &sha, Some(AUTHOR));
+    world.github_event("push", &tag_event(tag, &sha)).await;
+}
+
+/// `user` presses `action` on deployment `d`'s message, with `reason` in its reason field.
+async fn press(world: &World, user: &str, action: &str, d: &Deployment, reason: &str) -> String {
+    let id = format!("approval-press-{user}-{}", world.delivery_id());
+    let payload = serde_json::json!({
+        "type": "block_actions",
+        "team": {"id": TEAM},
+        "user": {"id": user, "username": user.to_ascii_lowercase()},
+        "channel": {"id": CHANNEL},
+        "trigger_id": format!("trigger-{id}"),
+        "response_url": world.slack.response_url(&id),
+        "actions": [{"action_id": action, "value": d.id.as_str(), "type": "button"}],
+        "state": {"values": {APPROVAL_REASON: {APPROVAL_REASON: {"type": "plain_text_input", "value": reason}}}},
+    });
+    let request = slack_interactive_request(
+        &SigningSecret::new(SLACK_SECRET),
+        world.clock.now().secs(),
+        &payload,
+    );
+    let (status, body) = world.send_signed("/slack/interactive", request).await;
+    assert_eq!(status.as_u16(), 200, "{body}");
+    world.settle().await;
+    world
+        .slack
+        .responses()
+        .into_iter()
+        .filter(|r| r.id == id)
+        .map(|r| message_text(&r.response.message))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn progress(d: &Deployment) -> String {
+    match &d.hold {
+        Some(Hold::Approval { progress, .. }) => progress.clone(),
+        other => panic!("not waiting for approval: {:?} {other:?}", d.state),
+    }
+}
+
+async fn request_of(world: &World, d: &Deployment) -> deploybot_core::approval::ApprovalRequest {
+    let Some(Hold::Approval { workflow, .. }) = &d.hold else {
+        panic!("not waiting for approval: {d:?}");
+    };
+    world
+        .store
+        .get_approval(&ApprovalKey {
+            lane: LaneKey {
+                repository: repo(),
+                environment: Environment::Production,
+            },
+            sha: d.sha.clone(),
+            workflow: workflow.clone(),
+        })
+        .await
+        .expect("reads")
+        .expect("a request")
+}
+
+#[tokio::test]
+async fn a_tag_waits_for_approval_the_pusher_cannot_give_it_and_two_others_let_it_go() {
+    let world = world_with_approvals().await;
+    push_tag(&world, "v1.2.0", 'e').await;
+    let waiting = world.only_deployment(Environment::Production).await;
+    assert_eq!(waiting.state, DeploymentState::Waiting, "{waiting:?}");
+    assert_eq!(progress(&waiting), "leads 0/1 · qa 0/1");
+    assert!(world.github.deployments(&repo()).is_empty());
+    // The message says so, with the buttons and the reason field.
+    let shown = world
+        .messages()
+        .iter()
+        .filter_map(|m| m.latest().map(message_text))
+        .find(|t| t.contains("Waiting for approval"))
+        .expect("the deployment's message");
+    assert!(
+        shown.contains(
+            "Waiting for approval — leads 0/1 · qa 0/1 — requested by <@U0ADA> — expires in 4h"
+        ),
+        "{shown}"
+    );
+    for part in [
+        ACTION_APPROVE,
+        ACTION_REJECT,
+        APPROVAL_REASON,
+        "\"confirm\"",
+    ] {
+        assert!(shown.contains(part), "{part}: {shown}");
+    }
+    // The lane is due when the request expires.
+    let lane = world.lane(Environment::Production).await;
+    assert_eq!(lane.due_at, Some(Timestamp::from_secs(NOW_SECS + 4 * 3600)));
+
+    // The pusher is self: a sentence, and nothing changes.
+    let said = press(&world, AUTHOR_SLACK, ACTION_APPROVE, &waiting, "").await;
+    assert!(
+        said.contains("You can't approve this deployment: you asked for it."),
+        "{said}"
+    );
+    // Somebody without a linked login is told to link it.
+    let said = press(&world, EVE, ACTION_APPROVE, &waiting, "").await;
+    assert!(said.contains("/cimon hello"), "{said}");
+    let d = world.store_get(&waiting.id).await;
+    assert_eq!(progress(&d), "leads 0/1 · qa 0/1");
+
+    // A lead approves; pressing again (or Slack delivering it twice) counts once.
+    let said = press(&world, GRACE, ACTION_APPROVE, &waiting, "").await;
+    assert!(
+        said.contains("Your approval counts towards leads"),
+        "{said}"
+    );
+    let said = press(&world, GRACE, ACTION_APPROVE, &waiting, "").await;
+    assert!(said.contains("counted already (leads)"), "{said}");
+    let d = world.store_get(&waiting.id).await;
+    assert_eq!(d.state, DeploymentState::Waiting);
+    assert_eq!(progress(&d), "leads 1/1 · qa 0/1");
+    assert_eq!(request_of(&world, &d).await.votes.len(), 1);
+
+    // QA approves: the deployment goes out by itself.
+    let said = press(&world, CY, ACTION_APPROVE, &waiting, "").await;
+    assert!(said.contains("was the last one needed"), "{said}");
+    let d = world.store_get(&waiting.id).await;
+    assert_eq!(d.state, DeploymentState::Created, "{d:?}");
+    let on_github = world.github_deployment(&d);
+    let description = on_github.description.clone().unwrap_or_default();
+    assert!(
+        description.contains("approved by @grace-h (leads), @cy (qa)"),
+        "{description}"
+    );
+    let approvals = on_github.payload["approvals"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(approvals.len(), 2, "{}", on_github.payload);
+    assert_eq!(approvals[0]["login"], "grace-h");
+    assert_eq!(approvals[1]["rule"], "qa");
+    assert!(matches!(
+        request_of_key(&world, &d).await.status,
+        ApprovalStatus::Approved { .. }
+    ));
+    world.assert_no_failures();
+}
+
+async fn request_of_key(
+    world: &World,
+    d: &Deployment,
+) -> deploybot_core::approval::ApprovalRequest {
+    let workflow = deploybot_app::approvals::workflow_version(Some(&world.project().await));
+    world
+        .store
+        .get_approval(&deploybot_app::approvals::key_of(d, &workflow))
+        .await
+        .expect("reads")
+        .expect("a request")
+}
+
+#[tokio::test]
+async fn reject_needs_a_reason_and_cancels_the_deployment() {
+    let world = world_with_approvals().await;
+    push_tag(&world, "v1.2.0", 'e').await;
+    let waiting = world.only_deployment(Environment::Production).await;
+    let said = press(&world, CY, ACTION_REJECT, &waiting, "  ").await;
+    assert!(said.contains("Say why in the reason field"), "{said}");
+    // Somebody no rule names may not reject.
+    link(&world, "eve", EVE).await;
+    let said = press(&world, EVE, ACTION_REJECT, &waiting, "no").await;
+    assert!(said.contains("Only someone who may approve"), "{said}");
+    assert_eq!(
+        world.store_get(&waiting.id).await.state,
+        DeploymentState::Waiting
+    );
+    let said = press(
+        &world,
+        CY,
+        ACTION_REJECT,
+        &waiting,
+        "the migration is not ready",
+    )
+    .await;
+    assert!(said.contains("You rejected the deployment"), "{said}");
+    let d = world.store_get(&waiting.id).await;
+    assert_eq!(d.state, DeploymentState::Cancelled);
+    assert_eq!(
+        d.description.as_deref(),
+        Some("rejected by <@U0CY> — the migration is not ready")
+    );
+    // Approving a closed request changes nothing.
+    let said = press(&world, GRACE, ACTION_APPROVE, &waiting, "").await;
+    assert!(said.contains("not waiting for approval any more"), "{said}");
+    assert!(world.github.deployments(&repo()).is_empty());
+    world.assert_no_failures();
+}
+
+#[tokio::test]
+async fn a_newer_commit_supersedes_the_request_and_an_unanswered_one_expires() {
+    let world = world_with_approvals().await;
+    push_tag(&world, "v1.2.0", 'e').await;
+    let old = world.only_deployment(Environment::Production).await;
+    press(&world, GRACE, ACTION_APPROVE, &old, "").await;
+    // The tag moves to another commit: a new request; the approvals do not carry over.
+    world.clock.advance_secs(60);
+    push_tag(&world, "v1.2.0", 'f').await;
+    let old = world.store_get(&old.id).await;
+    assert_eq!(old.state, DeploymentState::Superseded);
+    assert!(matches!(
+        request_of_key(&world, &old).await.status,
+        ApprovalStatus::Superseded { .. }
+    ));
+    let new = world
+        .deployments_in(Environment::Production)
+        .await
+        .into_iter()
+        .find(|d| d.state == DeploymentState::Waiting)
+        .expect("the new commit waits");
+    assert_eq!(progress(&new), "leads 0/1 · qa 0/1");
+
+    // Nobody approves it: four hours after it was asked the watchdog ends it.
+    world.clock.advance_secs(4 * 3600 - 1);
+    world.call(&DeploymentCreateRequest::Watchdog).await;
+    assert_eq!(
+        world.store_get(&new.id).await.state,
+        DeploymentState::Waiting
+    );
+    world.clock.advance_secs(1);
+    world.call(&DeploymentCreateRequest::Watchdog).await;
+    world.settle().await;
+    let expired = world.store_get(&new.id).await;
+    assert_eq!(expired.state, DeploymentState::Expired, "{expired:?}");
+    let why = expired.description.clone().unwrap_or_default();
+    assert!(why.contains("nobody approved it within 4h"), "{why}");
+    assert_eq!(world.lane(Environment::Production).await.due_at, None);
+    assert!(world.github.deployments(&repo()).is_empty());
+    world.assert_no_failures();
+}
+
+#[tokio::test]
+async fn a_rule_nobody_can_satisfy_fails_the_deployment_at_once() {
+    let world = World::new().await;
+    world.use_workflow_file(&sha('1'), Some(FILE)).await;
+    world.link_author().await;
+    // acme/qa has only the pusher, who is self.
+    world.github.add_team_members("acme/qa", ["ada-l"]);
+    push_tag(&world, "v1.2.0", 'e').await;
+    let d = world.only_deployment(Environment::Production).await;
+    assert_eq!(d.state, DeploymentState::Failure, "{d:?}");
+    let why = d.description.clone().unwrap_or_default();
+    assert!(why.contains("rule `qa` needs 1 approval"), "{why}");
+    world.assert_no_failures();
+}
