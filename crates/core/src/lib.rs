@@ -15,6 +15,7 @@ pub mod invoke;
 pub mod lane;
 pub mod metrics;
 pub mod model;
+pub mod notify;
 pub mod policy;
 pub mod ports;
 pub mod profile;
