@@ -191,6 +191,16 @@ impl DirectPreference {
     }
 }
 
+/// A person's own settings, one record per Slack user (the user table, by key).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonSettings {
+    #[serde(default)]
+    pub direct: DirectPreference,
+    /// When the person's Home tab was last published (its debounce).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_published_at: Option<crate::Timestamp>,
+}
+
 /// What the routes say about one environment's deployments.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Routing {
@@ -259,6 +269,46 @@ impl NotifySpec {
             }
         }
         routing
+    }
+}
+
+/// A message of a deployment besides its bound channel's, kept on the deployment's record
+/// (docs/notifications.md, "What is stored").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    /// The conversation it was posted in (Slack's id), once posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<SlackChannelId>,
+    /// Its `ts`, once posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts: Option<String>,
+    /// Slack's error code when it could not be posted: not tried again for this deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+}
+
+/// What a [`Notice`] is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// A compact copy of the message in another channel, edited with it.
+    Mirror { target: ChannelRef },
+    /// A direct message to a person about how the deployment ended.
+    Direct { user: SlackUserId, outcome: Outcome },
+    /// The failure's mention of the route's user groups, in the bound channel.
+    Mention,
+}
+
+impl Notice {
+    /// A notice about to be posted (claimed on the record first, so it goes at most once).
+    pub fn pending(kind: NoticeKind) -> Self {
+        Self {
+            kind,
+            channel: None,
+            ts: None,
+            failed: None,
+        }
     }
 }
 
