@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod invoked;
 pub mod lanes;
 pub mod lifecycle;
+pub mod notify;
 pub mod render;
 pub mod state;
 pub mod webhook_payloads;

@@ -3,7 +3,8 @@
 //! messages, ephemeral replies, `response_url` follow-ups and claim offers, and finishes
 //! `setup` and `hello <login>` once GitHub has confirmed them (`crate::invoked::setup`). Nothing is posted
 //! to a workspace whose tokens were revoked. A deployment message someone deleted is posted
-//! again.
+//! again. The workflow file's `notify:` routes (`crate::notify`) follow the canonical message:
+//! its mirrors, direct messages and mentions, or, for `channel: none`, instead of it.
 
 use crate::lifecycle::{self, Saved};
 use crate::render::deployment::deployment_message;
@@ -167,8 +168,15 @@ async fn deployment(
     let slack = state.slack()?;
     let mut record = lifecycle::load(state, repository, id).await?;
     let project = state.projects()?.project_by_repository(repository).await?;
+    let routing = crate::notify::routing_of(state, project.as_ref(), &record);
     if team_revoked(state, project).await? {
         tracing::info!(deployment = %id, "workspace tokens revoked: not posting");
+        return Ok(SlackMessageResponse::default());
+    }
+    if !routing.bound_channel {
+        // `channel: none`: no message in the bound channel; mirrors and direct messages
+        // still go (docs/notifications.md).
+        crate::notify::deliver(state, record, &routing).await;
         return Ok(SlackMessageResponse::default());
     }
     let logins = named_logins(&record);
@@ -199,6 +207,7 @@ async fn deployment(
         let latest = lifecycle::load(state, repository, id).await?;
         let latest_message = deployment_message(&latest, &links);
         if latest_message == message && latest.slack_ts.as_deref() == Some(ts.as_str()) {
+            crate::notify::deliver(state, latest, &routing).await;
             return Ok(SlackMessageResponse { ts: Some(ts) });
         }
         record = latest;
