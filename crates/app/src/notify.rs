@@ -158,7 +158,9 @@ async fn mirror(
         }) => {
             match slack.update_message(channel, ts, &message).await {
                 Ok(()) => {}
-                Err(SlackError::Api(code)) if unreachable_channel(&code) || code == "message_not_found" => {
+                Err(SlackError::Api(code))
+                    if unreachable_channel(&code) || code == "message_not_found" =>
+                {
                     tracing::info!(deployment = %d.id, %target, %code, "the mirror can no longer be edited");
                 }
                 Err(error) => return Err(error.into()),
@@ -300,12 +302,15 @@ async fn mention(
     let place = match (&d.slack_ts, routing.bound_channel) {
         (Some(ts), _) => Some((d.slack_channel.as_str().to_owned(), Some(ts.clone()))),
         (None, true) => Some((d.slack_channel.as_str().to_owned(), None)),
-        (None, false) => d.notices.iter().find_map(|n| match (&n.kind, &n.channel, &n.ts) {
-            (NoticeKind::Mirror { .. }, Some(c), Some(ts)) => {
-                Some((c.as_str().to_owned(), Some(ts.clone())))
-            }
-            _ => None,
-        }),
+        (None, false) => d
+            .notices
+            .iter()
+            .find_map(|n| match (&n.kind, &n.channel, &n.ts) {
+                (NoticeKind::Mirror { .. }, Some(c), Some(ts)) => {
+                    Some((c.as_str().to_owned(), Some(ts.clone())))
+                }
+                _ => None,
+            }),
     };
     let Some((target, thread)) = place else {
         return Ok(());

@@ -25,7 +25,10 @@ pub fn retry_value(d: &Deployment) -> String {
 /// Reads [`retry_value`] back.
 pub fn from_retry_value(value: &str) -> Option<(Repository, DeploymentId)> {
     let (repository, id) = value.rsplit_once('@')?;
-    Some((Repository::parse(repository).ok()?, DeploymentId::parse(id).ok()?))
+    Some((
+        Repository::parse(repository).ok()?,
+        DeploymentId::parse(id).ok()?,
+    ))
 }
 
 fn escape(text: &str) -> String {
@@ -152,7 +155,10 @@ pub fn direct_message(d: &Deployment, outcome: Outcome) -> Message {
 
 /// The failure's mention of the route's user groups (by id, as Slack notifies them).
 pub fn mention_message(d: &Deployment, group_ids: &[String]) -> Message {
-    let mentions: Vec<String> = group_ids.iter().map(|id| format!("<!subteam^{id}>")).collect();
+    let mentions: Vec<String> = group_ids
+        .iter()
+        .map(|id| format!("<!subteam^{id}>"))
+        .collect();
     let mut line = format!(
         "{} {}: the deployment of {} to *{}* {}.",
         mentions.join(" "),
@@ -184,7 +190,11 @@ pub fn preference_reply(preference: DirectPreference, changed: bool) -> Message 
         }
         DirectPreference::None => "no direct messages from deploybot",
     };
-    let lead = if changed { "Done: you will get" } else { "You get" };
+    let lead = if changed {
+        "Done: you will get"
+    } else {
+        "You get"
+    };
     Message::text(format!(
         ":bell: {lead} {what}. Channel messages do not change. `notify me all`, `notify me failures` or `notify me none` changes it."
     ))
@@ -243,6 +253,10 @@ mod tests {
     #[test]
     fn a_mention_names_groups_by_id() {
         let m = mention_message(&failed(), &["S0ONCALL".to_owned()]);
-        assert!(serde_json::to_string(&m).expect("json").contains("<!subteam^S0ONCALL>"));
+        assert!(
+            serde_json::to_string(&m)
+                .expect("json")
+                .contains("<!subteam^S0ONCALL>")
+        );
     }
 }

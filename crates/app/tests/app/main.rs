@@ -18,6 +18,7 @@ mod hostile_requests;
 mod lanes;
 mod leases;
 mod locks;
+mod notify;
 mod observability;
 mod profiles;
 mod rollback;
