@@ -7,6 +7,7 @@ pub mod config;
 pub mod correlation;
 pub mod dispatch;
 pub mod error;
+pub mod home;
 pub mod http;
 pub mod idempotency;
 pub mod invoked;

@@ -45,6 +45,32 @@ pub async fn send_direct_message(
     slack.post_to(user.as_str(), None, message).await
 }
 
+/// Where a deployment's message goes as a thread reply (`notify.threads: true`): a retry
+/// under the message of the deployment it retries. `None`: a channel message.
+pub async fn thread_of(state: &AppState, d: &Deployment) -> Option<String> {
+    let deploybot_core::Trigger::Retry { of, .. } = &d.trigger else {
+        return None;
+    };
+    let project = state
+        .projects()
+        .ok()?
+        .project_by_repository(&d.repository)
+        .await
+        .ok()??;
+    if !state.policy_of(&project).workflow().notify.threads {
+        return None;
+    }
+    let original = state
+        .deployments()
+        .ok()?
+        .get_deployment(&d.repository, of)
+        .await
+        .ok()??;
+    (original.slack_channel == d.slack_channel)
+        .then_some(original.slack_ts)
+        .flatten()
+}
+
 /// Mirrors, direct messages and mentions for the deployment as stored now. Each failure is
 /// logged: the canonical message is posted already.
 pub async fn deliver(state: &AppState, d: Deployment, routing: &Routing) {

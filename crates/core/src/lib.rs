@@ -10,6 +10,7 @@ pub mod command;
 pub mod config_check;
 pub mod duration;
 pub mod freeze;
+pub mod home;
 pub mod ids;
 pub mod invoke;
 pub mod lane;

@@ -838,7 +838,7 @@ async fn status(state: &AppState, request: &SlashCommand) -> Result<SlashReply, 
 
 /// One environment for `status`, from its lane record (none: nothing went through its lane
 /// yet): the deployments it runs and ran, read by key, and its queue counted, together.
-async fn environment_status(
+pub(crate) async fn environment_status(
     state: &AppState,
     repository: &Repository,
     environment: Environment,

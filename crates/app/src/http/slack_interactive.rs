@@ -173,6 +173,7 @@ const ACTIONS: &[&str] = &[
     direct::ACTION_DIRECT_RETRY,
     direct::ACTION_DIRECT_ROLLBACK,
     direct::ACTION_DIRECT_LOCK,
+    crate::render::home::ACTION_HOME_PROMOTE,
 ];
 
 async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -271,6 +272,7 @@ async fn run(state: &AppState, press: &Press) -> Result<(), AppError> {
         }
         crate::render::ACTION_ROLLBACK => rollback(state, press).await,
         direct::ACTION_DIRECT_RETRY => redeploy(state, press, Redeploy::Retry).await,
+        crate::render::home::ACTION_HOME_PROMOTE => home_promote(state, press).await,
         direct::ACTION_DIRECT_ROLLBACK | direct::ACTION_DIRECT_LOCK => {
             direct_lane_button(state, press).await
         }
@@ -623,4 +625,36 @@ async fn direct_lane_button(state: &AppState, press: &Press) -> Result<(), AppEr
     };
     let answer = lane_actions::act(state, &key, &event, &project.channel).await?;
     reply(state, press, answer.into_message(), false).await
+}
+
+/// [Promote] on the Home tab: the commit it showed goes to the environment, as `deploy
+/// <commit> to <environment>` in the repository's channel would (the workflow's rules
+/// apply: `promote_from`, freezes, locks).
+async fn home_promote(state: &AppState, press: &Press) -> Result<(), AppError> {
+    let grammar = &state.config.grammar;
+    let parsed = crate::render::home::from_promote_value(&press.value)
+        .and_then(|(lane, sha)| Some((lane_actions::lane_from_value(lane)?, sha)));
+    let Some((key, sha)) = parsed else {
+        return reply(state, press, replies::lane_not_found(grammar), false).await;
+    };
+    let Some(project) = state
+        .projects()?
+        .project_by_repository(&key.repository)
+        .await?
+    else {
+        return reply(state, press, replies::lane_not_found(grammar), false).await;
+    };
+    let create = DeploymentCreateRequest::Manual(ManualDeploymentRequest {
+        repository: project.repository,
+        deployment_id: state.new_deployment_id(),
+        environment: key.environment,
+        git_ref: Some(GitRef::Name(sha.as_str().to_owned())),
+        trigger: Trigger::Manual {
+            slack_user: press.user.clone(),
+        },
+        channel: project.channel,
+        response_url: press.response_url.clone(),
+    });
+    send(state.invoker()?, &create).await?;
+    Ok(())
 }

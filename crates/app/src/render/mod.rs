@@ -3,6 +3,7 @@
 
 pub mod deployment;
 pub mod freezes;
+pub mod home;
 pub mod lanes;
 pub mod notify;
 pub mod replies;

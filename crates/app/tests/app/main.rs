@@ -13,6 +13,7 @@ mod faults_github;
 mod faults_races;
 mod faults_services;
 mod freezes;
+mod home;
 mod hostile_payloads;
 mod hostile_requests;
 mod lanes;

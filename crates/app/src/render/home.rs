@@ -1,0 +1,119 @@
+//! The person's Home tab (`views.publish`): a grid of their repositories × environments —
+//! commit or tag, age, who, state, 🔒 lock, ❄ freeze, queue length, and [Promote] where
+//! promotion applies (docs/notifications.md, "App Home").
+
+use super::deployment::person;
+use super::replies::EnvironmentStatus;
+use deploybot_core::{Deployment, Repository, Sha, SlackChannelId, Timestamp, Trigger, UserLink};
+use serde_json::{Value, json};
+
+/// [Promote] on the Home tab; value: `acme/web#staging@<sha>` (the lane, then the commit).
+pub const ACTION_HOME_PROMOTE: &str = "home_promote";
+
+/// One repository of the grid.
+#[derive(Debug, Clone)]
+pub struct HomeRepository {
+    pub repository: Repository,
+    pub channel: SlackChannelId,
+    /// Each environment, with the commit [Promote] would bring, when it applies.
+    pub environments: Vec<(EnvironmentStatus, Option<Sha>)>,
+}
+
+/// The value of [`ACTION_HOME_PROMOTE`].
+pub fn promote_value(repository: &Repository, status: &EnvironmentStatus, sha: &Sha) -> String {
+    format!("{repository}#{}@{}", status.environment, sha.as_str())
+}
+
+/// Reads [`promote_value`] back: the lane's value (`acme/web#staging`) and the commit.
+pub fn from_promote_value(value: &str) -> Option<(&str, Sha)> {
+    let (lane, sha) = value.rsplit_once('@')?;
+    Some((lane, Sha::parse(sha).ok()?))
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn who(d: &Deployment, links: &[UserLink]) -> String {
+    match &d.trigger {
+        Trigger::Manual { slack_user }
+        | Trigger::Retry { slack_user, .. }
+        | Trigger::Rollback { slack_user, .. } => slack_user.mention(),
+        Trigger::Push { pusher: Some(p) } | Trigger::Tag { pusher: Some(p) } => person(p, links),
+        Trigger::PullRequest { number, .. } => format!("PR #{number}"),
+        _ => d
+            .commit_author
+            .as_ref()
+            .map_or_else(|| "a push".to_owned(), |a| person(a, links)),
+    }
+}
+
+/// One environment's cell, as mrkdwn.
+pub fn cell(status: &EnvironmentStatus, links: &[UserLink], now: Timestamp) -> String {
+    let mut parts = vec![format!("*{}*", status.environment)];
+    match status.running.as_ref().or(status.current.as_ref()) {
+        Some(d) => {
+            let name = d.git_ref.short_name();
+            let commit = if name.is_empty() || d.sha.as_str().starts_with(name) {
+                format!("`{}`", d.sha.short())
+            } else {
+                format!("`{}` @ `{}`", escape(name), d.sha.short())
+            };
+            parts.push(commit);
+            parts.push(d.updated_at.ago(now));
+            parts.push(format!("by {}", who(d, links)));
+            parts.push(format!("{} {}", d.state.emoji(), d.state.label()));
+        }
+        None => parts.push("nothing deployed yet".to_owned()),
+    }
+    if let Some(lock) = &status.lock {
+        parts.push(format!("🔒 {}", lock.holder.mention()));
+    }
+    if let Some(frozen) = &status.frozen {
+        parts.push(format!("❄ {}", escape(&frozen.name)));
+    }
+    if status.queued > 0 {
+        let more = if status.queue_more { "+" } else { "" };
+        parts.push(format!("{}{more} queued", status.queued));
+    }
+    parts.join(" · ")
+}
+
+/// The Home tab view.
+pub fn home_view(repositories: &[HomeRepository], links: &[UserLink], now: Timestamp) -> Value {
+    let mut blocks = vec![json!({
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Your deployments"}
+    })];
+    if repositories.is_empty() {
+        blocks.push(json!({
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "None of your channels follows a repository yet. `/cimon setup owner/name` in a channel ties it to one."}
+        }));
+    }
+    for repo in repositories {
+        blocks.push(json!({"type": "divider"}));
+        blocks.push(json!({
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": format!("*{}* in <#{}>", escape(repo.repository.as_str()), repo.channel)}
+        }));
+        for (status, promote) in &repo.environments {
+            let mut section = json!({
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": cell(status, links, now)}
+            });
+            if let Some(sha) = promote {
+                section["accessory"] = json!({
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": format!("Promote {}", sha.short())},
+                    "action_id": ACTION_HOME_PROMOTE,
+                    "value": promote_value(&repo.repository, status, sha),
+                });
+            }
+            blocks.push(section);
+        }
+    }
+    json!({"type": "home", "blocks": blocks})
+}
