@@ -8,10 +8,11 @@
 //! `conversations.members` would need a call per bound channel, and knowing every bound
 //! channel would mean scanning the project table. Each repository's grid is read by key and
 //! index: its lane partition, then each environment's deployments by id and its queue from
-//! the pending index — what `status` reads.
+//! the pending index — what `status` reads — and its newest deployment (the environment
+//! index, one item).
 
 use crate::http::slack_command::environment_status;
-use crate::render::home::{HomeRepository, home_view};
+use crate::render::home::{HomeEnvironment, HomeRepository, home_view};
 use crate::{AppError, AppState};
 use deploybot_core::home::{HOME_REFRESH_SECS, MAX_HOME_REPOSITORIES, promotion};
 use deploybot_core::invoke::SlackMessageResponse;
@@ -57,14 +58,20 @@ pub async fn publish(
                 record.as_ref().and_then(|r| r.freeze.as_ref()),
                 now,
             );
+            let latest = state
+                .deployments()?
+                .list_deployments(&project.repository, Some(environment.clone()), 1)
+                .await?
+                .into_iter()
+                .next();
             let mut status =
                 environment_status(state, &project.repository, environment, record, now).await?;
             status.frozen = frozen;
-            statuses.push(status);
+            statuses.push((status, latest));
         }
         let environments = statuses
             .iter()
-            .map(|status| {
+            .map(|(status, latest)| {
                 let source = policy
                     .workflow()
                     .environment(&status.environment.to_string())
@@ -72,15 +79,19 @@ pub async fn publish(
                     .and_then(|from| {
                         statuses
                             .iter()
-                            .find(|s| s.environment.to_string().eq_ignore_ascii_case(from))
+                            .find(|(s, _)| s.environment.to_string().eq_ignore_ascii_case(from))
                     })
-                    .and_then(|s| s.current.as_ref().map(|d| &d.sha));
+                    .and_then(|(s, _)| s.current.as_ref().map(|d| &d.sha));
                 let promote = promotion(
                     source,
                     status.current.as_ref().map(|d| &d.sha),
                     status.running.as_ref().map(|d| &d.sha),
                 );
-                (status.clone(), promote)
+                HomeEnvironment {
+                    status: status.clone(),
+                    latest: latest.clone(),
+                    promote,
+                }
             })
             .collect();
         repositories.push(HomeRepository {
@@ -92,7 +103,13 @@ pub async fn publish(
     let logins: Vec<GithubLogin> = repositories
         .iter()
         .flat_map(|r| r.environments.iter())
-        .flat_map(|(s, _)| s.current.iter().chain(s.running.iter()))
+        .flat_map(|e| {
+            e.status
+                .current
+                .iter()
+                .chain(e.status.running.iter())
+                .chain(e.latest.iter())
+        })
         .flat_map(|d| recipient_logins(Recipient::Authors, &d.trigger, d.commit_author.as_ref()))
         .collect();
     let links = if logins.is_empty() {

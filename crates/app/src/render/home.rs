@@ -15,8 +15,17 @@ pub const ACTION_HOME_PROMOTE: &str = "home_promote";
 pub struct HomeRepository {
     pub repository: Repository,
     pub channel: SlackChannelId,
-    /// Each environment, with the commit [Promote] would bring, when it applies.
-    pub environments: Vec<(EnvironmentStatus, Option<Sha>)>,
+    /// Each environment: its status, its newest deployment (whatever its state), and the
+    /// commit [Promote] would bring, when it applies.
+    pub environments: Vec<HomeEnvironment>,
+}
+
+/// One environment of the grid.
+#[derive(Debug, Clone)]
+pub struct HomeEnvironment {
+    pub status: EnvironmentStatus,
+    pub latest: Option<Deployment>,
+    pub promote: Option<Sha>,
 }
 
 /// The value of [`ACTION_HOME_PROMOTE`].
@@ -50,21 +59,36 @@ fn who(d: &Deployment, links: &[UserLink]) -> String {
     }
 }
 
-/// One environment's cell, as mrkdwn.
-pub fn cell(status: &EnvironmentStatus, links: &[UserLink], now: Timestamp) -> String {
+fn commit(d: &Deployment) -> String {
+    let name = d.git_ref.short_name();
+    if name.is_empty() || d.sha.as_str().starts_with(name) {
+        format!("`{}`", d.sha.short())
+    } else {
+        format!("`{}` @ `{}`", escape(name), d.sha.short())
+    }
+}
+
+/// One environment's cell, as mrkdwn: its newest deployment (commit or tag, age, who,
+/// state), what it runs when that is another, its lock, freeze and queue.
+pub fn cell(environment: &HomeEnvironment, links: &[UserLink], now: Timestamp) -> String {
+    let status = &environment.status;
     let mut parts = vec![format!("*{}*", status.environment)];
-    match status.running.as_ref().or(status.current.as_ref()) {
+    let shown = environment
+        .latest
+        .as_ref()
+        .or(status.running.as_ref())
+        .or(status.current.as_ref());
+    match shown {
         Some(d) => {
-            let name = d.git_ref.short_name();
-            let commit = if name.is_empty() || d.sha.as_str().starts_with(name) {
-                format!("`{}`", d.sha.short())
-            } else {
-                format!("`{}` @ `{}`", escape(name), d.sha.short())
-            };
-            parts.push(commit);
+            parts.push(commit(d));
             parts.push(d.updated_at.ago(now));
             parts.push(format!("by {}", who(d, links)));
             parts.push(format!("{} {}", d.state.emoji(), d.state.label()));
+            if let Some(current) = &status.current
+                && current.id != d.id
+            {
+                parts.push(format!("runs {}", commit(current)));
+            }
         }
         None => parts.push("nothing deployed yet".to_owned()),
     }
@@ -99,12 +123,13 @@ pub fn home_view(repositories: &[HomeRepository], links: &[UserLink], now: Times
             "type": "section",
             "text": {"type": "mrkdwn", "text": format!("*{}* in <#{}>", escape(repo.repository.as_str()), repo.channel)}
         }));
-        for (status, promote) in &repo.environments {
+        for environment in &repo.environments {
             let mut section = json!({
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": cell(status, links, now)}
+                "text": {"type": "mrkdwn", "text": cell(environment, links, now)}
             });
-            if let Some(sha) = promote {
+            let status = &environment.status;
+            if let Some(sha) = &environment.promote {
                 section["accessory"] = json!({
                     "type": "button",
                     "text": {"type": "plain_text", "text": format!("Promote {}", sha.short())},

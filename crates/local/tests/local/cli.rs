@@ -267,7 +267,7 @@ fn assert_demo_passed(line: &str, output: &Output) {
         output.status.code(),
         text(&output.stderr)
     );
-    assert!(stdout.contains("━━ 21. Looking back ━━"), "{stdout}");
+    assert!(stdout.contains("━━ 22. Looking back ━━"), "{stdout}");
 }
 
 #[test]
