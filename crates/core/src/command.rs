@@ -661,6 +661,7 @@ impl Grammar {
              • `{c} rollback <environment> [to <ref>] [reason]` — put back what worked there (a preview first; the rollback locks the environment and marks the rolled-back commits bad)\n\
              • `{c} cancel <environment> [--all]` — cancel its running deployment (`--all`: drop its queued ones too)\n\
              • `{c} freeze <environment|all> for <duration>|until <time> [reason]` — hold automatic deployments there (e.g. `{c} freeze production for 2h incident review`); `{c} unfreeze <environment|all>` ends it; `{c} freezes` lists the freezes now and in the next 7 days\n\
+             • `{c} notify me all|failures|none` — your own direct messages about deployments you asked for or wrote\n\
              Environments: `preview`, `test`, `staging`, `production`, and `pr<number>` for pull requests."
         )
     }
