@@ -425,7 +425,10 @@ mod tests {
 
     fn route(envs: &[&str]) -> Route {
         Route {
-            environments: envs.iter().map(|e| Pattern::new(e).unwrap()).collect(),
+            environments: envs
+                .iter()
+                .map(|e| Pattern::new(e).expect("valid"))
+                .collect(),
             channels: Vec::new(),
             quiet: false,
             direct: None,
@@ -436,7 +439,7 @@ mod tests {
 
     fn issue_example() -> NotifySpec {
         let mut prod = route(&["production"]);
-        prod.channels = vec![ChannelRef::parse("#prod-deploys").unwrap()];
+        prod.channels = vec![ChannelRef::parse("#prod-deploys").expect("valid")];
         let mut pr = route(&["pr*"]);
         pr.quiet = true;
         pr.direct = Some(DirectRule {
@@ -458,14 +461,15 @@ mod tests {
     #[test]
     fn routes_add_up_per_environment() {
         let spec = issue_example();
-        let prod_channel = ChannelRef::parse("#prod-deploys").unwrap();
-        let cases: [(
-            &str,
+        let prod_channel = ChannelRef::parse("#prod-deploys").expect("valid");
+        type Case<'a> = (
+            &'a str,
             bool,
             Vec<ChannelRef>,
             Vec<(Outcome, Recipient)>,
-            Vec<&str>,
-        ); 5] = [
+            Vec<&'a str>,
+        );
+        let cases: [Case<'_>; 5] = [
             (
                 "production",
                 true,
@@ -543,7 +547,7 @@ mod tests {
     #[test]
     fn a_channel_named_twice_is_mirrored_once() {
         let mut a = route(&["prod*"]);
-        a.channels = vec![ChannelRef::parse("#ops").unwrap()];
+        a.channels = vec![ChannelRef::parse("#ops").expect("valid")];
         let b = Route {
             line: 2,
             ..a.clone()
@@ -580,9 +584,9 @@ mod tests {
 
     #[test]
     fn requesters_and_authors_come_from_the_trigger_and_commit() {
-        let alice = GithubLogin::parse("alice").unwrap();
-        let bob = GithubLogin::parse("bob").unwrap();
-        let u = SlackUserId::parse("U0ALICE").unwrap();
+        let alice = GithubLogin::parse("alice").expect("valid");
+        let bob = GithubLogin::parse("bob").expect("valid");
+        let u = SlackUserId::parse("U0ALICE").expect("valid");
         let push = Trigger::Push {
             pusher: Some(bob.clone()),
         };
@@ -641,7 +645,7 @@ mod tests {
         assert!(unreachable_channel("not_in_channel"));
         assert!(unreachable_channel("channel_not_found"));
         assert!(!unreachable_channel("ratelimited"));
-        let c = ChannelRef::parse("#prod-deploys").unwrap();
+        let c = ChannelRef::parse("#prod-deploys").expect("valid");
         assert!(unreachable_channel_notice(&c, "not_in_channel", "production").contains("/invite"));
     }
 }
