@@ -142,3 +142,104 @@ pub fn home_view(repositories: &[HomeRepository], links: &[UserLink], now: Times
     }
     json!({"type": "home", "blocks": blocks})
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deploybot_core::lane::Lock;
+    use deploybot_core::{DeploymentId, DeploymentState, Environment, GitRef, SlackUserId};
+
+    fn deployment(tag: &str, fill: char, state: DeploymentState, at: i64) -> Deployment {
+        let mut d = Deployment::new(
+            Repository::parse("acme/web").expect("valid"),
+            DeploymentId::new(Timestamp::from_secs(at), 1),
+            Environment::Production,
+            GitRef::Tag(tag.into()),
+            Sha::parse(&fill.to_string().repeat(40)).expect("valid"),
+            Trigger::Manual {
+                slack_user: SlackUserId::parse("U0ANA").expect("valid"),
+            },
+            SlackChannelId::parse("C0WEB").expect("valid"),
+            Timestamp::from_secs(at),
+        );
+        d.state = state;
+        d
+    }
+
+    #[test]
+    fn a_cell_shows_the_newest_what_runs_the_lock_the_freeze_and_the_queue() {
+        let now = Timestamp::from_secs(10_000);
+        let running = deployment("v1.4.0", 'a', DeploymentState::Success, 1_000);
+        let failed = deployment("v1.5.0", 'b', DeploymentState::Failure, 9_400);
+        let environment = HomeEnvironment {
+            status: EnvironmentStatus {
+                environment: Environment::Production,
+                current: Some(running),
+                running: None,
+                lock: Some(Lock {
+                    holder: SlackUserId::parse("U0BOB").expect("valid"),
+                    reason: None,
+                    since: now,
+                    until: now.plus_secs(3600),
+                    reminded: false,
+                }),
+                queued: 2,
+                queue_more: true,
+                frozen: Some(deploybot_core::freeze::Frozen {
+                    name: "weekend".into(),
+                    reason: None,
+                    since: now,
+                    until: now.plus_secs(3600),
+                }),
+            },
+            latest: Some(failed),
+            promote: None,
+        };
+        let text = cell(&environment, &[], now);
+        for needle in [
+            "*production*",
+            "`v1.5.0` @ `bbbbbbb`",
+            "10 min ago",
+            "by <@U0ANA>",
+            "failed",
+            "runs `v1.4.0` @ `aaaaaaa`",
+            "🔒 <@U0BOB>",
+            "❄ weekend",
+            "2+ queued",
+        ] {
+            assert!(text.contains(needle), "{needle} in {text}");
+        }
+        let empty = HomeEnvironment {
+            status: EnvironmentStatus {
+                current: None,
+                lock: None,
+                queued: 0,
+                queue_more: false,
+                frozen: None,
+                ..environment.status.clone()
+            },
+            latest: None,
+            promote: Some(Sha::parse(&"c".repeat(40)).expect("valid")),
+        };
+        assert_eq!(
+            cell(&empty, &[], now),
+            "*production* · nothing deployed yet"
+        );
+        let view = home_view(
+            &[HomeRepository {
+                repository: Repository::parse("acme/web").expect("valid"),
+                channel: SlackChannelId::parse("C0WEB").expect("valid"),
+                environments: vec![empty],
+            }],
+            &[],
+            now,
+        );
+        assert_eq!(view["type"], "home");
+        let value = format!("acme/web#production@{}", "c".repeat(40));
+        assert!(view.to_string().contains(&value), "{view}");
+        assert_eq!(
+            from_promote_value(&value).map(|(lane, sha)| (lane.to_owned(), sha.short().to_owned())),
+            Some(("acme/web#production".to_owned(), "ccccccc".to_owned()))
+        );
+    }
+}
