@@ -789,10 +789,16 @@ pub async fn send_notice(
                 message,
             }
         }
-        Notice::Locked { .. }
-        | Notice::Extended { .. }
-        | Notice::Unlocked { .. }
-        | Notice::NextUp { .. } => SlackMessageRequest::Channel {
+        // Lock changes go under the lane's latest message when the workflow file says
+        // `notify.threads: true` (slack-message decides).
+        Notice::Locked { .. } | Notice::Extended { .. } | Notice::Unlocked { .. } => {
+            SlackMessageRequest::LaneNotice {
+                lane: lane.clone(),
+                channel: channel.clone(),
+                message,
+            }
+        }
+        Notice::NextUp { .. } => SlackMessageRequest::Channel {
             channel: channel.clone(),
             message,
         },

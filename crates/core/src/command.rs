@@ -82,6 +82,11 @@ pub enum Command {
     },
     /// `freezes`: the freezes in force and those of the next seven days.
     Freezes,
+    /// `notify me [all|failures|none]`: the person's own direct-message preference
+    /// (docs/notifications.md); `None` asks what it is.
+    NotifyMe {
+        preference: Option<crate::notify::DirectPreference>,
+    },
 }
 
 /// What `freeze` and `unfreeze` apply to.
@@ -247,6 +252,7 @@ impl Grammar {
                 ))),
             },
             "freezes" => self.no_args(rest, "freezes", Command::Freezes),
+            "notify" => self.parse_notify(rest),
             _ => Err(self.usage(format!(
                 "I don't know the command `{}`. Try `{} help` to see what I can do.",
                 clip(first),
@@ -300,6 +306,30 @@ impl Grammar {
             ))),
             _ => Err(self.usage(format!(
                 "`cancel` takes one environment and optionally `--all`: {example}."
+            ))),
+        }
+    }
+
+    /// `notify me [all|failures|none]`.
+    fn parse_notify(&self, rest: &[String]) -> Result<Command, UsageError> {
+        let example = format!(
+            "`{c} notify me all`, `{c} notify me failures` or `{c} notify me none`",
+            c = self.command
+        );
+        match rest {
+            [me] if me.eq_ignore_ascii_case("me") => Ok(Command::NotifyMe { preference: None }),
+            [me, word] if me.eq_ignore_ascii_case("me") => {
+                match crate::notify::DirectPreference::parse(word) {
+                    Some(preference) => Ok(Command::NotifyMe {
+                        preference: Some(preference),
+                    }),
+                    None => {
+                        Err(self.usage(format!("`{}` is not a choice; say {example}.", clip(word))))
+                    }
+                }
+            }
+            _ => Err(self.usage(format!(
+                "`notify` sets your own direct messages: {example}."
             ))),
         }
     }
@@ -631,6 +661,7 @@ impl Grammar {
              • `{c} rollback <environment> [to <ref>] [reason]` — put back what worked there (a preview first; the rollback locks the environment and marks the rolled-back commits bad)\n\
              • `{c} cancel <environment> [--all]` — cancel its running deployment (`--all`: drop its queued ones too)\n\
              • `{c} freeze <environment|all> for <duration>|until <time> [reason]` — hold automatic deployments there (e.g. `{c} freeze production for 2h incident review`); `{c} unfreeze <environment|all>` ends it; `{c} freezes` lists the freezes now and in the next 7 days\n\
+             • `{c} notify me all|failures|none` — your own direct messages about deployments you asked for or wrote\n\
              Environments: `preview`, `test`, `staging`, `production`, and `pr<number>` for pull requests."
         )
     }
@@ -1288,6 +1319,26 @@ mod tests {
             })
         );
         assert_eq!(parse("freezes"), Ok(Command::Freezes));
+        {
+            use crate::notify::DirectPreference as P;
+            for (text, want) in [
+                ("notify me", Some(None)),
+                ("notify me all", Some(Some(P::All))),
+                ("notify me FAILURES", Some(Some(P::Failures))),
+                ("Notify Me none", Some(Some(P::None))),
+                ("notify me sometimes", None),
+                ("notify you all", None),
+                ("notify", None),
+                ("notify me all now", None),
+            ] {
+                match want {
+                    Some(preference) => {
+                        assert_eq!(parse(text), Ok(Command::NotifyMe { preference }), "{text}")
+                    }
+                    None => assert!(parse(text).is_err(), "{text}"),
+                }
+            }
+        }
         for (bad, needle) in [
             ("freeze", "Say which environment to freeze"),
             ("freeze production", "for how long (`for 2h`) or until when"),

@@ -254,6 +254,22 @@ pub enum SlackMessageRequest {
         user: SlackUserId,
         response_url: Option<String>,
     },
+    /// A lane's notice (locked, extended, unlocked) for the repository's channel: a thread
+    /// reply under the message of the lane's latest deployment when the workflow file says
+    /// `notify.threads: true`, else a channel message.
+    LaneNotice {
+        lane: crate::lane::LaneKey,
+        channel: SlackChannelId,
+        message: Message,
+    },
+    /// Publishes `user`'s Home tab of the app (docs/notifications.md, "App Home") unless it
+    /// was published less than a minute ago; `opened`: the person opened it (always
+    /// published then).
+    Home {
+        user: SlackUserId,
+        #[serde(default)]
+        opened: bool,
+    },
     /// `/cimon hello <login>` after the command was acknowledged: links `user` to `login`
     /// when it is one of the repository's collaborators (through `github-collaborators`)
     /// and nobody else holds it; answers `user` either way.

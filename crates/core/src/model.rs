@@ -234,6 +234,10 @@ pub struct Deployment {
     /// then the environment called `production` is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub production: Option<bool>,
+    /// Its messages besides the bound channel's: mirrors, direct messages, the failure's
+    /// mention (docs/notifications.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<crate::notify::Notice>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -319,6 +323,7 @@ impl Deployment {
             hold: None,
             succeeded_at: None,
             production: None,
+            notices: Vec::new(),
             created_at: now,
             updated_at: now,
         }

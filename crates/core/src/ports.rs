@@ -5,6 +5,7 @@
 use crate::blocks::Message;
 use crate::invoke::FunctionName;
 use crate::lane::{LaneKey, LaneRecord, LockHistoryEntry};
+use crate::notify::DirectPreference;
 use crate::rollback::BadRange;
 use crate::{
     Deployment, DeploymentId, DeploymentState, Environment, GitRef, GithubLogin, Project,
@@ -201,8 +202,32 @@ pub trait UserStore: Send + Sync {
     /// The links that exist for these logins (key lookups, batched), in any order.
     async fn users_by_logins(&self, logins: &[GithubLogin]) -> Result<Vec<UserLink>, StoreError>;
 
-    /// Removes the Slack user's link; returns what was removed.
+    /// Removes the Slack user's link; returns what was removed. The person's own settings
+    /// (direct-message preference, Home tab) stay.
     async fn unlink_user(&self, user: &SlackUserId) -> Result<Option<UserLink>, StoreError>;
+
+    /// A person's own direct-message preference (`/cimon notify me …`; key lookup),
+    /// [`DirectPreference::Routed`] when never set. Linked or not.
+    async fn direct_preference(&self, user: &SlackUserId) -> Result<DirectPreference, StoreError>;
+
+    /// Sets a person's direct-message preference (a key write; the person's other settings
+    /// stay).
+    async fn set_direct_preference(
+        &self,
+        user: &SlackUserId,
+        preference: DirectPreference,
+    ) -> Result<(), StoreError>;
+
+    /// The Home tab's debounce, **atomically**: when the person's Home tab was never
+    /// published, or last at or before `now - min_gap_secs`, records `now` and returns true;
+    /// otherwise changes nothing and returns false. Of concurrent claims of one person at one
+    /// time exactly one is true.
+    async fn claim_home_publish(
+        &self,
+        user: &SlackUserId,
+        now: Timestamp,
+        min_gap_secs: i64,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The deployment table and its indexes.
@@ -502,6 +527,40 @@ pub trait Slack: Send + Sync {
 
     /// `users.info`: the user's display name, if Slack knows one.
     async fn user_name(&self, user: &SlackUserId) -> Result<Option<String>, SlackError>;
+
+    /// `chat.postMessage` to `target` — a channel id, a `#channel-name` or a user id (the
+    /// app's direct conversation with that person) — as a reply in the thread of
+    /// `thread_ts` when given. Returns the conversation Slack posted in, by id (what
+    /// `chat.update` takes), and the message `ts`.
+    async fn post_to(
+        &self,
+        target: &str,
+        thread_ts: Option<&str>,
+        message: &Message,
+    ) -> Result<Posted, SlackError>;
+
+    /// `usergroups.list`: the id of the workspace's user group with this handle (without
+    /// `@`), `None` when there is none.
+    async fn user_group(&self, handle: &str) -> Result<Option<String>, SlackError>;
+
+    /// `users.conversations`: the channels (public and private) `user` is a member of, as
+    /// far as the bot can see them (all pages).
+    async fn user_channels(&self, user: &SlackUserId) -> Result<Vec<SlackChannelId>, SlackError>;
+
+    /// `views.publish`: replaces `user`'s Home tab of the app with `view` (a Block Kit
+    /// `home` view).
+    async fn publish_home(
+        &self,
+        user: &SlackUserId,
+        view: &serde_json::Value,
+    ) -> Result<(), SlackError>;
+}
+
+/// Where [`Slack::post_to`] posted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posted {
+    pub channel: SlackChannelId,
+    pub ts: String,
 }
 
 // =============================================================================================

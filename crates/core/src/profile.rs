@@ -280,7 +280,9 @@ pub const PROFILES: [FunctionProfile; 10] = [
     FunctionProfile {
         function: F::SlackMessage,
         route: None,
-        tables: &[T::Project, T::User, T::Deployment],
+        // delivery: a mirror channel or user group that cannot be reached is told once
+        // (docs/notifications.md); lane: the Home tab's grid (locks, queues).
+        tables: &[T::Project, T::User, T::Deployment, T::Delivery, T::Lane],
         secrets: &[secret::SLACK_BOT_TOKEN],
         optional_secrets: &[],
         clients: Clients {

@@ -1,5 +1,6 @@
 //! Slack Web API adapter (implements `Slack`): `chat.postMessage`, `chat.update`,
-//! `chat.postEphemeral`, posts to a `response_url`, and `users.info`, with the bot token as a
+//! `chat.postEphemeral`, posts to a `response_url`, `users.info`, `usergroups.list`,
+//! `users.conversations` and `views.publish`, with the bot token as a
 //! bearer header (never in a URL, never logged).
 //!
 //! Latency budget: each attempt is bounded by `HttpPolicy::timeout` (10 s by default), a
@@ -21,7 +22,7 @@ use crate::http::{
 };
 use async_trait::async_trait;
 use deploybot_core::blocks::{Block, Message};
-use deploybot_core::ports::{ResponseMessage, Slack, SlackError};
+use deploybot_core::ports::{Posted, ResponseMessage, Slack, SlackError};
 use deploybot_core::{SlackChannelId, SlackUserId};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -211,6 +212,17 @@ struct PostBody<'a> {
     message: &'a Message,
 }
 
+/// `chat.postMessage` to a channel id, `#name` or user id, in a thread when `thread_ts` is
+/// given.
+#[derive(Serialize)]
+struct ThreadedPostBody<'a> {
+    channel: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thread_ts: Option<&'a str>,
+    #[serde(flatten)]
+    message: &'a Message,
+}
+
 /// `chat.update` always sends `blocks` (possibly empty): leaving them out would keep the old
 /// blocks under the new text.
 #[derive(Serialize)]
@@ -383,6 +395,118 @@ impl Slack for SlackClient {
             SlackError::InvalidResponse("users.info: no `user` in the answer".into())
         })?;
         Ok(shown_name(record))
+    }
+
+    async fn post_to(
+        &self,
+        target: &str,
+        thread_ts: Option<&str>,
+        message: &Message,
+    ) -> Result<Posted, SlackError> {
+        let body = to_json(&ThreadedPostBody {
+            channel: target,
+            thread_ts,
+            message,
+        })?;
+        let answer = self
+            .call(
+                "chat.postMessage",
+                Idempotency::NotIdempotent,
+                ApiRequest::Json(body),
+            )
+            .await?;
+        let ts = answer.get("ts").and_then(Value::as_str);
+        let channel = answer
+            .get("channel")
+            .and_then(Value::as_str)
+            .and_then(|c| SlackChannelId::parse(c).ok());
+        match (channel, ts) {
+            (Some(channel), Some(ts)) => Ok(Posted {
+                channel,
+                ts: ts.to_owned(),
+            }),
+            _ => Err(SlackError::InvalidResponse(
+                "chat.postMessage: no `channel` or `ts` in the answer".into(),
+            )),
+        }
+    }
+
+    async fn user_group(&self, handle: &str) -> Result<Option<String>, SlackError> {
+        let answer = self
+            .call(
+                "usergroups.list",
+                Idempotency::Idempotent,
+                ApiRequest::Query(vec![]),
+            )
+            .await?;
+        let groups = answer
+            .get("usergroups")
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                SlackError::InvalidResponse("usergroups.list: no `usergroups` in the answer".into())
+            })?;
+        Ok(groups
+            .iter()
+            .find(|g| g.get("handle").and_then(Value::as_str) == Some(handle))
+            .and_then(|g| g.get("id").and_then(Value::as_str))
+            .map(str::to_owned))
+    }
+
+    async fn user_channels(&self, user: &SlackUserId) -> Result<Vec<SlackChannelId>, SlackError> {
+        let mut channels = Vec::new();
+        let mut cursor = String::new();
+        // At most 50 pages of 200: a person in more than 10 000 channels sees the first ones.
+        for _ in 0..50 {
+            let mut query = vec![
+                ("user", user.as_str()),
+                ("types", "public_channel,private_channel"),
+                ("exclude_archived", "true"),
+                ("limit", "200"),
+            ];
+            if !cursor.is_empty() {
+                query.push(("cursor", cursor.as_str()));
+            }
+            let answer = self
+                .call(
+                    "users.conversations",
+                    Idempotency::Idempotent,
+                    ApiRequest::Query(query),
+                )
+                .await?;
+            let page = answer
+                .get("channels")
+                .and_then(Value::as_array)
+                .ok_or_else(|| {
+                    SlackError::InvalidResponse(
+                        "users.conversations: no `channels` in the answer".into(),
+                    )
+                })?;
+            channels.extend(
+                page.iter()
+                    .filter_map(|c| c.get("id").and_then(Value::as_str))
+                    .filter_map(|id| SlackChannelId::parse(id).ok()),
+            );
+            cursor = answer
+                .pointer("/response_metadata/next_cursor")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            if cursor.is_empty() {
+                break;
+            }
+        }
+        Ok(channels)
+    }
+
+    async fn publish_home(&self, user: &SlackUserId, view: &Value) -> Result<(), SlackError> {
+        let body = serde_json::json!({ "user_id": user.as_str(), "view": view });
+        self.call(
+            "views.publish",
+            Idempotency::Idempotent,
+            ApiRequest::Json(body),
+        )
+        .await
+        .map(drop)
     }
 }
 

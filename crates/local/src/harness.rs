@@ -439,6 +439,32 @@ impl LocalApp {
         self.sender.post("/slack/interactive", request).await
     }
 
+    /// `who` opened the app's Home tab: Slack's `app_home_opened` event, signed.
+    pub async fn app_home_opened(&self, who: Person) -> Result<Reply, HarnessError> {
+        let n = self.next();
+        let body = json!({
+            "token": "deprecated-verification-token",
+            "team_id": world::TEAM,
+            "api_app_id": "A0DEPLOYBOT",
+            "type": "event_callback",
+            "event_id": format!("Ev0HOME{n}"),
+            "event_time": self.now_secs(),
+            "event": {
+                "type": "app_home_opened",
+                "user": who.slack_user,
+                "channel": format!("D{}", who.slack_user),
+                "tab": "home",
+                "event_ts": format!("{}.000{n}", self.now_secs()),
+            },
+        });
+        let request = deploybot_testkit::signing::slack_json_request(
+            &self.secrets.slack(),
+            self.now_secs(),
+            &body,
+        );
+        self.sender.post("/slack/event", request).await
+    }
+
     /// A GitHub webhook delivery (fresh delivery id), signed.
     pub async fn github_event(&self, event: &str, body: &Value) -> Result<Reply, HarnessError> {
         self.github_side.deliver(event, body).await

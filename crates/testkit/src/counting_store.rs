@@ -243,6 +243,33 @@ impl UserStore for CountingStore {
         self.enter("unlink_user").await?;
         self.inner.unlink_user(user).await
     }
+
+    async fn direct_preference(
+        &self,
+        user: &SlackUserId,
+    ) -> Result<deploybot_core::notify::DirectPreference, StoreError> {
+        self.enter("direct_preference").await?;
+        self.inner.direct_preference(user).await
+    }
+
+    async fn set_direct_preference(
+        &self,
+        user: &SlackUserId,
+        preference: deploybot_core::notify::DirectPreference,
+    ) -> Result<(), StoreError> {
+        self.enter("set_direct_preference").await?;
+        self.inner.set_direct_preference(user, preference).await
+    }
+
+    async fn claim_home_publish(
+        &self,
+        user: &SlackUserId,
+        now: Timestamp,
+        min_gap_secs: i64,
+    ) -> Result<bool, StoreError> {
+        self.enter("claim_home_publish").await?;
+        self.inner.claim_home_publish(user, now, min_gap_secs).await
+    }
 }
 
 #[async_trait]

@@ -35,6 +35,8 @@ struct Tables {
     users: HashMap<GithubLogin, UserLink>,
     /// Slack user index of the user table.
     user_by_slack: HashMap<SlackUserId, GithubLogin>,
+    /// user table: each person's own settings, by Slack user.
+    people: HashMap<SlackUserId, deploybot_core::notify::PersonSettings>,
     /// deployment table: one partition per repository, ids in key order (newest first).
     deployments: HashMap<Repository, BTreeMap<DeploymentId, Deployment>>,
     /// GitHub deployment id index.
@@ -430,6 +432,44 @@ impl UserStore for MemoryStore {
             return Ok(None);
         };
         Ok(tables.users.remove(&login))
+    }
+
+    async fn direct_preference(
+        &self,
+        user: &SlackUserId,
+    ) -> Result<deploybot_core::notify::DirectPreference, StoreError> {
+        Ok(self
+            .lock()?
+            .people
+            .get(user)
+            .map(|p| p.direct)
+            .unwrap_or_default())
+    }
+
+    async fn set_direct_preference(
+        &self,
+        user: &SlackUserId,
+        preference: deploybot_core::notify::DirectPreference,
+    ) -> Result<(), StoreError> {
+        self.lock()?.people.entry(user.clone()).or_default().direct = preference;
+        Ok(())
+    }
+
+    async fn claim_home_publish(
+        &self,
+        user: &SlackUserId,
+        now: Timestamp,
+        min_gap_secs: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.lock()?;
+        let person = tables.people.entry(user.clone()).or_default();
+        match person.home_published_at {
+            Some(at) if at > now.plus_secs(-min_gap_secs) => Ok(false),
+            _ => {
+                person.home_published_at = Some(now);
+                Ok(true)
+            }
+        }
     }
 }
 

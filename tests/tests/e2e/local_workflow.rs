@@ -10,7 +10,7 @@ use deploybot_local::harness::{AppOptions, LocalApp, StoreSetup, try_spawn_app};
 use deploybot_local::wiring::{DynamoSettings, random_hex};
 
 /// The titles of the scenario's steps, in order: what the demo promises to show.
-const STEPS: [&str; 23] = [
+const STEPS: [&str; 24] = [
     "Grace binds #web to acme/web and claims her GitHub login",
     "Grace sets the base domain for environment URLs",
     "Ada says hello and claims her GitHub login",
@@ -33,6 +33,7 @@ const STEPS: [&str; 23] = [
     "Linus freezes preview for the release party; pushes wait until unfreeze",
     "preview moves to GitHub Actions, production to CircleCI's GitHub App; a run is cancelled from Slack, then re-run",
     "Production needs an approval: Ada tags v1.6.0, Grace approves, it goes out by itself",
+    "Notifications: production mirrored in #prod-deploys, a quiet pull request, a failure's direct message, the Home tab",
     "Looking back",
 ];
 
@@ -67,18 +68,23 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
     assert_eq!(
         pairs,
         [
+            // The notifications' chapter: pr44 (kept out of #web), the failed release, the
+            // push that brought `notify:`.
+            ("pr44", DeploymentState::Success),
+            ("production", DeploymentState::Failure),
+            ("preview", DeploymentState::Success),
             // The approvals' chapter: the release waited for Grace's approval, then deployed;
             // the push that brought `approvals:` deployed preview (on CircleCI again).
             ("production", DeploymentState::Success),
-            ("preview", DeploymentState::Success),
+            ("preview", DeploymentState::Inactive),
             // The CI backends' chapter: a tag through CircleCI's /pipeline/run; a push on
             // GitHub Actions cancelled from Slack, then re-run on GitHub (it succeeded); the push
             // on Actions that brought the file.
             ("production", DeploymentState::Inactive),
             ("preview", DeploymentState::Inactive),
             ("preview", DeploymentState::Inactive),
-            // The freeze's chapter: the newest push deployed once preview was unfrozen; the
-            // push before it was superseded while it waited.
+            // The freeze's chapter: the newest push deployed once preview was unfrozen
+            // (inactive since); the push before it was superseded while it waited.
             ("preview", DeploymentState::Inactive),
             ("preview", DeploymentState::Superseded),
             // The workflow file's chapter: the push that brought a broken version of the file
@@ -111,11 +117,12 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
     );
     assert_eq!(
         app.fakes.ci.pipelines().len(),
-        20,
+        23,
         "the superseded pushes and the refused one never ran; two preview deployments ran on GitHub Actions"
     );
     assert_eq!(app.fakes.actions.runs().len(), 2, "GitHub Actions ran two");
     assert!(app.failures().is_empty(), "{:#?}", app.failures());
+    assert_notifications(app, &deployments);
     // The transcript a person reads names what happened.
     for expected in [
         "Grace in #web: /cimon setup acme/web",
@@ -132,6 +139,9 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
         "GitHub API   ← POST /repos/acme/web/actions/workflows/deploy.yml/dispatches",
         "GitHub API   ← POST /repos/acme/web/actions/runs/30433643/cancel",
         "/pipeline/run",
+        "acme/web → production failed: `v1.7.0`",
+        "[Retry] [Roll back] [Lock]",
+        "@subteam^S0ONCALL",
         "The demo worked",
     ] {
         assert!(
@@ -140,6 +150,53 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
             report.transcript
         );
     }
+}
+
+/// The notifications' chapter as the store and the fakes keep it: the failed release's
+/// mirror, direct message and mention stored with it (channel and ts each, read back from
+/// this store), pr44 without a message in #web, Ada's Home tab published.
+fn assert_notifications(app: &LocalApp, deployments: &[deploybot_core::Deployment]) {
+    use deploybot_core::notify::NoticeKind;
+    use deploybot_core::{Environment, SlackChannelId, SlackUserId};
+    let release = deployments
+        .iter()
+        .find(|d| d.environment == Environment::Production && d.state == DeploymentState::Failure)
+        .expect("the failed release");
+    let mirror = release
+        .notices
+        .iter()
+        .find(|n| matches!(&n.kind, NoticeKind::Mirror { target } if target.as_str() == "#prod-deploys"))
+        .expect("the mirror is stored");
+    let prod = SlackChannelId::parse("C0PRODDEPLOYS").expect("id");
+    assert_eq!(mirror.channel.as_ref(), Some(&prod));
+    let mirrored = app
+        .fakes
+        .slack
+        .message(&prod, mirror.ts.as_deref().expect("its ts"))
+        .expect("the stored pair names the mirror");
+    assert!(mirrored.len() >= 2, "edited in place: {mirrored:?}");
+    let ada = SlackUserId::parse("U0ADA").expect("id");
+    assert!(release.notices.iter().any(
+        |n| matches!(&n.kind, NoticeKind::Direct { user, .. } if *user == ada) && n.ts.is_some()
+    ));
+    assert!(
+        release
+            .notices
+            .iter()
+            .any(|n| n.kind == NoticeKind::Mention && n.ts.is_some())
+    );
+    assert_eq!(app.fakes.slack.direct_messages(&ada).len(), 1);
+    let pr44 = deployments
+        .iter()
+        .find(|d| d.environment.to_string() == "pr44")
+        .expect("pr44");
+    assert_eq!(pr44.slack_ts, None, "kept out of #web");
+    let home = app.fakes.slack.homes(&ada);
+    assert!(
+        home.last()
+            .is_some_and(|v| v.to_string().contains("v1.5.0")),
+        "{home:?}"
+    );
 }
 
 #[tokio::test]
@@ -166,7 +223,8 @@ fn assert_metrics(metrics: &deploybot_testkit::metrics::CapturedMetrics) {
     assert!(deployments("production", "success") >= 1);
     assert!(deployments("staging", "success") >= 1);
     assert!(deployments("preview", "failure") >= 1);
-    assert_eq!(deployments("production", "failure"), 0);
+    // The notifications' chapter's release fails.
+    assert_eq!(deployments("production", "failure"), 1);
     let line = metrics
         .lines("Deployments", "Environment", "production")
         .pop()

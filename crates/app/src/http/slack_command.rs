@@ -246,6 +246,22 @@ async fn run(state: &AppState, request: &SlashCommand) -> Result<SlashReply, App
             target,
             reason,
         } => rollback(state, request, environment, target, reason).await,
+        Command::NotifyMe { preference } => {
+            let users = state.users()?;
+            let reply = match preference {
+                Some(preference) => {
+                    users
+                        .set_direct_preference(&request.user, preference)
+                        .await?;
+                    crate::render::notify::preference_reply(preference, true)
+                }
+                None => crate::render::notify::preference_reply(
+                    users.direct_preference(&request.user).await?,
+                    false,
+                ),
+            };
+            Ok(SlashReply::ephemeral(reply))
+        }
     }
 }
 
@@ -823,7 +839,7 @@ async fn status(state: &AppState, request: &SlashCommand) -> Result<SlashReply, 
 
 /// One environment for `status`, from its lane record (none: nothing went through its lane
 /// yet): the deployments it runs and ran, read by key, and its queue counted, together.
-async fn environment_status(
+pub(crate) async fn environment_status(
     state: &AppState,
     repository: &Repository,
     environment: Environment,

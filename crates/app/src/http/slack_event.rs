@@ -4,7 +4,8 @@
 //! (`channel_archive`, `group_archive`), deleted (`channel_deleted`, `group_deleted`) or left
 //! by deploybot itself (`member_left_channel` of the bot user, `channel_left`, `group_left`):
 //! the repository is unbound and why is recorded, and `app_uninstalled` / `tokens_revoked`
-//! (stop posting to that workspace). Other events, `channel_unarchive` and `group_unarchive`
+//! (stop posting to that workspace), and `app_home_opened` (the person's Home tab is
+//! published by `slack-message`, docs/notifications.md). Other events, `channel_unarchive` and `group_unarchive`
 //! among them (the binding is gone by then; `setup` ties the channel again), are answered 200
 //! and ignored.
 //!
@@ -110,6 +111,13 @@ enum Event {
     },
     AppUninstalled,
     TokensRevoked,
+    /// Someone opened one of the app's tabs; the Home tab gets its grid
+    /// (docs/notifications.md, "App Home").
+    AppHomeOpened {
+        user: String,
+        #[serde(default)]
+        tab: Option<String>,
+    },
     #[serde(other)]
     Other,
 }
@@ -136,6 +144,7 @@ impl Event {
             Event::GroupLeft { .. } => "group_left",
             Event::AppUninstalled => "app_uninstalled",
             Event::TokensRevoked => "tokens_revoked",
+            Event::AppHomeOpened { .. } => "app_home_opened",
             Event::Other => "other",
         }
     }
@@ -288,6 +297,19 @@ async fn apply(state: &AppState, team: Option<SlackTeamId>, event: Event) -> Res
             };
             tracing::warn!(%team, "Slack workspace uninstalled the app or revoked its tokens");
             state.projects()?.set_team_revoked(&team, true).await?;
+            Ok(())
+        }
+        Event::AppHomeOpened { user, tab } => {
+            // The Messages tab opens too; only the Home tab has a view to publish.
+            if tab.as_deref().is_some_and(|t| t != "home") {
+                return Ok(());
+            }
+            let Ok(user) = SlackUserId::parse(&user) else {
+                tracing::warn!("app_home_opened with a malformed user id ignored");
+                return Ok(());
+            };
+            let request = SlackMessageRequest::Home { user, opened: true };
+            send(state.invoker()?, &request).await?;
             Ok(())
         }
         Event::Other => Ok(()),

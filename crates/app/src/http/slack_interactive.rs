@@ -19,6 +19,7 @@
 
 use crate::http::lane_actions::{self, Answer};
 use crate::http::slack_request;
+use crate::render::notify as direct;
 use crate::render::{
     ACTION_CLAIM_LOGIN, ACTION_EXTEND, ACTION_PROMOTE, ACTION_RETRY, ACTION_UNLOCK,
     ACTION_UNLOCK_CONFIRMED, replies,
@@ -184,7 +185,7 @@ fn parse(body: &[u8]) -> Result<(Payload, Option<Press>), AppError> {
 }
 
 /// The buttons handled here.
-const ACTIONS: [&str; 11] = [
+const ACTIONS: &[&str] = &[
     crate::render::ACTION_APPROVE,
     crate::render::ACTION_REJECT,
     ACTION_CLAIM_LOGIN,
@@ -196,6 +197,10 @@ const ACTIONS: [&str; 11] = [
     crate::render::ACTION_ROLLBACK,
     crate::render::ACTION_ROLLBACK_CANCEL,
     crate::render::ACTION_CANCEL_DEPLOYMENT,
+    direct::ACTION_DIRECT_RETRY,
+    direct::ACTION_DIRECT_ROLLBACK,
+    direct::ACTION_DIRECT_LOCK,
+    crate::render::home::ACTION_HOME_PROMOTE,
 ];
 
 async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -297,6 +302,11 @@ async fn run(state: &AppState, press: &Press) -> Result<(), AppError> {
         }
         crate::render::ACTION_ROLLBACK => rollback(state, press).await,
         crate::render::ACTION_CANCEL_DEPLOYMENT => cancel(state, press).await,
+        direct::ACTION_DIRECT_RETRY => redeploy(state, press, Redeploy::Retry).await,
+        crate::render::home::ACTION_HOME_PROMOTE => home_promote(state, press).await,
+        direct::ACTION_DIRECT_ROLLBACK | direct::ACTION_DIRECT_LOCK => {
+            direct_lane_button(state, press).await
+        }
         crate::render::ACTION_ROLLBACK_CANCEL => {
             let text = format!("Rollback of {} cancelled; nothing changed.", press.value);
             reply(state, press, Message::text(text), true).await
@@ -317,7 +327,14 @@ async fn rollback(state: &AppState, press: &Press) -> Result<(), AppError> {
             return reply(state, press, Message::text(text), true).await;
         }
     };
-    let Some(channel) = press.channel.clone() else {
+    // The rollback's progress goes to the repository's channel, also when the preview was
+    // shown in a direct message.
+    let bound = state
+        .projects()?
+        .project_by_repository(&choice.repository)
+        .await?
+        .map(|p| p.channel);
+    let Some(channel) = bound.or_else(|| press.channel.clone()) else {
         tracing::warn!("rollback button without a channel");
         return Ok(());
     };
@@ -529,13 +546,28 @@ enum Redeploy {
 
 async fn redeploy(state: &AppState, press: &Press, kind: Redeploy) -> Result<(), AppError> {
     let grammar = &state.config.grammar;
-    let Some(channel) = press.channel.clone() else {
-        return reply(state, press, replies::deployment_not_found(grammar), false).await;
+    // [Retry] in a direct message names its repository (`acme/web@<id>`); a channel's buttons
+    // are about the channel's repository.
+    let (project, id_text) = match direct::from_retry_value(&press.value) {
+        Some((repository, id)) => (
+            state.projects()?.project_by_repository(&repository).await?,
+            id.to_string(),
+        ),
+        None => {
+            let Some(channel) = press.channel.clone() else {
+                return reply(state, press, replies::deployment_not_found(grammar), false).await;
+            };
+            (
+                state.projects()?.project_by_channel(&channel).await?,
+                press.value.clone(),
+            )
+        }
     };
-    let Some(project) = state.projects()?.project_by_channel(&channel).await? else {
+    let Some(project) = project else {
         return reply(state, press, replies::not_set_up(grammar), false).await;
     };
-    let found = match DeploymentId::parse(&press.value) {
+    let channel = project.channel.clone();
+    let found = match DeploymentId::parse(&id_text) {
         Ok(id) => {
             state
                 .deployments()?
@@ -669,4 +701,75 @@ async fn lane_button(state: &AppState, press: &Press, event: &LaneEvent) -> Resu
         }
         Answer::Done(_) => Ok(()),
     }
+}
+
+/// [Roll back] and [Lock] in a failure's direct message: the rollback preview (shown to the
+/// person where they pressed, the rollback itself posted in the repository's channel), or
+/// the lock of the environment, as `rollback <environment>` and `lock <environment>` do.
+async fn direct_lane_button(state: &AppState, press: &Press) -> Result<(), AppError> {
+    let grammar = &state.config.grammar;
+    let Some(key) = lane_actions::lane_from_value(&press.value) else {
+        return reply(state, press, replies::lane_not_found(grammar), false).await;
+    };
+    let Some(project) = state
+        .projects()?
+        .project_by_repository(&key.repository)
+        .await?
+    else {
+        return reply(state, press, replies::lane_not_found(grammar), false).await;
+    };
+    if press.action_id == direct::ACTION_DIRECT_ROLLBACK {
+        let preview =
+            DeploymentCreateRequest::RollbackPreview(deploybot_core::invoke::RollbackRequest {
+                repository: project.repository.clone(),
+                environment: key.environment.clone(),
+                target: None,
+                reason: None,
+                user: press.user.clone(),
+                channel: project.channel.clone(),
+                response_url: press.response_url.clone(),
+            });
+        send(state.invoker()?, &preview).await?;
+        return reply(state, press, replies::rollback_ack(&key.environment), false).await;
+    }
+    let event = LaneEvent::Lock {
+        by: press.user.clone(),
+        duration: None,
+        reason: Some("locked from a failure's direct message".to_owned()),
+        production: state.policy_of(&project).is_production(&key.environment),
+    };
+    let answer = lane_actions::act(state, &key, &event, &project.channel).await?;
+    reply(state, press, answer.into_message(), false).await
+}
+
+/// [Promote] on the Home tab: the commit it showed goes to the environment, as `deploy
+/// <commit> to <environment>` in the repository's channel would (the workflow's rules
+/// apply: `promote_from`, freezes, locks).
+async fn home_promote(state: &AppState, press: &Press) -> Result<(), AppError> {
+    let grammar = &state.config.grammar;
+    let parsed = crate::render::home::from_promote_value(&press.value)
+        .and_then(|(lane, sha)| Some((lane_actions::lane_from_value(lane)?, sha)));
+    let Some((key, sha)) = parsed else {
+        return reply(state, press, replies::lane_not_found(grammar), false).await;
+    };
+    let Some(project) = state
+        .projects()?
+        .project_by_repository(&key.repository)
+        .await?
+    else {
+        return reply(state, press, replies::lane_not_found(grammar), false).await;
+    };
+    let create = DeploymentCreateRequest::Manual(ManualDeploymentRequest {
+        repository: project.repository,
+        deployment_id: state.new_deployment_id(),
+        environment: key.environment,
+        git_ref: Some(GitRef::Name(sha.as_str().to_owned())),
+        trigger: Trigger::Manual {
+            slack_user: press.user.clone(),
+        },
+        channel: project.channel,
+        response_url: press.response_url.clone(),
+    });
+    send(state.invoker()?, &create).await?;
+    Ok(())
 }

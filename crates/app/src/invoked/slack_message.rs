@@ -3,7 +3,8 @@
 //! messages, ephemeral replies, `response_url` follow-ups and claim offers, and finishes
 //! `setup` and `hello <login>` once GitHub has confirmed them (`crate::invoked::setup`). Nothing is posted
 //! to a workspace whose tokens were revoked. A deployment message someone deleted is posted
-//! again.
+//! again. The workflow file's `notify:` routes (`crate::notify`) follow the canonical message:
+//! its mirrors, direct messages and mentions, or, for `channel: none`, instead of it.
 
 use crate::lifecycle::{self, Saved};
 use crate::render::deployment::deployment_message;
@@ -88,6 +89,14 @@ pub async fn handle(
             };
             crate::invoked::setup::setup(state, &repository, channel_name, team, &asker).await
         }
+        SlackMessageRequest::Home { user, opened } => {
+            crate::home::publish(state, &user, opened).await
+        }
+        SlackMessageRequest::LaneNotice {
+            lane,
+            channel,
+            message,
+        } => lane_notice(state, &lane, &channel, &message).await,
         SlackMessageRequest::ClaimLogin {
             repository,
             channel,
@@ -139,7 +148,15 @@ async fn post_and_store(
     message: &Message,
     replacing: Option<&str>,
 ) -> Result<String, AppError> {
-    let posted = slack.post_message(&record.slack_channel, message).await?;
+    let posted = match crate::notify::thread_of(state, record).await {
+        Some(thread) => {
+            slack
+                .post_to(record.slack_channel.as_str(), Some(&thread), message)
+                .await?
+                .ts
+        }
+        None => slack.post_message(&record.slack_channel, message).await?,
+    };
     let saved = lifecycle::update_from(state, record.clone(), |d| {
         if d.slack_ts.as_deref() != replacing {
             return false;
@@ -167,8 +184,16 @@ async fn deployment(
     let slack = state.slack()?;
     let mut record = lifecycle::load(state, repository, id).await?;
     let project = state.projects()?.project_by_repository(repository).await?;
+    let routing = crate::notify::routing_of(state, project.as_ref(), &record);
     if team_revoked(state, project).await? {
         tracing::info!(deployment = %id, "workspace tokens revoked: not posting");
+        return Ok(SlackMessageResponse::default());
+    }
+    if !routing.bound_channel {
+        // `channel: none`: no message in the bound channel; mirrors and direct messages
+        // still go (docs/notifications.md).
+        crate::home::refresh_for(state, &record).await;
+        crate::notify::deliver(state, record, &routing).await;
         return Ok(SlackMessageResponse::default());
     }
     let logins = named_logins(&record);
@@ -199,6 +224,8 @@ async fn deployment(
         let latest = lifecycle::load(state, repository, id).await?;
         let latest_message = deployment_message(&latest, &links);
         if latest_message == message && latest.slack_ts.as_deref() == Some(ts.as_str()) {
+            crate::home::refresh_for(state, &latest).await;
+            crate::notify::deliver(state, latest, &routing).await;
             return Ok(SlackMessageResponse { ts: Some(ts) });
         }
         record = latest;
@@ -206,4 +233,43 @@ async fn deployment(
     Ok(SlackMessageResponse {
         ts: record.slack_ts,
     })
+}
+
+/// A lane's notice: a reply in the thread of the lane's latest deployment message when the
+/// workflow file says `notify.threads: true` and there is one, else a channel message.
+async fn lane_notice(
+    state: &AppState,
+    lane: &deploybot_core::lane::LaneKey,
+    channel: &SlackChannelId,
+    message: &Message,
+) -> Result<SlackMessageResponse, AppError> {
+    let project = state.projects()?.project_by_channel(channel).await?;
+    let threads = project
+        .as_ref()
+        .is_some_and(|p| state.policy_of(p).workflow().notify.threads);
+    if team_revoked(state, project).await? {
+        return Ok(SlackMessageResponse::default());
+    }
+    let slack = state.slack()?;
+    let thread = if threads {
+        state
+            .deployments()?
+            .list_deployments(&lane.repository, Some(lane.environment.clone()), 1)
+            .await?
+            .into_iter()
+            .next()
+            .and_then(|d| d.slack_ts)
+    } else {
+        None
+    };
+    let ts = match thread {
+        Some(thread) => {
+            slack
+                .post_to(channel.as_str(), Some(&thread), message)
+                .await?
+                .ts
+        }
+        None => slack.post_message(channel, message).await?,
+    };
+    Ok(SlackMessageResponse { ts: Some(ts) })
 }

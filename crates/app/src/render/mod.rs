@@ -3,7 +3,9 @@
 
 pub mod deployment;
 pub mod freezes;
+pub mod home;
 pub mod lanes;
+pub mod notify;
 pub mod replies;
 
 /// `action_id` of a "claim this GitHub login" button; its value is the GitHub login.

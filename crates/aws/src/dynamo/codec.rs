@@ -188,6 +188,14 @@ fn user_table_key(partition: String, sort: String) -> Item {
     ])
 }
 
+/// The key of a person's own settings item.
+pub(crate) fn person_key(slack_user: &SlackUserId) -> Item {
+    user_table_key(
+        format!("{}{}", user::PERSON_PREFIX, slack_user.as_str()),
+        user::PERSON_SORT_KEY.to_owned(),
+    )
+}
+
 /// The link item `(login, Slack user)`.
 pub(crate) fn link_key(login: &GithubLogin, slack_user: &SlackUserId) -> Item {
     user_table_key(login.as_str().to_owned(), slack_user.as_str().to_owned())

@@ -475,6 +475,30 @@ impl UserStore for DynamoStore {
     async fn unlink_user(&self, user: &SlackUserId) -> Result<Option<UserLink>, StoreError> {
         users::unlink(self, user).await
     }
+
+    async fn direct_preference(
+        &self,
+        user: &SlackUserId,
+    ) -> Result<deploybot_core::notify::DirectPreference, StoreError> {
+        users::direct_preference(self, user).await
+    }
+
+    async fn set_direct_preference(
+        &self,
+        user: &SlackUserId,
+        preference: deploybot_core::notify::DirectPreference,
+    ) -> Result<(), StoreError> {
+        users::set_direct_preference(self, user, preference).await
+    }
+
+    async fn claim_home_publish(
+        &self,
+        user: &SlackUserId,
+        now: Timestamp,
+        min_gap_secs: i64,
+    ) -> Result<bool, StoreError> {
+        users::claim_home_publish(self, user, now, min_gap_secs).await
+    }
 }
 
 #[async_trait]

@@ -47,6 +47,14 @@ pub mod user {
     pub const SLACK_USER_INDEX: &str = "by_slack_user";
     /// Partition-key prefix of a Slack user's claim item (`#slack#U123`).
     pub const SLACK_CLAIM_PREFIX: &str = "#slack#";
+    /// Partition-key prefix of a person's own settings item (`#person#U123`).
+    pub const PERSON_PREFIX: &str = "#person#";
+    /// Sort key of a person's settings item.
+    pub const PERSON_SORT_KEY: &str = "#person";
+    /// A person's direct-message preference (S: `all`, `failures`, `none`).
+    pub const DIRECT_PREFERENCE: &str = "direct_preference";
+    /// When the person's Home tab was last published (N, Unix milliseconds).
+    pub const HOME_PUBLISHED_AT: &str = "home_published_at";
 }
 
 /// Attribute and index names of the deployment table. Every `idx_*` attribute exists only to

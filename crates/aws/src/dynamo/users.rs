@@ -2,10 +2,12 @@
 //! in the same transaction as the link, lookups by login (a partition query or batched claim
 //! reads) and by Slack user (the Slack user index).
 
-use super::DynamoStore;
 use super::claims::{self, ClaimPair, Pairing};
 use super::codec::{self, Item};
 use super::schema::user;
+use super::{DynamoStore, is_condition_failed, sdk_error};
+use deploybot_core::Timestamp;
+use deploybot_core::notify::DirectPreference;
 use deploybot_core::ports::{LinkOutcome, StoreError};
 use deploybot_core::{GithubLogin, SlackUserId, UserLink};
 use std::collections::BTreeSet;
@@ -141,4 +143,88 @@ pub(super) async fn unlink(
     slack_user: &SlackUserId,
 ) -> Result<Option<UserLink>, StoreError> {
     claims::unpair::<Links>(store, slack_user).await
+}
+
+fn preference_word(preference: DirectPreference) -> Option<&'static str> {
+    match preference {
+        DirectPreference::Routed => None,
+        DirectPreference::All => Some("all"),
+        DirectPreference::Failures => Some("failures"),
+        DirectPreference::None => Some("none"),
+    }
+}
+
+/// The person's settings item, strongly consistent: their preference.
+pub(super) async fn direct_preference(
+    store: &DynamoStore,
+    slack_user: &SlackUserId,
+) -> Result<DirectPreference, StoreError> {
+    let table = store.tables.user.as_str();
+    let item = store
+        .get("direct_preference", table, codec::person_key(slack_user))
+        .await?;
+    Ok(item
+        .as_ref()
+        .and_then(|item| codec::string_attribute(item, user::DIRECT_PREFERENCE))
+        .and_then(DirectPreference::parse)
+        .unwrap_or_default())
+}
+
+/// Sets (or, for `Routed`, removes) the preference attribute of the person's item.
+pub(super) async fn set_direct_preference(
+    store: &DynamoStore,
+    slack_user: &SlackUserId,
+    preference: DirectPreference,
+) -> Result<(), StoreError> {
+    const OPERATION: &str = "set_direct_preference";
+    let table = store.tables.user.as_str();
+    let update = store
+        .client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(codec::person_key(slack_user)))
+        .expression_attribute_names("#p", user::DIRECT_PREFERENCE);
+    let update = match preference_word(preference) {
+        Some(word) => update
+            .update_expression("SET #p = :p")
+            .expression_attribute_values(":p", codec::string(word)),
+        None => update.update_expression("REMOVE #p"),
+    };
+    update
+        .send()
+        .await
+        .map_err(|error| sdk_error(OPERATION, table, error))?;
+    Ok(())
+}
+
+/// Records `now` as the Home tab's last publish when the last one is `min_gap_secs` old or
+/// there was none: one conditional update.
+pub(super) async fn claim_home_publish(
+    store: &DynamoStore,
+    slack_user: &SlackUserId,
+    now: Timestamp,
+    min_gap_secs: i64,
+) -> Result<bool, StoreError> {
+    const OPERATION: &str = "claim_home_publish";
+    let table = store.tables.user.as_str();
+    let result = store
+        .client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(codec::person_key(slack_user)))
+        .update_expression("SET #h = :now")
+        .condition_expression("attribute_not_exists(#h) OR #h <= :cutoff")
+        .expression_attribute_names("#h", user::HOME_PUBLISHED_AT)
+        .expression_attribute_values(":now", codec::number(now.millis()))
+        .expression_attribute_values(
+            ":cutoff",
+            codec::number(now.plus_secs(-min_gap_secs).millis()),
+        )
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(error) if is_condition_failed(&error) => Ok(false),
+        Err(error) => Err(sdk_error(OPERATION, table, error)),
+    }
 }

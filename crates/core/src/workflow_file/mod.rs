@@ -8,6 +8,7 @@
 
 mod approvals;
 mod glob;
+mod notify;
 
 use crate::freeze::{FreezeWindow, Schedule, WeeklyTime, Zone, parse_local_date_time};
 pub use approvals::{APPROVAL_FROM_KEYS, APPROVAL_RULE_KEYS, APPROVALS_KEYS, EXCLUDE_VALUES};
@@ -19,7 +20,7 @@ use std::fmt;
 /// Where the file lives in a repository (read from the default branch only).
 pub const WORKFLOW_PATH: &str = ".github/deploybot.yml";
 /// The keys of the file's top level.
-pub const TOP_KEYS: [&str; 3] = ["version", "environments", "freezes"];
+pub const TOP_KEYS: [&str; 4] = ["version", "environments", "freezes", "notify"];
 /// The keys of one environment.
 pub const ENVIRONMENT_KEYS: [&str; 12] = [
     "approvals",
@@ -77,6 +78,9 @@ pub struct WorkflowFile {
     pub environments: Vec<EnvironmentSpec>,
     /// `freezes:`: when environments take no automatic deployment ([`crate::freeze`]).
     pub freezes: Vec<crate::freeze::FreezeWindow>,
+    /// `notify:`: where deployment messages go besides the bound channel
+    /// ([`crate::notify`]).
+    pub notify: crate::notify::NotifySpec,
 }
 
 /// One environment of the file.
@@ -602,11 +606,13 @@ fn parse_top(doc: &Node<'_>, errors: &mut Errors) -> Option<WorkflowFile> {
     let mut version = None;
     let mut environments = None;
     let mut freezes = None;
+    let mut notify = None;
     for (key, key_node, value) in entries(doc, errors) {
         match key {
             "version" => version = Some(value),
             "environments" => environments = Some(value),
             "freezes" => freezes = Some(value),
+            "notify" => notify = Some(value),
             _ => unknown_key(key_node, key, &TOP_KEYS, "the file", errors),
         }
     }
@@ -669,9 +675,13 @@ fn parse_top(doc: &Node<'_>, errors: &mut Errors) -> Option<WorkflowFile> {
         check_promote_from(&env, &target, node, &names, &specs, errors);
     }
     let freezes = freezes.map_or_else(Vec::new, |node| parse_freezes(node, &names, errors));
+    let notify = notify.map_or_else(crate::notify::NotifySpec::default, |node| {
+        notify::parse(node, &specs, errors)
+    });
     Some(WorkflowFile {
         environments: specs,
         freezes,
+        notify,
     })
 }
 
@@ -1472,6 +1482,7 @@ impl WorkflowFile {
                 },
             ],
             freezes: Vec::new(),
+            notify: crate::notify::NotifySpec::default(),
         }
     }
 
@@ -1650,3 +1661,5 @@ mod tests;
 
 #[cfg(test)]
 mod backend_tests;
+#[cfg(test)]
+mod notify_tests;

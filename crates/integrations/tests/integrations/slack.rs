@@ -659,3 +659,69 @@ async fn answers_the_fake_cannot_give() {
         Err(SlackError::InvalidResponse(_))
     ));
 }
+
+#[tokio::test]
+async fn posts_by_name_in_threads_and_to_people_and_reads_groups_channels_and_homes() {
+    let fake = FakeSlack::new();
+    let server = fake.serve().await;
+    let (client, _) = client_for(server.base_url(), quick_policy());
+    let prod = SlackChannelId::parse("C0PROD").expect("id");
+    fake.add_channel(&prod, "prod-deploys");
+    fake.add_user_group("oncall", "S0ONCALL");
+    fake.add_member(&channel(), &user());
+
+    let posted = client
+        .post_to("#prod-deploys", None, &deploy_message("queued"))
+        .await
+        .expect("posted by name");
+    assert_eq!(posted.channel, prod, "Slack answers the channel's id");
+    client
+        .update_message(&posted.channel, &posted.ts, &deploy_message("done"))
+        .await
+        .expect("edited by id");
+    let reply = client
+        .post_to(prod.as_str(), Some(&posted.ts), &Message::text("under it"))
+        .await
+        .expect("a thread reply");
+    let replies = fake.messages(&prod);
+    assert_eq!(replies.len(), 2);
+    assert_eq!(replies[1].ts, reply.ts);
+    assert_eq!(replies[1].thread_ts.as_deref(), Some(posted.ts.as_str()));
+    assert_eq!(
+        client.post_to("#nowhere", None, &Message::text("x")).await,
+        Err(SlackError::Api("channel_not_found".into()))
+    );
+    fake.remove_bot(&prod);
+    assert_eq!(
+        client
+            .post_to("#prod-deploys", None, &Message::text("x"))
+            .await,
+        Err(SlackError::Api("not_in_channel".into()))
+    );
+
+    let dm = client
+        .post_to(user().as_str(), None, &Message::text("yours failed"))
+        .await
+        .expect("a direct message");
+    assert_eq!(dm.channel, FakeSlack::direct_channel(&user()));
+
+    assert_eq!(
+        client.user_group("oncall").await,
+        Ok(Some("S0ONCALL".to_owned()))
+    );
+    assert_eq!(client.user_group("ghosts").await, Ok(None));
+    assert_eq!(client.user_channels(&user()).await, Ok(vec![channel()]));
+    let view = json!({"type": "home", "blocks": []});
+    client
+        .publish_home(&user(), &view)
+        .await
+        .expect("published");
+    assert_eq!(fake.homes(&user()), vec![view]);
+    for m in [
+        method::USERGROUPS_LIST,
+        method::USERS_CONVERSATIONS,
+        method::VIEWS_PUBLISH,
+    ] {
+        assert!(fake.calls().iter().any(|c| c == m), "{m}");
+    }
+}

@@ -267,7 +267,7 @@ fn assert_demo_passed(line: &str, output: &Output) {
         output.status.code(),
         text(&output.stderr)
     );
-    assert!(stdout.contains("━━ 23. Looking back ━━"), "{stdout}");
+    assert!(stdout.contains("━━ 24. Looking back ━━"), "{stdout}");
 }
 
 #[test]

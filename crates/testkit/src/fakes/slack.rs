@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 use deploybot_core::blocks::{Block, Message};
-use deploybot_core::ports::{ResponseMessage, Slack, SlackError};
+use deploybot_core::ports::{Posted, ResponseMessage, Slack, SlackError};
 use deploybot_core::{SlackChannelId, SlackUserId};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
@@ -35,6 +35,9 @@ pub mod method {
     pub const UPDATE: &str = "chat.update";
     pub const POST_EPHEMERAL: &str = "chat.postEphemeral";
     pub const USERS_INFO: &str = "users.info";
+    pub const USERGROUPS_LIST: &str = "usergroups.list";
+    pub const USERS_CONVERSATIONS: &str = "users.conversations";
+    pub const VIEWS_PUBLISH: &str = "views.publish";
     /// A post to a `response_url`.
     pub const RESPONSE_URL: &str = "response_url";
 }
@@ -72,6 +75,8 @@ pub struct PostedMessage {
     pub channel: SlackChannelId,
     pub ts: String,
     pub versions: Vec<Message>,
+    /// The `ts` of the message it replies to, for a thread reply.
+    pub thread_ts: Option<String>,
 }
 
 impl PostedMessage {
@@ -120,6 +125,16 @@ struct SlackState {
     users: HashMap<SlackUserId, SlackProfile>,
     archived: HashSet<SlackChannelId>,
     deleted: HashSet<SlackChannelId>,
+    /// Channel names (without `#`) → ids, for posts by name.
+    channel_names: HashMap<String, SlackChannelId>,
+    /// Channels the bot was not invited to (`not_in_channel`).
+    outside: HashSet<SlackChannelId>,
+    /// Channel members, for `users.conversations`.
+    members: HashMap<SlackChannelId, Vec<SlackUserId>>,
+    /// User group handles → ids.
+    user_groups: HashMap<String, String>,
+    /// `views.publish` calls: whose Home tab, and the view.
+    homes: Vec<(SlackUserId, Value)>,
     revoked: bool,
     calls: Vec<String>,
     requests: Vec<SeenRequest>,
@@ -169,6 +184,49 @@ impl FakeSlack {
     /// Archives a channel: posts and updates in it answer `is_archived`.
     pub fn archive(&self, channel: &SlackChannelId) {
         self.state().archived.insert(channel.clone());
+    }
+
+    /// Gives a channel a name, so posts to `#name` land in it.
+    pub fn add_channel(&self, channel: &SlackChannelId, name: &str) {
+        self.state()
+            .channel_names
+            .insert(name.trim_start_matches('#').to_owned(), channel.clone());
+    }
+
+    /// The bot is not in the channel: posts and updates there answer `not_in_channel`
+    /// (until [`FakeSlack::invite_bot`]).
+    pub fn remove_bot(&self, channel: &SlackChannelId) {
+        self.state().outside.insert(channel.clone());
+    }
+
+    pub fn invite_bot(&self, channel: &SlackChannelId) {
+        self.state().outside.remove(channel);
+    }
+
+    /// `user` is a member of `channel` (as `users.conversations` tells).
+    pub fn add_member(&self, channel: &SlackChannelId, user: &SlackUserId) {
+        let mut state = self.state();
+        let members = state.members.entry(channel.clone()).or_default();
+        if !members.contains(user) {
+            members.push(user.clone());
+        }
+    }
+
+    /// A user group with this handle (without `@`) and id exists.
+    pub fn add_user_group(&self, handle: &str, id: &str) {
+        self.state()
+            .user_groups
+            .insert(handle.to_owned(), id.to_owned());
+    }
+
+    /// The views published to `user`'s Home tab, in order.
+    pub fn homes(&self, user: &SlackUserId) -> Vec<Value> {
+        self.state()
+            .homes
+            .iter()
+            .filter(|(u, _)| u == user)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     /// Deletes a channel: posts and updates in it answer `channel_not_found`.
@@ -344,8 +402,78 @@ impl FakeSlack {
             channel: channel.clone(),
             ts: ts.clone(),
             versions: vec![message],
+            thread_ts: None,
         });
         Ok((channel, ts))
+    }
+
+    /// `chat.postMessage` to a channel id, `#name` or user id, in a thread when given.
+    async fn do_post_to(
+        &self,
+        target: &str,
+        thread_ts: Option<&str>,
+        message: Message,
+    ) -> Result<(SlackChannelId, String), SlackFailure> {
+        self.gate(method::POST_MESSAGE, true).await?;
+        let mut state = self.state();
+        let channel = if let Some(name) = target.strip_prefix('#') {
+            state
+                .channel_names
+                .get(name)
+                .cloned()
+                .ok_or_else(|| api("channel_not_found"))?
+        } else if let Ok(user) = SlackUserId::parse(target) {
+            Self::direct_channel(&user)
+        } else {
+            SlackChannelId::parse(target).map_err(|_| api("channel_not_found"))?
+        };
+        state.writable(&channel)?;
+        if let Some(parent) = thread_ts
+            && !state
+                .messages
+                .iter()
+                .any(|m| m.channel == channel && m.ts == parent)
+        {
+            return Err(api("thread_not_found"));
+        }
+        let ts = state.new_ts();
+        state.messages.push(PostedMessage {
+            channel: channel.clone(),
+            ts: ts.clone(),
+            versions: vec![message],
+            thread_ts: thread_ts.map(str::to_owned),
+        });
+        Ok((channel, ts))
+    }
+
+    async fn do_user_group(&self, handle: &str) -> Result<Option<String>, SlackFailure> {
+        self.gate(method::USERGROUPS_LIST, true).await?;
+        Ok(self.state().user_groups.get(handle).cloned())
+    }
+
+    async fn do_user_channels(
+        &self,
+        user: &SlackUserId,
+    ) -> Result<Vec<SlackChannelId>, SlackFailure> {
+        self.gate(method::USERS_CONVERSATIONS, true).await?;
+        let state = self.state();
+        let mut channels: Vec<SlackChannelId> = state
+            .members
+            .iter()
+            .filter(|(c, members)| members.contains(user) && !state.deleted.contains(*c))
+            .map(|(c, _)| c.clone())
+            .collect();
+        channels.sort();
+        Ok(channels)
+    }
+
+    async fn do_publish_home(&self, user: &SlackUserId, view: Value) -> Result<(), SlackFailure> {
+        self.gate(method::VIEWS_PUBLISH, true).await?;
+        if view.get("type").and_then(Value::as_str) != Some("home") {
+            return Err(api("invalid_arguments"));
+        }
+        self.state().homes.push((user.clone(), view));
+        Ok(())
     }
 
     async fn do_update(
@@ -419,6 +547,9 @@ impl SlackState {
         }
         if self.archived.contains(channel) {
             return Err(api("is_archived"));
+        }
+        if self.outside.contains(channel) {
+            return Err(api("not_in_channel"));
         }
         Ok(())
     }
@@ -497,6 +628,32 @@ impl Slack for FakeSlack {
         self.do_user(user)
             .await
             .map(|profile| shown_name(&profile))
+            .map_err(|f| f.to_error())
+    }
+
+    async fn post_to(
+        &self,
+        target: &str,
+        thread_ts: Option<&str>,
+        message: &Message,
+    ) -> Result<Posted, SlackError> {
+        self.do_post_to(target, thread_ts, message.clone())
+            .await
+            .map(|(channel, ts)| Posted { channel, ts })
+            .map_err(|f| f.to_error())
+    }
+
+    async fn user_group(&self, handle: &str) -> Result<Option<String>, SlackError> {
+        self.do_user_group(handle).await.map_err(|f| f.to_error())
+    }
+
+    async fn user_channels(&self, user: &SlackUserId) -> Result<Vec<SlackChannelId>, SlackError> {
+        self.do_user_channels(user).await.map_err(|f| f.to_error())
+    }
+
+    async fn publish_home(&self, user: &SlackUserId, view: &Value) -> Result<(), SlackError> {
+        self.do_publish_home(user, view.clone())
+            .await
             .map_err(|f| f.to_error())
     }
 }
@@ -622,9 +779,18 @@ impl FakeSlack {
     ) -> Result<Value, SlackFailure> {
         match name {
             method::POST_MESSAGE => {
-                let channel = post_channel_arg(args)?;
                 let message = message_from(args)?;
-                let (channel, ts) = self.do_post(&channel, message.clone()).await?;
+                let thread_ts = args.get("thread_ts").and_then(Value::as_str);
+                let target = args
+                    .get("channel")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let (channel, ts) = if thread_ts.is_some() || target.starts_with('#') {
+                    self.do_post_to(target, thread_ts, message.clone()).await?
+                } else {
+                    let channel = post_channel_arg(args)?;
+                    self.do_post(&channel, message.clone()).await?
+                };
                 Ok(json!({
                     "ok": true,
                     "channel": channel,
@@ -665,6 +831,41 @@ impl FakeSlack {
                         },
                     },
                 }))
+            }
+            method::USERGROUPS_LIST => {
+                let groups: Vec<Value> = {
+                    self.gate(method::USERGROUPS_LIST, true).await?;
+                    let state = self.state();
+                    let mut groups: Vec<(&String, &String)> = state.user_groups.iter().collect();
+                    groups.sort();
+                    groups
+                        .into_iter()
+                        .map(|(handle, id)| json!({"id": id, "handle": handle, "name": handle}))
+                        .collect()
+                };
+                Ok(json!({"ok": true, "usergroups": groups}))
+            }
+            method::USERS_CONVERSATIONS => {
+                let user = user_arg(args)?;
+                let channels = self.do_user_channels(&user).await?;
+                let channels: Vec<Value> = channels.iter().map(|c| json!({"id": c})).collect();
+                Ok(
+                    json!({"ok": true, "channels": channels, "response_metadata": {"next_cursor": ""}}),
+                )
+            }
+            method::VIEWS_PUBLISH => {
+                let user = args
+                    .get("user_id")
+                    .and_then(Value::as_str)
+                    .and_then(|u| SlackUserId::parse(u).ok())
+                    .ok_or_else(|| api("user_not_found"))?;
+                let view = match args.get("view") {
+                    Some(Value::String(text)) => serde_json::from_str(text).unwrap_or(Value::Null),
+                    Some(v) => v.clone(),
+                    None => Value::Null,
+                };
+                self.do_publish_home(&user, view.clone()).await?;
+                Ok(json!({"ok": true, "view": view}))
             }
             _ => Err(api("unknown_method")),
         }

@@ -11,6 +11,7 @@ mod approvals;
 mod deliveries;
 mod deployments;
 mod lanes;
+mod people;
 mod projects;
 mod users;
 
@@ -18,6 +19,7 @@ pub use approvals::*;
 pub use deliveries::*;
 pub use deployments::*;
 pub use lanes::*;
+pub use people::*;
 pub use projects::*;
 pub use users::*;
 
@@ -133,6 +135,9 @@ macro_rules! store_contract_tests {
             delete_lane_is_optimistic_and_leaves_the_counter,
             bad_ranges_newest_rollback_first_per_lane,
             approval_requests_by_key_and_optimistic,
+            direct_preference_is_kept_per_person,
+            home_publish_is_claimed_at_most_once_per_gap,
+            deployment_notices_round_trip,
         );
         $crate::store_contract_tests!(@each [$(#[$attribute])*]
             [#[tokio::test(flavor = "multi_thread", worker_threads = 4)]] $factory;
@@ -145,6 +150,7 @@ macro_rules! store_contract_tests {
             concurrent_saves_of_one_lane_version_have_one_winner,
             concurrent_next_lane_seq_never_repeats,
             concurrent_votes_on_one_version_count_once,
+            concurrent_home_publishes_have_one_winner,
         );
     };
 }

@@ -51,6 +51,8 @@ const REVOKED_TEAMS: TableDefinition<&str, ()> = TableDefinition::new("revoked_t
 const USERS: TableDefinition<&str, &str> = TableDefinition::new("users");
 /// Slack user → GitHub login (the user table's Slack index).
 const USER_BY_SLACK: TableDefinition<&str, &str> = TableDefinition::new("user_by_slack");
+/// Slack user → the person's own settings JSON (direct-message preference, Home tab).
+const PEOPLE: TableDefinition<&str, &str> = TableDefinition::new("people");
 /// (repository, deployment id) → deployment JSON; ids sort newest first.
 const DEPLOYMENTS: TableDefinition<(&str, &str), &str> = TableDefinition::new("deployments");
 /// GitHub deployment id → (repository, deployment id).
@@ -174,6 +176,7 @@ impl RedbStore {
         transaction
             .open_table(USER_BY_SLACK)
             .or_backend("user_by_slack")?;
+        transaction.open_table(PEOPLE).or_backend("people")?;
         DeploymentTables::open(&transaction)?;
         transaction
             .open_table(DELIVERIES)

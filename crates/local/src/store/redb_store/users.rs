@@ -1,6 +1,7 @@
 //! The redb store's user table: links and the Slack-user index.
 
 use super::*;
+use deploybot_core::notify::PersonSettings;
 
 #[async_trait]
 impl UserStore for RedbStore {
@@ -101,6 +102,64 @@ impl UserStore for RedbStore {
             removed
                 .map(|json| decode("users", &login, &json))
                 .transpose()
+        })
+        .await
+    }
+
+    async fn direct_preference(
+        &self,
+        user: &SlackUserId,
+    ) -> Result<deploybot_core::notify::DirectPreference, StoreError> {
+        let user = user.clone();
+        self.read(move |transaction| {
+            let people = transaction.open_table(PEOPLE).or_backend("people")?;
+            let person: Option<PersonSettings> = get_json(&people, "people", user.as_str())?;
+            Ok(person.map(|p| p.direct).unwrap_or_default())
+        })
+        .await
+    }
+
+    async fn set_direct_preference(
+        &self,
+        user: &SlackUserId,
+        preference: deploybot_core::notify::DirectPreference,
+    ) -> Result<(), StoreError> {
+        let user = user.clone();
+        self.write(move |transaction| {
+            let mut people = transaction.open_table(PEOPLE).or_backend("people")?;
+            let mut person: PersonSettings =
+                get_json(&people, "people", user.as_str())?.unwrap_or_default();
+            person.direct = preference;
+            people
+                .insert(user.as_str(), encode(&person)?.as_str())
+                .or_backend("people")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn claim_home_publish(
+        &self,
+        user: &SlackUserId,
+        now: Timestamp,
+        min_gap_secs: i64,
+    ) -> Result<bool, StoreError> {
+        let user = user.clone();
+        self.write(move |transaction| {
+            let mut people = transaction.open_table(PEOPLE).or_backend("people")?;
+            let mut person: PersonSettings =
+                get_json(&people, "people", user.as_str())?.unwrap_or_default();
+            if person
+                .home_published_at
+                .is_some_and(|at| at > now.plus_secs(-min_gap_secs))
+            {
+                return Ok(false);
+            }
+            person.home_published_at = Some(now);
+            people
+                .insert(user.as_str(), encode(&person)?.as_str())
+                .or_backend("people")?;
+            Ok(true)
         })
         .await
     }
