@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod correlation;
+pub mod direct_message;
 pub mod dispatch;
 pub mod error;
 pub mod http;
@@ -13,6 +14,7 @@ pub mod invoked;
 pub mod lanes;
 pub mod lifecycle;
 pub mod render;
+pub mod shipping;
 pub mod state;
 pub mod webhook_payloads;
 pub mod wiring;

@@ -5,6 +5,7 @@ pub mod deployment;
 pub mod freezes;
 pub mod lanes;
 pub mod replies;
+pub mod shipping;
 
 /// `action_id` of a "claim this GitHub login" button; its value is the GitHub login.
 pub const ACTION_CLAIM_LOGIN: &str = "claim_login";

@@ -11,12 +11,14 @@ mod deliveries;
 mod deployments;
 mod lanes;
 mod projects;
+mod shipping;
 mod users;
 
 pub use deliveries::*;
 pub use deployments::*;
 pub use lanes::*;
 pub use projects::*;
+pub use shipping::*;
 pub use users::*;
 
 use deploybot_core::lane::{
@@ -130,6 +132,7 @@ macro_rules! store_contract_tests {
             due_lanes_earliest_first_across_repositories,
             delete_lane_is_optimistic_and_leaves_the_counter,
             bad_ranges_newest_rollback_first_per_lane,
+            shipping_record_is_written_once_by_key,
         );
         $crate::store_contract_tests!(@each [$(#[$attribute])*]
             [#[tokio::test(flavor = "multi_thread", worker_threads = 4)]] $factory;
@@ -141,6 +144,7 @@ macro_rules! store_contract_tests {
             concurrent_claims_have_one_winner,
             concurrent_saves_of_one_lane_version_have_one_winner,
             concurrent_next_lane_seq_never_repeats,
+            concurrent_notices_of_one_key_have_one_winner,
         );
     };
 }

@@ -499,6 +499,9 @@ pub(crate) async fn create_on_github(
             .await?
             .into_deployment();
             tracing::info!(deployment = %saved.id, github_deployment = id, "GitHub deployment created");
+            // On its way: what it ships is asked now (within its budget), before the message
+            // that shows it.
+            crate::shipping::ensure(state, &saved).await;
             notify_slack_if_changed(state, &saved, shown).await;
             Ok(Created::OnGitHub)
         }

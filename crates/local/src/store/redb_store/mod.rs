@@ -79,6 +79,10 @@ const SUCCEEDED_DEPLOYMENTS: TableDefinition<(&str, &str, &str), ()> =
 /// (repository, environment, rollback deployment id) → rolled-back range JSON, newest
 /// rollback first per lane.
 const BAD_RANGES: TableDefinition<(&str, &str, &str), &str> = TableDefinition::new("bad_ranges");
+/// (repository, deployment id) → "What's shipping" record JSON, written once.
+const SHIPPING: TableDefinition<(&str, &str), &str> = TableDefinition::new("shipping");
+/// (repository, key) → when a one-time notice was taken (milliseconds).
+const NOTICES: TableDefinition<(&str, &str), i64> = TableDefinition::new("notices");
 /// (repository, environment) → lane record JSON.
 const LANES: TableDefinition<(&str, &str), &str> = TableDefinition::new("lanes");
 /// (repository, environment) → the lane's last arrival number handed out.
@@ -190,6 +194,8 @@ impl RedbStore {
         transaction
             .open_table(BAD_RANGES)
             .or_backend("bad_ranges")?;
+        transaction.open_table(SHIPPING).or_backend("shipping")?;
+        transaction.open_table(NOTICES).or_backend("notices")?;
         transaction.commit().or_backend("creating the tables")?;
         Ok(Self {
             database: Arc::new(database),
