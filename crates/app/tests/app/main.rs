@@ -21,6 +21,7 @@ mod locks;
 mod observability;
 mod profiles;
 mod rollback;
+mod rollback_preview;
 mod shipping;
 mod slack_command;
 mod slack_event;

@@ -7,17 +7,19 @@
 //! docs/deploybot.schema.json is the same contract as a JSON Schema.
 
 mod glob;
+mod rollback_spec;
 
 use crate::freeze::{FreezeWindow, Schedule, WeeklyTime, Zone, parse_local_date_time};
 use glob::Glob;
 pub use glob::GlobError;
+pub use rollback_spec::{ROLLBACK_KEYS, RollbackSpec};
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, ScanError, YamlData};
 use std::fmt;
 
 /// Where the file lives in a repository (read from the default branch only).
 pub const WORKFLOW_PATH: &str = ".github/deploybot.yml";
 /// The keys of the file's top level.
-pub const TOP_KEYS: [&str; 3] = ["version", "environments", "freezes"];
+pub const TOP_KEYS: [&str; 4] = ["version", "environments", "freezes", "rollback"];
 /// The keys of one environment.
 pub const ENVIRONMENT_KEYS: [&str; 10] = [
     "backend",
@@ -71,6 +73,8 @@ pub struct WorkflowFile {
     pub environments: Vec<EnvironmentSpec>,
     /// `freezes:`: when environments take no automatic deployment ([`crate::freeze`]).
     pub freezes: Vec<crate::freeze::FreezeWindow>,
+    /// `rollback:`: what a rollback preview warns about.
+    pub rollback: RollbackSpec,
 }
 
 /// One environment of the file.
@@ -577,11 +581,13 @@ fn parse_top(doc: &Node<'_>, errors: &mut Errors) -> Option<WorkflowFile> {
     let mut version = None;
     let mut environments = None;
     let mut freezes = None;
+    let mut rollback = None;
     for (key, key_node, value) in entries(doc, errors) {
         match key {
             "version" => version = Some(value),
             "environments" => environments = Some(value),
             "freezes" => freezes = Some(value),
+            "rollback" => rollback = Some(value),
             _ => unknown_key(key_node, key, &TOP_KEYS, "the file", errors),
         }
     }
@@ -644,9 +650,13 @@ fn parse_top(doc: &Node<'_>, errors: &mut Errors) -> Option<WorkflowFile> {
         check_promote_from(&env, &target, node, &names, &specs, errors);
     }
     let freezes = freezes.map_or_else(Vec::new, |node| parse_freezes(node, &names, errors));
+    let rollback = rollback.map_or_else(RollbackSpec::default, |node| {
+        rollback_spec::parse_rollback(node, errors)
+    });
     Some(WorkflowFile {
         environments: specs,
         freezes,
+        rollback,
     })
 }
 
@@ -1409,6 +1419,7 @@ impl WorkflowFile {
                 },
             ],
             freezes: Vec::new(),
+            rollback: RollbackSpec::default(),
         }
     }
 
