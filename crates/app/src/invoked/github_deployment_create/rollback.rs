@@ -337,7 +337,6 @@ fn preview_message(
         env,
         &[],
     ));
-    let mut text = text;
     if let Some(warning) = warning(removed) {
         blocks.push(Block::section(warning.clone()));
         text.push('\n');
