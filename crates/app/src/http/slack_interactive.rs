@@ -160,7 +160,7 @@ fn parse(body: &[u8]) -> Result<(Payload, Option<Press>), AppError> {
 }
 
 /// The buttons handled here.
-const ACTIONS: [&str; 8] = [
+const ACTIONS: [&str; 10] = [
     ACTION_CLAIM_LOGIN,
     ACTION_PROMOTE,
     ACTION_RETRY,
@@ -169,6 +169,8 @@ const ACTIONS: [&str; 8] = [
     ACTION_EXTEND,
     crate::render::ACTION_ROLLBACK,
     crate::render::ACTION_ROLLBACK_CANCEL,
+    crate::render::ACTION_DEPLOY_BAD,
+    crate::render::ACTION_DEPLOY_BAD_CANCEL,
 ];
 
 async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -266,6 +268,11 @@ async fn run(state: &AppState, press: &Press) -> Result<(), AppError> {
             lane_button(state, press, &event).await
         }
         crate::render::ACTION_ROLLBACK => rollback(state, press).await,
+        crate::render::ACTION_DEPLOY_BAD => deploy_anyway(state, press).await,
+        crate::render::ACTION_DEPLOY_BAD_CANCEL => {
+            let text = format!("Nothing was deployed to {}.", press.value);
+            reply(state, press, Message::text(text), true).await
+        }
         crate::render::ACTION_ROLLBACK_CANCEL => {
             let text = format!("Rollback of {} cancelled; nothing changed.", press.value);
             reply(state, press, Message::text(text), true).await
@@ -302,6 +309,46 @@ async fn rollback(state: &AppState, press: &Press) -> Result<(), AppError> {
     let text = format!(
         ":rewind: Rolling back {environment}: it goes first in line; its progress is posted in this channel."
     );
+    reply(state, press, Message::text(text), true).await
+}
+
+/// [Deploy anyway] on the question about a rolled-back commit: the person confirmed, so the
+/// manual deployment goes ahead as if asked again, confirmed.
+async fn deploy_anyway(state: &AppState, press: &Press) -> Result<(), AppError> {
+    use crate::invoked::github_deployment_create::manual::DeployAnyway;
+    let choice: DeployAnyway = match serde_json::from_str(&press.value) {
+        Ok(choice) => choice,
+        Err(error) => {
+            tracing::warn!(%error, "deploy-anyway button with a value deploybot did not write");
+            let text = "That button is from an older question; run the deploy command again.";
+            return reply(state, press, Message::text(text), true).await;
+        }
+    };
+    let Some(channel) = press.channel.clone() else {
+        tracing::warn!("deploy-anyway button without a channel");
+        return Ok(());
+    };
+    let environment = choice.environment.clone();
+    let short = choice
+        .git_ref
+        .short_name()
+        .chars()
+        .take(7)
+        .collect::<String>();
+    let create = DeploymentCreateRequest::Manual(ManualDeploymentRequest {
+        repository: choice.repository,
+        deployment_id: state.new_deployment_id(),
+        environment: choice.environment,
+        git_ref: Some(choice.git_ref),
+        trigger: Trigger::Manual {
+            slack_user: press.user.clone(),
+        },
+        channel,
+        response_url: press.response_url.clone(),
+        confirmed_bad: true,
+    });
+    send(state.invoker()?, &create).await?;
+    let text = format!(":rocket: Deploying `{short}` to {environment} as you confirmed.");
     reply(state, press, Message::text(text), true).await
 }
 
@@ -486,6 +533,7 @@ async fn redeploy(state: &AppState, press: &Press, kind: Redeploy) -> Result<(),
                 },
                 channel,
                 response_url: press.response_url.clone(),
+                confirmed_bad: false,
             });
             (create, replies::promote_ack(&deployment))
         }

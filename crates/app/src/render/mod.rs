@@ -24,6 +24,11 @@ pub const ACTION_EXTEND: &str = "lane_extend";
 pub const ACTION_ROLLBACK: &str = "rollback_confirm";
 /// [Cancel] on a rollback preview.
 pub const ACTION_ROLLBACK_CANCEL: &str = "rollback_cancel";
+/// [Deploy anyway] on the question about a rolled-back commit (value: the `DeployAnyway`
+/// as JSON).
+pub const ACTION_DEPLOY_BAD: &str = "deploy_bad_confirm";
+/// [Cancel] on that question (value: the environment).
+pub const ACTION_DEPLOY_BAD_CANCEL: &str = "deploy_bad_cancel";
 
 /// Whether the deployment's ref is its commit itself (the full SHA or an abbreviation of it,
 /// as typed in `deploy <sha> to <environment>`), so showing the ref beside the short SHA

@@ -121,3 +121,115 @@ async fn a_preview_of_commits_that_touch_no_listed_path_has_no_warning() {
     );
     assert!(!preview.contains("does not undo"), "{preview}");
 }
+
+/// The buttons of a message: `(action_id, value)`.
+fn buttons(message: &Message) -> Vec<(String, String)> {
+    use deploybot_core::blocks::{Block, Element};
+    message
+        .blocks
+        .iter()
+        .flat_map(|b| match b {
+            Block::Actions { elements, .. } => elements.clone(),
+            _ => Vec::new(),
+        })
+        .filter_map(|element| match element {
+            Element::Button {
+                action_id, value, ..
+            } => Some((action_id, value.unwrap_or_default())),
+            Element::ExternalSelect { .. } => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn deploying_a_rolled_back_commit_by_name_asks_first() {
+    use deploybot_app::render::{ACTION_DEPLOY_BAD, ACTION_DEPLOY_BAD_CANCEL, ACTION_ROLLBACK};
+    use deploybot_core::{DeploymentState, Environment};
+    let world = World::new().await;
+    push_main(&world, 'a', None).await;
+    assert_eq!(world.finish_everything("success").await, 1);
+    push_main(&world, 'b', Some('a')).await;
+    assert_eq!(world.finish_everything("success").await, 1);
+    world.clock.advance_secs(600);
+    world.slash(ANA, "rollback preview broken").await;
+    let value = buttons(&last_preview(&world))[0].1.clone();
+    world.press(ANA, &channel(), ACTION_ROLLBACK, &value).await;
+    assert_eq!(world.finish_everything("success").await, 1);
+    let of_b = |all: Vec<deploybot_core::Deployment>| {
+        all.into_iter().filter(|d| d.sha == sha('b')).count()
+    };
+    let before = of_b(world.deployments_in(Environment::Preview).await);
+
+    // Named: a question with [Deploy anyway] / [Cancel]; nothing is stored yet.
+    world
+        .slash(ANA, &format!("deploy {} to preview", sha('b').short()))
+        .await;
+    let question = last_preview(&world);
+    assert!(
+        question
+            .text
+            .contains("`bbbbbbb` was rolled back from preview by <@U0ANA>"),
+        "{}",
+        question.text
+    );
+    assert!(
+        question.text.contains("Deploy it to preview anyway?"),
+        "{}",
+        question.text
+    );
+    let shown = buttons(&question);
+    assert_eq!(
+        shown.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>(),
+        vec![ACTION_DEPLOY_BAD, ACTION_DEPLOY_BAD_CANCEL]
+    );
+    assert_eq!(
+        of_b(world.deployments_in(Environment::Preview).await),
+        before
+    );
+
+    // [Cancel] deploys nothing.
+    let answers = world
+        .press(ANA, &channel(), ACTION_DEPLOY_BAD_CANCEL, &shown[1].1)
+        .await;
+    assert!(
+        answers[0].text.contains("Nothing was deployed to preview"),
+        "{answers:?}"
+    );
+    assert_eq!(
+        of_b(world.deployments_in(Environment::Preview).await),
+        before
+    );
+
+    // [Deploy anyway] deploys it (Ana holds the lock the rollback took).
+    let answers = world
+        .press(ANA, &channel(), ACTION_DEPLOY_BAD, &shown[0].1)
+        .await;
+    assert!(
+        answers[0].text.contains("Deploying `bbbbbbb` to preview"),
+        "{answers:?}"
+    );
+    let again = world
+        .deployments_in(Environment::Preview)
+        .await
+        .into_iter()
+        .filter(|d| d.sha == sha('b'))
+        .max_by_key(|d| d.created_at)
+        .expect("the confirmed deployment");
+    assert_eq!(
+        of_b(world.deployments_in(Environment::Preview).await),
+        before + 1
+    );
+    assert_eq!(again.state, DeploymentState::Created);
+
+    // Without naming it (`deploy preview`: the default branch, still at the bad commit) it
+    // is refused, saying why.
+    world.slash(ANA, "deploy preview").await;
+    let refusal = last_preview(&world);
+    assert!(
+        refusal
+            .text
+            .contains("Not promoted: `bbbbbbb` was rolled back"),
+        "{}",
+        refusal.text
+    );
+}

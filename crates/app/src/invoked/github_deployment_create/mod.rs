@@ -16,7 +16,7 @@
 mod cancel;
 mod checks;
 mod config_check;
-mod manual;
+pub mod manual;
 mod required;
 mod rollback;
 pub mod watchdog;
