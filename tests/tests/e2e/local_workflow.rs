@@ -27,7 +27,7 @@ const STEPS: [&str; 21] = [
     "Three pushes to main in a row: one deploys at a time, the newest goes next",
     "Grace locks preview to test a migration; a push waits and deploys on unlock",
     "CircleCI's completion webhook is lost; the watchdog finds out and moves on",
-    "A bad release is rolled back: a preview, the rollback, a lock, the bad commit kept out",
+    "A bad release is rolled back: a preview, the rollback, a lock, the bad commit kept out (preview, then production)",
     "Behind the scenes: each function holds only what its profile grants",
     "The team writes .github/deploybot.yml: develop deploys qa",
     "Linus freezes preview for the release party; pushes wait until unfreeze",
@@ -75,7 +75,14 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
             ("preview", DeploymentState::Inactive),
             ("qa", DeploymentState::Success),
             ("preview", DeploymentState::Inactive),
-            // The rollback's chapter: the fix, the bad commit's push refused, the rollback.
+            // The rollback's chapter, production: the fix v1.5.1, v1.5.0 tagged again and
+            // refused, the rollback to v1.4.0 (inactive once the fix succeeded), the bad
+            // release rolled away from.
+            ("production", DeploymentState::Success),
+            ("production", DeploymentState::Skipped),
+            ("production", DeploymentState::Inactive),
+            ("production", DeploymentState::Inactive),
+            // Preview: the fix, the bad commit's push refused, the rollback.
             ("preview", DeploymentState::Inactive),
             ("preview", DeploymentState::Skipped),
             ("preview", DeploymentState::Inactive),
@@ -89,7 +96,7 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
             // The retried hotfix, then the failure it retried.
             ("preview", DeploymentState::Inactive),
             ("preview", DeploymentState::Failure),
-            ("production", DeploymentState::Success),
+            ("production", DeploymentState::Inactive),
             ("staging", DeploymentState::Success),
             ("test", DeploymentState::Success),
             ("preview", DeploymentState::Inactive),
@@ -99,8 +106,8 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
     );
     assert_eq!(
         app.fakes.ci.pipelines().len(),
-        17,
-        "the superseded pushes and the refused one never ran"
+        20,
+        "the superseded pushes and the refused ones never ran"
     );
     assert!(app.failures().is_empty(), "{:#?}", app.failures());
     // The transcript a person reads names what happened.
@@ -112,6 +119,9 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
         "Deployment to production succeeded",
         "[Roll back]",
         "not deployed: `e5e5e5e` was rolled back from preview",
+        "What the rollback removes (2 commits",
+        "not deployed: `b2c3d4e` was rolled back from production",
+        "Your pull request #812",
         "GitHub API   ← POST /repos/acme/web/deployments",
         "CircleCI API ← POST /project/gh/acme/web/pipeline",
         "The demo worked",
