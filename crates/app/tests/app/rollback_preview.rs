@@ -233,3 +233,95 @@ async fn deploying_a_rolled_back_commit_by_name_asks_first() {
         refusal.text
     );
 }
+
+/// A rollback racing an automatic deployment of the commit it rolls back: whether the push
+/// of the bad commit arrives before the rollback is confirmed (queued behind a lock), while
+/// the rollback runs (queued behind it), or after it succeeded, the rollback goes first and
+/// the bad commit is refused with the sentence why. Each order is checked to have happened:
+/// the push's intent is seen queued before the rollback finishes.
+#[tokio::test]
+async fn a_rollback_racing_a_push_of_the_bad_commit_goes_first_in_every_order() {
+    use deploybot_app::render::ACTION_ROLLBACK;
+    use deploybot_core::{DeploymentState, Environment};
+    const BOB: &str = "U0BOB";
+    for order in [
+        "push before confirm",
+        "push while rolling back",
+        "push after success",
+    ] {
+        let world = World::new().await;
+        push_main(&world, 'a', None).await;
+        assert_eq!(world.finish_everything("success").await, 1);
+        push_main(&world, 'b', Some('a')).await;
+        assert_eq!(world.finish_everything("success").await, 1);
+        world.clock.advance_secs(600);
+        let push_bad = || async {
+            world
+                .github_event("push", &push_event("refs/heads/main", &sha('b')))
+                .await;
+        };
+        let bad_intent = || async {
+            world
+                .deployments_in(Environment::Preview)
+                .await
+                .into_iter()
+                .filter(|d| d.sha == sha('b') && !d.has_succeeded())
+                .max_by_key(|d| d.created_at)
+        };
+
+        if order == "push before confirm" {
+            world.slash(BOB, "lock preview for 1h checking").await;
+            push_bad().await;
+            let queued = bad_intent().await.expect("the push's intent");
+            assert_eq!(queued.state, DeploymentState::Waiting, "{order}: queued");
+        }
+        world.slash(ANA, "rollback preview broken").await;
+        let value = buttons(&last_preview(&world))[0].1.clone();
+        world.press(ANA, &channel(), ACTION_ROLLBACK, &value).await;
+        let rollback = world
+            .deployments_in(Environment::Preview)
+            .await
+            .into_iter()
+            .find(|d| d.trigger.is_rollback())
+            .expect("the rollback");
+        assert_eq!(
+            rollback.state,
+            DeploymentState::Created,
+            "{order}: dispatched first"
+        );
+        if order == "push while rolling back" {
+            push_bad().await;
+            let queued = bad_intent().await.expect("the push's intent");
+            assert!(
+                matches!(
+                    queued.state,
+                    DeploymentState::Ready | DeploymentState::Waiting
+                ),
+                "{order}: queued behind the rollback, {:?}",
+                queued.state
+            );
+        }
+        assert_eq!(
+            world.finish_everything("success").await,
+            1,
+            "{order}: only the rollback ran"
+        );
+        if order == "push after success" {
+            push_bad().await;
+        }
+        world.settle().await;
+        let refused = bad_intent().await.expect("the push's intent");
+        assert_eq!(refused.state, DeploymentState::Skipped, "{order}");
+        let why = refused.description.unwrap_or_default();
+        assert!(
+            why.starts_with("not deployed: `bbbbbbb` was rolled back from preview by <@U0ANA>"),
+            "{order}: {why}"
+        );
+        assert_eq!(
+            world.store_get(&rollback.id).await.state,
+            DeploymentState::Success,
+            "{order}"
+        );
+        world.assert_no_failures();
+    }
+}
