@@ -11,6 +11,7 @@ mod deliveries;
 mod deployments;
 mod lanes;
 mod projects;
+mod rollback_race;
 mod shipping;
 mod users;
 
@@ -18,6 +19,7 @@ pub use deliveries::*;
 pub use deployments::*;
 pub use lanes::*;
 pub use projects::*;
+pub use rollback_race::*;
 pub use shipping::*;
 pub use users::*;
 
@@ -145,6 +147,7 @@ macro_rules! store_contract_tests {
             concurrent_saves_of_one_lane_version_have_one_winner,
             concurrent_next_lane_seq_never_repeats,
             concurrent_notices_of_one_key_have_one_winner,
+            a_lane_seen_free_after_a_rollback_shows_its_range,
         );
     };
 }
