@@ -6,6 +6,7 @@
 pub mod approvals;
 pub mod config;
 pub mod correlation;
+pub mod direct_message;
 pub mod dispatch;
 pub mod error;
 pub mod freeze_warnings;
@@ -17,6 +18,7 @@ pub mod lanes;
 pub mod lifecycle;
 pub mod notify;
 pub mod render;
+pub mod shipping;
 pub mod state;
 pub mod webhook_payloads;
 pub mod wiring;

@@ -451,6 +451,10 @@ pub struct ManualDeploymentRequest {
     pub trigger: Trigger,
     pub channel: SlackChannelId,
     pub response_url: Option<String>,
+    /// The person confirmed deploying a commit rolled back from the environment ([Deploy
+    /// anyway]); without it such a commit is asked about first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub confirmed_bad: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -24,6 +24,7 @@ pub mod profile;
 pub mod repository_move;
 pub mod required_checks;
 pub mod rollback;
+pub mod shipping;
 pub mod signature;
 pub mod state;
 pub mod time;

@@ -304,6 +304,30 @@ pub trait DeploymentStore: Send + Sync {
         oldest_first: bool,
         limit: usize,
     ) -> Result<Vec<Deployment>, StoreError>;
+
+    /// Stores a deployment's "What's shipping" record unless one exists (conditional on its
+    /// key, repository and deployment id): `true` when this call stored it. The record is
+    /// written once and never changed.
+    async fn put_shipping(
+        &self,
+        record: &crate::shipping::ShippingRecord,
+    ) -> Result<bool, StoreError>;
+
+    /// A deployment's "What's shipping" record, by key.
+    async fn shipping(
+        &self,
+        repository: &Repository,
+        deployment: &DeploymentId,
+    ) -> Result<Option<crate::shipping::ShippingRecord>, StoreError>;
+
+    /// Takes the one-time notice `key` of the repository (a conditional write by key):
+    /// `true` for the one call that took it, `false` ever after.
+    async fn take_notice(
+        &self,
+        repository: &Repository,
+        key: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The lane table: one record per (repository, environment) — its slot, what it runs, its
@@ -791,6 +815,16 @@ pub trait GitHub: Send + Sync {
         base: &Sha,
         head: &Sha,
     ) -> Result<ChangedFiles, GitHubError>;
+
+    /// The commits of `base...head` with their authors and the pull requests GitHub
+    /// associates with them (the compare API, then `GET /commits/{sha}/pulls` for the newest
+    /// [`crate::shipping::MAX_LINES`] commits): "What's shipping".
+    async fn comparison(
+        &self,
+        repository: &Repository,
+        base: &Sha,
+        head: &Sha,
+    ) -> Result<crate::shipping::Comparison, GitHubError>;
 
     /// Creates a completed check run (`POST /repos/{owner}/{repo}/check-runs`); returns its
     /// id. Not idempotent: the caller guards against creating it twice.

@@ -108,7 +108,7 @@ pub async fn run_scenario(app: &LocalApp, echo: bool) -> ScenarioReport {
         failures_seen: 0,
     };
     run.intro();
-    let result = run.scenario().await;
+    let result = Box::pin(run.scenario()).await;
     let failure = match result {
         Ok(()) => None,
         Err(Failed(why)) => {
@@ -926,7 +926,7 @@ impl Run<'_> {
 
         // 17 -----------------------------------------------------------------------------------
         self.step(
-            "A bad release is rolled back: a preview, the rollback, a lock, the bad commit kept out",
+            "A bad release is rolled back: a preview, the rollback, a lock, the bad commit kept out (preview, then production)",
         );
         Box::pin(self.rollback(&repository)).await?;
 
@@ -964,7 +964,7 @@ impl Run<'_> {
             );
             self.out.line(line);
         }
-        self.check(all.len() == 28, "twenty-eight deployments were wished for")?;
+        self.check(all.len() == 32, "thirty-two deployments were wished for")?;
         let messages = self.app.fakes.slack.messages(&channel);
         let posted: HashSet<&str> = messages.iter().map(|m| m.ts.as_str()).collect();
         let own: HashSet<&str> = all.iter().filter_map(|d| d.slack_ts.as_deref()).collect();
@@ -982,8 +982,8 @@ impl Run<'_> {
             "one Slack message per deployment, edited in place (but pr44's, kept out of #web)",
         )?;
         self.check(
-            messages.len() == all.len() + 13,
-            "and three about each of preview's two locks (locked, unlocked, what went next), one about a fork's pull request, five about the workflow file (in force, a broken version refused, then three versions in force: two CIs, approvals, notifications), one saying what deploys after the freeze and the on-call mention; pr44 has none (`channel: none`)",
+            messages.len() == all.len() + 16,
+            "and three about each of preview's two locks and production's rollback lock (locked, unlocked, what went next), one about a fork's pull request, five about the workflow file (in force, a broken version refused, then three versions in force: two CIs, approvals, notifications), one saying what deploys after the freeze and the on-call mention; pr44 has none (`channel: none`)",
         )?;
         let edits: usize = messages.iter().map(|m| m.edits()).sum();
         self.say(format!(
@@ -993,8 +993,8 @@ impl Run<'_> {
         let on_github = self.app.fakes.github.deployments(&repository);
         let ran = all.iter().filter(|d| !d.state.never_ran()).count();
         self.check(
-            on_github.len() == ran && ran == all.len() - 3,
-            "GitHub has one deployment for each that ran; the two superseded ones and the refused one never reached it",
+            on_github.len() == ran && ran == all.len() - 4,
+            "GitHub has one deployment for each that ran; the two superseded ones and the two refused ones never reached it",
         )?;
         self.check(
             self.app.failures().is_empty(),
@@ -1293,7 +1293,7 @@ environments:
         const SLUG: &str =
             "circleci/8d1f3e2a-5c6b-4d7e-9f80-1a2b3c4d5e6f/a7c2b1d0-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
         const DEFINITION: &str = "5b0e1f2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
-        const TAG: &str = "v1.5.0";
+        const TAG: &str = "v1.5.2";
         let file = format!(
             "version: 1
 environments:
@@ -2085,6 +2085,180 @@ environments:
         self.check(
             fix.state == DeploymentState::Success,
             "preview runs the fix f7f7f7f",
+        )?;
+        Box::pin(self.rollback_production(repository)).await
+    }
+
+    /// Chapter 17, production: v1.5.0 ships two pull requests (its message says which, and
+    /// Ada hears hers is live); it breaks checkout. Grace rolls production back to v1.4.0: the
+    /// preview lists the pull requests the rollback removes, the rollback deploys, production
+    /// is locked, v1.5.0 tagged again is refused with the sentence why, and v1.5.1 with the
+    /// fix deploys once Grace unlocks.
+    async fn rollback_production(&mut self, repository: &Repository) -> Step {
+        const CHECKOUT: &str = "a1b2c3d4a1b2c3d4a1b2c3d4a1b2c3d4a1b2c3d4";
+        const CART: &str = "b2c3d4e5b2c3d4e5b2c3d4e5b2c3d4e5b2c3d4e5";
+        const FIXED: &str = "c3d4e5f6c3d4e5f6c3d4e5f6c3d4e5f6c3d4e5f6";
+        let github = self.app.fakes.github.clone();
+        let release = sha(world::RELEASE_SHA)?;
+        github.merge_pull_request(
+            repository,
+            &sha(CHECKOUT)?,
+            812,
+            "Faster checkout",
+            Some(ADA.github_login),
+        );
+        github.set_parent(repository, &sha(CHECKOUT)?, &release);
+        github.merge_pull_request(
+            repository,
+            &sha(CART)?,
+            813,
+            "Cache the cart",
+            Some(LINUS.github_login),
+        );
+        github.set_parent(repository, &sha(CART)?, &sha(CHECKOUT)?);
+        github.set_tag(repository, "v1.5.0", &sha(CART)?, Some(ADA.github_login));
+        let tag = github_events::tag(world::REPOSITORY, "v1.5.0", CART, ADA.github_login);
+        let bad = self
+            .event_deploys(
+                "push",
+                &tag,
+                "tag v1.5.0 pushed",
+                &Expect::success(
+                    Environment::Production,
+                    PipelineTarget::Tag("v1.5.0".into()),
+                ),
+            )
+            .await?;
+        let message = self.latest_message(&bad).unwrap_or_default();
+        let shown = text(&message);
+        for line in message_lines(&message)
+            .into_iter()
+            .filter(|l| l.contains('#') || l.contains("shipping"))
+        {
+            self.say(format!("(in #web) {line}"));
+        }
+        self.check(
+            shown.contains("What's shipping") && shown.contains("#813") && shown.contains("#812"),
+            "its message lists what ships since v1.4.0: pull requests #813 and #812",
+        )?;
+        let ada = slack_user(ADA)?;
+        let direct = self.app.fakes.slack.direct_messages(&ada);
+        self.check(
+            direct
+                .iter()
+                .filter(|m| {
+                    m.latest().is_some_and(|m| {
+                        text(m).contains("#812") && text(m).contains("is live in production")
+                    })
+                })
+                .count()
+                == 1,
+            "Ada (linked) hears once, directly, that #812 is live in production",
+        )?;
+
+        let seen = self.app.fakes.slack.responses().len();
+        self.slash(GRACE, "rollback production checkout is broken")
+            .await?;
+        let preview = self
+            .responses_since(seen)
+            .into_iter()
+            .map(|r| r.response.message)
+            .rfind(|m| !buttons(m, ACTION_ROLLBACK).is_empty());
+        let preview = self.require(preview, "Grace gets the production rollback preview")?;
+        for line in message_lines(&preview) {
+            self.say(format!("(only Grace sees) {line}"));
+        }
+        let shown = text(&preview);
+        self.check(
+            shown.contains("What the rollback removes")
+                && shown.contains("#813")
+                && shown.contains("#812"),
+            "the preview lists the pull requests the rollback removes",
+        )?;
+        let value = buttons(&preview, ACTION_ROLLBACK).concat();
+        self.press(GRACE, "Roll back", ACTION_ROLLBACK, &value)
+            .await?;
+        let rollback = self
+            .app
+            .deployments()
+            .await?
+            .into_iter()
+            .find(|d| d.trigger.is_rollback() && d.environment == Environment::Production);
+        let rollback = self.require(rollback, "the production rollback is a deployment")?;
+        self.check(
+            rollback.sha == release && rollback.state == DeploymentState::Created,
+            "it deploys v1.4.0's commit again",
+        )?;
+        let pipeline = self.start_pipeline(&rollback).await?;
+        self.complete(&pipeline, "success").await?;
+        let key = LaneKey {
+            repository: repository.clone(),
+            environment: Environment::Production,
+        };
+        let lock = self
+            .app
+            .store
+            .get_lane(&key)
+            .await
+            .map_err(|e| Failed(e.to_string()))?
+            .and_then(|l| l.lock);
+        self.check(
+            lock.is_some_and(|l| {
+                l.holder.as_str() == GRACE.slack_user
+                    && l.reason.as_deref() == Some("rolled back from `b2c3d4e`: checkout is broken")
+            }),
+            "production is locked by Grace: rolled back from `b2c3d4e`: checkout is broken",
+        )?;
+
+        // The next automatic deployment of the bad commit: v1.5.0 pushed again.
+        let before = github.deployments(repository).len();
+        self.github("push", &tag, "tag v1.5.0 pushed again").await?;
+        let again = self.app.deployments().await?.into_iter().find(|d| {
+            d.sha == bad.sha && d.id != bad.id && d.environment == Environment::Production
+        });
+        let again = self.require(again, "the tag's second push is an intent")?;
+        let why = again.description.clone().unwrap_or_default();
+        self.say(format!("→ {why}"));
+        self.check(
+            again.state == DeploymentState::Skipped
+                && why.starts_with("not deployed: `b2c3d4e` was rolled back from production by"),
+            "v1.5.0 is refused at once with the sentence why",
+        )?;
+        self.check(
+            github.deployments(repository).len() == before,
+            "nothing reached GitHub for it",
+        )?;
+
+        // The fix, tagged v1.5.1, waits for the lock and deploys after unlock.
+        github.set_parent(repository, &sha(FIXED)?, &sha(CART)?);
+        github.set_tag(repository, "v1.5.1", &sha(FIXED)?, Some(LINUS.github_login));
+        let fixed_tag = github_events::tag(world::REPOSITORY, "v1.5.1", FIXED, LINUS.github_login);
+        self.github("push", &fixed_tag, "tag v1.5.1 pushed").await?;
+        let fix = self
+            .app
+            .deployments()
+            .await?
+            .into_iter()
+            .find(|d| d.sha == sha(FIXED).unwrap_or_else(|_| release.clone()));
+        let fix = self.require(fix, "v1.5.1 is an intent")?;
+        self.check(
+            fix.state == DeploymentState::Waiting,
+            "v1.5.1 carries the fix: it is not bad, it waits for Grace's lock",
+        )?;
+        self.slash(GRACE, "unlock production").await?;
+        let fix = self.get(&fix.id).await?;
+        let fix = self
+            .run_pipeline(
+                fix,
+                &Expect::success(
+                    Environment::Production,
+                    PipelineTarget::Tag("v1.5.1".into()),
+                ),
+            )
+            .await?;
+        self.check(
+            fix.state == DeploymentState::Success,
+            "production runs v1.5.1",
         )
     }
 

@@ -371,6 +371,33 @@ impl DeploymentStore for CountingStore {
             .succeeded_deployments(lane, oldest_first, limit)
             .await
     }
+
+    async fn put_shipping(
+        &self,
+        record: &deploybot_core::shipping::ShippingRecord,
+    ) -> Result<bool, StoreError> {
+        self.enter("put_shipping").await?;
+        self.inner.put_shipping(record).await
+    }
+
+    async fn shipping(
+        &self,
+        repository: &Repository,
+        deployment: &DeploymentId,
+    ) -> Result<Option<deploybot_core::shipping::ShippingRecord>, StoreError> {
+        self.enter("shipping").await?;
+        self.inner.shipping(repository, deployment).await
+    }
+
+    async fn take_notice(
+        &self,
+        repository: &Repository,
+        key: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.enter("take_notice").await?;
+        self.inner.take_notice(repository, key, at).await
+    }
 }
 
 #[async_trait]

@@ -54,6 +54,10 @@ struct Tables {
     pending: HashMap<LaneKey, BTreeSet<(u64, DeploymentId)>>,
     /// Sparse index of deployments that succeeded, per lane, ids newest first.
     succeeded: HashMap<LaneKey, BTreeSet<DeploymentId>>,
+    /// Each deployment's "What's shipping" record.
+    shipping: HashMap<DeploymentKey, deploybot_core::shipping::ShippingRecord>,
+    /// One-time notices taken, by (repository, key).
+    notices: HashSet<(Repository, String)>,
     /// Each lane's rolled-back ranges, by rollback deployment id (newest first).
     bad_ranges: HashMap<LaneKey, BTreeMap<DeploymentId, deploybot_core::rollback::BadRange>>,
     /// Approval requests (in the lane table, by their key).
@@ -664,6 +668,43 @@ impl DeploymentStore for MemoryStore {
         } else {
             ids.iter().take(limit).filter_map(get).collect()
         })
+    }
+
+    async fn put_shipping(
+        &self,
+        record: &deploybot_core::shipping::ShippingRecord,
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.lock()?;
+        let key = (record.repository.clone(), record.deployment.clone());
+        if tables.shipping.contains_key(&key) {
+            return Ok(false);
+        }
+        tables.shipping.insert(key, record.clone());
+        Ok(true)
+    }
+
+    async fn shipping(
+        &self,
+        repository: &Repository,
+        deployment: &DeploymentId,
+    ) -> Result<Option<deploybot_core::shipping::ShippingRecord>, StoreError> {
+        Ok(self
+            .lock()?
+            .shipping
+            .get(&(repository.clone(), deployment.clone()))
+            .cloned())
+    }
+
+    async fn take_notice(
+        &self,
+        repository: &Repository,
+        key: &str,
+        _at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()?
+            .notices
+            .insert((repository.clone(), key.to_owned())))
     }
 }
 

@@ -27,7 +27,7 @@ const STEPS: [&str; 24] = [
     "Three pushes to main in a row: one deploys at a time, the newest goes next",
     "Grace locks preview to test a migration; a push waits and deploys on unlock",
     "CircleCI's completion webhook is lost; the watchdog finds out and moves on",
-    "A bad release is rolled back: a preview, the rollback, a lock, the bad commit kept out",
+    "A bad release is rolled back: a preview, the rollback, a lock, the bad commit kept out (preview, then production)",
     "Behind the scenes: each function holds only what its profile grants",
     "The team writes .github/deploybot.yml: develop deploys qa",
     "Linus freezes preview for the release party; pushes wait until unfreeze",
@@ -93,7 +93,14 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
             ("preview", DeploymentState::Inactive),
             ("qa", DeploymentState::Success),
             ("preview", DeploymentState::Inactive),
-            // The rollback's chapter: the fix, the bad commit's push refused, the rollback.
+            // The rollback's chapter, production: the fix v1.5.1 (inactive once later releases
+            // succeeded), v1.5.0 tagged again and refused, the rollback to v1.4.0 (inactive
+            // once the fix succeeded), the bad release rolled away from.
+            ("production", DeploymentState::Inactive),
+            ("production", DeploymentState::Skipped),
+            ("production", DeploymentState::Inactive),
+            ("production", DeploymentState::Inactive),
+            // Preview: the fix, the bad commit's push refused, the rollback.
             ("preview", DeploymentState::Inactive),
             ("preview", DeploymentState::Skipped),
             ("preview", DeploymentState::Inactive),
@@ -117,8 +124,8 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
     );
     assert_eq!(
         app.fakes.ci.pipelines().len(),
-        23,
-        "the superseded pushes and the refused one never ran; two preview deployments ran on GitHub Actions"
+        26,
+        "the superseded pushes and the refused ones never ran; two preview deployments ran on GitHub Actions"
     );
     assert_eq!(app.fakes.actions.runs().len(), 2, "GitHub Actions ran two");
     assert!(app.failures().is_empty(), "{:#?}", app.failures());
@@ -134,6 +141,9 @@ async fn assert_outcome(app: &LocalApp, report: &ScenarioReport) {
         "You can't approve this deployment: you asked for it.",
         "Waiting for approval — release 0/1",
         "not deployed: `e5e5e5e` was rolled back from preview",
+        "What the rollback removes (2 commits",
+        "not deployed: `b2c3d4e` was rolled back from production",
+        "Your pull request #812",
         "GitHub API   ← POST /repos/acme/web/deployments",
         "CircleCI API ← POST /project/gh/acme/web/pipeline",
         "GitHub API   ← POST /repos/acme/web/actions/workflows/deploy.yml/dispatches",
@@ -185,7 +195,8 @@ fn assert_notifications(app: &LocalApp, deployments: &[deploybot_core::Deploymen
             .iter()
             .any(|n| n.kind == NoticeKind::Mention && n.ts.is_some())
     );
-    assert_eq!(app.fakes.slack.direct_messages(&ada).len(), 1);
+    // Her pull requests going live (the rollback's chapter), then the failed release.
+    assert_eq!(app.fakes.slack.direct_messages(&ada).len(), 2);
     let pr44 = deployments
         .iter()
         .find(|d| d.environment.to_string() == "pr44")
@@ -194,7 +205,7 @@ fn assert_notifications(app: &LocalApp, deployments: &[deploybot_core::Deploymen
     let home = app.fakes.slack.homes(&ada);
     assert!(
         home.last()
-            .is_some_and(|v| v.to_string().contains("v1.5.0")),
+            .is_some_and(|v| v.to_string().contains("v1.7.0")),
         "{home:?}"
     );
 }

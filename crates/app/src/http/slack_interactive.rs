@@ -201,6 +201,8 @@ const ACTIONS: &[&str] = &[
     direct::ACTION_DIRECT_ROLLBACK,
     direct::ACTION_DIRECT_LOCK,
     crate::render::home::ACTION_HOME_PROMOTE,
+    crate::render::ACTION_DEPLOY_BAD,
+    crate::render::ACTION_DEPLOY_BAD_CANCEL,
 ];
 
 async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -307,6 +309,11 @@ async fn run(state: &AppState, press: &Press) -> Result<(), AppError> {
         direct::ACTION_DIRECT_ROLLBACK | direct::ACTION_DIRECT_LOCK => {
             direct_lane_button(state, press).await
         }
+        crate::render::ACTION_DEPLOY_BAD => deploy_anyway(state, press).await,
+        crate::render::ACTION_DEPLOY_BAD_CANCEL => {
+            let text = format!("Nothing was deployed to {}.", press.value);
+            reply(state, press, Message::text(text), true).await
+        }
         crate::render::ACTION_ROLLBACK_CANCEL => {
             let text = format!("Rollback of {} cancelled; nothing changed.", press.value);
             reply(state, press, Message::text(text), true).await
@@ -399,6 +406,46 @@ async fn cancel(state: &AppState, press: &Press) -> Result<(), AppError> {
         deployment.environment
     );
     reply(state, press, Message::text(text), false).await
+}
+
+/// [Deploy anyway] on the question about a rolled-back commit: the person confirmed, so the
+/// manual deployment goes ahead as if asked again, confirmed.
+async fn deploy_anyway(state: &AppState, press: &Press) -> Result<(), AppError> {
+    use crate::invoked::github_deployment_create::manual::DeployAnyway;
+    let choice: DeployAnyway = match serde_json::from_str(&press.value) {
+        Ok(choice) => choice,
+        Err(error) => {
+            tracing::warn!(%error, "deploy-anyway button with a value deploybot did not write");
+            let text = "That button is from an older question; run the deploy command again.";
+            return reply(state, press, Message::text(text), true).await;
+        }
+    };
+    let Some(channel) = press.channel.clone() else {
+        tracing::warn!("deploy-anyway button without a channel");
+        return Ok(());
+    };
+    let environment = choice.environment.clone();
+    let short = choice
+        .git_ref
+        .short_name()
+        .chars()
+        .take(7)
+        .collect::<String>();
+    let create = DeploymentCreateRequest::Manual(ManualDeploymentRequest {
+        repository: choice.repository,
+        deployment_id: state.new_deployment_id(),
+        environment: choice.environment,
+        git_ref: Some(choice.git_ref),
+        trigger: Trigger::Manual {
+            slack_user: press.user.clone(),
+        },
+        channel,
+        response_url: press.response_url.clone(),
+        confirmed_bad: true,
+    });
+    send(state.invoker()?, &create).await?;
+    let text = format!(":rocket: Deploying `{short}` to {environment} as you confirmed.");
+    reply(state, press, Message::text(text), true).await
 }
 
 /// Most logins looked up in the user table for one `block_suggestion` (those matching what
@@ -597,6 +644,7 @@ async fn redeploy(state: &AppState, press: &Press, kind: Redeploy) -> Result<(),
                 },
                 channel,
                 response_url: press.response_url.clone(),
+                confirmed_bad: false,
             });
             (create, replies::promote_ack(&deployment))
         }
@@ -769,6 +817,7 @@ async fn home_promote(state: &AppState, press: &Press) -> Result<(), AppError> {
         },
         channel: project.channel,
         response_url: press.response_url.clone(),
+        confirmed_bad: false,
     });
     send(state.invoker()?, &create).await?;
     Ok(())

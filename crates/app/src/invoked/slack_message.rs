@@ -8,6 +8,7 @@
 
 use crate::lifecycle::{self, Saved};
 use crate::render::deployment::deployment_message;
+use crate::render::shipping::{live_message, with_shipping};
 use crate::{AppError, AppState};
 use deploybot_core::blocks::Message;
 use deploybot_core::invoke::{SlackMessageRequest, SlackMessageResponse};
@@ -189,22 +190,41 @@ async fn deployment(
         tracing::info!(deployment = %id, "workspace tokens revoked: not posting");
         return Ok(SlackMessageResponse::default());
     }
+    let shipping = crate::shipping::stored(state, &record).await;
+    let mut logins = named_logins(&record);
+    if let Some(deploybot_core::shipping::Shipping::Listed(comparison)) =
+        shipping.as_ref().map(|s| &s.shipping)
+    {
+        for login in comparison.authors() {
+            if !logins.contains(&login) {
+                logins.push(login);
+            }
+        }
+    }
     if !routing.bound_channel {
         // `channel: none`: no message in the bound channel; mirrors and direct messages
         // still go (docs/notifications.md).
         crate::home::refresh_for(state, &record).await;
+        if let Some(shipping) = &shipping
+            && !logins.is_empty()
+        {
+            let links = state.users()?.users_by_logins(&logins).await?;
+            live_notices(state, &record, shipping, &links).await;
+        }
         crate::notify::deliver(state, record, &routing).await;
         return Ok(SlackMessageResponse::default());
     }
-    let logins = named_logins(&record);
     let links: Vec<UserLink> = if logins.is_empty() {
         Vec::new()
     } else {
         state.users()?.users_by_logins(&logins).await?
     };
+    let render =
+        |d: &Deployment| with_shipping(deployment_message(d, &links), d, shipping.as_ref(), &links);
 
+    let mut answer = None;
     for _ in 0..MAX_RENDERS {
-        let message = deployment_message(&record, &links);
+        let message = render(&record);
         let ts = match record.slack_ts.clone() {
             Some(ts) => match slack
                 .update_message(&record.slack_channel, &ts, &message)
@@ -222,17 +242,24 @@ async fn deployment(
         // Another transition may have been saved while this one was sent: if the latest
         // record renders differently, send again so the last edit shows the latest state.
         let latest = lifecycle::load(state, repository, id).await?;
-        let latest_message = deployment_message(&latest, &links);
-        if latest_message == message && latest.slack_ts.as_deref() == Some(ts.as_str()) {
-            crate::home::refresh_for(state, &latest).await;
-            crate::notify::deliver(state, latest, &routing).await;
-            return Ok(SlackMessageResponse { ts: Some(ts) });
-        }
+        let latest_message = render(&latest);
+        let settled = latest_message == message && latest.slack_ts.as_deref() == Some(ts.as_str());
         record = latest;
+        if settled {
+            answer = Some(ts);
+            break;
+        }
     }
-    Ok(SlackMessageResponse {
-        ts: record.slack_ts,
-    })
+    if let Some(shipping) = &shipping {
+        live_notices(state, &record, shipping, &links).await;
+    }
+    let ts = answer.or(record.slack_ts.clone());
+    if ts.is_some() {
+        // The canonical message shows the latest state: mirrors and direct messages follow.
+        crate::home::refresh_for(state, &record).await;
+        crate::notify::deliver(state, record, &routing).await;
+    }
+    Ok(SlackMessageResponse { ts })
 }
 
 /// A lane's notice: a reply in the thread of the lane's latest deployment message when the
@@ -272,4 +299,54 @@ async fn lane_notice(
         None => slack.post_message(channel, message).await?,
     };
     Ok(SlackMessageResponse { ts: Some(ts) })
+}
+
+/// A production deployment succeeded: each author of a pull request it shipped who linked
+/// their Slack user hears it once, directly — once per pull request and environment, taken
+/// with a conditional write by key, so no repeated render, retry or later deployment sends
+/// it again. A failed send is logged, not retried (never twice beats always).
+async fn live_notices(
+    state: &AppState,
+    d: &Deployment,
+    shipping: &deploybot_core::shipping::ShippingRecord,
+    links: &[UserLink],
+) {
+    if d.state != deploybot_core::DeploymentState::Success || !d.is_production() {
+        return;
+    }
+    for pr in crate::shipping::shipped_pull_requests(shipping) {
+        let Some(user) = pr
+            .author
+            .as_ref()
+            .and_then(|a| links.iter().find(|l| &l.github_login == a))
+            .map(|l| l.slack_user.clone())
+        else {
+            continue;
+        };
+        let key =
+            deploybot_core::shipping::live_notice_key(&d.repository, &d.environment, pr.number);
+        let taken = match state.deployments() {
+            Ok(store) => {
+                store
+                    .take_notice(&d.repository, &key, state.clock.now())
+                    .await
+            }
+            Err(error) => {
+                tracing::warn!(%error, "live notices: no deployment table");
+                return;
+            }
+        };
+        match taken {
+            Ok(true) => {
+                let message = live_message(d, pr.number, &pr.title, &pr.url);
+                if let Err(error) = crate::direct_message::send(state, &user, &message).await {
+                    tracing::warn!(deployment = %d.id, pr = pr.number, %error, "live notice not sent");
+                }
+            }
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(deployment = %d.id, pr = pr.number, %error, "live notice not taken");
+            }
+        }
+    }
 }

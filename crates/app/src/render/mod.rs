@@ -7,6 +7,7 @@ pub mod home;
 pub mod lanes;
 pub mod notify;
 pub mod replies;
+pub mod shipping;
 
 /// `action_id` of a "claim this GitHub login" button; its value is the GitHub login.
 pub const ACTION_CLAIM_LOGIN: &str = "claim_login";
@@ -34,6 +35,11 @@ pub const ACTION_APPROVE: &str = "approval_approve";
 pub const ACTION_REJECT: &str = "approval_reject";
 /// The block and action id of the reason field beside Reject.
 pub const APPROVAL_REASON: &str = "approval_reason";
+/// [Deploy anyway] on the question about a rolled-back commit (value: the `DeployAnyway`
+/// as JSON).
+pub const ACTION_DEPLOY_BAD: &str = "deploy_bad_confirm";
+/// [Cancel] on that question (value: the environment).
+pub const ACTION_DEPLOY_BAD_CANCEL: &str = "deploy_bad_cancel";
 
 /// Whether the deployment's ref is its commit itself (the full SHA or an abbreviation of it,
 /// as typed in `deploy <sha> to <environment>`), so showing the ref beside the short SHA

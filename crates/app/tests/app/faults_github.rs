@@ -194,6 +194,15 @@ impl GitHub for TimingOut {
         self.fake.changed_files(repository, base, head).await
     }
 
+    async fn comparison(
+        &self,
+        repository: &Repository,
+        base: &Sha,
+        head: &Sha,
+    ) -> Result<deploybot_core::shipping::Comparison, GitHubError> {
+        self.fake.comparison(repository, base, head).await
+    }
+
     async fn create_check_run(
         &self,
         run: &deploybot_core::ports::NewCheckRun,

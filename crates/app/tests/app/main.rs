@@ -24,6 +24,8 @@ mod notify;
 mod observability;
 mod profiles;
 mod rollback;
+mod rollback_preview;
+mod shipping;
 mod slack_command;
 mod slack_event;
 mod slack_interactive;

@@ -242,6 +242,63 @@ pub(crate) fn deployment_key(repository: &Repository, id: &DeploymentId) -> Item
     ])
 }
 
+/// The key of a deployment's "What's shipping" item: partition `owner/name#shipping` (out
+/// of the repository's deployment partition, so listing deployments never meets it), sorted
+/// by deployment id.
+pub(crate) fn shipping_key(repository: &Repository, id: &DeploymentId) -> Item {
+    HashMap::from([
+        (
+            deployment::PARTITION_KEY.to_owned(),
+            string(repository_scoped(repository, "shipping")),
+        ),
+        (deployment::SORT_KEY.to_owned(), string(id.as_str())),
+    ])
+}
+
+/// The attribute holding a "What's shipping" record as JSON text (its own `repository`
+/// field would collide with the key attribute of the same name).
+const SHIPPING_RECORD: &str = "record";
+
+/// A "What's shipping" item: its key and the record as JSON text.
+pub(crate) fn shipping_item(
+    record: &deploybot_core::shipping::ShippingRecord,
+) -> Result<Item, StoreError> {
+    let json = serde_json::to_string(record)
+        .map_err(|error| StoreError::Backend(format!("encoding a shipping record: {error}")))?;
+    let mut item = shipping_key(&record.repository, &record.deployment);
+    item.insert(SHIPPING_RECORD.to_owned(), string(json));
+    Ok(item)
+}
+
+/// The record of a "What's shipping" item.
+pub(crate) fn shipping_record(
+    table: &str,
+    item: &Item,
+) -> Result<deploybot_core::shipping::ShippingRecord, StoreError> {
+    let corrupt = |why: String| {
+        StoreError::Corrupt(format!(
+            "item {} in table {table}: {why}",
+            describe_key(item)
+        ))
+    };
+    let json = string_attribute(item, SHIPPING_RECORD)
+        .ok_or_else(|| corrupt(format!("no `{SHIPPING_RECORD}` text")))?;
+    serde_json::from_str(json).map_err(|error| corrupt(error.to_string()))
+}
+
+/// A one-time notice item: partition `owner/name#notice`, sorted by the notice's key, with
+/// when it was taken.
+pub(crate) fn notice_item(repository: &Repository, key: &str, at: Timestamp) -> Item {
+    HashMap::from([
+        (
+            deployment::PARTITION_KEY.to_owned(),
+            string(repository_scoped(repository, "notice")),
+        ),
+        (deployment::SORT_KEY.to_owned(), string(key)),
+        ("taken_at".to_owned(), number(at.millis())),
+    ])
+}
+
 /// `owner/name#<suffix>`: the partition key of the per-repository indexes.
 pub(crate) fn repository_scoped(repository: &Repository, suffix: &str) -> String {
     format!("{}#{suffix}", repository.as_str())

@@ -265,3 +265,63 @@ pub(super) async fn succeeded(
     .scan_index_forward(!oldest_first);
     run(store, "succeeded_deployments", request, limit).await
 }
+
+/// Puts a deployment's "What's shipping" item unless one exists: `true` when this call put it.
+pub(super) async fn put_shipping(
+    store: &DynamoStore,
+    record: &deploybot_core::shipping::ShippingRecord,
+) -> Result<bool, StoreError> {
+    put_once(store, "put_shipping", codec::shipping_item(record)?).await
+}
+
+/// A deployment's "What's shipping" item, by key.
+pub(super) async fn shipping(
+    store: &DynamoStore,
+    repository: &Repository,
+    id: &DeploymentId,
+) -> Result<Option<deploybot_core::shipping::ShippingRecord>, StoreError> {
+    let table = store.tables.deployment.as_str();
+    store
+        .get("shipping", table, codec::shipping_key(repository, id))
+        .await?
+        .map(|item| codec::shipping_record(table, &item))
+        .transpose()
+}
+
+/// Takes a one-time notice: `true` for the one call whose conditional put succeeded.
+pub(super) async fn take_notice(
+    store: &DynamoStore,
+    repository: &Repository,
+    key: &str,
+    at: Timestamp,
+) -> Result<bool, StoreError> {
+    put_once(
+        store,
+        "take_notice",
+        codec::notice_item(repository, key, at),
+    )
+    .await
+}
+
+/// Puts `item` on condition that no item has its key.
+async fn put_once(
+    store: &DynamoStore,
+    operation: &'static str,
+    item: codec::Item,
+) -> Result<bool, StoreError> {
+    let table = store.tables.deployment.as_str();
+    let result = store
+        .client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(#pk)")
+        .expression_attribute_names("#pk", deployment::PARTITION_KEY)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(error) if is_condition_failed(&error) => Ok(false),
+        Err(error) => Err(sdk_error(operation, table, error)),
+    }
+}

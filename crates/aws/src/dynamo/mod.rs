@@ -581,6 +581,30 @@ impl DeploymentStore for DynamoStore {
     ) -> Result<Vec<Deployment>, StoreError> {
         deployments::succeeded(self, lane, oldest_first, limit).await
     }
+
+    async fn put_shipping(
+        &self,
+        record: &deploybot_core::shipping::ShippingRecord,
+    ) -> Result<bool, StoreError> {
+        deployments::put_shipping(self, record).await
+    }
+
+    async fn shipping(
+        &self,
+        repository: &Repository,
+        deployment: &DeploymentId,
+    ) -> Result<Option<deploybot_core::shipping::ShippingRecord>, StoreError> {
+        deployments::shipping(self, repository, deployment).await
+    }
+
+    async fn take_notice(
+        &self,
+        repository: &Repository,
+        key: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        deployments::take_notice(self, repository, key, at).await
+    }
 }
 
 #[async_trait]

@@ -9,18 +9,20 @@
 mod approvals;
 mod glob;
 mod notify;
+mod rollback_spec;
 
 use crate::freeze::{FreezeWindow, Schedule, WeeklyTime, Zone, parse_local_date_time};
 pub use approvals::{APPROVAL_FROM_KEYS, APPROVAL_RULE_KEYS, APPROVALS_KEYS, EXCLUDE_VALUES};
 use glob::Glob;
 pub use glob::GlobError;
+pub use rollback_spec::{ROLLBACK_KEYS, RollbackSpec};
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, ScanError, YamlData};
 use std::fmt;
 
 /// Where the file lives in a repository (read from the default branch only).
 pub const WORKFLOW_PATH: &str = ".github/deploybot.yml";
 /// The keys of the file's top level.
-pub const TOP_KEYS: [&str; 4] = ["version", "environments", "freezes", "notify"];
+pub const TOP_KEYS: [&str; 5] = ["version", "environments", "freezes", "notify", "rollback"];
 /// The keys of one environment.
 pub const ENVIRONMENT_KEYS: [&str; 12] = [
     "approvals",
@@ -81,6 +83,8 @@ pub struct WorkflowFile {
     /// `notify:`: where deployment messages go besides the bound channel
     /// ([`crate::notify`]).
     pub notify: crate::notify::NotifySpec,
+    /// `rollback:`: what a rollback preview warns about.
+    pub rollback: RollbackSpec,
 }
 
 /// One environment of the file.
@@ -607,12 +611,14 @@ fn parse_top(doc: &Node<'_>, errors: &mut Errors) -> Option<WorkflowFile> {
     let mut environments = None;
     let mut freezes = None;
     let mut notify = None;
+    let mut rollback = None;
     for (key, key_node, value) in entries(doc, errors) {
         match key {
             "version" => version = Some(value),
             "environments" => environments = Some(value),
             "freezes" => freezes = Some(value),
             "notify" => notify = Some(value),
+            "rollback" => rollback = Some(value),
             _ => unknown_key(key_node, key, &TOP_KEYS, "the file", errors),
         }
     }
@@ -678,10 +684,14 @@ fn parse_top(doc: &Node<'_>, errors: &mut Errors) -> Option<WorkflowFile> {
     let notify = notify.map_or_else(crate::notify::NotifySpec::default, |node| {
         notify::parse(node, &specs, errors)
     });
+    let rollback = rollback.map_or_else(RollbackSpec::default, |node| {
+        rollback_spec::parse_rollback(node, errors)
+    });
     Some(WorkflowFile {
         environments: specs,
         freezes,
         notify,
+        rollback,
     })
 }
 
@@ -1483,6 +1493,7 @@ impl WorkflowFile {
             ],
             freezes: Vec::new(),
             notify: crate::notify::NotifySpec::default(),
+            rollback: RollbackSpec::default(),
         }
     }
 

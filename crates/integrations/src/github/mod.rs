@@ -14,6 +14,7 @@ mod actions;
 mod auth;
 mod checks;
 mod request;
+mod shipping;
 mod wire;
 
 use crate::http::{self, HttpPolicy, Idempotency, Sleeper, TokioSleeper};
@@ -578,6 +579,16 @@ impl GitHub for GitHubClient {
             }
         }
         Ok(ChangedFiles { paths, complete })
+    }
+
+    async fn comparison(
+        &self,
+        repository: &Repository,
+        base: &Sha,
+        head: &Sha,
+    ) -> Result<deploybot_core::shipping::Comparison, GitHubError> {
+        let listed: wire::ComparisonCommits = self.compare(repository, base, head).await?.json()?;
+        shipping::comparison(self, repository, base, head, listed).await
     }
 
     async fn create_check_run(&self, run: &NewCheckRun) -> Result<u64, GitHubError> {

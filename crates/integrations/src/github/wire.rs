@@ -53,6 +53,46 @@ pub(crate) struct Comparison {
     pub(crate) status: String,
 }
 
+/// `GET /repos/{owner}/{repo}/compare/{base}...{head}`, for its commits ("What's shipping").
+#[derive(Debug, Deserialize)]
+pub(crate) struct ComparisonCommits {
+    pub(crate) html_url: String,
+    #[serde(default)]
+    pub(crate) total_commits: u64,
+    #[serde(default)]
+    pub(crate) commits: Vec<ComparedCommit>,
+}
+
+/// One commit of a comparison: its SHA, its message and the account of its author.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ComparedCommit {
+    pub(crate) sha: String,
+    pub(crate) commit: GitCommit,
+    /// The GitHub account the author e-mail maps to; null when none does.
+    #[serde(default)]
+    pub(crate) author: Option<Account>,
+}
+
+/// The git data of a commit (only the message is read).
+#[derive(Debug, Deserialize)]
+pub(crate) struct GitCommit {
+    #[serde(default)]
+    pub(crate) message: String,
+}
+
+/// One pull request of `GET /repos/{owner}/{repo}/commits/{sha}/pulls`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct AssociatedPullRequest {
+    pub(crate) number: u64,
+    #[serde(default)]
+    pub(crate) title: String,
+    pub(crate) html_url: String,
+    #[serde(default)]
+    pub(crate) user: Option<Account>,
+    #[serde(default)]
+    pub(crate) merged_at: Option<String>,
+}
+
 /// `GET /repos/{owner}/{repo}/compare/{base}...{head}`, for the files it changes (GitHub
 /// lists at most 300).
 #[derive(Debug, Deserialize)]

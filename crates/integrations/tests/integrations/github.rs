@@ -1669,6 +1669,151 @@ mod wire {
         );
     }
 
+    /// A commit of a comparison in the shape of GitHub's published example.
+    fn compared_commit(hex: char, message: &str, login: Option<&str>) -> serde_json::Value {
+        let sha = sha(hex);
+        serde_json::json!({
+            "url": format!("https://api.github.com/repos/octocat/Hello-World/commits/{sha}"),
+            "sha": sha.as_str(),
+            "node_id": "MDY6Q29tbWl0NmRjYjA5YjViNTc4NzVmMzM0ZjYxYWViZWQ2OTVlMmU0MTkzZGI1ZQ==",
+            "html_url": format!("https://github.com/octocat/Hello-World/commit/{sha}"),
+            "comments_url": format!("https://api.github.com/repos/octocat/Hello-World/commits/{sha}/comments"),
+            "commit": {
+                "url": format!("https://api.github.com/repos/octocat/Hello-World/git/commits/{sha}"),
+                "author": {"name": "Monalisa Octocat", "email": "support@github.com", "date": "2011-04-14T16:00:49Z"},
+                "committer": {"name": "Monalisa Octocat", "email": "support@github.com", "date": "2011-04-14T16:00:49Z"},
+                "message": message,
+                "tree": {"url": "https://api.github.com/repos/octocat/Hello-World/tree/6dcb09b5b57875f334f61aebed695e2e4193db5e", "sha": "6dcb09b5b57875f334f61aebed695e2e4193db5e"},
+                "comment_count": 0,
+                "verification": {"verified": false, "reason": "unsigned", "signature": null, "payload": null}
+            },
+            "author": login.map(|l| serde_json::json!({"login": l, "id": 1, "type": "User", "site_admin": false})),
+            "committer": null,
+            "parents": []
+        })
+    }
+
+    /// A pull request in the shape of GitHub's "list pull requests associated with a
+    /// commit" example (trimmed).
+    fn associated_pull(number: u64, title: &str, login: &str, merged: bool) -> serde_json::Value {
+        serde_json::json!({
+            "url": format!("https://api.github.com/repos/octocat/Hello-World/pulls/{number}"),
+            "id": 1,
+            "html_url": format!("https://github.com/octocat/Hello-World/pull/{number}"),
+            "number": number,
+            "state": if merged { "closed" } else { "open" },
+            "locked": false,
+            "title": title,
+            "user": {"login": login, "id": 1, "type": "User", "site_admin": false},
+            "body": "Please pull these awesome changes",
+            "created_at": "2011-01-26T19:01:12Z",
+            "updated_at": "2011-01-26T19:01:12Z",
+            "closed_at": if merged { serde_json::json!("2011-01-26T19:01:12Z") } else { serde_json::Value::Null },
+            "merged_at": if merged { serde_json::json!("2011-01-26T19:01:12Z") } else { serde_json::Value::Null },
+            "merge_commit_sha": "e5bd3914e2e596debea16f433f57875b5b90bcd6",
+            "draft": false
+        })
+    }
+
+    #[tokio::test]
+    async fn comparison_lists_commits_with_their_merged_pull_requests() {
+        let server = MockServer::start().await;
+        github_with_app(&server).await;
+        let mut listing = comparison_with(Vec::new());
+        listing["total_commits"] = serde_json::json!(2);
+        listing["commits"] = serde_json::json!([
+            compared_commit(
+                'b',
+                "Fix all the bugs (#812)\n\nLonger text",
+                Some("octocat")
+            ),
+            compared_commit('c', "Tidy up", None),
+        ]);
+        Mock::given(method("GET"))
+            .and(path(format!(
+                "/repos/acme/web/compare/{}...{}",
+                sha('a'),
+                sha('c')
+            )))
+            .respond_with(ResponseTemplate::new(200).set_body_json(listing))
+            .mount(&server)
+            .await;
+        // The commit is also in an open pull request branched after it: only the merged one
+        // brought it.
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/web/commits/{}/pulls", sha('b'))))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([
+                associated_pull(815, "Later work", "hubot", false),
+                associated_pull(812, "Fix all the bugs", "octocat", true),
+            ])))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/web/commits/{}/pulls", sha('c'))))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+            .mount(&server)
+            .await;
+        let compared = client(&server)
+            .comparison(&repo("acme/web"), &sha('a'), &sha('c'))
+            .await
+            .expect("compared");
+        assert_eq!(compared.total_commits, 2);
+        assert_eq!(
+            compared.url,
+            "https://github.com/octocat/Hello-World/compare/master...topic"
+        );
+        assert_eq!(compared.commits.len(), 2);
+        assert_eq!(compared.commits[0].title, "Fix all the bugs (#812)");
+        assert_eq!(
+            compared.commits[0].author.as_ref().map(|a| a.as_str()),
+            Some("octocat")
+        );
+        assert_eq!(compared.commits[0].pull_requests, vec![812]);
+        assert_eq!(compared.commits[1].author, None);
+        assert!(compared.commits[1].pull_requests.is_empty());
+        assert_eq!(compared.pull_requests.len(), 1);
+        assert_eq!(compared.pull_requests[0].number, 812);
+        assert_eq!(
+            compared.pull_requests[0].url,
+            "https://github.com/octocat/Hello-World/pull/812"
+        );
+    }
+
+    #[tokio::test]
+    async fn comparison_fails_when_a_pull_request_lookup_fails() {
+        let server = MockServer::start().await;
+        github_with_app(&server).await;
+        let mut listing = comparison_with(Vec::new());
+        listing["commits"] = serde_json::json!([compared_commit('b', "Fix", None)]);
+        Mock::given(method("GET"))
+            .and(path(format!(
+                "/repos/acme/web/compare/{}...{}",
+                sha('a'),
+                sha('b')
+            )))
+            .respond_with(ResponseTemplate::new(200).set_body_json(listing))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/web/commits/{}/pulls", sha('b'))))
+            .respond_with(ResponseTemplate::new(403).set_body_json(
+                serde_json::json!({"message": "Resource not accessible by integration"}),
+            ))
+            .mount(&server)
+            .await;
+        let err = client(&server)
+            .comparison(&repo("acme/web"), &sha('a'), &sha('b'))
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(
+                err,
+                GitHubError::Unauthorized(_) | GitHubError::Forbidden(_)
+            ),
+            "{err:?}"
+        );
+    }
+
     #[tokio::test]
     async fn a_comparison_of_300_files_may_be_cut_short() {
         let server = MockServer::start().await;

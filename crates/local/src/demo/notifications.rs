@@ -92,6 +92,8 @@ impl Run<'_> {
             ends: DeploymentState::Failure,
         };
         let seen_web = self.app.fakes.slack.messages(&self.channel()?).len();
+        // Ada heard directly before (her pull requests going live): only what comes now counts.
+        let seen_dms = self.app.fakes.slack.direct_messages(&ada).len();
         let production = self
             .event_deploys("push", &tag, &format!("tag {TAG} pushed"), &fails)
             .await?;
@@ -112,7 +114,14 @@ impl Run<'_> {
         for line in mirror.iter() {
             self.say(format!("#prod-deploys: {line}"));
         }
-        let dms = self.app.fakes.slack.direct_messages(&ada);
+        let dms: Vec<_> = self
+            .app
+            .fakes
+            .slack
+            .direct_messages(&ada)
+            .into_iter()
+            .skip(seen_dms)
+            .collect();
         let dm = dms.first().and_then(|m| m.latest().cloned());
         let dm = self.require(
             dm,

@@ -163,11 +163,21 @@ struct RefTarget {
 }
 
 #[derive(Debug, Clone, Default)]
-struct CommitInfo {
+pub(crate) struct CommitInfo {
     author: Option<GithubLogin>,
     message: String,
     /// The commit it follows, when a test said so (for the compare API).
     parent: Option<Sha>,
+    /// The merged pull request that brought it, when a test said so.
+    pull_request: Option<FakePullRequest>,
+}
+
+/// A merged pull request, as `GET /commits/{sha}/pulls` lists it.
+#[derive(Debug, Clone)]
+pub(crate) struct FakePullRequest {
+    pub(crate) number: u64,
+    pub(crate) title: String,
+    pub(crate) author: Option<GithubLogin>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -463,18 +473,21 @@ impl FakeGitHub {
         });
     }
 
-    /// Adds a commit (`author` None: the commit's e-mail maps to no GitHub account).
+    /// Adds a commit (`author` None: the commit's e-mail maps to no GitHub account); a known
+    /// commit gets the author and keeps its parent, message and pull request.
     pub fn add_commit(&self, repository: &Repository, sha: &Sha, author: Option<&str>) {
         let author = author.map(|a| GithubLogin::parse(a).expect("test author login is valid"));
         self.with_repo(repository, |repo| {
-            repo.commits.insert(
-                sha.clone(),
-                CommitInfo {
-                    author,
+            let info = repo
+                .commits
+                .entry(sha.clone())
+                .or_insert_with(|| CommitInfo {
+                    author: None,
                     message: format!("Commit {}", sha.short()),
                     parent: None,
-                },
-            );
+                    pull_request: None,
+                });
+            info.author = author;
         });
     }
 
@@ -501,6 +514,7 @@ impl FakeGitHub {
                         author: None,
                         message: format!("Commit {}", sha.short()),
                         parent: None,
+                        pull_request: None,
                     });
             }
             if let Some(info) = repo.commits.get_mut(child) {
@@ -510,6 +524,31 @@ impl FakeGitHub {
     }
 
     /// Sets one commit status context (`success`, `pending`, `failure`, `error`).
+    /// Says that the merged pull request `number` (`title`, opened by `author`) brought
+    /// commit `sha` (added if unknown), whose message becomes the pull request's merge title.
+    pub fn merge_pull_request(
+        &self,
+        repository: &Repository,
+        sha: &Sha,
+        number: u64,
+        title: &str,
+        author: Option<&str>,
+    ) {
+        let author = author.map(|a| GithubLogin::parse(a).expect("test author login is valid"));
+        self.with_repo(repository, |repo| {
+            let info = repo.commits.entry(sha.clone()).or_default();
+            if info.author.is_none() {
+                info.author = author.clone();
+            }
+            info.message = format!("{title} (#{number})");
+            info.pull_request = Some(FakePullRequest {
+                number,
+                title: title.to_owned(),
+                author,
+            });
+        });
+    }
+
     pub fn set_status(&self, repository: &Repository, sha: &Sha, context: &str, state: &str) {
         self.with_repo(repository, |repo| {
             let checks = repo.checks.entry(sha.clone()).or_default();
@@ -979,6 +1018,48 @@ impl FakeGitHub {
         run.id = id;
         repo.check_runs.push(run.clone());
         Ok(run)
+    }
+
+    /// The commits of `base...head`, oldest first: from `head` back along the parents tests
+    /// recorded until `base` (excluded) or a commit with no known parent; GitHub lists at most
+    /// 250 (the count says how many there are).
+    pub(crate) fn op_compare_commits(
+        &self,
+        repository: &Repository,
+        base: &Sha,
+        head: &Sha,
+    ) -> Result<(Vec<(Sha, CommitInfo)>, u64), Failure> {
+        self.repo_read(repository, |repo| {
+            let mut listed = Vec::new();
+            let mut at = Some(head.clone());
+            while let Some(sha) = at {
+                if &sha == base || listed.len() > 10_000 {
+                    break;
+                }
+                let info = repo.commits.get(&sha).cloned().unwrap_or_default();
+                at = info.parent.clone();
+                listed.push((sha, info));
+            }
+            listed.reverse();
+            let total = listed.len() as u64;
+            listed.truncate(250);
+            (listed, total)
+        })
+    }
+
+    /// The pull requests associated with a commit (the one a test merged it with).
+    pub(crate) fn op_commit_pulls(
+        &self,
+        repository: &Repository,
+        sha: &Sha,
+    ) -> Result<Vec<FakePullRequest>, Failure> {
+        self.repo_read(repository, |repo| {
+            repo.commits
+                .get(sha)
+                .and_then(|c| c.pull_request.clone())
+                .into_iter()
+                .collect()
+        })
     }
 
     pub(crate) fn op_compare(
@@ -1459,6 +1540,58 @@ impl GitHub for FakeGitHub {
         .map(|paths| ChangedFiles {
             complete: paths.len() < 300,
             paths,
+        })
+        .map_err(|f| f.into_port_error(&what, self.now()))
+    }
+
+    async fn comparison(
+        &self,
+        repository: &Repository,
+        base: &Sha,
+        head: &Sha,
+    ) -> Result<deploybot_core::shipping::Comparison, GitHubError> {
+        use deploybot_core::shipping::{Comparison, MAX_LINES, ShippedCommit, ShippedPullRequest};
+        let what = format!("comparison in {repository}");
+        self.enter(format!(
+            "GET {}/compare/{base}...{head}",
+            repo_path(repository)
+        ))
+        .await
+        .and_then(|()| self.op_compare_commits(repository, base, head))
+        .map(|(listed, total)| {
+            let newest = listed.len().saturating_sub(MAX_LINES);
+            let mut pull_requests: Vec<ShippedPullRequest> = Vec::new();
+            let commits = listed
+                .into_iter()
+                .enumerate()
+                .map(|(i, (sha, info))| {
+                    let pr = info.pull_request.filter(|_| i >= newest);
+                    if let Some(pr) = &pr
+                        && !pull_requests.iter().any(|p| p.number == pr.number)
+                    {
+                        pull_requests.push(ShippedPullRequest {
+                            number: pr.number,
+                            title: pr.title.clone(),
+                            url: format!("https://github.com/{repository}/pull/{}", pr.number),
+                            author: pr.author.clone(),
+                        });
+                    }
+                    ShippedCommit {
+                        sha,
+                        title: info.message.lines().next().unwrap_or_default().to_owned(),
+                        author: info.author,
+                        pull_requests: pr.map(|p| p.number).into_iter().collect(),
+                    }
+                })
+                .collect();
+            Comparison {
+                base: base.clone(),
+                head: head.clone(),
+                url: format!("https://github.com/{repository}/compare/{base}...{head}"),
+                total_commits: total,
+                commits,
+                pull_requests,
+            }
         })
         .map_err(|f| f.into_port_error(&what, self.now()))
     }

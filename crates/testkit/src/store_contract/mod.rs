@@ -13,6 +13,8 @@ mod deployments;
 mod lanes;
 mod people;
 mod projects;
+mod rollback_race;
+mod shipping;
 mod users;
 
 pub use approvals::*;
@@ -21,6 +23,8 @@ pub use deployments::*;
 pub use lanes::*;
 pub use people::*;
 pub use projects::*;
+pub use rollback_race::*;
+pub use shipping::*;
 pub use users::*;
 
 use deploybot_core::lane::{
@@ -138,6 +142,7 @@ macro_rules! store_contract_tests {
             direct_preference_is_kept_per_person,
             home_publish_is_claimed_at_most_once_per_gap,
             deployment_notices_round_trip,
+            shipping_record_is_written_once_by_key,
         );
         $crate::store_contract_tests!(@each [$(#[$attribute])*]
             [#[tokio::test(flavor = "multi_thread", worker_threads = 4)]] $factory;
@@ -151,6 +156,8 @@ macro_rules! store_contract_tests {
             concurrent_next_lane_seq_never_repeats,
             concurrent_votes_on_one_version_count_once,
             concurrent_home_publishes_have_one_winner,
+            concurrent_notices_of_one_key_have_one_winner,
+            a_lane_seen_free_after_a_rollback_shows_its_range,
         );
     };
 }

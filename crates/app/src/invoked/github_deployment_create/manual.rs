@@ -5,13 +5,18 @@
 //! with the policy's words.
 
 use super::{Prelude, prelude, refused, start};
+use crate::render::{ACTION_DEPLOY_BAD, ACTION_DEPLOY_BAD_CANCEL};
 use crate::{AppError, AppState};
-use deploybot_core::blocks::Message;
+use deploybot_core::blocks::{Block, ButtonStyle, Element, Message};
 use deploybot_core::invoke::{
     self, DeploymentCreateResponse, ManualDeploymentRequest, SlackMessageRequest,
 };
+use deploybot_core::lane::{Ancestry, AncestryQuestion, LaneKey};
 use deploybot_core::policy::{ManualPlan, Refusal};
 use deploybot_core::ports::{GitHubError, ResolvedRef, ResponseMessage};
+use deploybot_core::rollback::{
+    BadCommitAnswer, BadRange, RANGES_READ, WishKind, bad_commit_answer, bad_range,
+};
 use deploybot_core::{Deployment, GitRef, GithubLogin, Sha, Trigger};
 
 /// How many deployments of a commit / an environment are looked at for the requirement and
@@ -49,6 +54,25 @@ pub(super) async fn handle(
         Ok(source) => source,
         Err(text) => return refuse(state, &request, text).await,
     };
+    if !request.confirmed_bad
+        && let Some(range) = bad_range_of(state, &request, &source.sha).await?
+    {
+        // A promotion (no ref named) of a rolled-back commit is refused; a person naming it
+        // is asked to confirm (docs/workflow.md, "Rolling back").
+        let kind = if request.git_ref.is_some() {
+            WishKind::Manual
+        } else {
+            WishKind::Promotion
+        };
+        return match bad_commit_answer(&source.sha, &range, kind) {
+            BadCommitAnswer::Refused(text) => refuse(state, &request, text).await,
+            BadCommitAnswer::Confirm(question) => {
+                let message = confirm_bad_message(&request, &source, &question);
+                tell(state, &request, message).await;
+                Ok(refused(question))
+            }
+        };
+    }
     let mut record = Deployment::new(
         request.repository.clone(),
         request.deployment_id.clone(),
@@ -191,6 +215,82 @@ async fn resolve(
     }
 }
 
+/// What [Deploy anyway] deploys: the commit, named, to the environment.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeployAnyway {
+    pub repository: deploybot_core::Repository,
+    pub environment: deploybot_core::Environment,
+    pub git_ref: GitRef,
+}
+
+/// The rolled-back range of the environment that holds `sha`, if any. A range GitHub cut
+/// short is decided by ancestry, asked through the compare API (a failing GitHub answers
+/// "not known to be bad": the lane still refuses automatic deployments).
+async fn bad_range_of(
+    state: &AppState,
+    request: &ManualDeploymentRequest,
+    sha: &Sha,
+) -> Result<Option<BadRange>, AppError> {
+    let key = LaneKey {
+        repository: request.repository.clone(),
+        environment: request.environment.clone(),
+    };
+    let ranges = state.lanes()?.bad_ranges(&key, RANGES_READ).await?;
+    if ranges.is_empty() {
+        return Ok(None);
+    }
+    let mut ancestry = Ancestry::new();
+    for _ in 0..=2 * ranges.len() {
+        match bad_range(sha, &ranges, &ancestry) {
+            Ok(found) => return Ok(found.cloned()),
+            Err(question) => {
+                let status = state
+                    .github()?
+                    .compare_commits(&key.repository, &question.commit, &question.of)
+                    .await;
+                match status
+                    .ok()
+                    .and_then(|s| AncestryQuestion::answer_from_compare_status(&s))
+                {
+                    Some(answer) => ancestry.record(&question, answer),
+                    None => return Ok(None),
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The question with [Deploy anyway] / [Cancel].
+fn confirm_bad_message(
+    request: &ManualDeploymentRequest,
+    source: &Source,
+    question: &str,
+) -> Message {
+    let choice = DeployAnyway {
+        repository: request.repository.clone(),
+        environment: request.environment.clone(),
+        git_ref: GitRef::Name(source.sha.as_str().to_owned()),
+    };
+    let value = serde_json::to_string(&choice).unwrap_or_default();
+    let text = format!(":warning: {question}");
+    Message {
+        text: text.clone(),
+        blocks: vec![
+            Block::section(text),
+            Block::actions(vec![
+                Element::button("Deploy anyway", ACTION_DEPLOY_BAD, value)
+                    .with_style(ButtonStyle::Danger),
+                Element::button(
+                    "Cancel",
+                    ACTION_DEPLOY_BAD_CANCEL,
+                    request.environment.to_string(),
+                ),
+            ]),
+        ],
+    }
+}
+
 /// Tells the person why nothing was deployed: through `response_url`, else ephemerally in the
 /// channel, else (no person known) in the channel.
 async fn refuse(
@@ -199,7 +299,13 @@ async fn refuse(
     text: String,
 ) -> Result<DeploymentCreateResponse, AppError> {
     tracing::info!(deployment = %request.deployment_id, reason = %text, "manual deployment refused");
-    let message = Message::text(text.clone());
+    tell(state, request, Message::text(text.clone())).await;
+    Ok(refused(text))
+}
+
+/// Answers the person who asked: through `response_url`, else ephemerally in the channel,
+/// else (no person known) in the channel.
+async fn tell(state: &AppState, request: &ManualDeploymentRequest, message: Message) {
     let reply = match (&request.response_url, &request.trigger) {
         (Some(url), _) => SlackMessageRequest::Respond {
             response_url: url.clone(),
@@ -226,7 +332,6 @@ async fn refuse(
         Err(e) => Err(e),
     };
     if let Err(error) = sent {
-        tracing::warn!(deployment = %request.deployment_id, %error, "sending the refusal failed");
+        tracing::warn!(deployment = %request.deployment_id, %error, "answering the person failed");
     }
-    Ok(refused(text))
 }

@@ -16,7 +16,7 @@
 mod cancel;
 mod checks;
 mod config_check;
-mod manual;
+pub mod manual;
 mod required;
 mod rerun;
 mod rollback;
@@ -250,7 +250,8 @@ pub(crate) async fn run_lane(
     key: &LaneKey,
     event: LaneEvent,
 ) -> Result<(), AppError> {
-    run_lane_from(state, key, event, None).await
+    // Boxed: a decision with its dispatch is a large future, awaited from many places.
+    Box::pin(run_lane_from(state, key, event, None)).await
 }
 
 async fn run_lane_from(
@@ -579,6 +580,9 @@ pub(crate) async fn create_on_github(
             .await?
             .into_deployment();
             tracing::info!(deployment = %saved.id, github_deployment = id, "GitHub deployment created");
+            // On its way: what it ships is asked now (within its budget), before the message
+            // that shows it.
+            crate::shipping::ensure(state, &saved).await;
             notify_slack_if_changed(state, &saved, shown).await;
             Ok(Created::OnGitHub)
         }

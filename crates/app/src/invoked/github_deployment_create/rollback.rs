@@ -26,7 +26,10 @@ pub(super) async fn preview(
     request: RollbackRequest,
 ) -> Result<DeploymentCreateResponse, AppError> {
     let answer = match choose(state, &request).await? {
-        Ok((from, to)) => preview_message(&request, &from, &to, state),
+        Ok((from, to)) => {
+            let removed = removed(state, &request, &from, &to).await;
+            preview_message(&request, &from, &to, state, &removed)
+        }
         Err(text) => Message::text(text),
     };
     let refusal = answer.blocks.is_empty().then(|| answer.text.clone());
@@ -172,12 +175,136 @@ fn ref_text(d: &Deployment) -> String {
     }
 }
 
-/// The ephemeral preview: from → to, who deployed each and when, and the buttons.
+/// What the rollback would take out, as GitHub compares its target with what runs: the
+/// commits and pull requests (`None` when GitHub did not answer within the budget) and the
+/// changed paths the workflow file's `rollback: { warn_paths }` matches.
+struct Removed {
+    shipping: deploybot_core::shipping::ShippingRecord,
+    /// (path, pattern) pairs.
+    warned: Vec<(String, String)>,
+    /// GitHub listed at most its limit of files: more may match.
+    files_cut: bool,
+}
+
+/// Asks GitHub, within the "What's shipping" budget, for the commits `to...from` and, when
+/// the workflow file lists `warn_paths`, the paths they change. Never fails: what GitHub did
+/// not answer is said in the preview.
+async fn removed(
+    state: &AppState,
+    request: &RollbackRequest,
+    from: &Deployment,
+    to: &Deployment,
+) -> Removed {
+    use deploybot_core::shipping::{BUDGET_MILLIS, Shipping, ShippingRecord};
+    let budget = std::time::Duration::from_millis(BUDGET_MILLIS);
+    let patterns = match state
+        .projects()
+        .ok()
+        .map(|p| p.project_by_repository(&request.repository))
+    {
+        Some(lookup) => match lookup.await {
+            Ok(Some(project)) => state.policy_of(&project).workflow().rollback.clone(),
+            _ => Default::default(),
+        },
+        None => Default::default(),
+    };
+    let (shipping, files) = match state.github() {
+        Ok(github) => {
+            let compare = tokio::time::timeout(
+                budget,
+                github.comparison(&request.repository, &to.sha, &from.sha),
+            );
+            let changed = async {
+                if patterns.warn_paths.is_empty() {
+                    return None;
+                }
+                tokio::time::timeout(
+                    budget,
+                    github.changed_files(&request.repository, &to.sha, &from.sha),
+                )
+                .await
+                .ok()
+                .and_then(Result::ok)
+            };
+            let (compared, files) = tokio::join!(compare, changed);
+            let shipping = match compared {
+                Ok(Ok(comparison)) => Shipping::Listed(comparison),
+                Ok(Err(error)) => Shipping::Unavailable {
+                    why: format!("GitHub did not compare the commits ({error})"),
+                },
+                Err(_) => Shipping::Unavailable {
+                    why: format!(
+                        "GitHub did not compare the commits within {} seconds",
+                        BUDGET_MILLIS / 1000
+                    ),
+                },
+            };
+            (shipping, files)
+        }
+        Err(error) => (
+            Shipping::Unavailable {
+                why: error.to_string(),
+            },
+            None,
+        ),
+    };
+    let (warned, files_cut) = match &files {
+        Some(files) => (
+            patterns
+                .warned(&files.paths)
+                .into_iter()
+                .map(|(path, pattern)| (path.to_owned(), pattern.to_owned()))
+                .collect(),
+            !files.complete,
+        ),
+        None => (Vec::new(), false),
+    };
+    let unchecked = !patterns.warn_paths.is_empty() && files.is_none();
+    Removed {
+        shipping: ShippingRecord {
+            repository: request.repository.clone(),
+            deployment: from.id.clone(),
+            removes: true,
+            shipping,
+            at: state.clock.now(),
+        },
+        warned,
+        files_cut: files_cut || unchecked,
+    }
+}
+
+/// The warning about paths a rollback does not undo, when the removed commits touch any (or
+/// when GitHub's list of changed files may be incomplete).
+fn warning(removed: &Removed) -> Option<String> {
+    const SHOWN: usize = 5;
+    if removed.warned.is_empty() {
+        return removed.files_cut.then(|| {
+            ":warning: GitHub's list of changed files is incomplete: check by hand whether the removed commits change paths a rollback does not undo (`rollback: warn_paths`).".to_owned()
+        });
+    }
+    let mut paths: Vec<String> = removed
+        .warned
+        .iter()
+        .take(SHOWN)
+        .map(|(path, pattern)| format!("`{path}` (`{pattern}`)"))
+        .collect();
+    if removed.warned.len() > SHOWN {
+        paths.push(format!("and {} more", removed.warned.len() - SHOWN));
+    }
+    Some(format!(
+        ":warning: *A rollback does not undo these:* the commits it removes change {}. Check that the older code works with them before you press [Roll back].",
+        paths.join(", ")
+    ))
+}
+
+/// The ephemeral preview: from → to, who deployed each and when, what it removes, the
+/// warning about paths it does not undo, and the buttons.
 fn preview_message(
     request: &RollbackRequest,
     from: &Deployment,
     to: &Deployment,
     state: &AppState,
+    removed: &Removed,
 ) -> Message {
     let env = &request.environment;
     let mut text = format!(
@@ -203,17 +330,23 @@ fn preview_message(
         reason: request.reason.clone(),
     };
     let value = serde_json::to_string(&choice).unwrap_or_default();
-    Message {
-        text: text.clone(),
-        blocks: vec![
-            Block::section(text),
-            Block::actions(vec![
-                Element::button("Roll back", ACTION_ROLLBACK, value)
-                    .with_style(ButtonStyle::Danger),
-                Element::button("Cancel", ACTION_ROLLBACK_CANCEL, env.to_string()),
-            ]),
-        ],
+    let mut blocks = vec![Block::section(text.clone())];
+    blocks.extend(crate::render::shipping::shipping_blocks(
+        &removed.shipping,
+        &request.repository,
+        env,
+        &[],
+    ));
+    if let Some(warning) = warning(removed) {
+        blocks.push(Block::section(warning.clone()));
+        text.push('\n');
+        text.push_str(&warning);
     }
+    blocks.push(Block::actions(vec![
+        Element::button("Roll back", ACTION_ROLLBACK, value).with_style(ButtonStyle::Danger),
+        Element::button("Cancel", ACTION_ROLLBACK_CANCEL, env.to_string()),
+    ]));
+    Message { text, blocks }
 }
 
 /// The [Roll back] button: the environment must still run what the preview showed; then the

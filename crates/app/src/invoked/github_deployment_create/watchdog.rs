@@ -48,7 +48,8 @@ pub(super) async fn sweep(state: &AppState) -> Result<DeploymentCreateResponse, 
     tracing::info!(due = due.len(), "watchdog sweep");
     for lane in due {
         let key = lane.lane.clone();
-        if let Err(error) = look(state, lane).await {
+        // Boxed: a lane's look drives whole lane decisions, too big for a caller's frame.
+        if let Err(error) = Box::pin(look(state, lane)).await {
             // One lane's trouble does not stop the others; it is still due next time.
             tracing::warn!(lane = %key, %error, "the watchdog could not settle a lane");
         }

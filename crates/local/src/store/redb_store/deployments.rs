@@ -289,4 +289,67 @@ impl DeploymentStore for RedbStore {
         })
         .await
     }
+
+    async fn put_shipping(
+        &self,
+        record: &deploybot_core::shipping::ShippingRecord,
+    ) -> Result<bool, StoreError> {
+        let record = record.clone();
+        self.write(move |transaction| {
+            let mut table = transaction.open_table(SHIPPING).or_backend("shipping")?;
+            let key = (record.repository.as_str(), record.deployment.as_str());
+            if table.get(key).or_backend("shipping")?.is_some() {
+                return Ok(false);
+            }
+            table
+                .insert(key, encode(&record)?.as_str())
+                .or_backend("shipping")?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn shipping(
+        &self,
+        repository: &Repository,
+        deployment: &DeploymentId,
+    ) -> Result<Option<deploybot_core::shipping::ShippingRecord>, StoreError> {
+        let repository = repository.as_str().to_owned();
+        let deployment = deployment.as_str().to_owned();
+        self.read(move |transaction| {
+            let table = transaction.open_table(SHIPPING).or_backend("shipping")?;
+            match table
+                .get((repository.as_str(), deployment.as_str()))
+                .or_backend("shipping")?
+            {
+                Some(json) => Ok(Some(decode(
+                    "shipping",
+                    &format!("{repository} {deployment}"),
+                    json.value(),
+                )?)),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn take_notice(
+        &self,
+        repository: &Repository,
+        key: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let repository = repository.as_str().to_owned();
+        let key = key.to_owned();
+        self.write(move |transaction| {
+            let mut table = transaction.open_table(NOTICES).or_backend("notices")?;
+            let entry = (repository.as_str(), key.as_str());
+            if table.get(entry).or_backend("notices")?.is_some() {
+                return Ok(false);
+            }
+            table.insert(entry, at.millis()).or_backend("notices")?;
+            Ok(true)
+        })
+        .await
+    }
 }

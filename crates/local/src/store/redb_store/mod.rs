@@ -84,6 +84,10 @@ const BAD_RANGES: TableDefinition<(&str, &str, &str), &str> = TableDefinition::n
 /// (repository, approval sort key `approval#<environment>#<sha>#<workflow>`) → approval
 /// request JSON.
 const APPROVALS: TableDefinition<(&str, &str), &str> = TableDefinition::new("approvals");
+/// (repository, deployment id) → "What's shipping" record JSON, written once.
+const SHIPPING: TableDefinition<(&str, &str), &str> = TableDefinition::new("shipping");
+/// (repository, key) → when a one-time notice was taken (milliseconds).
+const NOTICES: TableDefinition<(&str, &str), i64> = TableDefinition::new("notices");
 /// (repository, environment) → lane record JSON.
 const LANES: TableDefinition<(&str, &str), &str> = TableDefinition::new("lanes");
 /// (repository, environment) → the lane's last arrival number handed out.
@@ -197,6 +201,8 @@ impl RedbStore {
             .open_table(BAD_RANGES)
             .or_backend("bad_ranges")?;
         transaction.open_table(APPROVALS).or_backend("approvals")?;
+        transaction.open_table(SHIPPING).or_backend("shipping")?;
+        transaction.open_table(NOTICES).or_backend("notices")?;
         transaction.commit().or_backend("creating the tables")?;
         Ok(Self {
             database: Arc::new(database),

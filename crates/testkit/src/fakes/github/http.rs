@@ -303,12 +303,24 @@ async fn api(
                     })
                 })
                 .collect();
+            let (listed, total) = fake.op_compare_commits(repository, &base, &head)?;
+            let commits: Vec<Value> = listed
+                .iter()
+                .map(|(sha, info)| compared_commit(ctx, &repo_base, &full_name, sha, info))
+                .collect();
             Ok(json_response(
                 StatusCode::OK,
                 json!({
                     "url": format!("{repo_base}/compare/{base}...{head}"),
                     "html_url": format!("https://github.com/{full_name}/compare/{base}...{head}"),
+                    "permalink_url": format!("https://github.com/{full_name}/compare/{base}...{head}"),
+                    "diff_url": format!("https://github.com/{full_name}/compare/{base}...{head}.diff"),
+                    "patch_url": format!("https://github.com/{full_name}/compare/{base}...{head}.patch"),
                     "status": status,
+                    "ahead_by": total,
+                    "behind_by": 0,
+                    "total_commits": total,
+                    "commits": commits,
                     "files": files
                 }),
             ))
@@ -614,6 +626,16 @@ fn commit_routes(
 ) -> Result<Response, Failure> {
     let fake = &ctx.fake;
     match reference {
+        [sha, "pulls"] => {
+            let sha = Sha::parse(sha).map_err(|_| Failure::new(422, "No commit found for SHA"))?;
+            let full_name = repository.as_str();
+            let pulls: Vec<Value> = fake
+                .op_commit_pulls(repository, &sha)?
+                .into_iter()
+                .map(|pr| pull_request_json(ctx, repo_base, full_name, &pr))
+                .collect();
+            Ok(json_response(StatusCode::OK, Value::Array(pulls)))
+        }
         [r @ .., "status"] if !r.is_empty() => {
             let (sha, checks) = fake.op_commit_checks(repository, &r.join("/"))?;
             let statuses: Vec<Value> = checks
@@ -1309,6 +1331,91 @@ pub(crate) fn rfc3339(ts: Timestamp) -> String {
         (rem % 3600) / 60,
         rem % 60
     )
+}
+
+/// A user as GitHub embeds it in other objects (the simple-user shape).
+fn simple_user(ctx: &Ctx, login: &str) -> Value {
+    json!({
+        "login": login,
+        "id": 583_231,
+        "node_id": "MDQ6VXNlcjU4MzIzMQ==",
+        "avatar_url": "https://avatars.githubusercontent.com/u/583231?v=4",
+        "url": format!("{}/users/{login}", ctx.base()),
+        "html_url": format!("https://github.com/{login}"),
+        "type": "User",
+        "site_admin": false
+    })
+}
+
+/// One commit of a comparison, in the shape of GitHub's compare example.
+fn compared_commit(
+    ctx: &Ctx,
+    repo_base: &str,
+    full_name: &str,
+    sha: &Sha,
+    info: &super::CommitInfo,
+) -> Value {
+    let name = info.author.as_ref().map_or("Someone", |a| a.as_str());
+    let person = json!({
+        "name": name,
+        "email": format!("{name}@example.com"),
+        "date": "2011-04-14T16:00:49Z"
+    });
+    json!({
+        "url": format!("{repo_base}/commits/{sha}"),
+        "sha": sha.as_str(),
+        "node_id": "MDY6Q29tbWl0NmRjYjA5YjViNTc4NzVmMzM0ZjYxYWViZWQ2OTVlMmU0MTkzZGI1ZQ==",
+        "html_url": format!("https://github.com/{full_name}/commit/{sha}"),
+        "comments_url": format!("{repo_base}/commits/{sha}/comments"),
+        "commit": {
+            "url": format!("{repo_base}/git/commits/{sha}"),
+            "author": person,
+            "committer": person,
+            "message": info.message,
+            "tree": {"url": format!("{repo_base}/tree/{sha}"), "sha": sha.as_str()},
+            "comment_count": 0,
+            "verification": {"verified": false, "reason": "unsigned", "signature": null, "payload": null}
+        },
+        "author": info.author.as_ref().map(|a| simple_user(ctx, a.as_str())),
+        "committer": info.author.as_ref().map(|a| simple_user(ctx, a.as_str())),
+        "parents": info.parent.as_ref().map(|p| vec![json!({
+            "url": format!("{repo_base}/commits/{p}"),
+            "sha": p.as_str()
+        })]).unwrap_or_default()
+    })
+}
+
+/// A merged pull request in the shape of GitHub's "list pull requests associated with a
+/// commit" example (the fields deploybot reads, and their neighbours).
+fn pull_request_json(
+    ctx: &Ctx,
+    repo_base: &str,
+    full_name: &str,
+    pr: &super::FakePullRequest,
+) -> Value {
+    let n = pr.number;
+    json!({
+        "url": format!("{repo_base}/pulls/{n}"),
+        "id": 1_000_000 + n,
+        "node_id": "MDExOlB1bGxSZXF1ZXN0MQ==",
+        "html_url": format!("https://github.com/{full_name}/pull/{n}"),
+        "diff_url": format!("https://github.com/{full_name}/pull/{n}.diff"),
+        "patch_url": format!("https://github.com/{full_name}/pull/{n}.patch"),
+        "issue_url": format!("{repo_base}/issues/{n}"),
+        "number": n,
+        "state": "closed",
+        "locked": false,
+        "title": pr.title,
+        "user": pr.author.as_ref().map(|a| simple_user(ctx, a.as_str())),
+        "body": "Please pull these awesome changes",
+        "created_at": "2011-01-26T19:01:12Z",
+        "updated_at": "2011-01-26T19:01:12Z",
+        "closed_at": "2011-01-26T19:01:12Z",
+        "merged_at": "2011-01-26T19:01:12Z",
+        "merge_commit_sha": "e5bd3914e2e596debea16f433f57875b5b90bcd6",
+        "draft": false,
+        "author_association": "CONTRIBUTOR"
+    })
 }
 
 #[cfg(test)]
