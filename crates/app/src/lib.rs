@@ -3,6 +3,7 @@
 //! message rendering they share. Handlers see the outside world only through the ports of
 //! `deploybot-core`, held in [`AppState`].
 
+pub mod board;
 pub mod config;
 pub mod correlation;
 pub mod dispatch;

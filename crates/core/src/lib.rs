@@ -5,6 +5,7 @@
 //! Nothing in here performs I/O or depends on an async runtime, an HTTP client or the AWS SDK.
 
 pub mod blocks;
+pub mod board;
 pub mod ci;
 pub mod command;
 pub mod config_check;
