@@ -133,8 +133,11 @@ pub async fn github_login_of(
 /// own token, kept [`ACCESS_CACHE_SECS`].
 #[derive(Debug, Default)]
 pub struct AccessCache {
-    entries: Mutex<HashMap<GithubLogin, (Timestamp, Arc<Vec<Project>>)>>,
+    entries: Mutex<HashMap<GithubLogin, Checked>>,
 }
+
+/// When a person's projects were learnt, and the projects.
+type Checked = (Timestamp, Arc<Vec<Project>>);
 
 impl AccessCache {
     fn fresh(&self, login: &GithubLogin, now: Timestamp) -> Option<Arc<Vec<Project>>> {

@@ -495,7 +495,7 @@ fn timeline(d: &Deployment, names: &Names) -> Vec<(Timestamp, String)> {
     if let Some(at) = d.succeeded_at {
         steps.push((at, "succeeded".to_owned()));
     }
-    if d.updated_at > d.created_at && !(d.succeeded_at == Some(d.updated_at)) {
+    if d.updated_at > d.created_at && d.succeeded_at != Some(d.updated_at) {
         steps.push((d.updated_at, d.state.label().to_owned()));
     }
     steps.sort_by_key(|(at, _)| *at);

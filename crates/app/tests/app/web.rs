@@ -113,7 +113,7 @@ impl Board {
         self.store.bind_project(&project).await.expect("bind");
     }
 
-    async fn get(&self, path: &str, cookies: &[String]) -> Answer {
+    async fn get(&self, path: &str, cookies: &[&str]) -> Answer {
         let mut request = Request::get(path).header("host", "board.example");
         if !cookies.is_empty() {
             request = request.header("cookie", cookies.join("; "));
@@ -146,7 +146,7 @@ impl Board {
         let back = self
             .get(
                 &format!("/signin/callback?code={code}&state={state}"),
-                &[signin],
+                &[&signin],
             )
             .await;
         assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
@@ -232,8 +232,8 @@ async fn every_answer_carries_the_security_headers() {
     let session = board.sign_in("octo").await;
     for (path, cookies) in [
         ("/", vec![]),
-        ("/", vec![session.clone()]),
-        ("/repos/acme/nope", vec![session.clone()]),
+        ("/", vec![session.as_str()]),
+        ("/repos/acme/nope", vec![session.as_str()]),
         ("/board.css", vec![]),
         ("/signin", vec![]),
     ] {
@@ -293,7 +293,7 @@ async fn signing_in_sets_a_signed_http_only_secure_lax_cookie_with_an_expiry() {
     let back = board
         .get(
             &format!("/signin/callback?code={code}&state={state}"),
-            &[cookie_pair(&signin)],
+            &[&cookie_pair(&signin)],
         )
         .await;
     let set = back.set_cookie(SESSION_COOKIE).expect("session cookie");
@@ -312,7 +312,7 @@ async fn signing_in_sets_a_signed_http_only_secure_lax_cookie_with_an_expiry() {
         .open_session(value, board.clock.now())
         .expect("genuine");
     assert_eq!(opened.login.as_str(), "octo");
-    let grid = board.get("/", &[session]).await;
+    let grid = board.get("/", &[&session]).await;
     assert_eq!(grid.status, StatusCode::OK);
     assert!(grid.body.contains("Signed in as"), "{}", grid.body);
     assert!(grid.body.contains("octo"));
@@ -327,10 +327,10 @@ async fn a_callback_with_another_state_or_without_the_sign_in_cookie_signs_nobod
     for (path, cookies) in [
         (
             format!("/signin/callback?code={code}&state=forged"),
-            vec![signin.clone()],
+            vec![signin.as_str()],
         ),
         (format!("/signin/callback?code={code}&state=x"), vec![]),
-        ("/signin/callback".to_owned(), vec![signin.clone()]),
+        ("/signin/callback".to_owned(), vec![signin.as_str()]),
     ] {
         let answer = board.get(&path, &cookies).await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{path}");
@@ -344,7 +344,7 @@ async fn a_callback_with_another_state_or_without_the_sign_in_cookie_signs_nobod
     let answer = board
         .get(
             &format!("/signin/callback?code=made-up&state={state}"),
-            &[signin],
+            &[&signin],
         )
         .await;
     assert_eq!(answer.status, StatusCode::BAD_GATEWAY);
@@ -375,17 +375,17 @@ async fn forged_or_expired_sessions_get_the_sign_in_page_never_an_error() {
         ),
     ];
     for cookie in forged {
-        let answer = board.get("/repos/acme/secret", &[cookie.clone()]).await;
+        let answer = board.get("/repos/acme/secret", &[&cookie]).await;
         assert_eq!(answer.status, StatusCode::OK, "{cookie}");
         assert!(answer.is_sign_in_page(), "{cookie}");
         assert!(!answer.body.contains("c0secret"), "{cookie}");
     }
     // Genuine until it expires after eight hours, then the sign-in page.
-    assert!(!board.get("/", &[session.clone()]).await.is_sign_in_page());
+    assert!(!board.get("/", &[&session]).await.is_sign_in_page());
     board
         .clock
         .set(Timestamp::from_secs(NOW_SECS + 8 * 3600 + 1));
-    let answer = board.get("/", &[session]).await;
+    let answer = board.get("/", &[&session]).await;
     assert_eq!(answer.status, StatusCode::OK);
     assert!(answer.is_sign_in_page());
 }
@@ -414,7 +414,7 @@ async fn a_person_sees_only_what_their_token_reads_and_everything_else_is_404() 
     board.runs(&web).await;
     board.runs(&hidden).await;
     let octo = board.sign_in("octo").await;
-    let grid = board.get("/", &[octo.clone()]).await;
+    let grid = board.get("/", &[&octo]).await;
     assert!(grid.body.contains("acme/web"), "{}", grid.body);
     assert!(!grid.body.contains("acme/secret"), "{}", grid.body);
 
@@ -428,7 +428,7 @@ async fn a_person_sees_only_what_their_token_reads_and_everything_else_is_404() 
     ];
     let mut bodies = Vec::new();
     for path in &not_found {
-        let answer = board.get(path, &[octo.clone()]).await;
+        let answer = board.get(path, &[&octo]).await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
         assert!(!answer.body.contains("bbbbbbb"), "{path}");
         bodies.push(answer.body);
@@ -441,7 +441,7 @@ async fn a_person_sees_only_what_their_token_reads_and_everything_else_is_404() 
     let page = board
         .get(
             &format!("/repos/acme/web/deployments/{}", web.id.as_str()),
-            &[octo],
+            &[&octo],
         )
         .await;
     assert_eq!(page.status, StatusCode::OK);
@@ -449,12 +449,12 @@ async fn a_person_sees_only_what_their_token_reads_and_everything_else_is_404() 
 
     // Someone who may read both sees both.
     let boss = board.sign_in("boss").await;
-    let grid = board.get("/", &[boss.clone()]).await;
+    let grid = board.get("/", &[&boss]).await;
     assert!(grid.body.contains("acme/web") && grid.body.contains("acme/secret"));
     let page = board
         .get(
             &format!("/repos/acme/secret/deployments/{}", hidden.id.as_str()),
-            &[boss],
+            &[&boss],
         )
         .await;
     assert_eq!(page.status, StatusCode::OK);
@@ -473,22 +473,22 @@ async fn access_is_checked_with_the_persons_token_and_cached_for_five_minutes() 
             .count()
     };
     assert_eq!(
-        board.get("/repos/acme/web", &[octo.clone()]).await.status,
+        board.get("/repos/acme/web", &[&octo]).await.status,
         StatusCode::OK
     );
-    assert_eq!(board.get("/", &[octo.clone()]).await.status, StatusCode::OK);
+    assert_eq!(board.get("/", &[&octo]).await.status, StatusCode::OK);
     assert_eq!(asked(), 1, "one check for two pages");
 
     board.github.remove_access("octo", &repository("acme/web"));
     board.clock.set(Timestamp::from_secs(NOW_SECS + 4 * 60));
     assert_eq!(
-        board.get("/repos/acme/web", &[octo.clone()]).await.status,
+        board.get("/repos/acme/web", &[&octo]).await.status,
         StatusCode::OK,
         "still cached"
     );
     board.clock.set(Timestamp::from_secs(NOW_SECS + 6 * 60));
     assert_eq!(
-        board.get("/repos/acme/web", &[octo.clone()]).await.status,
+        board.get("/repos/acme/web", &[&octo]).await.status,
         StatusCode::NOT_FOUND,
         "checked again, access gone"
     );
@@ -497,7 +497,7 @@ async fn access_is_checked_with_the_persons_token_and_cached_for_five_minutes() 
     // A token GitHub no longer accepts: the sign-in page, not an error.
     board.github.revoke_user_tokens();
     board.clock.set(Timestamp::from_secs(NOW_SECS + 12 * 60));
-    let answer = board.get("/", &[octo]).await;
+    let answer = board.get("/", &[&octo]).await;
     assert_eq!(answer.status, StatusCode::OK);
     assert!(answer.is_sign_in_page());
 }
@@ -516,7 +516,7 @@ async fn a_branch_named_script_is_shown_as_text() {
         "/repos/acme/web".to_owned(),
         format!("/repos/acme/web/deployments/{}", d.id.as_str()),
     ] {
-        let answer = board.get(&path, &[octo.clone()]).await;
+        let answer = board.get(&path, &[&octo]).await;
         assert_eq!(answer.status, StatusCode::OK, "{path}");
         assert!(
             answer
@@ -553,7 +553,7 @@ async fn the_repository_page_links_the_commits_waiting_to_be_promoted() {
     board.runs(&staging).await;
     board.runs(&production).await;
     let octo = board.sign_in("octo").await;
-    let page = board.get("/repos/acme/web", &[octo.clone()]).await;
+    let page = board.get("/repos/acme/web", &[&octo]).await;
     let compare = format!(
         "https://github.example/acme/web/compare/{}...{}",
         "d".repeat(40),
@@ -586,10 +586,10 @@ async fn history_is_paged() {
             .await;
     }
     let octo = board.sign_in("octo").await;
-    let first = board.get("/repos/acme/web", &[octo.clone()]).await;
+    let first = board.get("/repos/acme/web", &[&octo]).await;
     assert!(first.body.contains("?page=2"), "an older page");
     assert!(!first.body.contains("rel=\"prev\""));
-    let second = board.get("/repos/acme/web?page=2", &[octo]).await;
+    let second = board.get("/repos/acme/web?page=2", &[&octo]).await;
     assert!(second.body.contains("?page=1"), "a newer page");
     assert!(!second.body.contains("?page=3"), "no third page");
     let rows = |body: &str| {
