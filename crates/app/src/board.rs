@@ -186,3 +186,25 @@ pub async fn readable_projects(
 pub fn find_project<'a>(projects: &'a [Project], repository: &Repository) -> Option<&'a Project> {
     projects.iter().find(|p| &p.repository == repository)
 }
+
+/// How many of a repository's newest deployments the delivery charts read (one query).
+pub const CHART_DEPLOYMENTS: usize = 500;
+/// How many weeks the charts show.
+pub const CHART_WEEKS: usize = 12;
+
+/// The repository's delivery numbers for the last [`CHART_WEEKS`] weeks, from its newest
+/// [`CHART_DEPLOYMENTS`] deployments (one key-ordered query).
+pub async fn delivery_weeks(
+    state: &AppState,
+    repository: &Repository,
+) -> Result<Vec<deploybot_core::delivery_metrics::Week>, AppError> {
+    let deployments = state
+        .deployments()?
+        .list_deployments(repository, None, CHART_DEPLOYMENTS)
+        .await?;
+    Ok(deploybot_core::delivery_metrics::weekly(
+        &deployments,
+        state.clock.now(),
+        CHART_WEEKS,
+    ))
+}

@@ -9,6 +9,7 @@ pub mod board;
 pub mod ci;
 pub mod command;
 pub mod config_check;
+pub mod delivery_metrics;
 pub mod duration;
 pub mod freeze;
 pub mod ids;

@@ -28,6 +28,8 @@ use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 use std::collections::HashMap;
 
+mod charts;
+
 /// Deployments per page of a repository's history.
 pub const HISTORY_PAGE: usize = 25;
 /// The deepest history page served (older deployments are on GitHub's deployments page).
@@ -301,6 +303,11 @@ async fn grid_page(
     let rows = board::grid(&state, &projects).await?;
     let lanes: Vec<&LaneView> = rows.iter().flat_map(|r| r.lanes.iter()).collect();
     let names = Names::gather(&state, &lanes).await?;
+    let mut per_repository = Vec::with_capacity(projects.len());
+    for project in projects.iter() {
+        per_repository.push(board::delivery_weeks(&state, &project.repository).await?);
+    }
+    let organisation = deploybot_core::delivery_metrics::combine(&per_repository);
     let now = state.clock.now();
     let body = html! {
         h1 { "Deployments" }
@@ -316,6 +323,10 @@ async fn grid_page(
                 }
                 (lanes_table(&state, row, &names, now))
             }
+        }
+        @if !rows.is_empty() {
+            h2 { "Delivery, all repositories" }
+            (charts::delivery_charts("org", &organisation))
         }
     };
     Ok(page("Deployments", Some(&session), body))
@@ -360,6 +371,7 @@ async fn repository_page(
     let lanes: Vec<&LaneView> = view.lanes.iter().collect();
     let mut names = Names::gather(&state, &lanes).await?;
     names.add_deployments(&state, &shown).await?;
+    let weeks = board::delivery_weeks(&state, &project.repository).await?;
     let now = state.clock.now();
     let repository = &project.repository;
     let web = &state.config.github_web_url;
@@ -389,6 +401,8 @@ async fn repository_page(
                 }
             }
         }
+        h2 { "Delivery" }
+        (charts::delivery_charts("repo", &weeks))
         h2 { "History" }
         @if shown.is_empty() {
             p { "Nothing deployed yet." }

@@ -599,3 +599,38 @@ async fn history_is_paged() {
     assert_eq!(rows(&first.body), 25);
     assert_eq!(rows(&second.body), 5);
 }
+
+#[tokio::test]
+async fn delivery_charts_are_svg_drawn_from_the_records() {
+    let board = Board::new().await;
+    for (n, c) in [(1, 'a'), (2, 'b')] {
+        board
+            .deploy(
+                "acme/web",
+                n,
+                Environment::Production,
+                GitRef::branch("main").expect("ref"),
+                c,
+            )
+            .await;
+    }
+    let octo = board.sign_in("octo").await;
+    let page = board.get("/repos/acme/web", &[&octo]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.body.matches("<svg").count(), 4, "four charts");
+    assert!(
+        page.body
+            .contains("Production deployments per week</strong> — latest: 2 deployments"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("week of 2026-12-07: 2 deployments"));
+    assert!(
+        page.body
+            .contains("Change failure rate</strong> — latest: 0 %")
+    );
+    assert!(!page.body.contains("style="), "no inline style (CSP)");
+    let grid = board.get("/", &[&octo]).await;
+    assert!(grid.body.contains("Delivery, all repositories"));
+    assert!(grid.body.contains("id=\"org-deploys-t\""));
+}
