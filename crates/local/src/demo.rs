@@ -28,6 +28,8 @@ use deploybot_testkit::fakes::slack::ResponsePost;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+mod board;
+
 /// One step of the scenario and the checks it passed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepReport {
@@ -933,7 +935,10 @@ impl Run<'_> {
         // 20 -----------------------------------------------------------------------------------
         self.freeze().await?;
 
-        // 21 -----------------------------------------------------------------------------------
+        // The board (its own module) -------------------------------------------------------------
+        self.board().await?;
+
+        // 22 -----------------------------------------------------------------------------------
         self.step("Looking back");
         self.say("Everything deploybot recorded, newest first:");
         let all = self.app.deployments().await?;

@@ -369,7 +369,7 @@ fn secret_or_generated(configured: Option<String>) -> SecretString {
 /// deploybot's state wired for one process.
 #[derive(Debug)]
 pub struct Wired {
-    /// The ten functions, each with its profile's state.
+    /// The functions, each with its profile's state.
     pub functions: Functions,
     pub invoker: InProcessInvoker,
     pub store_description: String,
