@@ -60,7 +60,7 @@ pub fn bar_chart(
             figcaption {
                 strong { (title) }
                 @match latest {
-                    Some(v) => { " — latest: " (format_value(v)) " " (unit) }
+                    Some(v) => { " — latest: " (format_value(v)) " " (unit_for(v, unit)) }
                     None => { " — no data yet" }
                 }
             }
@@ -81,6 +81,15 @@ pub fn delivery_charts(prefix: &str, weeks: &[Week]) -> Markup {
             (bar_chart(&format!("{prefix}-restore"), "Time to restore (median)", "hours", weeks,
                 |w| w.restore_secs.map(hours)))
         }
+    }
+}
+
+/// `deployments` → `deployment` for one.
+fn unit_for(v: f64, unit: &str) -> &str {
+    if (v - 1.0).abs() < f64::EPSILON {
+        unit.strip_suffix('s').unwrap_or(unit)
+    } else {
+        unit
     }
 }
 
