@@ -319,7 +319,7 @@ async fn grid_page(
                 h2 id=(format!("r-{}", slug(&row.project.repository))) {
                     a href=(repository_path(&row.project.repository)) { (row.project.repository) }
                     " "
-                    span.channel { (channel_label(&row.project)) }
+                    a.channel href=(slack_link(&row.project)) { (channel_label(&row.project)) }
                 }
                 (lanes_table(&state, row, &names, now))
             }
@@ -380,7 +380,7 @@ async fn repository_page(
         h1 { (repository) }
         p {
             a href=(format!("{web}/{repository}")) { "On GitHub" }
-            " · Slack: " (channel_label(&project))
+            " · Slack: " a href=(slack_link(&project)) { (channel_label(&project)) }
         }
         h2 { "Environments" }
         (lanes_table(&state, &view, &names, now))
@@ -674,6 +674,21 @@ fn channel_label(project: &Project) -> String {
     match &project.channel_name {
         Some(name) => format!("#{name}"),
         None => "a Slack channel".to_owned(),
+    }
+}
+
+/// Slack's link that opens the project's channel (the board does not act; the channel does).
+fn slack_link(project: &Project) -> String {
+    match &project.team {
+        Some(team) => format!(
+            "https://slack.com/app_redirect?team={}&channel={}",
+            team.as_str(),
+            project.channel.as_str()
+        ),
+        None => format!(
+            "https://slack.com/app_redirect?channel={}",
+            project.channel.as_str()
+        ),
     }
 }
 

@@ -554,6 +554,11 @@ async fn the_repository_page_links_the_commits_waiting_to_be_promoted() {
     board.runs(&production).await;
     let octo = board.sign_in("octo").await;
     let page = board.get("/repos/acme/web", &[&octo]).await;
+    assert!(
+        page.body
+            .contains("href=\"https://slack.com/app_redirect?channel=C0WEB\""),
+        "actions stay in Slack: the page links the channel"
+    );
     let compare = format!(
         "https://github.example/acme/web/compare/{}...{}",
         "d".repeat(40),
