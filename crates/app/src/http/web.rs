@@ -321,7 +321,7 @@ async fn grid_page(
                     " "
                     a.channel href=(slack_link(&row.project)) { (channel_label(&row.project)) }
                 }
-                (lanes_table(&state, row, &names, now))
+                (lanes_table(row, &names, now))
             }
         }
         @if !rows.is_empty() {
@@ -383,7 +383,7 @@ async fn repository_page(
             " · Slack: " a href=(slack_link(&project)) { (channel_label(&project)) }
         }
         h2 { "Environments" }
-        (lanes_table(&state, &view, &names, now))
+        (lanes_table(&view, &names, now))
         @for lane in &view.lanes {
             @if let Some(lock) = &lane.lock {
                 p.lock {
@@ -516,8 +516,7 @@ fn timeline(d: &Deployment, names: &Names) -> Vec<(Timestamp, String)> {
     steps
 }
 
-fn lanes_table(state: &AppState, row: &RepositoryView, names: &Names, now: Timestamp) -> Markup {
-    let web = &state.config.github_web_url;
+fn lanes_table(row: &RepositoryView, names: &Names, now: Timestamp) -> Markup {
     html! {
         div.scroll {
             table {
@@ -529,7 +528,7 @@ fn lanes_table(state: &AppState, row: &RepositoryView, names: &Names, now: Times
                 } }
                 tbody {
                     @for lane in &row.lanes {
-                        (lane_row(web, lane, names, now))
+                        (lane_row(lane, names, now))
                     }
                 }
             }
@@ -537,7 +536,7 @@ fn lanes_table(state: &AppState, row: &RepositoryView, names: &Names, now: Times
     }
 }
 
-fn lane_row(web: &str, lane: &LaneView, names: &Names, now: Timestamp) -> Markup {
+fn lane_row(lane: &LaneView, names: &Names, now: Timestamp) -> Markup {
     html! {
         tr {
             th scope="row" { (lane.environment) }
@@ -564,7 +563,6 @@ fn lane_row(web: &str, lane: &LaneView, names: &Names, now: Timestamp) -> Markup
                 }
             }
         }
-        @let _ = web;
     }
 }
 
