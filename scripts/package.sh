@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packages the ten Lambda functions as prebuilt artefacts (docs/installation.md, "Prebuilt
+# Packages the eleven Lambda functions as prebuilt artefacts (docs/installation.md, "Prebuilt
 # release"): one zip per function holding exactly one `bootstrap`, and a packaged template
 # whose CodeUris point at the zips, so that an operator deploys with the SAM CLI alone.
 #
@@ -15,7 +15,7 @@
 #               workflow builds with cargo-lambda for x86_64 and arm64 and packages each.
 #   --out       where the zips and packaged-template.yaml go (default dist/<arch>).
 #
-# Without --binaries, all ten functions are built in ONE cargo invocation (they share the
+# Without --binaries, all eleven functions are built in ONE cargo invocation (they share the
 # dependency build; docs/performance.md, "Release build").
 #
 # Then it checks what it made: each zip lists exactly `bootstrap` (executable), and the
@@ -53,8 +53,8 @@ FUNCTIONS=()
 for dir in functions/*/; do
   FUNCTIONS+=("$(basename "$dir")")
 done
-if [[ ${#FUNCTIONS[@]} -ne 10 ]]; then
-  echo "package.sh: expected ten functions under functions/, found ${#FUNCTIONS[@]}" >&2
+if [[ ${#FUNCTIONS[@]} -ne 11 ]]; then
+  echo "package.sh: expected eleven functions under functions/, found ${#FUNCTIONS[@]}" >&2
   exit 1
 fi
 
@@ -65,7 +65,7 @@ if [[ -z "$BINARIES" ]]; then
   for f in "${FUNCTIONS[@]}"; do
     packages+=(-p "$f")
   done
-  echo "==> cargo build --profile $PROFILE (the ten functions, one invocation)"
+  echo "==> cargo build --profile $PROFILE (the eleven functions, one invocation)"
   cargo build "${LOCKED[@]}" --profile "$PROFILE" "${packages[@]}"
   case "$PROFILE" in
     dev | test) BINARIES="$CARGO_TARGET_DIR/debug" ;;

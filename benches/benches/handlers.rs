@@ -17,6 +17,11 @@
 //!   in-memory store — the four reads (lane record, pending intents, running and current
 //!   deployments) and the decision — when nothing changes.
 //!
+//! - `board/<page>/<n>`: a page of the board (`web`) for a signed-in person who can read
+//!   `acme/web`, at n = 10 000 deployments of it: the grid (`/`), the repository's page with
+//!   its charts and first history page, and one deployment's page — session check, the
+//!   person's repositories from the five-minute cache, the store reads, the HTML.
+//!
 //! Run: `cargo bench -p deploybot-benches --features bench`.
 
 use bytes::Bytes;
@@ -367,12 +372,108 @@ fn lanes(c: &mut Criterion) {
     group.finish();
 }
 
+fn board(c: &mut Criterion) {
+    use deploybot_app::wiring::Parts;
+    use deploybot_core::board::{CookieKey, SESSION_COOKIE, Session};
+    use deploybot_core::lane::{LaneKey, LaneRecord};
+    use deploybot_core::ports::{DeploymentStore, GitHubUser, LaneStore};
+    use deploybot_testkit::fakes::github::{FAKE_CLIENT_SECRET, FakeGitHub};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let n = 10_000;
+    let store = Arc::new(MemoryStore::new());
+    let repo = Repository::parse("acme/web").expect("valid");
+    let github = FakeGitHub::new();
+    github.add_repository(&repo, "main");
+    github.add_person("dev-0", &[&repo]);
+    let (cookie, deployment_path) = runtime.block_on(async {
+        world::populate(store.as_ref(), n).await.expect("populates");
+        // Each environment runs its newest successful deployment.
+        let all = store
+            .list_deployments(&repo, None, n + 1)
+            .await
+            .expect("lists");
+        for environment in [
+            Environment::Preview,
+            Environment::Test,
+            Environment::Staging,
+            Environment::Production,
+        ] {
+            if let Some(d) = all
+                .iter()
+                .find(|d| d.environment == environment && d.state == DeploymentState::Success)
+            {
+                let mut lane = LaneRecord::empty(
+                    LaneKey {
+                        repository: repo.clone(),
+                        environment,
+                    },
+                    Timestamp::from_secs(NOW_SECS),
+                );
+                lane.current = Some(d.id.clone());
+                store.save_lane(&lane).await.expect("saves");
+            }
+        }
+        let code = github.approve_sign_in("dev-0").expect("a code");
+        let token = github.exchange_code(&code, "").await.expect("a token");
+        let session = Session {
+            login: GithubLogin::parse("dev-0").expect("valid"),
+            token,
+            expires_at: Timestamp::from_secs(NOW_SECS + 3600),
+        };
+        let cookie = format!(
+            "{SESSION_COOKIE}={}",
+            CookieKey::derive(FAKE_CLIENT_SECRET).seal(&session)
+        );
+        let path = format!("/repos/acme/web/deployments/{}", all[n / 2].id.as_str());
+        (cookie, path)
+    });
+    let config = deploybot_app::AppConfig {
+        board_cookie_key: Some(CookieKey::derive(FAKE_CLIENT_SECRET)),
+        ..world::config()
+    };
+    let parts = Parts::new(Arc::new(FixedClock), config)
+        .with_dyn_store(store.clone())
+        .with_invoker(Arc::new(NullInvoker::default()))
+        .with_github_user(Arc::new(github));
+    let router = deploybot_app::wiring::Functions::wire(parts)
+        .expect("wires")
+        .router();
+    let mut group = c.benchmark_group("board");
+    for (page, path) in [
+        ("grid", "/".to_owned()),
+        ("repository", "/repos/acme/web".to_owned()),
+        ("deployment", deployment_path),
+    ] {
+        group.bench_with_input(BenchmarkId::new(page, n), &path, |b, path| {
+            b.to_async(&runtime).iter(|| {
+                let router = router.clone();
+                let request = axum::http::Request::get(path.as_str())
+                    .header("host", "board.example")
+                    .header("cookie", cookie.as_str())
+                    .body(axum::body::Body::empty())
+                    .expect("request");
+                async move {
+                    let response = router.oneshot(request).await.expect("answers");
+                    let status = response.status();
+                    let body = response.into_body().collect().await.expect("body");
+                    assert!(status.is_success(), "{status}");
+                    black_box(body.to_bytes().len())
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(50)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = push_30kb, slash_parse, render_deployment, events, lanes
+    targets = push_30kb, slash_parse, render_deployment, events, lanes, board
 }
 criterion_main!(benches);

@@ -29,6 +29,13 @@ pub const GITHUB_WEBHOOK_SECRET: &str = "GITHUB_WEBHOOK_SECRET";
 pub const CIRCLECI_WEBHOOK_SECRET: &str = "CIRCLECI_WEBHOOK_SECRET";
 /// Shared token of CircleCI's legacy `notify` payloads (optional).
 pub const CIRCLECI_NOTIFY_TOKEN: &str = "CIRCLECI_NOTIFY_TOKEN";
+/// GitHub's web address (sign-in, links to commits and comparisons); GitHub Enterprise
+/// Server: `https://host`.
+pub const GITHUB_WEB_URL: &str = "GITHUB_WEB_URL";
+/// [`GITHUB_WEB_URL`]'s default.
+pub const DEFAULT_GITHUB_WEB_URL: &str = "https://github.com";
+/// The GitHub App's client secret: keys the board's cookies (`web`).
+pub const GITHUB_APP_CLIENT_SECRET: &str = "GITHUB_APP_CLIENT_SECRET";
 
 /// The largest webhook payload GitHub sends: it caps deliveries at 25 MB and sends nothing for
 /// an event whose payload would be larger (taken as 25 MiB, which covers both readings of
@@ -127,6 +134,10 @@ pub struct AppConfig {
     /// `DEPLOYBOT_CI_BACKEND`: the CI of environments whose `backend` the workflow file does
     /// not set (`circleci`, the default, or `github_actions`).
     pub ci_backend: CiKind,
+    /// `GITHUB_WEB_URL` without a trailing `/` (default `https://github.com`).
+    pub github_web_url: String,
+    /// The key of the board's cookies, derived from `GITHUB_APP_CLIENT_SECRET` (`web`).
+    pub board_cookie_key: Option<deploybot_core::board::CookieKey>,
 }
 
 impl Default for AppConfig {
@@ -145,6 +156,8 @@ impl Default for AppConfig {
             deployment_timeout: WatchdogConfig::default().deployment_timeout,
             watchdog_interval: WatchdogConfig::default().interval,
             ci_backend: CiKind::default(),
+            github_web_url: DEFAULT_GITHUB_WEB_URL.to_owned(),
+            board_cookie_key: None,
         }
     }
 }
@@ -193,6 +206,12 @@ impl AppConfig {
             watchdog_interval: duration(lookup, WATCHDOG_INTERVAL, defaults.watchdog_interval)?,
             ci_backend: parsed(lookup, CI_BACKEND_VAR, CiKind::parse)?
                 .unwrap_or(defaults.ci_backend),
+            github_web_url: var(lookup, GITHUB_WEB_URL)
+                .map(|url| url.trim().trim_end_matches('/').to_owned())
+                .unwrap_or(defaults.github_web_url),
+            board_cookie_key: secret(GITHUB_APP_CLIENT_SECRET).map(|value| {
+                deploybot_core::board::CookieKey::derive(value.expose_secret().trim())
+            }),
             ..defaults
         })
     }

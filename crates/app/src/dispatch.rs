@@ -110,7 +110,8 @@ async fn run(state: &AppState, function: FunctionName, payload: Value) -> Result
         | FunctionName::SlackInteractive
         | FunctionName::SlackEvent
         | FunctionName::GithubWebhook
-        | FunctionName::CircleciWebhook => Err(AppError::bad_request(format!(
+        | FunctionName::CircleciWebhook
+        | FunctionName::Web => Err(AppError::bad_request(format!(
             "{function} is an HTTP function and cannot be invoked"
         ))),
     }

@@ -4,6 +4,7 @@
 //! `deploybot-core`, held in [`AppState`].
 
 pub mod approvals;
+pub mod board;
 pub mod config;
 pub mod correlation;
 pub mod direct_message;

@@ -12,8 +12,8 @@ use deploybot_core::DeploymentId;
 use deploybot_core::Project;
 use deploybot_core::policy::Policy;
 use deploybot_core::ports::{
-    CiBackend, Clock, DeliveryStore, DeploymentStore, GitHub, Invoker, LaneStore, ProjectStore,
-    Slack, UserStore,
+    CiBackend, Clock, DeliveryStore, DeploymentStore, GitHub, GitHubUser, Invoker, LaneStore,
+    ProjectStore, Slack, UserStore,
 };
 use deploybot_core::profile::{Client, FunctionProfile, Table};
 use std::sync::Arc;
@@ -35,6 +35,9 @@ pub struct AppState {
     pub(crate) slack: Option<Arc<dyn Slack>>,
     pub(crate) github: Option<Arc<dyn GitHub>>,
     pub(crate) ci: Option<Arc<dyn CiBackend>>,
+    pub(crate) github_user: Option<Arc<dyn GitHubUser>>,
+    /// The board's short-lived copy of what each signed-in person may read (`web`).
+    pub(crate) board_access: Arc<crate::board::AccessCache>,
     /// `github-collaborators`' short-lived copy of collaborator lists (its own per state).
     pub(crate) collaborators_cache: Arc<crate::invoked::github_collaborators::CollaboratorsCache>,
 }
@@ -140,5 +143,10 @@ impl AppState {
 
     pub fn ci(&self) -> Result<&dyn CiBackend, AppError> {
         self.client(&self.ci, Client::Ci)
+    }
+
+    /// GitHub on a signed-in person's behalf (the board).
+    pub fn github_user(&self) -> Result<&dyn GitHubUser, AppError> {
+        self.client(&self.github_user, Client::GitHubUser)
     }
 }

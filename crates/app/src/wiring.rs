@@ -12,8 +12,8 @@ use crate::{AppConfig, AppState, http};
 use axum::Router;
 use deploybot_core::invoke::FunctionName;
 use deploybot_core::ports::{
-    CiBackend, Clock, DeliveryStore, DeploymentStore, GitHub, InvokeError, InvokeMode, Invoker,
-    LaneStore, ProjectStore, Slack, Store, UserStore,
+    CiBackend, Clock, DeliveryStore, DeploymentStore, GitHub, GitHubUser, InvokeError, InvokeMode,
+    Invoker, LaneStore, ProjectStore, Slack, Store, UserStore,
 };
 use deploybot_core::profile::{FunctionProfile, Table, profile};
 use serde_json::Value;
@@ -45,6 +45,8 @@ pub struct Parts {
     pub slack: Option<Arc<dyn Slack>>,
     pub github: Option<Arc<dyn GitHub>>,
     pub ci: Option<Arc<dyn CiBackend>>,
+    /// GitHub on a person's behalf (the board's sign-in).
+    pub github_user: Option<Arc<dyn GitHubUser>>,
 }
 
 impl std::fmt::Debug for Parts {
@@ -55,6 +57,7 @@ impl std::fmt::Debug for Parts {
             .field("slack", &self.slack.is_some())
             .field("github", &self.github.is_some())
             .field("ci", &self.ci.is_some())
+            .field("github_user", &self.github_user.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -75,6 +78,7 @@ impl Parts {
             slack: None,
             github: None,
             ci: None,
+            github_user: None,
         }
     }
 
@@ -110,6 +114,11 @@ impl Parts {
 
     pub fn with_ci(mut self, ci: Arc<dyn CiBackend>) -> Self {
         self.ci = Some(ci);
+        self
+    }
+
+    pub fn with_github_user(mut self, github_user: Arc<dyn GitHubUser>) -> Self {
+        self.github_user = Some(github_user);
         self
     }
 }
@@ -176,7 +185,9 @@ pub fn function_state(function: FunctionName, parts: &Parts) -> Result<AppState,
         slack: optional(profile.clients.slack, &parts.slack),
         github: optional(profile.clients.github, &parts.github),
         ci: optional(profile.clients.ci, &parts.ci),
+        github_user: optional(profile.clients.github_user, &parts.github_user),
         collaborators_cache: Arc::default(),
+        board_access: Arc::default(),
     })
 }
 
@@ -209,7 +220,7 @@ impl Invoker for ProfileInvoker {
     }
 }
 
-/// The ten functions of one process, each with its own state, connected through an
+/// The functions of one process, each with its own state, connected through an
 /// in-process invoker (the local server, the demo, benchmarks and tests).
 #[derive(Clone, Debug)]
 pub struct Functions {

@@ -20,6 +20,7 @@ use deploybot_core::ports::SystemClock;
 use deploybot_integrations::ci::CiBackends;
 use deploybot_integrations::circleci::{CircleCiClient, CircleCiConfig};
 use deploybot_integrations::github::{GitHubActions, GitHubClient, GitHubConfig};
+use deploybot_integrations::github_user::{GitHubUserClient, GitHubUserConfig};
 use deploybot_integrations::slack::{SlackClient, SlackConfig};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use secrecy::ExposeSecret;
@@ -207,6 +208,22 @@ fn attach_clients(
         );
         github_client = Some(Arc::clone(&github));
         parts = parts.with_github(github);
+    }
+    if clients.github_user {
+        let id = secrets.require(secrets::GITHUB_APP_CLIENT_ID)?;
+        let secret = secrets.require(secrets::GITHUB_APP_CLIENT_SECRET)?;
+        let config = GitHubUserConfig::from_lookup(|name| {
+            if name == secrets::GITHUB_APP_CLIENT_ID {
+                Some(id.expose_secret().to_owned())
+            } else if name == secrets::GITHUB_APP_CLIENT_SECRET {
+                Some(secret.expose_secret().to_owned())
+            } else {
+                lookup(name)
+            }
+        })
+        .map_err(|e| failed("GitHub sign-in", &e))?;
+        let user = GitHubUserClient::new(config).map_err(|e| failed("GitHub sign-in", &e))?;
+        parts = parts.with_github_user(Arc::new(user));
     }
     if clients.ci {
         let mut backends = CiBackends::new();

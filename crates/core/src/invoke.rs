@@ -27,10 +27,12 @@ pub enum FunctionName {
     GithubDeploymentStatus,
     CircleciTrigger,
     CircleciWebhook,
+    /// The board: read-only web pages (`GET /` and below).
+    Web,
 }
 
 impl FunctionName {
-    pub const ALL: [FunctionName; 10] = [
+    pub const ALL: [FunctionName; 11] = [
         Self::SlackCommand,
         Self::SlackInteractive,
         Self::SlackEvent,
@@ -41,6 +43,7 @@ impl FunctionName {
         Self::GithubDeploymentStatus,
         Self::CircleciTrigger,
         Self::CircleciWebhook,
+        Self::Web,
     ];
 
     /// `slack-message`, as in `functions/slack-message`.
@@ -56,6 +59,7 @@ impl FunctionName {
             Self::GithubDeploymentStatus => "github-deployment-status",
             Self::CircleciTrigger => "circleci-trigger",
             Self::CircleciWebhook => "circleci-webhook",
+            Self::Web => "web",
         }
     }
 

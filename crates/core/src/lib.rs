@@ -6,9 +6,11 @@
 
 pub mod approval;
 pub mod blocks;
+pub mod board;
 pub mod ci;
 pub mod command;
 pub mod config_check;
+pub mod delivery_metrics;
 pub mod duration;
 pub mod freeze;
 pub mod home;

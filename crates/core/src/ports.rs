@@ -870,6 +870,22 @@ pub trait GitHub: Send + Sync {
     ) -> Result<Vec<crate::required_checks::ReportedCheck>, GitHubError>;
 }
 
+/// GitHub on a person's behalf: the board's sign-in through the GitHub App's user
+/// authorisation (the OAuth web flow) and what the person's own token may read.
+#[async_trait]
+pub trait GitHubUser: Send + Sync {
+    /// Where to send a person to sign in (`{GITHUB_WEB_URL}/login/oauth/authorize` with the
+    /// App's client id, `state` and the callback `redirect_uri`).
+    fn authorize_url(&self, state: &str, redirect_uri: &str) -> String;
+    /// Exchanges the callback's `code` for the person's user-to-server token.
+    async fn exchange_code(&self, code: &str, redirect_uri: &str) -> Result<String, GitHubError>;
+    /// Who the token belongs to (`GET /user`).
+    async fn login(&self, token: &str) -> Result<GithubLogin, GitHubError>;
+    /// The repositories the token may read (`GET /user/repos`, every page up to the adapter's
+    /// limit): for an App's user token, those both the person and the App can read.
+    async fn readable_repositories(&self, token: &str) -> Result<Vec<Repository>, GitHubError>;
+}
+
 // =============================================================================================
 // CI backend
 

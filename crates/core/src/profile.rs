@@ -1,4 +1,4 @@
-//! Function profiles: for each of the ten functions, exactly what it is given — its route, the
+//! Function profiles: for each of the functions, exactly what it is given — its route, the
 //! tables it reads and writes, the secrets it loads, the outside clients it builds, the
 //! functions it invokes and its time limit. One table ([`PROFILES`]) that the Lambda bootstrap,
 //! the local server, the demo and the test harnesses all build a function's state from
@@ -83,9 +83,15 @@ pub mod secret {
     pub const CIRCLECI_WEBHOOK_SECRET: &str = "CIRCLECI_WEBHOOK_SECRET";
     /// Shared token for CircleCI's legacy `notify` payloads (`circleci-webhook`, optional).
     pub const CIRCLECI_NOTIFY_TOKEN: &str = "CIRCLECI_NOTIFY_TOKEN";
+    /// The GitHub App's client id, for signing people in to the board (`web`). Not secret,
+    /// but read like one, beside the App's id.
+    pub const GITHUB_APP_CLIENT_ID: &str = "GITHUB_APP_CLIENT_ID";
+    /// The GitHub App's client secret (`web`): exchanges a sign-in's code for the person's
+    /// token, and keys the board's session cookies.
+    pub const GITHUB_APP_CLIENT_SECRET: &str = "GITHUB_APP_CLIENT_SECRET";
 
     /// Every secret name.
-    pub const ALL: [&str; 8] = [
+    pub const ALL: [&str; 10] = [
         SLACK_SIGNING_SECRET,
         SLACK_BOT_TOKEN,
         GITHUB_WEBHOOK_SECRET,
@@ -94,6 +100,8 @@ pub mod secret {
         CIRCLECI_TOKEN,
         CIRCLECI_WEBHOOK_SECRET,
         CIRCLECI_NOTIFY_TOKEN,
+        GITHUB_APP_CLIENT_ID,
+        GITHUB_APP_CLIENT_SECRET,
     ];
 }
 
@@ -103,6 +111,8 @@ pub struct Clients {
     pub slack: bool,
     pub github: bool,
     pub ci: bool,
+    /// GitHub on a person's behalf (the board's sign-in: OAuth and the person's own token).
+    pub github_user: bool,
 }
 
 /// An outside client, by name (for error messages).
@@ -111,6 +121,7 @@ pub enum Client {
     Slack,
     GitHub,
     Ci,
+    GitHubUser,
 }
 
 impl Client {
@@ -119,6 +130,7 @@ impl Client {
             Client::Slack => "Slack client",
             Client::GitHub => "GitHub client",
             Client::Ci => "CI client",
+            Client::GitHubUser => "GitHub sign-in client",
         }
     }
 }
@@ -136,6 +148,7 @@ impl Clients {
             Client::Slack => self.slack,
             Client::GitHub => self.github,
             Client::Ci => self.ci,
+            Client::GitHubUser => self.github_user,
         }
     }
 }
@@ -164,6 +177,15 @@ impl FunctionProfile {
         self.secrets.iter().chain(self.optional_secrets).copied()
     }
 
+    /// The method of its HTTP routes: `GET` for the board, `POST` for the webhooks.
+    pub fn http_method(&self) -> &'static str {
+        if self.function == FunctionName::Web {
+            "GET"
+        } else {
+            "POST"
+        }
+    }
+
     pub fn has_table(&self, table: Table) -> bool {
         self.tables.contains(&table)
     }
@@ -184,14 +206,20 @@ impl FunctionProfile {
     pub fn describe(&self) -> String {
         let tables = join(self.tables.iter().map(|t| t.as_str()));
         let clients = join(
-            [Client::Slack, Client::GitHub, Client::Ci]
-                .into_iter()
-                .filter(|c| self.clients.has(*c))
-                .map(|c| match c {
-                    Client::Slack => "Slack",
-                    Client::GitHub => "GitHub",
-                    Client::Ci => "CI",
-                }),
+            [
+                Client::Slack,
+                Client::GitHub,
+                Client::Ci,
+                Client::GitHubUser,
+            ]
+            .into_iter()
+            .filter(|c| self.clients.has(*c))
+            .map(|c| match c {
+                Client::Slack => "Slack",
+                Client::GitHub => "GitHub",
+                Client::Ci => "CI",
+                Client::GitHubUser => "GitHub sign-in",
+            }),
         );
         let invokes = join(self.invokes.iter().map(|f| f.as_str()));
         format!("tables {tables}; clients {clients}; invokes {invokes}")
@@ -224,14 +252,26 @@ const NO_CLIENTS: Clients = Clients {
     slack: false,
     github: false,
     ci: false,
+    github_user: false,
 };
 /// `Timeout` of the HTTP functions (the template's global default).
 const HTTP_TIMEOUT_SECS: u32 = 15;
 /// `Timeout` of the invoked functions.
 const INVOKED_TIMEOUT_SECS: u32 = 60;
 
-/// The ten functions' profiles, in [`FunctionName::ALL`] order.
-pub const PROFILES: [FunctionProfile; 10] = [
+/// The board's `GET` routes (the `web` function; axum's path syntax, as API Gateway's).
+pub const WEB_ROUTES: [&str; 7] = [
+    "/",
+    "/board.css",
+    "/signin",
+    "/signin/callback",
+    "/signout",
+    "/repos/{owner}/{name}",
+    "/repos/{owner}/{name}/deployments/{id}",
+];
+
+/// The functions' profiles, in [`FunctionName::ALL`] order.
+pub const PROFILES: [FunctionProfile; 11] = [
     FunctionProfile {
         function: F::SlackCommand,
         route: Some("/slack/command"),
@@ -328,9 +368,9 @@ pub const PROFILES: [FunctionProfile; 10] = [
         secrets: &[secret::GITHUB_APP_PRIVATE_KEY, secret::GITHUB_APP_ID],
         optional_secrets: &[secret::CIRCLECI_TOKEN],
         clients: Clients {
-            slack: false,
             github: true,
             ci: true,
+            ..NO_CLIENTS
         },
         invokes: &[
             F::SlackMessage,
@@ -348,9 +388,9 @@ pub const PROFILES: [FunctionProfile; 10] = [
         secrets: &[secret::GITHUB_APP_PRIVATE_KEY, secret::GITHUB_APP_ID],
         optional_secrets: &[secret::CIRCLECI_TOKEN],
         clients: Clients {
-            slack: false,
             github: true,
             ci: true,
+            ..NO_CLIENTS
         },
         invokes: &[F::SlackMessage, F::GithubDeploymentCreate],
         timeout_secs: INVOKED_TIMEOUT_SECS,
@@ -362,9 +402,9 @@ pub const PROFILES: [FunctionProfile; 10] = [
         secrets: &[secret::GITHUB_APP_PRIVATE_KEY, secret::GITHUB_APP_ID],
         optional_secrets: &[secret::CIRCLECI_TOKEN],
         clients: Clients {
-            slack: false,
             github: true,
             ci: true,
+            ..NO_CLIENTS
         },
         invokes: &[F::SlackMessage, F::GithubDeploymentStatus],
         timeout_secs: INVOKED_TIMEOUT_SECS,
@@ -377,6 +417,25 @@ pub const PROFILES: [FunctionProfile; 10] = [
         optional_secrets: &[secret::CIRCLECI_NOTIFY_TOKEN],
         clients: NO_CLIENTS,
         invokes: &[F::GithubDeploymentStatus],
+        timeout_secs: HTTP_TIMEOUT_SECS,
+    },
+    FunctionProfile {
+        function: F::Web,
+        // `GET`, at every path of [`WEB_ROUTES`]; `/` stands for them.
+        route: Some("/"),
+        // Read only: projects by repository, lanes and deployments by key and index, and the
+        // user table to name who did what by their GitHub login.
+        tables: &[T::Project, T::User, T::Deployment, T::Lane],
+        secrets: &[
+            secret::GITHUB_APP_CLIENT_ID,
+            secret::GITHUB_APP_CLIENT_SECRET,
+        ],
+        optional_secrets: &[],
+        clients: Clients {
+            github_user: true,
+            ..NO_CLIENTS
+        },
+        invokes: &[],
         timeout_secs: HTTP_TIMEOUT_SECS,
     },
 ];
@@ -404,7 +463,7 @@ mod tests {
     }
 
     #[test]
-    fn exactly_the_five_http_functions_have_routes() {
+    fn exactly_the_six_http_functions_have_routes() {
         let routes: HashSet<_> = PROFILES.iter().filter_map(|p| p.route).collect();
         assert_eq!(
             routes,
@@ -414,8 +473,11 @@ mod tests {
                 "/slack/event",
                 "/github/webhook",
                 "/circleci/webhook",
+                "/",
             ])
         );
+        assert_eq!(profile(F::Web).http_method(), "GET");
+        assert_eq!(profile(F::SlackEvent).http_method(), "POST");
     }
 
     #[test]

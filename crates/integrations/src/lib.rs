@@ -6,5 +6,6 @@
 pub mod ci;
 pub mod circleci;
 pub mod github;
+pub mod github_user;
 pub mod http;
 pub mod slack;

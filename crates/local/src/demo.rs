@@ -33,6 +33,8 @@ use deploybot_testkit::fakes::slack::ResponsePost;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+mod board;
+
 /// One step of the scenario and the checks it passed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepReport {
@@ -950,6 +952,9 @@ impl Run<'_> {
         Box::pin(self.notifications(&repository)).await?;
 
         // 24 -----------------------------------------------------------------------------------
+        Box::pin(self.board()).await?;
+
+        // 25 -----------------------------------------------------------------------------------
         self.step("Looking back");
         self.say("Everything deploybot recorded, newest first:");
         let all = self.app.deployments().await?;

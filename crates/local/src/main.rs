@@ -28,9 +28,16 @@ enum Command {
     /// Serve every HTTP endpoint on DEPLOYBOT_LISTEN (default 127.0.0.1:3000).
     Serve(ServeArgs),
     /// Play the whole workflow against built-in fakes, print what happened, and check it.
-    Demo,
+    Demo(DemoArgs),
     /// Sign and send a slash command, a button press or a webhook to a running server.
     Poke(PokeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct DemoArgs {
+    /// Leave the server (and its board) up after the demo, until Ctrl-C.
+    #[arg(long)]
+    keep_running: bool,
 }
 
 fn init_tracing(default: &str) {
@@ -104,12 +111,26 @@ fn demo_store() -> anyhow::Result<StoreSetup> {
     })
 }
 
-async fn demo() -> anyhow::Result<ExitCode> {
+async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let options = AppOptions::for_demo(demo_store()?);
     let app = try_spawn_app(options)
         .await
         .context("starting deploybot and the fakes")?;
     let report = run_scenario(&app, true).await;
+    println!(
+        "\nThe board: {}/ (sign in as {}, {}, {} or {}).",
+        app.base_url(),
+        deploybot_local::world::ADA.github_login,
+        deploybot_local::world::GRACE.github_login,
+        deploybot_local::world::LINUS.github_login,
+        deploybot_local::world::OUTSIDER_LOGIN,
+    );
+    if args.keep_running {
+        println!("The server stays up; press Ctrl-C to stop it.");
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+    }
     app.shutdown().await.context("stopping the server")?;
     Ok(if report.passed() {
         ExitCode::SUCCESS
@@ -126,9 +147,9 @@ async fn main() -> ExitCode {
             init_tracing(args.default_log_level());
             serve::run(args).await
         }
-        Command::Demo => {
+        Command::Demo(args) => {
             init_tracing("warn");
-            demo().await
+            demo(args).await
         }
         Command::Poke(args) => {
             init_tracing("warn");

@@ -13,6 +13,7 @@ use deploybot_app::AppConfig;
 use deploybot_app::dispatch::InProcessInvoker;
 use deploybot_app::wiring::{Functions, Parts};
 use deploybot_aws::{DynamoStore, TableNames, create_tables};
+use deploybot_core::board::CookieKey;
 use deploybot_core::invoke::{self, DeploymentCreateRequest};
 use deploybot_core::ports::{
     CiError, Clock, GitHubError, SlackError, Store, StoreError, SystemClock,
@@ -21,10 +22,13 @@ use deploybot_core::signature::SigningSecret;
 use deploybot_integrations::ci::CiBackends;
 use deploybot_integrations::circleci::{CircleCiClient, CircleCiConfig};
 use deploybot_integrations::github::{GitHubActions, GitHubClient, GitHubConfig};
+use deploybot_integrations::github_user::{GitHubUserClient, GitHubUserConfig};
 use deploybot_integrations::slack::{SlackClient, SlackConfig};
 use deploybot_testkit::MemoryStore;
 use deploybot_testkit::fakes::circleci::FakeCircleCi;
-use deploybot_testkit::fakes::github::{FAKE_APP_ID, FakeGitHub, TEST_ONLY_APP_PRIVATE_KEY_PEM};
+use deploybot_testkit::fakes::github::{
+    FAKE_APP_ID, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FakeGitHub, TEST_ONLY_APP_PRIVATE_KEY_PEM,
+};
 use deploybot_testkit::fakes::github_actions::FakeActions;
 use deploybot_testkit::fakes::server::FakeServer;
 use deploybot_testkit::fakes::slack::FakeSlack;
@@ -372,7 +376,7 @@ fn secret_or_generated(configured: Option<String>) -> SecretString {
 /// deploybot's state wired for one process.
 #[derive(Debug)]
 pub struct Wired {
-    /// The ten functions, each with its profile's state.
+    /// The functions, each with its profile's state.
     pub functions: Functions,
     pub invoker: InProcessInvoker,
     pub store_description: String,
@@ -394,7 +398,11 @@ pub async fn wire(
     let (parts, fakes, secrets) = match &config.credentials {
         Some(credentials) => {
             let parts = Parts::new(clock.clone(), config.app.clone()).with_dyn_store(store.store);
-            let parts = with_real_adapters(parts, credentials, &config.urls, clock)?;
+            let mut parts = with_real_adapters(parts, credentials, &config.urls, clock)?;
+            // The board's sign-in, when the App's client id and secret are configured.
+            if let Ok(user) = GitHubUserConfig::from_lookup(&env) {
+                parts = parts.with_github_user(Arc::new(GitHubUserClient::new(user)?));
+            }
             (parts, None, None)
         }
         None => {
@@ -408,6 +416,9 @@ pub async fn wire(
                 slack_signing_secret: Some(secrets.slack()),
                 github_webhook_secret: Some(secrets.github()),
                 circleci_webhook_secret: Some(secrets.circleci()),
+                // The fake GitHub is also its web side (the board's sign-in and links).
+                github_web_url: fakes.github_url().trim_end_matches('/').to_owned(),
+                board_cookie_key: Some(CookieKey::derive(FAKE_CLIENT_SECRET)),
                 ..config.app.clone()
             };
             let parts = Parts::new(clock.clone(), app).with_dyn_store(store.store);
@@ -482,10 +493,17 @@ fn with_fake_adapters(
     let ci = CiBackends::new()
         .with_circleci(Arc::new(CircleCiClient::new(circleci)?))
         .with_github_actions(Arc::new(GitHubActions::new(Arc::clone(&github))));
+    let user = GitHubUserConfig::from_lookup(|name| match name {
+        "GITHUB_WEB_URL" | "GITHUB_API_URL" => Some(fakes.github_url().to_owned()),
+        "GITHUB_APP_CLIENT_ID" => Some(FAKE_CLIENT_ID.to_owned()),
+        "GITHUB_APP_CLIENT_SECRET" => Some(FAKE_CLIENT_SECRET.to_owned()),
+        _ => None,
+    })?;
     Ok(parts
         .with_slack(Arc::new(SlackClient::new(slack)?))
         .with_github(github)
-        .with_ci(Arc::new(ci)))
+        .with_ci(Arc::new(ci))
+        .with_github_user(Arc::new(GitHubUserClient::new(user)?)))
 }
 
 // =============================================================================================

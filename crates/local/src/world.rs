@@ -117,8 +117,17 @@ pub fn seed_github(github: &FakeGitHub) -> Result<(), String> {
     );
     github.set_tag(repository, TAG, &sha(RELEASE_SHA)?, Some(ADA.github_login));
     github.add_commit(repository, &sha(HOTFIX_SHA)?, Some(LINUS.github_login));
+    // The board's sign-in: the team can read acme/web; an outsider can sign in but reads
+    // nothing deploybot follows.
+    for person in PEOPLE {
+        github.add_person(person.github_login, &[repository]);
+    }
+    github.add_person(OUTSIDER_LOGIN, &[]);
     Ok(())
 }
+
+/// A GitHub account that can sign in to the board but read none of the repositories.
+pub const OUTSIDER_LOGIN: &str = "outsider";
 
 /// Gives the fake Slack the demo's people (for `users.info`).
 pub fn seed_slack(slack: &FakeSlack) {

@@ -302,6 +302,42 @@ async fn github_manifest_webhook_url_is_a_route_the_functions_mount() {
     assert_mounted(&BTreeSet::from([path_of(url)])).await;
 }
 
+#[tokio::test]
+async fn github_manifest_callback_url_is_the_boards_sign_in_callback() {
+    let manifest = github_manifest();
+    let urls = manifest["callback_urls"]
+        .as_array()
+        .expect("callback_urls: the board's sign-in");
+    assert_eq!(urls.len(), 1);
+    let path = path_of(urls[0].as_str().expect("a URL"));
+    assert_eq!(path, "/signin/callback");
+    assert!(deploybot_core::profile::WEB_ROUTES.contains(&path.as_str()));
+    // Mounted: a callback without a sign-in in progress gets the sign-in page (400), where an
+    // unmounted path would be 404.
+    let config = AppConfig {
+        board_cookie_key: Some(deploybot_core::board::CookieKey::derive("secret")),
+        ..AppConfig::default()
+    };
+    let parts = Parts::new(Arc::new(SystemClock), config).with_store(Arc::new(MemoryStore::new()));
+    let router = Functions::wire(parts).expect("wires").router();
+    let get = |path: &str| {
+        axum::http::Request::builder()
+            .method("GET")
+            .uri(path)
+            .header("host", "board.example")
+            .body(axum::body::Body::empty())
+            .expect("a valid request")
+    };
+    let answer = router.clone().oneshot(get(&path)).await.expect("answers");
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    let missing = router.oneshot(get("/not/a/page")).await.expect("answers");
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        manifest["request_oauth_on_install"],
+        serde_json::json!(false)
+    );
+}
+
 /// A signed delivery of `event` whose payload has none of the event's fields.
 async fn github_event_status(event: &str) -> StatusCode {
     let secret = SigningSecret::new(SIGNING_SECRET);

@@ -10,7 +10,7 @@ use deploybot_local::harness::{AppOptions, LocalApp, StoreSetup, try_spawn_app};
 use deploybot_local::wiring::{DynamoSettings, random_hex};
 
 /// The titles of the scenario's steps, in order: what the demo promises to show.
-const STEPS: [&str; 24] = [
+const STEPS: [&str; 25] = [
     "Grace binds #web to acme/web and claims her GitHub login",
     "Grace sets the base domain for environment URLs",
     "Ada says hello and claims her GitHub login",
@@ -34,6 +34,7 @@ const STEPS: [&str; 24] = [
     "preview moves to GitHub Actions, production to CircleCI's GitHub App; a run is cancelled from Slack, then re-run",
     "Production needs an approval: Ada tags v1.6.0, Grace approves, it goes out by itself",
     "Notifications: production mirrored in #prod-deploys, a quiet pull request, a failure's direct message, the Home tab",
+    "Ada opens the board: every environment at a glance, signed in with GitHub",
     "Looking back",
 ];
 

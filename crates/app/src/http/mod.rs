@@ -9,6 +9,7 @@ pub mod slack_command;
 pub mod slack_event;
 pub mod slack_interactive;
 pub mod slack_request;
+pub mod web;
 
 use crate::wiring::Functions;
 use crate::{AppError, AppState};
@@ -33,6 +34,7 @@ pub fn router(functions: &Functions) -> Router {
         .merge(circleci_webhook::router(
             functions.state(F::CircleciWebhook).clone(),
         ))
+        .merge(web::router(functions.state(F::Web).clone()))
 }
 
 /// Why a request was refused (a 4xx answer), kept on the response by [`AppError`]'s

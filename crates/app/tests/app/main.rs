@@ -30,6 +30,7 @@ mod slack_command;
 mod slack_event;
 mod slack_interactive;
 mod watchdog;
+mod web;
 mod workflow_checks;
 mod workflow_file;
 mod workflow_file_check;

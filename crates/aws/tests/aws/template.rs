@@ -247,6 +247,27 @@ fn check_function(template: &Value, profile: &FunctionProfile) {
     // Reached by HTTP or by invokes with retries and a failure destination.
     let events = &resource["Properties"]["Events"];
     match profile.route {
+        // The board: one GET event per route of its router.
+        Some(_) if profile.http_method() == "GET" => {
+            let events = events.as_object().expect("events");
+            let paths: BTreeSet<String> = events
+                .values()
+                .map(|event| {
+                    assert_eq!(event["Type"], "HttpApi", "{logical_id}");
+                    assert_eq!(event["Properties"]["Method"], "GET", "{logical_id}");
+                    assert_eq!(event["Properties"]["PayloadFormatVersion"], "2.0");
+                    event["Properties"]["Path"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_owned()
+                })
+                .collect();
+            let want: BTreeSet<String> = deploybot_core::profile::WEB_ROUTES
+                .iter()
+                .map(|r| (*r).to_owned())
+                .collect();
+            assert_eq!(paths, want, "{logical_id}: GET routes");
+        }
         Some(route) => {
             assert_eq!(events["Http"]["Type"], "HttpApi", "{logical_id}");
             assert_eq!(events["Http"]["Properties"]["Method"], "POST");

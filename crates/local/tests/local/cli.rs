@@ -40,7 +40,7 @@ const RUN_HERE: [&[&str]; 4] = [&DEMO_BLOCK, &SERVE_BLOCK, &POKE_BLOCK, &DYNAMOD
 
 /// Variables of the developer's shell (or of scripts/test) that would change what a command
 /// does; every command here starts without them.
-const ISOLATED: [&str; 23] = [
+const ISOLATED: [&str; 26] = [
     "DEPLOYBOT_STORE",
     "DEPLOYBOT_LISTEN",
     "DEPLOYBOT_URL",
@@ -59,6 +59,9 @@ const ISOLATED: [&str; 23] = [
     "GITHUB_APP_ID",
     "GITHUB_APP_PRIVATE_KEY",
     "GITHUB_API_URL",
+    "GITHUB_WEB_URL",
+    "GITHUB_APP_CLIENT_ID",
+    "GITHUB_APP_CLIENT_SECRET",
     "CIRCLECI_TOKEN",
     "CIRCLECI_WEBHOOK_SECRET",
     "CIRCLECI_API_URL",
@@ -267,7 +270,8 @@ fn assert_demo_passed(line: &str, output: &Output) {
         output.status.code(),
         text(&output.stderr)
     );
-    assert!(stdout.contains("━━ 24. Looking back ━━"), "{stdout}");
+    assert!(stdout.contains("━━ 25. Looking back ━━"), "{stdout}");
+    assert!(stdout.contains("The board: http://127.0.0.1:"), "{stdout}");
 }
 
 #[test]
@@ -277,6 +281,73 @@ fn the_documented_demo_commands_pass() {
         let output = run(documented(line, dir.path()));
         assert_demo_passed(line, &output);
     }
+}
+
+#[test]
+fn the_demo_keeps_the_board_up_with_keep_running_until_interrupted() {
+    let dir = temp_dir();
+    let mut command = documented(DEMO_BLOCK[1], dir.path());
+    command
+        .arg("--keep-running")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = command.spawn().expect("the demo starts");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (send, lines) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut board = None;
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + PATIENCE * 3;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(line) = lines.recv_timeout(left) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the demo never said it stays up:\n{}", seen.join("\n"));
+        };
+        if let Some(url) = line.strip_prefix("The board: ") {
+            board = url.split_whitespace().next().map(str::to_owned);
+        }
+        let up = line.contains("The server stays up");
+        seen.push(line);
+        if up {
+            break;
+        }
+    }
+    let board = board.expect("the board's address was printed");
+    let address = board
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    // The board still answers after the scenario: its sign-in page.
+    let answer = {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&address).expect("the board listens");
+        write!(
+            stream,
+            "GET / HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )
+        .expect("sends");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("reads");
+        answer
+    };
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("Sign in with GitHub"), "{answer}");
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = child.wait().expect("the demo stops");
+    assert!(exit.success(), "{exit:?}");
 }
 
 #[test]

@@ -22,6 +22,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 mod http;
+mod oauth;
+
+pub use oauth::{FAKE_CLIENT_ID, FAKE_CLIENT_SECRET};
 
 pub use crate::fakes::server::FakeServer;
 
@@ -218,6 +221,8 @@ struct IssuedToken {
 
 #[derive(Debug, Default)]
 struct State {
+    /// People who can sign in to the board, their codes and tokens (`github/oauth.rs`).
+    people: oauth::People,
     repos: BTreeMap<Repository, RepoState>,
     /// owner (lower case) → installation id: one installation per account.
     installations: BTreeMap<String, u64>,

@@ -45,6 +45,11 @@ const SECRET: &str = "slack-signing-secret-for-tests";
 pub struct TestClock(AtomicI64);
 
 impl TestClock {
+    /// A clock showing `t`.
+    pub fn at(t: Timestamp) -> Self {
+        Self(AtomicI64::new(t.millis()))
+    }
+
     pub fn set(&self, t: Timestamp) {
         self.0.store(t.millis(), Ordering::SeqCst);
     }

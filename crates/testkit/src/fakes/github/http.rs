@@ -97,6 +97,9 @@ async fn route(
     body: &[u8],
 ) -> Result<Response, Failure> {
     match (method, segments) {
+        (_, ["login", "oauth", ..] | ["user"] | ["user", "repos"]) => {
+            super::oauth::route(&ctx.fake, method, segments, query, headers, body)
+        }
         (&Method::POST, ["app", "installations", id, "access_tokens"]) => {
             app_jwt(ctx, headers)?;
             let id: u64 = id.parse().map_err(|_| Failure::not_found())?;
@@ -1261,7 +1264,7 @@ fn paginate(
     (page_items, link)
 }
 
-fn json_response(status: StatusCode, body: Value) -> Response {
+pub(super) fn json_response(status: StatusCode, body: Value) -> Response {
     let mut response = (status, axum::Json(body)).into_response();
     response.headers_mut().insert(
         "x-github-api-version-selected",
