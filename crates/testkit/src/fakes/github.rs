@@ -21,7 +21,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+mod app_manifest;
 mod http;
+pub use app_manifest::FakeRegisteredApp;
 
 pub use crate::fakes::server::FakeServer;
 
@@ -230,6 +232,8 @@ struct State {
     requests: Vec<SeenRequest>,
     /// The Actions runs its HTTP API serves, once attached ([`FakeGitHub::attach_actions`]).
     actions: Option<crate::fakes::github_actions::FakeActions>,
+    /// Apps registered through the manifest flow (see [`app_manifest`]).
+    app_manifests: app_manifest::AppManifests,
 }
 
 impl State {

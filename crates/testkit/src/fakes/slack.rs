@@ -26,6 +26,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+mod manifest;
+pub use manifest::FakeSlackApp;
+
 /// How many posts Slack accepts on one `response_url`.
 pub const RESPONSE_URL_MAX_POSTS: usize = 5;
 
@@ -127,6 +130,8 @@ struct SlackState {
     next_ts: u64,
     base_url: Option<String>,
     required_token: Option<String>,
+    /// Apps created through the app manifest API (see [`manifest`]).
+    apps: Vec<manifest::FakeSlackApp>,
 }
 
 /// The fake Slack. Clones share one state.
@@ -666,6 +671,7 @@ impl FakeSlack {
                     },
                 }))
             }
+            manifest::CREATE | manifest::UPDATE => self.manifest_call(name, args).await,
             _ => Err(api("unknown_method")),
         }
     }

@@ -97,6 +97,14 @@ async fn route(
     body: &[u8],
 ) -> Result<Response, Failure> {
     match (method, segments) {
+        (&Method::POST, ["settings", "apps", "new"])
+        | (&Method::POST, ["organizations", _, "settings", "apps", "new"]) => {
+            Ok(ctx.fake.register_from_manifest(segments, query, body))
+        }
+        (&Method::POST, ["app-manifests", code, "conversions"]) => {
+            let app = ctx.fake.convert_manifest_code(code)?;
+            Ok(json_response(StatusCode::CREATED, app))
+        }
         (&Method::POST, ["app", "installations", id, "access_tokens"]) => {
             app_jwt(ctx, headers)?;
             let id: u64 = id.parse().map_err(|_| Failure::not_found())?;
