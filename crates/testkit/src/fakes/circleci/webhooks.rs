@@ -111,10 +111,12 @@ pub(super) async fn http_create_webhook(
         .and_then(|s| s.get("type"))
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let events: Option<Vec<String>> = request
-        .get("events")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect());
+    let events: Option<Vec<String>> = request.get("events").and_then(Value::as_array).map(|a| {
+        a.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    });
     let (Some(name), Some(url), Some(secret), Some(scope_id), Some(scope_type), Some(events)) = (
         text("name"),
         text("url"),
@@ -172,14 +174,12 @@ pub(super) async fn http_list_webhooks(
     }
     let query: Vec<(String, String)> =
         serde_urlencoded::from_str(uri.query().unwrap_or_default()).unwrap_or_default();
-    let get = |key: &str| {
-        query
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-    };
+    let get = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     let (Some(scope_id), Some(scope_type)) = (get("scope-id"), get("scope-type")) else {
-        return message(StatusCode::BAD_REQUEST, "scope-id and scope-type are required.");
+        return message(
+            StatusCode::BAD_REQUEST,
+            "scope-id and scope-type are required.",
+        );
     };
     let items: Vec<Value> = fake
         .state()

@@ -5,7 +5,7 @@
 //! with its `id`, `pem` and `webhook_secret` (GitHub's 201 answer). The web form and the API
 //! share the fake's one base URL (`GITHUB_WEB_URL` = `GITHUB_API_URL` in tests).
 
-use super::{FakeGitHub, Failure, TEST_ONLY_APP_PRIVATE_KEY_PEM};
+use super::{Failure, FakeGitHub, TEST_ONLY_APP_PRIVATE_KEY_PEM};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -34,7 +34,12 @@ pub(super) struct AppManifests {
 impl FakeGitHub {
     /// The Apps registered through the manifest flow, by code order.
     pub fn registered_apps(&self) -> Vec<FakeRegisteredApp> {
-        self.lock().app_manifests.by_code.values().cloned().collect()
+        self.lock()
+            .app_manifests
+            .by_code
+            .values()
+            .cloned()
+            .collect()
     }
 
     pub(super) fn register_from_manifest(
@@ -49,7 +54,10 @@ impl FakeGitHub {
             .find(|(k, _)| k == "manifest")
             .and_then(|(_, v)| serde_json::from_str::<Value>(v).ok());
         let Some(manifest) = manifest else {
-            return (StatusCode::UNPROCESSABLE_ENTITY, "Invalid GitHub App configuration")
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid GitHub App configuration",
+            )
                 .into_response();
         };
         let Some(redirect) = manifest
@@ -77,7 +85,10 @@ impl FakeGitHub {
             slug: format!("{}-{n}", name.to_lowercase().replace(' ', "-")),
             owner,
             manifest,
-            webhook_secret: format!("fakewebhooksecret{n:04}{:016x}", n.wrapping_mul(0x5851_f42d)),
+            webhook_secret: format!(
+                "fakewebhooksecret{n:04}{:016x}",
+                n.wrapping_mul(0x5851_f42d)
+            ),
             converted: false,
         };
         state.app_manifests.by_code.insert(code.clone(), app);

@@ -124,11 +124,13 @@ async fn verify_event_url(manifest: &Value, signing_secret: &str) -> Option<Valu
         request = request.header(name, value);
     }
     let answered = match request.send().await {
-        Ok(response) if response.status().is_success() => response
-            .json::<Value>()
-            .await
-            .ok()
-            .and_then(|v| v.get("challenge").and_then(Value::as_str).map(str::to_owned)),
+        Ok(response) if response.status().is_success() => {
+            response.json::<Value>().await.ok().and_then(|v| {
+                v.get("challenge")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+        }
         _ => None,
     };
     if answered.as_deref() == Some(challenge.as_str()) {
