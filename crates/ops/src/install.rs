@@ -164,6 +164,19 @@ fn sha256_hex(value: &Value) -> String {
     hex::encode(Sha256::digest(value.to_string().as_bytes()))
 }
 
+/// The HTTP API's base URL from any of the stack's URL outputs: scheme and host, without the
+/// route (the API's default stage has no path prefix).
+pub fn api_base_url(output: &str) -> String {
+    let url = output.trim().trim_end_matches('/');
+    match url.find("://") {
+        Some(i) => match url[i + 3..].find('/') {
+            Some(j) => url[..i + 3 + j].to_owned(),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
 /// 32 random bytes as hex: a webhook signing secret.
 pub fn random_secret() -> Result<SecretString, InstallError> {
     let mut bytes = [0u8; 32];

@@ -31,8 +31,8 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct InstallArgs {
-    /// The HTTP API's URL: https://<api-id>.execute-api.<region>.amazonaws.com (any of the
-    /// stack's URL outputs without its path).
+    /// The HTTP API's URL: https://<api-id>.execute-api.<region>.amazonaws.com, or any of the
+    /// stack's URL outputs (its path is dropped).
     #[arg(long, env = "DEPLOYBOT_API_URL")]
     api_url: String,
     /// Where the installer remembers what it did (ids and URLs, no secrets).
@@ -135,7 +135,7 @@ impl Browser for SystemBrowser {
 async fn install(args: InstallArgs) -> anyhow::Result<()> {
     let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let config = InstallConfig {
-        api_url: args.api_url.trim_end_matches('/').to_owned(),
+        api_url: deploybot_ops::install::api_base_url(&args.api_url),
         state_file: args.state_file,
         slack_api_url: env_or("SLACK_API_URL", "https://slack.com/api"),
         github_api_url: env_or("GITHUB_API_URL", "https://api.github.com"),

@@ -572,6 +572,20 @@ mod manifests {
     }
 
     #[test]
+    fn any_url_output_of_the_stack_gives_the_api_base() {
+        use deploybot_ops::install::api_base_url;
+        let base = "https://abc.execute-api.eu-west-1.amazonaws.com";
+        for output in [
+            "https://abc.execute-api.eu-west-1.amazonaws.com",
+            "https://abc.execute-api.eu-west-1.amazonaws.com/",
+            " https://abc.execute-api.eu-west-1.amazonaws.com/slack/command\n",
+            "https://abc.execute-api.eu-west-1.amazonaws.com/circleci/webhook",
+        ] {
+            assert_eq!(api_base_url(output), base, "{output:?}");
+        }
+    }
+
+    #[test]
     fn the_actions_lines_are_the_trigger_and_its_inputs() {
         let lines = actions_trigger_lines();
         assert!(lines.first().is_some_and(|l| l.starts_with("run-name:")));
