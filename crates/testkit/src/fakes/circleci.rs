@@ -27,6 +27,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+mod webhooks;
+pub use webhooks::FakeWebhook;
+
 /// Where people open pipelines by default.
 pub const DEFAULT_APP_URL: &str = "https://app.circleci.com";
 
@@ -126,6 +129,8 @@ struct CircleCiState {
     required_token: Option<String>,
     /// Pipeline definitions per project slug; a project not listed accepts any.
     definitions: HashMap<String, Vec<String>>,
+    /// Outbound webhooks created through `POST /webhook` (see [`webhooks`]).
+    webhooks: Vec<webhooks::FakeWebhook>,
 }
 
 impl Default for CircleCiState {
@@ -144,6 +149,7 @@ impl Default for CircleCiState {
             faults: Faults::default(),
             required_token: None,
             definitions: HashMap::new(),
+            webhooks: Vec::new(),
         }
     }
 }
@@ -415,6 +421,11 @@ impl FakeCircleCi {
             .route("/project/{vcs}/{org}/{repo}/pipeline/run", post(http_run))
             .route("/pipeline/{id}/workflow", get(http_workflows))
             .route("/workflow/{id}/cancel", post(http_cancel_workflow))
+            .route("/project/{vcs}/{org}/{repo}", get(webhooks::http_project))
+            .route(
+                "/webhook",
+                get(webhooks::http_list_webhooks).post(webhooks::http_create_webhook),
+            )
             .with_state(self.clone());
         FakeServer::start(router).await
     }

@@ -21,9 +21,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+mod app_manifest;
 mod http;
 mod oauth;
 
+pub use app_manifest::FakeRegisteredApp;
 pub use oauth::{FAKE_CLIENT_ID, FAKE_CLIENT_SECRET};
 
 pub use crate::fakes::server::FakeServer;
@@ -247,6 +249,8 @@ struct State {
     actions: Option<crate::fakes::github_actions::FakeActions>,
     /// Teams (`org/slug`) and their members.
     teams: BTreeMap<deploybot_core::approval::Team, Vec<GithubLogin>>,
+    /// Apps registered through the manifest flow (see [`app_manifest`]).
+    app_manifests: app_manifest::AppManifests,
 }
 
 impl State {

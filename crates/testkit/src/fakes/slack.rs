@@ -26,6 +26,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+mod manifest;
+pub use manifest::FakeSlackApp;
+
 /// How many posts Slack accepts on one `response_url`.
 pub const RESPONSE_URL_MAX_POSTS: usize = 5;
 
@@ -142,6 +145,8 @@ struct SlackState {
     next_ts: u64,
     base_url: Option<String>,
     required_token: Option<String>,
+    /// Apps created through the app manifest API (see [`manifest`]).
+    apps: Vec<manifest::FakeSlackApp>,
 }
 
 /// The fake Slack. Clones share one state.
@@ -867,6 +872,7 @@ impl FakeSlack {
                 self.do_publish_home(&user, view.clone()).await?;
                 Ok(json!({"ok": true, "view": view}))
             }
+            manifest::CREATE | manifest::UPDATE => self.manifest_call(name, args).await,
             _ => Err(api("unknown_method")),
         }
     }

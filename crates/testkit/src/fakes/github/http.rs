@@ -100,6 +100,14 @@ async fn route(
         (_, ["login", "oauth", ..] | ["user"] | ["user", "repos"]) => {
             super::oauth::route(&ctx.fake, method, segments, query, headers, body)
         }
+        (&Method::POST, ["settings", "apps", "new"])
+        | (&Method::POST, ["organizations", _, "settings", "apps", "new"]) => {
+            Ok(ctx.fake.register_from_manifest(segments, query, body))
+        }
+        (&Method::POST, ["app-manifests", code, "conversions"]) => {
+            let app = ctx.fake.convert_manifest_code(code)?;
+            Ok(json_response(StatusCode::CREATED, app))
+        }
         (&Method::POST, ["app", "installations", id, "access_tokens"]) => {
             app_jwt(ctx, headers)?;
             let id: u64 = id.parse().map_err(|_| Failure::not_found())?;
