@@ -234,6 +234,10 @@ pub struct Deployment {
     /// then the environment called `production` is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub production: Option<bool>,
+    /// Whether the environment had `approvals:` when the deployment was asked for (its
+    /// message then shows "What's shipping", for the approvers). `false` when unknown.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gated: bool,
     /// Its messages besides the bound channel's: mirrors, direct messages, the failure's
     /// mention (docs/notifications.md).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -323,6 +327,7 @@ impl Deployment {
             hold: None,
             succeeded_at: None,
             production: None,
+            gated: false,
             notices: Vec::new(),
             created_at: now,
             updated_at: now,

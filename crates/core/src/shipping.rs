@@ -136,9 +136,10 @@ pub struct ShippingRecord {
 }
 
 /// Whether a deployment's message carries the section: production environments, staging,
-/// and rollbacks (whose preview lists what they remove).
+/// environments with approvals (for the approvers), and rollbacks (whose preview lists what
+/// they remove).
 pub fn shows_shipping(d: &Deployment) -> bool {
-    d.is_production() || d.environment == Environment::Staging || d.trigger.is_rollback()
+    d.is_production() || d.environment == Environment::Staging || d.gated || d.trigger.is_rollback()
 }
 
 /// The two commits to compare for deployment `d`, given `current`, the commit its environment
@@ -273,6 +274,11 @@ mod tests {
             let d = deployment(env.clone(), sha('b'));
             assert_eq!(shows_shipping(&d), shown, "{env}");
         }
+        // An environment with approvals shows it, for the approvers.
+        let mut qa = deployment(Environment::parse("qa").expect("valid"), sha('b'));
+        assert!(!shows_shipping(&qa));
+        qa.gated = true;
+        assert!(shows_shipping(&qa));
     }
 
     #[test]

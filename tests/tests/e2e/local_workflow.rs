@@ -221,6 +221,20 @@ async fn the_whole_workflow_runs_on_the_embedded_store() {
     app.shutdown().await.expect("stops");
 }
 
+/// The in-memory store (what `deploybot-local serve` uses with `DEPLOYBOT_STORE=memory`): the
+/// third of the three stores the whole workflow runs on.
+#[tokio::test]
+async fn the_whole_workflow_runs_on_the_memory_store() {
+    let (app, report) = run(StoreSetup::Memory).await;
+    assert!(
+        app.store_description.contains("memory"),
+        "{}",
+        app.store_description
+    );
+    assert_outcome(&app, &report).await;
+    app.shutdown().await.expect("stops");
+}
+
 /// The metric lines the scenario reported (docs/operations.md, "Metrics"): deployments by
 /// environment and outcome, the lanes' queue depth (three pushes in a row queue), the
 /// watchdog's reconciliation of the lost completion webhook.

@@ -5,6 +5,7 @@
 
 use crate::workflow_support::*;
 use deploybot_core::blocks::Message;
+use deploybot_core::ports::UserStore;
 
 const ANA: &str = "U0ANA";
 
@@ -78,6 +79,17 @@ async fn the_preview_lists_the_removed_pull_requests_and_warns_about_migrations(
     push_main(&world, 'c', Some('b')).await;
     assert_eq!(world.finish_everything("success").await, 1);
 
+    // The pull request's author linked Slack: the preview mentions her.
+    world
+        .store
+        .link_user(&deploybot_core::UserLink {
+            github_login: deploybot_core::GithubLogin::parse("grace-h").expect("valid"),
+            slack_user: deploybot_core::SlackUserId::parse("U0GRACE").expect("valid"),
+            slack_name: Some("Grace".into()),
+            linked_at: deploybot_core::Timestamp::from_secs(NOW_SECS - 60),
+        })
+        .await
+        .expect("links");
     world.clock.advance_secs(600);
     world
         .slash(ANA, "rollback production users cannot log in")
@@ -88,7 +100,7 @@ async fn the_preview_lists_the_removed_pull_requests_and_warns_about_migrations(
         "{preview}"
     );
     assert!(
-        preview.contains("pull/812|#812> Split the users table — grace-h"),
+        preview.contains("pull/812|#812> Split the users table — <@U0GRACE>"),
         "{preview}"
     );
     assert!(preview.contains("`ccccccc`> Commit ccccccc"), "{preview}");

@@ -86,6 +86,7 @@ pub(super) async fn handle(
     record.commit_author = source.author;
     record.environment_url = policy.environment_url(&project.settings, &record.environment);
     record.production = Some(policy.is_production(&record.environment));
+    record.gated = policy.approvals(&record.environment).is_some();
     record.ci = Some(policy.ci_target(&record.environment, state.config.ci_backend));
     start(state, record).await
 }

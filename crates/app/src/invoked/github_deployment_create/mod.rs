@@ -188,6 +188,7 @@ async fn new_deployment(
     let policy = state.policy_of(&project);
     record.environment_url = policy.environment_url(&project.settings, &record.environment);
     record.production = Some(policy.is_production(&record.environment));
+    record.gated = policy.approvals(&record.environment).is_some();
     record.ci = Some(policy.ci_target(&record.environment, state.config.ci_backend));
     let cancels_running = policy.cancels_running(&record.environment);
     let stored = record.clone();

@@ -28,7 +28,17 @@ pub(super) async fn preview(
     let answer = match choose(state, &request).await? {
         Ok((from, to)) => {
             let removed = removed(state, &request, &from, &to).await;
-            preview_message(&request, &from, &to, state, &removed)
+            // The removed commits' authors who linked Slack are mentioned, not just named.
+            let logins = match &removed.shipping.shipping {
+                deploybot_core::shipping::Shipping::Listed(comparison) => comparison.authors(),
+                _ => Vec::new(),
+            };
+            let links = if logins.is_empty() {
+                Vec::new()
+            } else {
+                state.users()?.users_by_logins(&logins).await?
+            };
+            preview_message(&request, &from, &to, state, &removed, &links)
         }
         Err(text) => Message::text(text),
     };
@@ -305,6 +315,7 @@ fn preview_message(
     to: &Deployment,
     state: &AppState,
     removed: &Removed,
+    links: &[deploybot_core::UserLink],
 ) -> Message {
     let env = &request.environment;
     let mut text = format!(
@@ -335,7 +346,7 @@ fn preview_message(
         &removed.shipping,
         &request.repository,
         env,
-        &[],
+        links,
     ));
     if let Some(warning) = warning(removed) {
         blocks.push(Block::section(warning.clone()));
@@ -403,6 +414,7 @@ pub(super) async fn confirmed(
             let policy = state.policy_of(&project);
             record.environment_url = policy.environment_url(&project.settings, &record.environment);
             record.production = Some(policy.is_production(&record.environment));
+            record.gated = policy.approvals(&record.environment).is_some();
             record.description = Some(match &choice.reason {
                 Some(reason) => format!("rollback from `{}`: {reason}", from.sha.short()),
                 None => format!("rollback from `{}`", from.sha.short()),
