@@ -360,16 +360,20 @@ async fn rollback(state: &AppState, press: &Press) -> Result<(), AppError> {
     reply(state, press, Message::text(text), true).await
 }
 
-/// [Cancel] on a running deployment's message (after its confirm dialog): done by
-/// `github-deployment-create`, as `cancel <environment>` is, but only while that deployment is
-/// still the one running — a press on an older message cancels nothing else.
-async fn cancel(state: &AppState, press: &Press) -> Result<(), AppError> {
+/// The deployment a button on its channel message names (the value: its id, in the channel's
+/// repository), with the channel; `None` once the presser was told why there is none.
+async fn pressed_deployment(
+    state: &AppState,
+    press: &Press,
+) -> Result<Option<(SlackChannelId, deploybot_core::Deployment)>, AppError> {
     let grammar = &state.config.grammar;
     let Some(channel) = press.channel.clone() else {
-        return reply(state, press, replies::deployment_not_found(grammar), false).await;
+        reply(state, press, replies::deployment_not_found(grammar), false).await?;
+        return Ok(None);
     };
     let Some(project) = state.projects()?.project_by_channel(&channel).await? else {
-        return reply(state, press, replies::not_set_up(grammar), false).await;
+        reply(state, press, replies::not_set_up(grammar), false).await?;
+        return Ok(None);
     };
     let found = match DeploymentId::parse(&press.value) {
         Ok(id) => {
@@ -381,7 +385,18 @@ async fn cancel(state: &AppState, press: &Press) -> Result<(), AppError> {
         Err(_) => None,
     };
     let Some(deployment) = found else {
-        return reply(state, press, replies::deployment_not_found(grammar), false).await;
+        reply(state, press, replies::deployment_not_found(grammar), false).await?;
+        return Ok(None);
+    };
+    Ok(Some((channel, deployment)))
+}
+
+/// [Cancel] on a running deployment's message (after its confirm dialog): done by
+/// `github-deployment-create`, as `cancel <environment>` is, but only while that deployment is
+/// still the one running — a press on an older message cancels nothing else.
+async fn cancel(state: &AppState, press: &Press) -> Result<(), AppError> {
+    let Some((channel, deployment)) = pressed_deployment(state, press).await? else {
+        return Ok(());
     };
     if deployment.state.is_finished() {
         let text = format!(
@@ -392,7 +407,7 @@ async fn cancel(state: &AppState, press: &Press) -> Result<(), AppError> {
         return reply(state, press, Message::text(text), false).await;
     }
     let create = DeploymentCreateRequest::CancelRunning {
-        repository: project.repository,
+        repository: deployment.repository.clone(),
         environment: deployment.environment.clone(),
         all: false,
         by: press.user.clone(),
@@ -693,24 +708,8 @@ async fn redeploy(state: &AppState, press: &Press, kind: Redeploy) -> Result<(),
 /// channel's repository). The presser is told what their press did, or why it did nothing;
 /// the deployment's message is edited by the lane.
 async fn approval(state: &AppState, press: &Press) -> Result<(), AppError> {
-    let grammar = &state.config.grammar;
-    let Some(channel) = press.channel.clone() else {
-        return reply(state, press, replies::deployment_not_found(grammar), false).await;
-    };
-    let Some(project) = state.projects()?.project_by_channel(&channel).await? else {
-        return reply(state, press, replies::not_set_up(grammar), false).await;
-    };
-    let found = match DeploymentId::parse(&press.value) {
-        Ok(id) => {
-            state
-                .deployments()?
-                .get_deployment(&project.repository, &id)
-                .await?
-        }
-        Err(_) => None,
-    };
-    let Some(deployment) = found else {
-        return reply(state, press, replies::deployment_not_found(grammar), false).await;
+    let Some((_, deployment)) = pressed_deployment(state, press).await? else {
+        return Ok(());
     };
     let pressed = if press.action_id == crate::render::ACTION_APPROVE {
         crate::approvals::vote(state, &press.user, &deployment).await?

@@ -1,6 +1,6 @@
 //! Every CI backend passes the one contract suite (`deploybot_testkit::ci_contract`): the
-//! CircleCI adapter over the fake's HTTP, the fake CircleCI and the fake GitHub Actions as
-//! the function tests use them directly.
+//! CircleCI and GitHub Actions adapters over their fakes' HTTP, and the two fakes as the
+//! function tests use them directly.
 
 use deploybot_core::ports::CiBackend;
 use deploybot_integrations::circleci::{CircleCiClient, CircleCiConfig};
@@ -9,31 +9,33 @@ use deploybot_testkit::fakes::circleci::FakeCircleCi;
 use deploybot_testkit::fakes::github_actions::FakeActions;
 use std::sync::Arc;
 
+/// An adapter over a fake's HTTP, with the fake's server kept alive as long as the test.
+struct OverHttp<T> {
+    ci: T,
+    _server: deploybot_testkit::fakes::server::FakeServer,
+}
+
+impl<T: deploybot_testkit::ci_contract::CiUnderTest> deploybot_testkit::ci_contract::CiUnderTest
+    for OverHttp<T>
+{
+    fn backend(&self) -> Arc<dyn CiBackend> {
+        self.ci.backend()
+    }
+    fn target(&self) -> deploybot_core::ci::CiTarget {
+        self.ci.target()
+    }
+    fn finish(&self, id: &str, success: bool) {
+        self.ci.finish(id, success);
+    }
+    fn rerun(&self, id: &str) {
+        self.ci.rerun(id);
+    }
+}
+
 mod circleci_adapter {
     use super::*;
 
-    /// The adapter over HTTP, with the fake's server kept alive as long as the test.
-    struct OverHttp {
-        ci: CircleCiUnderTest,
-        _server: deploybot_testkit::fakes::server::FakeServer,
-    }
-
-    impl deploybot_testkit::ci_contract::CiUnderTest for OverHttp {
-        fn backend(&self) -> Arc<dyn CiBackend> {
-            self.ci.backend()
-        }
-        fn target(&self) -> deploybot_core::ci::CiTarget {
-            self.ci.target()
-        }
-        fn finish(&self, id: &str, success: bool) {
-            self.ci.finish(id, success);
-        }
-        fn rerun(&self, id: &str) {
-            self.ci.rerun(id);
-        }
-    }
-
-    async fn fresh() -> OverHttp {
+    async fn fresh() -> OverHttp<CircleCiUnderTest> {
         let fake = FakeCircleCi::new();
         let server = fake.serve().await;
         let client = CircleCiClient::new(
@@ -90,28 +92,8 @@ mod actions_adapter {
     };
 
     /// The GitHub Actions adapter over the fake GitHub's HTTP API, with the Actions runs
-    /// attached to it; the server lives as long as the test.
-    struct OverHttp {
-        ci: ActionsUnderTest,
-        _server: deploybot_testkit::fakes::server::FakeServer,
-    }
-
-    impl deploybot_testkit::ci_contract::CiUnderTest for OverHttp {
-        fn backend(&self) -> Arc<dyn CiBackend> {
-            self.ci.backend()
-        }
-        fn target(&self) -> deploybot_core::ci::CiTarget {
-            self.ci.target()
-        }
-        fn finish(&self, id: &str, success: bool) {
-            self.ci.finish(id, success);
-        }
-        fn rerun(&self, id: &str) {
-            self.ci.rerun(id);
-        }
-    }
-
-    async fn fresh() -> OverHttp {
+    /// attached to it.
+    async fn fresh() -> OverHttp<ActionsUnderTest> {
         let github = FakeGitHub::new();
         let repository = Repository::parse("acme/web").expect("a repository");
         github.add_repository(&repository, "main");
