@@ -108,9 +108,34 @@ impl Glob {
                 '*' => {
                     let run = chars[i..].iter().take_while(|c| **c == '*').count();
                     let after = chars.get(i + run).copied();
-                    let segment_start = i == 0 || tokens.last() == Some(&Token::Literal('/'));
+                    let last = tokens.last();
+                    let segment_start = i == 0
+                        || matches!(
+                            last,
+                            Some(Token::Literal('/') | Token::LeadingDirs | Token::InnerDirs)
+                        );
                     let segment_end = after.is_none() || after == Some('/');
                     if run == 2 && segment_start && segment_end {
+                        // A `**` segment right after another folds into it, as in globset:
+                        // `**/**` is `**`, `a/**/**/b` is `a/**/b`, `a/**/**` is `a/**`.
+                        let folds = matches!(last, Some(Token::LeadingDirs | Token::InnerDirs));
+                        match (last, after.is_none()) {
+                            (Some(Token::LeadingDirs), true) => {
+                                tokens.pop();
+                                tokens.push(Token::Anything);
+                            }
+                            (Some(Token::InnerDirs), true) => {
+                                tokens.pop();
+                                tokens.push(Token::Literal('/'));
+                                tokens.push(Token::Anything);
+                            }
+                            (_, false) if folds => i += 1, // the `/` after
+                            _ => {}
+                        }
+                        if folds {
+                            i += run;
+                            continue;
+                        }
                         match (i == 0, after.is_none()) {
                             (true, true) => tokens.push(Token::Anything),
                             (true, false) => {
@@ -300,6 +325,16 @@ mod tests {
             ("a\\*", "a*", true),
             ("a\\*", "ab", false),
             ("a]", "a]", true),
+            // A `**` segment after another folds into it.
+            ("**/**/**", "", true),
+            ("**/**", "a/b", true),
+            ("**/**/b", "b", true),
+            ("**/**/b", "a/b", true),
+            ("**/**/b", "ab", false),
+            ("a/**/**/b", "a/b", true),
+            ("a/**/**/b", "a/x/y/b", true),
+            ("a/**/**", "a/x", true),
+            ("a/**/**", "a", false),
         ] {
             let glob = Glob::new(pattern).expect("valid");
             assert_eq!(glob.is_match(name), want, "{pattern} {name}");
