@@ -53,8 +53,9 @@ pub fn key_of(d: &Deployment, workflow: &str) -> ApprovalKey {
 /// The approval gates of the lane's pending deployments at `now`: each one's request, read
 /// by key (one read per pending deployment that needs approval; none in an environment
 /// without approvals), made when missing, and expired when its time is up. `None` when a
-/// request must be made and this function cannot look up the teams its rules name (no
-/// GitHub client in its profile): the caller hands the event on.
+/// request must be made and this function cannot ask GitHub what the request needs (the
+/// teams its rules name, or the commits' authors with `exclude: [authors]`; no GitHub client
+/// in its profile): the caller hands the event on.
 pub async fn gates(
     state: &AppState,
     policy: &Policy,
@@ -74,7 +75,8 @@ pub async fn gates(
         let request = match state.lanes()?.get_approval(&key).await? {
             Some(request) => expire(state, request, now).await?,
             None => {
-                if !rules.teams().is_empty() && state.github().is_err() {
+                let asks_github = !rules.teams().is_empty() || rules.exclude.authors;
+                if asks_github && state.github().is_err() {
                     return Ok(None);
                 }
                 let fresh = new_request(state, d, key, rules.clone(), now).await?;
@@ -121,7 +123,11 @@ async fn new_request(
     now: Timestamp,
 ) -> Result<ApprovalRequest, AppError> {
     let requested_by = requester(state, d).await;
-    let authors: Vec<GithubLogin> = d.commit_author.iter().cloned().collect();
+    let authors = if policy.exclude.authors {
+        authors_of(state, d).await
+    } else {
+        d.commit_author.iter().cloned().collect()
+    };
     let mut request = ApprovalRequest::new(
         key,
         d.id.clone(),
@@ -148,6 +154,24 @@ async fn new_request(
         request.status = ApprovalStatus::Unsatisfiable { rule, why };
     }
     Ok(request)
+}
+
+/// The authors of the commits `d` deploys: its commit's author and everyone GitHub's
+/// comparison from what the environment runs now names (the "What's shipping" record, asked
+/// once per deployment and stored; `exclude: [authors]`). When GitHub could not compare, the
+/// commit's author alone.
+async fn authors_of(state: &AppState, d: &Deployment) -> Vec<GithubLogin> {
+    let mut authors: Vec<GithubLogin> = d.commit_author.iter().cloned().collect();
+    if let Some(record) = crate::shipping::ensure(state, d).await
+        && let deploybot_core::shipping::Shipping::Listed(comparison) = &record.shipping
+    {
+        for login in comparison.authors() {
+            if !authors.contains(&login) {
+                authors.push(login);
+            }
+        }
+    }
+    authors
 }
 
 /// The members of `team` as GitHub says; an unknown team has none (its rule then says it

@@ -459,6 +459,11 @@ pub struct ManualDeploymentRequest {
     /// anyway]); without it such a commit is asked about first.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub confirmed_bad: bool,
+    /// A promotion button ([Deploy to staging], the Home tab's [Promote]) named the commit:
+    /// a commit rolled back from the environment is then refused, as for `deploy
+    /// <environment>`, rather than asked about.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub promotion: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

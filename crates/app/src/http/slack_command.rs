@@ -639,6 +639,7 @@ async fn deploy(
         channel: request.channel.clone(),
         response_url: request.response_url.clone(),
         confirmed_bad: false,
+        promotion: false,
     });
     send(state.invoker()?, &create).await?;
     Ok(SlashReply::ephemeral(replies::deploy_ack(

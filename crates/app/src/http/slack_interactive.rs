@@ -457,6 +457,7 @@ async fn deploy_anyway(state: &AppState, press: &Press) -> Result<(), AppError> 
         channel,
         response_url: press.response_url.clone(),
         confirmed_bad: true,
+        promotion: false,
     });
     send(state.invoker()?, &create).await?;
     let text = format!(":rocket: Deploying `{short}` to {environment} as you confirmed.");
@@ -660,6 +661,7 @@ async fn redeploy(state: &AppState, press: &Press, kind: Redeploy) -> Result<(),
                 channel,
                 response_url: press.response_url.clone(),
                 confirmed_bad: false,
+                promotion: true,
             });
             (create, replies::promote_ack(&deployment))
         }
@@ -817,6 +819,7 @@ async fn home_promote(state: &AppState, press: &Press) -> Result<(), AppError> {
         channel: project.channel,
         response_url: press.response_url.clone(),
         confirmed_bad: false,
+        promotion: true,
     });
     send(state.invoker()?, &create).await?;
     Ok(())

@@ -317,3 +317,150 @@ async fn a_rule_nobody_can_satisfy_fails_the_deployment_at_once() {
     assert!(why.contains("rule `qa` needs 1 approval"), "{why}");
     world.assert_no_failures();
 }
+
+/// With `exclude: [authors]`, everyone who wrote a commit between what production runs and
+/// the new tag is self — not only the tag's own commit author: GitHub's comparison names
+/// them. An author pressing Approve gets the sentence why and nothing changes; another member
+/// of the same team approves.
+#[tokio::test]
+async fn with_authors_excluded_every_author_in_the_compared_range_is_self() {
+    const DAN: &str = "U0DAN";
+    let file = FILE.replace(
+        "      expires_after: 4h\n",
+        "      exclude: [requester, authors]\n      expires_after: 4h\n",
+    );
+    let world = World::new().await;
+    world.use_workflow_file(&sha('1'), Some(&file)).await;
+    world.link_author().await;
+    link(&world, "grace-h", GRACE).await;
+    link(&world, "cy", CY).await;
+    link(&world, "dan", DAN).await;
+    world
+        .github
+        .add_team_members("acme/qa", ["cy", "ada-l", "dan"]);
+
+    // Production runs v1.0.0 at `a`.
+    push_tag(&world, "v1.0.0", 'a').await;
+    let first = world.only_deployment(Environment::Production).await;
+    press(&world, GRACE, ACTION_APPROVE, &first, "").await;
+    press(&world, CY, ACTION_APPROVE, &first, "").await;
+    assert_eq!(world.finish_everything("success").await, 1);
+
+    // cy wrote `b`; ada-l wrote `c` and tags it v1.1.0.
+    world.github.add_commit(&repo(), &sha('b'), Some("cy"));
+    world.github.set_parent(&repo(), &sha('b'), &sha('a'));
+    world.github.add_commit(&repo(), &sha('c'), Some(AUTHOR));
+    world.github.set_parent(&repo(), &sha('c'), &sha('b'));
+    push_tag(&world, "v1.1.0", 'c').await;
+    let waiting = world
+        .deployments_in(Environment::Production)
+        .await
+        .into_iter()
+        .find(|d| d.sha == sha('c'))
+        .expect("v1.1.0 waits");
+    assert_eq!(waiting.state, DeploymentState::Waiting, "{waiting:?}");
+    let request = request_of(&world, &waiting).await;
+    let authors: Vec<&str> = request.authors.iter().map(|a| a.as_str()).collect();
+    assert!(
+        authors.contains(&"cy") && authors.contains(&AUTHOR),
+        "{authors:?}"
+    );
+
+    let said = press(&world, CY, ACTION_APPROVE, &waiting, "").await;
+    assert!(
+        said.contains("You can't approve this deployment: you wrote a commit in it."),
+        "{said}"
+    );
+    let d = world.store_get(&waiting.id).await;
+    assert_eq!(progress(&d), "leads 0/1 · qa 0/1");
+    assert!(request_of(&world, &d).await.votes.is_empty());
+
+    press(&world, GRACE, ACTION_APPROVE, &waiting, "").await;
+    let said = press(&world, DAN, ACTION_APPROVE, &waiting, "").await;
+    assert!(said.contains("was the last one needed"), "{said}");
+    assert_eq!(
+        world.store_get(&waiting.id).await.state,
+        DeploymentState::Created
+    );
+    world.assert_no_failures();
+}
+
+/// A tag moved to another commit invalidates the request of a deploy that named it: grace's
+/// `deploy v1.2.0 to production` waits for approval at `e`; the tag is moved to `f` and
+/// pushed; grace's deployment is superseded by the push's, its request with it, and the
+/// approval given for `e` does not carry over.
+#[tokio::test]
+async fn a_tag_moved_after_a_deploy_named_it_supersedes_that_deploy_and_its_request() {
+    let world = world_with_approvals().await;
+    world
+        .github
+        .set_tag(&repo(), "v1.2.0", &sha('e'), Some(AUTHOR));
+    world.slash(GRACE, "deploy v1.2.0 to production").await;
+    let asked = world.only_deployment(Environment::Production).await;
+    assert_eq!(asked.sha, sha('e'));
+    assert_eq!(asked.state, DeploymentState::Waiting, "{asked:?}");
+    press(&world, CY, ACTION_APPROVE, &asked, "").await;
+    assert_eq!(
+        progress(&world.store_get(&asked.id).await),
+        "leads 0/1 · qa 1/1"
+    );
+
+    world.clock.advance_secs(60);
+    push_tag(&world, "v1.2.0", 'f').await;
+    let asked = world.store_get(&asked.id).await;
+    assert_eq!(asked.state, DeploymentState::Superseded, "{asked:?}");
+    assert!(matches!(
+        request_of_key(&world, &asked).await.status,
+        ApprovalStatus::Superseded { .. }
+    ));
+    let pushed = world
+        .deployments_in(Environment::Production)
+        .await
+        .into_iter()
+        .find(|d| d.sha == sha('f'))
+        .expect("the moved tag's deployment");
+    assert_eq!(pushed.state, DeploymentState::Waiting);
+    assert_eq!(progress(&pushed), "leads 0/1 · qa 0/1");
+    assert!(world.github.deployments(&repo()).is_empty());
+    world.assert_no_failures();
+}
+
+/// A deploy from Slack in a project whose file was never read reads it first, so production's
+/// approvals hold for it (the test above waits for approval that way); when GitHub does not
+/// answer then, the deploy is refused — never decided with the built-in workflow, which has no
+/// approvals — and nothing is stored.
+#[tokio::test]
+async fn a_deploy_before_the_file_was_ever_read_is_refused_when_github_cannot_read_it() {
+    let world = world_with_approvals().await;
+    world
+        .github
+        .set_tag(&repo(), "v1.2.0", &sha('e'), Some(AUTHOR));
+    world.github.fail_next(1, 502);
+    world.slash(GRACE, "deploy v1.2.0 to production").await;
+    let said: Vec<String> = world
+        .slack
+        .responses()
+        .into_iter()
+        .filter(|r| r.id == format!("cmd-{GRACE}"))
+        .map(|r| message_text(&r.response.message))
+        .collect();
+    assert!(
+        said.iter().any(|t| t
+            .contains("GitHub did not answer while reading `.github/deploybot.yml`")
+            && t.contains("Nothing was deployed")),
+        "{said:?}"
+    );
+    assert!(
+        world
+            .deployments_in(Environment::Production)
+            .await
+            .is_empty()
+    );
+    assert!(world.project().await.workflow.is_none());
+
+    // GitHub is back: the same command reads the file and waits for approval.
+    world.slash(GRACE, "deploy v1.2.0 to production").await;
+    let d = world.only_deployment(Environment::Production).await;
+    assert_eq!(d.state, DeploymentState::Waiting, "{d:?}");
+    assert!(world.project().await.workflow.is_some());
+}

@@ -246,6 +246,68 @@ async fn deploying_a_rolled_back_commit_by_name_asks_first() {
     );
 }
 
+/// [Deploy to staging] on the test deployment of a commit rolled back from staging is a
+/// promotion: refused with the sentence why, not asked about — and nothing is stored.
+#[tokio::test]
+async fn deploy_to_staging_on_a_commit_rolled_back_from_staging_is_refused() {
+    use deploybot_app::render::{ACTION_PROMOTE, ACTION_ROLLBACK};
+    use deploybot_core::Environment;
+    let world = World::new().await;
+    let tested = |hex: char| {
+        let world = &world;
+        async move {
+            world
+                .deployments_in(Environment::Test)
+                .await
+                .into_iter()
+                .find(|d| d.sha == sha(hex) && d.has_succeeded())
+                .expect("a successful test deployment")
+        }
+    };
+    for (hex, parent) in [('a', None), ('b', Some('a'))] {
+        world
+            .github
+            .set_branch(&repo(), "release-1.4", &sha(hex), Some(AUTHOR));
+        if let Some(parent) = parent {
+            world.github.set_parent(&repo(), &sha(hex), &sha(parent));
+        }
+        world
+            .github_event("push", &push_event("refs/heads/release-1.4", &sha(hex)))
+            .await;
+        assert_eq!(world.finish_everything("success").await, 1, "test {hex}");
+        let id = tested(hex).await.id;
+        world
+            .press(ANA, &channel(), ACTION_PROMOTE, id.as_str())
+            .await;
+        assert_eq!(world.finish_everything("success").await, 1, "staging {hex}");
+    }
+    world.clock.advance_secs(600);
+    world.slash(ANA, "rollback staging broken").await;
+    let value = buttons(&last_preview(&world))[0].1.clone();
+    world.press(ANA, &channel(), ACTION_ROLLBACK, &value).await;
+    assert_eq!(world.finish_everything("success").await, 1);
+    let before = world.deployments_in(Environment::Staging).await.len();
+
+    let id = tested('b').await.id;
+    let answers = world
+        .press(ANA, &channel(), ACTION_PROMOTE, id.as_str())
+        .await;
+    let said: Vec<String> = answers.iter().map(message_text).collect();
+    assert!(
+        said.iter()
+            .any(|t| t.contains("Not promoted: `bbbbbbb` was rolled back")),
+        "{said:?}"
+    );
+    assert!(
+        !said.iter().any(|t| t.contains("anyway")),
+        "a promotion is not asked about: {said:?}"
+    );
+    assert_eq!(
+        world.deployments_in(Environment::Staging).await.len(),
+        before
+    );
+}
+
 /// A rollback racing an automatic deployment of the commit it rolls back: whether the push
 /// of the bad commit arrives before the rollback is confirmed (queued behind a lock), while
 /// the rollback runs (queued behind it), or after it succeeded, the rollback goes first and

@@ -161,6 +161,7 @@ fn manual(
         channel: channel(),
         response_url: Some(world.slack.response_url(reply)),
         confirmed_bad: false,
+        promotion: false,
     })
 }
 

@@ -26,7 +26,7 @@ use super::{
     Environment, Hold, Intent, IntentKind, IntentStatus, LaneSnapshot, LaneState, Lock, Outcome,
     SkipReason, SourceKey, slack_time,
 };
-use crate::{DeploymentId, Sha, SlackUserId, Timestamp};
+use crate::{DeploymentId, GitRef, Sha, SlackUserId, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -891,6 +891,23 @@ fn tick(w: &mut Work, fx: &mut Vec<Effect>, checks_timeout: Duration) {
     }
 }
 
+/// Where a tag `i` deploys by name (a person's `deploy v1.2.0 to production`) has moved to
+/// another commit since: the index of the newer push of that tag in `pending`, which
+/// supersedes `i` — what `i` would deploy (and any approval asked for it) is no longer what
+/// the tag names.
+fn moved_tag(i: &Intent, pending: &[Intent]) -> Option<usize> {
+    let GitRef::Tag(tag) = &i.git_ref else {
+        return None;
+    };
+    if matches!(i.source, SourceKey::Tag(_)) || i.kind == IntentKind::Rollback {
+        return None;
+    }
+    let source = SourceKey::Tag(tag.clone());
+    let newest = pending.iter().rposition(|j| j.source == source)?;
+    let j = &pending[newest];
+    (j.sha != i.sha && j.is_newer_than(i)).then_some(newest)
+}
+
 /// The lane's own rules, on the working copy: newest wins per source, holds, order, the
 /// outdated check, one dispatch.
 fn drain(
@@ -913,7 +930,12 @@ fn drain(
     let mut survivors = Vec::new();
     let mut superseded_waiters: BTreeMap<DeploymentId, usize> = BTreeMap::new();
     for (n, i) in w.pending.iter().enumerate() {
-        let winner = newest.get(&i.source).map_or(n, |&k| k);
+        let mut winner = newest.get(&i.source).map_or(n, |&k| k);
+        if winner == n
+            && let Some(moved) = moved_tag(i, &w.pending)
+        {
+            winner = moved;
+        }
         if winner == n {
             survivors.push(i.clone());
         } else if let Some(by) = w.pending.get(winner) {
@@ -1202,6 +1224,21 @@ mod tests {
         }
     }
 
+    fn tag(seq: u64, name: &str, hex: &str) -> Intent {
+        Intent {
+            source: SourceKey::Tag(name.into()),
+            kind: IntentKind::Tag,
+            git_ref: GitRef::Tag(name.into()),
+            ..push(seq, "main", hex)
+        }
+    }
+    fn manual_tag(seq: u64, name: &str, hex: &str) -> Intent {
+        Intent {
+            git_ref: GitRef::Tag(name.into()),
+            ..manual(seq, "UANA", hex)
+        }
+    }
+
     fn with(mut i: Intent, status: IntentStatus) -> Intent {
         i.status = status;
         i
@@ -1359,6 +1396,30 @@ mod tests {
                 lane(None, vec![pr(2, 12, "b2"), p3.clone(), pr(4, 12, "d4")], None, None),
                 LaneEvent::Drain,
                 vec![supersede(&pr(2, 12, "b2"), &pr(4, 12, "d4")), dispatch(&pr(4, 12, "d4"))],
+            ),
+            (
+                "a tag moved since a person asked for it by name: the person's intent goes, superseded by the tag's newer push",
+                lane(None, vec![manual_tag(1, "v1.2.0", "e1"), tag(2, "v1.2.0", "f2")], None, None),
+                LaneEvent::Drain,
+                vec![supersede(&manual_tag(1, "v1.2.0", "e1"), &tag(2, "v1.2.0", "f2")), dispatch(&tag(2, "v1.2.0", "f2"))],
+            ),
+            (
+                "a tag pushed again at the same commit leaves the person's intent of it alone",
+                lane(None, vec![manual_tag(1, "v1.2.0", "e1"), tag(2, "v1.2.0", "e1")], None, None),
+                LaneEvent::Drain,
+                vec![dispatch(&manual_tag(1, "v1.2.0", "e1"))],
+            ),
+            (
+                "a tag that moved back to the commit asked for supersedes nothing",
+                lane(None, vec![manual_tag(1, "v1.2.0", "e1"), tag(2, "v1.2.0", "f2"), tag(3, "v1.2.0", "e1")], None, None),
+                LaneEvent::Drain,
+                vec![supersede(&tag(2, "v1.2.0", "f2"), &tag(3, "v1.2.0", "e1")), dispatch(&manual_tag(1, "v1.2.0", "e1"))],
+            ),
+            (
+                "an older push of the tag does not supersede a newer ask for it",
+                lane(None, vec![tag(1, "v1.2.0", "f1"), manual_tag(2, "v1.2.0", "e2")], None, None),
+                LaneEvent::Drain,
+                vec![dispatch(&tag(1, "v1.2.0", "f1"))],
             ),
             (
                 "a failure frees the lane too",

@@ -34,7 +34,7 @@ pub(super) async fn handle(
     state: &AppState,
     request: ManualDeploymentRequest,
 ) -> Result<DeploymentCreateResponse, AppError> {
-    let project = match prelude(state, &request.repository, &request.deployment_id).await? {
+    let mut project = match prelude(state, &request.repository, &request.deployment_id).await? {
         Prelude::Continued(answer) => return Ok(answer),
         Prelude::Unbound => {
             let text = format!(
@@ -45,6 +45,19 @@ pub(super) async fn handle(
         }
         Prelude::Bound(project) => *project,
     };
+    if project.workflow.is_none() {
+        // The file was never read (GitHub did not answer at setup): read it now, as the
+        // first webhook would, so its gates (approvals, freezes) hold for this deploy too.
+        // Deciding with the built-in workflow instead could let a deploy past them.
+        if let Err(error) = super::workflow::read(state, &mut project, None).await {
+            tracing::warn!(repository = %project.repository, %error, "workflow file not read");
+            let text = format!(
+                "GitHub did not answer while reading `{}` ({error}). Nothing was deployed; try again in a minute.",
+                deploybot_core::workflow_file::WORKFLOW_PATH
+            );
+            return refuse(state, &request, text).await;
+        }
+    }
     let policy = state.policy_of(&project);
     let plan = match policy.plan_manual(&request.environment, request.git_ref.as_ref()) {
         Ok(plan) => plan,
@@ -57,9 +70,9 @@ pub(super) async fn handle(
     if !request.confirmed_bad
         && let Some(range) = bad_range_of(state, &request, &source.sha).await?
     {
-        // A promotion (no ref named) of a rolled-back commit is refused; a person naming it
-        // is asked to confirm (docs/workflow.md, "Rolling back").
-        let kind = if request.git_ref.is_some() {
+        // A promotion (no ref named, or a promotion button) of a rolled-back commit is
+        // refused; a person naming it is asked to confirm (docs/workflow.md, "Rolling back").
+        let kind = if request.git_ref.is_some() && !request.promotion {
             WishKind::Manual
         } else {
             WishKind::Promotion
