@@ -464,6 +464,11 @@ pub struct ManualDeploymentRequest {
     /// <environment>`, rather than asked about.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub promotion: bool,
+    /// The person pressed [Override…] on the refusal of a deploy into a frozen environment,
+    /// with this reason: this one deployment passes the freeze (the freeze stays; approvals,
+    /// where the environment has them, still apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze_override: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -23,6 +23,29 @@ pub struct CountingStore {
     faults: Mutex<BTreeMap<&'static str, Fault>>,
     /// Faults armed by a call of another method: `after` → (`method`, fault).
     armed_after: Mutex<BTreeMap<&'static str, (&'static str, Fault)>>,
+    /// Calls held until the test lets them go: `method` → its pause.
+    pauses: Mutex<BTreeMap<&'static str, Arc<Pause>>>,
+}
+
+/// A call held at the store's door ([`CountingStore::pause_next`]): the test waits until it
+/// [`arrived`](Pause::arrived), does what must happen meanwhile, then
+/// [`releases`](Pause::release) it, and the call goes on to the wrapped store.
+#[derive(Debug, Default)]
+pub struct Pause {
+    arrived: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+}
+
+impl Pause {
+    /// Returns once the held call has reached the store.
+    pub async fn arrived(&self) {
+        self.arrived.notified().await;
+    }
+
+    /// Lets the held call go on.
+    pub fn release(&self) {
+        self.release.notify_one();
+    }
 }
 
 /// The marker of a [`Fault::Lagging`] call, turned into an empty answer by the index queries.
@@ -55,7 +78,19 @@ impl CountingStore {
             counts: Mutex::new(BTreeMap::new()),
             faults: Mutex::new(BTreeMap::new()),
             armed_after: Mutex::new(BTreeMap::new()),
+            pauses: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Holds the next call of `method` until the returned pause is released: race tests use
+    /// it to put another handler's work exactly between a read and the write that follows.
+    pub fn pause_next(&self, method: &'static str) -> Arc<Pause> {
+        let pause = Arc::new(Pause::default());
+        self.pauses
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(method, pause.clone());
+        pause
     }
 
     /// Calls so far per method; methods never called are absent.
@@ -121,6 +156,15 @@ impl CountingStore {
             .remove(method);
         if let Some((later, fault)) = arms {
             self.fault_next(later, fault);
+        }
+        let pause = self
+            .pauses
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(method);
+        if let Some(pause) = pause {
+            pause.arrived.notify_one();
+            pause.release.notified().await;
         }
         match fault {
             None => Ok(()),

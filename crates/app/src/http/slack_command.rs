@@ -624,8 +624,14 @@ async fn deploy(
         lane.as_ref().and_then(|l| l.freeze.as_ref()),
         now,
     ) {
+        let asked = crate::render::freezes::FreezeOverride {
+            repository: project.repository.clone(),
+            environment: environment.clone(),
+            git_ref: git_ref.clone(),
+            promotion: false,
+        };
         return Ok(SlashReply::ephemeral(
-            crate::render::freezes::deploy_frozen(grammar, &environment, &frozen, now),
+            crate::render::freezes::deploy_frozen(grammar, &frozen, now, &asked),
         ));
     }
     let create = DeploymentCreateRequest::Manual(ManualDeploymentRequest {
@@ -640,6 +646,7 @@ async fn deploy(
         response_url: request.response_url.clone(),
         confirmed_bad: false,
         promotion: false,
+        freeze_override: None,
     });
     send(state.invoker()?, &create).await?;
     Ok(SlashReply::ephemeral(replies::deploy_ack(

@@ -202,6 +202,7 @@ const ACTIONS: &[&str] = &[
     direct::ACTION_DIRECT_LOCK,
     crate::render::home::ACTION_HOME_PROMOTE,
     crate::render::ACTION_DEPLOY_BAD,
+    crate::render::ACTION_FREEZE_OVERRIDE,
     crate::render::ACTION_DEPLOY_BAD_CANCEL,
 ];
 
@@ -310,6 +311,7 @@ async fn run(state: &AppState, press: &Press) -> Result<(), AppError> {
             direct_lane_button(state, press).await
         }
         crate::render::ACTION_DEPLOY_BAD => deploy_anyway(state, press).await,
+        crate::render::ACTION_FREEZE_OVERRIDE => freeze_override(state, press).await,
         crate::render::ACTION_DEPLOY_BAD_CANCEL => {
             let text = format!("Nothing was deployed to {}.", press.value);
             reply(state, press, Message::text(text), true).await
@@ -320,6 +322,57 @@ async fn run(state: &AppState, press: &Press) -> Result<(), AppError> {
         }
         _ => Ok(()),
     }
+}
+
+/// [Override…] on the refusal of a deploy into a frozen environment: with a reason, the deploy
+/// as it was asked goes to `github-deployment-create` marked as overriding the freeze (which
+/// tells the channel who and why); without one, the person is asked for it and nothing
+/// happens.
+async fn freeze_override(state: &AppState, press: &Press) -> Result<(), AppError> {
+    let asked: crate::render::freezes::FreezeOverride = match serde_json::from_str(&press.value) {
+        Ok(asked) => asked,
+        Err(error) => {
+            tracing::warn!(%error, "override button with a value deploybot did not write");
+            let text = "That button is from an older message; run the deploy command again.";
+            return reply(state, press, Message::text(text), true).await;
+        }
+    };
+    let reason = press
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    let Some(reason) = reason else {
+        let text = format!(
+            "Write why {} cannot wait in the reason field, then press Override… again. Nothing was deployed.",
+            asked.environment
+        );
+        return reply(state, press, Message::text(text), false).await;
+    };
+    let Some(channel) = press.channel.clone() else {
+        tracing::warn!("override button without a channel");
+        return Ok(());
+    };
+    let environment = asked.environment.clone();
+    let what = crate::render::freezes::deployed_what(asked.git_ref.as_ref(), &environment);
+    let create = DeploymentCreateRequest::Manual(ManualDeploymentRequest {
+        repository: asked.repository,
+        deployment_id: state.new_deployment_id(),
+        environment: asked.environment,
+        git_ref: asked.git_ref,
+        trigger: Trigger::Manual {
+            slack_user: press.user.clone(),
+        },
+        channel,
+        response_url: press.response_url.clone(),
+        confirmed_bad: false,
+        promotion: asked.promotion,
+        freeze_override: Some(reason.to_owned()),
+    });
+    send(state.invoker()?, &create).await?;
+    let text =
+        format!(":snowflake: Deploying {what} to {environment} past the freeze, as you asked.");
+    reply(state, press, Message::text(text), true).await
 }
 
 /// [Roll back] on a preview: the choice goes to `github-deployment-create`, which checks that
@@ -458,6 +511,7 @@ async fn deploy_anyway(state: &AppState, press: &Press) -> Result<(), AppError> 
         response_url: press.response_url.clone(),
         confirmed_bad: true,
         promotion: false,
+        freeze_override: None,
     });
     send(state.invoker()?, &create).await?;
     let text = format!(":rocket: Deploying `{short}` to {environment} as you confirmed.");
@@ -662,6 +716,7 @@ async fn redeploy(state: &AppState, press: &Press, kind: Redeploy) -> Result<(),
                 response_url: press.response_url.clone(),
                 confirmed_bad: false,
                 promotion: true,
+                freeze_override: None,
             });
             (create, replies::promote_ack(&deployment))
         }
@@ -820,6 +875,7 @@ async fn home_promote(state: &AppState, press: &Press) -> Result<(), AppError> {
         response_url: press.response_url.clone(),
         confirmed_bad: false,
         promotion: true,
+        freeze_override: None,
     });
     send(state.invoker()?, &create).await?;
     Ok(())

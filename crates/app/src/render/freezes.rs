@@ -1,11 +1,12 @@
 //! The words of freezes: set and lifted from Slack, listed by `freezes`, shown by `status`,
 //! and the refusal of a manual deploy into a frozen environment.
 
-use deploybot_core::blocks::Message;
+use super::{ACTION_FREEZE_OVERRIDE, APPROVAL_REASON};
+use deploybot_core::blocks::{Block, ButtonStyle, Confirm, Element, Message, Text};
 use deploybot_core::command::Grammar;
 use deploybot_core::freeze::{Frozen, ManualFreeze};
 use deploybot_core::lane::{format_duration, slack_date_time};
-use deploybot_core::{Environment, SlackUserId, Timestamp};
+use deploybot_core::{Environment, GitRef, Repository, SlackUserId, Timestamp};
 use std::time::Duration;
 
 /// "1h 20m": how long from `now` until `until` (at least a minute).
@@ -150,19 +151,94 @@ pub fn freezes_view(
     Message::text(text)
 }
 
-/// A manual deploy into a frozen environment: refused, saying until when and why.
+/// What [Override…] deploys past a freeze: the deploy that was refused, as asked.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FreezeOverride {
+    pub repository: Repository,
+    pub environment: Environment,
+    /// `None`: the environment's default source, as `deploy <environment>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_ref: Option<GitRef>,
+    /// A promotion button asked (a rolled-back commit is then refused, not asked about).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub promotion: bool,
+}
+
+/// A manual deploy into a frozen environment: refused, saying until when and why, with a
+/// reason field and [Override…], which lets this one deployment through and leaves the
+/// freeze in place.
 pub fn deploy_frozen(
     grammar: &Grammar,
-    environment: &Environment,
     frozen: &Frozen,
     now: Timestamp,
+    asked: &FreezeOverride,
 ) -> Message {
     let c = grammar.command();
-    Message::text(format!(
-        ":snowflake: *{environment}* is frozen until {} ({} from now): {}. Deployments by hand wait for the end of the freeze; automatic ones wait in line and the newest goes when it ends. If this one cannot wait, `{c} unfreeze {environment}` lifts a freeze set from Slack.",
+    let environment = &asked.environment;
+    let text = format!(
+        ":snowflake: *{environment}* is frozen until {} ({} from now): {}. Deployments by hand wait for the end of the freeze; automatic ones wait in line and the newest goes when it ends. If this one cannot wait, write why below and press *Override…*: it lets this one deployment through (with {environment}'s approvals, if it has any) and the freeze stays. `{c} unfreeze {environment}` lifts a freeze set from Slack.",
         slack_date_time(frozen.until),
         time_left(frozen.until, now),
         frozen.why()
+    );
+    let what = deployed_what(asked.git_ref.as_ref(), environment);
+    let value = serde_json::to_string(asked).unwrap_or_default();
+    Message {
+        text: text.clone(),
+        blocks: vec![
+            Block::section(text),
+            Block::Input {
+                block_id: APPROVAL_REASON.to_owned(),
+                label: Text::plain("Reason (to override)"),
+                element: Element::PlainTextInput {
+                    action_id: APPROVAL_REASON.to_owned(),
+                    placeholder: Some(Text::plain("Why this cannot wait for the end of the freeze")),
+                    max_length: Some(300),
+                },
+                optional: true,
+            },
+            Block::actions(vec![
+                Element::button("Override…", ACTION_FREEZE_OVERRIDE, value)
+                    .with_style(ButtonStyle::Danger)
+                    .with_confirm(Confirm::new(
+                        "Deploy past the freeze?",
+                        format!(
+                            "Deploys {what} to {environment} although it is frozen ({}). The channel is told who and why; the freeze stays for everything else.",
+                            frozen.why()
+                        ),
+                        "Override",
+                    )),
+            ]),
+        ],
+    }
+}
+
+/// What a deploy by hand deploys, as people read it: `` `v1.4.0` ``, a commit's seven
+/// characters, or "the default for production".
+pub fn deployed_what(git_ref: Option<&GitRef>, environment: &Environment) -> String {
+    match git_ref {
+        None => format!("the default for {environment}"),
+        Some(r) => {
+            let name = r.short_name();
+            if deploybot_core::Sha::looks_like_sha(name) {
+                format!("`{}`", name.chars().take(7).collect::<String>())
+            } else {
+                format!("`{name}`")
+            }
+        }
+    }
+}
+
+/// The channel is told a person deployed past a freeze.
+pub fn freeze_overridden(
+    user: &SlackUserId,
+    environment: &Environment,
+    what: &str,
+    reason: &str,
+) -> Message {
+    Message::text(format!(
+        ":snowflake: <@{user}> overrode the freeze of *{environment}* to deploy {what}: {}. The freeze stays for everything else.",
+        super::replies::escape(reason)
     ))
 }
 
@@ -187,11 +263,17 @@ mod tests {
             since: Timestamp::from_secs(0),
             until: Timestamp::from_secs(7_200),
         };
+        let asked = FreezeOverride {
+            repository: Repository::parse("acme/web").expect("valid"),
+            environment: Environment::Production,
+            git_ref: Some(GitRef::Tag("v1.4.0".into())),
+            promotion: false,
+        };
         let m = deploy_frozen(
             &Grammar::default(),
-            &Environment::Production,
             &frozen,
             Timestamp::from_secs(0),
+            &asked,
         );
         assert!(
             m.text.contains("*production* is frozen until <!date^7200^"),
@@ -203,5 +285,15 @@ mod tests {
             "{}",
             m.text
         );
+        // The reason field and [Override…], whose value is the deploy as asked.
+        let json = serde_json::to_value(&m.blocks).expect("serialises");
+        let shown = json.to_string();
+        assert!(shown.contains(APPROVAL_REASON), "{shown}");
+        let button = json[2]["elements"][0].clone();
+        assert_eq!(button["action_id"], ACTION_FREEZE_OVERRIDE, "{shown}");
+        assert!(button["confirm"].is_object(), "{shown}");
+        let value: FreezeOverride =
+            serde_json::from_str(button["value"].as_str().expect("a value")).expect("parses");
+        assert_eq!(value, asked);
     }
 }

@@ -40,6 +40,10 @@ pub const APPROVAL_REASON: &str = "approval_reason";
 pub const ACTION_DEPLOY_BAD: &str = "deploy_bad_confirm";
 /// [Cancel] on that question (value: the environment).
 pub const ACTION_DEPLOY_BAD_CANCEL: &str = "deploy_bad_cancel";
+/// [Override…] on the refusal of a deploy into a frozen environment (value: the
+/// `FreezeOverride` as JSON; the reason comes from the message's reason field,
+/// [`APPROVAL_REASON`]).
+pub const ACTION_FREEZE_OVERRIDE: &str = "freeze_override";
 
 /// Whether the deployment's ref is its commit itself (the full SHA or an abbreviation of it,
 /// as typed in `deploy <sha> to <environment>`), so showing the ref beside the short SHA

@@ -464,3 +464,95 @@ async fn a_deploy_before_the_file_was_ever_read_is_refused_when_github_cannot_re
     assert_eq!(d.state, DeploymentState::Waiting, "{d:?}");
     assert!(world.project().await.workflow.is_some());
 }
+
+/// [Override…] during a freeze of an environment with approvals: the deployment that passes
+/// the freeze still waits for approvals from someone else — the person who overrode is self.
+#[tokio::test]
+async fn an_override_of_a_freeze_still_needs_someone_else_to_approve() {
+    use deploybot_app::render::ACTION_FREEZE_OVERRIDE;
+    let world = world_with_approvals().await;
+    world
+        .github
+        .set_tag(&repo(), "v1.2.0", &sha('e'), Some(AUTHOR));
+    world.slash(GRACE, "freeze production for 2h launch").await;
+    let answer = world.slash(GRACE, "deploy v1.2.0 to production").await;
+    let value = answer["blocks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b["elements"].as_array())
+        .flatten()
+        .find(|e| e["action_id"] == ACTION_FREEZE_OVERRIDE)
+        .and_then(|e| e["value"].as_str())
+        .unwrap_or_else(|| panic!("an Override… button: {answer}"))
+        .to_owned();
+    world
+        .press_with_reason(
+            GRACE,
+            &channel(),
+            ACTION_FREEZE_OVERRIDE,
+            &value,
+            Some("security fix"),
+        )
+        .await;
+    let d = world.only_deployment(Environment::Production).await;
+    assert_eq!(d.state, DeploymentState::Waiting, "{d:?}");
+    assert_eq!(progress(&d), "leads 0/1 · qa 0/1");
+    let said = press(&world, GRACE, ACTION_APPROVE, &d, "").await;
+    assert!(said.contains("you asked for it"), "{said}");
+    press(&world, CY, ACTION_APPROVE, &d, "").await;
+    assert_eq!(
+        progress(&world.store_get(&d.id).await),
+        "leads 0/1 · qa 1/1"
+    );
+    world.assert_no_failures();
+}
+
+/// The last approval racing a new commit: cy's vote has read the request and is about to save
+/// it when the tag moves to a new commit, which supersedes the request. The vote's save then
+/// loses (the request changed), it reads again, finds it superseded and counts nowhere: the new
+/// request is pending with no votes, the old one superseded with grace's vote only, and nothing
+/// reached GitHub. The pause proves the interleaving happened: the push ran while the vote was
+/// held between its read and its write.
+#[tokio::test]
+async fn the_last_approval_racing_a_new_commit_ends_with_the_new_request_pending() {
+    let world = world_with_approvals().await;
+    push_tag(&world, "v1.2.0", 'e').await;
+    let old = world.only_deployment(Environment::Production).await;
+    press(&world, GRACE, ACTION_APPROVE, &old, "").await;
+
+    let pause = world.counting.pause_next("save_approval");
+    let before = world.counting.counts().get("save_approval").copied();
+    let (said, ()) = tokio::join!(press(&world, CY, ACTION_APPROVE, &old, ""), async {
+        pause.arrived().await;
+        world.clock.advance_secs(60);
+        push_tag(&world, "v1.2.0", 'f').await;
+        // The push saved requests while the vote was held.
+        let during = world.counting.counts().get("save_approval").copied();
+        assert!(during > before.map(|n| n + 1), "{before:?} {during:?}");
+        pause.release();
+    });
+    assert!(
+        said.contains("This approval request is superseded already; nothing changed."),
+        "{said}"
+    );
+
+    let old = world.store_get(&old.id).await;
+    assert_eq!(old.state, DeploymentState::Superseded, "{old:?}");
+    let old_request = request_of_key(&world, &old).await;
+    assert!(
+        matches!(old_request.status, ApprovalStatus::Superseded { .. }),
+        "{old_request:?}"
+    );
+    assert_eq!(old_request.votes.len(), 1);
+    let new = world
+        .deployments_in(Environment::Production)
+        .await
+        .into_iter()
+        .find(|d| d.sha == sha('f'))
+        .expect("the new commit's deployment");
+    assert_eq!(new.state, DeploymentState::Waiting, "{new:?}");
+    assert_eq!(progress(&new), "leads 0/1 · qa 0/1");
+    assert!(world.github.deployments(&repo()).is_empty());
+    world.assert_no_failures();
+}

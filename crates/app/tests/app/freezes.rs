@@ -257,3 +257,99 @@ async fn the_channel_is_told_thirty_minutes_before_a_window_starts_with_what_is_
     assert_eq!(warned(&channel_texts(&world)).len(), 1);
     world.assert_no_failures();
 }
+
+/// The value of the [Override…] button in `blocks` (a refusal's blocks as JSON).
+fn override_value(blocks: &Value) -> String {
+    blocks
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b["elements"].as_array())
+        .flatten()
+        .find(|e| e["action_id"] == deploybot_app::render::ACTION_FREEZE_OVERRIDE)
+        .and_then(|e| e["value"].as_str())
+        .expect("an Override… button")
+        .to_owned()
+}
+
+/// A deploy by hand into a frozen environment — typed, or from the [Deploy to staging]
+/// button — is refused with [Override…]; pressed without a reason it asks for one and
+/// changes nothing; with a reason that one deployment goes, the channel is told who and why,
+/// and the freeze stays for the next push.
+#[tokio::test]
+async fn override_lets_one_deploy_by_hand_through_a_freeze_with_a_reason() {
+    use deploybot_app::render::{ACTION_FREEZE_OVERRIDE, ACTION_PROMOTE};
+    let world = World::new().await;
+    world
+        .github
+        .set_branch(&repo(), "release-1.4", &sha('c'), Some(AUTHOR));
+    world
+        .github_event("push", &push_event("refs/heads/release-1.4", &sha('c')))
+        .await;
+    assert_eq!(world.finish_everything("success").await, 1);
+    let tested = world.only_deployment(Environment::Test).await;
+    world
+        .slash(ANA, "freeze staging for 2h release party")
+        .await;
+
+    // Typed: the refusal carries the button.
+    let answer = world.slash(ANA, "deploy release-1.4 to staging").await;
+    assert!(text_of(&answer).contains("*staging* is frozen until"));
+    let typed: deploybot_app::render::freezes::FreezeOverride =
+        serde_json::from_str(&override_value(&answer["blocks"])).expect("parses");
+    assert_eq!(typed.environment, Environment::Staging);
+
+    // From the button: refused the same way, through the press's response_url.
+    let answers = world
+        .press(ANA, &channel(), ACTION_PROMOTE, tested.id.as_str())
+        .await;
+    let refusal = answers
+        .iter()
+        .find(|m| m.text.contains("*staging* is frozen until"))
+        .unwrap_or_else(|| panic!("a refusal: {answers:?}"));
+    let value = override_value(&serde_json::to_value(&refusal.blocks).expect("serialises"));
+    let asked: deploybot_app::render::freezes::FreezeOverride =
+        serde_json::from_str(&value).expect("parses");
+    assert!(asked.promotion, "{value}");
+    assert!(world.deployments_in(Environment::Staging).await.is_empty());
+
+    // No reason: asked for one; nothing deployed.
+    let answers = world
+        .press_with_reason(ANA, &channel(), ACTION_FREEZE_OVERRIDE, &value, Some("  "))
+        .await;
+    assert!(
+        answers
+            .iter()
+            .any(|m| m.text.contains("Write why staging cannot wait")),
+        "{answers:?}"
+    );
+    assert!(world.deployments_in(Environment::Staging).await.is_empty());
+
+    // With a reason: this one goes, and the channel is told.
+    world
+        .press_with_reason(
+            ANA,
+            &channel(),
+            ACTION_FREEZE_OVERRIDE,
+            &value,
+            Some("hotfix for the checkout"),
+        )
+        .await;
+    let staging = world.only_deployment(Environment::Staging).await;
+    assert_eq!(staging.sha, sha('c'));
+    assert_eq!(staging.state, DeploymentState::Created, "{staging:?}");
+    assert!(
+        channel_texts(&world).iter().any(|t| t.contains(
+            ":snowflake: <@U0ANA> overrode the freeze of *staging* to deploy `ccccccc`: hotfix for the checkout"
+        )),
+        "{:?}",
+        channel_texts(&world)
+    );
+    assert_eq!(world.finish_everything("success").await, 1);
+
+    // The freeze stays: the next deploy by hand is refused again.
+    let answer = world.slash(ANA, "deploy release-1.4 to staging").await;
+    assert!(text_of(&answer).contains("*staging* is frozen until"));
+    assert_eq!(world.deployments_in(Environment::Staging).await.len(), 1);
+    world.assert_no_failures();
+}

@@ -162,6 +162,7 @@ fn manual(
         response_url: Some(world.slack.response_url(reply)),
         confirmed_bad: false,
         promotion: false,
+        freeze_override: None,
     })
 }
 

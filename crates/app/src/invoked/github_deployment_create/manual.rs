@@ -5,6 +5,7 @@
 //! with the policy's words.
 
 use super::{Prelude, prelude, refused, start};
+use crate::render::freezes::{FreezeOverride, deploy_frozen, deployed_what, freeze_overridden};
 use crate::render::{ACTION_DEPLOY_BAD, ACTION_DEPLOY_BAD_CANCEL};
 use crate::{AppError, AppState};
 use deploybot_core::blocks::{Block, ButtonStyle, Element, Message};
@@ -63,6 +64,42 @@ pub(super) async fn handle(
         Ok(plan) => plan,
         Err(refusal) => return refuse(state, &request, refusal.to_string()).await,
     };
+    // A freeze refuses deploys by hand — those from buttons too — with [Override…]; an
+    // override passes it, and the channel is told who and why.
+    if let Some(frozen) = frozen(state, &policy, &request).await? {
+        match &request.freeze_override {
+            None => {
+                let asked = FreezeOverride {
+                    repository: request.repository.clone(),
+                    environment: request.environment.clone(),
+                    git_ref: request.git_ref.clone(),
+                    promotion: request.promotion,
+                };
+                let now = state.clock.now();
+                let message = deploy_frozen(&state.config.grammar, &frozen, now, &asked);
+                tell(state, &request, message).await;
+                return Ok(refused(format!(
+                    "{} is frozen ({})",
+                    request.environment,
+                    frozen.why()
+                )));
+            }
+            Some(reason) => {
+                if let Trigger::Manual { slack_user: user }
+                | Trigger::Retry {
+                    slack_user: user, ..
+                } = &request.trigger
+                {
+                    let what = deployed_what(request.git_ref.as_ref(), &request.environment);
+                    let note = SlackMessageRequest::Channel {
+                        channel: request.channel.clone(),
+                        message: freeze_overridden(user, &request.environment, &what, reason),
+                    };
+                    invoke::send(state.invoker()?, &note).await?;
+                }
+            }
+        }
+    }
     let source = match resolve(state, &request, plan).await? {
         Ok(source) => source,
         Err(text) => return refuse(state, &request, text).await,
@@ -227,6 +264,27 @@ async fn resolve(
             }
         }
     }
+}
+
+/// Whether the environment is frozen now: the file's windows and the freeze set from Slack
+/// (one key read of the lane record).
+async fn frozen(
+    state: &AppState,
+    policy: &deploybot_core::policy::Policy,
+    request: &ManualDeploymentRequest,
+) -> Result<Option<deploybot_core::freeze::Frozen>, AppError> {
+    let lane = state
+        .lanes()?
+        .get_lane(&LaneKey {
+            repository: request.repository.clone(),
+            environment: request.environment.clone(),
+        })
+        .await?;
+    Ok(policy.frozen(
+        &request.environment,
+        lane.as_ref().and_then(|l| l.freeze.as_ref()),
+        state.clock.now(),
+    ))
 }
 
 /// What [Deploy anyway] deploys: the commit, named, to the environment.

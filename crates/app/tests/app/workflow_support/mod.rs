@@ -358,9 +358,22 @@ impl World {
         action_id: &str,
         value: &str,
     ) -> Vec<Message> {
+        self.press_with_reason(user, channel, action_id, value, None)
+            .await
+    }
+
+    /// As [`World::press`], with `reason` typed in the message's reason field.
+    pub async fn press_with_reason(
+        &self,
+        user: &str,
+        channel: &SlackChannelId,
+        action_id: &str,
+        value: &str,
+        reason: Option<&str>,
+    ) -> Vec<Message> {
         let n = self.next_delivery.fetch_add(1, Ordering::SeqCst);
         let id = format!("press-{n}");
-        let payload = serde_json::json!({
+        let mut payload = serde_json::json!({
             "type": "block_actions",
             "team": {"id": TEAM},
             "user": {"id": user, "username": user.to_ascii_lowercase()},
@@ -369,6 +382,12 @@ impl World {
             "response_url": self.slack.response_url(&id),
             "actions": [{"action_id": action_id, "value": value, "type": "button"}],
         });
+        if let Some(reason) = reason {
+            let field = deploybot_app::render::APPROVAL_REASON;
+            payload["state"] = serde_json::json!({"values": {field: {field: {
+                "type": "plain_text_input", "value": reason
+            }}}});
+        }
         let request = slack_interactive_request(
             &SigningSecret::new(SLACK_SECRET),
             self.clock.now().secs(),
