@@ -152,8 +152,55 @@ async fn new_request(
     }
     if let Some((rule, why)) = unsatisfiable(&policy, &members, &excluded) {
         request.status = ApprovalStatus::Unsatisfiable { rule, why };
+    } else if policy.notify_approvers {
+        request.notify = approvers_to_notify(state, &policy, &members, &excluded, &request).await;
     }
     Ok(request)
+}
+
+/// `notify_approvers: true`: the people any rule names (its users, its teams' members), self
+/// excluded, who linked a Slack user — each gets a copy of the message with its buttons by
+/// direct message (`crate::notify`). Nobody when this function cannot read the links.
+async fn approvers_to_notify(
+    state: &AppState,
+    policy: &deploybot_core::approval::ApprovalPolicy,
+    members: &BTreeMap<Team, Vec<GithubLogin>>,
+    excluded: &BTreeSet<GithubLogin>,
+    request: &ApprovalRequest,
+) -> Vec<SlackUserId> {
+    let mut logins: BTreeSet<GithubLogin> = BTreeSet::new();
+    for rule in &policy.rules {
+        logins.extend(rule.users.iter().cloned());
+        for team in &rule.teams {
+            logins.extend(members.get(team).into_iter().flatten().cloned());
+        }
+    }
+    let logins: Vec<GithubLogin> = logins.difference(excluded).cloned().collect();
+    if logins.is_empty() {
+        return Vec::new();
+    }
+    let links = match state.users() {
+        Ok(users) => users.users_by_logins(&logins).await,
+        Err(error) => {
+            tracing::warn!(%error, "approvers not notified: the links cannot be read here");
+            return Vec::new();
+        }
+    };
+    let links = match links {
+        Ok(links) => links,
+        Err(error) => {
+            tracing::warn!(%error, "approvers not notified: the links were not read");
+            return Vec::new();
+        }
+    };
+    let mut users: Vec<SlackUserId> = links
+        .into_iter()
+        .map(|l| l.slack_user)
+        .filter(|u| request.requested_by.slack.as_ref() != Some(u))
+        .collect();
+    users.sort();
+    users.dedup();
+    users
 }
 
 /// The authors of the commits `d` deploys: its commit's author and everyone GitHub's

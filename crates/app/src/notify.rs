@@ -73,17 +73,22 @@ pub async fn thread_of(state: &AppState, d: &Deployment) -> Option<String> {
 
 /// Mirrors, direct messages and mentions for the deployment as stored now. Each failure is
 /// logged: the canonical message is posted already.
-pub async fn deliver(state: &AppState, d: Deployment, routing: &Routing) {
+pub async fn deliver(state: &AppState, d: Deployment, routing: &Routing, message: &Message) {
     let repository = d.repository.clone();
     let id = d.id.clone();
-    if let Err(error) = deliver_all(state, d, routing).await {
+    if let Err(error) = deliver_all(state, d, routing, message).await {
         tracing::warn!(%repository, deployment = %id, %error, "notification routing failed");
     }
 }
 
-async fn deliver_all(state: &AppState, d: Deployment, routing: &Routing) -> Result<(), AppError> {
+async fn deliver_all(
+    state: &AppState,
+    d: Deployment,
+    routing: &Routing,
+    message: &Message,
+) -> Result<(), AppError> {
     let slack = state.slack()?;
-    let mut d = d;
+    let mut d = approver_copies(state, slack, d, message).await?;
     if !routing.mirrors.is_empty() {
         let links = links_of(state, &d).await?;
         for target in &routing.mirrors {
@@ -97,6 +102,76 @@ async fn deliver_all(state: &AppState, d: Deployment, routing: &Routing) -> Resu
         }
     }
     Ok(())
+}
+
+/// `notify_approvers: true`: a copy of the message `message` (the deployment's, as in the
+/// channel, with [Approve] and [Reject]) in the direct messages of each approver the hold
+/// names, posted once (claimed on the record first) while the deployment waits for approval,
+/// then edited in place with the message — so the copies show each vote, and lose their
+/// buttons once the request is settled.
+async fn approver_copies(
+    state: &AppState,
+    slack: &dyn Slack,
+    d: Deployment,
+    message: &Message,
+) -> Result<Deployment, AppError> {
+    let mut d = d;
+    let mut posted_now: Vec<SlackUserId> = Vec::new();
+    if let (
+        deploybot_core::DeploymentState::Waiting,
+        Some(deploybot_core::lane::Hold::Approval { notify, .. }),
+    ) = (d.state, d.hold.clone())
+    {
+        for user in notify {
+            let kind = NoticeKind::Approver { user: user.clone() };
+            if find(&d, &kind).is_some() {
+                continue;
+            }
+            let (claimed, changed) =
+                save_notice(state, d, Notice::pending(kind.clone()), true).await?;
+            d = claimed;
+            if !changed {
+                continue;
+            }
+            let notice = match send_direct_message(slack, &user, message).await {
+                Ok(posted) => Notice {
+                    kind,
+                    channel: Some(posted.channel),
+                    ts: Some(posted.ts),
+                    failed: None,
+                },
+                Err(error) => {
+                    tracing::warn!(deployment = %d.id, %user, %error, "the approver's copy failed");
+                    Notice {
+                        failed: Some(error.to_string()),
+                        ..Notice::pending(kind)
+                    }
+                }
+            };
+            posted_now.push(user);
+            d = save_notice(state, d, notice, false).await?.0;
+        }
+    }
+    for notice in &d.notices {
+        let (NoticeKind::Approver { user }, Some(channel), Some(ts)) =
+            (&notice.kind, &notice.channel, &notice.ts)
+        else {
+            continue;
+        };
+        if posted_now.contains(user) {
+            continue;
+        }
+        match slack.update_message(channel, ts, message).await {
+            Ok(()) => {}
+            Err(SlackError::Api(code))
+                if unreachable_channel(&code) || code == "message_not_found" =>
+            {
+                tracing::info!(deployment = %d.id, %user, %code, "the approver's copy can no longer be edited");
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(d)
 }
 
 async fn links_of(

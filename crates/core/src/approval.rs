@@ -291,6 +291,10 @@ pub struct ApprovalRequest {
     /// The Slack messages that show it (channel, ts), edited in place as votes come in.
     #[serde(default)]
     pub messages: Vec<(String, String)>,
+    /// With `notify_approvers: true`: the eligible approvers with a linked Slack user (self
+    /// excluded) who get a copy of the deployment's message by direct message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<SlackUserId>,
     /// Optimistic-concurrency counter: every save is conditional on it and bumps it (0: not
     /// stored yet).
     pub version: u64,
@@ -371,6 +375,7 @@ impl ApprovalRequest {
             created_at: now,
             expires_at,
             messages: Vec::new(),
+            notify: Vec::new(),
             version: 0,
         }
     }
@@ -576,6 +581,7 @@ impl ApprovalRequest {
             progress: self.progress(),
             requested_by: self.requested_by.mention(),
             workflow: self.key.workflow.clone(),
+            notify: self.notify.clone(),
         }
     }
 

@@ -298,6 +298,9 @@ pub enum NoticeKind {
     Direct { user: SlackUserId, outcome: Outcome },
     /// The failure's mention of the route's user groups, in the bound channel.
     Mention,
+    /// A copy of the message waiting for approval, with its buttons, in an approver's direct
+    /// messages (`notify_approvers: true`); edited in place with the message.
+    Approver { user: SlackUserId },
 }
 
 impl Notice {

@@ -126,10 +126,20 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         deploybot_local::world::OUTSIDER_LOGIN,
     );
     if args.keep_running {
-        println!("The server stays up; press Ctrl-C to stop it.");
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
+        // Listen before saying so: whoever reads the line may press Ctrl-C at once.
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
+            println!("The server stays up; press Ctrl-C to stop it.");
+            interrupt.recv().await;
+        }
+        #[cfg(not(unix))]
+        {
+            let interrupted = tokio::signal::ctrl_c();
+            println!("The server stays up; press Ctrl-C to stop it.");
+            interrupted.await.context("waiting for Ctrl-C")?;
+        }
     }
     app.shutdown().await.context("stopping the server")?;
     Ok(if report.passed() {

@@ -424,11 +424,23 @@ async fn pressed_deployment(
         reply(state, press, replies::deployment_not_found(grammar), false).await?;
         return Ok(None);
     };
-    let Some(project) = state.projects()?.project_by_channel(&channel).await? else {
+    // A button outside the bound channel (an approver's copy in their direct messages) names
+    // the repository too: `acme/web:<id>`.
+    let (project, id) = match crate::render::split_deployment_value(&press.value) {
+        Some((repository, id)) => (
+            state.projects()?.project_by_repository(&repository).await?,
+            id,
+        ),
+        None => (
+            state.projects()?.project_by_channel(&channel).await?,
+            press.value.as_str(),
+        ),
+    };
+    let Some(project) = project else {
         reply(state, press, replies::not_set_up(grammar), false).await?;
         return Ok(None);
     };
-    let found = match DeploymentId::parse(&press.value) {
+    let found = match DeploymentId::parse(id) {
         Ok(id) => {
             state
                 .deployments()?

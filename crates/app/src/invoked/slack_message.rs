@@ -201,19 +201,6 @@ async fn deployment(
             }
         }
     }
-    if !routing.bound_channel {
-        // `channel: none`: no message in the bound channel; mirrors and direct messages
-        // still go (docs/notifications.md).
-        crate::home::refresh_for(state, &record).await;
-        if let Some(shipping) = &shipping
-            && !logins.is_empty()
-        {
-            let links = state.users()?.users_by_logins(&logins).await?;
-            live_notices(state, &record, shipping, &links).await;
-        }
-        crate::notify::deliver(state, record, &routing).await;
-        return Ok(SlackMessageResponse::default());
-    }
     let links: Vec<UserLink> = if logins.is_empty() {
         Vec::new()
     } else {
@@ -221,6 +208,17 @@ async fn deployment(
     };
     let render =
         |d: &Deployment| with_shipping(deployment_message(d, &links), d, shipping.as_ref(), &links);
+    if !routing.bound_channel {
+        // `channel: none`: no message in the bound channel; mirrors and direct messages
+        // still go (docs/notifications.md).
+        crate::home::refresh_for(state, &record).await;
+        if let Some(shipping) = &shipping {
+            live_notices(state, &record, shipping, &links).await;
+        }
+        let copy = render(&record);
+        crate::notify::deliver(state, record, &routing, &copy).await;
+        return Ok(SlackMessageResponse::default());
+    }
 
     let mut answer = None;
     for _ in 0..MAX_RENDERS {
@@ -257,7 +255,8 @@ async fn deployment(
     if ts.is_some() {
         // The canonical message shows the latest state: mirrors and direct messages follow.
         crate::home::refresh_for(state, &record).await;
-        crate::notify::deliver(state, record, &routing).await;
+        let copy = render(&record);
+        crate::notify::deliver(state, record, &routing, &copy).await;
     }
     Ok(SlackMessageResponse { ts })
 }

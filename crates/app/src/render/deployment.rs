@@ -265,14 +265,14 @@ fn approval_blocks(
     blocks.push(Block::Actions {
         block_id: Some(format!("approval:{}", d.id)),
         elements: vec![
-            Element::button("Approve", ACTION_APPROVE, d.id.as_str())
+            Element::button("Approve", ACTION_APPROVE, super::deployment_value(d))
                 .with_style(ButtonStyle::Primary)
                 .with_confirm(Confirm::new(
                     "Approve this deployment?",
                     format!("`{sha}` goes to {env} once every rule is satisfied."),
                     "Approve",
                 )),
-            Element::button("Reject", ACTION_REJECT, d.id.as_str())
+            Element::button("Reject", ACTION_REJECT, super::deployment_value(d))
                 .with_style(ButtonStyle::Danger)
                 .with_confirm(Confirm::new(
                     "Reject this deployment?",

@@ -45,6 +45,18 @@ pub const ACTION_DEPLOY_BAD_CANCEL: &str = "deploy_bad_cancel";
 /// [`APPROVAL_REASON`]).
 pub const ACTION_FREEZE_OVERRIDE: &str = "freeze_override";
 
+/// The value of a deployment's button that works outside the bound channel too (an approver's
+/// copy in their direct messages): `acme/web:<deployment id>`.
+pub fn deployment_value(d: &deploybot_core::Deployment) -> String {
+    format!("{}:{}", d.repository, d.id)
+}
+
+/// The repository and deployment id of a [`deployment_value`]; `None` for a bare id.
+pub fn split_deployment_value(value: &str) -> Option<(deploybot_core::Repository, &str)> {
+    let (repository, id) = value.rsplit_once(':')?;
+    Some((deploybot_core::Repository::parse(repository).ok()?, id))
+}
+
 /// Whether the deployment's ref is its commit itself (the full SHA or an abbreviation of it,
 /// as typed in `deploy <sha> to <environment>`), so showing the ref beside the short SHA
 /// would say the same thing twice.

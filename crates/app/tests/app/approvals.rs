@@ -556,3 +556,90 @@ async fn the_last_approval_racing_a_new_commit_ends_with_the_new_request_pending
     assert!(world.github.deployments(&repo()).is_empty());
     world.assert_no_failures();
 }
+
+/// `notify_approvers: true`: each eligible approver with a linked Slack user — not the pusher,
+/// who is self — gets the message with its buttons by direct message; a vote pressed there
+/// counts like one in the channel, and every copy is edited in place as votes come in, until
+/// the last one takes the buttons away.
+#[tokio::test]
+async fn approvers_get_the_buttons_by_direct_message_and_every_copy_follows_the_votes() {
+    use deploybot_testkit::fakes::slack::FakeSlack;
+    let file = FILE.replace(
+        "      expires_after: 4h\n",
+        "      expires_after: 4h\n      notify_approvers: true\n",
+    );
+    let world = World::new().await;
+    world.use_workflow_file(&sha('1'), Some(&file)).await;
+    world.link_author().await;
+    link(&world, "grace-h", GRACE).await;
+    link(&world, "cy", CY).await;
+    world
+        .github
+        .add_team_members("acme/qa", ["cy", "ada-l", "nobody-linked"]);
+    push_tag(&world, "v1.2.0", 'e').await;
+    let waiting = world.only_deployment(Environment::Production).await;
+    assert_eq!(waiting.state, DeploymentState::Waiting, "{waiting:?}");
+
+    let user = |id: &str| SlackUserId::parse(id).expect("valid");
+    let copy = |id: &str| {
+        let dms = world.slack.direct_messages(&user(id));
+        assert_eq!(dms.len(), 1, "{id}: one copy, edited in place: {dms:?}");
+        dms[0].clone()
+    };
+    assert!(world.slack.direct_messages(&user(AUTHOR_SLACK)).is_empty());
+    for id in [GRACE, CY] {
+        let text = message_text(copy(id).latest().expect("posted"));
+        assert!(text.contains("leads 0/1 · qa 0/1"), "{id}: {text}");
+        assert!(
+            text.contains(deploybot_app::render::ACTION_APPROVE),
+            "{text}"
+        );
+    }
+
+    // cy approves from the direct message: the button's value names the repository.
+    let value = serde_json::to_value(&copy(CY).latest().expect("posted").blocks)
+        .expect("serialises")
+        .to_string();
+    let qualified = format!("acme/web:{}", waiting.id);
+    assert!(value.contains(&qualified), "{value}");
+    let answers = world
+        .press(
+            CY,
+            &FakeSlack::direct_channel(&user(CY)),
+            ACTION_APPROVE,
+            &qualified,
+        )
+        .await;
+    assert!(
+        answers
+            .iter()
+            .any(|m| m.text.contains("Your approval counts towards qa")),
+        "{answers:?}"
+    );
+    for id in [GRACE, CY] {
+        let text = message_text(copy(id).latest().expect("edited"));
+        assert!(text.contains("leads 0/1 · qa 1/1"), "{id}: {text}");
+    }
+
+    // grace approves from hers: the deployment goes, and no copy keeps the buttons.
+    world
+        .press(
+            GRACE,
+            &FakeSlack::direct_channel(&user(GRACE)),
+            ACTION_APPROVE,
+            &qualified,
+        )
+        .await;
+    assert_eq!(
+        world.store_get(&waiting.id).await.state,
+        DeploymentState::Created
+    );
+    for id in [GRACE, CY] {
+        let text = message_text(copy(id).latest().expect("edited"));
+        assert!(
+            !text.contains(deploybot_app::render::ACTION_APPROVE),
+            "{id}: {text}"
+        );
+    }
+    world.assert_no_failures();
+}

@@ -412,6 +412,10 @@ pub enum Hold {
         requested_by: String,
         /// The workflow-file version the request was made under (its key's last part).
         workflow: String,
+        /// The approvers sent a copy of the message by direct message (`notify_approvers`):
+        /// the eligible people with a linked Slack user, self excluded.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        notify: Vec<SlackUserId>,
     },
 }
 

@@ -46,6 +46,7 @@ fn hold() -> Hold {
         progress: "leads 0/1".into(),
         requested_by: "<@UANA>".into(),
         workflow: "builtin".into(),
+        notify: Vec::new(),
     }
 }
 
