@@ -428,6 +428,20 @@ pub async fn vote(
                 .last()
                 .map(|v| v.rule.clone())
                 .unwrap_or_default();
+            let settled = if matches!(saved.status, ApprovalStatus::Approved { .. }) {
+                " — approved: it goes on by itself"
+            } else {
+                ""
+            };
+            thread_reply(
+                state,
+                d,
+                format!(
+                    ":white_check_mark: <@{user}> approved ({rule}) — {}{settled}",
+                    saved.progress()
+                ),
+            )
+            .await;
             return Ok(Pressed::Done(match saved.status {
                 ApprovalStatus::Approved { .. } => format!(
                     "Your approval ({rule}) was the last one needed: `{}` goes on to {} by itself.",
@@ -445,6 +459,39 @@ pub async fn vote(
         "approval request {} kept changing while a vote was saved",
         key.sort_key()
     )))
+}
+
+/// With `notify.threads: true`, a vote or a rejection is also a reply in the thread of the
+/// deployment's message (which is edited with the count either way). Best effort: the vote
+/// stands whether or not the reply goes.
+async fn thread_reply(state: &AppState, d: &Deployment, text: String) {
+    let Some(thread_ts) = d.slack_ts.clone() else {
+        return;
+    };
+    let threads = match state.projects() {
+        Ok(projects) => match projects.project_by_repository(&d.repository).await {
+            Ok(Some(project)) => state.policy_of(&project).workflow().notify.threads,
+            _ => false,
+        },
+        Err(_) => false,
+    };
+    if !threads {
+        return;
+    }
+    let request = deploybot_core::invoke::SlackMessageRequest::ThreadReply {
+        channel: d.slack_channel.clone(),
+        thread_ts,
+        message: deploybot_core::blocks::Message::text(text),
+    };
+    let sent = match state.invoker() {
+        Ok(invoker) => deploybot_core::invoke::send(invoker, &request)
+            .await
+            .map_err(AppError::from),
+        Err(error) => Err(error),
+    };
+    if let Err(error) = sent {
+        tracing::warn!(deployment = %d.id, %error, "the vote's thread reply was not sent");
+    }
 }
 
 /// Reject pressed by `user` with `reason`: closes the request (an approver or the requester
@@ -497,6 +544,15 @@ pub async fn reject(
         }
         if let ApprovalSaved::Saved(_) = lanes.save_approval(&request).await? {
             drain(state, &key.lane, d).await?;
+            thread_reply(
+                state,
+                d,
+                format!(
+                    ":no_entry: <@{user}> rejected it — {}",
+                    crate::render::replies::escape(&reason)
+                ),
+            )
+            .await;
             return Ok(Pressed::Done(format!(
                 "You rejected the deployment of `{}` to {}.",
                 d.sha.short(),

@@ -302,6 +302,16 @@ async fn mirror(
     }
 }
 
+/// The authors GitHub's comparison names for `d` (its stored "What's shipping" record, read
+/// by key; none for a deployment without one): `authors` means everyone whose commits it
+/// deploys, not only the head commit's author.
+async fn compared_authors(state: &AppState, d: &Deployment) -> Vec<GithubLogin> {
+    match crate::shipping::stored(state, d).await.map(|r| r.shipping) {
+        Some(deploybot_core::shipping::Shipping::Listed(comparison)) => comparison.authors(),
+        _ => Vec::new(),
+    }
+}
+
 /// Who the routes name for which outcomes, as Slack users.
 async fn recipients(
     state: &AppState,
@@ -310,6 +320,15 @@ async fn recipients(
 ) -> Result<BTreeMap<SlackUserId, Vec<Outcome>>, AppError> {
     let mut by_login: Vec<(GithubLogin, Outcome)> = Vec::new();
     let mut out: BTreeMap<SlackUserId, Vec<Outcome>> = BTreeMap::new();
+    let compared = if routing
+        .direct
+        .iter()
+        .any(|(_, to)| *to == Recipient::Authors)
+    {
+        compared_authors(state, d).await
+    } else {
+        Vec::new()
+    };
     for (on, to) in &routing.direct {
         if *to == Recipient::Requester
             && let Requester::Slack(user) = Requester::of(&d.trigger)
@@ -318,6 +337,9 @@ async fn recipients(
         }
         for login in recipient_logins(*to, &d.trigger, d.commit_author.as_ref()) {
             by_login.push((login, *on));
+        }
+        if *to == Recipient::Authors {
+            by_login.extend(compared.iter().map(|login| (login.clone(), *on)));
         }
     }
     if !by_login.is_empty() {

@@ -258,6 +258,13 @@ pub enum SlackMessageRequest {
         user: SlackUserId,
         response_url: Option<String>,
     },
+    /// A reply in the thread of a message of the channel (`notify.threads: true`: a vote
+    /// under the deployment's message).
+    ThreadReply {
+        channel: SlackChannelId,
+        thread_ts: String,
+        message: Message,
+    },
     /// A lane's notice (locked, extended, unlocked) for the repository's channel: a thread
     /// reply under the message of the lane's latest deployment when the workflow file says
     /// `notify.threads: true`, else a channel message.

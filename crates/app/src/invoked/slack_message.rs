@@ -37,6 +37,22 @@ pub async fn handle(
             let ts = state.slack()?.post_message(&channel, &message).await?;
             Ok(SlackMessageResponse { ts: Some(ts) })
         }
+        SlackMessageRequest::ThreadReply {
+            channel,
+            thread_ts,
+            message,
+        } => {
+            if channel_revoked(state, &channel).await? {
+                return Ok(SlackMessageResponse::default());
+            }
+            let posted = state
+                .slack()?
+                .post_to(channel.as_str(), Some(&thread_ts), &message)
+                .await?;
+            Ok(SlackMessageResponse {
+                ts: Some(posted.ts),
+            })
+        }
         SlackMessageRequest::Ephemeral {
             channel,
             user,

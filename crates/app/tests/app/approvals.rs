@@ -643,3 +643,57 @@ async fn approvers_get_the_buttons_by_direct_message_and_every_copy_follows_the_
     }
     world.assert_no_failures();
 }
+
+/// `notify.threads: true`: each vote, and a rejection with its reason, is also a reply in the
+/// thread of the deployment's message; without it, nothing is posted besides the edit.
+#[tokio::test]
+async fn with_threads_each_vote_and_a_rejection_reply_under_the_message() {
+    for threads in [true, false] {
+        let file = if threads {
+            format!("{FILE}notify:\n  threads: true\n")
+        } else {
+            FILE.to_owned()
+        };
+        let world = World::new().await;
+        world.use_workflow_file(&sha('1'), Some(&file)).await;
+        world.link_author().await;
+        link(&world, "grace-h", GRACE).await;
+        link(&world, "cy", CY).await;
+        world.github.add_team_members("acme/qa", ["cy", "ada-l"]);
+        push_tag(&world, "v1.2.0", 'e').await;
+        let waiting = world.only_deployment(Environment::Production).await;
+        press(&world, GRACE, ACTION_APPROVE, &waiting, "").await;
+        press(
+            &world,
+            CY,
+            ACTION_REJECT,
+            &waiting,
+            "the changelog is wrong",
+        )
+        .await;
+        let ts = waiting.slack_ts.clone().expect("posted");
+        let replies: Vec<String> = world
+            .messages()
+            .iter()
+            .filter(|m| m.thread_ts.as_deref() == Some(ts.as_str()))
+            .filter_map(|m| m.latest().map(message_text))
+            .collect();
+        if threads {
+            assert_eq!(replies.len(), 2, "{replies:?}");
+            assert!(
+                replies[0].contains("<@U0GRACE> approved (leads) — leads 1/1 · qa 0/1"),
+                "{replies:?}"
+            );
+            assert!(
+                replies[1].contains("<@U0CY> rejected it — the changelog is wrong"),
+                "{replies:?}"
+            );
+        } else {
+            assert!(replies.is_empty(), "{replies:?}");
+        }
+        assert_eq!(
+            world.store_get(&waiting.id).await.state,
+            DeploymentState::Cancelled
+        );
+    }
+}

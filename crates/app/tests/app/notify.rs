@@ -295,3 +295,49 @@ async fn notify_me_none_stops_direct_messages_and_channel_posts_stay() {
     assert!(d.slack_ts.is_some());
     assert_eq!(world.slack.messages(&id("C0PROD")).len(), 1);
 }
+
+/// `to: [authors]` reaches everyone whose commits the failed deployment brought — GitHub's
+/// comparison from what production ran — not only the head commit's author.
+#[tokio::test]
+async fn authors_are_everyone_the_comparison_names() {
+    const GRACE: &str = "U0GRACE";
+    let world = routed_world().await;
+    world.slash(ANA, "deploy main to production").await;
+    world.finish_everything("success").await;
+    let link = deploybot_core::UserLink {
+        github_login: deploybot_core::GithubLogin::parse("grace-h").expect("valid"),
+        slack_user: user(GRACE),
+        slack_name: None,
+        linked_at: world.clock.now(),
+    };
+    use deploybot_core::ports::{Clock, UserStore};
+    world.store.link_user(&link).await.expect("links");
+    // grace-h wrote `b`; the linked author wrote `c`, the head.
+    world.github.add_commit(&repo(), &sha('b'), Some("grace-h"));
+    world.github.set_parent(&repo(), &sha('b'), &sha('a'));
+    world.github.add_commit(&repo(), &sha('c'), Some(AUTHOR));
+    world.github.set_parent(&repo(), &sha('c'), &sha('b'));
+    world
+        .github
+        .set_branch(&repo(), "main", &sha('c'), Some(AUTHOR));
+    world
+        .github_event("push", &push_event("refs/heads/main", &sha('c')))
+        .await;
+    world.finish_everything("success").await;
+    world.slash(ANA, "deploy main to production").await;
+    world.finish_everything("failed").await;
+    let failed = world
+        .deployments_in(Environment::Production)
+        .await
+        .into_iter()
+        .find(|d| d.sha == sha('c'))
+        .expect("the second production deployment");
+    assert_eq!(failed.state, DeploymentState::Failure);
+    for person in [ANA, AUTHOR_SLACK, GRACE] {
+        let failures: Vec<String> = texts(&world.slack.direct_messages(&user(person)))
+            .into_iter()
+            .filter(|t| t.contains("ccccccc"))
+            .collect();
+        assert_eq!(failures.len(), 1, "{person}: {failures:?}");
+    }
+}
