@@ -76,6 +76,7 @@ where
             return Ok(Saved::Unchanged(current));
         }
         next.updated_at = state.clock.now();
+        next.note_state_change(current.state, next.updated_at);
         match state.deployments()?.update_deployment(&next).await? {
             UpdateOutcome::Updated(saved) => return Ok(Saved::Changed(*saved)),
             UpdateOutcome::Conflict(stored) => current = *stored,

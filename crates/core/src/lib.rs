@@ -38,8 +38,8 @@ pub use ids::{
     SlackTeamId, SlackUserId,
 };
 pub use model::{
-    Deployment, Project, ProjectSettings, RejectedWorkflow, Trigger, UnbindReason, Unbinding,
-    UserLink, WorkflowRecord, WorkflowText,
+    Deployment, Project, ProjectSettings, RejectedWorkflow, StateChange, Trigger, UnbindReason,
+    Unbinding, UserLink, WorkflowRecord, WorkflowText,
 };
 pub use state::DeploymentState;
 pub use time::Timestamp;

@@ -242,8 +242,21 @@ pub struct Deployment {
     /// mention (docs/notifications.md).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<crate::notify::Notice>,
+    /// Every state it went through after `created`, with when and why (the board's
+    /// timeline); at most [`Deployment::HISTORY_KEPT`] entries, the latest kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<StateChange>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// One step of a deployment's course: the state it entered, when, and why as it said then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateChange {
+    pub at: Timestamp,
+    pub state: DeploymentState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 impl Deployment {
@@ -329,8 +342,82 @@ impl Deployment {
             production: None,
             gated: false,
             notices: Vec::new(),
+            history: Vec::new(),
             created_at: now,
             updated_at: now,
         }
+    }
+
+    /// How many state changes a record keeps.
+    pub const HISTORY_KEPT: usize = 40;
+
+    /// Records the change from `before` to the record's state at `at` (nothing when the state
+    /// did not change), keeping the latest
+    /// [`Deployment::HISTORY_KEPT`].
+    pub fn note_state_change(&mut self, before: DeploymentState, at: Timestamp) {
+        if self.state == before {
+            return;
+        }
+        self.history.push(StateChange {
+            at,
+            state: self.state,
+            why: self.description.clone(),
+        });
+        if self.history.len() > Self::HISTORY_KEPT {
+            let extra = self.history.len() - Self::HISTORY_KEPT;
+            self.history.drain(..extra);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment() -> Deployment {
+        Deployment::new(
+            Repository::parse("acme/web").expect("valid"),
+            DeploymentId::new(Timestamp::from_secs(1_000), 1),
+            Environment::Production,
+            GitRef::Branch("main".into()),
+            Sha::parse(&"a".repeat(40)).expect("valid"),
+            Trigger::Push { pusher: None },
+            SlackChannelId::parse("C0WEB").expect("valid"),
+            Timestamp::from_secs(1_000),
+        )
+    }
+
+    #[test]
+    fn a_state_change_is_noted_with_why_and_the_latest_are_kept() {
+        let mut d = deployment();
+        d.note_state_change(DeploymentState::Created, Timestamp::from_secs(1_001));
+        assert!(d.history.is_empty(), "no change, nothing noted");
+        d.state = DeploymentState::Failure;
+        d.description = Some("tests failed".into());
+        d.note_state_change(DeploymentState::Created, Timestamp::from_secs(1_002));
+        assert_eq!(
+            d.history,
+            vec![StateChange {
+                at: Timestamp::from_secs(1_002),
+                state: DeploymentState::Failure,
+                why: Some("tests failed".into()),
+            }]
+        );
+        for n in 0..(Deployment::HISTORY_KEPT as i64 + 5) {
+            let before = d.state;
+            d.state = if before == DeploymentState::Queued {
+                DeploymentState::InProgress
+            } else {
+                DeploymentState::Queued
+            };
+            d.note_state_change(before, Timestamp::from_secs(2_000 + n));
+        }
+        assert_eq!(d.history.len(), Deployment::HISTORY_KEPT);
+        assert_eq!(
+            d.history.last().map(|c| c.at),
+            Some(Timestamp::from_secs(
+                2_000 + Deployment::HISTORY_KEPT as i64 + 4
+            ))
+        );
     }
 }

@@ -503,9 +503,21 @@ async fn deployment_page(
     ))
 }
 
-/// What the record tells of a deployment's course, oldest first.
+/// What the record tells of a deployment's course, oldest first: who asked, then every state
+/// it went through with why (its history); a record from before histories were kept shows
+/// its success and its last state.
 fn timeline(d: &Deployment, names: &Names) -> Vec<(Timestamp, String)> {
     let mut steps = vec![(d.created_at, format!("asked for by {}", names.who(d)))];
+    if !d.history.is_empty() {
+        steps.extend(d.history.iter().map(|change| {
+            let what = match &change.why {
+                Some(why) if !why.is_empty() => format!("{} — {why}", change.state.label()),
+                _ => change.state.label().to_owned(),
+            };
+            (change.at, what)
+        }));
+        return steps;
+    }
     if let Some(at) = d.succeeded_at {
         steps.push((at, "succeeded".to_owned()));
     }

@@ -208,6 +208,32 @@ async fn a_tag_waits_for_approval_the_pusher_cannot_give_it_and_two_others_let_i
         request_of_key(&world, &d).await.status,
         ApprovalStatus::Approved { .. }
     ));
+    // The record keeps its course: waiting for approval, then on once approved, to success.
+    assert_eq!(world.finish_everything("success").await, 1);
+    let done = world.store_get(&d.id).await;
+    let states: Vec<DeploymentState> = done.history.iter().map(|c| c.state).collect();
+    assert_eq!(
+        states.first(),
+        Some(&DeploymentState::Waiting),
+        "{states:?}"
+    );
+    assert_eq!(states.last(), Some(&DeploymentState::Success), "{states:?}");
+    assert!(
+        done.history[0]
+            .why
+            .as_deref()
+            .is_some_and(|w| w.contains("Waiting for approval")),
+        "{:?}",
+        done.history
+    );
+    assert!(
+        done.history.iter().any(|c| c
+            .why
+            .as_deref()
+            .is_some_and(|w| w.contains("approved by @grace-h (leads), @cy (qa)"))),
+        "{:?}",
+        done.history
+    );
     world.assert_no_failures();
 }
 

@@ -639,3 +639,81 @@ async fn delivery_charts_are_svg_drawn_from_the_records() {
     assert!(grid.body.contains("Delivery, all repositories"));
     assert!(grid.body.contains("id=\"org-deploys-t\""));
 }
+
+/// The deployment's page shows its course from the record's history: who asked, then every
+/// state it went through with why, oldest first, escaped.
+#[tokio::test]
+async fn the_deployment_page_shows_every_state_it_went_through() {
+    let board = Board::new().await;
+    let inserted = board
+        .deploy(
+            "acme/web",
+            1,
+            Environment::Production,
+            GitRef::branch("main").expect("ref"),
+            'a',
+        )
+        .await;
+    let mut d = board
+        .store
+        .get_deployment(&inserted.repository, &inserted.id)
+        .await
+        .expect("reads")
+        .expect("stored");
+    let at = |secs: i64| d.created_at.plus_secs(secs);
+    d.history = vec![
+        deploybot_core::StateChange {
+            at: at(1),
+            state: DeploymentState::Waiting,
+            why: Some("Waiting for approval — leads 0/1".into()),
+        },
+        deploybot_core::StateChange {
+            at: at(60),
+            state: DeploymentState::Created,
+            why: Some("approved by @grace-h (leads)".into()),
+        },
+        deploybot_core::StateChange {
+            at: at(70),
+            state: DeploymentState::InProgress,
+            why: None,
+        },
+        deploybot_core::StateChange {
+            at: at(300),
+            state: DeploymentState::Failure,
+            why: Some("tests <b>failed</b>".into()),
+        },
+    ];
+    assert!(matches!(
+        board.store.update_deployment(&d).await.expect("updates"),
+        deploybot_core::ports::UpdateOutcome::Updated(_)
+    ));
+    let octo = board.sign_in("octo").await;
+    let page = board
+        .get(
+            &format!("/repos/acme/web/deployments/{}", d.id.as_str()),
+            &[&octo],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let steps: Vec<&str> = page
+        .body
+        .split("<li>")
+        .skip(1)
+        .filter_map(|li| li.split("</li>").next())
+        .collect();
+    let order = [
+        "asked for by",
+        "approved by @grace-h (leads)",
+        "in progress",
+        "tests &lt;b&gt;failed&lt;/b&gt;",
+    ];
+    let mut at = 0;
+    for needle in order {
+        let found = steps[at..]
+            .iter()
+            .position(|s| s.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} after step {at}: {steps:?}"));
+        at += found + 1;
+    }
+    assert!(!page.body.contains("<b>failed"), "escaped");
+}
