@@ -278,6 +278,16 @@ pub trait DeploymentStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<Deployment>, StoreError>;
 
+    /// The repository's deployments older than `older_than` (after it in the newest-first
+    /// order), newest first, at most `limit`: the next page of a history, one key-ordered
+    /// query starting after the cursor whatever the page's depth.
+    async fn list_deployments_older(
+        &self,
+        repository: &Repository,
+        older_than: &DeploymentId,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError>;
+
     /// Deployments in `waiting_for_checks` created before `before`, oldest first, at most
     /// `limit`, across repositories (a sparse index holding only waiting deployments).
     async fn waiting_deployments(

@@ -371,6 +371,18 @@ impl DeploymentStore for CountingStore {
         self.inner.deployments_by_sha(repository, sha, limit).await
     }
 
+    async fn list_deployments_older(
+        &self,
+        repository: &Repository,
+        older_than: &DeploymentId,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        self.enter("list_deployments_older").await?;
+        self.inner
+            .list_deployments_older(repository, older_than, limit)
+            .await
+    }
+
     async fn list_deployments(
         &self,
         repository: &Repository,

@@ -578,6 +578,27 @@ impl DeploymentStore for MemoryStore {
             .collect())
     }
 
+    async fn list_deployments_older(
+        &self,
+        repository: &Repository,
+        older_than: &DeploymentId,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        use std::ops::Bound;
+        let tables = self.lock()?;
+        Ok(tables
+            .deployments
+            .get(repository)
+            .map(|partition| {
+                partition
+                    .range((Bound::Excluded(older_than.clone()), Bound::Unbounded))
+                    .take(limit)
+                    .map(|(_, d)| d.clone())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     async fn list_deployments(
         &self,
         repository: &Repository,

@@ -32,8 +32,6 @@ mod charts;
 
 /// Deployments per page of a repository's history.
 pub const HISTORY_PAGE: usize = 25;
-/// The deepest history page served (older deployments are on GitHub's deployments page).
-pub const HISTORY_MAX_PAGES: usize = 40;
 
 /// The board's content security policy: nothing but its own stylesheet; no scripts at all.
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
@@ -350,24 +348,30 @@ async fn repository_page(
     else {
         return Ok(not_found(&session));
     };
-    let page_number = query
-        .get("page")
-        .and_then(|p| p.parse::<usize>().ok())
-        .filter(|p| (1..=HISTORY_MAX_PAGES).contains(p))
-        .unwrap_or(1);
+    // A page of history starts after a cursor (`?older_than=<id>`, the last deployment of
+    // the page before): one key-ordered read of one page (and one more deployment, to know
+    // whether an older page exists), however deep. A cursor that is not an id is the first
+    // page.
+    let cursor = query
+        .get("older_than")
+        .and_then(|id| DeploymentId::parse(id).ok());
     let view = board::repository_view(&state, &project).await?;
-    // Newest first, one page more than shown to know whether an older page exists.
-    let read = (HISTORY_PAGE * page_number) + 1;
-    let history = state
-        .deployments()?
-        .list_deployments(&project.repository, None, read)
-        .await?;
-    let has_older = history.len() == read && page_number < HISTORY_MAX_PAGES;
-    let shown: Vec<&Deployment> = history
-        .iter()
-        .skip(HISTORY_PAGE * (page_number - 1))
-        .take(HISTORY_PAGE)
-        .collect();
+    let read = HISTORY_PAGE + 1;
+    let store = state.deployments()?;
+    let history = match &cursor {
+        Some(cursor) => {
+            store
+                .list_deployments_older(&project.repository, cursor, read)
+                .await?
+        }
+        None => {
+            store
+                .list_deployments(&project.repository, None, read)
+                .await?
+        }
+    };
+    let has_older = history.len() == read;
+    let shown: Vec<&Deployment> = history.iter().take(HISTORY_PAGE).collect();
     let lanes: Vec<&LaneView> = view.lanes.iter().collect();
     let mut names = Names::gather(&state, &lanes).await?;
     names.add_deployments(&state, &shown).await?;
@@ -426,12 +430,12 @@ async fn repository_page(
                 }
             }
             nav.pages aria-label="History pages" {
-                @if page_number > 1 {
-                    a rel="prev" href=(format!("{path}?page={}", page_number - 1)) { "Newer" }
+                @if cursor.is_some() {
+                    a rel="first" href=(path) { "Newest" }
+                    " "
                 }
-                " Page " (page_number) " "
-                @if has_older {
-                    a rel="next" href=(format!("{path}?page={}", page_number + 1)) { "Older" }
+                @if let (true, Some(last)) = (has_older, shown.last()) {
+                    a rel="next" href=(format!("{path}?older_than={}", last.id.as_str())) { "Older" }
                 }
             }
         }

@@ -592,17 +592,41 @@ async fn history_is_paged() {
     }
     let octo = board.sign_in("octo").await;
     let first = board.get("/repos/acme/web", &[&octo]).await;
-    assert!(first.body.contains("?page=2"), "an older page");
-    assert!(!first.body.contains("rel=\"prev\""));
-    let second = board.get("/repos/acme/web?page=2", &[&octo]).await;
-    assert!(second.body.contains("?page=1"), "a newer page");
-    assert!(!second.body.contains("?page=3"), "no third page");
-    let rows = |body: &str| {
-        body.matches("<td><a href=\"/repos/acme/web/deployments/")
-            .count()
+    let older = first
+        .body
+        .split("rel=\"next\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a link to the older page")
+        .to_owned();
+    assert!(older.starts_with("/repos/acme/web?older_than="), "{older}");
+    assert!(!first.body.contains("rel=\"first\""), "the newest page");
+    let second = board.get(&older, &[&octo]).await;
+    assert!(
+        second.body.contains("rel=\"first\""),
+        "a link back to the newest"
+    );
+    assert!(!second.body.contains("rel=\"next\""), "no third page");
+    let rows = |body: &str| -> Vec<String> {
+        body.split("<td><a href=\"/repos/acme/web/deployments/")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next().map(str::to_owned))
+            .collect()
     };
-    assert_eq!(rows(&first.body), 25);
-    assert_eq!(rows(&second.body), 5);
+    let (a, b) = (rows(&first.body), rows(&second.body));
+    assert_eq!((a.len(), b.len()), (25, 5));
+    // Every deployment once, newest first across the pages.
+    let mut all = a.clone();
+    all.extend(b);
+    let mut sorted = all.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(all, sorted);
+    // A cursor that is not an id is the first page.
+    let odd = board
+        .get("/repos/acme/web?older_than=%3Cscript%3E", &[&octo])
+        .await;
+    assert_eq!(rows(&odd.body), a);
 }
 
 #[tokio::test]

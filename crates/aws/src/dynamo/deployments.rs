@@ -207,6 +207,28 @@ pub(super) async fn list(
     run(store, "list_deployments", request, limit).await
 }
 
+/// The repository's deployments after `older_than` in the table's newest-first sort order:
+/// a key condition on the sort key, so a page deep in a history is one query like the first.
+pub(super) async fn older(
+    store: &DynamoStore,
+    repository: &Repository,
+    older_than: &DeploymentId,
+    limit: usize,
+) -> Result<Vec<Deployment>, StoreError> {
+    let request = store
+        .client
+        .query()
+        .table_name(store.tables.deployment.as_str())
+        .key_condition_expression("#pk = :repository AND #sk > :older_than")
+        .expression_attribute_names("#pk", deployment::PARTITION_KEY)
+        .expression_attribute_names("#sk", deployment::SORT_KEY)
+        .expression_attribute_values(":repository", codec::string(repository.as_str()))
+        .expression_attribute_values(":older_than", codec::string(older_than.as_str()))
+        .scan_index_forward(true)
+        .consistent_read(true);
+    run(store, "list_deployments_older", request, limit).await
+}
+
 /// The sparse waiting index, oldest first.
 pub(super) async fn waiting(
     store: &DynamoStore,

@@ -557,6 +557,15 @@ impl DeploymentStore for DynamoStore {
         deployments::list(self, repository, environment, limit).await
     }
 
+    async fn list_deployments_older(
+        &self,
+        repository: &Repository,
+        older_than: &DeploymentId,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        deployments::older(self, repository, older_than, limit).await
+    }
+
     async fn waiting_deployments(
         &self,
         before: Timestamp,

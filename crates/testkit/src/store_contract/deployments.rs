@@ -1006,3 +1006,59 @@ pub async fn succeeded_deployments_per_lane_both_ways(store: Arc<dyn Store>) {
         ]
     );
 }
+
+/// `list_deployments_older`: the page after a cursor — the repository's deployments older
+/// than it, newest first, at most `limit`, never the cursor itself nor another repository's;
+/// paging with it visits every deployment once.
+pub async fn list_deployments_older_pages_after_a_cursor(store: Arc<dyn Store>) {
+    let web: Vec<Deployment> = (0..7)
+        .map(|n| deployment("acme/web", 10 * n + 5, Environment::Test, sha('1')))
+        .collect();
+    let others = [
+        deployment("acme/web2", 1, Environment::Test, sha('1')),
+        deployment("acme/we", 2, Environment::Test, sha('1')),
+    ];
+    insert_all(&*store, &web).await;
+    insert_all(&*store, &others).await;
+    let mut newest_first = web.clone();
+    newest_first.sort_by_key(|d| std::cmp::Reverse(d.created_at));
+
+    let older = store
+        .list_deployments_older(&repository("acme/web"), &newest_first[2].id, 3)
+        .await
+        .expect("list_deployments_older");
+    assert_eq!(ids(&older), ids(&newest_first[3..6]));
+    assert_eq!(older, newest_first[3..6].to_vec());
+
+    let mut seen: Vec<Deployment> = store
+        .list_deployments(&repository("acme/web"), None, 2)
+        .await
+        .expect("list_deployments");
+    loop {
+        let cursor = seen.last().expect("a first page").id.clone();
+        let page = store
+            .list_deployments_older(&repository("acme/web"), &cursor, 2)
+            .await
+            .expect("list_deployments_older");
+        if page.is_empty() {
+            break;
+        }
+        seen.extend(page);
+    }
+    assert_eq!(ids(&seen), ids(&newest_first));
+    let last = &newest_first[newest_first.len() - 1].id;
+    assert!(
+        store
+            .list_deployments_older(&repository("acme/web"), last, 5)
+            .await
+            .expect("list_deployments_older")
+            .is_empty()
+    );
+    assert!(
+        store
+            .list_deployments_older(&repository("acme/web"), &newest_first[0].id, 0)
+            .await
+            .expect("list_deployments_older")
+            .is_empty()
+    );
+}

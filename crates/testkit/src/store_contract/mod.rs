@@ -122,6 +122,7 @@ macro_rules! store_contract_tests {
             deployments_by_sha_newest_first,
             list_deployments_newest_first_per_repository,
             list_deployments_per_environment,
+            list_deployments_older_pages_after_a_cursor,
             waiting_deployments_oldest_first_before_time,
             waiting_deployment_leaves_index_when_state_changes,
             pending_deployments_in_seq_order_per_lane,

@@ -175,6 +175,48 @@ impl DeploymentStore for RedbStore {
         .await
     }
 
+    async fn list_deployments_older(
+        &self,
+        repository: &Repository,
+        older_than: &DeploymentId,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        let repository = repository.clone();
+        let older_than = older_than.clone();
+        self.read(move |transaction| {
+            let deployments = transaction
+                .open_table(DEPLOYMENTS)
+                .or_backend("deployments")?;
+            let mut found = Vec::new();
+            if limit == 0 {
+                return Ok(found);
+            }
+            for entry in deployments
+                .range((repository.as_str(), older_than.as_str())..)
+                .or_backend("deployments")?
+            {
+                let (key, json) = entry.or_backend("deployments")?;
+                let (entry_repository, id) = key.value();
+                if entry_repository != repository.as_str() {
+                    break;
+                }
+                if id == older_than.as_str() {
+                    continue;
+                }
+                found.push(decode(
+                    "deployments",
+                    &format!("{entry_repository} {id}"),
+                    json.value(),
+                )?);
+                if found.len() == limit {
+                    break;
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
     async fn waiting_deployments(
         &self,
         before: Timestamp,
