@@ -127,29 +127,11 @@ async fn approver_copies(
             if find(&d, &kind).is_some() {
                 continue;
             }
-            let (claimed, changed) =
-                save_notice(state, d, Notice::pending(kind.clone()), true).await?;
-            d = claimed;
-            if !changed {
-                continue;
+            let (sent, posted) = send_once(state, slack, d, kind, &user, message).await?;
+            d = sent;
+            if posted {
+                posted_now.push(user);
             }
-            let notice = match send_direct_message(slack, &user, message).await {
-                Ok(posted) => Notice {
-                    kind,
-                    channel: Some(posted.channel),
-                    ts: Some(posted.ts),
-                    failed: None,
-                },
-                Err(error) => {
-                    tracing::warn!(deployment = %d.id, %user, %error, "the approver's copy failed");
-                    Notice {
-                        failed: Some(error.to_string()),
-                        ..Notice::pending(kind)
-                    }
-                }
-            };
-            posted_now.push(user);
-            d = save_notice(state, d, notice, false).await?.0;
         }
     }
     for notice in &d.notices {
@@ -161,17 +143,75 @@ async fn approver_copies(
         if posted_now.contains(user) {
             continue;
         }
-        match slack.update_message(channel, ts, message).await {
-            Ok(()) => {}
-            Err(SlackError::Api(code))
-                if unreachable_channel(&code) || code == "message_not_found" =>
-            {
-                tracing::info!(deployment = %d.id, %user, %code, "the approver's copy can no longer be edited");
-            }
-            Err(error) => return Err(error.into()),
-        }
+        edit_copy(
+            slack,
+            &d,
+            channel,
+            ts,
+            message,
+            &format!("the copy for {user}"),
+        )
+        .await?;
     }
     Ok(d)
+}
+
+/// Sends `user` the direct message `message` as the notice `kind`, at most once: the notice
+/// is claimed on the record first (another invocation that claimed it first sends it), then
+/// saved with where it went or why it could not go. Returns the record and whether this
+/// call sent it.
+async fn send_once(
+    state: &AppState,
+    slack: &dyn Slack,
+    d: Deployment,
+    kind: NoticeKind,
+    user: &SlackUserId,
+    message: &Message,
+) -> Result<(Deployment, bool), AppError> {
+    let (claimed, changed) = save_notice(state, d, Notice::pending(kind.clone()), true).await?;
+    if !changed {
+        return Ok((claimed, false));
+    }
+    let notice = match send_direct_message(slack, user, message).await {
+        Ok(posted) => Notice {
+            kind,
+            channel: Some(posted.channel),
+            ts: Some(posted.ts),
+            failed: None,
+        },
+        Err(error) => {
+            tracing::warn!(deployment = %claimed.id, %user, %error, "a direct message failed");
+            let code = match error {
+                SlackError::Api(code) => code,
+                other => other.to_string(),
+            };
+            Notice {
+                failed: Some(code),
+                ..Notice::pending(kind)
+            }
+        }
+    };
+    Ok((save_notice(state, claimed, notice, false).await?.0, true))
+}
+
+/// Edits a copy of the deployment's message (a mirror, an approver's copy) in place; a copy
+/// Slack can no longer edit (the channel left, the message deleted) is left as it is.
+async fn edit_copy(
+    slack: &dyn Slack,
+    d: &Deployment,
+    channel: &deploybot_core::SlackChannelId,
+    ts: &str,
+    message: &Message,
+    what: &str,
+) -> Result<(), AppError> {
+    match slack.update_message(channel, ts, message).await {
+        Ok(()) => Ok(()),
+        Err(SlackError::Api(code)) if unreachable_channel(&code) || code == "message_not_found" => {
+            tracing::info!(deployment = %d.id, %code, "{what} can no longer be edited");
+            Ok(())
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 async fn links_of(
@@ -257,15 +297,15 @@ async fn mirror(
             ts: Some(ts),
             ..
         }) => {
-            match slack.update_message(channel, ts, &message).await {
-                Ok(()) => {}
-                Err(SlackError::Api(code))
-                    if unreachable_channel(&code) || code == "message_not_found" =>
-                {
-                    tracing::info!(deployment = %d.id, %target, %code, "the mirror can no longer be edited");
-                }
-                Err(error) => return Err(error.into()),
-            }
+            edit_copy(
+                slack,
+                &d,
+                channel,
+                ts,
+                &message,
+                &format!("the mirror in {target}"),
+            )
+            .await?;
             Ok(d)
         }
         // Could not be posted: not tried again for this deployment.
@@ -381,32 +421,8 @@ async fn direct_messages(
         if !direct_due(&routed, outcome, preference) {
             continue;
         }
-        // Claimed on the record first: a direct message goes at most once.
-        let (claimed, changed) = save_notice(state, d, Notice::pending(kind.clone()), true).await?;
-        d = claimed;
-        if !changed {
-            continue;
-        }
-        let notice = match send_direct_message(slack, &user, &direct_message(&d, outcome)).await {
-            Ok(posted) => Notice {
-                kind,
-                channel: Some(posted.channel),
-                ts: Some(posted.ts),
-                failed: None,
-            },
-            Err(error) => {
-                tracing::warn!(deployment = %d.id, %user, %error, "the direct message failed");
-                let code = match error {
-                    SlackError::Api(code) => code,
-                    other => other.to_string(),
-                };
-                Notice {
-                    failed: Some(code),
-                    ..Notice::pending(kind)
-                }
-            }
-        };
-        d = save_notice(state, d, notice, false).await?.0;
+        let message = direct_message(&d, outcome);
+        d = send_once(state, slack, d, kind, &user, &message).await?.0;
     }
     Ok(d)
 }

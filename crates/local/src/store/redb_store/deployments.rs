@@ -145,32 +145,7 @@ impl DeploymentStore for RedbStore {
                 )?;
                 return deployments_by_ids(transaction, repository.as_str(), ids);
             }
-            let deployments = transaction
-                .open_table(DEPLOYMENTS)
-                .or_backend("deployments")?;
-            let mut found = Vec::new();
-            if limit == 0 {
-                return Ok(found);
-            }
-            for entry in deployments
-                .range((repository.as_str(), "")..)
-                .or_backend("deployments")?
-            {
-                let (key, json) = entry.or_backend("deployments")?;
-                let (entry_repository, id) = key.value();
-                if entry_repository != repository.as_str() {
-                    break;
-                }
-                found.push(decode(
-                    "deployments",
-                    &format!("{entry_repository} {id}"),
-                    json.value(),
-                )?);
-                if found.len() == limit {
-                    break;
-                }
-            }
-            Ok(found)
+            partition_after(transaction, repository.as_str(), None, limit)
         })
         .await
     }
@@ -184,35 +159,12 @@ impl DeploymentStore for RedbStore {
         let repository = repository.clone();
         let older_than = older_than.clone();
         self.read(move |transaction| {
-            let deployments = transaction
-                .open_table(DEPLOYMENTS)
-                .or_backend("deployments")?;
-            let mut found = Vec::new();
-            if limit == 0 {
-                return Ok(found);
-            }
-            for entry in deployments
-                .range((repository.as_str(), older_than.as_str())..)
-                .or_backend("deployments")?
-            {
-                let (key, json) = entry.or_backend("deployments")?;
-                let (entry_repository, id) = key.value();
-                if entry_repository != repository.as_str() {
-                    break;
-                }
-                if id == older_than.as_str() {
-                    continue;
-                }
-                found.push(decode(
-                    "deployments",
-                    &format!("{entry_repository} {id}"),
-                    json.value(),
-                )?);
-                if found.len() == limit {
-                    break;
-                }
-            }
-            Ok(found)
+            partition_after(
+                transaction,
+                repository.as_str(),
+                Some(older_than.as_str()),
+                limit,
+            )
         })
         .await
     }
@@ -394,4 +346,43 @@ impl DeploymentStore for RedbStore {
         })
         .await
     }
+}
+
+/// The repository's deployments in key order (newest first), after the id `after` when
+/// given, at most `limit`.
+fn partition_after(
+    transaction: &redb::ReadTransaction,
+    repository: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Deployment>, StoreError> {
+    let deployments = transaction
+        .open_table(DEPLOYMENTS)
+        .or_backend("deployments")?;
+    let mut found = Vec::new();
+    if limit == 0 {
+        return Ok(found);
+    }
+    for entry in deployments
+        .range((repository, after.unwrap_or(""))..)
+        .or_backend("deployments")?
+    {
+        let (key, json) = entry.or_backend("deployments")?;
+        let (entry_repository, id) = key.value();
+        if entry_repository != repository {
+            break;
+        }
+        if Some(id) == after {
+            continue;
+        }
+        found.push(decode(
+            "deployments",
+            &format!("{entry_repository} {id}"),
+            json.value(),
+        )?);
+        if found.len() == limit {
+            break;
+        }
+    }
+    Ok(found)
 }
