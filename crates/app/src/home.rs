@@ -1,7 +1,9 @@
 //! The App Home tab (docs/notifications.md, "App Home"), published by `slack-message`: when
 //! the person opens it (`app_home_opened`, through `slack-event`), and when a deployment they
-//! asked for or wrote changes — at most once a minute per person (the debounce is a
-//! conditional write on the person's settings in the user table).
+//! can see changes — one they asked for or wrote, or of a repository whose grid they opened
+//! within a day (each opening notes the person as a viewer of each bound channel shown) — at
+//! most once a minute per person (the debounce is a conditional write on the person's
+//! settings in the user table).
 //!
 //! Which repositories: the channels the person is in, from Slack's `users.conversations`
 //! (one paginated call for the person), each looked up in the project table's channel index.
@@ -14,7 +16,9 @@
 use crate::http::slack_command::environment_status;
 use crate::render::home::{HomeEnvironment, HomeRepository, home_view};
 use crate::{AppError, AppState};
-use deploybot_core::home::{HOME_REFRESH_SECS, MAX_HOME_REPOSITORIES, promotion};
+use deploybot_core::home::{
+    HOME_REFRESH_SECS, HOME_VIEWER_SECS, MAX_HOME_REPOSITORIES, MAX_HOME_VIEWERS, promotion,
+};
 use deploybot_core::invoke::SlackMessageResponse;
 use deploybot_core::notify::{Recipient, Requester, recipient_logins};
 use deploybot_core::{Deployment, GithubLogin, SlackUserId};
@@ -45,6 +49,10 @@ pub async fn publish(
         let Some(project) = state.projects()?.project_by_channel(&channel).await? else {
             continue;
         };
+        if opened {
+            // Who looks at this repository's grid: its changes refresh their tab too.
+            state.users()?.note_home_viewer(&channel, user, now).await?;
+        }
         let policy = state.policy_of(&project);
         let lanes = state.lanes()?.lanes_of(&project.repository).await?;
         let mut statuses = Vec::new();
@@ -122,8 +130,9 @@ pub async fn publish(
     Ok(SlackMessageResponse::default())
 }
 
-/// A deployment changed: the Home tabs of the people it names (who asked, its authors) are
-/// refreshed, each at most once a minute. Failures are logged.
+/// A deployment changed: the Home tabs of the people it names (who asked, its authors) and of
+/// the people who opened theirs with its repository on it within a day (at most
+/// [`MAX_HOME_VIEWERS`]) are refreshed, each at most once a minute. Failures are logged.
 pub async fn refresh_for(state: &AppState, d: &Deployment) {
     let mut people: Vec<SlackUserId> = Vec::new();
     if let Requester::Slack(user) = Requester::of(&d.trigger) {
@@ -138,6 +147,17 @@ pub async fn refresh_for(state: &AppState, d: &Deployment) {
             },
             Err(error) => tracing::warn!(%error, "no user table to refresh Home tabs"),
         }
+    }
+    let since = state.clock.now().plus_secs(-HOME_VIEWER_SECS);
+    match state.users() {
+        Ok(users) => match users
+            .home_viewers(&d.slack_channel, since, MAX_HOME_VIEWERS)
+            .await
+        {
+            Ok(viewers) => people.extend(viewers),
+            Err(error) => tracing::warn!(%error, "looking up who watches this repository's Home"),
+        },
+        Err(error) => tracing::warn!(%error, "no user table to refresh Home tabs"),
     }
     people.sort();
     people.dedup();

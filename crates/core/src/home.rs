@@ -11,6 +11,13 @@ pub const HOME_REFRESH_SECS: i64 = 60;
 /// order Slack lists them).
 pub const MAX_HOME_REPOSITORIES: usize = 20;
 
+/// A change refreshes the Home tabs of the people who opened theirs with the repository on it
+/// within this long (besides the people the deployment names).
+pub const HOME_VIEWER_SECS: i64 = 24 * 3600;
+
+/// At most this many of those viewers are refreshed per change (each at most once a minute).
+pub const MAX_HOME_VIEWERS: usize = 25;
+
 /// The commit [Promote] would deploy to an environment that takes commits from another
 /// (`promote_from`): what the source runs, unless the environment runs or is deploying it
 /// already. `None`: no button.

@@ -228,6 +228,25 @@ pub trait UserStore: Send + Sync {
         now: Timestamp,
         min_gap_secs: i64,
     ) -> Result<bool, StoreError>;
+
+    /// Notes that `user` opened their Home tab at `at`, and it shows the repository of
+    /// `channel` (one item per channel and person, replaced).
+    async fn note_home_viewer(
+        &self,
+        channel: &SlackChannelId,
+        user: &SlackUserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// The people who opened their Home tab showing `channel`'s repository at or after
+    /// `since`, at most `limit`, in no particular order (one key-ordered read of the channel's
+    /// viewers: as many as the channel has people who use the Home tab).
+    async fn home_viewers(
+        &self,
+        channel: &SlackChannelId,
+        since: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<SlackUserId>, StoreError>;
 }
 
 /// The deployment table and its indexes.

@@ -314,6 +314,26 @@ impl UserStore for CountingStore {
         self.enter("claim_home_publish").await?;
         self.inner.claim_home_publish(user, now, min_gap_secs).await
     }
+
+    async fn note_home_viewer(
+        &self,
+        channel: &SlackChannelId,
+        user: &SlackUserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.enter("note_home_viewer").await?;
+        self.inner.note_home_viewer(channel, user, at).await
+    }
+
+    async fn home_viewers(
+        &self,
+        channel: &SlackChannelId,
+        since: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<SlackUserId>, StoreError> {
+        self.enter("home_viewers").await?;
+        self.inner.home_viewers(channel, since, limit).await
+    }
 }
 
 #[async_trait]

@@ -37,6 +37,7 @@ struct Tables {
     user_by_slack: HashMap<SlackUserId, GithubLogin>,
     /// user table: each person's own settings, by Slack user.
     people: HashMap<SlackUserId, deploybot_core::notify::PersonSettings>,
+    home_viewers: HashMap<SlackChannelId, BTreeMap<SlackUserId, Timestamp>>,
     /// deployment table: one partition per repository, ids in key order (newest first).
     deployments: HashMap<Repository, BTreeMap<DeploymentId, Deployment>>,
     /// GitHub deployment id index.
@@ -474,6 +475,41 @@ impl UserStore for MemoryStore {
                 Ok(true)
             }
         }
+    }
+
+    async fn note_home_viewer(
+        &self,
+        channel: &SlackChannelId,
+        user: &SlackUserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.lock()?
+            .home_viewers
+            .entry(channel.clone())
+            .or_default()
+            .insert(user.clone(), at);
+        Ok(())
+    }
+
+    async fn home_viewers(
+        &self,
+        channel: &SlackChannelId,
+        since: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<SlackUserId>, StoreError> {
+        Ok(self
+            .lock()?
+            .home_viewers
+            .get(channel)
+            .map(|viewers| {
+                viewers
+                    .iter()
+                    .filter(|(_, at)| **at >= since)
+                    .map(|(user, _)| user.clone())
+                    .take(limit)
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 }
 

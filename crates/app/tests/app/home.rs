@@ -185,3 +185,45 @@ async fn with_threads_a_retry_and_a_lock_reply_under_the_message() {
         .expect("the lock notice");
     assert_eq!(lock_notice.thread_ts, latest.slack_ts, "{lock_notice:?}");
 }
+
+/// A deployment Ana did not ask for or write still refreshes her tab once she has opened it
+/// with its repository on it (within a day): the tab shows what she can see, not only what
+/// names her. A day after her last opening it no longer follows.
+#[tokio::test]
+async fn a_change_refreshes_the_tab_of_whoever_opened_it_with_that_repository() {
+    let world = promoting_world().await;
+    let pushed_by_someone_else = |hex: char| {
+        let world = &world;
+        async move {
+            world
+                .github
+                .set_branch(&repo(), "main", &sha(hex), Some(AUTHOR));
+            world
+                .github_event("push", &push_event("refs/heads/main", &sha(hex)))
+                .await;
+            world.finish_everything("success").await;
+        }
+    };
+    world.clock.advance_secs(61);
+    pushed_by_someone_else('b').await;
+    assert!(
+        world.slack.homes(&user(ANA)).is_empty(),
+        "never opened: nothing published"
+    );
+
+    open_home(&world, "Ev0HOME1", "home").await;
+    assert_eq!(world.slack.homes(&user(ANA)).len(), 1);
+    world.clock.advance_secs(61);
+    pushed_by_someone_else('c').await;
+    let homes = world.slack.homes(&user(ANA));
+    assert_eq!(homes.len(), 2, "the push refreshed her tab");
+    assert!(text(&homes[1]).contains("ccccccc"), "{}", text(&homes[1]));
+
+    world.clock.advance_secs(24 * 3600);
+    pushed_by_someone_else('d').await;
+    assert_eq!(
+        world.slack.homes(&user(ANA)).len(),
+        2,
+        "a day later: not followed"
+    );
+}

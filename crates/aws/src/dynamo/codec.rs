@@ -196,6 +196,14 @@ pub(crate) fn person_key(slack_user: &SlackUserId) -> Item {
     )
 }
 
+/// The item saying `slack_user` opened a Home tab showing `channel`'s repository.
+pub(crate) fn home_viewer_key(channel: &SlackChannelId, slack_user: &SlackUserId) -> Item {
+    user_table_key(
+        format!("{}{}", user::HOME_VIEWERS_PREFIX, channel.as_str()),
+        slack_user.as_str().to_owned(),
+    )
+}
+
 /// The link item `(login, Slack user)`.
 pub(crate) fn link_key(login: &GithubLogin, slack_user: &SlackUserId) -> Item {
     user_table_key(login.as_str().to_owned(), slack_user.as_str().to_owned())

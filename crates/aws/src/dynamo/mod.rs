@@ -499,6 +499,24 @@ impl UserStore for DynamoStore {
     ) -> Result<bool, StoreError> {
         users::claim_home_publish(self, user, now, min_gap_secs).await
     }
+
+    async fn note_home_viewer(
+        &self,
+        channel: &SlackChannelId,
+        user: &SlackUserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        users::note_home_viewer(self, channel, user, at).await
+    }
+
+    async fn home_viewers(
+        &self,
+        channel: &SlackChannelId,
+        since: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<SlackUserId>, StoreError> {
+        users::home_viewers(self, channel, since, limit).await
+    }
 }
 
 #[async_trait]

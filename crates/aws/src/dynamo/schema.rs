@@ -55,6 +55,12 @@ pub mod user {
     pub const DIRECT_PREFERENCE: &str = "direct_preference";
     /// When the person's Home tab was last published (N, Unix milliseconds).
     pub const HOME_PUBLISHED_AT: &str = "home_published_at";
+    /// Partition-key prefix of a channel's Home viewers (`#home#C123`; sort key: the Slack
+    /// user id).
+    pub const HOME_VIEWERS_PREFIX: &str = "#home#";
+    /// When the person last opened a Home tab showing the channel's repository (N, Unix
+    /// milliseconds).
+    pub const HOME_OPENED_AT: &str = "home_opened_at";
 }
 
 /// Attribute and index names of the deployment table. Every `idx_*` attribute exists only to

@@ -9,7 +9,7 @@ use super::{DynamoStore, is_condition_failed, sdk_error};
 use deploybot_core::Timestamp;
 use deploybot_core::notify::DirectPreference;
 use deploybot_core::ports::{LinkOutcome, StoreError};
-use deploybot_core::{GithubLogin, SlackUserId, UserLink};
+use deploybot_core::{GithubLogin, SlackChannelId, SlackUserId, UserLink};
 use std::collections::BTreeSet;
 
 /// The user table's one-to-one relation: GitHub login (partition) ↔ Slack user.
@@ -227,4 +227,64 @@ pub(super) async fn claim_home_publish(
         Err(error) if is_condition_failed(&error) => Ok(false),
         Err(error) => Err(sdk_error(OPERATION, table, error)),
     }
+}
+
+/// One item per (channel, person): replaced at each opening.
+pub(super) async fn note_home_viewer(
+    store: &DynamoStore,
+    channel: &SlackChannelId,
+    slack_user: &SlackUserId,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    const OPERATION: &str = "note_home_viewer";
+    let table = store.tables.user.as_str();
+    let mut item = codec::home_viewer_key(channel, slack_user);
+    item.insert(user::HOME_OPENED_AT.to_owned(), codec::number(at.millis()));
+    store
+        .client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .map_err(|error| sdk_error(OPERATION, table, error))?;
+    Ok(())
+}
+
+/// The channel's viewers partition, those who opened at or after `since`.
+pub(super) async fn home_viewers(
+    store: &DynamoStore,
+    channel: &SlackChannelId,
+    since: Timestamp,
+    limit: usize,
+) -> Result<Vec<SlackUserId>, StoreError> {
+    const OPERATION: &str = "home_viewers";
+    let table = store.tables.user.as_str();
+    let request = store
+        .client
+        .query()
+        .table_name(table)
+        .key_condition_expression("#pk = :channel")
+        .filter_expression("#at >= :since")
+        .expression_attribute_names("#pk", user::PARTITION_KEY)
+        .expression_attribute_names("#at", user::HOME_OPENED_AT)
+        .expression_attribute_values(
+            ":channel",
+            codec::string(format!("{}{}", user::HOME_VIEWERS_PREFIX, channel.as_str())),
+        )
+        .expression_attribute_values(":since", codec::number(since.millis()));
+    let items = store.query(OPERATION, table, request, limit).await?;
+    items
+        .iter()
+        .map(|item| {
+            let id = item
+                .get(user::SORT_KEY)
+                .and_then(|v| v.as_s().ok())
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("{table}: a Home viewer without a user"))
+                })?;
+            SlackUserId::parse(id)
+                .map_err(|e| StoreError::Corrupt(format!("{table}: Home viewer {id}: {e}")))
+        })
+        .collect()
 }

@@ -9,6 +9,7 @@ use crate::world::{self, ADA};
 use deploybot_app::render::notify::{
     ACTION_DIRECT_LOCK, ACTION_DIRECT_RETRY, ACTION_DIRECT_ROLLBACK,
 };
+use deploybot_core::notify::NoticeKind;
 use deploybot_core::workflow_file::WORKFLOW_PATH;
 use deploybot_core::{DeploymentState, Environment, GitRef, Repository, SlackChannelId};
 use deploybot_testkit::fakes::circleci::PipelineTarget;
@@ -157,9 +158,36 @@ impl Run<'_> {
             ),
         )?;
         let stored = self.get(&production.id).await?;
+        let count =
+            |kind: fn(&NoticeKind) -> bool| stored.notices.iter().filter(|n| kind(&n.kind)).count();
+        let directs: Vec<&deploybot_core::SlackUserId> = stored
+            .notices
+            .iter()
+            .filter_map(|n| match &n.kind {
+                NoticeKind::Direct { user, .. } => Some(user),
+                _ => None,
+            })
+            .collect();
+        let others: Vec<String> = directs
+            .iter()
+            .filter(|u| ***u != ada)
+            .map(|u| format!("<@{u}>"))
+            .collect();
+        if !others.is_empty() {
+            self.say(format!(
+                "The other linked authors of what the release brought hear it directly too: {}.",
+                others.join(", ")
+            ));
+        }
         self.check(
-            stored.notices.len() == 3,
-            "the deployment keeps its mirror, its direct message and its mention (channel and ts each)",
+            count(|k| matches!(k, NoticeKind::Mirror { .. })) == 1
+                && count(|k| matches!(k, NoticeKind::Mention)) == 1
+                && directs.contains(&&ada)
+                && stored
+                    .notices
+                    .iter()
+                    .all(|n| n.channel.is_some() && n.ts.is_some()),
+            "the deployment keeps its mirror, its mention and each direct message — Ada's and the other linked authors' of what it shipped (channel and ts each)",
         )?;
 
         // A pull request whose environment stays out of #web.

@@ -142,6 +142,7 @@ macro_rules! store_contract_tests {
             approval_requests_by_key_and_optimistic,
             direct_preference_is_kept_per_person,
             home_publish_is_claimed_at_most_once_per_gap,
+            home_viewers_are_kept_per_channel_by_time,
             deployment_notices_round_trip,
             shipping_record_is_written_once_by_key,
         );

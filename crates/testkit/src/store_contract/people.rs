@@ -160,3 +160,80 @@ pub async fn deployment_notices_round_trip(store: Arc<dyn Store>) {
     assert_eq!(read.notices, next.notices);
     assert_eq!(read.notices, saved.notices);
 }
+
+/// Home viewers: per channel, the people who opened their Home tab with it since a time; a
+/// later opening replaces the earlier one; never another channel's; at most `limit`.
+pub async fn home_viewers_are_kept_per_channel_by_time(store: Arc<dyn Store>) {
+    let web = channel("C0WEB");
+    let api = channel("C0API");
+    let t = |secs: i64| Timestamp::from_secs(1_700_000_000 + secs);
+    let (ana, bo, cy) = (slack_user("U0ANA"), slack_user("U0BO"), slack_user("U0CY"));
+    assert!(
+        store
+            .home_viewers(&web, t(0), 10)
+            .await
+            .expect("home_viewers")
+            .is_empty()
+    );
+    store
+        .note_home_viewer(&web, &ana, t(10))
+        .await
+        .expect("note");
+    store
+        .note_home_viewer(&web, &bo, t(100))
+        .await
+        .expect("note");
+    store
+        .note_home_viewer(&api, &cy, t(100))
+        .await
+        .expect("note");
+    let sorted = |mut v: Vec<SlackUserId>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        sorted(
+            store
+                .home_viewers(&web, t(0), 10)
+                .await
+                .expect("home_viewers")
+        ),
+        vec![ana.clone(), bo.clone()]
+    );
+    assert_eq!(
+        store
+            .home_viewers(&web, t(50), 10)
+            .await
+            .expect("home_viewers"),
+        vec![bo.clone()]
+    );
+    // Ana opens it again: she counts from then.
+    store
+        .note_home_viewer(&web, &ana, t(200))
+        .await
+        .expect("note");
+    assert_eq!(
+        sorted(
+            store
+                .home_viewers(&web, t(150), 10)
+                .await
+                .expect("home_viewers")
+        ),
+        vec![ana.clone()]
+    );
+    assert_eq!(
+        store
+            .home_viewers(&web, t(0), 1)
+            .await
+            .expect("home_viewers")
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .home_viewers(&api, t(0), 10)
+            .await
+            .expect("home_viewers"),
+        vec![cy]
+    );
+}

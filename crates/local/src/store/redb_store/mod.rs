@@ -86,6 +86,9 @@ const BAD_RANGES: TableDefinition<(&str, &str, &str), &str> = TableDefinition::n
 const APPROVALS: TableDefinition<(&str, &str), &str> = TableDefinition::new("approvals");
 /// (repository, deployment id) → "What's shipping" record JSON, written once.
 const SHIPPING: TableDefinition<(&str, &str), &str> = TableDefinition::new("shipping");
+/// (channel, Slack user) → when the person last opened a Home tab showing the channel's
+/// repository (milliseconds).
+const HOME_VIEWERS: TableDefinition<(&str, &str), i64> = TableDefinition::new("home_viewers");
 /// (repository, key) → when a one-time notice was taken (milliseconds).
 const NOTICES: TableDefinition<(&str, &str), i64> = TableDefinition::new("notices");
 /// (repository, environment) → lane record JSON.
@@ -203,6 +206,9 @@ impl RedbStore {
         transaction.open_table(APPROVALS).or_backend("approvals")?;
         transaction.open_table(SHIPPING).or_backend("shipping")?;
         transaction.open_table(NOTICES).or_backend("notices")?;
+        transaction
+            .open_table(HOME_VIEWERS)
+            .or_backend("home_viewers")?;
         transaction.commit().or_backend("creating the tables")?;
         Ok(Self {
             database: Arc::new(database),

@@ -163,4 +163,59 @@ impl UserStore for RedbStore {
         })
         .await
     }
+
+    async fn note_home_viewer(
+        &self,
+        channel: &SlackChannelId,
+        user: &SlackUserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let (channel, user) = (channel.clone(), user.clone());
+        self.write(move |transaction| {
+            let mut viewers = transaction
+                .open_table(HOME_VIEWERS)
+                .or_backend("home_viewers")?;
+            viewers
+                .insert((channel.as_str(), user.as_str()), at.millis())
+                .or_backend("home_viewers")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn home_viewers(
+        &self,
+        channel: &SlackChannelId,
+        since: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<SlackUserId>, StoreError> {
+        let channel = channel.clone();
+        self.read(move |transaction| {
+            let viewers = transaction
+                .open_table(HOME_VIEWERS)
+                .or_backend("home_viewers")?;
+            let mut found = Vec::new();
+            for entry in viewers
+                .range((channel.as_str(), "")..)
+                .or_backend("home_viewers")?
+            {
+                if found.len() >= limit {
+                    break;
+                }
+                let (key, at) = entry.or_backend("home_viewers")?;
+                let (entry_channel, user) = key.value();
+                if entry_channel != channel.as_str() {
+                    break;
+                }
+                if at.value() < since.millis() {
+                    continue;
+                }
+                found.push(SlackUserId::parse(user).map_err(|e| {
+                    StoreError::Corrupt(format!("home_viewers: {channel} {user}: {e}"))
+                })?);
+            }
+            Ok(found)
+        })
+        .await
+    }
 }
