@@ -18,7 +18,7 @@ use deploybot_core::ports::{GitHubError, ResolvedRef, ResponseMessage};
 use deploybot_core::rollback::{
     BadCommitAnswer, BadRange, RANGES_READ, WishKind, bad_commit_answer, bad_range,
 };
-use deploybot_core::{Deployment, GitRef, GithubLogin, Sha, Trigger};
+use deploybot_core::{Deployment, GitRef, GithubLogin, Sha, SlackUserId, Trigger};
 
 /// How many deployments of a commit / an environment are looked at for the requirement and
 /// for promotion.
@@ -65,7 +65,8 @@ pub(super) async fn handle(
         Err(refusal) => return refuse(state, &request, refusal.to_string()).await,
     };
     // A freeze refuses deploys by hand — those from buttons too — with [Override…]; an
-    // override passes it, and the channel is told who and why.
+    // override passes it, and the channel is told who and why once the deployment exists.
+    let mut overrode: Option<(&SlackUserId, &String)> = None;
     if let Some(frozen) = frozen(state, &policy, &request).await? {
         match &request.freeze_override {
             None => {
@@ -90,12 +91,7 @@ pub(super) async fn handle(
                     slack_user: user, ..
                 } = &request.trigger
                 {
-                    let what = deployed_what(request.git_ref.as_ref(), &request.environment);
-                    let note = SlackMessageRequest::Channel {
-                        channel: request.channel.clone(),
-                        message: freeze_overridden(user, &request.environment, &what, reason),
-                    };
-                    invoke::send(state.invoker()?, &note).await?;
+                    overrode = Some((user, reason));
                 }
             }
         }
@@ -138,7 +134,16 @@ pub(super) async fn handle(
     record.production = Some(policy.is_production(&record.environment));
     record.gated = policy.approvals(&record.environment).is_some();
     record.ci = Some(policy.ci_target(&record.environment, state.config.ci_backend));
-    start(state, record).await
+    let answer = start(state, record).await?;
+    if let Some((user, reason)) = overrode {
+        let what = deployed_what(request.git_ref.as_ref(), &request.environment);
+        let note = SlackMessageRequest::Channel {
+            channel: request.channel.clone(),
+            message: freeze_overridden(user, &request.environment, &what, reason),
+        };
+        invoke::send(state.invoker()?, &note).await?;
+    }
+    Ok(answer)
 }
 
 fn github_trouble(what: &str, error: &GitHubError) -> String {
