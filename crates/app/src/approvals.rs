@@ -398,6 +398,7 @@ pub async fn vote(
     state: &AppState,
     user: &SlackUserId,
     d: &Deployment,
+    threads: bool,
 ) -> Result<Pressed, AppError> {
     let Some(key) = waiting_key(d) else {
         return Ok(Pressed::Refused(format!(
@@ -428,20 +429,18 @@ pub async fn vote(
                 .last()
                 .map(|v| v.rule.clone())
                 .unwrap_or_default();
-            let settled = if matches!(saved.status, ApprovalStatus::Approved { .. }) {
-                " — approved: it goes on by itself"
-            } else {
-                ""
-            };
-            thread_reply(
-                state,
-                d,
-                format!(
+            if threads {
+                let settled = if matches!(saved.status, ApprovalStatus::Approved { .. }) {
+                    " — approved: it goes on by itself"
+                } else {
+                    ""
+                };
+                let text = format!(
                     ":white_check_mark: <@{user}> approved ({rule}) — {}{settled}",
                     saved.progress()
-                ),
-            )
-            .await;
+                );
+                thread_reply(state, d, text).await;
+            }
             return Ok(Pressed::Done(match saved.status {
                 ApprovalStatus::Approved { .. } => format!(
                     "Your approval ({rule}) was the last one needed: `{}` goes on to {} by itself.",
@@ -461,23 +460,13 @@ pub async fn vote(
     )))
 }
 
-/// With `notify.threads: true`, a vote or a rejection is also a reply in the thread of the
-/// deployment's message (which is edited with the count either way). Best effort: the vote
-/// stands whether or not the reply goes.
+/// With `notify.threads: true` (the caller knows the project), a vote or a rejection is also
+/// a reply in the thread of the deployment's message (which is edited with the count either
+/// way). Best effort: the vote stands whether or not the reply goes.
 async fn thread_reply(state: &AppState, d: &Deployment, text: String) {
     let Some(thread_ts) = d.slack_ts.clone() else {
         return;
     };
-    let threads = match state.projects() {
-        Ok(projects) => match projects.project_by_repository(&d.repository).await {
-            Ok(Some(project)) => state.policy_of(&project).workflow().notify.threads,
-            _ => false,
-        },
-        Err(_) => false,
-    };
-    if !threads {
-        return;
-    }
     let request = deploybot_core::invoke::SlackMessageRequest::ThreadReply {
         channel: d.slack_channel.clone(),
         thread_ts,
@@ -501,6 +490,7 @@ pub async fn reject(
     user: &SlackUserId,
     d: &Deployment,
     reason: &str,
+    threads: bool,
 ) -> Result<Pressed, AppError> {
     let Some(key) = waiting_key(d) else {
         return Ok(Pressed::Refused(format!(
@@ -544,15 +534,13 @@ pub async fn reject(
         }
         if let ApprovalSaved::Saved(_) = lanes.save_approval(&request).await? {
             drain(state, &key.lane, d).await?;
-            thread_reply(
-                state,
-                d,
-                format!(
+            if threads {
+                let text = format!(
                     ":no_entry: <@{user}> rejected it — {}",
                     crate::render::replies::escape(&reason)
-                ),
-            )
-            .await;
+                );
+                thread_reply(state, d, text).await;
+            }
             return Ok(Pressed::Done(format!(
                 "You rejected the deployment of `{}` to {}.",
                 d.sha.short(),

@@ -16,6 +16,7 @@ use deploybot_core::notify::{
     recipient_logins, unknown_user_group_notice, unreachable_channel, unreachable_channel_notice,
 };
 use deploybot_core::ports::{Posted, Slack, SlackError};
+use deploybot_core::shipping::ShippingRecord;
 use deploybot_core::{Deployment, GithubLogin, Project, SlackUserId};
 use std::collections::BTreeMap;
 
@@ -73,10 +74,16 @@ pub async fn thread_of(state: &AppState, d: &Deployment) -> Option<String> {
 
 /// Mirrors, direct messages and mentions for the deployment as stored now. Each failure is
 /// logged: the canonical message is posted already.
-pub async fn deliver(state: &AppState, d: Deployment, routing: &Routing, message: &Message) {
+pub async fn deliver(
+    state: &AppState,
+    d: Deployment,
+    routing: &Routing,
+    message: &Message,
+    shipping: Option<&ShippingRecord>,
+) {
     let repository = d.repository.clone();
     let id = d.id.clone();
-    if let Err(error) = deliver_all(state, d, routing, message).await {
+    if let Err(error) = deliver_all(state, d, routing, message, shipping).await {
         tracing::warn!(%repository, deployment = %id, %error, "notification routing failed");
     }
 }
@@ -86,6 +93,7 @@ async fn deliver_all(
     d: Deployment,
     routing: &Routing,
     message: &Message,
+    shipping: Option<&ShippingRecord>,
 ) -> Result<(), AppError> {
     let slack = state.slack()?;
     let mut d = approver_copies(state, slack, d, message).await?;
@@ -96,7 +104,7 @@ async fn deliver_all(
         }
     }
     if let Some(outcome) = Outcome::of(d.state) {
-        d = direct_messages(state, slack, d, routing, outcome).await?;
+        d = direct_messages(state, slack, d, routing, outcome, shipping).await?;
         if outcome == Outcome::Failure && !routing.mention_on_failure.is_empty() {
             mention(state, slack, d, routing).await?;
         }
@@ -342,11 +350,11 @@ async fn mirror(
     }
 }
 
-/// The authors GitHub's comparison names for `d` (its stored "What's shipping" record, read
-/// by key; none for a deployment without one): `authors` means everyone whose commits it
-/// deploys, not only the head commit's author.
-async fn compared_authors(state: &AppState, d: &Deployment) -> Vec<GithubLogin> {
-    match crate::shipping::stored(state, d).await.map(|r| r.shipping) {
+/// The authors GitHub's comparison names (the deployment's stored "What's shipping" record,
+/// which `slack-message` read for the message; none for a deployment without one): `authors`
+/// means everyone whose commits it deploys, not only the head commit's author.
+fn compared_authors(shipping: Option<&ShippingRecord>) -> Vec<GithubLogin> {
+    match shipping.map(|r| &r.shipping) {
         Some(deploybot_core::shipping::Shipping::Listed(comparison)) => comparison.authors(),
         _ => Vec::new(),
     }
@@ -357,18 +365,10 @@ async fn recipients(
     state: &AppState,
     d: &Deployment,
     routing: &Routing,
+    shipping: Option<&ShippingRecord>,
 ) -> Result<BTreeMap<SlackUserId, Vec<Outcome>>, AppError> {
     let mut by_login: Vec<(GithubLogin, Outcome)> = Vec::new();
     let mut out: BTreeMap<SlackUserId, Vec<Outcome>> = BTreeMap::new();
-    let compared = if routing
-        .direct
-        .iter()
-        .any(|(_, to)| *to == Recipient::Authors)
-    {
-        compared_authors(state, d).await
-    } else {
-        Vec::new()
-    };
     for (on, to) in &routing.direct {
         if *to == Recipient::Requester
             && let Requester::Slack(user) = Requester::of(&d.trigger)
@@ -379,7 +379,11 @@ async fn recipients(
             by_login.push((login, *on));
         }
         if *to == Recipient::Authors {
-            by_login.extend(compared.iter().map(|login| (login.clone(), *on)));
+            by_login.extend(
+                compared_authors(shipping)
+                    .into_iter()
+                    .map(|login| (login, *on)),
+            );
         }
     }
     if !by_login.is_empty() {
@@ -404,12 +408,13 @@ async fn direct_messages(
     d: Deployment,
     routing: &Routing,
     outcome: Outcome,
+    shipping: Option<&ShippingRecord>,
 ) -> Result<Deployment, AppError> {
     if routing.direct.is_empty() {
         return Ok(d);
     }
     let mut d = d;
-    for (user, routed) in recipients(state, &d, routing).await? {
+    for (user, routed) in recipients(state, &d, routing, shipping).await? {
         let kind = NoticeKind::Direct {
             user: user.clone(),
             outcome,

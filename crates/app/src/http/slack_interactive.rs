@@ -418,7 +418,14 @@ async fn rollback(state: &AppState, press: &Press) -> Result<(), AppError> {
 async fn pressed_deployment(
     state: &AppState,
     press: &Press,
-) -> Result<Option<(SlackChannelId, deploybot_core::Deployment)>, AppError> {
+) -> Result<
+    Option<(
+        SlackChannelId,
+        deploybot_core::Project,
+        deploybot_core::Deployment,
+    )>,
+    AppError,
+> {
     let grammar = &state.config.grammar;
     let Some(channel) = press.channel.clone() else {
         reply(state, press, replies::deployment_not_found(grammar), false).await?;
@@ -453,14 +460,14 @@ async fn pressed_deployment(
         reply(state, press, replies::deployment_not_found(grammar), false).await?;
         return Ok(None);
     };
-    Ok(Some((channel, deployment)))
+    Ok(Some((channel, project, deployment)))
 }
 
 /// [Cancel] on a running deployment's message (after its confirm dialog): done by
 /// `github-deployment-create`, as `cancel <environment>` is, but only while that deployment is
 /// still the one running — a press on an older message cancels nothing else.
 async fn cancel(state: &AppState, press: &Press) -> Result<(), AppError> {
-    let Some((channel, deployment)) = pressed_deployment(state, press).await? else {
+    let Some((channel, _, deployment)) = pressed_deployment(state, press).await? else {
         return Ok(());
     };
     if deployment.state.is_finished() {
@@ -777,14 +784,15 @@ async fn redeploy(state: &AppState, press: &Press, kind: Redeploy) -> Result<(),
 /// channel's repository). The presser is told what their press did, or why it did nothing;
 /// the deployment's message is edited by the lane.
 async fn approval(state: &AppState, press: &Press) -> Result<(), AppError> {
-    let Some((_, deployment)) = pressed_deployment(state, press).await? else {
+    let Some((_, project, deployment)) = pressed_deployment(state, press).await? else {
         return Ok(());
     };
+    let threads = state.policy_of(&project).workflow().notify.threads;
     let pressed = if press.action_id == crate::render::ACTION_APPROVE {
-        crate::approvals::vote(state, &press.user, &deployment).await?
+        crate::approvals::vote(state, &press.user, &deployment, threads).await?
     } else {
         let reason = press.reason.clone().unwrap_or_default();
-        crate::approvals::reject(state, &press.user, &deployment, &reason).await?
+        crate::approvals::reject(state, &press.user, &deployment, &reason, threads).await?
     };
     let sentence = match pressed {
         crate::approvals::Pressed::Done(s) => format!(":white_check_mark: {s}"),

@@ -232,11 +232,12 @@ async fn deployment(
             live_notices(state, &record, shipping, &links).await;
         }
         let copy = render(&record);
-        crate::notify::deliver(state, record, &routing, &copy).await;
+        crate::notify::deliver(state, record, &routing, &copy, shipping.as_ref()).await;
         return Ok(SlackMessageResponse::default());
     }
 
     let mut answer = None;
+    let mut shown = None;
     for _ in 0..MAX_RENDERS {
         let message = render(&record);
         let ts = match record.slack_ts.clone() {
@@ -261,6 +262,7 @@ async fn deployment(
         record = latest;
         if settled {
             answer = Some(ts);
+            shown = Some(latest_message);
             break;
         }
     }
@@ -271,8 +273,8 @@ async fn deployment(
     if ts.is_some() {
         // The canonical message shows the latest state: mirrors and direct messages follow.
         crate::home::refresh_for(state, &record).await;
-        let copy = render(&record);
-        crate::notify::deliver(state, record, &routing, &copy).await;
+        let copy = shown.unwrap_or_else(|| render(&record));
+        crate::notify::deliver(state, record, &routing, &copy, shipping.as_ref()).await;
     }
     Ok(SlackMessageResponse { ts })
 }

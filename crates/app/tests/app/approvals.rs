@@ -10,12 +10,10 @@ use deploybot_app::render::{ACTION_APPROVE, ACTION_REJECT, APPROVAL_REASON};
 use deploybot_core::approval::{ApprovalKey, ApprovalStatus};
 use deploybot_core::invoke::DeploymentCreateRequest;
 use deploybot_core::lane::{Hold, LaneKey};
-use deploybot_core::ports::{Clock, LaneStore, UserStore};
-use deploybot_core::signature::SigningSecret;
+use deploybot_core::ports::{LaneStore, UserStore};
 use deploybot_core::{
     Deployment, DeploymentState, Environment, GithubLogin, SlackUserId, Timestamp, UserLink,
 };
-use deploybot_testkit::signing::slack_interactive_request;
 
 /// Production deploys `v{semver}` tags once a lead and someone from QA approve.
 const FILE: &str = "\
@@ -73,31 +71,11 @@ async fn push_tag(world: &World, tag: &str, hex: char) {
 
 /// `user` presses `action` on deployment `d`'s message, with `reason` in its reason field.
 async fn press(world: &World, user: &str, action: &str, d: &Deployment, reason: &str) -> String {
-    let id = format!("approval-press-{user}-{}", world.delivery_id());
-    let payload = serde_json::json!({
-        "type": "block_actions",
-        "team": {"id": TEAM},
-        "user": {"id": user, "username": user.to_ascii_lowercase()},
-        "channel": {"id": CHANNEL},
-        "trigger_id": format!("trigger-{id}"),
-        "response_url": world.slack.response_url(&id),
-        "actions": [{"action_id": action, "value": d.id.as_str(), "type": "button"}],
-        "state": {"values": {APPROVAL_REASON: {APPROVAL_REASON: {"type": "plain_text_input", "value": reason}}}},
-    });
-    let request = slack_interactive_request(
-        &SigningSecret::new(SLACK_SECRET),
-        world.clock.now().secs(),
-        &payload,
-    );
-    let (status, body) = world.send_signed("/slack/interactive", request).await;
-    assert_eq!(status.as_u16(), 200, "{body}");
-    world.settle().await;
     world
-        .slack
-        .responses()
-        .into_iter()
-        .filter(|r| r.id == id)
-        .map(|r| message_text(&r.response.message))
+        .press_with_reason(user, &channel(), action, d.id.as_str(), Some(reason))
+        .await
+        .iter()
+        .map(message_text)
         .collect::<Vec<_>>()
         .join("\n")
 }
