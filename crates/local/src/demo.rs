@@ -16,8 +16,8 @@ use crate::harness::{Announced, HarnessError, LocalApp, Reply};
 use crate::transcript::{Observer, Transcript, message_lines};
 use crate::world::{self, ADA, GRACE, LINUS, Person};
 use deploybot_app::render::{
-    ACTION_APPROVE, ACTION_CANCEL_DEPLOYMENT, ACTION_CLAIM_LOGIN, ACTION_PROMOTE, ACTION_RETRY,
-    ACTION_ROLLBACK,
+    ACTION_APPROVE, ACTION_CANCEL_DEPLOYMENT, ACTION_CLAIM_LOGIN, ACTION_FREEZE_OVERRIDE,
+    ACTION_PROMOTE, ACTION_RETRY, ACTION_ROLLBACK,
 };
 use deploybot_core::blocks::{Block, Element, Message};
 use deploybot_core::invoke::{self, DeploymentCreateRequest};
@@ -1243,14 +1243,38 @@ environments:
             "nothing reached GitHub while preview is frozen",
         )?;
         let reply = self.slash(ADA, "deploy main to preview").await?;
-        let refused = reply
-            .slash_message()
-            .map(|(m, _)| text(&m))
-            .unwrap_or_default();
+        let refusal = reply.slash_message().map(|(m, _)| m);
+        let refused = refusal.as_ref().map(text).unwrap_or_default();
         self.check(
             refused.contains("preview is frozen until") && refused.contains("release party"),
             "Ada's deployment by hand is refused, saying until when and why",
         )?;
+        let value = refusal
+            .as_ref()
+            .and_then(|m| buttons(m, ACTION_FREEZE_OVERRIDE).into_iter().next());
+        let value = self.require(
+            value,
+            "the refusal offers a reason field and [Override…], to let this one deployment through",
+        )?;
+        let seen = self.app.fakes.slack.responses().len();
+        self.press(ADA, "Override…", ACTION_FREEZE_OVERRIDE, &value)
+            .await?;
+        let asked = self
+            .responses_since(seen)
+            .iter()
+            .any(|r| text(&r.response.message).contains("Write why preview cannot wait"));
+        self.check(
+            asked
+                && self
+                    .app
+                    .fakes
+                    .github
+                    .deployments(&self.app.repository)
+                    .len()
+                    == on_github,
+            "[Override…] with the reason left empty asks for one, and nothing deploys",
+        )?;
+        self.say("Ada decides it can wait for the release party to end.");
         let reply = self.slash(ADA, "status").await?;
         let status = reply
             .slash_message()
@@ -1543,6 +1567,7 @@ environments:
           from: { users: [ada-l, grace-h] }
           count: 1
       expires_after: 4h
+      notify_approvers: true
 ";
         self.step(
             "Production needs an approval: Ada tags v1.6.0, Grace approves, it goes out by itself",
@@ -1627,9 +1652,40 @@ environments:
             "nothing changed: the release still waits, and nothing reached GitHub",
         )?;
 
+        // `notify_approvers`: Grace, the one other approver, has the message in her direct
+        // messages, with its buttons; she approves there.
+        let grace = self.require(GRACE.slack_id(), "Grace's Slack id")?;
+        let copy = self
+            .app
+            .fakes
+            .slack
+            .direct_messages(&grace)
+            .into_iter()
+            .find(|m| {
+                m.latest()
+                    .is_some_and(|v| text(v).contains("Waiting for approval — release 0/1"))
+            });
+        let copy = self.require(
+            copy,
+            "Grace, the approver who is not Ada, gets the waiting release in her direct messages",
+        )?;
+        let approve = copy
+            .latest()
+            .and_then(|m| buttons(m, ACTION_APPROVE).into_iter().next());
+        let approve = self.require(
+            approve,
+            "her copy carries [Approve], naming the repository so it works outside #web",
+        )?;
+        let (dm, dm_ts) = (copy.channel.clone(), copy.ts.clone());
         let seen = self.app.fakes.slack.responses().len();
-        self.press(GRACE, "Approve", ACTION_APPROVE, waiting.id.as_str())
+        self.say("Grace presses [Approve] in her direct messages");
+        let reply = self
+            .app
+            .press_in(GRACE, dm.as_str(), ACTION_APPROVE, &approve)
             .await?;
+        self.reply_line(&reply);
+        self.check(reply.status == 200, "Slack gets HTTP 200 for the press")?;
+        self.settle().await?;
         let said: Vec<String> = self
             .responses_since(seen)
             .iter()
@@ -1638,6 +1694,16 @@ environments:
         self.check(
             said.iter().any(|t| t.contains("was the last one needed")),
             "Grace's approval was the one needed",
+        )?;
+        let edited = self
+            .app
+            .fakes
+            .slack
+            .message(&dm, &dm_ts)
+            .and_then(|versions| versions.last().cloned());
+        self.check(
+            edited.is_some_and(|m| buttons(&m, ACTION_APPROVE).is_empty()),
+            "her copy is edited with the message: no [Approve] any more",
         )?;
         let created = self.get(&waiting.id).await?;
         let approved = self

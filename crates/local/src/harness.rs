@@ -416,6 +416,18 @@ impl LocalApp {
         action_id: &str,
         value: &str,
     ) -> Result<Reply, HarnessError> {
+        self.press_in(who, world::CHANNEL, action_id, value).await
+    }
+
+    /// As [`LocalApp::press`], on a message in `channel` (a direct conversation with the app,
+    /// say).
+    pub async fn press_in(
+        &self,
+        who: Person,
+        channel: &str,
+        action_id: &str,
+        value: &str,
+    ) -> Result<Reply, HarnessError> {
         let n = self.next();
         let payload = json!({
             "type": "block_actions",
@@ -423,9 +435,9 @@ impl LocalApp {
             "user": {"id": who.slack_user, "username": who.first_name(), "name": who.first_name(), "team_id": world::TEAM},
             "api_app_id": "A0DEPLOYBOT",
             "token": "deprecated-verification-token",
-            "container": {"type": "message", "channel_id": world::CHANNEL, "is_ephemeral": false},
+            "container": {"type": "message", "channel_id": channel, "is_ephemeral": false},
             "trigger_id": format!("{}.{n}.local", self.now_secs()),
-            "channel": {"id": world::CHANNEL, "name": world::CHANNEL_NAME},
+            "channel": {"id": channel},
             "response_url": self.response_url("press", who),
             "actions": [{
                 "action_id": action_id,
