@@ -353,8 +353,16 @@ async fn freeze_override(state: &AppState, press: &Press) -> Result<(), AppError
         tracing::warn!("override button without a channel");
         return Ok(());
     };
+    // As long as the field takes (the reason of a rejection is cut the same way).
+    let reason: String = reason.chars().take(300).collect();
     let environment = asked.environment.clone();
-    let what = crate::render::freezes::deployed_what(asked.git_ref.as_ref(), &environment);
+    let what = match &asked.git_ref {
+        Some(_) => format!(
+            "{} to {environment}",
+            crate::render::freezes::deployed_what(asked.git_ref.as_ref(), &environment)
+        ),
+        None => format!("to {environment}"),
+    };
     let create = DeploymentCreateRequest::Manual(ManualDeploymentRequest {
         repository: asked.repository,
         deployment_id: state.new_deployment_id(),
@@ -367,11 +375,10 @@ async fn freeze_override(state: &AppState, press: &Press) -> Result<(), AppError
         response_url: press.response_url.clone(),
         confirmed_bad: false,
         promotion: asked.promotion,
-        freeze_override: Some(reason.to_owned()),
+        freeze_override: Some(reason),
     });
     send(state.invoker()?, &create).await?;
-    let text =
-        format!(":snowflake: Deploying {what} to {environment} past the freeze, as you asked.");
+    let text = format!(":snowflake: Deploying {what} past the freeze, as you asked.");
     reply(state, press, Message::text(text), true).await
 }
 

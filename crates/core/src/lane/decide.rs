@@ -892,20 +892,23 @@ fn tick(w: &mut Work, fx: &mut Vec<Effect>, checks_timeout: Duration) {
 }
 
 /// Where a tag `i` deploys by name (a person's `deploy v1.2.0 to production`) has moved to
-/// another commit since: the index of the newer push of that tag in `pending`, which
-/// supersedes `i` — what `i` would deploy (and any approval asked for it) is no longer what
-/// the tag names.
-fn moved_tag(i: &Intent, pending: &[Intent]) -> Option<usize> {
+/// another commit since: the index in `pending` of the tag's newest push (`newest`: each
+/// source's newest pending intent), which supersedes `i` — what `i` would deploy (and any
+/// approval asked for it) is no longer what the tag names.
+fn moved_tag(
+    i: &Intent,
+    newest: &BTreeMap<&SourceKey, usize>,
+    pending: &[Intent],
+) -> Option<usize> {
     let GitRef::Tag(tag) = &i.git_ref else {
         return None;
     };
     if matches!(i.source, SourceKey::Tag(_)) || i.kind == IntentKind::Rollback {
         return None;
     }
-    let source = SourceKey::Tag(tag.clone());
-    let newest = pending.iter().rposition(|j| j.source == source)?;
-    let j = &pending[newest];
-    (j.sha != i.sha && j.is_newer_than(i)).then_some(newest)
+    let at = *newest.get(&SourceKey::Tag(tag.clone()))?;
+    let j = pending.get(at)?;
+    (j.sha != i.sha && j.is_newer_than(i)).then_some(at)
 }
 
 /// The lane's own rules, on the working copy: newest wins per source, holds, order, the
@@ -932,7 +935,7 @@ fn drain(
     for (n, i) in w.pending.iter().enumerate() {
         let mut winner = newest.get(&i.source).map_or(n, |&k| k);
         if winner == n
-            && let Some(moved) = moved_tag(i, &w.pending)
+            && let Some(moved) = moved_tag(i, &newest, &w.pending)
         {
             winner = moved;
         }
