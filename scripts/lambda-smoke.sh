@@ -7,7 +7,8 @@
 # `cargo lambda watch` on 127.0.0.1, then runs the ignored test
 # crates/aws/tests/lambda_smoke.rs, which calls `slack-event` (an API Gateway HTTP API v2
 # event) and `github-deployment-create` (typed invokes) through the Lambda Invoke API with
-# aws-sdk-lambda. The functions read their secrets from SSM parameters in moto, named by
+# aws-sdk-lambda, and the deployed binary `deploybot-lambda` as slack-event (DEPLOYBOT_FUNCTION,
+# which the per-function binaries ignore). The functions read their secrets from SSM parameters in moto, named by
 # `*_PARAM` variables as template.yaml sets them, and their tables from moto.
 #
 # Emulator differences from AWS (docs/local-development.md, "One function under cargo lambda
@@ -110,6 +111,7 @@ FUNCTION_GITHUB_DEPLOYMENT_STATUS=github-deployment-status
 FUNCTION_CIRCLECI_TRIGGER=circleci-trigger
 CIRCLECI_API_URL=http://127.0.0.1:9
 RUST_LOG=info
+DEPLOYBOT_FUNCTION=slack-event
 EOF
 set -a
 # shellcheck disable=SC1090
@@ -118,7 +120,7 @@ set +a
 export DEPLOYBOT_LAMBDA_URL="$LAMBDA_URL"
 
 echo "==> building the smoke-tested functions (debug)"
-cargo build "${LOCKED[@]}" -p slack-event -p github-deployment-create
+cargo build "${LOCKED[@]}" -p slack-event -p github-deployment-create -p deploybot-lambda
 
 echo "==> cargo lambda watch on $LAMBDA_URL"
 launcher=(setsid)

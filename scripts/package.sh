@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # Packages the eleven Lambda functions as prebuilt artefacts (docs/installation.md, "Prebuilt
-# release"): one zip per function holding exactly one `bootstrap`, and a packaged template
-# whose CodeUris point at the zips, so that an operator deploys with the SAM CLI alone.
+# release"): the one binary every function runs, `deploybot-lambda` (ADR 0022), as one zip
+# holding exactly one `bootstrap`, and a packaged template whose eleven CodeUris point at that
+# zip (each function's DEPLOYBOT_FUNCTION says which it is), so that an operator deploys with
+# the SAM CLI alone.
 #
 #   scripts/package.sh [--profile release|dev] [--arch x86_64|arm64] [--binaries DIR] [--out DIR]
 #
 #   --profile   cargo profile to build with (default release). scripts/test uses `dev`: its
-#               nextest run has built the functions' binaries already, so packaging costs only
-#               the zips and the checks.
+#               nextest run has built the dependencies already, so packaging costs one link,
+#               the zip and the checks.
 #   --arch      the architecture the binaries are for (default x86_64); names the zips and is
 #               the packaged template's Architecture default.
-#   --binaries  take the binaries from DIR instead of building: DIR/<function>/bootstrap
-#               (cargo lambda build's layout, target/lambda) or DIR/<function>. The release
-#               workflow builds with cargo-lambda for x86_64 and arm64 and packages each.
+#   --binaries  take the binary from DIR instead of building: DIR/deploybot-lambda/bootstrap
+#               (cargo lambda build's layout, target/lambda) or DIR/deploybot-lambda. The
+#               release workflow builds with cargo-lambda for x86_64 and arm64 and packages each.
 #   --out       where the zips and packaged-template.yaml go (default dist/<arch>).
 #
-# Without --binaries, all eleven functions are built in ONE cargo invocation (they share the
-# dependency build; docs/performance.md, "Release build").
+# Without --binaries, `deploybot-lambda` is built: one whole-program (LTO) link for all eleven
+# functions (docs/performance.md, "Release build").
 #
 # Then it checks what it made: each zip lists exactly `bootstrap` (executable), and the
 # packaged template passes cfn-lint and `sam validate --lint`. Fails, never skips.
@@ -48,7 +50,7 @@ esac
 OUT="${OUT:-$ROOT/dist/$ARCH}"
 
 # The functions: every package under functions/ (template.yaml has one resource per package;
-# crates/aws/tests/aws/template.rs checks that).
+# crates/aws/tests/aws/template.rs checks that). They all run the one binary.
 FUNCTIONS=()
 for dir in functions/*/; do
   FUNCTIONS+=("$(basename "$dir")")
@@ -61,12 +63,8 @@ fi
 if [[ -z "$BINARIES" ]]; then
   LOCKED=()
   [[ -f Cargo.lock ]] && LOCKED=(--locked)
-  packages=()
-  for f in "${FUNCTIONS[@]}"; do
-    packages+=(-p "$f")
-  done
-  echo "==> cargo build --profile $PROFILE (the eleven functions, one invocation)"
-  cargo build "${LOCKED[@]}" --profile "$PROFILE" "${packages[@]}"
+  echo "==> cargo build --profile $PROFILE -p deploybot-lambda (the one binary of the eleven functions)"
+  cargo build "${LOCKED[@]}" --profile "$PROFILE" -p deploybot-lambda
   case "$PROFILE" in
     dev | test) BINARIES="$CARGO_TARGET_DIR/debug" ;;
     *) BINARIES="$CARGO_TARGET_DIR/$PROFILE" ;;
@@ -76,14 +74,14 @@ fi
 rm -rf "$OUT"
 mkdir -p "$OUT"
 echo "==> zips in $OUT"
-python3 - "$BINARIES" "$OUT" "$ARCH" "${FUNCTIONS[@]}" <<'PY'
+python3 - "$BINARIES" "$OUT" "$ARCH" <<'PY'
 import os, sys, zipfile
-binaries, out, arch, functions = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-for f in functions:
+binaries, out, arch = sys.argv[1], sys.argv[2], sys.argv[3]
+for f in ["deploybot-lambda"]:
     candidates = [os.path.join(binaries, f, "bootstrap"), os.path.join(binaries, f)]
     source = next((c for c in candidates if os.path.isfile(c)), None)
     if source is None:
-        sys.exit(f"package.sh: no binary for {f} in {binaries} (looked for {candidates})")
+        sys.exit(f"package.sh: no binary {f} in {binaries} (looked for {candidates})")
     target = os.path.join(out, f"{f}-{arch}.zip")
     # One entry, `bootstrap`, executable, with a fixed date: the same binary gives the same zip.
     info = zipfile.ZipInfo("bootstrap", date_time=(2020, 1, 1, 0, 0, 0))
@@ -103,13 +101,14 @@ block = re.compile(
     r"    Metadata:\n      BuildMethod: rust-cargolambda\n      BuildProperties:\n"
     r"        Binary: (?P<binary>[a-z-]+)\n    Properties:\n(?P<body>(?:      .*\n|\n)*?)      CodeUri: \.\n"
 )
-seen = []
 def to_zip(m):
-    seen.append(m.group("binary"))
-    return f"    Properties:\n{m.group('body')}      CodeUri: {m.group('binary')}-{arch}.zip\n"
-text = block.sub(to_zip, text)
-if sorted(seen) != sorted(functions):
-    sys.exit(f"package.sh: template functions {sorted(seen)} are not {sorted(functions)}")
+    if m.group("binary") != "deploybot-lambda":
+        sys.exit(f"package.sh: a function builds {m.group('binary')}, not deploybot-lambda")
+    return f"    Properties:\n{m.group('body')}      CodeUri: deploybot-lambda-{arch}.zip\n"
+text, built = block.subn(to_zip, text)
+seen = re.findall(r"\n          DEPLOYBOT_FUNCTION: ([a-z-]+)\n", text)
+if built != len(functions) or sorted(seen) != sorted(functions):
+    sys.exit(f"package.sh: template functions {sorted(seen)} ({built} built) are not {sorted(functions)}")
 if "rust-cargolambda" in text or "CodeUri: .\n" in text:
     sys.exit("package.sh: a function of the template still builds from source")
 default = re.compile(r"(  Architecture:\n    Type: String\n    Default: )x86_64\n")
@@ -124,7 +123,7 @@ open(target, "w").write(header + text)
 PY
 
 echo "==> checks"
-for f in "${FUNCTIONS[@]}"; do
+for f in deploybot-lambda; do
   zip="$OUT/$f-$ARCH.zip"
   entries="$(unzip -Z1 "$zip")"
   if [[ "$entries" != "bootstrap" ]]; then
@@ -137,7 +136,22 @@ for f in "${FUNCTIONS[@]}"; do
     exit 1
   fi
 done
-echo "    each zip holds exactly one executable bootstrap"
+echo "    the zip holds exactly one executable bootstrap"
+# The binary runs here when it is built for this machine: started without DEPLOYBOT_FUNCTION it
+# must refuse, naming the variable (each function's template entry sets it).
+host="$(uname -m)"
+if [[ "$host" == "$ARCH" || ( "$host" == aarch64 && "$ARCH" == arm64 ) ]]; then
+  unpacked="$(mktemp -d "${TMPDIR:-/tmp}/deploybot-package.XXXXXX")"
+  unzip -q "$OUT/deploybot-lambda-$ARCH.zip" -d "$unpacked"
+  status=0
+  said="$(env -i PATH="$PATH" timeout 20 "$unpacked/bootstrap" 2>&1 >/dev/null)" || status=$?
+  rm -rf "$unpacked"
+  if [[ $status -eq 0 || "$said" != *"DEPLOYBOT_FUNCTION is not set; set it to one of: slack-command,"* ]]; then
+    echo "package.sh: bootstrap without DEPLOYBOT_FUNCTION exited $status saying: $said" >&2
+    exit 1
+  fi
+  echo "    bootstrap without DEPLOYBOT_FUNCTION refuses to start, naming it"
+fi
 # cfn-lint and sam come from scripts/tools.sh (on PATH after deploybot_tools_install).
 if ! command -v cfn-lint >/dev/null || ! command -v sam >/dev/null; then
   # shellcheck source=scripts/tools.sh

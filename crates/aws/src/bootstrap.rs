@@ -1,4 +1,5 @@
-//! Lambda glue shared by the ten `functions/*` entry points: building a function's
+//! Lambda glue shared by every entry point (the deployed `deploybot-lambda` binary, ADR 0022,
+//! and the per-function `functions/*` binaries the local emulator runs): building a function's
 //! [`AppState`] once per cold start ([`app_state`]: the adapters its profile names, handed to
 //! `deploybot_app::wiring::function_state`, the one builder of every function's state), and
 //! running it as Lambda runs it ([`run_http`] for API Gateway HTTP API v2 events,
@@ -45,6 +46,49 @@ pub enum BootstrapError {
         client: &'static str,
         message: String,
     },
+    #[error("{FUNCTION_VAR} is not set; set it to one of: {}", function_names())]
+    NoFunction,
+    #[error(
+        "{FUNCTION_VAR} is `{given}`, which names no function; set it to one of: {}",
+        function_names()
+    )]
+    UnknownFunction { given: String },
+}
+
+/// The environment variable that tells the one Lambda binary (`deploybot-lambda`, ADR 0022)
+/// which function it is: `slack-event`, `github-webhook`, ... (`template.yaml` sets it on
+/// every function).
+pub const FUNCTION_VAR: &str = "DEPLOYBOT_FUNCTION";
+
+fn function_names() -> String {
+    FunctionName::ALL.map(FunctionName::as_str).join(", ")
+}
+
+/// The function [`FUNCTION_VAR`]'s value names; unset, empty or unknown is an error naming
+/// the functions there are (the function then fails its start, with that message in its log).
+pub fn function_named(value: Option<&str>) -> Result<FunctionName, BootstrapError> {
+    let given = value.map(str::trim).unwrap_or_default();
+    if given.is_empty() {
+        return Err(BootstrapError::NoFunction);
+    }
+    FunctionName::parse(given).ok_or_else(|| BootstrapError::UnknownFunction {
+        given: given.to_owned(),
+    })
+}
+
+/// Runs `function` as Lambda runs it, for as long as Lambda sends it events: builds its state
+/// ([`app_state`]), then [`run_http`] with its router when it has a route, [`run_invoked`]
+/// otherwise. What every entry point calls — `deploybot-lambda` (the binary that is deployed)
+/// and the per-function binaries the local Lambda emulator runs — so that they differ only in
+/// where the function's name comes from.
+pub async fn run(function: FunctionName) -> Result<(), lambda_runtime::Error> {
+    let state = app_state(function)
+        .await
+        .map_err(|error| format!("starting {function}: {error}"))?;
+    match deploybot_app::http::function_router(function) {
+        Some(router) => run_http(function, state, router).await,
+        None => run_invoked(state, function).await,
+    }
 }
 
 /// Logging as Lambda expects it: JSON lines when the function's log format is JSON
@@ -413,6 +457,39 @@ mod tests {
     fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<&str, &str> = pairs.iter().copied().collect();
         move |name| map.get(name).map(|v| (*v).to_owned())
+    }
+
+    #[test]
+    fn the_function_is_named_by_its_variable() {
+        for function in FunctionName::ALL {
+            assert_eq!(
+                function_named(Some(function.as_str())).expect("a function"),
+                function
+            );
+        }
+        assert_eq!(
+            function_named(Some(" slack-event\n")).expect("trimmed"),
+            FunctionName::SlackEvent
+        );
+        for (value, says) in [
+            (None, "DEPLOYBOT_FUNCTION is not set; set it to one of: "),
+            (
+                Some(" "),
+                "DEPLOYBOT_FUNCTION is not set; set it to one of: ",
+            ),
+            (
+                Some("slack_event"),
+                "DEPLOYBOT_FUNCTION is `slack_event`, which names no function; set it to one of: ",
+            ),
+        ] {
+            let error = function_named(value).expect_err("no such function");
+            let text = error.to_string();
+            assert!(text.starts_with(says), "{text}");
+            assert!(
+                text.ends_with("slack-command, slack-interactive, slack-event, slack-message, github-webhook, github-collaborators, github-deployment-create, github-deployment-status, circleci-trigger, circleci-webhook, web"),
+                "{text}"
+            );
+        }
     }
 
     fn endpoint_for(config: &aws_config::SdkConfig, service_id: &str) -> Option<String> {

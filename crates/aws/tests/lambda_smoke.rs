@@ -32,6 +32,17 @@ fn credentials() -> Credentials {
 }
 
 fn invoker() -> LambdaInvoker {
+    // The emulator names each function after its binary.
+    invoker_with(
+        FunctionName::ALL
+            .into_iter()
+            .fold(FunctionNames::default(), |names, f| {
+                names.with(f, f.as_str())
+            }),
+    )
+}
+
+fn invoker_with(names: FunctionNames) -> LambdaInvoker {
     let config = aws_sdk_lambda::Config::builder()
         .endpoint_url(required("DEPLOYBOT_LAMBDA_URL"))
         .region(Region::new("us-east-1"))
@@ -40,12 +51,6 @@ fn invoker() -> LambdaInvoker {
         // The emulator answers a function error with HTTP 500: do not run it again.
         .retry_config(RetryConfig::disabled())
         .build();
-    // The emulator names each function after its binary.
-    let names = FunctionName::ALL
-        .into_iter()
-        .fold(FunctionNames::default(), |names, f| {
-            names.with(f, f.as_str())
-        });
     LambdaInvoker::new(aws_sdk_lambda::Client::from_conf(config), names)
 }
 
@@ -152,6 +157,27 @@ async fn smoke() {
         .await
         .expect("slack-event answers");
     assert_eq!(refused["statusCode"], 401, "{refused}");
+
+    // The binary that is deployed, `deploybot-lambda`, is slack-event when DEPLOYBOT_FUNCTION
+    // says so (scripts/lambda-smoke.sh sets it for the emulator's functions; the per-function
+    // binaries above ignore it).
+    let deployed =
+        invoker_with(FunctionNames::default().with(FunctionName::SlackEvent, "deploybot-lambda"));
+    let answer = deployed
+        .invoke(
+            FunctionName::SlackEvent,
+            InvokeMode::RequestResponse,
+            payload(url_verification_event(SLACK_SIGNING_SECRET)),
+        )
+        .await
+        .expect("deploybot-lambda answers as slack-event");
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert!(
+        answer["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P")),
+        "{answer}"
+    );
 
     // Invoked function: the typed request in, the typed answer out.
     let answer = invoker

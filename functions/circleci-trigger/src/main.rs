@@ -1,17 +1,15 @@
-//! `circleci-trigger` on Lambda: invoked by the other functions; starts CircleCI pipelines
-//! (`deploybot_app::invoked`, reached through `deploybot_app::dispatch`).
+//! `circleci-trigger` under the local Lambda emulator (`cargo lambda watch` runs each function as the
+//! binary of its name). On AWS every function runs the one binary `deploybot-lambda`
+//! (ADR 0022), which starts the same [`bootstrap::run`] for the function `DEPLOYBOT_FUNCTION`
+//! names.
 
-use anyhow::Context;
 use deploybot_aws::bootstrap;
 use deploybot_core::invoke::FunctionName;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     bootstrap::init_tracing();
-    let state = bootstrap::app_state(FunctionName::CircleciTrigger)
-        .await
-        .context("starting circleci-trigger")?;
-    bootstrap::run_invoked(state, FunctionName::CircleciTrigger)
+    bootstrap::run(FunctionName::CircleciTrigger)
         .await
         .map_err(anyhow::Error::from_boxed)
 }

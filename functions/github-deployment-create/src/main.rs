@@ -1,17 +1,15 @@
-//! `github-deployment-create` on Lambda: invoked by the other functions; creates GitHub Deployments and their records
-//! (`deploybot_app::invoked`, reached through `deploybot_app::dispatch`).
+//! `github-deployment-create` under the local Lambda emulator (`cargo lambda watch` runs each function as the
+//! binary of its name). On AWS every function runs the one binary `deploybot-lambda`
+//! (ADR 0022), which starts the same [`bootstrap::run`] for the function `DEPLOYBOT_FUNCTION`
+//! names.
 
-use anyhow::Context;
 use deploybot_aws::bootstrap;
 use deploybot_core::invoke::FunctionName;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     bootstrap::init_tracing();
-    let state = bootstrap::app_state(FunctionName::GithubDeploymentCreate)
-        .await
-        .context("starting github-deployment-create")?;
-    bootstrap::run_invoked(state, FunctionName::GithubDeploymentCreate)
+    bootstrap::run(FunctionName::GithubDeploymentCreate)
         .await
         .map_err(anyhow::Error::from_boxed)
 }

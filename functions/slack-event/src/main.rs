@@ -1,18 +1,15 @@
-//! `slack-event` on Lambda: `POST /slack/event` from API Gateway (HTTP API v2 events), handled
-//! by `deploybot_app::http::slack_event`.
+//! `slack-event` under the local Lambda emulator (`cargo lambda watch` runs each function as the
+//! binary of its name). On AWS every function runs the one binary `deploybot-lambda`
+//! (ADR 0022), which starts the same [`bootstrap::run`] for the function `DEPLOYBOT_FUNCTION`
+//! names.
 
-use anyhow::Context;
-use deploybot_app::http::slack_event;
 use deploybot_aws::bootstrap;
 use deploybot_core::invoke::FunctionName;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     bootstrap::init_tracing();
-    let state = bootstrap::app_state(FunctionName::SlackEvent)
-        .await
-        .context("starting slack-event")?;
-    bootstrap::run_http(FunctionName::SlackEvent, state, slack_event::router)
+    bootstrap::run(FunctionName::SlackEvent)
         .await
         .map_err(anyhow::Error::from_boxed)
 }

@@ -1,22 +1,15 @@
-//! `slack-interactive` on Lambda: `POST /slack/interactive` from API Gateway (HTTP API v2 events), handled
-//! by `deploybot_app::http::slack_interactive`.
+//! `slack-interactive` under the local Lambda emulator (`cargo lambda watch` runs each function as the
+//! binary of its name). On AWS every function runs the one binary `deploybot-lambda`
+//! (ADR 0022), which starts the same [`bootstrap::run`] for the function `DEPLOYBOT_FUNCTION`
+//! names.
 
-use anyhow::Context;
-use deploybot_app::http::slack_interactive;
 use deploybot_aws::bootstrap;
 use deploybot_core::invoke::FunctionName;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     bootstrap::init_tracing();
-    let state = bootstrap::app_state(FunctionName::SlackInteractive)
+    bootstrap::run(FunctionName::SlackInteractive)
         .await
-        .context("starting slack-interactive")?;
-    bootstrap::run_http(
-        FunctionName::SlackInteractive,
-        state,
-        slack_interactive::router,
-    )
-    .await
-    .map_err(anyhow::Error::from_boxed)
+        .map_err(anyhow::Error::from_boxed)
 }

@@ -16,6 +16,28 @@ use crate::{AppError, AppState};
 use axum::Router;
 use axum::http::HeaderMap;
 
+/// The router of an HTTP function (its routes, served with its state); `None` for the
+/// invoked functions, which Lambda runs with their payloads instead
+/// (`deploybot_aws::bootstrap::run`).
+pub fn function_router(
+    function: deploybot_core::invoke::FunctionName,
+) -> Option<fn(AppState) -> Router> {
+    use deploybot_core::invoke::FunctionName as F;
+    match function {
+        F::SlackCommand => Some(slack_command::router),
+        F::SlackInteractive => Some(slack_interactive::router),
+        F::SlackEvent => Some(slack_event::router),
+        F::GithubWebhook => Some(github_webhook::router),
+        F::CircleciWebhook => Some(circleci_webhook::router),
+        F::Web => Some(web::router),
+        F::SlackMessage
+        | F::GithubCollaborators
+        | F::GithubDeploymentCreate
+        | F::GithubDeploymentStatus
+        | F::CircleciTrigger => None,
+    }
+}
+
 /// Every HTTP endpoint at its path (`/slack/command`, ...), each served with its own
 /// function's state.
 pub fn router(functions: &Functions) -> Router {
@@ -89,4 +111,22 @@ pub fn check_body_limit(limit: usize, body: &[u8]) -> Result<(), AppError> {
 /// the handler and gets its 413, whatever the outer router sets.
 pub fn body_limit_layer(limit: usize) -> axum::extract::DefaultBodyLimit {
     axum::extract::DefaultBodyLimit::max(limit.saturating_add(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deploybot_core::invoke::FunctionName;
+    use deploybot_core::profile::profile;
+
+    #[test]
+    fn exactly_the_functions_with_a_route_have_a_router() {
+        for function in FunctionName::ALL {
+            assert_eq!(
+                function_router(function).is_some(),
+                profile(function).route.is_some(),
+                "{function}"
+            );
+        }
+    }
 }

@@ -138,9 +138,13 @@ fn check_function(template: &Value, profile: &FunctionProfile) {
     assert_eq!(resource["Type"], "AWS::Serverless::Function");
     assert_eq!(resource["Metadata"]["BuildMethod"], "rust-cargolambda");
     assert_eq!(
-        resource["Metadata"]["BuildProperties"]["Binary"],
+        resource["Metadata"]["BuildProperties"]["Binary"], "deploybot-lambda",
+        "{logical_id} runs the one Lambda binary (ADR 0022)"
+    );
+    assert_eq!(
+        resource["Properties"]["Environment"]["Variables"]["DEPLOYBOT_FUNCTION"],
         function.as_str(),
-        "{logical_id} builds its own binary"
+        "{logical_id} says which function it is"
     );
     assert_eq!(resource["Properties"]["CodeUri"], ".");
     assert_eq!(resource["Properties"]["Handler"], "bootstrap");
