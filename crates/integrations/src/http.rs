@@ -38,13 +38,44 @@ impl HttpPolicy {
     }
 }
 
-/// Builds the shared client: rustls (aws-lc-rs), timeouts, a user agent.
+/// Builds an adapter's client: rustls (aws-lc-rs) with the process's one TLS configuration
+/// ([`tls`]), timeouts, a user agent.
 pub fn client(policy: &HttpPolicy) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .user_agent(concat!("deploybot/", env!("CARGO_PKG_VERSION")))
         .timeout(policy.timeout)
-        .connect_timeout(policy.connect_timeout)
-        .build()
+        .connect_timeout(policy.connect_timeout);
+    match tls() {
+        Some(config) => builder.tls_backend_preconfigured(config),
+        None => builder,
+    }
+    .build()
+}
+
+/// The TLS configuration every adapter's client uses, built once per process: what reqwest
+/// builds for each client by default (the platform's root certificates through
+/// rustls-platform-verifier, aws-lc-rs, TLS 1.2 and 1.3, HTTP/1.1 by ALPN), but reading and
+/// parsing the system's root certificates once instead of once per client — a few
+/// milliseconds of every cold start per client (docs/performance.md, "Functions: size,
+/// start-up, memory"). `None` when it cannot be built; each client then builds its own as
+/// before, and reports the error if there is one.
+fn tls() -> Option<rustls::ClientConfig> {
+    static TLS: std::sync::OnceLock<Option<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    TLS.get_or_init(|| {
+        let provider = rustls::crypto::CryptoProvider::get_default()
+            .cloned()
+            .unwrap_or_else(|| std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+        let verifier = rustls_platform_verifier::Verifier::new(provider.clone()).ok()?;
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(rustls::ALL_VERSIONS)
+            .ok()?
+            .dangerous()
+            .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Some(config)
+    })
+    .clone()
 }
 
 /// Seconds to wait according to `Retry-After` (delta seconds), when present.
@@ -224,6 +255,21 @@ pub fn provider_error(provider: &str, status: u16) {
 mod tests {
     use super::*;
     use reqwest::header::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn every_client_shares_one_tls_configuration_with_http1_alpn() {
+        let first = tls().expect("the platform's roots load here");
+        let second = tls().expect("built once");
+        assert_eq!(first.alpn_protocols, vec![b"http/1.1".to_vec()]);
+        assert!(first.enable_sni);
+        // One root store for the process: the two configurations share their crypto provider
+        // and verifier rather than loading the certificates again.
+        assert!(std::sync::Arc::ptr_eq(
+            first.crypto_provider(),
+            second.crypto_provider()
+        ));
+        client(&HttpPolicy::default()).expect("a client with the shared configuration");
+    }
 
     #[test]
     fn backoff_doubles() {
