@@ -133,29 +133,8 @@ async fn smoke() {
     let invoker = invoker();
 
     // HTTP function: an API Gateway HTTP API v2 event in, an API Gateway response out.
-    let answer = invoker
-        .invoke(
-            FunctionName::SlackEvent,
-            InvokeMode::RequestResponse,
-            payload(url_verification_event(SLACK_SIGNING_SECRET)),
-        )
-        .await
-        .expect("slack-event answers");
-    assert_eq!(answer["statusCode"], 200, "{answer}");
-    assert!(
-        answer["body"]
-            .as_str()
-            .is_some_and(|b| b.contains("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P")),
-        "{answer}"
-    );
-    let refused = invoker
-        .invoke(
-            FunctionName::SlackEvent,
-            InvokeMode::RequestResponse,
-            payload(url_verification_event("not-the-signing-secret")),
-        )
-        .await
-        .expect("slack-event answers");
+    echoes_the_challenge(&url_verification(&invoker, SLACK_SIGNING_SECRET).await);
+    let refused = url_verification(&invoker, "not-the-signing-secret").await;
     assert_eq!(refused["statusCode"], 401, "{refused}");
 
     // The binary that is deployed, `deploybot-lambda`, is slack-event when DEPLOYBOT_FUNCTION
@@ -163,21 +142,7 @@ async fn smoke() {
     // binaries above ignore it).
     let deployed =
         invoker_with(FunctionNames::default().with(FunctionName::SlackEvent, "deploybot-lambda"));
-    let answer = deployed
-        .invoke(
-            FunctionName::SlackEvent,
-            InvokeMode::RequestResponse,
-            payload(url_verification_event(SLACK_SIGNING_SECRET)),
-        )
-        .await
-        .expect("deploybot-lambda answers as slack-event");
-    assert_eq!(answer["statusCode"], 200, "{answer}");
-    assert!(
-        answer["body"]
-            .as_str()
-            .is_some_and(|b| b.contains("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P")),
-        "{answer}"
-    );
+    echoes_the_challenge(&url_verification(&deployed, SLACK_SIGNING_SECRET).await);
 
     // Invoked function: the typed request in, the typed answer out.
     let answer = invoker
@@ -220,6 +185,30 @@ async fn smoke() {
             }
         ),
         "{error:?}"
+    );
+}
+
+/// What slack-event (as `invoker` names it) answers to a `url_verification` signed with
+/// `secret`.
+async fn url_verification(invoker: &LambdaInvoker, secret: &str) -> Value {
+    invoker
+        .invoke(
+            FunctionName::SlackEvent,
+            InvokeMode::RequestResponse,
+            payload(url_verification_event(secret)),
+        )
+        .await
+        .expect("slack-event answers")
+}
+
+/// slack-event's answer to a signed `url_verification`: 200 with Slack's challenge.
+fn echoes_the_challenge(answer: &Value) {
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert!(
+        answer["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P")),
+        "{answer}"
     );
 }
 
