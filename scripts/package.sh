@@ -10,7 +10,7 @@
 #   --profile   cargo profile to build with (default release). scripts/test uses `dev`: its
 #               nextest run has built the dependencies already, so packaging costs one link,
 #               the zip and the checks.
-#   --arch      the architecture the binaries are for (default x86_64); names the zips and is
+#   --arch      the architecture the binary is for (default x86_64); names the zip and is
 #               the packaged template's Architecture default.
 #   --binaries  take the binary from DIR instead of building: DIR/deploybot-lambda/bootstrap
 #               (cargo lambda build's layout, target/lambda) or DIR/deploybot-lambda. The
@@ -20,7 +20,8 @@
 # Without --binaries, `deploybot-lambda` is built: one whole-program (LTO) link for all eleven
 # functions (docs/performance.md, "Release build").
 #
-# Then it checks what it made: each zip lists exactly `bootstrap` (executable), and the
+# Then it checks what it made: the zip lists exactly `bootstrap` (executable), which refuses to
+# start without DEPLOYBOT_FUNCTION when it can run here, and the
 # packaged template passes cfn-lint and `sam validate --lint`. Fails, never skips.
 set -euo pipefail
 
