@@ -180,11 +180,8 @@ async fn approvers_to_notify(
         return Vec::new();
     }
     let links = match state.users() {
-        Ok(users) => users.users_by_logins(&logins).await,
-        Err(error) => {
-            tracing::warn!(%error, "approvers not notified: the links cannot be read here");
-            return Vec::new();
-        }
+        Ok(users) => users.users_by_logins(&logins).await.map_err(AppError::from),
+        Err(error) => Err(error),
     };
     let links = match links {
         Ok(links) => links,

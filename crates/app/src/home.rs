@@ -138,26 +138,27 @@ pub async fn refresh_for(state: &AppState, d: &Deployment) {
     if let Requester::Slack(user) = Requester::of(&d.trigger) {
         people.push(user);
     }
+    let users = match state.users() {
+        Ok(users) => users,
+        Err(error) => {
+            tracing::warn!(%error, "no user table to refresh Home tabs");
+            return;
+        }
+    };
     let logins = recipient_logins(Recipient::Authors, &d.trigger, d.commit_author.as_ref());
     if !logins.is_empty() {
-        match state.users() {
-            Ok(users) => match users.users_by_logins(&logins).await {
-                Ok(links) => people.extend(links.into_iter().map(|l| l.slack_user)),
-                Err(error) => tracing::warn!(%error, "looking up whose Home tab to refresh"),
-            },
-            Err(error) => tracing::warn!(%error, "no user table to refresh Home tabs"),
+        match users.users_by_logins(&logins).await {
+            Ok(links) => people.extend(links.into_iter().map(|l| l.slack_user)),
+            Err(error) => tracing::warn!(%error, "looking up whose Home tab to refresh"),
         }
     }
     let since = state.clock.now().plus_secs(-HOME_VIEWER_SECS);
-    match state.users() {
-        Ok(users) => match users
-            .home_viewers(&d.slack_channel, since, MAX_HOME_VIEWERS)
-            .await
-        {
-            Ok(viewers) => people.extend(viewers),
-            Err(error) => tracing::warn!(%error, "looking up who watches this repository's Home"),
-        },
-        Err(error) => tracing::warn!(%error, "no user table to refresh Home tabs"),
+    match users
+        .home_viewers(&d.slack_channel, since, MAX_HOME_VIEWERS)
+        .await
+    {
+        Ok(viewers) => people.extend(viewers),
+        Err(error) => tracing::warn!(%error, "looking up who watches this repository's Home"),
     }
     people.sort();
     people.dedup();
