@@ -14,10 +14,14 @@ tokio::task_local! {
 
 /// Runs `work` under correlation id `id`: inside a span carrying it, and with invokes sent
 /// from `work` carrying it.
-pub async fn scope<F: Future>(id: &str, work: F) -> F::Output {
+///
+/// A plain function returning the wrapped future, not an `async fn`: an `async fn` would keep
+/// `work` twice in its state (the argument and the awaited future), and a webhook's work is
+/// kilobytes that every wrapper then copies (docs/performance.md, "Futures").
+pub fn scope<F: Future>(id: &str, work: F) -> impl Future<Output = F::Output> + use<F> {
     let id = bounded_correlation(id);
     let span = tracing::info_span!("correlation", correlation_id = %id);
-    CORRELATION.scope(id, work.instrument(span)).await
+    CORRELATION.scope(id, work.instrument(span))
 }
 
 /// The correlation id of the work in hand, if it has one.

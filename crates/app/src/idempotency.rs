@@ -93,16 +93,27 @@ pub enum Once<T> {
 
 /// Runs `work` once per `key`: claim, work, finish (or release when the work failed, and
 /// return its error).
-pub async fn run_once<T, F>(state: &AppState, key: &str, work: F) -> Result<Once<T>, AppError>
+///
+/// `work` is boxed before the claim is awaited: held unboxed, it would sit in this future's
+/// state beside the claim's and be copied with it by every wrapper above (a webhook's work is
+/// kilobytes; docs/performance.md, "Futures").
+pub fn run_once<'a, T, F>(
+    state: &'a AppState,
+    key: &'a str,
+    work: F,
+) -> impl Future<Output = Result<Once<T>, AppError>> + 'a
 where
-    F: Future<Output = Result<T, AppError>>,
+    F: Future<Output = Result<T, AppError>> + 'a,
 {
-    let lease = match claim(state, key).await? {
-        Claimed::Lease(lease) => lease,
-        Claimed::InProgress => return Ok(Once::InProgress),
-        Claimed::Done => return Ok(Once::Done),
-    };
-    settle(state, lease, work.await).await.map(Once::Ran)
+    let work = Box::pin(work);
+    async move {
+        let lease = match claim(state, key).await? {
+            Claimed::Lease(lease) => lease,
+            Claimed::InProgress => return Ok(Once::InProgress),
+            Claimed::Done => return Ok(Once::Done),
+        };
+        settle(state, lease, work.await).await.map(Once::Ran)
+    }
 }
 
 /// Does `work` and marks the key done at the same time — for work whose effect is idempotent

@@ -286,7 +286,9 @@ async fn receive(
         })
     }
     .instrument(span);
-    crate::correlation::scope(&correlation, work).await
+    // Boxed: the work is kilobytes of state, which axum's layers would otherwise copy with
+    // this future on every hand-over (docs/performance.md, "Futures").
+    crate::correlation::scope(&correlation, Box::pin(work)).await
 }
 
 async fn act(state: &AppState, project: &Project, event: Event) -> Result<Handled, AppError> {
@@ -768,4 +770,23 @@ async fn deployment_status(
         "deployment {} follows GitHub to {to}",
         record.id
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of the future an async fn taking two arguments returns.
+    fn future_size<A, B, F: Future, G: Fn(A, B) -> F>(_: &G) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// The route's future is what axum's layers move on every hand-over: its work is boxed, so
+    /// it stays small (it was 21 KB before `run_once` and `correlation::scope` stopped holding
+    /// the work twice and the work was boxed; docs/performance.md, "Futures").
+    #[test]
+    fn the_route_future_stays_small() {
+        let size = future_size(&receive);
+        assert!(size <= 4096, "the GitHub route's future is {size} bytes");
+    }
 }
