@@ -118,7 +118,14 @@ pub async fn publish(
                 .chain(e.status.running.iter())
                 .chain(e.latest.iter())
         })
-        .flat_map(|d| recipient_logins(Recipient::Authors, &d.trigger, d.commit_author.as_ref()))
+        .flat_map(|d| {
+            recipient_logins(
+                Recipient::Authors,
+                &d.trigger,
+                d.commit_author.as_ref(),
+                &[],
+            )
+        })
         .collect();
     let links = if logins.is_empty() {
         Vec::new()
@@ -130,7 +137,8 @@ pub async fn publish(
     Ok(SlackMessageResponse::default())
 }
 
-/// A deployment changed: the Home tabs of the people it names (who asked, its authors) and of
+/// A deployment changed: the Home tabs of the people it names (who asked, the head commit's
+/// author and the pusher: a Home tab shows those, not the comparison's authors) and of
 /// the people who opened theirs with its repository on it within a day (at most
 /// [`MAX_HOME_VIEWERS`]) are refreshed, each at most once a minute. Failures are logged.
 pub async fn refresh_for(state: &AppState, d: &Deployment) {
@@ -145,7 +153,12 @@ pub async fn refresh_for(state: &AppState, d: &Deployment) {
             return;
         }
     };
-    let logins = recipient_logins(Recipient::Authors, &d.trigger, d.commit_author.as_ref());
+    let logins = recipient_logins(
+        Recipient::Authors,
+        &d.trigger,
+        d.commit_author.as_ref(),
+        &[],
+    );
     if !logins.is_empty() {
         match users.users_by_logins(&logins).await {
             Ok(links) => people.extend(links.into_iter().map(|l| l.slack_user)),

@@ -226,7 +226,12 @@ async fn links_of(
     state: &AppState,
     d: &Deployment,
 ) -> Result<Vec<deploybot_core::UserLink>, AppError> {
-    let logins = recipient_logins(Recipient::Authors, &d.trigger, d.commit_author.as_ref());
+    let logins = recipient_logins(
+        Recipient::Authors,
+        &d.trigger,
+        d.commit_author.as_ref(),
+        &[],
+    );
     if logins.is_empty() {
         return Ok(Vec::new());
     }
@@ -369,21 +374,15 @@ async fn recipients(
 ) -> Result<BTreeMap<SlackUserId, Vec<Outcome>>, AppError> {
     let mut by_login: Vec<(GithubLogin, Outcome)> = Vec::new();
     let mut out: BTreeMap<SlackUserId, Vec<Outcome>> = BTreeMap::new();
+    let compared = compared_authors(shipping);
     for (on, to) in &routing.direct {
         if *to == Recipient::Requester
             && let Requester::Slack(user) = Requester::of(&d.trigger)
         {
             out.entry(user).or_default().push(*on);
         }
-        for login in recipient_logins(*to, &d.trigger, d.commit_author.as_ref()) {
+        for login in recipient_logins(*to, &d.trigger, d.commit_author.as_ref(), &compared) {
             by_login.push((login, *on));
-        }
-        if *to == Recipient::Authors {
-            by_login.extend(
-                compared_authors(shipping)
-                    .into_iter()
-                    .map(|login| (login, *on)),
-            );
         }
     }
     if !by_login.is_empty() {

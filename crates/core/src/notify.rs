@@ -343,12 +343,15 @@ impl Requester {
     }
 }
 
-/// The GitHub logins a recipient stands for (to look up among the links); the requester's
-/// own login when it is one.
+/// The GitHub logins a recipient stands for (to look up among the links), each once: the
+/// requester's own login when it is one; the head commit's author; for `authors`, also the
+/// pusher and everyone GitHub's comparison names as an author of what the deployment ships
+/// (`compared`: empty where no comparison was read).
 pub fn recipient_logins(
     recipient: Recipient,
     trigger: &Trigger,
     commit_author: Option<&GithubLogin>,
+    compared: &[GithubLogin],
 ) -> Vec<GithubLogin> {
     let mut out: Vec<GithubLogin> = Vec::new();
     let mut add = |login: &GithubLogin| {
@@ -368,6 +371,7 @@ pub fn recipient_logins(
             if let Trigger::Push { pusher: Some(p) } | Trigger::Tag { pusher: Some(p) } = trigger {
                 add(p);
             }
+            compared.iter().for_each(&mut add);
         }
     }
     out
@@ -603,18 +607,46 @@ mod tests {
         assert_eq!(Requester::of(&manual), Requester::Slack(u));
         assert_eq!(Requester::of(&push), Requester::GitHub(bob.clone()));
         assert_eq!(Requester::of(&pr), Requester::Nobody);
+        let carol = GithubLogin::parse("carol").expect("valid");
+        let none: &[GithubLogin] = &[];
+        // What GitHub's comparison names as authors, with a repeat of the head's author.
+        let compared = [carol.clone(), alice.clone()];
         let cases = [
-            (Recipient::Requester, &push, vec![bob.clone()]),
-            (Recipient::Requester, &manual, vec![]),
-            (Recipient::Author, &push, vec![alice.clone()]),
-            (Recipient::Authors, &push, vec![alice.clone(), bob.clone()]),
-            (Recipient::Authors, &pr, vec![alice.clone()]),
+            (Recipient::Requester, &push, none, vec![bob.clone()]),
+            (Recipient::Requester, &manual, none, vec![]),
+            (
+                Recipient::Requester,
+                &push,
+                &compared[..],
+                vec![bob.clone()],
+            ),
+            (Recipient::Author, &push, none, vec![alice.clone()]),
+            (Recipient::Author, &pr, &compared[..], vec![alice.clone()]),
+            (
+                Recipient::Authors,
+                &push,
+                none,
+                vec![alice.clone(), bob.clone()],
+            ),
+            (Recipient::Authors, &pr, none, vec![alice.clone()]),
+            (
+                Recipient::Authors,
+                &push,
+                &compared[..],
+                vec![alice.clone(), bob.clone(), carol.clone()],
+            ),
+            (
+                Recipient::Authors,
+                &pr,
+                &compared[..],
+                vec![alice.clone(), carol.clone()],
+            ),
         ];
-        for (recipient, trigger, want) in cases {
+        for (recipient, trigger, compared, want) in cases {
             assert_eq!(
-                recipient_logins(recipient, trigger, Some(&alice)),
+                recipient_logins(recipient, trigger, Some(&alice), compared),
                 want,
-                "{recipient:?} {trigger:?}"
+                "{recipient:?} {trigger:?} {compared:?}"
             );
         }
     }
