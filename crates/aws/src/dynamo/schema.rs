@@ -61,6 +61,11 @@ pub mod user {
     /// When the person last opened a Home tab showing the channel's repository (N, Unix
     /// milliseconds).
     pub const HOME_OPENED_AT: &str = "home_opened_at";
+    /// The TTL attribute (Unix **seconds**), on Home viewer items only: a viewer is kept for
+    /// the day its opening counts for, so a channel's viewers partition holds the people of
+    /// about the last day (DynamoDB deletes lazily; reads still filter by the opening's time).
+    /// Links, claims and settings never carry it.
+    pub const TTL_ATTRIBUTE: &str = "expires_at";
 }
 
 /// Attribute and index names of the deployment table. Every `idx_*` attribute exists only to
@@ -272,7 +277,7 @@ pub const TABLE_SPECS: [TableSpec; 5] = [
             partition_key: string_key(user::SLACK_USER_INDEX_KEY),
             sort_key: None,
         }],
-        ttl_attribute: None,
+        ttl_attribute: Some(user::TTL_ATTRIBUTE),
         point_in_time_recovery: true,
     },
     TableSpec {

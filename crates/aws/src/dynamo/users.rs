@@ -7,6 +7,7 @@ use super::codec::{self, Item};
 use super::schema::user;
 use super::{DynamoStore, is_condition_failed, sdk_error};
 use deploybot_core::Timestamp;
+use deploybot_core::home::HOME_VIEWER_SECS;
 use deploybot_core::notify::DirectPreference;
 use deploybot_core::ports::{LinkOutcome, StoreError};
 use deploybot_core::{GithubLogin, SlackChannelId, SlackUserId, UserLink};
@@ -229,7 +230,8 @@ pub(super) async fn claim_home_publish(
     }
 }
 
-/// One item per (channel, person): replaced at each opening.
+/// One item per (channel, person): replaced at each opening, and expired by the table's TTL
+/// once the opening no longer counts ([`HOME_VIEWER_SECS`]).
 pub(super) async fn note_home_viewer(
     store: &DynamoStore,
     channel: &SlackChannelId,
@@ -240,6 +242,10 @@ pub(super) async fn note_home_viewer(
     let table = store.tables.user.as_str();
     let mut item = codec::home_viewer_key(channel, slack_user);
     item.insert(user::HOME_OPENED_AT.to_owned(), codec::number(at.millis()));
+    item.insert(
+        user::TTL_ATTRIBUTE.to_owned(),
+        codec::number(codec::ttl_seconds(at.plus_secs(HOME_VIEWER_SECS))),
+    );
     store
         .client
         .put_item()

@@ -502,6 +502,56 @@ async fn crossing_concurrent_binds_leave_a_one_to_one_relation() {
     }
 }
 
+/// A Home viewer item carries the user table's TTL, a day after the opening it records, so a
+/// channel's viewers partition does not keep everyone who ever opened Home; the table's other
+/// items (links, claims) never expire.
+#[tokio::test]
+async fn home_viewers_expire_a_day_after_opening_and_links_never() {
+    let h = harness().await;
+    let table = h.tables.user.as_str();
+    let web = channel("C0WEB");
+    let viewer = SlackUserId::parse("U0ADA").expect("valid");
+    h.store
+        .note_home_viewer(&web, &viewer, Timestamp::from_millis(T0 + 1))
+        .await
+        .expect("noted");
+    let item = raw_item(
+        &h.admin,
+        table,
+        &[
+            (
+                schema::user::PARTITION_KEY,
+                s(&format!("{}C0WEB", schema::user::HOME_VIEWERS_PREFIX)),
+            ),
+            (schema::user::SORT_KEY, s("U0ADA")),
+        ],
+    )
+    .await
+    .expect("viewer stored");
+    assert_eq!(
+        item.get(schema::user::TTL_ATTRIBUTE),
+        Some(&AttributeValue::N((T0 / 1000 + 86_400 + 1).to_string())),
+        "whole seconds, rounded up, one day on"
+    );
+
+    h.store
+        .link_user(&user_link("ada", "U0ADA"))
+        .await
+        .expect("linked");
+    let link = raw_item(
+        &h.admin,
+        table,
+        &[
+            (schema::user::PARTITION_KEY, s("ada")),
+            (schema::user::SORT_KEY, s("U0ADA")),
+        ],
+    )
+    .await
+    .expect("link stored");
+    assert_eq!(link.get(schema::user::TTL_ATTRIBUTE), None);
+    assert_eq!(TableRole::User.spec().ttl_attribute, Some("expires_at"));
+}
+
 /// DynamoDB's TTL deletes lazily: an expired item can still be in the table. Recording the
 /// key again must treat it as absent, and the TTL attribute is whole seconds, rounded up.
 #[tokio::test]
