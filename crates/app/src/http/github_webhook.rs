@@ -595,9 +595,7 @@ async fn push(state: &AppState, project: &Project, e: PushEvent) -> Result<Handl
     let default_branch = default_branch(&e)?;
     let after = e.after_sha()?;
     // A push to the default branch that changed the workflow file: read it at this commit.
-    let reread_at = after.clone().filter(|_| {
-        matches!(&git_ref, GitRef::Branch(b) if *b == default_branch) && e.touches_workflow_file()
-    });
+    let reread_at = after.clone().filter(|_| e.touches_workflow_file());
     let event = WorkflowEvent::Push {
         git_ref: git_ref.clone(),
         after,

@@ -150,14 +150,15 @@ struct PushFiles {
 
 impl PushEvent {
     /// Parses a `push`. Whether one of its commits added, changed or removed
-    /// `.github/deploybot.yml` is answered by a byte search first — nearly no push names the
-    /// file, and the search costs a fraction of the JSON pass — and only a body that names it
-    /// is read a second time for the commits' path lists.
+    /// `.github/deploybot.yml` is asked only of a push to the default branch (the file is read
+    /// from there only), and answered by a byte search first — nearly no push names the file,
+    /// and the search costs a fraction of the JSON pass — and only a body that names it is read
+    /// a second time for the commits' path lists.
     pub fn parse(body: &[u8]) -> Result<Self, AppError> {
         let mut push: PushEvent = super::parse_json("push", body)?;
         // The file's name as it ends a JSON string (GitHub does not escape `/`, and a name
         // without its folder is enough to decide whether to look closer).
-        if memchr::memmem::find(body, b"deploybot.yml\"").is_some() {
+        if push.is_to_default_branch() && memchr::memmem::find(body, b"deploybot.yml\"").is_some() {
             let files: PushFiles = super::parse_json("push", body)?;
             push.touches_workflow_file =
                 files.commits.iter().any(PushCommit::touches_workflow_file);
@@ -165,9 +166,17 @@ impl PushEvent {
         Ok(push)
     }
 
-    /// One of the pushed commits added, changed or removed `.github/deploybot.yml`.
+    /// A push to the default branch of which one of the commits added, changed or removed
+    /// `.github/deploybot.yml`.
     pub fn touches_workflow_file(&self) -> bool {
         self.touches_workflow_file
+    }
+
+    /// The pushed ref is the repository's default branch.
+    fn is_to_default_branch(&self) -> bool {
+        self.git_ref
+            .strip_prefix("refs/heads/")
+            .is_some_and(|branch| Some(branch) == self.repository.default_branch.as_deref())
     }
 }
 
@@ -511,8 +520,12 @@ mod tests {
     use serde_json::json;
 
     fn push_with(commits: serde_json::Value) -> PushEvent {
+        push_to("refs/heads/main", commits)
+    }
+
+    fn push_to(git_ref: &str, commits: serde_json::Value) -> PushEvent {
         let body = json!({
-            "ref": "refs/heads/main",
+            "ref": git_ref,
             "after": "a".repeat(40),
             "commits": commits,
             "repository": {"full_name": "acme/web", "default_branch": "main"},
@@ -548,6 +561,12 @@ mod tests {
             let push = push_with(commits.clone());
             assert_eq!(push.touches_workflow_file(), want, "{commits}");
             assert_eq!(push.commits.len(), commits.as_array().map_or(0, Vec::len));
+        }
+        // The file is read from the default branch only: a push elsewhere that changes it (a
+        // branch, a tag, a branch whose name ends like the default's) is not asked about it.
+        for git_ref in ["refs/heads/develop", "refs/tags/main", "refs/heads/x/main"] {
+            let push = push_to(git_ref, json!([commit("x", &[], &[path], &[])]));
+            assert!(!push.touches_workflow_file(), "{git_ref}");
         }
     }
 
