@@ -159,9 +159,7 @@ pub fn with_correlation_text(payload: Vec<u8>, correlation: &str) -> Vec<u8> {
         return payload;
     };
     if payload[open] != b'{'
-        || payload
-            .windows(CORRELATION_FIELD.len())
-            .any(|w| w == CORRELATION_FIELD.as_bytes())
+        || memchr::memmem::find(&payload, CORRELATION_FIELD.as_bytes()).is_some()
     {
         return payload;
     }
