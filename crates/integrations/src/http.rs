@@ -52,30 +52,64 @@ pub fn client(policy: &HttpPolicy) -> Result<reqwest::Client, reqwest::Error> {
     .build()
 }
 
-/// The TLS configuration every adapter's client uses, built once per process: what reqwest
-/// builds for each client by default (the platform's root certificates through
-/// rustls-platform-verifier, aws-lc-rs, TLS 1.2 and 1.3, HTTP/1.1 by ALPN), but reading and
-/// parsing the system's root certificates once instead of once per client — a few
-/// milliseconds of every cold start per client (docs/performance.md, "Functions: size,
-/// start-up, memory"). `None` when it cannot be built; each client then builds its own as
-/// before, and reports the error if there is one.
+/// The TLS configuration every adapter's client uses, built once per process: aws-lc-rs, TLS
+/// 1.2 and 1.3, HTTP/1.1 by ALPN, and the system's root certificates ([`root_store`]) read and
+/// parsed once instead of once per client — a few milliseconds of every cold start per client
+/// (docs/performance.md, "Functions: size, start-up, memory"). `None` when it cannot be built;
+/// each client then builds its own as reqwest does by default, and reports the error if there
+/// is one.
 fn tls() -> Option<rustls::ClientConfig> {
     static TLS: std::sync::OnceLock<Option<rustls::ClientConfig>> = std::sync::OnceLock::new();
     TLS.get_or_init(|| {
         let provider = rustls::crypto::CryptoProvider::get_default()
             .cloned()
             .unwrap_or_else(|| std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
-        let verifier = rustls_platform_verifier::Verifier::new(provider.clone()).ok()?;
+        let roots = root_store();
+        if roots.is_empty() {
+            return None;
+        }
         let mut config = rustls::ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(rustls::ALL_VERSIONS)
             .ok()?
-            .dangerous()
-            .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
+            .with_root_certificates(roots)
             .with_no_client_auth();
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Some(config)
     })
     .clone()
+}
+
+/// The system's root certificates: its one CA bundle file when it has one (Debian's
+/// `ca-certificates.crt`, Amazon Linux's `ca-bundle.crt`: the files the system's
+/// certificate tools generate from the same sources as the certificate directory), else what
+/// the platform's usual search finds — the bundle and every file of the certificate
+/// directories, which on a system with one file per certificate is three times the reading and
+/// parsing for the same roots. `SSL_CERT_FILE` or `SSL_CERT_DIR`, when set, decide alone.
+fn root_store() -> rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore::empty();
+    if !openssl_probe::has_ssl_cert_env_vars()
+        && let Some(bundle) = openssl_probe::probe().cert_file
+    {
+        add_bundle(&mut roots, &bundle);
+    }
+    if roots.is_empty() {
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    }
+    roots
+}
+
+/// Adds the certificates of the PEM file at `path` that parse; how many were added.
+fn add_bundle(roots: &mut rustls::RootCertStore, path: &std::path::Path) -> usize {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    match CertificateDer::pem_file_iter(path) {
+        Ok(certificates) => {
+            roots
+                .add_parsable_certificates(certificates.filter_map(Result::ok))
+                .0
+        }
+        Err(_) => 0,
+    }
 }
 
 /// Seconds to wait according to `Retry-After` (delta seconds), when present.
@@ -269,6 +303,42 @@ mod tests {
             second.crypto_provider()
         ));
         client(&HttpPolicy::default()).expect("a client with the shared configuration");
+    }
+
+    #[test]
+    fn a_bundle_file_adds_its_certificates_and_nothing_else() {
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/two-test-roots.pem");
+        let mut roots = rustls::RootCertStore::empty();
+        assert_eq!(add_bundle(&mut roots, &fixture), 2);
+        assert_eq!(roots.len(), 2);
+        // A missing file or one without certificates adds none (the platform's search is used
+        // then).
+        let mut empty = rustls::RootCertStore::empty();
+        assert_eq!(
+            add_bundle(&mut empty, &fixture.with_extension("missing")),
+            0
+        );
+        let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+        assert_eq!(add_bundle(&mut empty, &manifest), 0);
+        assert!(empty.is_empty());
+    }
+
+    /// The roots come from the system's bundle when it has one: as many as the bundle holds,
+    /// not the bundle plus the certificate directory's files again.
+    #[test]
+    fn the_system_roots_are_its_bundle_when_it_has_one() {
+        let roots = root_store();
+        assert!(!roots.is_empty(), "no root certificates on this system");
+        if !openssl_probe::has_ssl_cert_env_vars()
+            && let Some(bundle) = openssl_probe::probe().cert_file
+        {
+            let mut from_bundle = rustls::RootCertStore::empty();
+            let added = add_bundle(&mut from_bundle, &bundle);
+            if added > 0 {
+                assert_eq!(roots.len(), added, "{}", bundle.display());
+            }
+        }
     }
 
     #[test]
