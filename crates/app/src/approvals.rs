@@ -179,10 +179,8 @@ async fn approvers_to_notify(
     if logins.is_empty() {
         return Vec::new();
     }
-    let links = match state.users() {
-        Ok(users) => users.users_by_logins(&logins).await.map_err(AppError::from),
-        Err(error) => Err(error),
-    };
+    let links: Result<_, AppError> =
+        async { Ok(state.users()?.users_by_logins(&logins).await?) }.await;
     let links = match links {
         Ok(links) => links,
         Err(error) => {

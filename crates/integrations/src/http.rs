@@ -296,8 +296,8 @@ mod tests {
         let second = tls().expect("built once");
         assert_eq!(first.alpn_protocols, vec![b"http/1.1".to_vec()]);
         assert!(first.enable_sni);
-        // One root store for the process: the two configurations share their crypto provider
-        // and verifier rather than loading the certificates again.
+        // Built once for the process: the second call clones the first configuration (the
+        // same crypto provider) rather than loading the certificates again.
         assert!(std::sync::Arc::ptr_eq(
             first.crypto_provider(),
             second.crypto_provider()
