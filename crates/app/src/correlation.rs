@@ -29,6 +29,13 @@ pub fn current() -> Option<String> {
     CORRELATION.try_with(Clone::clone).ok()
 }
 
+/// Adds the correlation id of the work in hand, if it has one, to an invoke payload's JSON
+/// text (read where it is kept, not copied out first).
+pub fn add_to(payload: &mut Vec<u8>) {
+    // Outside any scope there is no id to add.
+    let _ = CORRELATION.try_with(|id| deploybot_core::invoke::add_correlation_text(payload, id));
+}
+
 /// `github:<delivery>`.
 pub fn github(delivery: &str) -> String {
     format!("github:{delivery}")

@@ -18,9 +18,31 @@ use deploybot_core::ports::{
 use deploybot_core::profile::{Client, FunctionProfile, Table};
 use std::sync::Arc;
 
-/// The ports and configuration of one function.
+/// The ports and configuration of one function, shared: a clone is one reference count, not
+/// one per port (axum clones the state for every request; docs/performance.md, "Futures").
 #[derive(Clone)]
 pub struct AppState {
+    inner: Arc<FunctionState>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = FunctionState;
+
+    fn deref(&self) -> &FunctionState {
+        &self.inner
+    }
+}
+
+impl From<FunctionState> for AppState {
+    fn from(state: FunctionState) -> Self {
+        Self {
+            inner: Arc::new(state),
+        }
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct FunctionState {
     pub profile: &'static FunctionProfile,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<AppConfig>,
@@ -44,6 +66,12 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl std::fmt::Debug for FunctionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("function", &self.profile.function)
             .field("config", &self.config)
@@ -51,7 +79,7 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-impl AppState {
+impl FunctionState {
     /// The workflow policy in force for `project` (its file, or the built-in workflow).
     pub fn policy_of(&self, project: &Project) -> Arc<Policy> {
         self.workflows.policy_of(project)

@@ -7,6 +7,7 @@
 //! invocation with the target function's own state, as Lambda would.
 
 use crate::dispatch::InProcessInvoker;
+use crate::state::FunctionState;
 use crate::workflow::WorkflowCache;
 use crate::{AppConfig, AppState, http};
 use axum::Router;
@@ -156,7 +157,7 @@ pub fn function_state(function: FunctionName, parts: &Parts) -> Result<AppState,
             .map(|inner| Arc::new(ProfileInvoker { profile, inner }) as Arc<dyn Invoker>)
     };
     let has = |t: Table| profile.has_table(t);
-    Ok(AppState {
+    Ok(FunctionState {
         profile,
         clock: parts.clock.clone(),
         config: parts.config.clone(),
@@ -188,7 +189,8 @@ pub fn function_state(function: FunctionName, parts: &Parts) -> Result<AppState,
         github_user: optional(profile.clients.github_user, &parts.github_user),
         collaborators_cache: Arc::default(),
         board_access: Arc::default(),
-    })
+    }
+    .into())
 }
 
 /// An invoker that reaches only the functions a profile invokes.
@@ -212,10 +214,8 @@ impl Invoker for ProfileInvoker {
             });
         }
         // The story's id rides along (docs/operations.md, "Following one delivery").
-        let payload = match crate::correlation::current() {
-            Some(id) => deploybot_core::invoke::with_correlation_text(payload, &id),
-            None => payload,
-        };
+        let mut payload = payload;
+        crate::correlation::add_to(&mut payload);
         self.inner.invoke(function, mode, payload).await
     }
 }

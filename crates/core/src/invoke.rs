@@ -109,19 +109,30 @@ pub async fn call<R: InvokeRequest>(
 }
 
 /// Invokes without waiting for the function to finish (`Event`).
-pub async fn send<R: InvokeRequest>(invoker: &dyn Invoker, request: &R) -> Result<(), InvokeError> {
+///
+/// The request is written to JSON text when `send` is called, and the returned future holds
+/// only that text: a caller's request need not live across the await, so it does not grow the
+/// caller's future (docs/performance.md, "Futures").
+pub fn send<'a, R: InvokeRequest>(
+    invoker: &'a dyn Invoker,
+    request: &R,
+) -> impl Future<Output = Result<(), InvokeError>> + use<'a, R> {
     let function = R::FUNCTION;
     // Straight to JSON text: no `serde_json::Value` tree on the way, and room for a typical
     // request from the start (docs/performance.md).
     let mut payload = Vec::with_capacity(1024);
-    serde_json::to_writer(&mut payload, request).map_err(|e| InvokeError::Payload {
-        function,
-        message: e.to_string(),
-    })?;
-    invoker
-        .invoke(function, InvokeMode::Event, payload)
-        .await
-        .map(|_| ())
+    let written = serde_json::to_writer(&mut payload, request)
+        .map(|()| payload)
+        .map_err(|e| InvokeError::Payload {
+            function,
+            message: e.to_string(),
+        });
+    async move {
+        invoker
+            .invoke(function, InvokeMode::Event, written?)
+            .await
+            .map(|_| ())
+    }
 }
 
 // ---- correlation ---------------------------------------------------------------------------
@@ -133,6 +144,10 @@ pub async fn send<R: InvokeRequest>(invoker: &dyn Invoker, request: &R) -> Resul
 /// the typed requests, so adding it changed none of them; a payload without it (an older
 /// caller, a schedule) is accepted as before.
 pub const CORRELATION_FIELD: &str = "correlation_id";
+
+/// Finds [`CORRELATION_FIELD`] in a payload's text (built once per process).
+static CORRELATION_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(CORRELATION_FIELD.as_bytes()));
 
 /// The longest correlation id kept (longer ones are cut at a character boundary).
 pub const CORRELATION_MAX_LEN: usize = 120;
@@ -154,32 +169,40 @@ pub fn with_correlation(mut payload: serde_json::Value, correlation: &str) -> se
 /// [`with_correlation`] on a payload of JSON text, as invokers take it: the field is written
 /// first in the object, without reading the rest. A payload that is not an object, or that
 /// names the field anywhere already, is left as it is.
-pub fn with_correlation_text(payload: Vec<u8>, correlation: &str) -> Vec<u8> {
+pub fn with_correlation_text(mut payload: Vec<u8>, correlation: &str) -> Vec<u8> {
+    add_correlation_text(&mut payload, correlation);
+    payload
+}
+
+/// [`with_correlation_text`] in place: the field is inserted after the opening brace (the rest
+/// of the text moves once; nothing else is allocated when the payload has room).
+pub fn add_correlation_text(payload: &mut Vec<u8>, correlation: &str) {
     let Some(open) = payload.iter().position(|b| !b.is_ascii_whitespace()) else {
-        return payload;
+        return;
     };
-    if payload[open] != b'{'
-        || memchr::memmem::find(&payload, CORRELATION_FIELD.as_bytes()).is_some()
-    {
-        return payload;
+    if payload[open] != b'{' || CORRELATION_FINDER.find(payload).is_some() {
+        return;
     }
-    let rest = &payload[open + 1..];
-    let empty = rest
+    let empty = payload[open + 1..]
         .iter()
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|b| *b == b'}');
-    let id = serde_json::Value::String(bounded_correlation(correlation)).to_string();
-    let mut out = Vec::with_capacity(payload.len() + CORRELATION_FIELD.len() + id.len() + 4);
-    out.push(b'{');
-    out.push(b'"');
-    out.extend_from_slice(CORRELATION_FIELD.as_bytes());
-    out.extend_from_slice(b"\":");
-    out.extend_from_slice(id.as_bytes());
+    let mut field = Vec::with_capacity(CORRELATION_FIELD.len() + correlation.len() + 8);
+    field.push(b'"');
+    field.extend_from_slice(CORRELATION_FIELD.as_bytes());
+    field.extend_from_slice(b"\":");
+    // A string's JSON text cannot fail to be written to a `Vec`.
+    let bounded =
+        correlation.len() <= CORRELATION_MAX_LEN && !correlation.chars().any(char::is_control);
+    let _ = if bounded {
+        serde_json::to_writer(&mut field, correlation)
+    } else {
+        serde_json::to_writer(&mut field, &bounded_correlation(correlation))
+    };
     if !empty {
-        out.push(b',');
+        field.push(b',');
     }
-    out.extend_from_slice(rest);
-    out
+    payload.splice(open + 1..open + 1, field);
 }
 
 /// The correlation id a payload carries, when it carries a usable one.

@@ -89,7 +89,8 @@ impl IntoResponse for Handled {
 #[derive(Debug)]
 enum Event {
     PullRequest(PullRequestEvent),
-    Push(PushEvent),
+    /// Checked and turned into the workflow's terms while parsing (nothing is parsed twice).
+    Push(Box<Push>),
     Status(StatusEvent),
     CheckSuite(CheckSuiteEvent),
     CheckRun(CheckRunEvent),
@@ -118,11 +119,7 @@ impl Event {
                 e.head_sha()?;
                 e.base_sha().map(drop)
             }
-            Self::Push(e) => {
-                push_ref(e)?;
-                e.after_sha()?;
-                default_branch(e).map(drop)
-            }
+            Self::Push(_) => Ok(()),
             Self::Status(e) => parse_sha("sha", &e.sha).map(drop),
             Self::CheckSuite(e) => {
                 parse_sha("check_suite.head_sha", &e.check_suite.head_sha).map(drop)
@@ -156,7 +153,7 @@ impl Event {
     fn parse_payload(name: &str, body: &[u8]) -> Result<Option<Self>, AppError> {
         Ok(Some(match name {
             "pull_request" => Self::PullRequest(parse_json(name, body)?),
-            "push" => Self::Push(PushEvent::parse(body)?),
+            "push" => Self::Push(Box::new(Push::new(PushEvent::parse(body)?)?)),
             "status" => Self::Status(parse_json(name, body)?),
             "check_suite" => Self::CheckSuite(parse_json(name, body)?),
             "check_run" => Self::CheckRun(parse_json(name, body)?),
@@ -172,7 +169,7 @@ impl Event {
     fn repository(&self) -> &RepositoryInfo {
         match self {
             Self::PullRequest(e) => &e.repository,
-            Self::Push(e) => &e.repository,
+            Self::Push(push) => &push.repository,
             Self::Status(e) => &e.repository,
             Self::CheckSuite(e) => &e.repository,
             Self::CheckRun(e) => &e.repository,
@@ -258,7 +255,11 @@ async fn receive(
             let project = match found {
                 Found::Bound(project) => *project,
                 Found::Renamed { from } => {
-                    let Some(project) = follow(&state, &from, &repository, github_id).await? else {
+                    // Boxed: a rename is rare, and its state would otherwise sit in every
+                    // delivery's work beside `act`'s.
+                    let Some(project) =
+                        Box::pin(follow(&state, &from, &repository, github_id)).await?
+                    else {
                         return Ok(Handled::Ignored(format!("no channel follows {repository}")));
                     };
                     if matches!(event, Event::Repository(_)) {
@@ -269,7 +270,9 @@ async fn receive(
                     project
                 }
             };
-            act(&state, &project, event).await
+            // Boxed: awaited inline, `act`'s future would sit in this block's state twice (the
+            // call's result and the awaited future), and `run_once` moves the block.
+            Box::pin(act(&state, &project, event)).await
         };
         let key = format!("github:{delivery}");
         Ok(match idempotency::run_once(&state, &key, work).await? {
@@ -291,10 +294,25 @@ async fn receive(
     crate::correlation::scope(&correlation, Box::pin(work)).await
 }
 
+/// Acts on an event for its project. A push — most deliveries — is decided here; every other
+/// event's work is boxed, so that a push's future (which every caller holds and moves) does not
+/// carry the state of the largest of them (docs/performance.md, "Futures").
 async fn act(state: &AppState, project: &Project, event: Event) -> Result<Handled, AppError> {
     match event {
+        Event::Push(push) => decide(state, project, push.handed, push.reread_at).await,
+        other => Box::pin(act_on_other(state, project, other)).await,
+    }
+}
+
+/// [`act`] for every event but a push.
+async fn act_on_other(
+    state: &AppState,
+    project: &Project,
+    event: Event,
+) -> Result<Handled, AppError> {
+    match event {
         Event::PullRequest(e) => pull_request(state, project, e).await,
-        Event::Push(e) => push(state, project, e).await,
+        Event::Push(push) => decide(state, project, push.handed, push.reread_at).await,
         Event::Status(e) => {
             let sha = parse_sha("sha", &e.sha)?;
             if e.state == "pending" {
@@ -359,8 +377,11 @@ async fn find(
     former: Option<&Repository>,
 ) -> Result<Option<Found>, AppError> {
     let projects = state.projects()?;
-    if let Some(project) = projects.project_by_repository(repository).await? {
-        let project = remember_github_id(state, project, github_id).await?;
+    if let Some(mut project) = projects.project_by_repository(repository).await? {
+        if github_id.is_some() && project.github_id.is_none() {
+            // Once per binding: boxed, so that its state is not in every delivery's future.
+            Box::pin(remember_github_id(state, &mut project, github_id)).await?;
+        }
         return Ok(Some(Found::Bound(Box::new(project))));
     }
     let by_id = match github_id {
@@ -411,29 +432,29 @@ async fn follow(
 /// once per binding). Failing to record it does not fail the event: a later one records it.
 async fn remember_github_id(
     state: &AppState,
-    mut project: Project,
+    project: &mut Project,
     github_id: Option<u64>,
-) -> Result<Project, AppError> {
+) -> Result<(), AppError> {
     let Some(id) = github_id.filter(|_| project.github_id.is_none()) else {
-        return Ok(project);
+        return Ok(());
     };
     let projects = state.projects()?;
     let holder = match projects.project_by_github_id(id).await {
         Ok(holder) => holder,
         Err(error) => {
             tracing::warn!(%error, "looking up the repository id failed; not recorded");
-            return Ok(project);
+            return Ok(());
         }
     };
-    if !repository_move::should_record_github_id(&project, github_id, holder.as_ref()) {
-        return Ok(project);
+    if !repository_move::should_record_github_id(project, github_id, holder.as_ref()) {
+        return Ok(());
     }
-    match projects.set_project_github_id(&project, id).await {
+    match projects.set_project_github_id(project, id).await {
         Ok(true) => project.github_id = Some(id),
         Ok(false) => {}
         Err(error) => tracing::warn!(%error, "recording the repository id failed"),
     }
-    Ok(project)
+    Ok(())
 }
 
 fn parse_sha(field: &str, value: &str) -> Result<Sha, AppError> {
@@ -465,15 +486,20 @@ async fn decided(
             sha,
         } => {
             let deployment_id = state.new_deployment_id();
-            let request = DeploymentCreateRequest::New(handed.into_deployment(
-                project.repository.clone(),
-                deployment_id.clone(),
-                environment.clone(),
-                git_ref.clone(),
-                sha.clone(),
-                project.channel.clone(),
-            ));
-            invoke::send(invoker, &request).await?;
+            // The request is a temporary: written to text by `send`, it is not held across
+            // the await.
+            let sending = invoke::send(
+                invoker,
+                &DeploymentCreateRequest::New(handed.into_deployment(
+                    project.repository.clone(),
+                    deployment_id.clone(),
+                    environment.clone(),
+                    git_ref.clone(),
+                    sha.clone(),
+                    project.channel.clone(),
+                )),
+            );
+            sending.await?;
             Ok(Handled::Accepted(format!(
                 "deploying {} ({}) to {environment} as {deployment_id}",
                 git_ref.short_name(),
@@ -481,15 +507,26 @@ async fn decided(
             )))
         }
         Decision::Deactivate { environment } => {
-            let request = DeploymentCreateRequest::Deactivate {
-                repository: project.repository.clone(),
-                environment: environment.clone(),
-            };
-            invoke::send(invoker, &request).await?;
+            let sending = invoke::send(
+                invoker,
+                &DeploymentCreateRequest::Deactivate {
+                    repository: project.repository.clone(),
+                    environment: environment.clone(),
+                },
+            );
+            sending.await?;
             Ok(Handled::Accepted(format!("deactivating {environment}")))
         }
         Decision::Decline { reason } => Ok(
-            if workflow::tell_declined_once(state, project, &handed.trigger, &reason).await? {
+            // Boxed: rare, and its state would otherwise sit in every decision's future.
+            if Box::pin(workflow::tell_declined_once(
+                state,
+                project,
+                &handed.trigger,
+                &reason,
+            ))
+            .await?
+            {
                 Handled::Accepted("declined; the channel was told why".into())
             } else {
                 Handled::Ignored("declined; the channel was told already".into())
@@ -509,12 +546,15 @@ async fn decide(
     reread_at: Option<Sha>,
 ) -> Result<Handled, AppError> {
     if project.workflow.is_none() || reread_at.is_some() {
-        let request = DeploymentCreateRequest::Workflow(Box::new(WorkflowRequest {
-            repository: project.repository.clone(),
-            at: reread_at,
-            event: Some(handed),
-        }));
-        invoke::send(state.invoker()?, &request).await?;
+        let sending = invoke::send(
+            state.invoker()?,
+            &DeploymentCreateRequest::Workflow(Box::new(WorkflowRequest {
+                repository: project.repository.clone(),
+                at: reread_at,
+                event: Some(handed),
+            })),
+        );
+        sending.await?;
         return Ok(Handled::Accepted(
             "reading the workflow file, then deciding".into(),
         ));
@@ -590,34 +630,49 @@ async fn check_workflow_file(
     Ok(true)
 }
 
-async fn push(state: &AppState, project: &Project, e: PushEvent) -> Result<Handled, AppError> {
-    let git_ref = push_ref(&e)?;
-    let default_branch = default_branch(&e)?;
-    let after = e.after_sha()?;
-    // A push to the default branch that changed the workflow file: read it at this commit.
-    let reread_at = after.clone().filter(|_| e.touches_workflow_file());
-    let event = WorkflowEvent::Push {
-        git_ref: git_ref.clone(),
-        after,
-        deleted: e.deleted,
-        created: e.created,
-        forced: e.forced,
-        commit_count: e.commits.len(),
-        default_branch,
-    };
-    let pusher = e.sender.as_ref().and_then(|s| s.github_login());
-    let trigger = if git_ref.is_tag() {
-        Trigger::Tag { pusher }
-    } else {
-        Trigger::Push { pusher }
-    };
-    let handed = HandedEvent {
-        event,
-        trigger,
-        commit_author: e.commit_author(),
-        pr_url: None,
-    };
-    decide(state, project, handed, reread_at).await
+/// A `push` in the workflow's terms.
+#[derive(Debug)]
+struct Push {
+    repository: RepositoryInfo,
+    handed: HandedEvent,
+    /// A push to the default branch that changed the workflow file: the commit to read it at.
+    reread_at: Option<Sha>,
+}
+
+impl Push {
+    /// Checks every value the decision needs (a malformed one is a 400).
+    fn new(e: PushEvent) -> Result<Self, AppError> {
+        let git_ref = push_ref(&e)?;
+        let default_branch = default_branch(&e)?;
+        let after = e.after_sha()?;
+        let reread_at = after.clone().filter(|_| e.touches_workflow_file());
+        let pusher = e.sender.as_ref().and_then(|s| s.github_login());
+        let trigger = if git_ref.is_tag() {
+            Trigger::Tag { pusher }
+        } else {
+            Trigger::Push { pusher }
+        };
+        let commit_author = e.commit_author();
+        let event = WorkflowEvent::Push {
+            git_ref,
+            after,
+            deleted: e.deleted,
+            created: e.created,
+            forced: e.forced,
+            commit_count: e.commits.len(),
+            default_branch,
+        };
+        Ok(Self {
+            repository: e.repository,
+            handed: HandedEvent {
+                event,
+                trigger,
+                commit_author,
+                pr_url: None,
+            },
+            reread_at,
+        })
+    }
 }
 
 /// Which parked deployments a change of a commit's checks concerns.
@@ -786,5 +841,16 @@ mod tests {
     fn the_route_future_stays_small() {
         let size = future_size(&receive);
         assert!(size <= 4096, "the GitHub route's future is {size} bytes");
+    }
+
+    /// `act`'s future is built and moved for every delivery: it carries a push's decision,
+    /// not the state of the largest other event's work (3 552 bytes before those were boxed).
+    #[test]
+    fn acting_on_a_push_stays_small() {
+        fn size<A, B, C, F: Future, G: Fn(A, B, C) -> F>(_: &G) -> usize {
+            std::mem::size_of::<F>()
+        }
+        let size = size(&act);
+        assert!(size <= 2560, "`act`'s future is {size} bytes");
     }
 }

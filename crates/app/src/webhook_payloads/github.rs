@@ -158,7 +158,10 @@ impl PushEvent {
         let mut push: PushEvent = super::parse_json("push", body)?;
         // The file's name as it ends a JSON string (GitHub does not escape `/`, and a name
         // without its folder is enough to decide whether to look closer).
-        if push.is_to_default_branch() && memchr::memmem::find(body, b"deploybot.yml\"").is_some() {
+        // The searcher is built once per process, not per event.
+        static WORKFLOW_FILE_NAME: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"deploybot.yml\""));
+        if push.is_to_default_branch() && WORKFLOW_FILE_NAME.find(body).is_some() {
             let files: PushFiles = super::parse_json("push", body)?;
             push.touches_workflow_file =
                 files.commits.iter().any(PushCommit::touches_workflow_file);
