@@ -187,22 +187,24 @@ pub fn add_correlation_text(payload: &mut Vec<u8>, correlation: &str) {
         .iter()
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|b| *b == b'}');
-    let mut field = Vec::with_capacity(CORRELATION_FIELD.len() + correlation.len() + 8);
-    field.push(b'"');
-    field.extend_from_slice(CORRELATION_FIELD.as_bytes());
-    field.extend_from_slice(b"\":");
-    // A string's JSON text cannot fail to be written to a `Vec`.
+    // Written at the end of the text and rotated into place: no second buffer.
+    let end = payload.len();
+    payload.push(b'"');
+    payload.extend_from_slice(CORRELATION_FIELD.as_bytes());
+    payload.extend_from_slice(b"\":");
     let bounded =
         correlation.len() <= CORRELATION_MAX_LEN && !correlation.chars().any(char::is_control);
+    // A string's JSON text cannot fail to be written to a `Vec`.
     let _ = if bounded {
-        serde_json::to_writer(&mut field, correlation)
+        serde_json::to_writer(&mut *payload, correlation)
     } else {
-        serde_json::to_writer(&mut field, &bounded_correlation(correlation))
+        serde_json::to_writer(&mut *payload, &bounded_correlation(correlation))
     };
     if !empty {
-        field.push(b',');
+        payload.push(b',');
     }
-    payload.splice(open + 1..open + 1, field);
+    let field = payload.len() - end;
+    payload[open + 1..].rotate_right(field);
 }
 
 /// The correlation id a payload carries, when it carries a usable one.

@@ -465,8 +465,9 @@ fn push_ref(e: &PushEvent) -> Result<GitRef, AppError> {
     GitRef::parse(&e.git_ref).map_err(|err| AppError::bad_request(format!("ref: {err}")))
 }
 
-fn default_branch(e: &PushEvent) -> Result<String, AppError> {
-    e.repository.default_branch.clone().ok_or_else(|| {
+/// The repository's default branch, taken out of the payload (nothing else reads it).
+fn default_branch(e: &mut PushEvent) -> Result<String, AppError> {
+    e.repository.default_branch.take().ok_or_else(|| {
         AppError::bad_request("push payload: missing field `repository.default_branch`")
     })
 }
@@ -486,25 +487,26 @@ async fn decided(
             sha,
         } => {
             let deployment_id = state.new_deployment_id();
+            let accepted = format!(
+                "deploying {} ({}) to {environment} as {deployment_id}",
+                git_ref.short_name(),
+                sha.short()
+            );
             // The request is a temporary: written to text by `send`, it is not held across
             // the await.
             let sending = invoke::send(
                 invoker,
                 &DeploymentCreateRequest::New(handed.into_deployment(
                     project.repository.clone(),
-                    deployment_id.clone(),
-                    environment.clone(),
-                    git_ref.clone(),
-                    sha.clone(),
+                    deployment_id,
+                    environment,
+                    git_ref,
+                    sha,
                     project.channel.clone(),
                 )),
             );
             sending.await?;
-            Ok(Handled::Accepted(format!(
-                "deploying {} ({}) to {environment} as {deployment_id}",
-                git_ref.short_name(),
-                sha.short()
-            )))
+            Ok(Handled::Accepted(accepted))
         }
         Decision::Deactivate { environment } => {
             let sending = invoke::send(
@@ -641,9 +643,9 @@ struct Push {
 
 impl Push {
     /// Checks every value the decision needs (a malformed one is a 400).
-    fn new(e: PushEvent) -> Result<Self, AppError> {
+    fn new(mut e: PushEvent) -> Result<Self, AppError> {
         let git_ref = push_ref(&e)?;
-        let default_branch = default_branch(&e)?;
+        let default_branch = default_branch(&mut e)?;
         let after = e.after_sha()?;
         let reread_at = after.clone().filter(|_| e.touches_workflow_file());
         let pusher = e.sender.as_ref().and_then(|s| s.github_login());
