@@ -19,7 +19,8 @@ use deploybot_core::profile::{Client, FunctionProfile, Table};
 use std::sync::Arc;
 
 /// The ports and configuration of one function, shared: a clone is one reference count, not
-/// one per port (axum clones the state for every request; docs/performance.md, "Futures").
+/// one per port (axum clones the state for every request; docs/performance.md, "The fixed
+/// path cut again").
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<FunctionState>,

@@ -112,7 +112,7 @@ pub async fn call<R: InvokeRequest>(
 ///
 /// The request is written to JSON text when `send` is called, and the returned future holds
 /// only that text: a caller's request need not live across the await, so it does not grow the
-/// caller's future (docs/performance.md, "Futures").
+/// caller's future (docs/performance.md, "The fixed path cut again").
 pub fn send<'a, R: InvokeRequest>(
     invoker: &'a dyn Invoker,
     request: &R,
