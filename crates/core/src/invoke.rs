@@ -166,16 +166,10 @@ pub fn with_correlation(mut payload: serde_json::Value, correlation: &str) -> se
     payload
 }
 
-/// [`with_correlation`] on a payload of JSON text, as invokers take it: the field is written
-/// first in the object, without reading the rest. A payload that is not an object, or that
-/// names the field anywhere already, is left as it is.
-pub fn with_correlation_text(mut payload: Vec<u8>, correlation: &str) -> Vec<u8> {
-    add_correlation_text(&mut payload, correlation);
-    payload
-}
-
-/// [`with_correlation_text`] in place: the field is inserted after the opening brace (the rest
-/// of the text moves once; nothing else is allocated when the payload has room).
+/// [`with_correlation`] on a payload of JSON text, as invokers take it, in place: the field is
+/// inserted after the opening brace, without reading the rest (the rest of the text moves once;
+/// nothing else is allocated when the payload has room). A payload that is not an object, or
+/// that names the field anywhere already, is left as it is.
 pub fn add_correlation_text(payload: &mut Vec<u8>, correlation: &str) {
     let Some(open) = payload.iter().position(|b| !b.is_ascii_whitespace()) else {
         return;
@@ -766,6 +760,11 @@ mod tests {
         for (payload, want) in cases {
             assert_eq!(correlation_of(&payload), want, "{payload}");
         }
+    }
+
+    fn with_correlation_text(mut payload: Vec<u8>, correlation: &str) -> Vec<u8> {
+        add_correlation_text(&mut payload, correlation);
+        payload
     }
 
     #[test]

@@ -296,7 +296,7 @@ async fn receive(
 
 /// Acts on an event for its project. A push — most deliveries — is decided here; every other
 /// event's work is boxed, so that a push's future (which every caller holds and moves) does not
-/// carry the state of the largest of them (docs/performance.md, "Futures").
+/// carry the state of the largest of them (docs/performance.md, "The fixed path cut again").
 async fn act(state: &AppState, project: &Project, event: Event) -> Result<Handled, AppError> {
     match event {
         Event::Push(push) => decide(state, project, push.handed, push.reread_at).await,
@@ -378,9 +378,9 @@ async fn find(
 ) -> Result<Option<Found>, AppError> {
     let projects = state.projects()?;
     if let Some(mut project) = projects.project_by_repository(repository).await? {
-        if github_id.is_some() && project.github_id.is_none() {
+        if let (Some(id), None) = (github_id, project.github_id) {
             // Once per binding: boxed, so that its state is not in every delivery's future.
-            Box::pin(remember_github_id(state, &mut project, github_id)).await?;
+            Box::pin(remember_github_id(state, &mut project, id)).await?;
         }
         return Ok(Some(Found::Bound(Box::new(project))));
     }
@@ -428,16 +428,14 @@ async fn follow(
     }
 }
 
-/// Records the event's repository id on a binding that has none yet (one conditional write,
-/// once per binding). Failing to record it does not fail the event: a later one records it.
+/// Records the event's repository id `id` on a binding that has none yet (one conditional
+/// write, once per binding). Failing to record it does not fail the event: a later one records
+/// it.
 async fn remember_github_id(
     state: &AppState,
     project: &mut Project,
-    github_id: Option<u64>,
+    id: u64,
 ) -> Result<(), AppError> {
-    let Some(id) = github_id.filter(|_| project.github_id.is_none()) else {
-        return Ok(());
-    };
     let projects = state.projects()?;
     let holder = match projects.project_by_github_id(id).await {
         Ok(holder) => holder,
@@ -446,7 +444,7 @@ async fn remember_github_id(
             return Ok(());
         }
     };
-    if !repository_move::should_record_github_id(project, github_id, holder.as_ref()) {
+    if !repository_move::should_record_github_id(project, Some(id), holder.as_ref()) {
         return Ok(());
     }
     match projects.set_project_github_id(project, id).await {
@@ -635,6 +633,7 @@ async fn check_workflow_file(
 /// A `push` in the workflow's terms.
 #[derive(Debug)]
 struct Push {
+    /// Whom the event belongs to (its default branch has moved into `handed`).
     repository: RepositoryInfo,
     handed: HandedEvent,
     /// A push to the default branch that changed the workflow file: the commit to read it at.

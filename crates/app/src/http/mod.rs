@@ -72,12 +72,10 @@ pub async fn log_refusals(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    // Each router serves one fixed path, so the path is the route (the URI is kept, which
-    // shares its text; the route is copied out only for a refusal).
-    let uri = request.uri().clone();
+    // Each router serves one fixed path, so the path is the route.
+    let route = request.uri().path().to_owned();
     let response = next.run(request).await;
     if let Some(Refusal(reason)) = response.extensions().get::<Refusal>() {
-        let route = uri.path().to_owned();
         let status = response.status().as_u16();
         tracing::warn!(%route, status, %reason, "request refused");
         if response.status() == axum::http::StatusCode::UNAUTHORIZED {
