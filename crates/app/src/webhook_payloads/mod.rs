@@ -1,6 +1,7 @@
 //! Typed webhook payloads: only the fields deploybot reads, so that a missing field a handler
 //! needs is a 400 naming the field and everything else GitHub or CircleCI sends is ignored.
 
+mod byte_keys;
 pub mod circleci;
 pub mod github;
 
@@ -8,17 +9,21 @@ use crate::AppError;
 use serde::de::DeserializeOwned;
 
 /// Parses a JSON body into `T`; a failure is a 400 with serde's reason (which names the
-/// field), without the line/column noise.
+/// field), without the line/column noise. Field names are matched as bytes ([`byte_keys`]):
+/// the same result as `serde_json::from_slice`, without checking every key as UTF-8.
 pub fn parse_json<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, AppError> {
-    serde_json::from_slice(body).map_err(|e| {
-        let reason = e.to_string();
-        let short = reason
-            .split(" at line ")
-            .next()
-            .unwrap_or(reason.as_str())
-            .to_owned();
-        AppError::bad_request(format!("{what} payload: {short}"))
-    })
+    let mut de = serde_json::Deserializer::from_slice(body);
+    T::deserialize(byte_keys::ByteKeys(&mut de))
+        .and_then(|value| de.end().map(|()| value))
+        .map_err(|e| {
+            let reason = e.to_string();
+            let short = reason
+                .split(" at line ")
+                .next()
+                .unwrap_or(reason.as_str())
+                .to_owned();
+            AppError::bad_request(format!("{what} payload: {short}"))
+        })
 }
 
 /// Treats `""` like an absent value (GitHub sends empty strings for unset URLs).
