@@ -38,22 +38,22 @@ pub fn add_to(payload: &mut Vec<u8>) {
 
 /// `github:<delivery>`.
 pub fn github(delivery: &str) -> String {
-    format!("github:{delivery}")
+    ["github:", delivery].concat()
 }
 
 /// `slack:<trigger or event id>`.
 pub fn slack(id: &str) -> String {
-    format!("slack:{id}")
+    ["slack:", id].concat()
 }
 
 /// `circleci:<event id>`.
 pub fn circleci(event: &str) -> String {
-    format!("circleci:{event}")
+    ["circleci:", event].concat()
 }
 
 /// `watchdog:<run>`.
 pub fn watchdog(run: &str) -> String {
-    format!("watchdog:{run}")
+    ["watchdog:", run].concat()
 }
 
 #[cfg(test)]

@@ -14,11 +14,13 @@ fn err(msg: impl Into<String>) -> ParseError {
     ParseError(msg.into())
 }
 
+/// Serde for a type read from and written as one string: written by `$text` (the text its
+/// `Display` shows, handed over as a `&str` rather than formatted piece by piece).
 macro_rules! string_newtype_serde {
-    ($t:ty) => {
+    ($t:ty, $text:ident) => {
         impl Serialize for $t {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(self)
+                s.serialize_str(&self.$text())
             }
         }
         impl<'de> Deserialize<'de> for $t {
@@ -86,8 +88,9 @@ impl Repository {
                 clip(text)
             )));
         }
+        // The checked text is `owner/name` (the name holds no `/`): lower-cased, the key.
         Ok(Self {
-            full: format!("{owner}/{name}").to_ascii_lowercase(),
+            full: text.to_ascii_lowercase(),
             slash: owner.len(),
         })
     }
@@ -110,7 +113,7 @@ impl fmt::Display for Repository {
         f.write_str(&self.full)
     }
 }
-string_newtype_serde!(Repository);
+string_newtype_serde!(Repository, as_str);
 
 /// Shortens user text quoted back in an error message.
 pub(crate) fn clip(text: &str) -> String {
@@ -279,7 +282,7 @@ impl EnvironmentName {
     }
 }
 
-string_newtype_serde!(Environment);
+string_newtype_serde!(Environment, name);
 
 // ---------------------------------------------------------------------------------------------
 // Git references
@@ -337,8 +340,8 @@ impl GitRef {
     /// The fully qualified ref when the kind is known (`refs/heads/main`), else the name.
     pub fn full_name(&self) -> String {
         match self {
-            Self::Branch(s) => format!("refs/heads/{s}"),
-            Self::Tag(s) => format!("refs/tags/{s}"),
+            Self::Branch(s) => ["refs/heads/", s].concat(),
+            Self::Tag(s) => ["refs/tags/", s].concat(),
             Self::Name(s) => s.clone(),
         }
     }
@@ -361,13 +364,23 @@ fn check_ref_name(name: &str) -> Result<(), ParseError> {
     if name.len() > 255 {
         return bad("it is longer than 255 characters");
     }
-    if name
-        .chars()
-        .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c))
-    {
+    // One pass over the bytes (every pushed ref is checked): the forbidden characters are
+    // ASCII, and only a name that is not is looked at character by character.
+    let forbidden = |c: char| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c);
+    let held = if name.is_ascii() {
+        name.bytes().any(|b| {
+            b.is_ascii_control()
+                || b == b' '
+                || matches!(b, b'~' | b'^' | b':' | b'?' | b'*' | b'[' | b'\\')
+        })
+    } else {
+        name.chars().any(forbidden)
+    };
+    if held {
         return bad("it holds a space or one of ~ ^ : ? * [ \\");
     }
-    if name.contains("..") || name.contains("@{") || name.contains("//") || name == "@" {
+    let pairs = name.as_bytes().windows(2);
+    if name == "@" || pairs.clone().any(|w| matches!(w, b".." | b"@{" | b"//")) {
         return bad("it holds `..`, `//` or `@{`");
     }
     if name.starts_with('-') || name.starts_with('/') || name.starts_with('.') {
@@ -376,7 +389,8 @@ fn check_ref_name(name: &str) -> Result<(), ParseError> {
     if name.ends_with('/') || name.ends_with('.') || name.ends_with(".lock") {
         return bad("it ends with `/`, `.` or `.lock`");
     }
-    if name.split('/').any(|part| part.starts_with('.')) {
+    // A part starting with `.`: the first part was checked above, any other follows a `/`.
+    if pairs.into_iter().any(|w| w == b"/.") {
         return bad("a part of it starts with `.`");
     }
     Ok(())
@@ -453,7 +467,7 @@ impl fmt::Display for Sha {
         f.write_str(&self.0)
     }
 }
-string_newtype_serde!(Sha);
+string_newtype_serde!(Sha, as_str);
 
 // ---------------------------------------------------------------------------------------------
 // Slack and GitHub identities
@@ -544,7 +558,7 @@ impl fmt::Display for SlackUserId {
         f.write_str(&self.0)
     }
 }
-string_newtype_serde!(SlackUserId);
+string_newtype_serde!(SlackUserId, as_str);
 
 /// A Slack workspace (team) id (`T…`, or `E…` for an Enterprise Grid organisation).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -564,7 +578,7 @@ impl fmt::Display for SlackTeamId {
         f.write_str(&self.0)
     }
 }
-string_newtype_serde!(SlackTeamId);
+string_newtype_serde!(SlackTeamId, as_str);
 
 /// A GitHub login, lower case (GitHub logins are case-insensitive). Letters, digits and
 /// hyphens, 1–39 characters, not starting with a hyphen; apps appear as `name[bot]`.
@@ -595,7 +609,7 @@ impl fmt::Display for GithubLogin {
         f.write_str(&self.0)
     }
 }
-string_newtype_serde!(GithubLogin);
+string_newtype_serde!(GithubLogin, as_str);
 
 // ---------------------------------------------------------------------------------------------
 // Deployment id
@@ -610,7 +624,17 @@ pub struct DeploymentId(String);
 impl DeploymentId {
     pub fn new(created: crate::Timestamp, entropy: u32) -> Self {
         let millis = u64::try_from(created.millis()).unwrap_or(0);
-        Self(format!("{:016x}{:08x}", u64::MAX - millis, entropy))
+        // `{:016x}{:08x}`, written digit by digit (an id is made for every deployment).
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = String::with_capacity(24);
+        let inverted = u64::MAX - millis;
+        for shift in (0..16).rev() {
+            text.push(char::from(HEX[((inverted >> (shift * 4)) & 0xf) as usize]));
+        }
+        for shift in (0..8).rev() {
+            text.push(char::from(HEX[((entropy >> (shift * 4)) & 0xf) as usize]));
+        }
+        Self(text)
     }
 
     pub fn parse(input: &str) -> Result<Self, ParseError> {
@@ -642,7 +666,7 @@ impl fmt::Display for DeploymentId {
         f.write_str(&self.0)
     }
 }
-string_newtype_serde!(DeploymentId);
+string_newtype_serde!(DeploymentId, as_str);
 
 #[cfg(test)]
 mod tests {
@@ -748,6 +772,42 @@ mod tests {
         assert_eq!(Environment::PullRequest(4).slug(), "pr4");
         assert!(Environment::PullRequest(3).is_transient());
         assert!(!Environment::Staging.is_transient());
+    }
+
+    /// `check_ref_name` as the rules read, one `str` test each: the reference the one-pass
+    /// check is held to.
+    fn check_ref_name_rule_by_rule(name: &str) -> Result<(), ParseError> {
+        let bad = |why: &str| {
+            Err(err(format!(
+                "`{}` is not a valid git ref: {why}",
+                clip(name)
+            )))
+        };
+        if name.is_empty() {
+            return bad("it is empty");
+        }
+        if name.len() > 255 {
+            return bad("it is longer than 255 characters");
+        }
+        if name
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c))
+        {
+            return bad("it holds a space or one of ~ ^ : ? * [ \\");
+        }
+        if name.contains("..") || name.contains("@{") || name.contains("//") || name == "@" {
+            return bad("it holds `..`, `//` or `@{`");
+        }
+        if name.starts_with('-') || name.starts_with('/') || name.starts_with('.') {
+            return bad("it starts with `-`, `/` or `.`");
+        }
+        if name.ends_with('/') || name.ends_with('.') || name.ends_with(".lock") {
+            return bad("it ends with `/`, `.` or `.lock`");
+        }
+        if name.split('/').any(|part| part.starts_with('.')) {
+            return bad("a part of it starts with `.`");
+        }
+        Ok(())
     }
 
     #[test]
@@ -880,6 +940,28 @@ mod tests {
             let ib = DeploymentId::new(Timestamp::from_millis(b), e2);
             if a < b { prop_assert!(ib < ia); }
             prop_assert_eq!(ia.created(), Timestamp::from_millis(a));
+            // The id is the inverted milliseconds and the entropy in fixed-width hex.
+            prop_assert_eq!(
+                ia.as_str(),
+                format!("{:016x}{:08x}", u64::MAX - a as u64, e1)
+            );
+        }
+
+        /// The one-pass check answers as the rules read one by one: the same refusal, for
+        /// names of any characters (the pattern favours the ones the rules name).
+        #[test]
+        fn ref_names_are_checked_as_the_rules_read(name in "[a-z./@{~^:?*\\[\\\\ \\t\\-]{0,12}|\\PC{0,12}|[\u{80}-\u{3000}a/]{0,8}") {
+            prop_assert_eq!(check_ref_name(&name), check_ref_name_rule_by_rule(&name));
+        }
+
+        #[test]
+        fn ids_are_written_as_their_text(n in 1u64..100_000, sha in "[0-9a-f]{40}") {
+            let environment = Environment::PullRequest(n);
+            let sha = Sha::parse(&sha).expect("valid by construction");
+            prop_assert_eq!(
+                serde_json::to_string(&(&environment, &sha)).expect("serialises"),
+                format!("[\"pr{n}\",\"{sha}\"]")
+            );
         }
     }
 }

@@ -12,7 +12,7 @@
 //! limit of the other routes; every step over the body (signature, JSON parsing into the
 //! typed payload, commits skipped as `IgnoredAny`) is one linear pass.
 
-use crate::http::{body_limit_layer, check_body_limit, header};
+use crate::http::{body_limit_layer, check_body_limit};
 use crate::webhook_payloads::github::{
     CheckRunEvent, CheckSuiteEvent, DeploymentEvent, DeploymentStatusEvent, GithubDeployment,
     PullRequestEvent, PushEvent, RepositoryEvent, RepositoryInfo, StatusEvent, WorkflowJobEvent,
@@ -67,6 +67,36 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The three headers a delivery is read by, found in one pass over the request's headers
+/// (a lookup by name parses and hashes the name: three of them cost more than the pass). Each
+/// is the first value of its name, when that is text, as `HeaderMap::get` would answer.
+#[derive(Debug, Default, PartialEq)]
+struct DeliveryHeaders<'a> {
+    event: Option<&'a str>,
+    delivery: Option<&'a str>,
+    signature: Option<&'a str>,
+}
+
+impl<'a> DeliveryHeaders<'a> {
+    fn of(headers: &'a axum::http::HeaderMap) -> Self {
+        let (mut event, mut delivery, mut signature) = (None, None, None);
+        for (name, value) in headers {
+            let slot = match name.as_str() {
+                "x-github-event" => &mut event,
+                "x-github-delivery" => &mut delivery,
+                "x-hub-signature-256" => &mut signature,
+                _ => continue,
+            };
+            slot.get_or_insert_with(|| value.to_str().ok());
+        }
+        Self {
+            event: event.flatten(),
+            delivery: delivery.flatten(),
+            signature: signature.flatten(),
+        }
+    }
+}
+
 /// What the handler did, as the short text GitHub shows in the delivery log.
 #[derive(Debug)]
 enum Handled {
@@ -80,7 +110,7 @@ impl IntoResponse for Handled {
     fn into_response(self) -> Response {
         match self {
             Self::Accepted(text) => (StatusCode::ACCEPTED, text).into_response(),
-            Self::Ignored(text) => (StatusCode::OK, format!("ignored: {text}")).into_response(),
+            Self::Ignored(text) => (StatusCode::OK, ["ignored: ", &text].concat()).into_response(),
         }
     }
 }
@@ -209,9 +239,11 @@ async fn receive(
         .github_webhook_secret
         .as_ref()
         .ok_or(AppError::NotConfigured("GITHUB_WEBHOOK_SECRET"))?;
-    verify_github(secret, header(&headers, "x-hub-signature-256"), &body)?;
+    let read = DeliveryHeaders::of(&headers);
+    verify_github(secret, read.signature, &body)?;
 
-    let name = header(&headers, "x-github-event")
+    let name = read
+        .event
         .ok_or_else(|| AppError::bad_request("missing X-GitHub-Event header"))?;
     if name == "ping" {
         return Ok((StatusCode::OK, "pong").into_response());
@@ -219,7 +251,8 @@ async fn receive(
     if !HANDLED.contains(&name) {
         return Ok(Handled::Ignored(format!("{name} events are not used")).into_response());
     }
-    let delivery = header(&headers, "x-github-delivery")
+    let delivery = read
+        .delivery
         .map(str::trim)
         .filter(|d| !d.is_empty() && d.len() <= 100)
         .ok_or_else(|| AppError::bad_request("missing X-GitHub-Delivery header"))?;
@@ -237,6 +270,8 @@ async fn receive(
         event = %name,
         %repository
     );
+    // The delivery's idempotency key is its correlation id: `github:<delivery>`.
+    let key = correlation.as_str();
     let work = async move {
         let Some(found) = find(&state, &repository, github_id, former.as_ref()).await? else {
             return Ok(Handled::Ignored(format!("no channel follows {repository}")).into_response());
@@ -274,8 +309,7 @@ async fn receive(
             // call's result and the awaited future), and `run_once` moves the block.
             Box::pin(act(&state, &project, event)).await
         };
-        let key = format!("github:{delivery}");
-        Ok(match idempotency::run_once(&state, &key, work).await? {
+        Ok(match idempotency::run_once(&state, key, work).await? {
             idempotency::Once::Ran(handled) => {
                 tracing::info!(?handled, "handled");
                 handled.into_response()
@@ -485,11 +519,17 @@ async fn decided(
             sha,
         } => {
             let deployment_id = state.new_deployment_id();
-            let accepted = format!(
-                "deploying {} ({}) to {environment} as {deployment_id}",
+            let accepted = [
+                "deploying ",
                 git_ref.short_name(),
-                sha.short()
-            );
+                " (",
+                sha.short(),
+                ") to ",
+                &environment.name(),
+                " as ",
+                deployment_id.as_str(),
+            ]
+            .concat();
             // The request is a temporary: written to text by `send`, it is not held across
             // the await.
             let sending = invoke::send(
@@ -598,8 +638,8 @@ async fn pull_request(
     const CHECKING: &str = "; the workflow file's check handed over";
     Ok(match (checking, handled) {
         (false, handled) => handled,
-        (true, Handled::Accepted(text)) => Handled::Accepted(format!("{text}{CHECKING}")),
-        (true, Handled::Ignored(text)) => Handled::Ignored(format!("{text}{CHECKING}")),
+        (true, Handled::Accepted(text)) => Handled::Accepted(text + CHECKING),
+        (true, Handled::Ignored(text)) => Handled::Ignored(text + CHECKING),
     })
 }
 
@@ -829,6 +869,55 @@ async fn deployment_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    /// One pass over the headers answers what a lookup by name answers: the first value of
+    /// each name, when it is text, whatever else the request carries.
+    #[test]
+    fn the_delivery_headers_are_the_first_of_their_names() {
+        let maps: [&[(&str, &[u8])]; 4] = [
+            &[],
+            &[
+                ("content-type", b"application/json"),
+                ("X-GitHub-Event", b"push"),
+                ("x-github-delivery", b"d-1"),
+                ("x-hub-signature-256", b"sha256=ab"),
+                ("x-hub-signature", b"sha1=cd"),
+            ],
+            // Repeated names: the first value counts.
+            &[
+                ("x-github-event", b"push"),
+                ("x-github-event", b"ping"),
+                ("x-github-delivery", b"d-1"),
+                ("x-github-delivery", b"d-2"),
+            ],
+            // A first value that is not text is no value, even with a later one that is.
+            &[
+                ("x-hub-signature-256", b"\xff"),
+                ("x-hub-signature-256", b"sha256=ab"),
+            ],
+        ];
+        for pairs in maps {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                let name = axum::http::HeaderName::from_bytes(name.as_bytes()).expect("name");
+                headers.append(name, HeaderValue::from_bytes(value).expect("value"));
+            }
+            let read = DeliveryHeaders::of(&headers);
+            assert_eq!(
+                read,
+                DeliveryHeaders {
+                    event: crate::http::header(&headers, "x-github-event"),
+                    delivery: crate::http::header(&headers, "x-github-delivery"),
+                    signature: crate::http::header(&headers, "x-hub-signature-256"),
+                },
+                "{pairs:?}"
+            );
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert("x-github-event", HeaderValue::from_static("push"));
+        assert_eq!(DeliveryHeaders::of(&headers).event, Some("push"));
+    }
 
     /// The size of the future an async fn taking two arguments returns.
     fn future_size<A, B, F: Future, G: Fn(A, B) -> F>(_: &G) -> usize {
