@@ -29,10 +29,13 @@ use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 use tracing::Instrument;
 
+/// The route's path.
+const PATH: &str = "/circleci/webhook";
+
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/circleci/webhook", post(receive))
-        .layer(axum::middleware::from_fn(super::log_refusals))
+        .route(PATH, post(receive))
+        .layer(super::log_refusals(PATH))
         .with_state(state)
 }
 

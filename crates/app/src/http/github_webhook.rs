@@ -58,11 +58,14 @@ const HANDLED: [&str; 10] = [
 /// How many deployments of one commit are looked at for parked ones.
 const PARKED_LOOKUP: usize = 20;
 
+/// The route's path.
+const PATH: &str = "/github/webhook";
+
 pub fn router(state: AppState) -> Router {
     let limit = state.config.github_max_body_bytes;
     Router::new()
-        .route("/github/webhook", post(receive))
-        .layer(axum::middleware::from_fn(super::log_refusals))
+        .route(PATH, post(receive))
+        .layer(super::log_refusals(PATH))
         .layer(body_limit_layer(limit))
         .with_state(state)
 }
@@ -118,7 +121,8 @@ impl IntoResponse for Handled {
 /// One parsed event.
 #[derive(Debug)]
 enum Event {
-    PullRequest(PullRequestEvent),
+    /// Checked and turned into the workflow's terms while parsing, like a push.
+    PullRequest(Box<PullRequest>),
     /// Checked and turned into the workflow's terms while parsing (nothing is parsed twice).
     Push(Box<Push>),
     Status(StatusEvent),
@@ -145,11 +149,7 @@ impl Event {
 
     fn validate(&self) -> Result<(), AppError> {
         match self {
-            Self::PullRequest(e) => {
-                e.head_sha()?;
-                e.base_sha().map(drop)
-            }
-            Self::Push(_) => Ok(()),
+            Self::PullRequest(_) | Self::Push(_) => Ok(()),
             Self::Status(e) => parse_sha("sha", &e.sha).map(drop),
             Self::CheckSuite(e) => {
                 parse_sha("check_suite.head_sha", &e.check_suite.head_sha).map(drop)
@@ -182,7 +182,9 @@ impl Event {
 
     fn parse_payload(name: &str, body: &[u8]) -> Result<Option<Self>, AppError> {
         Ok(Some(match name {
-            "pull_request" => Self::PullRequest(parse_json(name, body)?),
+            "pull_request" => {
+                Self::PullRequest(Box::new(PullRequest::new(parse_json(name, body)?)?))
+            }
             "push" => Self::Push(Box::new(Push::new(PushEvent::parse(body)?)?)),
             "status" => Self::Status(parse_json(name, body)?),
             "check_suite" => Self::CheckSuite(parse_json(name, body)?),
@@ -345,7 +347,7 @@ async fn act_on_other(
     event: Event,
 ) -> Result<Handled, AppError> {
     match event {
-        Event::PullRequest(e) => pull_request(state, project, e).await,
+        Event::PullRequest(e) => pull_request(state, project, *e).await,
         Event::Push(push) => decide(state, project, push.handed, push.reread_at).await,
         Event::Status(e) => {
             let sha = parse_sha("sha", &e.sha)?;
@@ -606,33 +608,12 @@ async fn decide(
 async fn pull_request(
     state: &AppState,
     project: &Project,
-    e: PullRequestEvent,
+    e: PullRequest,
 ) -> Result<Handled, AppError> {
-    let event = WorkflowEvent::PullRequest {
-        action: PullRequestAction::parse(&e.action),
-        number: e.number,
-        head_branch: e.pull_request.head.branch.clone(),
-        head_sha: e.head_sha()?,
-        from_fork: e.from_fork(),
-        draft: e.pull_request.draft,
-    };
-    let url = e.pull_request.html_url.clone();
-    let trigger = Trigger::PullRequest {
-        number: e.number,
-        url: url.clone(),
-    };
-    // The pull request's author stands for the commits' author: the payload names no commit
-    // author, and this function makes no slow GitHub calls.
-    let author = e.pull_request.user.as_ref().and_then(|u| u.github_login());
     // A pull request that may change the workflow file gets its check (handed over first: if
     // the invoke fails, nothing was decided yet and GitHub's redelivery does both).
     let checking = check_workflow_file(state, project, &e).await?;
-    let handed = HandedEvent {
-        event,
-        trigger,
-        commit_author: author,
-        pr_url: url,
-    };
+    let handed = e.handed;
     let handled = decide(state, project, handed, None).await?;
     // The answer stays the decision's (a declined or ignored event is still answered 200).
     const CHECKING: &str = "; the workflow file's check handed over";
@@ -652,22 +633,79 @@ const CHECKED_ACTIONS: [&str; 3] = ["opened", "synchronize", "reopened"];
 async fn check_workflow_file(
     state: &AppState,
     project: &Project,
-    e: &PullRequestEvent,
+    e: &PullRequest,
 ) -> Result<bool, AppError> {
-    if !CHECKED_ACTIONS.contains(&e.action.as_str()) {
+    let (Some(base_sha), true) = (&e.base_sha, CHECKED_ACTIONS.contains(&e.action.as_str())) else {
         return Ok(false);
-    }
-    let Some(base_sha) = e.base_sha()? else {
+    };
+    let WorkflowEvent::PullRequest {
+        number, head_sha, ..
+    } = &e.handed.event
+    else {
         return Ok(false);
     };
     let request = DeploymentCreateRequest::CheckWorkflowFile {
         repository: project.repository.clone(),
-        number: e.number,
-        base_sha,
-        head_sha: e.head_sha()?,
+        number: *number,
+        base_sha: base_sha.clone(),
+        head_sha: head_sha.clone(),
     };
     invoke::send(state.invoker()?, &request).await?;
     Ok(true)
+}
+
+/// A `pull_request` in the workflow's terms.
+#[derive(Debug)]
+struct PullRequest {
+    /// Whom the event belongs to.
+    repository: RepositoryInfo,
+    /// As GitHub names it (`opened`, `synchronize`, ...).
+    action: String,
+    /// The base branch's head when the event was sent, when the payload names it.
+    base_sha: Option<Sha>,
+    handed: HandedEvent,
+}
+
+impl PullRequest {
+    /// Checks every value the decision and the workflow file's check need (a malformed one
+    /// is a 400); each SHA is parsed once.
+    fn new(e: PullRequestEvent) -> Result<Self, AppError> {
+        let head_sha = e.head_sha()?;
+        let base_sha = e.base_sha()?;
+        let from_fork = e.from_fork();
+        let PullRequestEvent {
+            action,
+            number,
+            pull_request,
+            repository,
+        } = e;
+        // The pull request's author stands for the commits' author: the payload names no
+        // commit author, and this function makes no slow GitHub calls.
+        let commit_author = pull_request.user.as_ref().and_then(|u| u.github_login());
+        let event = WorkflowEvent::PullRequest {
+            action: PullRequestAction::parse(&action),
+            number,
+            head_branch: pull_request.head.branch,
+            head_sha,
+            from_fork,
+            draft: pull_request.draft,
+        };
+        let url = pull_request.html_url;
+        Ok(Self {
+            repository,
+            action,
+            base_sha,
+            handed: HandedEvent {
+                event,
+                trigger: Trigger::PullRequest {
+                    number,
+                    url: url.clone(),
+                },
+                commit_author,
+                pr_url: url,
+            },
+        })
+    }
 }
 
 /// A `push` in the workflow's terms.

@@ -65,26 +65,30 @@ pub fn router(functions: &Functions) -> Router {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal(pub String);
 
-/// The layer of every HTTP route: a refused request is logged at `warn` with its route,
-/// status and reason, and a signature refusal (401) is counted as the
+/// The layer of every HTTP route, for the route at `route`: a refused request is logged at
+/// `warn` with its route, status and reason, and a signature refusal (401) is counted as the
 /// `SignatureFailures` metric of its route (docs/operations.md, "Metrics").
-pub async fn log_refusals(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    // Each router serves one fixed path, so the path is the route.
-    let route = request.uri().path().to_owned();
-    let response = next.run(request).await;
-    if let Some(Refusal(reason)) = response.extensions().get::<Refusal>() {
-        let status = response.status().as_u16();
-        tracing::warn!(%route, status, %reason, "request refused");
-        if response.status() == axum::http::StatusCode::UNAUTHORIZED {
-            deploybot_core::metrics::emit(deploybot_core::metrics::Metric::SignatureFailure {
-                route,
-            });
+///
+/// A mapping of the response, not a middleware function: axum's `from_fn` boxes the inner
+/// service and the future on every request, this adds nothing to a request that is not
+/// refused (docs/performance.md, "Keys read as bytes").
+pub fn log_refusals(
+    route: &'static str,
+) -> tower::util::MapResponseLayer<
+    impl Fn(axum::response::Response) -> axum::response::Response + Clone + Send + Sync + 'static,
+> {
+    tower::util::MapResponseLayer::new(move |response: axum::response::Response| {
+        if let Some(Refusal(reason)) = response.extensions().get::<Refusal>() {
+            let status = response.status().as_u16();
+            tracing::warn!(%route, status, %reason, "request refused");
+            if response.status() == axum::http::StatusCode::UNAUTHORIZED {
+                deploybot_core::metrics::emit(deploybot_core::metrics::Metric::SignatureFailure {
+                    route: route.to_owned(),
+                });
+            }
         }
-    }
-    response
+        response
+    })
 }
 
 /// A header's value as text, when present and valid UTF-8.

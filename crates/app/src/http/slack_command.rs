@@ -42,10 +42,13 @@ use serde::Deserialize;
 use std::sync::Arc;
 use tracing::Instrument;
 
+/// The route's path.
+const PATH: &str = "/slack/command";
+
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/slack/command", post(handle))
-        .layer(axum::middleware::from_fn(super::log_refusals))
+        .route(PATH, post(handle))
+        .layer(super::log_refusals(PATH))
         .with_state(state)
 }
 

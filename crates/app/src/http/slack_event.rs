@@ -31,10 +31,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
+/// The route's path.
+const PATH: &str = "/slack/event";
+
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/slack/event", post(handle))
-        .layer(axum::middleware::from_fn(super::log_refusals))
+        .route(PATH, post(handle))
+        .layer(super::log_refusals(PATH))
         .with_state(state)
 }
 

@@ -48,10 +48,13 @@ use serde::Deserialize;
 use std::collections::BTreeSet;
 use tracing::Instrument;
 
+/// The route's path.
+const PATH: &str = "/slack/interactive";
+
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/slack/interactive", post(handle))
-        .layer(axum::middleware::from_fn(super::log_refusals))
+        .route(PATH, post(handle))
+        .layer(super::log_refusals(PATH))
         .with_state(state)
 }
 
