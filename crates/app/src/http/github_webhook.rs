@@ -12,7 +12,6 @@
 //! limit of the other routes; every step over the body (signature, JSON parsing into the
 //! typed payload, commits skipped as `IgnoredAny`) is one linear pass.
 
-use crate::http::{body_limit_layer, check_body_limit};
 use crate::webhook_payloads::github::{
     CheckRunEvent, CheckSuiteEvent, DeploymentEvent, DeploymentStatusEvent, GithubDeployment,
     PullRequestEvent, PushEvent, RepositoryEvent, RepositoryInfo, StatusEvent, WorkflowJobEvent,
@@ -22,7 +21,7 @@ use crate::webhook_payloads::parse_json;
 use crate::{AppError, AppState};
 use crate::{idempotency, lifecycle, workflow};
 use axum::Router;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -61,13 +60,19 @@ const PARKED_LOOKUP: usize = 20;
 /// The route's path.
 const PATH: &str = "/github/webhook";
 
+/// The route has no layers: the most frequent delivery of all skips the per-request boxing of
+/// each one (docs/performance.md, "Keys read as bytes"). The handler reads the body within
+/// its own limit and logs its refusals as the other routes' layer does.
 pub fn router(state: AppState) -> Router {
-    let limit = state.config.github_max_body_bytes;
     Router::new()
-        .route(PATH, post(receive))
-        .layer(super::log_refusals(PATH))
-        .layer(body_limit_layer(limit))
+        .route(PATH, post(receive_and_log))
         .with_state(state)
+}
+
+async fn receive_and_log(State(state): State<AppState>, request: Request) -> Response {
+    let response = receive(state, request).await.into_response();
+    super::log_refusal(PATH, &response);
+    response
 }
 
 /// The three headers a delivery is read by, found in one pass over the request's headers
@@ -223,19 +228,13 @@ fn former_repository(
         .map_err(|e| AppError::bad_request(format!("repository payload: changes: {e}")))
 }
 
-async fn receive(
-    State(state): State<AppState>,
-    mut request: Request,
-) -> Result<Response, AppError> {
+async fn receive(state: AppState, request: Request) -> Result<Response, AppError> {
     // The headers are moved out of the request, not copied (axum's `HeaderMap` extractor
-    // clones them); the body is then read as the `Bytes` extractor reads it, within the
-    // route's limit.
-    let headers = std::mem::take(request.headers_mut());
-    let body = match Bytes::from_request(request, &()).await {
-        Ok(body) => body,
-        Err(rejection) => return Ok(rejection.into_response()),
-    };
-    check_body_limit(state.config.github_max_body_bytes, &body)?;
+    // clones them); the body is read within the route's own limit (GitHub's maximum), not
+    // an outer router's.
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
+    let body = read_body(body, state.config.github_max_body_bytes).await?;
     let secret = state
         .config
         .github_webhook_secret
@@ -328,6 +327,21 @@ async fn receive(
     // Boxed: the work is kilobytes of state, which axum's layers would otherwise copy with
     // this future on every hand-over (docs/performance.md, "Futures").
     crate::correlation::scope(&correlation, Box::pin(work)).await
+}
+
+/// The body, refused with 413 when it is longer than `limit` bytes (read no further than
+/// that) and with 400 when it cannot be read.
+async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, AppError> {
+    use http_body_util::BodyExt;
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            Err(AppError::PayloadTooLarge)
+        }
+        Err(error) => Err(AppError::bad_request(format!(
+            "the request body could not be read: {error}"
+        ))),
+    }
 }
 
 /// Acts on an event for its project. A push — most deliveries — is decided here; every other

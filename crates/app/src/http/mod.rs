@@ -78,17 +78,22 @@ pub fn log_refusals(
     impl Fn(axum::response::Response) -> axum::response::Response + Clone + Send + Sync + 'static,
 > {
     tower::util::MapResponseLayer::new(move |response: axum::response::Response| {
-        if let Some(Refusal(reason)) = response.extensions().get::<Refusal>() {
-            let status = response.status().as_u16();
-            tracing::warn!(%route, status, %reason, "request refused");
-            if response.status() == axum::http::StatusCode::UNAUTHORIZED {
-                deploybot_core::metrics::emit(deploybot_core::metrics::Metric::SignatureFailure {
-                    route: route.to_owned(),
-                });
-            }
-        }
+        log_refusal(route, &response);
         response
     })
+}
+
+/// [`log_refusals`] of one response: logged and counted when it is a refusal.
+pub fn log_refusal(route: &'static str, response: &axum::response::Response) {
+    if let Some(Refusal(reason)) = response.extensions().get::<Refusal>() {
+        let status = response.status().as_u16();
+        tracing::warn!(%route, status, %reason, "request refused");
+        if response.status() == axum::http::StatusCode::UNAUTHORIZED {
+            deploybot_core::metrics::emit(deploybot_core::metrics::Metric::SignatureFailure {
+                route: route.to_owned(),
+            });
+        }
+    }
 }
 
 /// A header's value as text, when present and valid UTF-8.
@@ -108,13 +113,6 @@ pub fn check_body_limit(limit: usize, body: &[u8]) -> Result<(), AppError> {
     } else {
         Ok(())
     }
-}
-
-/// The body-size layer of a route whose handler checks its own `limit`: axum's extractor limit
-/// sits one byte above it (instead of axum's 2 MB default), so a body over the limit reaches
-/// the handler and gets its 413, whatever the outer router sets.
-pub fn body_limit_layer(limit: usize) -> axum::extract::DefaultBodyLimit {
-    axum::extract::DefaultBodyLimit::max(limit.saturating_add(1))
 }
 
 #[cfg(test)]
