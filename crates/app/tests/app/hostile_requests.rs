@@ -654,6 +654,19 @@ fn github_rows(h: &Harness) -> Vec<Case> {
         ),
         case(
             EP,
+            "a raw control character in a key (not JSON; keys are read as bytes)",
+            delivery(
+                "push",
+                "d-0010",
+                String::from_utf8(good_body.clone())
+                    .expect("text")
+                    .replacen("\"private\"", "\"pri\tvate\"", 1)
+                    .into_bytes(),
+            ),
+            BAD_REQUEST,
+        ),
+        case(
+            EP,
             "JSON of the wrong shape: a list",
             delivery("push", "d-0007", b"[]".to_vec()),
             BAD_REQUEST,
