@@ -276,14 +276,38 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for NoControl<V> {
     }
 }
 
+#[inline]
 fn check_key<E: de::Error>(key: &[u8]) -> Result<(), E> {
-    if key.iter().any(|&b| b < 0x20) {
-        Err(E::custom(
-            "control character (\\u0000-\\u001F) found in a key",
-        ))
+    if holds_control(key) {
+        Err(control_in_key())
     } else {
         Ok(())
     }
+}
+
+#[cold]
+#[inline(never)]
+fn control_in_key<E: de::Error>() -> E {
+    E::custom("control character (\\u0000-\\u001F) found in a key")
+}
+
+/// Whether `bytes` holds a byte below 0x20, eight bytes at a time (every key of a payload is
+/// checked): `x - 0x20…20` borrows into a byte's top bit exactly where that byte is below
+/// 0x20 and its own top bit is clear.
+#[inline]
+fn holds_control(bytes: &[u8]) -> bool {
+    const LOW: u64 = u64::from_le_bytes([0x20; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        if x.wrapping_sub(LOW) & !x & HIGH != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| b < 0x20)
 }
 
 impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Seed<S> {
@@ -383,6 +407,24 @@ mod tests {
             let expected: Outer = serde_json::from_str(json).expect(json);
             let got: Outer = through_byte_keys(json).expect(json);
             assert_eq!(got, expected, "{json}");
+        }
+    }
+
+    #[test]
+    fn control_bytes_are_found_wherever_they_are() {
+        for len in 0..20 {
+            for at in 0..len {
+                for byte in [0x00, 0x09, 0x1f] {
+                    let mut key = vec![b'k'; len];
+                    key[at] = byte;
+                    assert!(holds_control(&key), "{key:?}");
+                }
+            }
+            // Bytes at and above 0x20, UTF-8 ones among them, are not.
+            let key: Vec<u8> = (0..len)
+                .map(|i| [0x20, 0x7f, 0x80, 0xc3, 0xff][i % 5])
+                .collect();
+            assert!(!holds_control(&key), "{key:?}");
         }
     }
 
