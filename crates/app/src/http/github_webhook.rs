@@ -652,6 +652,8 @@ async fn check_workflow_file(
     let (Some(base_sha), true) = (&e.base_sha, CHECKED_ACTIONS.contains(&e.action.as_str())) else {
         return Ok(false);
     };
+    // Always a pull request's event (`PullRequest::new` builds it), which holds the number
+    // and the head commit the check needs.
     let WorkflowEvent::PullRequest {
         number, head_sha, ..
     } = &e.handed.event
