@@ -78,7 +78,7 @@ async fn receive_and_log(State(state): State<AppState>, request: Request) -> Res
 /// The three headers a delivery is read by, found in one pass over the request's headers
 /// (a lookup by name parses and hashes the name: three of them cost more than the pass). Each
 /// is the first value of its name, when that is text, as `HeaderMap::get` would answer.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, PartialEq)]
 struct DeliveryHeaders<'a> {
     event: Option<&'a str>,
     delivery: Option<&'a str>,
@@ -362,6 +362,7 @@ async fn act_on_other(
 ) -> Result<Handled, AppError> {
     match event {
         Event::PullRequest(e) => pull_request(state, project, *e).await,
+        // `act` decides a push before it gets here; answered the same way all the same.
         Event::Push(push) => decide(state, project, push.handed, push.reread_at).await,
         Event::Status(e) => {
             let sha = parse_sha("sha", &e.sha)?;

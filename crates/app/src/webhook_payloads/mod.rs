@@ -10,7 +10,8 @@ use serde::de::DeserializeOwned;
 
 /// Parses a JSON body into `T`; a failure is a 400 with serde's reason (which names the
 /// field), without the line/column noise. Field names are matched as bytes ([`byte_keys`]):
-/// the same result as `serde_json::from_slice`, without checking every key as UTF-8.
+/// the same result as `serde_json::from_slice`, without checking every key as UTF-8 — save
+/// that a key holding a control character, even escaped, is refused.
 pub fn parse_json<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, AppError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     T::deserialize(byte_keys::ByteKeys(&mut de))
