@@ -108,25 +108,35 @@ impl Browser {
         }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.session));
+    /// One WebDriver command: its value, or the whole answer when the driver says error.
+    async fn try_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Value> {
+        let mut request = self.http.request(method, format!("{}{path}", self.session));
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let answer: Value = request
+        let mut answer: Value = request
             .send()
             .await
             .expect("chromedriver answers")
             .json()
             .await
             .expect("JSON");
-        assert!(
-            answer["value"].get("error").is_none(),
-            "{method} {path}: {answer}"
-        );
-        answer["value"].clone()
+        if answer["value"].get("error").is_some() {
+            Err(answer)
+        } else {
+            Ok(answer["value"].take())
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method.clone(), path, body)
+            .await
+            .unwrap_or_else(|answer| panic!("{method} {path}: {answer}"))
     }
 
     async fn go(&self, url: &str) {
@@ -188,7 +198,13 @@ impl Browser {
         texts
     }
 
-    async fn click(&self, css: &str) {
+    /// Clicks a link or button that leads to another page, and returns once that page has
+    /// loaded. A WebDriver click does not always wait for the navigation it starts: without
+    /// this, the next `find` can return an element of the page being left, which is gone
+    /// ("stale element reference") by the time its text is asked for — or, worse, whose text
+    /// is read as if it were the new page's.
+    async fn follow(&self, css: &str) {
+        let before = self.current_url().await;
         let element = self.find(css).await;
         self.call(
             reqwest::Method::POST,
@@ -196,6 +212,31 @@ impl Browser {
             Some(json!({})),
         )
         .await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            // While the browser is between pages, a command may fail: that is "not yet".
+            let url = self.try_call(reqwest::Method::GET, "/url", None).await;
+            if url
+                .as_ref()
+                .is_ok_and(|url| url.as_str() != Some(before.as_str()))
+            {
+                let state = self
+                    .try_call(
+                        reqwest::Method::POST,
+                        "/execute/sync",
+                        Some(json!({"script": "return document.readyState", "args": []})),
+                    )
+                    .await;
+                if state.is_ok_and(|state| state == "complete") {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "clicking {css} on {before} never led to another loaded page"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     async fn type_into(&self, css: &str, text: &str) {
@@ -221,10 +262,10 @@ impl Browser {
     async fn sign_in(&self, base: &str, login: &str) {
         self.go(&format!("{base}/")).await;
         assert_eq!(self.text_of("h1").await, "Sign in");
-        self.click("a.button").await;
+        self.follow("a.button").await;
         assert_eq!(self.text_of("h1").await, "Authorize deploybot");
         self.type_into("#login", login).await;
-        self.click("#authorize").await;
+        self.follow("#authorize").await;
     }
 
     async fn close(self) {
@@ -280,7 +321,7 @@ async fn the_board_in_headless_chromium() {
 
     // The repository: a click on its name.
     browser
-        .click(&format!("h2 a[href='/repos/{}']", world::REPOSITORY))
+        .follow(&format!("h2 a[href='/repos/{}']", world::REPOSITORY))
         .await;
     assert_eq!(browser.text_of("h1").await, world::REPOSITORY);
     let headings = browser.texts_of("h2").await;
@@ -291,7 +332,7 @@ async fn the_board_in_headless_chromium() {
 
     // The production deployment: from the history table.
     browser
-        .click(&format!(
+        .follow(&format!(
             "td a[href$='/deployments/{}']",
             production.id.as_str()
         ))
