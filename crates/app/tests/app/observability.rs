@@ -8,10 +8,14 @@ use axum::http::StatusCode;
 use deploybot_testkit::fixtures::fixture_json;
 use deploybot_testkit::signing::{circleci_request_bytes, github_request_bytes, slack_request};
 use serde_json::json;
+use std::cell::RefCell;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::writer::EitherWriter;
 
-/// Everything logged while the guard lives, at `level` and above, as text lines.
+/// Everything logged on the current thread at `info` and above while its [`Capturing`] guard
+/// lives, as text lines.
 #[derive(Clone, Default)]
 struct Logs(Arc<Mutex<Vec<u8>>>);
 
@@ -28,18 +32,58 @@ impl Write for Logs {
     }
 }
 
+thread_local! {
+    /// The capture of this thread, if one is running.
+    static CAPTURE: RefCell<Option<Logs>> = const { RefCell::new(None) };
+}
+
+/// Ends the capture of its thread when dropped.
+struct Capturing;
+
+impl Drop for Capturing {
+    fn drop(&mut self) {
+        CAPTURE.with(|c| c.borrow_mut().take());
+    }
+}
+
+/// Writes a line to the capture of the thread that logs it, or nowhere.
+struct ThreadCapture;
+
+impl<'a> MakeWriter<'a> for ThreadCapture {
+    type Writer = EitherWriter<Logs, std::io::Sink>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        CAPTURE.with(|c| match c.borrow().as_ref() {
+            Some(logs) => EitherWriter::A(logs.clone()),
+            None => EitherWriter::B(std::io::sink()),
+        })
+    }
+}
+
 impl Logs {
-    /// Logs to this buffer on the current thread (the tests run on a current-thread runtime,
-    /// so the spawned `Event` invocations log here too).
-    fn capture(level: tracing::Level) -> (Self, tracing::subscriber::DefaultGuard) {
+    /// Logs at `info` and above to this buffer on the current thread (the tests run on a
+    /// current-thread runtime, so the spawned `Event` invocations log here too).
+    ///
+    /// One global subscriber writes each thread's lines to that thread's capture. A subscriber
+    /// per test (`set_default`), or a global one whose filter read the thread's capture, lost
+    /// the spans and lines of callsites that other tests had reached first when this binary's
+    /// tests ran together in one process (`cargo test`); a global subscriber with a fixed
+    /// level does not.
+    fn capture() -> (Self, Capturing) {
+        static INSTALLED: OnceLock<()> = OnceLock::new();
+        INSTALLED.get_or_init(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::INFO)
+                .with_ansi(false)
+                .with_writer(ThreadCapture)
+                .finish();
+            // Another global subscriber set first would leave every capture empty: the tests
+            // say so by finding no lines.
+            let _ = tracing::subscriber::set_global_default(subscriber);
+        });
         let logs = Self::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(level)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
+        CAPTURE.with(|c| *c.borrow_mut() = Some(logs.clone()));
+        (logs, Capturing)
     }
 
     fn lines(&self) -> Vec<String> {
@@ -61,7 +105,7 @@ async fn refused_requests_are_logged_at_warn_with_route_and_reason_and_counted()
         failures("/slack/command"),
         failures("/circleci/webhook"),
     );
-    let (logs, _guard) = Logs::capture(tracing::Level::INFO);
+    let (logs, _guard) = Logs::capture();
 
     let push = fixture_json("github/push.json").expect("push fixture");
     let forged = github_request_bytes(
@@ -145,7 +189,7 @@ async fn refused_requests_are_logged_at_warn_with_route_and_reason_and_counted()
 #[tokio::test]
 async fn one_delivery_is_followed_across_functions_by_its_correlation_id() {
     let h = Harness::new().await;
-    let (logs, _guard) = Logs::capture(tracing::Level::INFO);
+    let (logs, _guard) = Logs::capture();
     let mut push = fixture_json("github/push.json").expect("push fixture");
     push["ref"] = json!("refs/heads/main");
     let delivery = "5f9a1c00-0bd7-11ef-8e1b-2bb6f0d0c0de";
