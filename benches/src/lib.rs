@@ -4,5 +4,6 @@
 //! benchmarks (`benches/handlers.rs`), the store-call count test (`tests/store_calls.rs`) and
 //! the load generator (`src/bin/deploybot-load.rs`). Never shipped.
 
+pub mod ordered;
 pub mod payloads;
 pub mod world;

@@ -2,10 +2,11 @@
 //! `push` payload (the fixture, padded with realistic commits to about 30 KB), a CircleCI
 //! `workflow-completed` and a slash command.
 
+use crate::ordered::Json;
 use deploybot_core::signature::{SigningSecret, sign_circleci, sign_github, sign_slack};
-use deploybot_testkit::fixtures::fixture_json;
+use deploybot_testkit::fixtures::{fixture, fixture_json};
 use deploybot_testkit::signing::SignedRequest;
-use serde_json::{Value, json};
+use serde_json::json;
 
 pub const SLACK_SECRET: &str = "bench-slack-signing-secret";
 pub const GITHUB_SECRET: &str = "bench-github-webhook-secret";
@@ -26,53 +27,80 @@ pub fn push_payload_30k() -> Vec<u8> {
     push_payload(PUSH_TARGET_BYTES)
 }
 
+/// A fixture as it is written, keys in GitHub's order (an empty object if it is missing).
+fn github_fixture(path: &str) -> Json {
+    fixture(path)
+        .and_then(|text| Json::parse(text.as_bytes()))
+        .unwrap_or(Json::Object(Vec::new()))
+}
+
 /// The pull request fixture's `synchronize` (a new commit on an open pull request) of
 /// `acme/web`, as GitHub sends it (about 20 KB: the pull request with its head and base
-/// repositories).
+/// repositories; keys in GitHub's order, compact).
 pub fn pull_request_payload() -> Vec<u8> {
-    let mut v = fixture_json("github/pull_request.synchronize.json").unwrap_or_else(|| json!({}));
-    v["repository"]["full_name"] = json!(REPO);
-    v["pull_request"]["head"]["repo"]["full_name"] = json!(REPO);
-    serde_json::to_vec(&v).unwrap_or_default()
+    let mut v = github_fixture("github/pull_request.synchronize.json");
+    v.set(&["repository", "full_name"], Json::str(REPO));
+    v.set(
+        &["pull_request", "head", "repo", "full_name"],
+        Json::str(REPO),
+    );
+    v.to_vec()
 }
 
 /// A GitHub `push` of `acme/web`'s default branch padded with commits to at least
-/// `target_bytes` (the fixture's own single commit when it is already that large).
+/// `target_bytes` (the fixture's own single commit when it is already that large); keys in
+/// GitHub's order, compact.
 pub fn push_payload(target_bytes: usize) -> Vec<u8> {
-    let mut push = fixture_json("github/push.json").unwrap_or_else(|| json!({}));
-    push["ref"] = json!("refs/heads/main");
-    let template = push["commits"][0].clone();
+    let mut push = github_fixture("github/push.json");
+    push.set(&["ref"], Json::str("refs/heads/main"));
+    let template = match push.get(&["commits"]) {
+        Some(Json::Array(commits)) => commits.first().cloned().unwrap_or(Json::Null),
+        _ => Json::Null,
+    };
     let mut commits = vec![template.clone()];
     let mut n: u64 = 1;
     loop {
-        let size = serde_json::to_vec(&push).map(|v| v.len()).unwrap_or(0);
-        if size >= target_bytes {
+        if push.to_vec().len() >= target_bytes {
             break;
         }
         let mut commit = template.clone();
         let sha = format!("{:040x}", 0x9e37_79b9_7f4a_7c15_u64.wrapping_mul(n));
-        commit["id"] = json!(sha);
-        commit["tree_id"] = json!(format!("{:040x}", n.wrapping_mul(7_919)));
-        commit["url"] = json!(format!("https://github.com/acme/web/commit/{sha}"));
-        commit["message"] = json!(format!(
+        commit.set(&["id"], Json::str(sha.clone()));
+        commit.set(
+            &["tree_id"],
+            Json::str(format!("{:040x}", n.wrapping_mul(7_919))),
+        );
+        commit.set(
+            &["url"],
+            Json::str(format!("https://github.com/acme/web/commit/{sha}")),
+        );
+        commit.set(&["message"], Json::str(format!(
             "Refactor the session store (step {n})\n\nMove token refresh into its own module and cover the expiry edge cases with tests. Part of #{}.",
             100 + n
-        ));
-        commit["added"] = json!([format!("src/session/refresh_{n}.ts")]);
-        commit["modified"] = json!([
-            "src/session/store.ts",
-            "src/session/index.ts",
-            format!("test/session/refresh_{n}.test.ts")
-        ]);
+        )));
+        commit.set(
+            &["added"],
+            Json::Array(vec![Json::str(format!("src/session/refresh_{n}.ts"))]),
+        );
+        commit.set(
+            &["modified"],
+            Json::Array(vec![
+                Json::str("src/session/store.ts"),
+                Json::str("src/session/index.ts"),
+                Json::str(format!("test/session/refresh_{n}.test.ts")),
+            ]),
+        );
         commits.push(commit);
-        push["commits"] = Value::Array(commits.clone());
+        push.set(&["commits"], Json::Array(commits.clone()));
         n += 1;
     }
     if let Some(last) = commits.last() {
-        push["head_commit"] = last.clone();
-        push["after"] = last["id"].clone();
+        push.set(&["head_commit"], last.clone());
+        if let Some(id) = last.get(&["id"]) {
+            push.set(&["after"], id.clone());
+        }
     }
-    serde_json::to_vec(&push).unwrap_or_default()
+    push.to_vec()
 }
 
 /// A GitHub webhook delivery of `body` as `event` with delivery id `delivery`.
@@ -133,6 +161,7 @@ pub fn slash_request(text: &str, timestamp: i64) -> SignedRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn the_typical_push_and_pull_request_are_real_json_of_acme_web() {
@@ -144,6 +173,21 @@ mod tests {
         assert_eq!(pr["action"], "synchronize");
         assert_eq!(pr["repository"]["full_name"], REPO);
         assert_eq!(pr["pull_request"]["head"]["repo"]["full_name"], REPO);
+    }
+
+    /// GitHub sends a repository's `id` first and its `full_name` fourth; so do the payloads
+    /// measured here (the handlers may read objects from their first keys).
+    #[test]
+    fn keys_are_in_githubs_order() {
+        for body in [push_payload(0), push_payload_30k(), pull_request_payload()] {
+            let text = String::from_utf8(body).expect("text");
+            let repository = text.find("\"repository\":{").expect("a repository");
+            let rest = &text[repository..];
+            let id = rest.find("\"id\":").expect("an id");
+            let full_name = rest.find("\"full_name\":").expect("a full name");
+            let private = rest.find("\"private\":").expect("private");
+            assert!(id < full_name && full_name < private, "{}", &rest[..200]);
+        }
     }
 
     #[test]

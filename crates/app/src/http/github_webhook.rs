@@ -759,7 +759,7 @@ impl Push {
             default_branch,
         };
         Ok(Self {
-            repository: e.repository,
+            repository: e.repository.info(),
             handed: HandedEvent {
                 event,
                 trigger,

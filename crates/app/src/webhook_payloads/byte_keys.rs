@@ -16,6 +16,10 @@
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
+/// The name under which serde_json's `RawValue` asks for its text. A raw value read through
+/// the wrapped visitor would not be one (the tests of [`super::leading`] say so).
+const RAW_VALUE: &str = "$serde_json::private::RawValue";
+
 /// A deserializer whose structs below read their field names as bytes.
 pub(super) struct ByteKeys<D>(pub(super) D);
 
@@ -74,11 +78,16 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for ByteKeys<D> {
         self.0.deserialize_unit_struct(name, visitor)
     }
 
+    /// serde_json's raw value (`RawValue`, which [`super::leading`] reads) is serde_json's
+    /// own business: its visitor is not wrapped.
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
+        if name == RAW_VALUE {
+            return self.0.deserialize_newtype_struct(name, visitor);
+        }
         self.0.deserialize_newtype_struct(name, Wrap(visitor))
     }
 

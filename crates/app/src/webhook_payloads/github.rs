@@ -2,23 +2,77 @@
 //! `check_suite`, `check_run`, `deployment`, `deployment_status`, `repository`), reduced to the
 //! fields it reads.
 
+use super::leading::{self, Leading};
 use super::non_empty;
 use crate::AppError;
 use deploybot_core::repository_move::FormerName;
 use deploybot_core::{DeploymentId, GithubLogin, Repository, Sha};
 use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde::de::{self, IgnoredAny, MapAccess};
 
-/// The `repository` object every repository event carries.
-#[derive(Debug, Clone, Deserialize)]
+/// The `repository` object every repository event carries, read as far as its `id` and
+/// `full_name` (GitHub sends them first: [`super::leading`]).
+#[derive(Debug, Clone)]
 pub struct RepositoryInfo {
     pub full_name: String,
     /// GitHub's numeric id of the repository: it survives renames and transfers.
+    pub id: Option<u64>,
+}
+
+impl<'de> Deserialize<'de> for RepositoryInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leading::deserialize(d)
+    }
+}
+
+impl Leading for RepositoryInfo {
+    const EXPECTING: &'static str = "a repository object";
+
+    fn read<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+        #[derive(Deserialize)]
+        #[serde(field_identifier, rename_all = "snake_case")]
+        enum Key {
+            FullName,
+            Id,
+            #[serde(other)]
+            Other,
+        }
+        let (mut full_name, mut id) = (None, None::<Option<u64>>);
+        while full_name.is_none() || id.is_none() {
+            match map.next_key::<Key>()? {
+                Some(Key::FullName) => leading::once(map, &mut full_name, "full_name")?,
+                Some(Key::Id) => leading::once(map, &mut id, "id")?,
+                Some(Key::Other) => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                None => break,
+            }
+        }
+        Ok(Self {
+            full_name: full_name.ok_or_else(|| de::Error::missing_field("full_name"))?,
+            id: id.flatten(),
+        })
+    }
+}
+
+/// The `repository` object of a push, read whole: its `default_branch` comes late.
+#[derive(Debug, Deserialize)]
+pub struct PushRepository {
+    pub full_name: String,
     #[serde(default)]
     pub id: Option<u64>,
-    /// Present on `push` (and most other events).
     #[serde(default)]
     pub default_branch: Option<String>,
+}
+
+impl PushRepository {
+    /// Its name and id, as every other event's repository is read.
+    pub fn info(self) -> RepositoryInfo {
+        RepositoryInfo {
+            full_name: self.full_name,
+            id: self.id,
+        }
+    }
 }
 
 impl RepositoryInfo {
@@ -36,9 +90,44 @@ pub struct AnyRepositoryEvent {
     pub repository: Option<RepositoryInfo>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A user or organization, read as far as its `login` (GitHub sends it first:
+/// [`super::leading`]).
+#[derive(Debug, Clone)]
 pub struct Account {
     pub login: String,
+}
+
+impl<'de> Deserialize<'de> for Account {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leading::deserialize(d)
+    }
+}
+
+impl Leading for Account {
+    const EXPECTING: &'static str = "an account object";
+
+    fn read<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+        #[derive(Deserialize)]
+        #[serde(field_identifier, rename_all = "snake_case")]
+        enum Key {
+            Login,
+            #[serde(other)]
+            Other,
+        }
+        let mut login = None;
+        while login.is_none() {
+            match map.next_key::<Key>()? {
+                Some(Key::Login) => leading::once(map, &mut login, "login")?,
+                Some(Key::Other) => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                None => break,
+            }
+        }
+        Ok(Self {
+            login: login.ok_or_else(|| de::Error::missing_field("login"))?,
+        })
+    }
 }
 
 impl Account {
@@ -130,7 +219,7 @@ pub struct PushEvent {
     /// The pushed commits, counted (what they touched: [`PushEvent::touches_workflow_file`]).
     #[serde(default)]
     pub commits: Vec<IgnoredAny>,
-    pub repository: RepositoryInfo,
+    pub repository: PushRepository,
     #[serde(default)]
     pub sender: Option<Account>,
     #[serde(default)]

@@ -4,6 +4,7 @@
 mod byte_keys;
 pub mod circleci;
 pub mod github;
+mod leading;
 
 use crate::AppError;
 use serde::de::DeserializeOwned;
