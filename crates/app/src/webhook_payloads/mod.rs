@@ -12,7 +12,9 @@ use serde::de::DeserializeOwned;
 /// Parses a JSON body into `T`; a failure is a 400 with serde's reason (which names the
 /// field), without the line/column noise. Field names are matched as bytes ([`byte_keys`]):
 /// the same result as `serde_json::from_slice`, without checking every key as UTF-8 — save
-/// that a key holding a control character, even escaped, is refused.
+/// that a key read field by field and holding a control character, even escaped, is refused
+/// (a raw one is refused anywhere, as serde_json refuses it; the keys an object read as far as
+/// its leading fields skips are checked as serde_json checks what it skips: [`leading`]).
 pub fn parse_json<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, AppError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     T::deserialize(byte_keys::ByteKeys(&mut de))
