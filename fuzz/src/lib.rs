@@ -149,9 +149,9 @@ pub fn github_payloads(data: &[u8]) {
     if let Ok(e) = parse_json::<PushEvent>("push", data) {
         let _ = e.after_sha();
         let _ = e.commit_author();
-        let _ = e.repository.repository();
         let _ = GitRef::parse(&e.git_ref);
         let _ = e.sender.as_ref().and_then(|s| s.github_login());
+        let _ = e.repository.info().repository();
     }
     if let Ok(e) = parse_json::<PullRequestEvent>("pull_request", data) {
         let _ = e.head_sha();
