@@ -70,7 +70,9 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn receive_and_log(State(state): State<AppState>, request: Request) -> Response {
-    let response = receive(state, request).await.into_response();
+    // Boxed: axum boxes this future, and with `receive`'s state inside it would be over the
+    // kilobyte that glibc's per-thread cache serves (docs/performance.md, "Leading fields").
+    let response = Box::pin(receive(state, request)).await.into_response();
     super::log_refusal(PATH, &response);
     response
 }
