@@ -248,6 +248,7 @@ async fn lane_counts_at(n: usize, queued: usize) -> Vec<(&'static str, Counts)> 
         commit_author: None,
         pr_url: None,
         channel,
+        check_workflow_file: None,
     });
     let created = invoke::call(&invoker, &create).await.expect("creates");
     invoker.wait_idle().await;

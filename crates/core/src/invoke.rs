@@ -214,6 +214,11 @@ pub fn correlation_of(payload: &serde_json::Value) -> Option<String> {
 /// `id` cut to [`CORRELATION_MAX_LEN`] bytes, with control characters dropped (it goes into
 /// log lines).
 pub fn bounded_correlation(id: &str) -> String {
+    // Ids are ASCII in practice (`github:<uuid>`): copied whole when nothing is cut or
+    // dropped, rather than character by character.
+    if id.len() <= CORRELATION_MAX_LEN && id.bytes().all(|b| (b' '..0x7f).contains(&b)) {
+        return id.to_owned();
+    }
     let mut out = String::new();
     for c in id.chars().filter(|c| !c.is_control()) {
         if out.len() + c.len_utf8() > CORRELATION_MAX_LEN {
@@ -401,6 +406,7 @@ impl HandedEvent {
             commit_author: self.commit_author,
             pr_url: self.pr_url,
             channel,
+            check_workflow_file: None,
         }
     }
 }
@@ -465,6 +471,20 @@ pub struct NewDeploymentRequest {
     pub commit_author: Option<GithubLogin>,
     pub pr_url: Option<String>,
     pub channel: SlackChannelId,
+    /// The deployment is a pull request's that may change the workflow file: check it as
+    /// [`DeploymentCreateRequest::CheckWorkflowFile`] does, once the deployment is stored —
+    /// one invoke for both instead of two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_workflow_file: Option<WorkflowFileCheck>,
+}
+
+/// The pull request whose workflow file is to be checked (docs/configuration.md, "The check on
+/// pull requests").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowFileCheck {
+    pub number: u64,
+    pub base_sha: Sha,
+    pub head_sha: Sha,
 }
 
 /// A deployment a person asked for in Slack; the ref still has to be resolved and the
@@ -759,6 +779,29 @@ mod tests {
         ];
         for (payload, want) in cases {
             assert_eq!(correlation_of(&payload), want, "{payload}");
+        }
+    }
+
+    #[test]
+    fn correlation_ids_are_cut_and_cleaned_whatever_their_characters() {
+        let max = CORRELATION_MAX_LEN;
+        let cases: Vec<(String, String)> = vec![
+            ("github:72d3162e".into(), "github:72d3162e".into()),
+            ("x".repeat(max), "x".repeat(max)),
+            ("x".repeat(max + 1), "x".repeat(max)),
+            ("a\u{7f}b\tc".into(), "abc".into()),
+            ("a\u{85}b".into(), "ab".into()),
+            ("café".into(), "café".into()),
+            // A character that would straddle the limit is left out whole.
+            (
+                ["x".repeat(max - 1), "é".into()].concat(),
+                "x".repeat(max - 1),
+            ),
+            // Dropped characters do not count against the limit.
+            (["\n".repeat(10), "y".repeat(max)].concat(), "y".repeat(max)),
+        ];
+        for (id, want) in cases {
+            assert_eq!(bounded_correlation(&id), want, "{id:?}");
         }
     }
 

@@ -29,7 +29,7 @@ use bytes::Bytes;
 use deploybot_core::blocks::Message;
 use deploybot_core::invoke::{
     self, CircleciTriggerRequest, DeploymentCreateRequest, DeploymentStatusRequest, HandedEvent,
-    SlackMessageRequest, WorkflowRequest,
+    SlackMessageRequest, WorkflowFileCheck, WorkflowRequest,
 };
 use deploybot_core::policy::{Decision, PullRequestAction, WorkflowEvent};
 use deploybot_core::ports::MoveOutcome;
@@ -358,7 +358,7 @@ type Acting<'a> = Pin<Box<dyn Future<Output = Result<Handled, AppError>> + Send 
 /// per-thread cache serves ("Leading fields").
 fn act<'a>(state: &'a AppState, project: &'a Project, event: Event) -> Acting<'a> {
     match event {
-        Event::Push(push) => Box::pin(decide(state, project, push.handed, push.reread_at)),
+        Event::Push(push) => Box::pin(decide(state, project, push.handed, push.reread_at, None)),
         Event::PullRequest(e) => Box::pin(pull_request(state, project, *e)),
         other => Box::pin(act_on_other(state, project, other)),
     }
@@ -374,7 +374,7 @@ async fn act_on_other(
         // `act` handles a pull request and a push before they get here; answered the same way
         // all the same.
         Event::PullRequest(e) => pull_request(state, project, *e).await,
-        Event::Push(push) => decide(state, project, push.handed, push.reread_at).await,
+        Event::Push(push) => decide(state, project, push.handed, push.reread_at, None).await,
         Event::Status(e) => {
             let sha = parse_sha("sha", &e.sha)?;
             if e.state == "pending" {
@@ -537,12 +537,14 @@ fn default_branch(e: &mut PushEvent) -> Result<String, AppError> {
     })
 }
 
-/// Carries out a policy decision for the project.
+/// Carries out a policy decision for the project; a pull request's workflow file `check` rides
+/// with the deployment decided (`decide` hands it over on its own for any other decision).
 async fn decided(
     state: &AppState,
     project: &Project,
     decision: Decision,
     handed: HandedEvent,
+    check: Option<Box<WorkflowFileCheck>>,
 ) -> Result<Handled, AppError> {
     let invoker = state.invoker()?;
     match decision {
@@ -565,17 +567,18 @@ async fn decided(
             .concat();
             // The request is a temporary: written to text by `send`, it is not held across
             // the await.
-            let sending = invoke::send(
-                invoker,
-                &DeploymentCreateRequest::New(handed.into_deployment(
+            let sending = {
+                let mut request = handed.into_deployment(
                     project.repository.clone(),
                     deployment_id,
                     environment,
                     git_ref,
                     sha,
                     project.channel.clone(),
-                )),
-            );
+                );
+                request.check_workflow_file = check.map(|check| *check);
+                invoke::send(invoker, &DeploymentCreateRequest::New(request))
+            };
             sending.await?;
             Ok(Handled::Accepted(accepted))
         }
@@ -611,14 +614,19 @@ async fn decided(
 
 /// Decides `handed` with the project's workflow — or, when the workflow file must be read
 /// first (never read yet, or this push changed it on the default branch), hands the event to
-/// `github-deployment-create`, which reads the file and then decides.
+/// `github-deployment-create`, which reads the file and then decides. A pull request's
+/// workflow file `check` goes with the deployment decided, else on its own first.
 async fn decide(
     state: &AppState,
     project: &Project,
     handed: HandedEvent,
     reread_at: Option<Sha>,
+    check: Option<Box<WorkflowFileCheck>>,
 ) -> Result<Handled, AppError> {
     if project.workflow.is_none() || reread_at.is_some() {
+        if let Some(check) = check {
+            Box::pin(check_workflow_file(state, project, check)).await?;
+        }
         let sending = invoke::send(
             state.invoker()?,
             &DeploymentCreateRequest::Workflow(Box::new(WorkflowRequest {
@@ -633,9 +641,18 @@ async fn decide(
         ));
     }
     let decision = state.policy_of(project).decide(&handed.event);
+    let check = match (&decision, check) {
+        (Decision::Deploy { .. }, check) => check,
+        (_, Some(check)) => {
+            // Boxed: inline, its state would take this future over a kilobyte.
+            Box::pin(check_workflow_file(state, project, check)).await?;
+            None
+        }
+        (_, None) => None,
+    };
     // Boxed: inline, its state would take `act`'s future (which every delivery boxes) over the
     // kilobyte glibc's per-thread cache serves (docs/performance.md, "Leading fields").
-    Box::pin(decided(state, project, decision, handed)).await
+    Box::pin(decided(state, project, decision, handed, check)).await
 }
 
 async fn pull_request(
@@ -643,13 +660,11 @@ async fn pull_request(
     project: &Project,
     e: PullRequest,
 ) -> Result<Handled, AppError> {
-    // A pull request that may change the workflow file gets its check (handed over first: if
-    // the invoke fails, nothing was decided yet and GitHub's redelivery does both).
-    let checking = check_workflow_file(state, project, &e).await?;
-    let handed = e.handed;
+    let check = workflow_file_check(&e);
+    let checking = check.is_some();
     // Boxed: inline, its state would take this future over the kilobyte glibc's per-thread
     // cache serves.
-    let handled = Box::pin(decide(state, project, handed, None)).await?;
+    let handled = Box::pin(decide(state, project, e.handed, None, check)).await?;
     // The answer stays the decision's (a declined or ignored event is still answered 200).
     const CHECKING: &str = "; the workflow file's check handed over";
     Ok(match (checking, handled) {
@@ -662,16 +677,14 @@ async fn pull_request(
 /// The pull-request actions that bring new commits: they get the `deploybot/config` check.
 const CHECKED_ACTIONS: [&str; 3] = ["opened", "synchronize", "reopened"];
 
-/// Hands the pull request to `github-deployment-create`, which creates the `deploybot/config`
-/// check run when it changes the workflow file (one `Event` invoke, for the actions in
-/// [`CHECKED_ACTIONS`] only). True when handed over.
-async fn check_workflow_file(
-    state: &AppState,
-    project: &Project,
-    e: &PullRequest,
-) -> Result<bool, AppError> {
+/// The `deploybot/config` check a pull request gets — for the actions in [`CHECKED_ACTIONS`]
+/// only — which `github-deployment-create` carries out when the pull request changes the
+/// workflow file.
+///
+/// Boxed: it rides through the decision's futures, which stay under a kilobyte.
+fn workflow_file_check(e: &PullRequest) -> Option<Box<WorkflowFileCheck>> {
     let (Some(base_sha), true) = (&e.base_sha, CHECKED_ACTIONS.contains(&e.action.as_str())) else {
-        return Ok(false);
+        return None;
     };
     // Always a pull request's event (`PullRequest::new` builds it), which holds the number
     // and the head commit the check needs.
@@ -679,20 +692,40 @@ async fn check_workflow_file(
         number, head_sha, ..
     } = &e.handed.event
     else {
-        return Ok(false);
+        return None;
     };
+    Some(Box::new(WorkflowFileCheck {
+        number: *number,
+        base_sha: base_sha.clone(),
+        head_sha: head_sha.clone(),
+    }))
+}
+
+/// Hands a pull request's workflow file `check` to `github-deployment-create` on its own (one
+/// `Event` invoke), when no deployment carries it. Handed over before what the event decided:
+/// if the invoke fails, nothing was done yet and GitHub's redelivery does both.
+async fn check_workflow_file(
+    state: &AppState,
+    project: &Project,
+    check: Box<WorkflowFileCheck>,
+) -> Result<(), AppError> {
+    let WorkflowFileCheck {
+        number,
+        base_sha,
+        head_sha,
+    } = *check;
     // The request is a temporary: written to text by `send`, it is not held across the await.
     let sending = invoke::send(
         state.invoker()?,
         &DeploymentCreateRequest::CheckWorkflowFile {
             repository: project.repository.clone(),
-            number: *number,
-            base_sha: base_sha.clone(),
-            head_sha: head_sha.clone(),
+            number,
+            base_sha,
+            head_sha,
         },
     );
     sending.await?;
-    Ok(true)
+    Ok(())
 }
 
 /// A `pull_request` in the workflow's terms.
@@ -1019,15 +1052,15 @@ mod tests {
     /// fields").
     #[test]
     fn acting_on_a_push_stays_small() {
-        fn size4<A, B, C, D, F: Future, G: Fn(A, B, C, D) -> F>(_: &G) -> usize {
+        fn size5<A, B, C, D, E, F: Future, G: Fn(A, B, C, D, E) -> F>(_: &G) -> usize {
             std::mem::size_of::<F>()
         }
         fn size3<A, B, C, F: Future, G: Fn(A, B, C) -> F>(_: &G) -> usize {
             std::mem::size_of::<F>()
         }
-        let size = size4(&decide);
+        let size = size5(&decide);
         assert!(size <= 1024, "a push's work is {size} bytes");
-        let size = size4(&decided);
+        let size = size5(&decided);
         assert!(size <= 1024, "a decision's work is {size} bytes");
         let size = size3(&pull_request);
         assert!(size <= 1024, "a pull request's work is {size} bytes");

@@ -782,6 +782,7 @@ async fn redeploy(state: &AppState, press: &Press, kind: Redeploy) -> Result<(),
                 commit_author: deployment.commit_author.clone(),
                 pr_url,
                 channel,
+                check_workflow_file: None,
             });
             (create, replies::retry_ack(&deployment))
         }

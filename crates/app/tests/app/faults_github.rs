@@ -85,6 +85,7 @@ async fn a_github_server_error_marks_the_deployment_error_and_a_retry_recovers()
         commit_author: failed.commit_author.clone(),
         pr_url: None,
         channel: channel(),
+        check_workflow_file: None,
     });
     world.call(&retry).await;
     let all = world.deployments_in(Environment::Test).await;
@@ -289,6 +290,7 @@ async fn a_github_timeout_marks_the_deployment_error_and_the_invoke_is_not_lost(
         commit_author: None,
         pr_url: None,
         channel: channel(),
+        check_workflow_file: None,
     });
     let answer = deploybot_app::invoked::github_deployment_create::handle(&state, request.clone())
         .await

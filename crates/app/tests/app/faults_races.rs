@@ -118,6 +118,7 @@ fn new_request(id: DeploymentId, sha: Sha) -> DeploymentCreateRequest {
         commit_author: None,
         pr_url: None,
         channel: channel(),
+        check_workflow_file: None,
     })
 }
 

@@ -23,6 +23,7 @@ fn new_preview(world: &World) -> DeploymentCreateRequest {
         commit_author: None,
         pr_url: None,
         channel: channel(),
+        check_workflow_file: None,
     })
 }
 

@@ -6,10 +6,10 @@
 
 use crate::workflow_support::*;
 use axum::http::StatusCode;
-use deploybot_core::invoke::{DeploymentCreateRequest, WorkflowRequest};
+use deploybot_core::invoke::{DeploymentCreateRequest, FunctionName, WorkflowRequest};
 use deploybot_core::workflow_file::WORKFLOW_PATH;
 use deploybot_testkit::fakes::github::FakeCheckRun;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const IN_FORCE: &str = "\
 version: 1
@@ -232,6 +232,81 @@ async fn a_forks_pull_request_is_checked_too() {
     assert_eq!(run.conclusion.as_deref(), Some("failure"));
     // The fork's pull request itself is still declined, not deployed.
     assert!(world.github.deployments(&repo()).is_empty());
+    world.assert_no_failures();
+}
+
+/// The `github-deployment-create` requests of the webhook's and the functions' invocations,
+/// by their `kind`.
+fn create_kinds(world: &World) -> Vec<(String, Value)> {
+    world
+        .invocations()
+        .into_iter()
+        .filter(|i| i.function == FunctionName::GithubDeploymentCreate)
+        .map(|i| {
+            (
+                i.payload["kind"].as_str().unwrap_or("").to_owned(),
+                i.payload,
+            )
+        })
+        .collect()
+}
+
+/// A pull request that deploys hands its check over with the deployment, in one invoke (two
+/// before); one that does not (a fork's, declined: below) hands the check over on its own.
+#[tokio::test]
+async fn the_check_rides_with_the_deployment_in_one_invoke() {
+    let world = world_with_file_in_force().await;
+    pr_changes_file(&world, Some(BROKEN));
+    let before = create_kinds(&world).len();
+    let (status, body) = world
+        .github_event("pull_request", &pr_event("opened", 7, "config", &pr_sha()))
+        .await;
+    assert!(status.is_success(), "{body}");
+    assert!(body.contains("check handed over"), "{body}");
+    let sent = create_kinds(&world).split_off(before);
+    let kinds: Vec<&str> = sent.iter().map(|(kind, _)| kind.as_str()).collect();
+    assert_eq!(kinds, ["new"], "{sent:#?}");
+    let check = &sent[0].1["check_workflow_file"];
+    assert_eq!(check["number"], 7);
+    assert_eq!(check["head_sha"], pr_sha().as_str());
+    assert_eq!(
+        only_check_run(&world).conclusion.as_deref(),
+        Some("failure")
+    );
+    assert_eq!(world.deployments().await.len(), 1, "pr7 deployed");
+
+    // Lambda retries the invoke (as after a failing check): the stored deployment is continued
+    // and the commit is not checked a second time.
+    let retried: DeploymentCreateRequest =
+        serde_json::from_value(sent[0].1.clone()).expect("a create request");
+    world.call(&retried).await;
+    world.settle().await;
+    assert_eq!(world.deployments().await.len(), 1);
+    assert_eq!(world.github.check_runs(&repo()).len(), 1);
+    world.assert_no_failures();
+}
+
+#[tokio::test]
+async fn the_check_goes_alone_when_nothing_is_deployed() {
+    let world = world_with_file_in_force().await;
+    pr_changes_file(&world, Some(BROKEN));
+    let before = create_kinds(&world).len();
+    let mut event = pr_event("opened", 9, "patch-1", &pr_sha());
+    event["pull_request"]["head"]["repo"]["full_name"] = json!("mallory/web");
+    let (status, body) = world.github_event("pull_request", &event).await;
+    assert!(status.is_success(), "{body}");
+    assert!(body.contains("check handed over"), "{body}");
+    let sent = create_kinds(&world).split_off(before);
+    let kinds: Vec<&str> = sent.iter().map(|(kind, _)| kind.as_str()).collect();
+    assert_eq!(kinds, ["check_workflow_file"], "{sent:#?}");
+    assert_eq!(
+        only_check_run(&world).conclusion.as_deref(),
+        Some("failure")
+    );
+    assert!(
+        world.deployments().await.is_empty(),
+        "the fork's is declined"
+    );
     world.assert_no_failures();
 }
 

@@ -340,6 +340,7 @@ async fn retried_invokes_create_one_github_deployment_and_one_pipeline() {
         commit_author: None,
         pr_url: None,
         channel: channel(),
+        check_workflow_file: None,
     });
     let first = world.call(&request).await;
     let second = world.call(&request).await;

@@ -43,7 +43,21 @@ pub async fn handle(
     request: DeploymentCreateRequest,
 ) -> Result<DeploymentCreateResponse, AppError> {
     match request {
-        DeploymentCreateRequest::New(request) => new_deployment(state, request).await,
+        DeploymentCreateRequest::New(mut request) => {
+            // The deployment first: a failing check must not hold it up. When the check fails,
+            // so does the invoke, and its retry continues the stored deployment and checks
+            // again.
+            let check = request
+                .check_workflow_file
+                .take()
+                .map(|check| (request.repository.clone(), check));
+            let answer = new_deployment(state, request).await?;
+            if let Some((repository, c)) = check {
+                config_check::handle(state, &repository, c.number, &c.base_sha, &c.head_sha)
+                    .await?;
+            }
+            Ok(answer)
+        }
         DeploymentCreateRequest::Manual(request) => manual::handle(state, request).await,
         DeploymentCreateRequest::Recheck {
             repository,

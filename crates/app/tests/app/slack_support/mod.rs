@@ -96,6 +96,13 @@ impl Invoker for RecordingInvoker {
     }
 }
 
+impl RecordingInvoker {
+    /// Every invocation so far.
+    pub fn invocations(&self) -> Vec<Invocation> {
+        self.seen.lock().expect("invocation log lock").clone()
+    }
+}
+
 /// A reply as the test sees it: status and JSON body (`Null` when the body is not JSON).
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -196,11 +203,7 @@ impl Harness {
 
     /// Every invocation so far.
     pub fn invocations(&self) -> Vec<Invocation> {
-        self.invoker
-            .seen
-            .lock()
-            .expect("invocation log lock")
-            .clone()
+        self.invoker.invocations()
     }
 
     /// The `github-deployment-create` requests handlers sent.

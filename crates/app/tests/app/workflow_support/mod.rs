@@ -5,6 +5,7 @@
 //! the conversation (the `deployment` event after a deployment is created) is played by
 //! [`World::announce_deployments`].
 
+use crate::slack_support::{Invocation, RecordingInvoker};
 use axum::Router;
 use axum::http::{Request, StatusCode};
 use deploybot_app::dispatch::InProcessInvoker;
@@ -195,6 +196,7 @@ pub struct World {
     /// The store the functions use: [`World::store`], counting calls, with faults to arm.
     pub counting: Arc<CountingStore>,
     pub invoker: InProcessInvoker,
+    recorder: Arc<RecordingInvoker>,
     pub store: Arc<MemoryStore>,
     pub github: FakeGitHub,
     pub slack: FakeSlack,
@@ -234,7 +236,14 @@ impl World {
                     .with_circleci(Arc::new(ci.clone()))
                     .with_github_actions(Arc::new(actions.clone())),
             ));
-        let functions = Functions::wire(parts.clone()).expect("wires");
+        // The functions invoke through a recorder (`World::invocations`); `parts` stays without
+        // it, for the tests that wire the functions again with one part changed.
+        let recorder = Arc::new(RecordingInvoker::default());
+        let functions = Functions::wire_with(
+            parts.clone().with_invoker(recorder.clone()),
+            recorder.inner.clone(),
+        )
+        .expect("wires");
         let invoker = functions.invoker().clone();
         let state = functions
             .state(FunctionName::GithubDeploymentCreate)
@@ -265,6 +274,7 @@ impl World {
             parts,
             counting,
             invoker,
+            recorder,
             store,
             github,
             slack,
@@ -572,6 +582,11 @@ impl World {
             .into_iter()
             .map(|s| s.state)
             .collect()
+    }
+
+    /// Every invocation so far, handlers' and functions' alike, in the order they were made.
+    pub fn invocations(&self) -> Vec<Invocation> {
+        self.recorder.invocations()
     }
 
     /// No `Event` invocation failed (what Lambda would have sent to its failure queue).
