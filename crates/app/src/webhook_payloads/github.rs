@@ -12,7 +12,7 @@ use serde::de::{self, IgnoredAny, MapAccess};
 
 /// The `repository` object every repository event carries, read as far as its `id` and
 /// `full_name` (GitHub sends them first: [`super::leading`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepositoryInfo {
     pub full_name: String,
     /// GitHub's numeric id of the repository: it survives renames and transfers.

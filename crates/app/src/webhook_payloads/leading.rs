@@ -75,58 +75,14 @@ pub(super) fn once<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::webhook_payloads::github::RepositoryInfo;
     use crate::webhook_payloads::parse_json;
-    use serde::de::IgnoredAny;
-
-    /// `name` and `id`, read from the leading fields.
-    #[derive(Debug, PartialEq)]
-    struct Named {
-        name: String,
-        id: Option<u64>,
-    }
-
-    impl Leading for Named {
-        const EXPECTING: &'static str = "a named object";
-
-        fn read<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
-            #[derive(serde::Deserialize)]
-            #[serde(field_identifier, rename_all = "snake_case")]
-            enum Key {
-                Name,
-                Id,
-                #[serde(other)]
-                Other,
-            }
-            let (mut name, mut id) = (None, None::<Option<u64>>);
-            while name.is_none() || id.is_none() {
-                match map.next_key::<Key>()? {
-                    Some(Key::Name) => once(map, &mut name, "name")?,
-                    Some(Key::Id) => once(map, &mut id, "id")?,
-                    Some(Key::Other) => {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                    None => break,
-                }
-            }
-            Ok(Named {
-                name: name.ok_or_else(|| de::Error::missing_field("name"))?,
-                id: id.flatten(),
-            })
-        }
-    }
-
-    impl<'de> Deserialize<'de> for Named {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            deserialize(d)
-        }
-    }
 
     /// A leading-fields object inside a derived struct, with a field after it: the reading
     /// goes on after the object.
     #[derive(Debug, PartialEq, serde::Deserialize)]
     struct Outer {
-        first: Option<Named>,
+        first: Option<RepositoryInfo>,
         rest: u32,
     }
 
@@ -136,30 +92,33 @@ mod tests {
 
     #[test]
     fn the_leading_fields_are_read_whatever_their_order() {
-        let named = |name: &str, id: Option<u64>| {
-            Some(Named {
-                name: name.into(),
+        let repository = |name: &str, id: Option<u64>| {
+            Some(RepositoryInfo {
+                full_name: name.into(),
                 id,
             })
         };
         let cases = [
             (
-                r#"{"first": {"id": 1, "name": "a", "x": [1, {"y": 2}]}, "rest": 7}"#,
-                named("a", Some(1)),
+                r#"{"first": {"id": 1, "full_name": "a", "x": [1, {"y": 2}]}, "rest": 7}"#,
+                repository("a", Some(1)),
             ),
             // Late fields are found late; absent optional ones are absent.
             (
-                r#"{"first": {"x": {"name": "no"}, "name": "b", "id": null}, "rest": 7}"#,
-                named("b", None),
-            ),
-            (r#"{"first": {"name": "c"}, "rest": 7}"#, named("c", None)),
-            (
-                r#"{"first": {"name": "\u0064"}, "rest": 7}"#,
-                named("d", None),
+                r#"{"first": {"x": {"full_name": "no"}, "full_name": "b", "id": null}, "rest": 7}"#,
+                repository("b", None),
             ),
             (
-                r#"{"first": {"n\u0061me": "e"}, "rest": 7}"#,
-                named("e", None),
+                r#"{"first": {"full_name": "c"}, "rest": 7}"#,
+                repository("c", None),
+            ),
+            (
+                r#"{"first": {"full_name": "\u0064"}, "rest": 7}"#,
+                repository("d", None),
+            ),
+            (
+                r#"{"first": {"full_n\u0061me": "e"}, "rest": 7}"#,
+                repository("e", None),
             ),
             (r#"{"first": null, "rest": 7}"#, None),
         ];
@@ -172,13 +131,13 @@ mod tests {
     fn a_bad_object_is_an_error_even_past_the_leading_fields() {
         let refused = [
             // Malformed after the fields wanted: the skip checked the whole object.
-            r#"{"first": {"name": "a", "id": 1, "x": [1,]}, "rest": 7}"#,
-            "{\"first\": {\"name\": \"a\", \"id\": 1, \"pri\tvate\": true}, \"rest\": 7}",
-            "{\"first\": {\"name\": \"a\", \"id\": 1, \"x\": \"\u{1}\"}, \"rest\": 7}",
+            r#"{"first": {"full_name": "a", "id": 1, "x": [1,]}, "rest": 7}"#,
+            "{\"first\": {\"full_name\": \"a\", \"id\": 1, \"pri\tvate\": true}, \"rest\": 7}",
+            "{\"first\": {\"full_name\": \"a\", \"id\": 1, \"x\": \"\u{1}\"}, \"rest\": 7}",
             // A wanted field missing, of the wrong type, or repeated before the reading stops.
             r#"{"first": {"id": 1}, "rest": 7}"#,
-            r#"{"first": {"name": 5, "id": 1}, "rest": 7}"#,
-            r#"{"first": {"name": "a", "name": "b", "id": 1}, "rest": 7}"#,
+            r#"{"first": {"full_name": 5, "id": 1}, "rest": 7}"#,
+            r#"{"first": {"full_name": "a", "full_name": "b", "id": 1}, "rest": 7}"#,
             // Not an object.
             r#"{"first": 5, "rest": 7}"#,
             r#"{"first": "x", "rest": 7}"#,
@@ -188,19 +147,20 @@ mod tests {
         }
         assert_eq!(
             parse(r#"{"first": {"id": 1}, "rest": 7}"#),
-            Err("bad request: test payload: missing field `name`".into())
+            Err("bad request: test payload: missing field `full_name`".into())
         );
         assert_eq!(
             parse(r#"{"first": [], "rest": 7}"#),
             Err(
-                "bad request: test payload: invalid type: sequence, expected a named object".into()
+                "bad request: test payload: invalid type: sequence, expected a repository object"
+                    .into()
             )
         );
     }
 
     #[test]
     fn invalid_utf8_past_the_leading_fields_is_an_error() {
-        let body = b"{\"first\": {\"name\": \"a\", \"id\": 1, \"x\": \"\xff\"}, \"rest\": 7}";
+        let body = b"{\"first\": {\"full_name\": \"a\", \"id\": 1, \"x\": \"\xff\"}, \"rest\": 7}";
         assert!(parse_json::<Outer>("test", body).is_err());
     }
 }

@@ -286,28 +286,31 @@ async fn the_check_rides_with_the_deployment_in_one_invoke() {
     world.assert_no_failures();
 }
 
+/// Nothing is deployed — a fork's pull request is declined, a draft waits for
+/// `ready_for_review` (the file says nothing of `drafts`) — and the check goes alone.
 #[tokio::test]
 async fn the_check_goes_alone_when_nothing_is_deployed() {
-    let world = world_with_file_in_force().await;
-    pr_changes_file(&world, Some(BROKEN));
-    let before = create_kinds(&world).len();
-    let mut event = pr_event("opened", 9, "patch-1", &pr_sha());
-    event["pull_request"]["head"]["repo"]["full_name"] = json!("mallory/web");
-    let (status, body) = world.github_event("pull_request", &event).await;
-    assert!(status.is_success(), "{body}");
-    assert!(body.contains("check handed over"), "{body}");
-    let sent = create_kinds(&world).split_off(before);
-    let kinds: Vec<&str> = sent.iter().map(|(kind, _)| kind.as_str()).collect();
-    assert_eq!(kinds, ["check_workflow_file"], "{sent:#?}");
-    assert_eq!(
-        only_check_run(&world).conclusion.as_deref(),
-        Some("failure")
-    );
-    assert!(
-        world.deployments().await.is_empty(),
-        "the fork's is declined"
-    );
-    world.assert_no_failures();
+    let mut fork = pr_event("opened", 9, "patch-1", &pr_sha());
+    fork["pull_request"]["head"]["repo"]["full_name"] = json!("mallory/web");
+    let mut draft = pr_event("opened", 7, "config", &pr_sha());
+    draft["pull_request"]["draft"] = json!(true);
+    for (event, why) in [(fork, "the fork's is declined"), (draft, "the draft waits")] {
+        let world = world_with_file_in_force().await;
+        pr_changes_file(&world, Some(BROKEN));
+        let before = create_kinds(&world).len();
+        let (status, body) = world.github_event("pull_request", &event).await;
+        assert!(status.is_success(), "{why}: {body}");
+        assert!(body.contains("check handed over"), "{why}: {body}");
+        let sent = create_kinds(&world).split_off(before);
+        let kinds: Vec<&str> = sent.iter().map(|(kind, _)| kind.as_str()).collect();
+        assert_eq!(kinds, ["check_workflow_file"], "{why}: {sent:#?}");
+        assert_eq!(
+            only_check_run(&world).conclusion.as_deref(),
+            Some("failure")
+        );
+        assert!(world.deployments().await.is_empty(), "{why}");
+        world.assert_no_failures();
+    }
 }
 
 #[tokio::test]
